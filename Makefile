@@ -1,0 +1,30 @@
+# make run   - the kiosk on simulated devices with a local central platform
+# make test  - the whole test suite
+# make bench - the benchmarks of DESIGN.md section 8
+# Both install what they need first: the Debian packages (as root) and .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/system-packages.sh
+	scripts/system-packages.sh
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+run: setup
+	scripts/run-kiosk.sh
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+bench: setup
+	$(VENV)/bin/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var tests/artifacts

@@ -1,0 +1,113 @@
+"""`kiosk` command line: `kiosk [--config PATH] COMMAND ...` (DESIGN.md section 3).
+
+Each command lives in its own module under `kiosk/commands/` with a
+`register(subparsers)` function; a command appears here only once its module
+exists, so `kiosk --help` never lists what does not work yet.
+Exit status: 0 success, 1 the check or operation failed, 2 bad usage or bad config.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from kiosk import __version__, config, log
+from kiosk.config import ConfigError, Settings
+from kiosk.store import Store, StoreError
+
+# the order of DESIGN.md section 3; commands not listed come after, by name
+ORDER = ["ui", "agent", "central", "diag", "queue", "sync", "guides", "config", "tour"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class Context:
+    """What a command handler gets: parsed arguments, settings loaded on first use, the store."""
+
+    args: argparse.Namespace
+    _settings: Settings | None = None
+    _store: Store | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = config.load(self.args.config)
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.from_settings(self.settings)
+        return self._store
+
+    @property
+    def json(self) -> bool:
+        return bool(getattr(self.args, "json", False))
+
+    def emit(self, doc: dict, text: str | Callable[[dict], str]) -> None:
+        """Print one JSON document with --json, else the text for a person."""
+        if self.json:
+            print(json.dumps(doc, ensure_ascii=False, indent=None, default=str))
+        else:
+            print(text(doc) if callable(text) else text)
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def _command_modules():
+    import kiosk.commands as pkg
+
+    mods = [importlib.import_module(f"kiosk.commands.{m.name}") for m in pkgutil.iter_modules(pkg.__path__)
+            if not m.name.startswith("_")]
+    mods = [m for m in mods if hasattr(m, "register")]
+    rank = {name: i for i, name in enumerate(ORDER)}
+    return sorted(mods, key=lambda m: (rank.get(m.__name__.rsplit(".", 1)[1], len(ORDER)), m.__name__))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiosk",
+        description="Self-service kiosk of a 24-hour government service hall.",
+        epilog="The config is --config PATH, else $KIOSK_CONFIG, else config/kiosk.toml. "
+               "Exit status: 0 success, 1 failed, 2 bad usage or bad config.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="the kiosk's TOML settings")
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for module in _command_modules():
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    log.setup()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    ctx = Context(args)
+    try:
+        if getattr(args, "needs_config", True):
+            ctx.settings  # a bad config stops every command the same way, before any work
+        return int(args.handler(ctx) or 0)
+    except ConfigError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"kiosk: database: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

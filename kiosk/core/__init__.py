@@ -1,0 +1,1 @@
+"""Domain: flows as plain-Python state machines, rules, catalog search, ID numbers, privacy. Never Kivy."""

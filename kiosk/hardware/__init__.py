@@ -1,0 +1,1 @@
+"""Device drivers: wire protocols, transports, simulators. Imports nothing else of kiosk/."""

@@ -1,0 +1,1 @@
+"""Kivy screens (+ .kv): thin views bound to core flows. Never a driver, never SQL."""

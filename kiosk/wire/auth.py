@@ -1,0 +1,76 @@
+"""Request signing between a kiosk (or an operator) and the central platform.
+
+Scheme "KIOSK-HMAC-SHA256" (documented in docs/central-api.md):
+
+    canonical = METHOD \\n PATH?QUERY \\n PRINCIPAL \\n TIMESTAMP \\n NONCE \\n hex(sha256(body))
+    X-Kiosk-Id: PRINCIPAL            (an operator signs with X-Operator-Id instead)
+    X-Timestamp: unix seconds
+    X-Nonce: 32 random hex digits, never reused
+    X-Signature: hex(HMAC-SHA256(secret, canonical))
+
+The body hash binds the content (forgery); the timestamp window plus the
+nonce, remembered by the server for the whole window, stop replays.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+WINDOW_S = 300  # a request older or newer than this is refused; nonces are kept this long
+HEADER_KIOSK, HEADER_OPERATOR = "X-Kiosk-Id", "X-Operator-Id"
+HEADER_TS, HEADER_NONCE, HEADER_SIG = "X-Timestamp", "X-Nonce", "X-Signature"
+
+
+def canonical(method: str, path_qs: str, principal: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    return "\n".join([method.upper(), path_qs, principal, timestamp, nonce,
+                      hashlib.sha256(body).hexdigest()]).encode()
+
+
+def sign(secret: str, method: str, path_qs: str, principal: str, body: bytes = b"",
+         *, operator: bool = False, now: float | None = None, nonce: str | None = None) -> dict[str, str]:
+    """Headers that authenticate one request."""
+    ts = str(int(time.time() if now is None else now))
+    nonce = nonce or secrets.token_hex(16)
+    sig = hmac.new(secret.encode(), canonical(method, path_qs, principal, ts, nonce, body), hashlib.sha256).hexdigest()
+    return {HEADER_OPERATOR if operator else HEADER_KIOSK: principal, HEADER_TS: ts, HEADER_NONCE: nonce,
+            HEADER_SIG: sig}
+
+
+@dataclass(frozen=True)
+class Claimed:
+    principal: str
+    timestamp: int
+    nonce: str
+    signature: str
+
+
+class AuthError(Exception):
+    """Why a request is refused (401); the reason is logged by the server, not sent in detail."""
+
+
+def parse_headers(headers, *, operator: bool = False) -> Claimed:
+    name = HEADER_OPERATOR if operator else HEADER_KIOSK
+    try:
+        principal, ts, nonce, sig = (headers[h] for h in (name, HEADER_TS, HEADER_NONCE, HEADER_SIG))
+    except KeyError as exc:
+        raise AuthError(f"missing header {exc.args[0]}") from None
+    if not ts.isdigit():
+        raise AuthError("timestamp is not a number")
+    if len(nonce) < 16 or len(nonce) > 64:
+        raise AuthError("nonce has the wrong length")
+    return Claimed(principal, int(ts), nonce, sig)
+
+
+def verify(secret: str, claimed: Claimed, method: str, path_qs: str, body: bytes, *, now: float | None = None) -> None:
+    """Raises AuthError unless the signature is right and the timestamp inside the window.
+    The caller must also check the nonce was not seen before (and remember it)."""
+    now = time.time() if now is None else now
+    if abs(now - claimed.timestamp) > WINDOW_S:
+        raise AuthError(f"timestamp {claimed.timestamp} is outside the {WINDOW_S} s window (clock wrong or replay)")
+    want = hmac.new(secret.encode(), canonical(method, path_qs, claimed.principal, str(claimed.timestamp),
+                                               claimed.nonce, body), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(want, claimed.signature):
+        raise AuthError("signature does not match")
