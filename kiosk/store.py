@@ -97,21 +97,24 @@ def transaction(conn: sqlite3.Connection, immediate: bool = True) -> Iterator[sq
         conn.execute("COMMIT")
 
 
-def _migration_files() -> list[tuple[str, str]]:
-    pkg = resources.files("kiosk") / "migrations"
+def _migration_files(package: str) -> list[tuple[str, str]]:
+    pkg = resources.files(package)
     files = sorted(f for f in pkg.iterdir() if f.name.endswith(".sql"))
     return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply the migrations not yet applied; returns their names. Safe from two processes at once."""
+def migrate(conn: sqlite3.Connection, package: str = "kiosk.migrations") -> list[str]:
+    """Apply the migrations not yet applied; returns their names. Safe from two processes at once.
+
+    `package` holds the NNNN_name.sql files: the kiosk's own by default; the
+    central platform keeps its schema in `kiosk.central.migrations`."""
     applied: list[str] = []
     with transaction(conn):
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
         )
         done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
-        for name, sql in _migration_files():
+        for name, sql in _migration_files(package):
             if name in done:
                 continue
             # statements one by one: executescript() would commit our transaction

@@ -1,0 +1,54 @@
+"""Payloads of the central platform's kiosk API (DESIGN.md section 5), shared by both sides."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+KINDS = ("pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe")
+Kind = Literal["pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe"]
+MAX_BATCH = 500
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TransactionItem(Model):
+    id: UUID                                   # the idempotency key
+    seq: Annotated[int, Field(ge=1)]           # per-kiosk, monotonic
+    kind: Kind
+    occurred_at: datetime                      # RFC 3339, the kiosk's local clock
+    data: dict[str, Any]
+    # kiosk clocks drift: the boot and the uptime let the platform order events of one boot
+    boot_id: str | None = None
+    uptime_s: float | None = None
+
+
+class TransactionBatch(Model):
+    kiosk_id: str
+    items: Annotated[list[TransactionItem], Field(max_length=MAX_BATCH)]
+
+
+class ItemResult(Model):
+    id: str
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class BatchResult(Model):
+    results: list[ItemResult]
+
+
+class Heartbeat(Model):
+    kiosk_id: str
+    db_uuid: str | None = None
+    sent_at: datetime
+    software_version: str
+    config_version: int | None = None
+    queue_depth: int
+    oldest_pending_age_s: float | None = None
+    devices: list[dict[str, Any]] = []         # {"name","driver","state","detail"}
+    alarms: list[dict[str, Any]] = []          # alarms raised and not yet cleared
