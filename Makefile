@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean look
 
 setup: $(STAMP)
 
@@ -28,3 +28,7 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) var tests/artifacts
+
+# a picture of the kiosk's screen when it runs on the virtual display of `make run`
+look: setup
+	$(VENV)/bin/python -c "from PIL import ImageGrab; ImageGrab.grab(xdisplay='$${DISPLAY:-:77}').save('var/screen.png')" && echo "saved var/screen.png"
