@@ -40,7 +40,8 @@ _owners: dict[str, str] = {}
 _owners_lock = threading.Lock()
 
 
-def _claim(url: str, owner: str) -> None:
+def claim_port(url: str, owner: str) -> None:
+    """Record `owner` as the only user of `url` in this process; refuses a second owner."""
     with _owners_lock:
         if url in _owners:
             raise DeviceError(owner, Completion.DEVICE_NOT_READY,
@@ -48,7 +49,8 @@ def _claim(url: str, owner: str) -> None:
         _owners[url] = owner
 
 
-def _release(url: str) -> None:
+def release_port(url: str) -> None:
+    """Give up ownership of `url` (on close)."""
     with _owners_lock:
         _owners.pop(url, None)
 
@@ -57,20 +59,27 @@ def _hex(data: bytes) -> str:
     return data.hex(" ")
 
 
+def _shown(port, data: bytes) -> str:
+    """The wire-log form of bytes read: hex, or only their size while the port carries personal data."""
+    return f"<{len(data)} bytes of personal data>" if getattr(port, "private", False) else _hex(data)
+
+
 class SerialPort:
     """A pyserial port or URL behind the `Port` interface."""
+
+    private = False  # set by a driver while replies carry personal data (card text, scanned codes)
 
     def __init__(self, url: str, baudrate: int, owner: str):
         self.url = url
         self.owner = owner
-        _claim(url, owner)
+        claim_port(url, owner)
         try:
             kwargs = {"baudrate": baudrate, "timeout": 0.1, "write_timeout": 2.0}
             if "://" not in url:
                 kwargs["exclusive"] = True  # real device node: refuse a second process
             self._serial = serial.serial_for_url(url, **kwargs)
         except (serial.SerialException, OSError, ValueError) as exc:
-            _release(url)
+            release_port(url)
             raise DeviceError(owner, Completion.DEVICE_NOT_READY, f"cannot open {url}: {exc}", "no_device") from None
 
     def write(self, data: bytes) -> None:
@@ -94,7 +103,7 @@ class SerialPort:
             raise DeviceError(self.owner, Completion.HARDWARE_ERROR, f"read from {self.url} failed: {exc}",
                               "no_answer") from None
         data = first + rest
-        wire.debug("%s < %s", self.owner, _hex(data))
+        wire.debug("%s < %s", self.owner, _shown(self, data))
         return data
 
     def flush_input(self) -> None:
@@ -107,7 +116,7 @@ class SerialPort:
         try:
             self._serial.close()
         finally:
-            _release(self.url)
+            release_port(self.url)
 
 
 class Simulator:
@@ -184,11 +193,13 @@ class Simulator:
 class SimPort:
     """A `Port` connected to an in-process simulator."""
 
+    private = False  # as SerialPort.private
+
     def __init__(self, url: str, simulator: Simulator, owner: str):
         self.url = url
         self.owner = owner
         self.simulator = simulator
-        _claim(url, owner)
+        claim_port(url, owner)
 
     def write(self, data: bytes) -> None:
         wire.debug("%s > %s", self.owner, _hex(data))
@@ -197,14 +208,14 @@ class SimPort:
     def read(self, size: int, timeout: float) -> bytes:
         data = self.simulator.take(size, timeout)
         if data:
-            wire.debug("%s < %s", self.owner, _hex(data))
+            wire.debug("%s < %s", self.owner, _shown(self, data))
         return data
 
     def flush_input(self) -> None:
         self.simulator.discard_output()
 
     def close(self) -> None:
-        _release(self.url)
+        release_port(self.url)
 
 
 # sim://NAME -> a factory making that device's simulator (registered by kiosk.hardware.sim)
@@ -250,3 +261,53 @@ def read_exactly(port: Port, size: int, timeout: float, clock: Clock = SYSTEM_CL
             break
         buf += port.read(size - len(buf), left)
     return bytes(buf)
+
+
+class ReopeningPort:
+    """A port that survives its device going away: after a failed read or write (a USB-serial
+    adapter reset, a replugged cable, a dropped TCP link) it closes, and the next I/O opens it
+    again. Until then every call fails with `no_device`, so the driver reports the device as
+    gone instead of talking to a dead handle."""
+
+    def __init__(self, url: str, baudrate: int, owner: str, clock: Clock = SYSTEM_CLOCK):
+        self.url = url
+        self.private = False
+        self._args = (url, baudrate, owner, clock)
+        self._owner = owner
+        self._port: Port | None = open_port(*self._args)
+
+    def _live(self) -> Port:
+        if self._port is None:
+            self._port = open_port(*self._args)   # raises DeviceError (no_device) while it is still gone
+            wire.info("%s: %s opened again", self._owner, self.url)
+        self._port.private = self.private
+        return self._port
+
+    def _lost(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except Exception:  # the handle is dead anyway; what matters is releasing the claim
+                release_port(self.url)
+
+    def _io(self, call):
+        port = self._live()
+        try:
+            return call(port)
+        except DeviceError as exc:
+            if exc.completion is Completion.HARDWARE_ERROR:
+                self._lost()
+            raise
+
+    def write(self, data: bytes) -> None:
+        self._io(lambda p: p.write(data))
+
+    def read(self, size: int, timeout: float) -> bytes:
+        return self._io(lambda p: p.read(size, timeout))
+
+    def flush_input(self) -> None:
+        self._io(lambda p: p.flush_input())
+
+    def close(self) -> None:
+        self._lost()
