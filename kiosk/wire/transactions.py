@@ -52,3 +52,24 @@ class Heartbeat(Model):
     oldest_pending_age_s: float | None = None
     devices: list[dict[str, Any]] = []         # {"name","driver","state","detail"}
     alarms: list[dict[str, Any]] = []          # alarms raised and not yet cleared
+
+
+class HeartbeatAck(Model):
+    received_at: datetime
+    config_version: int | None = None          # the newest bundle the platform holds for this kiosk
+
+
+class ReleasedDocument(Model):
+    id: str
+    title: str
+    pages: int
+    released_at: datetime
+
+
+class DocumentList(Model):
+    documents: list[ReleasedDocument]
+
+
+class ConfigStored(Model):
+    version: int
+    targets: list[str]

@@ -1,0 +1,161 @@
+"""Demo data of `kiosk central seed`: synthetic card holders and the documents released to them.
+
+The ID numbers below are made up: valid GB 11643 check digits and birth
+dates (so a kiosk's checks accept them), with the unusual sequence codes
+097-099 so that they are unlikely to be anyone's. They never name a real
+person, and the platform itself only ever stores their keyed hashes.
+
+The PDFs are generated at seed time with reportlab, deterministically (the
+same bytes every run, so seeding twice changes nothing). Chinese text is set
+in an installed TrueType CJK font, embedded as a subset so the file prints
+anywhere; without one, reportlab's built-in CID font STSong-Light is used,
+which a PDF viewer must supply itself.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from kiosk.core.privacy import holder_hash, mask_id_number
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoHolder:
+    id_number: str
+    label: str  # how the demo refers to this holder (no name: the platform never stores one)
+
+
+@dataclass(frozen=True)
+class DemoDocument:
+    doc_id: str
+    title: str
+    pages: int
+    holders: tuple[int, ...]  # indexes into DEMO_HOLDERS
+    issuer: str
+    body: tuple[str, ...]
+
+
+DEMO_HOLDERS = (
+    DemoHolder("110101199003070994", "demo holder 1: two documents"),
+    DemoHolder("310104196205180991", "demo holder 2: two documents, one shared with holder 3"),
+    DemoHolder("330106200109090983", "demo holder 3: one document"),
+    DemoHolder("440304198512310994", "demo holder 4: nothing released"),
+)
+
+DEMO_DOCUMENTS = (
+    DemoDocument("DEMO-2026-0001", "个人社会保险参保缴费证明", 1, (0,), "示例市社会保险事业管理中心", (
+        "兹证明该参保人在本市参加企业职工基本养老保险、失业保险、工伤保险和职工基本医疗保险。",
+        "参保起始年月：2014年07月；截至本证明出具之日累计缴费月数：148个月；当前参保状态：正常参保。",
+        "本证明仅证明参保缴费情况，可通过“示例政务服务网”扫码核验真伪。",
+    )),
+    DemoDocument("DEMO-2026-0002", "不动产登记结果告知书", 2, (0,), "示例市不动产登记中心", (
+        "申请人于2026年11月10日申请的不动产转移登记已办理完毕，登记结果如下。",
+        "不动产单元号：110101 001001 GB00001 F00010001；坐落：示例市示例区示例路1号1幢1单元101室。",
+        "权利类型：国有建设用地使用权/房屋所有权；登记原因：买卖；不动产权证书已制作完成，可至自助柜领取。",
+    )),
+    DemoDocument("DEMO-2026-0003", "户籍证明", 1, (1,), "示例市公安局示例派出所", (
+        "经查询人口信息管理系统，该居民户籍登记于本辖区，户籍地址：示例市示例区示例街道示例社区。",
+        "本证明用于办理相关事务，自出具之日起三个月内有效。",
+    )),
+    DemoDocument("DEMO-2026-0004", "个人所得税纳税记录", 1, (1, 2), "国家税务总局示例市税务局", (
+        "纳税人在2025年1月至2025年12月期间的个人所得税纳税记录如下（金额单位：元）。",
+        "工资薪金所得：申报收入 96,000.00；已缴税额 1,380.00。",
+        "本记录可通过个人所得税APP或自然人电子税务局扫码查验。",
+    )),
+    DemoDocument("DEMO-2026-0005", "公积金缴存证明", 1, (2,), "示例市住房公积金管理中心", (
+        "该职工在本中心开立个人住房公积金账户，账户状态：正常缴存。",
+        "月缴存额：1,200.00元；最近一次缴存月份：2026年10月。",
+    )),
+)
+
+
+def releases(key: str | bytes) -> list[tuple[str, str]]:
+    """(doc_id, holder keyed hash) of every demo release, under the deployment's hash key."""
+    return [(d.doc_id, holder_hash(key, DEMO_HOLDERS[i].id_number)) for d in DEMO_DOCUMENTS for i in d.holders]
+
+
+def builtin_cjk_font() -> str:
+    """reportlab's built-in Simplified-Chinese CID font (needs no file; a viewer supplies the glyphs)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    return "STSong-Light"
+
+
+def cjk_font() -> tuple[str, str]:
+    """(reportlab font name, where it came from): an installed TrueType CJK font, embedded as a
+    subset, when there is one; else the built-in STSong-Light."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+    try:
+        from kiosk.fonts import FontError, find_chinese_font
+        choice = find_chinese_font()
+        if "KioskDemoCJK" not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont("KioskDemoCJK", str(choice.path), subfontIndex=0))
+        return "KioskDemoCJK", str(choice.path)
+    except (ImportError, FontError, TTFError, OSError) as exc:
+        # an OpenType/CFF font (Noto CJK) cannot be embedded by reportlab
+        log.info("demo documents: no embeddable CJK TrueType font (%s); using STSong-Light", exc)
+    return builtin_cjk_font(), "reportlab built-in CID font STSong-Light (not embedded)"
+
+
+def render_pdf(doc: DemoDocument, holder_id_numbers: list[str], issued: date = date(2026, 11, 20),
+               font: str | None = None) -> bytes:
+    """The PDF of one demo document: A4, Chinese text, marked as a demo on every page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen.canvas import Canvas
+
+    font = font or cjk_font()[0]
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=A4, invariant=1)  # invariant: no timestamps, so the same bytes every run
+    c.setTitle(doc.title)
+    c.setAuthor(doc.issuer)
+    width, height = A4
+    left, text_width = 25 * mm, width - 50 * mm
+    masked = "、".join(mask_id_number(n) for n in holder_id_numbers)
+    for page in range(1, doc.pages + 1):
+        c.setFont(font, 22)
+        c.drawCentredString(width / 2, height - 35 * mm, doc.title)
+        c.setFont(font, 11)
+        c.drawString(left, height - 50 * mm, f"文书编号：{doc.doc_id}")
+        c.drawString(left, height - 57 * mm, f"证件号码：{masked}")
+        y = height - 75 * mm
+        lines = doc.body if page == 1 else ("（续页）以下空白。",)
+        for paragraph in lines:
+            for line in wrap(paragraph, font, 13, text_width):
+                c.setFont(font, 13)
+                c.drawString(left, y, line)
+                y -= 8 * mm
+            y -= 3 * mm
+        c.setFont(font, 12)
+        c.drawRightString(width - left, 60 * mm, doc.issuer)
+        c.drawRightString(width - left, 52 * mm, f"{issued.year}年{issued.month}月{issued.day}日")
+        c.setFont(font, 10)
+        c.setFillGray(0.4)
+        c.drawCentredString(width / 2, 20 * mm,
+                            f"示例文件 仅供演示 不具法律效力  DEMO ONLY    第 {page} 页 / 共 {doc.pages} 页")
+        c.setFillGray(0)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Lines of at most `width` points; Chinese breaks between any two characters."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    lines, line = [], ""
+    for ch in text:
+        if line and stringWidth(line + ch, font, size) > width:
+            lines.append(line)
+            line = ""
+        line += ch
+    return lines + [line] if line or not lines else lines

@@ -1,0 +1,89 @@
+"""Checking an uploaded transaction batch item by item, so one bad item is refused alone.
+
+The batch envelope (`kiosk_id`, `items` as a list of at most 500) must be
+right or the whole request is refused (422). Each item is then validated
+on its own against `kiosk.wire.transactions.TransactionItem`, strictly (a
+`"5"` where a number belongs is a kiosk bug worth naming), and given a
+canonical form whose hash tells a retried item from a conflicting one.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from kiosk.central.db import CheckedItem, sha256_hex
+from kiosk.wire.transactions import MAX_BATCH, TransactionItem
+
+
+class EnvelopeError(ValueError):
+    """The batch as a whole is unusable; `details` name each problem."""
+
+    def __init__(self, details: list[dict[str, str]]):
+        super().__init__("; ".join(f"{d['field']}: {d['problem']}" for d in details))
+        self.details = details
+
+
+def problems(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    """Pydantic errors as [{"field": "items.3.seq", "problem": "..."}] for a person to act on."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        out.append({"field": loc or "(body)", "problem": err["msg"]})
+    return out
+
+
+def check_envelope(doc: Any) -> tuple[str, list[Any]]:
+    if not isinstance(doc, dict):
+        raise EnvelopeError([{"field": "(body)", "problem": "expected a JSON object {\"kiosk_id\", \"items\"}"}])
+    details = []
+    unknown = sorted(set(doc) - {"kiosk_id", "items"})
+    if unknown:
+        details.append({"field": ", ".join(unknown), "problem": "unknown field"})
+    kiosk_id, items = doc.get("kiosk_id"), doc.get("items")
+    if not isinstance(kiosk_id, str) or not kiosk_id:
+        details.append({"field": "kiosk_id", "problem": "required: the sending kiosk's id, a string"})
+    if not isinstance(items, list):
+        details.append({"field": "items", "problem": "required: a list of transactions"})
+    elif len(items) > MAX_BATCH:
+        details.append({"field": "items", "problem": f"{len(items)} items; a batch holds at most {MAX_BATCH}"})
+    if details:
+        raise EnvelopeError(details)
+    return kiosk_id, items
+
+
+def _item_id(raw: Any) -> str:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        return raw["id"][:64]
+    return ""
+
+
+def check_item(raw: Any, index: int) -> CheckedItem:
+    try:
+        item = TransactionItem.model_validate_json(json.dumps(raw), strict=True)
+    except ValidationError as exc:
+        reason = "; ".join(f"{p['field']}: {p['problem']}" for p in problems(exc))
+        return CheckedItem(_item_id(raw), None, f"item {index} invalid: {reason}")
+    if item.occurred_at.tzinfo is None:
+        return CheckedItem(_item_id(raw), None,
+                           f"item {index} invalid: occurred_at: needs a UTC offset (RFC 3339), e.g. +08:00 or Z")
+    canonical = item.model_dump(mode="json")
+    body = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    row = {
+        "id": str(item.id),
+        "seq": item.seq,
+        "kind": item.kind,
+        "occurred_at": canonical["occurred_at"],
+        "boot_id": item.boot_id,
+        "uptime_s": item.uptime_s,
+        "data": json.dumps(item.data, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+        "body": body,
+        "body_sha256": sha256_hex(body.encode()),
+    }
+    return CheckedItem(_item_id(raw), row)  # results name the id as the kiosk wrote it
+
+
+def check_batch(doc: Any) -> tuple[str, list[CheckedItem]]:
+    kiosk_id, items = check_envelope(doc)
+    return kiosk_id, [check_item(raw, i) for i, raw in enumerate(items)]

@@ -1,0 +1,1 @@
+"""Schema of the reference central platform, applied by `kiosk.store.migrate(conn, package=...)`."""

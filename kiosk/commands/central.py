@@ -1,0 +1,237 @@
+"""`kiosk central`: run the reference central platform, provision kiosks and operators, seed demo data, export.
+
+None of these needs a kiosk config: the platform has its own database
+(`--db PATH`, default var/central.db). Secrets are printed once, when made.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEMO_CATALOG = ROOT / "config" / "demo-catalog.json"
+EMBEDDED_CONFIG = ROOT / "config" / "kiosk.toml"
+ENV_HASH_KEY = "KIOSK_HASH_KEY"
+
+
+def register(sub) -> None:
+    from kiosk.central.db import DEFAULT_DB
+
+    p = sub.add_parser("central", help="the reference central platform (a stand-in for the provincial one)",
+                       description="Without a sub-command: run the platform's HTTP API until SIGTERM or Ctrl-C.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8700, help="port to listen on (default 8700)")
+    p.add_argument("--db", default=str(DEFAULT_DB), metavar="PATH", help=f"the platform's SQLite file ({DEFAULT_DB})")
+    p.set_defaults(handler=run_server, needs_config=False)
+    cs = p.add_subparsers(dest="central_command", metavar="SUBCOMMAND", title="sub-commands")
+
+    def db_option(q):
+        # SUPPRESS: `kiosk central --db X add-kiosk ...` keeps X
+        q.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH", help="the platform's SQLite file")
+
+    q = cs.add_parser("add-kiosk", help="provision a kiosk; prints its secret once")
+    q.add_argument("kiosk_id", metavar="ID")
+    db_option(q)
+    q.add_argument("--secret", help="use this secret (at least 16 characters) instead of a new random one")
+    q.add_argument("--group", action="append", default=[], metavar="NAME",
+                   help="a fleet group the kiosk belongs to (config bundle targets); repeatable")
+    q.add_argument("--rotate", action="store_true", help="replace the secret of a kiosk already provisioned")
+    add_json(q)
+    q.set_defaults(handler=run_add_kiosk, needs_config=False)
+
+    q = cs.add_parser("add-operator", help="provision an operator; prints the secret once")
+    q.add_argument("name", metavar="NAME")
+    db_option(q)
+    q.add_argument("--secret", help="use this secret (at least 16 characters) instead of a new random one")
+    q.add_argument("--rotate", action="store_true", help="replace the secret of an operator already provisioned")
+    add_json(q)
+    q.set_defaults(handler=run_add_operator, needs_config=False)
+
+    q = cs.add_parser("seed", help="load the demo catalog and demo documents")
+    db_option(q)
+    q.add_argument("--hash-key", metavar="K", help=f"the deployment's holder hash key (else ${ENV_HASH_KEY}, "
+                                                   "else [privacy] hash_key of the kiosk config)")
+    q.add_argument("--catalog", metavar="FILE", default=str(DEMO_CATALOG), help="the catalog to load "
+                                                                                "(default config/demo-catalog.json)")
+    q.add_argument("--holder", action="append", default=[], metavar="ID_NUMBER",
+                   help="also release the demo documents of demo holder 1 to this (synthetic) ID number; repeatable")
+    add_json(q)
+    q.set_defaults(handler=run_seed, needs_config=False)
+
+    q = cs.add_parser("export", help="what the platform stored: transactions by kiosk and seq")
+    db_option(q)
+    q.add_argument("--kiosk", metavar="ID", help="only this kiosk's transactions")
+    add_json(q)
+    q.set_defaults(handler=run_export, needs_config=False)
+
+
+def _db(ctx):
+    from kiosk.central.db import CentralDB
+
+    return CentralDB(ctx.args.db)
+
+
+def run_server(ctx) -> int:
+    import uvicorn
+
+    from kiosk.central.app import create_app
+
+    class Platform(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            # uvicorn's own version re-raises SIGTERM after the graceful shutdown, so the process
+            # would end "killed by SIGTERM"; a finished shutdown is a success (exit 0)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    args = ctx.args
+    db = _db(ctx)
+    try:
+        app = create_app(db)
+        log.info("central platform on http://%s:%d, database %s", args.host, args.port, db.path)
+        # log_config=None: uvicorn's records go through our handler, which redacts ID numbers
+        server = Platform(uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
+                                         server_header=False, timeout_graceful_shutdown=10))
+        try:
+            server.run()
+        except SystemExit:  # uvicorn gives up this way when it cannot listen
+            pass
+        if not server.started:
+            print(f"kiosk: central: could not listen on {args.host}:{args.port} (another process on the port? "
+                  "see the error above; choose another with --port)", file=sys.stderr)
+            return EXIT_FAILED
+    finally:
+        db.close()
+    log.info("central platform stopped")
+    return EXIT_OK
+
+
+def _provision(ctx, what: str) -> int:
+    from kiosk.central.db import ProvisioningError
+
+    args = ctx.args
+    with _db(ctx) as db:
+        try:
+            if what == "kiosk":
+                secret, created = db.add_kiosk(args.kiosk_id, args.secret, groups=args.group, rotate=args.rotate)
+                doc = {"kiosk_id": args.kiosk_id, "secret": secret, "created": created}
+                text = (f"kiosk {args.kiosk_id} {'provisioned' if created else 'updated'}; its secret "
+                        f"(put it in the kiosk's config as [central] secret; shown only now):\n{secret}")
+            else:
+                secret, created = db.add_operator(args.name, args.secret, rotate=args.rotate)
+                doc = {"operator": args.name, "secret": secret, "created": created}
+                text = (f"operator {args.name} {'provisioned' if created else 'updated'}; the secret "
+                        f"(sign requests with X-Operator-Id; shown only now):\n{secret}")
+        except ProvisioningError as exc:
+            print(f"kiosk: central: {exc}", file=sys.stderr)
+            return EXIT_FAILED if "already provisioned" in str(exc) else EXIT_USAGE
+    ctx.emit(doc, text)
+    return EXIT_OK
+
+
+def run_add_kiosk(ctx) -> int:
+    return _provision(ctx, "kiosk")
+
+
+def run_add_operator(ctx) -> int:
+    return _provision(ctx, "operator")
+
+
+def hash_key(ctx) -> tuple[str, str]:
+    """The deployment's holder hash key and where it came from: --hash-key, $KIOSK_HASH_KEY,
+    the kiosk config's [privacy] hash_key, else the demo key of config/kiosk.toml."""
+    from kiosk import config
+
+    if ctx.args.hash_key:
+        return ctx.args.hash_key, "--hash-key"
+    if os.environ.get(ENV_HASH_KEY):
+        return os.environ[ENV_HASH_KEY], f"${ENV_HASH_KEY}"
+    for path in dict.fromkeys([config.config_path(ctx.args.config), EMBEDDED_CONFIG]):
+        if not path.exists():
+            continue
+        key = config.read_document(path).get("privacy", {}).get("hash_key")
+        if isinstance(key, str) and key:
+            return key, f"{path}: [privacy] hash_key"
+    raise config.ConfigError(f"no holder hash key: pass --hash-key, set ${ENV_HASH_KEY}, or set [privacy] hash_key "
+                             f"in {config.config_path(ctx.args.config)}")
+
+
+def run_seed(ctx) -> int:
+    from pydantic import ValidationError
+    from stdnum.cn import ric
+
+    from kiosk.central import demo
+    from kiosk.central.intake import problems
+    from kiosk.core.privacy import holder_hash, mask_id_number
+    from kiosk.wire.catalog import Catalog
+
+    args = ctx.args
+    key, key_source = hash_key(ctx)
+    for number in args.holder:
+        if not ric.is_valid(number):
+            print(f"kiosk: central seed: --holder {mask_id_number(number)}: not a valid resident ID number "
+                  "(GB 11643 check digit or birth date)", file=sys.stderr)
+            return EXIT_USAGE
+    catalog_path = Path(args.catalog)
+    try:
+        body = catalog_path.read_bytes()
+    except FileNotFoundError:
+        print(f"kiosk: central seed: {catalog_path}: catalog not found (pass --catalog FILE)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        catalog = Catalog.model_validate_json(body)
+    except ValidationError as exc:
+        first = problems(exc)[:5]
+        print(f"kiosk: central seed: {catalog_path}: not a valid catalog: "
+              + "; ".join(f"{p['field']}: {p['problem']}" for p in first), file=sys.stderr)
+        return EXIT_FAILED
+    with _db(ctx) as db:
+        stored = db.put_catalog(body, catalog.version, len(catalog.items), "seed")
+        font = demo.cjk_font()[1]
+        documents = []
+        for d in demo.DEMO_DOCUMENTS:
+            numbers = [demo.DEMO_HOLDERS[i].id_number for i in d.holders]
+            db.put_document(d.doc_id, d.title, d.pages, demo.render_pdf(d, numbers))
+            documents.append({"id": d.doc_id, "title": d.title, "pages": d.pages,
+                              "holders": [mask_id_number(n) for n in numbers]})
+        released = 0
+        for doc_id, holder in demo.releases(key):
+            released += db.release_document(doc_id, holder)
+        for number in args.holder:
+            for d in demo.DEMO_DOCUMENTS:
+                if 0 in d.holders:
+                    released += db.release_document(d.doc_id, holder_hash(key, number))
+    doc = {"catalog": {"version": catalog.version, "items": len(catalog.items), "changed": stored["changed"],
+                       "source": str(catalog_path)},
+           "documents": documents, "new_releases": released, "hash_key_from": key_source, "pdf_font": font,
+           "holders": [{"id_number": mask_id_number(h.id_number), "label": h.label} for h in demo.DEMO_HOLDERS]}
+    lines = [f"catalog {catalog.version}: {len(catalog.items)} items ({'loaded' if stored['changed'] else 'unchanged'})",
+             f"{len(documents)} demo documents, {released} new releases (holder hash key from {key_source})"]
+    lines += [f"  {d['id']} {d['title']} ({d['pages']} p.) -> {', '.join(d['holders'])}" for d in documents]
+    ctx.emit(doc, "\n".join(lines))
+    return EXIT_OK
+
+
+def run_export(ctx) -> int:
+    with _db(ctx) as db:
+        rows = db.transactions(ctx.args.kiosk)
+    doc = {"transactions": [{"id": r["id"], "seq": r["seq"], "kind": r["kind"], "kiosk_id": r["kiosk_id"]}
+                            for r in rows]}
+    lines = [f"{r['kiosk_id']}\t{r['seq']}\t{r['kind']}\t{r['id']}" for r in rows]
+    lines.append(f"{len(rows)} transactions" + (f" of kiosk {ctx.args.kiosk}" if ctx.args.kiosk else ""))
+    ctx.emit(doc, "\n".join(lines))
+    return EXIT_OK
