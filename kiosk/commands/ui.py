@@ -1,0 +1,90 @@
+"""`kiosk ui`: run the touch UI (portrait 1080x1920 by default; [ui] in the config).
+
+`--snapshot FILE` starts the UI, saves the first frame of the home screen as a
+PNG, reports how long the start took and exits: a look at the kiosk without a
+screen, and the measurement of bench/startup.py. While the UI runs,
+`kill -USR1 PID` saves what the screen shows to DATA_DIR/screen.png.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from kiosk.cli import EXIT_FAILED, EXIT_OK, add_json
+
+log = logging.getLogger(__name__)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ui", help="run the touch UI")
+    p.add_argument("--snapshot", metavar="FILE", type=Path,
+                   help="save the first frame of the home screen as a PNG, report the start-up time, exit")
+    add_json(p)
+    p.set_defaults(handler=run)
+
+
+def seconds_since_process_start() -> float:
+    """From the kernel's start time of this process to now (10 ms resolution)."""
+    with open("/proc/self/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    start_ticks = int(fields[19])  # field 22 of proc(5), counted after the ")" of the name
+    with open("/proc/uptime", encoding="ascii") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run(ctx) -> int:
+    from kiosk import app as composition
+    from kiosk.fonts import FontError
+    from kiosk.screens.xvfb import needs_virtual_display
+
+    settings = ctx.settings
+    if needs_virtual_display() and not os.environ.get("SDL_VIDEODRIVER"):
+        print("kiosk ui: no display ($DISPLAY is not set). Run it on the kiosk's screen, or use "
+              "`make run`, which starts a virtual display (Xvfb) when there is none.", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        app = composition.build(settings)
+    except FontError as exc:
+        print(f"kiosk ui: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+    from kivy.clock import Clock
+
+    from kiosk.screens.driver import grab_window, save_png
+
+    result: dict = {}
+
+    def first_frame():
+        result["first_frame_s"] = round(seconds_since_process_start(), 3)
+        log.info("home screen drawn %.2f s after the process started", result["first_frame_s"])
+        if ctx.args.snapshot:
+            Clock.schedule_once(snapshot_and_stop, 0)
+
+    def snapshot_and_stop(_dt):
+        result["snapshot"] = str(save_png(grab_window(), ctx.args.snapshot, max_width=None))
+        app.stop()
+
+    app.on_first_frame(first_frame)
+    screen_png = settings.data_path / "screen.png"
+
+    def on_usr1(_signum, _frame):
+        # the handler runs on the main thread between bytecodes; the grab waits for the next frame
+        Clock.schedule_once(lambda _dt: log.info("screen saved to %s", save_png(grab_window(), screen_png, None)))
+
+    previous = signal.signal(signal.SIGUSR1, on_usr1)
+    try:
+        app.run()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+    if ctx.args.snapshot:
+        if "snapshot" not in result:
+            print("kiosk ui: the home screen was never drawn", file=sys.stderr)
+            return EXIT_FAILED
+        ctx.emit(result, lambda d: f"home screen drawn {d['first_frame_s']:.2f} s after the process started; "
+                                   f"saved {d['snapshot']}")
+    return EXIT_OK

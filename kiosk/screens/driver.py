@@ -1,0 +1,140 @@
+"""Driving the real kiosk app frame by frame: for `kiosk tour`, the UI tests and the bench.
+
+The app runs in its real window, but instead of Kivy's main loop the driver
+advances it one frame at a time, injects touches through the window's input
+path (as a finger would), moves the session's clock without sleeping, and
+grabs what the window shows as an image.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from kivy.base import EventLoop, runTouchApp
+from kivy.core.window import Window
+from kivy.input.motionevent import MotionEvent
+
+from kiosk.core.session import SteerableClock
+from kiosk.screens.shell import KioskApp
+
+
+_touch_ids = itertools.count(1)
+
+
+class Finger(MotionEvent):
+    """One touch at window coordinates (pixels), posted through the window's input path."""
+
+    def __init__(self, x: float, y: float):
+        win = EventLoop.window
+        super().__init__("kiosk-driver", next(_touch_ids),
+                         {"x": x / max(1.0, win.width - 1.0), "y": y / max(1.0, win.height - 1.0)},
+                         is_touch=True, type_id="touch")
+
+    def depack(self, args):
+        self.sx, self.sy = args["x"], args["y"]
+        self.profile = ["pos"]
+        super().depack(args)
+
+
+class UiDriver:
+    def __init__(self, app: KioskApp, clock: SteerableClock):
+        self.app = app
+        self.clock = clock
+        self.started = False
+
+    def start(self, max_frames: int = 600) -> None:
+        # App.run() without its loop: build, put the root in the window, on_start;
+        # then the input providers and the event loop, which we advance ourselves
+        self.app._run_prepare()
+        runTouchApp(embedded=True)
+        self.started = True
+        for _ in range(max_frames):
+            if self.app.first_frame_drawn:
+                break
+            EventLoop.idle()
+        if not self.app.first_frame_drawn:
+            raise RuntimeError(f"the home screen was not drawn within {max_frames} frames")
+        self.pump()
+
+    def stop(self) -> None:
+        if self.started:
+            self.app.stop()
+            EventLoop.idle()
+            EventLoop.close()
+            self.started = False
+
+    def pump(self, frames: int = 3) -> None:
+        """Run `frames` frames: clock events, input, layout, drawing."""
+        for _ in range(frames):
+            EventLoop.idle()
+
+    def tap(self, widget) -> None:
+        """A finger down and up on the centre of `widget`."""
+        if widget.get_root_window() is None:
+            raise AssertionError(f"{widget!r} is not on the window")
+        x, y = widget.to_window(*widget.center)
+        self.tap_at(x, y)
+
+    def tap_at(self, x: float, y: float) -> None:
+        finger = Finger(x, y)
+        EventLoop.post_dispatch_input("begin", finger)
+        self.pump(1)
+        finger.update_time_end()
+        EventLoop.post_dispatch_input("end", finger)
+        self.pump(2)
+
+    def key(self, keycode: int, scancode: int = 0, text: str | None = None) -> bool:
+        """A key press as the window reports one; returns True when the app consumed it
+        (Escape, for example, must not close the app)."""
+        handled = Window.dispatch("on_key_down", keycode, scancode, text, [])
+        handled = Window.dispatch("on_keyboard", keycode, scancode, text, []) or handled
+        Window.dispatch("on_key_up", keycode, scancode)
+        self.pump(2)
+        return bool(handled)
+
+    def advance(self, seconds: float) -> None:
+        """Move the session's clock forward and let the app see it (no sleeping)."""
+        self.clock.advance(seconds)
+        self.app._tick()
+        self.pump()
+
+    def reset(self) -> None:
+        """Back to a fresh home screen, as after a visitor's session is wiped."""
+        self.app.end_visit("reset")
+        self.pump()
+
+    def grab(self):
+        """What the window shows now, as a Pillow image (RGB)."""
+        self.pump(1)
+        return grab_window()
+
+    def screenshot(self, path: str | Path, max_width: int | None = 720) -> Path:
+        """Save what the window shows as a PNG (downscaled to `max_width`, kept small)."""
+        return save_png(self.grab(), path, max_width)
+
+
+def grab_window():
+    """Draw the window's current frame and read it back, as a Pillow image (RGB).
+    Drawing and reading happen before the flip, so the pixels are the frame's own."""
+    from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
+    from PIL import Image
+
+    Window.canvas.ask_update()
+    Window.dispatch("on_draw")
+    width, height = Window.system_size
+    data = glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE)
+    Window.dispatch("on_flip")
+    image = Image.frombytes("RGBA", (width, height), bytes(data)).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    return image.convert("RGB")
+
+
+def save_png(image, path: str | Path, max_width: int | None = 720) -> Path:
+    """A small PNG: downscaled to `max_width` and reduced to a 128-colour palette."""
+    from PIL import Image
+
+    if max_width and image.width > max_width:
+        image = image.resize((max_width, round(image.height * max_width / image.width)), Image.Resampling.LANCZOS)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+    return path

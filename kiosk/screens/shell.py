@@ -1,0 +1,193 @@
+"""The kiosk's Kivy app: header bar over a screen manager, idle overlay, language and elder mode.
+
+Everything is built once per process and reused for every visitor: the
+screens, the tiles, the idle overlay. The visitor session (kiosk.core) decides
+when to warn and when to wipe; this app only shows it and forwards touches.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Callable
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.core.window import Window
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk import i18n
+from kiosk.app import Service, unavailable_reason
+from kiosk.config import Settings
+from kiosk.core.session import Phase, VisitorSession
+from kiosk.fonts import FontChoice
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.25  # how often the session's timers are looked at
+
+
+def register_default_font(font: FontChoice) -> None:
+    """Every Label without an explicit font_name draws with the Chinese font."""
+    path = str(font.path)
+    LabelBase.register(DEFAULT_FONT, path, path, path, path)
+
+
+class Shell(BoxLayout):
+    """The root widget: the header bar on top of the screen manager."""
+
+
+class KioskApp(App):
+    title = "kiosk"
+    lang = StringProperty(i18n.DEFAULT_LANGUAGE)
+    elder = BooleanProperty(False)
+    scale = NumericProperty(1.0)
+    hall = StringProperty()
+    first_frame_drawn = BooleanProperty(False)
+
+    def __init__(self, *, settings: Settings, session: VisitorSession, services: list[Service],
+                 font: FontChoice, now: Callable[[], dt.datetime] = dt.datetime.now, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.session = session
+        self.services = list(services)
+        self.font = font
+        self.now = now
+        self.hall = settings.kiosk.hall
+        self.default_language = settings.kiosk.language
+        self.device_problems: dict[str, str] = {}
+        self._refresh_tiles = Clock.create_trigger(self._show_tiles, 0)
+        self._first_frame_callbacks: list[Callable[[], None]] = []
+
+    # -- building ---------------------------------------------------------------------------------
+    def build(self):
+        register_default_font(self.font)
+        # the .kv rules load with their modules, after the font is the default
+        from kiosk.screens.home import HomeScreen
+        from kiosk.screens.idle import IdleOverlay
+
+        i18n.set_language(self.default_language)
+        self.lang = self.default_language
+        root = Shell(orientation="vertical")
+        from kiosk.screens.widgets import HeaderBar
+
+        self.header = HeaderBar()
+        self.screens = ScreenManager(transition=NoTransition())
+        self.home = HomeScreen(name="home", hall=self.hall)
+        self.screens.add_widget(self.home)
+        for service in self.services:
+            self.screens.add_widget(service.screen(self))
+        self.screens.bind(current=lambda _sm, name: setattr(self.header, "at_home", name == "home"))
+        root.add_widget(self.header)
+        root.add_widget(self.screens)
+        self.idle_overlay = IdleOverlay()
+
+        self.session.on("warning", self._on_warning)
+        self.session.on("extend", self._on_extend)
+        self.session.on("wipe", self._on_wipe)
+        self.session.on("elder", self._on_elder)
+        Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_key)
+        Window.bind(on_flip=self._on_flip)
+        Window.clearcolor = (0.95, 0.96, 0.97, 1)
+        Clock.schedule_interval(self._tick, TICK_S)
+        Clock.schedule_interval(self._show_time, 1.0)
+        self.bind(lang=self._show_time)
+        self._show_time()
+        self._show_tiles()
+        return root
+
+    # Kivy's settings panel (F1) is not for citizens
+    def open_settings(self, *largs):
+        return False
+
+    def close_settings(self, *largs):
+        return False
+
+    # -- what the citizen does ----------------------------------------------------------------------
+    def set_language(self, lang: str) -> None:
+        i18n.set_language(lang)
+        self.lang = lang  # kv rules naming app.lang re-render every visible string
+
+    def toggle_elder(self) -> None:
+        self.session.set_elder(not self.session.elder)
+
+    def more_time(self) -> None:
+        self.session.more_time()
+
+    def end_visit(self, reason: str = "done") -> None:
+        self.session.end(reason)
+
+    def go_home(self) -> None:
+        self.screens.current = "home"
+
+    def open_service(self, key: str) -> None:
+        service = next(s for s in self.services if s.key == key)
+        if unavailable_reason(service, self.device_problems):
+            return
+        self.screens.current = key
+
+    def set_device_problem(self, device: str, detail: str | None) -> None:
+        """A device went down (`detail` names why, for technicians) or came back (None).
+        Safe to call from a worker thread: the tiles refresh on the main thread."""
+        if detail:
+            self.device_problems[device] = detail
+        else:
+            self.device_problems.pop(device, None)
+        Clock.schedule_once(lambda _dt: self._refresh_tiles())
+
+    def on_first_frame(self, fn: Callable[[], None]) -> None:
+        """`fn` runs once the home screen has been drawn for the first time."""
+        if self.first_frame_drawn:
+            fn()
+        else:
+            self._first_frame_callbacks.append(fn)
+
+    # -- session events -----------------------------------------------------------------------------
+    def _on_activity(self, _window, _touch):
+        self.session.touch()
+        return False  # the touch goes on to the widgets
+
+    def _on_key(self, _window, key, *_args):
+        self.session.touch()
+        return False
+
+    def _tick(self, _dt=None) -> None:
+        phase = self.session.tick()
+        if phase is Phase.WARNING:
+            self.idle_overlay.show_state(self.session.seconds_left(), self.session.extensions_left)
+
+    def _on_warning(self) -> None:
+        self.idle_overlay.show_state(self.session.seconds_left(), self.session.extensions_left)
+        self.idle_overlay.open(animation=False)
+
+    def _on_extend(self) -> None:
+        self.idle_overlay.dismiss(animation=False)
+
+    def _on_wipe(self, reason: str) -> None:
+        self.idle_overlay.dismiss(animation=False)
+        self.set_language(self.default_language)
+        self.go_home()
+
+    def _on_elder(self, on: bool) -> None:
+        self.elder = on
+        self.scale = self.settings.ui.elder_scale if on else 1.0
+
+    # -- display ----------------------------------------------------------------------------------
+    def _show_time(self, *_args) -> None:
+        self.home.show_time(self.now())
+
+    def _show_tiles(self, *_args) -> None:
+        self.home.tiles = [(s.key, s.title, unavailable_reason(s, self.device_problems))
+                           for s in self.services]
+
+    def _on_flip(self, *_args) -> None:
+        # drawn means: the home screen with its text laid out, not an empty first frame
+        if (not self.first_frame_drawn and self.screens.current == "home"
+                and self.home.ids.hall_name.texture is not None and self.home.ids.hall_name.height > 1):
+            self.first_frame_drawn = True
+            Window.unbind(on_flip=self._on_flip)
+            for fn in self._first_frame_callbacks:
+                fn()
+            self._first_frame_callbacks.clear()

@@ -1,0 +1,159 @@
+"""The steps of `kiosk tour`: every flow that exists, driven through the real UI.
+
+A flow adds its steps with `register(flow, [Step(...), ...])`; the tour runs
+the flows in registration order and saves one PNG per step, named
+`NN-flow-step.png`. Each step acts through the UI (taps, the session clock)
+and then checks the widget state it expects; `check` returns a problem to
+report, or None.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from kiosk import i18n
+from kiosk.core.session import Phase
+from kiosk.screens.driver import UiDriver
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    act: Callable[[UiDriver], None]
+    check: Callable[[UiDriver], str | None]
+
+
+FLOWS: dict[str, list[Step]] = {}
+
+
+def register(flow: str, steps: list[Step]) -> None:
+    FLOWS.setdefault(flow, []).extend(steps)
+
+
+@dataclass
+class StepResult:
+    flow: str
+    step: str
+    ok: bool
+    problem: str | None
+    png: str | None
+
+
+def run(driver: UiDriver, out: Path) -> list[StepResult]:
+    results = []
+    number = 0
+    for flow, steps in FLOWS.items():
+        driver.reset()
+        for step in steps:
+            number += 1
+            png = out / f"{number:02d}-{flow}-{step.name}.png"
+            try:
+                step.act(driver)
+                driver.pump()
+                problem = step.check(driver)
+            except Exception as exc:  # a step that blows up is a failed step, and the tour goes on
+                problem = f"{type(exc).__name__}: {exc}"
+            try:
+                driver.screenshot(png)
+            except Exception as exc:
+                problem = problem or f"screenshot failed: {exc}"
+                png = None
+            results.append(StepResult(flow, step.name, problem is None, problem, str(png) if png else None))
+    driver.reset()
+    return results
+
+
+# -- the home screen, both languages and modes; the idle warning and reset -----------------------------
+
+WELCOME = "Welcome to the 24-hour self-service area."
+WELCOME_WITH_TILES = "Welcome to the 24-hour self-service area. Touch a service to begin."
+
+
+def _expect(**want) -> Callable[[UiDriver], str | None]:
+    def check(d: UiDriver) -> str | None:
+        app = d.app
+        got = {
+            "screen": app.screens.current,
+            "lang": app.lang,
+            "elder": app.elder,
+            "warning_open": app.idle_overlay.parent is not None,
+            "phase": app.session.phase,
+        }
+        wrong = [f"{k} is {got[k]!r}, expected {v!r}" for k, v in want.items() if got[k] != v]
+        if app.home.ids.hall_name.text != app.hall:
+            wrong.append("the hall's name is not shown")
+        if not app.home.time_text:
+            wrong.append("no time shown")
+        if "lang" in want:
+            msgid = WELCOME_WITH_TILES if app.home.tiles else WELCOME
+            expected = i18n.catalog(want["lang"]).gettext(msgid)
+            if app.home.ids.welcome.text != expected:
+                wrong.append(f"home text not in {want['lang']}: {app.home.ids.welcome.text!r}")
+            if not app.header.ids[f"lang_{want['lang']}"].active:
+                wrong.append(f"the language switch does not show {want['lang']} as chosen")
+        if "elder" in want:
+            scale = app.settings.ui.elder_scale if want["elder"] else 1.0
+            if abs(app.scale - scale) > 1e-6:
+                wrong.append(f"text scale {app.scale}, expected {scale}")
+        return "; ".join(wrong) or None
+    return check
+
+
+def _tap(path: str) -> Callable[[UiDriver], None]:
+    """Tap a widget by its place: 'header.lang_en', 'idle.more_time'."""
+    def act(d: UiDriver) -> None:
+        where, wid = path.split(".")
+        owner = {"header": d.app.header, "home": d.app.home, "idle": d.app.idle_overlay}[where]
+        d.tap(owner.ids[wid])
+    return act
+
+
+def _nothing(d: UiDriver) -> None:
+    pass
+
+
+def _idle_out(d: UiDriver) -> None:
+    d.advance(d.app.session.idle_timeout_s + 0.1)
+
+
+def _touch_then_idle_out(d: UiDriver) -> None:
+    """A visitor touches the screen and walks away."""
+    d.tap(d.app.home.ids.welcome)
+    _idle_out(d)
+
+
+def _countdown_out(d: UiDriver) -> None:
+    d.advance(d.app.session.warning_s + 0.1)
+
+
+def _check_warning(d: UiDriver) -> str | None:
+    app = d.app
+    problems = []
+    if app.idle_overlay.parent is None:
+        problems.append("the idle warning is not showing")
+    if app.session.phase is not Phase.WARNING:
+        problems.append(f"session phase is {app.session.phase.value}, expected warning")
+    shown = app.idle_overlay.ids.countdown.text
+    if shown != str(app.session.seconds_left()) or int(shown) <= 0:
+        problems.append(f"countdown shows {shown!r}, session has {app.session.seconds_left()} s left")
+    if app.idle_overlay.ids.more_time.disabled:
+        problems.append("the more-time button is disabled")
+    return "; ".join(problems) or None
+
+
+register("home", [
+    Step("zh_CN", _nothing, _expect(screen="home", lang="zh_CN", elder=False, warning_open=False)),
+    Step("en", _tap("header.lang_en"), _expect(screen="home", lang="en", elder=False)),
+    Step("en-elder", _tap("header.elder_toggle"), _expect(screen="home", lang="en", elder=True)),
+    Step("zh_CN-elder", _tap("header.lang_zh_CN"), _expect(screen="home", lang="zh_CN", elder=True)),
+    Step("zh_CN-normal", _tap("header.elder_toggle"), _expect(screen="home", lang="zh_CN", elder=False)),
+])
+
+register("idle", [
+    Step("warning", _touch_then_idle_out, _check_warning),
+    Step("more-time", _tap("idle.more_time"), _expect(warning_open=False, phase=Phase.ACTIVE)),
+    Step("en-warning", lambda d: (_tap("header.lang_en")(d), _idle_out(d)), _check_warning),
+    Step("reset", _countdown_out,
+         _expect(screen="home", lang="zh_CN", elder=False, warning_open=False, phase=Phase.HOME)),
+])

@@ -1,0 +1,93 @@
+"""The real kiosk app in a real Kivy window, shared by the UI tests.
+
+Kivy allows one window per process, so one app serves every test here and is
+reset to a fresh home screen between tests. When there is no display the
+suite starts Xvfb itself and stops it by pid afterwards. Kivy is imported only
+inside these fixtures, so the other tests never load it. The session clock is
+steered by the tests (`ui.advance(s)`), the wall clock is fixed, and
+screenshots go to tests/artifacts/ui/.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "ui"
+WALL_CLOCK = dt.datetime(2026, 5, 18, 9, 30)
+DEMO_SERVICE = "demo"
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.ui)
+
+
+def _config(directory: Path) -> Path:
+    text = (ROOT / "config" / "kiosk.toml").read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^data_dir = .*$', 'data_dir = "var"', text)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def kiosk_ui(tmp_path_factory):
+    from kiosk import app as composition
+    from kiosk import config
+    from kiosk.core.session import SteerableClock
+    from kiosk.screens.xvfb import VirtualDisplay, needs_virtual_display
+
+    settings = config.load(_config(tmp_path_factory.mktemp("ui-kiosk")))
+    display = VirtualDisplay(settings.ui.width, settings.ui.height) if needs_virtual_display() else None
+    if display:
+        display.start()
+    driver = None
+    try:
+        clock = SteerableClock(follow_real_time=False)
+
+        def demo_screen(app):
+            from kivy.uix.label import Label
+            from kivy.uix.screenmanager import Screen
+
+            screen = Screen(name=DEMO_SERVICE)
+            screen.add_widget(Label(text="demo service", color=(0, 0, 0, 1)))
+            return screen
+
+        # a stand-in service, for the tile behaviour only: the real list is empty until flows exist
+        demo = composition.Service(DEMO_SERVICE, "Home", ("locker",), demo_screen)
+        app = composition.build(settings, clock=clock, now=lambda: WALL_CLOCK, services=[demo])
+        from kiosk.screens.driver import UiDriver
+
+        driver = UiDriver(app, clock)
+        driver.start()
+        yield driver
+    finally:
+        if driver:
+            driver.stop()
+        if display:
+            display.stop()
+
+
+@pytest.fixture
+def ui(kiosk_ui):
+    """The app on a fresh home screen: zh_CN, normal mode, no visit running, devices up."""
+    kiosk_ui.app.set_device_problem("locker", None)
+    kiosk_ui.reset()
+    kiosk_ui.pump()
+    yield kiosk_ui
+    kiosk_ui.reset()
+
+
+@pytest.fixture
+def shot(request, ui):
+    """shot("name") saves what the window shows to tests/artifacts/ui/<test>-<name>.png."""
+    def save(name: str) -> Path:
+        return ui.screenshot(ARTIFACTS / f"{request.node.name}-{name}.png")
+    return save
