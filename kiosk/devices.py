@@ -32,6 +32,66 @@ def _port_of(section) -> str:
 BUILDERS: dict[str, Callable[[str, object, Clock], Device]] = {}
 
 
+# --- ID card reader, payment terminal, scanner (issue 3, part 1) ---
+
+def _build_idcard(name: str, section, clock: Clock) -> Device:
+    from kiosk.hardware.idcard import SamReader
+
+    return SamReader(name, section.port, baudrate=section.baudrate, timeouts=section.timeouts, clock=clock,
+                     driver=section.driver)
+
+
+def _build_payment(name: str, section, clock: Clock) -> Device:
+    from kiosk.hardware.payment import ConcertTerminal
+
+    return ConcertTerminal(name, section.port, baudrate=section.baudrate, pos_number=section.pos_number,
+                           currency=section.currency, result_timeout_s=section.result_timeout_s,
+                           timeouts=section.timeouts, clock=clock, driver=section.driver)
+
+
+def _build_scanner(name: str, section, clock: Clock) -> Device:
+    from kiosk.hardware.scanner import SerialScanner
+
+    return SerialScanner(name, section.port, baudrate=section.baudrate, timeouts=section.timeouts, clock=clock,
+                         driver=section.driver)
+
+
+BUILDERS.update(idcard=_build_idcard, payment=_build_payment, scanner=_build_scanner)
+
+# --- end of issue 3, part 1 ---
+
+
+# --- locker, receipt printer, A4 printer (issue 3, part 2) ---
+
+def _build_locker(name: str, section, clock: Clock) -> Device:
+    from kiosk.hardware.locker import LockBoard, Locker
+
+    boards = [LockBoard(b.address, b.doors, open_status=b.open_status, closed_bit=b.closed_bit,
+                        reply_headers=tuple(b.reply_headers)) for b in section.boards]
+    return Locker(name, section.port, boards, section.driver, baudrate=section.baudrate,
+                  timeouts=section.timeouts, clock=clock, local_echo=section.local_echo)
+
+
+def _build_receipt_printer(name: str, section, clock: Clock) -> Device:
+    from kiosk.hardware.receipt import ReceiptPrinter
+
+    return ReceiptPrinter(name, section.connection, encoding=section.encoding, baudrate=section.baudrate,
+                          timeouts=section.timeouts, clock=clock, realtime_status=section.realtime_status,
+                          cut=section.cut)
+
+
+def _build_document_printer(name: str, section, clock: Clock) -> Device:
+    from kiosk.hardware.cups import CupsPrinter
+
+    return CupsPrinter(name, section.printer, server=section.server, timeouts=section.timeouts, clock=clock)
+
+
+BUILDERS.update(locker=_build_locker, receipt_printer=_build_receipt_printer,
+                document_printer=_build_document_printer)
+
+# --- end of issue 3, part 2 ---
+
+
 def build_device(settings: Settings, name: str, clock: Clock = SYSTEM_CLOCK) -> Device | None:
     section = getattr(settings.devices, name)
     if section is None:

@@ -3,7 +3,6 @@ completed with its page count, and the faults a technician meets (stopped queue,
 jobs, a failing printer under abort-job and under stop-printer, no queue, no CUPS) with recovery."""
 import plistlib
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,8 @@ from hypothesis import strategies as st
 from kiosk.hardware.cups import CupsPrinter, PrinterInfo, parse_ipptool_plist, printer_uri, split_reason
 from kiosk.hardware.device import Completion, DeviceError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import ROOT, run_kiosk, write_config  # noqa: E402
-from cupsd import PrivateCupsd  # noqa: E402
+from tests.conftest import ROOT, run_kiosk, write_config  # noqa: E402
+from tests.cupsd import PrivateCupsd  # noqa: E402
 
 needs_cupsd = pytest.mark.skipif(PrivateCupsd.unavailable() is not None,
                                  reason=PrivateCupsd.unavailable() or "")

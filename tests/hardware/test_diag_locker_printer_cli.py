@@ -2,7 +2,6 @@
 simulators and on simulators attached through TCP (`socket://`, `tcp://`) like real devices."""
 import json
 import socket
-import sys
 import threading
 from pathlib import Path
 
@@ -13,8 +12,7 @@ from kiosk.hardware.receipt import TEST_RECEIPT_LINES, TEST_RECEIPT_QR
 from kiosk.hardware.sim.locker import LockerSimulator
 from kiosk.hardware.sim.receipt import ReceiptSimulator
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import run_kiosk, write_config  # noqa: E402
+from tests.conftest import run_kiosk, write_config  # noqa: E402
 
 
 class TcpBridge:

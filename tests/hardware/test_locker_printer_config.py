@@ -1,5 +1,4 @@
 """The locker and printer settings: board limits per driver named with the key, vendor settings reaching the drivers."""
-import sys
 import tomllib
 from pathlib import Path
 
@@ -9,8 +8,7 @@ from kiosk import config
 from kiosk.devices import build_device
 from kiosk.hardware import transport
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import DEFAULT_CONFIG  # noqa: E402
+from tests.conftest import DEFAULT_CONFIG  # noqa: E402
 
 
 def settings_with(**locker):
