@@ -91,7 +91,10 @@ def transaction(conn: sqlite3.Connection, immediate: bool = True) -> Iterator[sq
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite has already rolled back after some errors (a full disk): a second
+        # ROLLBACK would fail and hide the error that matters
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     else:
         conn.execute("COMMIT")

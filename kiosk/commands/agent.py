@@ -1,0 +1,84 @@
+"""`kiosk agent`: the network side of the kiosk (sync relay, catalog pull, heartbeat). Never a device."""
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+
+from kiosk.cli import EXIT_OK
+from kiosk.core.alarms import Alarms
+from kiosk.core.health import HealthBoard
+from kiosk.sync import management
+from kiosk.sync.agent import Agent, Capacity, Periodic
+from kiosk.sync.catalog_pull import CatalogPull
+from kiosk.sync.client import CentralClient
+from kiosk.sync.config_apply import ConfigApplier, current_version
+from kiosk.sync.config_pull import ConfigPull
+from kiosk.sync.heartbeat import HeartbeatSender
+from kiosk.sync.outbox import Outbox
+from kiosk.sync.relay import Relay
+from kiosk.sync.state import SyncState
+
+log = logging.getLogger("kiosk.agent")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("agent", help="run the agent: sync relay, catalog pull, heartbeat (stops on SIGTERM/SIGINT)")
+    p.set_defaults(handler=run)
+
+
+def catalog_importer(store):
+    """`apply_catalog(bytes) -> version` over the kiosk's guide catalog, and what to close after."""
+    from kiosk.core.catalog import GuideCatalog
+    guides = GuideCatalog(store)
+
+    def apply(data: bytes) -> str:
+        return str(guides.replace(data, source="central"))
+    return apply, guides
+
+
+def build(ctx, stop: threading.Event) -> tuple[Agent, list]:
+    settings, store = ctx.settings, ctx.store
+    conn = store.connect()
+    client = CentralClient.from_settings(settings)
+    outbox = Outbox(conn)
+    alarms = Alarms(conn, outbox)
+    health = HealthBoard(conn)
+    state = SyncState(conn)
+    relay = Relay.from_settings(settings, outbox, client)
+    beat = HeartbeatSender(client, outbox, kiosk_id=settings.kiosk.id, db_uuid=store.identity.db_uuid,
+                           devices=lambda: [d.as_dict() for d in health.all()],
+                           alarms=lambda: [a.as_dict() for a in alarms.active()],
+                           config_version=lambda: current_version(settings))
+    apply, guides = catalog_importer(store)
+    catalog = CatalogPull(client, state, apply, alarms)
+    s = settings.sync
+    agent = Agent(relay, outbox, state, heartbeat=beat, heartbeat_interval_s=s.heartbeat_interval_s,
+                  catalog=catalog, catalog_interval_s=s.catalog_interval_s,
+                  capacity=Capacity(outbox, alarms, s.outbox_alarm_items, settings.data_path, s.disk_alarm_free_mb),
+                  prune_acked_days=s.prune_acked_days, start_jitter_s=s.start_jitter_s,
+                  tasks=[Periodic("config pull", s.config_interval_s,
+                                  ConfigPull(client, state, ConfigApplier(settings)).pull)],
+                  rng=random.SystemRandom(), stop=stop)
+    return agent, [client, guides, conn]
+
+
+def run(ctx) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        log.info("agent: %s received, stopping after the current request", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    agent, closables = build(ctx, stop)
+    # the management API (signed config pushed by an operator) runs beside the loop, until `stop`
+    threading.Thread(target=management.serve, args=(ctx.settings, stop), name="management", daemon=True).start()
+    try:
+        agent.run()
+    finally:
+        for c in closables:
+            c.close()
+    return EXIT_OK

@@ -1,0 +1,189 @@
+"""The relay: ships the outbox to the central platform in batches, and decides what a failure means.
+
+One `step()` claims up to `batch_size` due rows (oldest first), sends them
+in one request and settles every row from the per-item results:
+accepted or duplicate -> acked; rejected -> dead with the platform's reason,
+which never holds up the rows behind it.
+
+When the whole request fails:
+- network error, timeout, 5xx, 429, 401: the rows go back to pending and the
+  relay waits a full-jitter exponential backoff (`uniform(0, min(cap,
+  base * 2**n))`), or at least what `Retry-After` asked for;
+- 400/413/422 (the platform refuses the request as invalid): the batch is
+  split in halves and each half sent on its own, down to the single row the
+  platform refuses, which goes dead with the reason. The good rows arrive.
+
+Time (`now`) and randomness (`rng`) are injected; the relay never sleeps:
+it says when it wants to run again and the caller (the agent, or
+`kiosk sync --once`) does the waiting.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from kiosk.sync.client import CentralClient, CentralError, CentralInvalid, CentralServerError
+from kiosk.sync.outbox import Entry, Outbox
+from kiosk.wire.transactions import MAX_BATCH
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER_S = 3600.0  # a Retry-After beyond this is taken as a mistake, not an order
+
+
+@dataclass
+class Backoff:
+    """Full-jitter exponential backoff: after n failures in a row, wait uniform(0, min(cap, base*2**(n-1)))."""
+    base_s: float
+    cap_s: float
+    rng: random.Random
+    failures: int = 0
+
+    def failed(self, retry_after: float | None = None) -> float:
+        self.failures += 1
+        ceiling = min(self.cap_s, self.base_s * 2 ** min(self.failures - 1, 62))
+        delay = self.rng.uniform(0, ceiling)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, MAX_RETRY_AFTER_S))
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+@dataclass
+class StepResult:
+    """What one step did. `wait_s` is when the relay wants to run again (0 = there is more to send now)."""
+    sent: int = 0
+    acked: int = 0
+    dead: int = 0
+    retried: int = 0
+    error: str | None = None
+    wait_s: float = 0.0
+    requests: int = 0
+    dead_reasons: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def idle(self) -> bool:
+        return self.sent == 0
+
+
+class Relay:
+    def __init__(self, outbox: Outbox, client: CentralClient, *, batch_size: int = MAX_BATCH,
+                 backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0, idle_wait_s: float = 5.0,
+                 now: Callable[[], float] = time.time, rng: random.Random | None = None):
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise ValueError(f"[sync] batch_size must be 1..{MAX_BATCH}, got {batch_size}")
+        self.outbox = outbox
+        self.client = client
+        self.batch_size = batch_size
+        self.idle_wait_s = idle_wait_s
+        self.now = now
+        self.backoff = Backoff(backoff_base_s, backoff_cap_s, rng or random.Random())
+        self.not_before = 0.0          # no request before this (unix seconds): backoff or Retry-After
+        self.last_success_at: float | None = None
+        self.last_error: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings, outbox: Outbox, client: CentralClient, **kw) -> "Relay":
+        s = settings.sync
+        return cls(outbox, client, batch_size=s.batch_size, backoff_base_s=s.backoff_base_s,
+                   backoff_cap_s=s.backoff_cap_s, idle_wait_s=s.interval_s, **kw)
+
+    def step(self, *, force: bool = False) -> StepResult:
+        """Send at most one batch. `force` ignores backoff and each row's next try (a technician's push)."""
+        now = self.now()
+        if not force and now < self.not_before:
+            return StepResult(wait_s=self.not_before - now)
+        batch = self.outbox.claim(self.batch_size, due_only=not force)
+        if not batch:
+            nxt = self.outbox.next_due_at()
+            wait = self.idle_wait_s if nxt is None else min(self.idle_wait_s, max(0.0, nxt - now))
+            return StepResult(wait_s=wait)
+        result = StepResult()
+        self._send(batch, result)
+        if result.error is None:
+            self.backoff.succeeded()
+            self.last_success_at = self.now()
+            self.last_error = None
+            result.wait_s = 0.0 if len(batch) == self.batch_size else self.idle_wait_s
+        else:
+            self.last_error = result.error
+            result.wait_s = max(0.0, self.not_before - self.now())
+        return result
+
+    def _send(self, batch: list[Entry], result: StepResult) -> None:
+        if result.error is not None:  # an earlier half hit a network failure: do not push on
+            self._release(batch, result.error, result)
+            return
+        result.sent += len(batch)
+        result.requests += 1
+        try:
+            answer = self.client.post_transactions([e.wire() for e in batch])
+        except CentralInvalid as exc:
+            if len(batch) == 1:
+                why = f"refused by the platform ({exc.status}): {_reason(exc)}"
+                self.outbox.settle([], {batch[0].seq: why}, {}, 0)
+                result.dead += 1
+                result.dead_reasons[batch[0].seq] = why
+                log.warning("outbox item seq %d (%s) is dead: %s", batch[0].seq, batch[0].kind, why)
+                return
+            # one bad row must not hold back the others: narrow it down
+            mid = len(batch) // 2
+            result.sent -= len(batch)
+            self._send(batch[:mid], result)
+            self._send(batch[mid:], result)
+            return
+        except CentralError as exc:
+            retry_after = exc.retry_after if isinstance(exc, CentralServerError) else None
+            delay = self.backoff.failed(retry_after)
+            self.not_before = self.now() + delay
+            result.error = str(exc)
+            log.warning("sync: %s; %d item(s) back to pending, next try in %.1f s", exc, len(batch), delay)
+            self._release(batch, str(exc), result)
+            return
+        by_id = {r.id: r for r in answer.results}
+        acked, dead, retry = [], {}, {}
+        for e in batch:
+            r = by_id.get(e.id)
+            if r is None:
+                retry[e.seq] = "the platform's answer had no result for this item"
+            elif r.status in ("accepted", "duplicate"):
+                acked.append(e.seq)
+            else:
+                dead[e.seq] = f"rejected by the platform: {r.reason or 'no reason given'}"
+        self.outbox.settle(acked, dead, retry, self.now())
+        result.acked += len(acked)
+        result.dead += len(dead)
+        result.retried += len(retry)
+        result.dead_reasons.update(dead)
+        for seq, why in dead.items():
+            log.warning("outbox item seq %d is dead: %s", seq, why)
+
+    def _release(self, batch: list[Entry], error: str, result: StepResult) -> None:
+        self.outbox.release([e.seq for e in batch], error, self.not_before)
+        result.retried += len(batch)
+
+    def drain(self, *, force: bool = True, max_steps: int = 1_000_000) -> StepResult:
+        """Send until nothing is pending or a request fails (`kiosk sync --once`)."""
+        total = StepResult()
+        for _ in range(max_steps):
+            r = self.step(force=force)
+            for name in ("sent", "acked", "dead", "retried", "requests"):
+                setattr(total, name, getattr(total, name) + getattr(r, name))
+            total.dead_reasons.update(r.dead_reasons)
+            if r.error or r.idle or r.acked + r.dead == 0:  # no progress: stop rather than spin
+                total.error = r.error or (None if r.idle else "the platform answered without settling any item")
+                total.wait_s = r.wait_s
+                break
+        return total
+
+
+def _reason(exc: CentralInvalid) -> str:
+    d = exc.detail
+    if isinstance(d, list) and d and isinstance(d[0], dict) and "msg" in d[0]:
+        return "; ".join(f"{'.'.join(str(p) for p in x.get('loc', []))}: {x['msg']}" for x in d[:3])
+    return str(d)[:500] if d is not None else str(exc)
