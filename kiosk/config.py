@@ -9,12 +9,14 @@ The same models validate the settings of a signed config bundle.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 DEFAULT_CONFIG = Path("config/kiosk.toml")
 ENV_CONFIG = "KIOSK_CONFIG"
@@ -65,6 +67,12 @@ class LockBoardSection(Section):
     # how this board's switches read; HARDWARE.md: vendors disagree, so per board
     open_status: Annotated[int, Field(ge=0, le=255)] = 0x11
     closed_bit: Literal[0, 1] = 1
+    # 8A boards: accepted first bytes of a reply (some vendors echo the 8A header)
+    reply_headers: Annotated[list[Annotated[int, Field(ge=0, le=255)]], Field(min_length=1)] = [0x80, 0x8A]
+
+
+# what each board type can address (HARDWARE.md): addresses, doors per board
+_LOCK_BOARD_LIMITS = {"lock8a": (1, 64, 32), "kerong": (0, 15, 16)}
 
 
 class LockerSection(Section):
@@ -72,19 +80,42 @@ class LockerSection(Section):
     port: str
     baudrate: int | None = None  # None: the board protocol's usual rate
     boards: Annotated[list[LockBoardSection], Field(min_length=1)]
+    local_echo: bool = False     # an RS-485 adapter that hears its own transmission
     timeouts: dict[str, Seconds] = {}
+
+    @model_validator(mode="after")
+    def _boards_fit_the_driver(self):
+        low, high, most = _LOCK_BOARD_LIMITS[self.driver]
+        seen = set()
+        for i, board in enumerate(self.boards):
+            if not low <= board.address <= high:
+                raise PydanticCustomError("lock_board", f"boards[{i}].address: {self.driver} boards are "
+                                          f"addressed {low}-{high}, not {board.address}")
+            if board.doors > most:
+                raise PydanticCustomError("lock_board", f"boards[{i}].doors: a {self.driver} board drives at "
+                                          f"most {most} doors, not {board.doors}")
+            if board.address in seen:
+                raise PydanticCustomError("lock_board", f"boards[{i}].address: board {board.address} is listed twice")
+            seen.add(board.address)
+        return self
 
 
 class ReceiptPrinterSection(Section):
     driver: Literal["escpos"]
     connection: str
     encoding: Literal["gb18030", "gbk", "big5", "utf-8"] = "gb18030"
+    baudrate: int = 9600          # serial: connections
+    # false only for one-way links (a capture file): status then says "status_not_reported"
+    realtime_status: bool = True
+    cut: Literal["full", "partial"] = "full"
     timeouts: dict[str, Seconds] = {}
 
 
 class DocumentPrinterSection(Section):
     driver: Literal["cups"]
     printer: str
+    # the CUPS server: None = the system's ($CUPS_SERVER, else /run/cups/cups.sock); a socket path or HOST:PORT
+    server: str | None = None
     timeouts: dict[str, Seconds] = {}
 
 
@@ -130,8 +161,10 @@ class SyncSection(Section):
     interval_s: Annotated[float, Field(gt=0)] = 5.0
     heartbeat_interval_s: Annotated[float, Field(gt=0)] = 60.0
     catalog_interval_s: Annotated[float, Field(gt=0)] = 600.0
+    config_interval_s: Annotated[float, Field(gt=0)] = 60.0  # fleet config poll (a conditional GET)
     prune_acked_days: Annotated[int, Field(ge=1)] = 30
     outbox_alarm_items: Annotated[int, Field(ge=100)] = 100_000
+    disk_alarm_free_mb: Annotated[int, Field(ge=1)] = 200  # alarm while the data dir has less free space
 
 
 class ManagementSection(Section):
@@ -148,6 +181,125 @@ class GuidesSection(Section):
     seed_file: str | None = None  # catalog imported when the kiosk has none yet
 
 
+# --- certificate pickup locker and hall staff (issue 6) ---
+
+class PickupDoorSection(Section):
+    """One door (`door = 7`) or a run of doors (`first = 1, last = 6`) of the pickup locker."""
+
+    door: Annotated[int, Field(ge=1)] | None = None
+    first: Annotated[int, Field(ge=1)] | None = None
+    last: Annotated[int, Field(ge=1)] | None = None
+    size: Literal["small", "medium", "large"] = "medium"
+    height: Literal["standard", "low"] = "standard"   # low: within reach from a wheelchair
+    in_service: bool = True                            # false: never given out (a broken door)
+
+    @model_validator(mode="after")
+    def _one_door_or_a_run(self):
+        if (self.door is None) == (self.first is None and self.last is None):
+            raise PydanticCustomError("pickup_door", "give either door = N or first = N, last = M")
+        if self.door is None and (self.first is None or self.last is None or self.first > self.last):
+            raise PydanticCustomError("pickup_door", "a run of doors needs first <= last")
+        return self
+
+    def numbers(self) -> range:
+        return range(self.door, self.door + 1) if self.door is not None else range(self.first, self.last + 1)
+
+
+class PickupSection(Section):
+    code_length: Annotated[int, Field(ge=6, le=8)] = 6
+    hold_days: Annotated[int, Field(ge=1, le=365)] = 7           # then the item is overdue
+    collect_when_overdue: bool = True                             # overdue items stay collectable until recalled
+    wrong_codes_before_lockout: Annotated[int, Field(ge=3, le=20)] = 5
+    lockout_base_s: Annotated[float, Field(ge=10, le=3600)] = 60  # doubles with each further wrong code
+    lockout_max_s: Annotated[float, Field(ge=60, le=86400)] = 3600
+    door_close_timeout_s: Annotated[float, Field(ge=10, le=600)] = 60   # then "door left open"
+    id_card_timeout_s: Annotated[float, Field(ge=10, le=300)] = 45
+    # the locker's face as a citizen sees it: doors numbered down each column, or across each row
+    columns: Annotated[int, Field(ge=1, le=64)] = 4
+    rows: Annotated[int, Field(ge=1, le=64)] = 6
+    numbering: Literal["down", "across"] = "down"
+    doors: list[PickupDoorSection] = []   # doors not listed are medium, standard height, in service
+
+
+class StaffMemberSection(Section):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{2,16}$")]
+    pin_hash: Annotated[str, Field(pattern=r"^scrypt\$")]        # from `kiosk staff hash-pin`
+
+
+class StaffSection(Section):
+    members: list[StaffMemberSection] = []
+    wrong_pins_before_lockout: Annotated[int, Field(ge=3, le=20)] = 5
+    pin_lockout_s: Annotated[float, Field(ge=30, le=86400)] = 300
+
+
+# --- end of issue 6 ---
+
+
+# --- technician mode (issue 7) ---
+
+class TechnicianSection(Section):
+    # PIN hashes from `kiosk staff hash-pin` (scrypt); empty: the technician mode cannot be entered
+    pin_hashes: list[Annotated[str, Field(pattern=r"^scrypt\$")]] = []
+    hold_s: Annotated[float, Field(ge=2, le=30)] = 5                  # press on the top-left corner this long
+    wrong_pins_before_lockout: Annotated[int, Field(ge=3, le=20)] = 5
+    pin_lockout_s: Annotated[float, Field(ge=30, le=86400)] = 300
+    idle_timeout_s: Annotated[float, Field(ge=30, le=3600)] = 300     # back to the citizen home screen
+    # where a USB stick is mounted (the diagnostics bundle goes there; else to the data dir)
+    usb_mounts: list[str] = ["/media/*/*", "/run/media/*/*"]
+
+
+# --- end of issue 7 ---
+
+
+# --- document printing, payment and ratings (issue 5) ---
+
+Fen = Annotated[int, Field(ge=0, le=1_000_000)]   # 1 yuan = 100 fen; at most 10,000 yuan
+
+
+class FeeRule(Section):
+    """What one printing service costs: per document plus per printed page, in fen; 0 + 0 = free."""
+
+    per_document_fen: Fen = 0
+    per_page_fen: Fen = 0
+
+    def price(self, pages: int, copies: int = 1) -> int:
+        return (self.per_document_fen + self.per_page_fen * max(0, pages)) * max(1, copies)
+
+
+class FeesSection(Section):
+    """Fees by service; an operator changes them here or in a signed config bundle (`[settings.fees]`)."""
+
+    documents: FeeRule = FeeRule()     # documents released to a card holder
+    blank_forms: FeeRule = FeeRule()   # blank forms attached to guides
+    guides: FeeRule = FeeRule()        # a guide printed on A4
+
+
+class PaymentsSection(Section):
+    methods: list[Literal["card", "code"]] = ["card", "code"]   # offered when a fee applies and the device is there
+    code_scan_timeout_s: Annotated[float, Field(ge=10, le=300)] = 60     # waiting for the citizen to show a code
+    code_confirm_timeout_s: Annotated[float, Field(ge=5, le=120)] = 45   # the payer confirming on the phone
+    code_poll_s: Annotated[float, Field(gt=0, le=10)] = 2.0
+
+
+class DocumentsSection(Section):
+    id_card_timeout_s: Annotated[float, Field(ge=10, le=300)] = 45
+    # blank forms: PDFs cached under <data_dir>/forms/ (a deployment fills the cache); with demo_forms a
+    # missing form is rendered as a marked demo form, so the demo works without a forms server
+    forms_dir: str = "forms"
+    demo_forms: bool = False
+    print_timeout_s: Annotated[float, Field(ge=10, le=1800)] = 180
+
+
+class RatingsSection(Section):
+    # reasons offered after 不满意 / 非常不满意 (English msgids, translated on screen; any text works)
+    low_reasons: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(min_length=1, max_length=12)] = [
+        "It took too long", "The steps were hard to follow", "The machine did not work well",
+        "The printout was poor", "The fee was unclear", "Something else"]
+
+
+# --- end of issue 5 (printing, payment, ratings) ---
+
+
 class Settings(Section):
     kiosk: KioskSection
     ui: UiSection = UiSection()
@@ -157,6 +309,13 @@ class Settings(Section):
     management: ManagementSection = ManagementSection()
     privacy: PrivacySection
     guides: GuidesSection = GuidesSection()
+    pickup: PickupSection = PickupSection()
+    staff: StaffSection = StaffSection()
+    technician: TechnicianSection = TechnicianSection()
+    fees: FeesSection = FeesSection()
+    payments: PaymentsSection = PaymentsSection()
+    documents: DocumentsSection = DocumentsSection()
+    ratings: RatingsSection = RatingsSection()
 
     # where the file was read from; not a key of the file
     _source: Path = PrivateAttr(default=DEFAULT_CONFIG)
@@ -249,6 +408,34 @@ def read_document(path: Path) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
-def load(path: str | os.PathLike | None = None) -> Settings:
+# the remote settings a verified config bundle applied (written atomically by
+# kiosk/sync/config_apply.py), merged over the file so every process sees one config
+OVERLAY = Path("config") / "applied.json"
+
+
+def overlay_path(doc: dict, source: Path) -> Path:
+    kiosk = doc.get("kiosk") if isinstance(doc.get("kiosk"), dict) else {}
+    data_dir = Path(str(kiosk.get("data_dir", "var")))
+    return (data_dir if data_dir.is_absolute() else source.parent / data_dir) / OVERLAY
+
+
+def merged(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load(path: str | os.PathLike | None = None, *, overlay: bool = True) -> Settings:
     p = config_path(path)
-    return parse(read_document(p), p)
+    doc = read_document(p)
+    if overlay:
+        remote = overlay_path(doc, p)
+        try:
+            return parse(merged(doc, json.loads(remote.read_bytes())["settings"]), p, where=f"{p} + {remote}")
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
+            # the remote layer must never stop the kiosk: the local file alone still runs it
+            logging.getLogger(__name__).error("%s: ignored, running on %s alone: %s", remote, p, exc)
+    return parse(doc, p)

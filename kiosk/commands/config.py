@@ -1,0 +1,346 @@
+"""`kiosk config`: operator keys, signing and pushing config bundles, applying one, and the kiosk's config status.
+
+keygen, sign, rotate-keys and push run on an operator's machine and need no
+kiosk config; apply and status act on this kiosk (its --config and data dir).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+
+ENV_OPERATOR, ENV_OPERATOR_SECRET = "KIOSK_OPERATOR_ID", "KIOSK_OPERATOR_SECRET"
+FLEET_PATH = "/api/v1/fleet/config"
+MANAGEMENT_PATH = "/api/v1/config"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("config", help="signed config bundles: keys, sign, push, apply, status",
+                       description="Operator keys and signed config bundles (docs/operators.md).")
+    p.set_defaults(handler=lambda ctx: (p.print_help(), EXIT_USAGE)[1], needs_config=False)
+    cs = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", title="sub-commands")
+
+    q = cs.add_parser("keygen", help="make an operator key pair: DIR/operator.key (secret) and DIR/operator.pub")
+    q.add_argument("--out", required=True, metavar="DIR", help="folder for the key pair (created if missing)")
+    q.add_argument("--name", default="operator", help="file name of the pair (default operator)")
+    add_json(q)
+    q.set_defaults(handler=run_keygen, needs_config=False)
+
+    q = cs.add_parser("sign", help="sign a bundle source (TOML, DESIGN.md section 9) into a signed envelope")
+    q.add_argument("file", metavar="FILE", help="the bundle source, TOML")
+    q.add_argument("--key", required=True, action="append", metavar="KEY",
+                   help="operator private key (from keygen); repeat when kiosks need several signatures")
+    q.add_argument("--out", required=True, metavar="SIGNED", help="where to write the signed bundle (JSON)")
+    q.add_argument("--rotation", action="append", default=[], metavar="FILE",
+                   help="a signed key rotation to carry along, so kiosks that missed it follow it first; repeatable, "
+                        "oldest first")
+    add_json(q)
+    q.set_defaults(handler=run_sign, needs_config=False)
+
+    q = cs.add_parser("rotate-keys", help="sign a key rotation: the new trusted key set, signed by the current keys")
+    q.add_argument("--key", required=True, action="append", metavar="KEY",
+                   help="a CURRENT trusted private key; repeat if kiosks need several signatures")
+    q.add_argument("--new-key", required=True, action="append", metavar="PUB",
+                   help="a public key of the new trusted set; repeatable")
+    q.add_argument("--generation", required=True, type=int, metavar="N",
+                   help="1 for the first rotation, then one more than the last")
+    q.add_argument("--threshold", type=int, default=1, metavar="N",
+                   help="signatures the new set requires on a bundle (default 1)")
+    q.add_argument("--out", required=True, metavar="FILE", help="where to write the signed rotation (JSON)")
+    add_json(q)
+    q.set_defaults(handler=run_rotate, needs_config=False)
+
+    q = cs.add_parser("push", help="send a signed bundle to a kiosk's management API or to the central platform")
+    q.add_argument("file", metavar="SIGNED")
+    q.add_argument("--to", required=True, metavar="URL",
+                   help=f"a kiosk (http://HOST:8701) or the central platform (http://HOST:8700{FLEET_PATH}; "
+                        "a bare central URL works when --operator is given)")
+    q.add_argument("--operator", metavar="ID", default=os.environ.get(ENV_OPERATOR),
+                   help=f"operator id at the central platform (else ${ENV_OPERATOR})")
+    q.add_argument("--operator-secret", metavar="S", default=os.environ.get(ENV_OPERATOR_SECRET),
+                   help=f"its secret from `kiosk central add-operator` (else ${ENV_OPERATOR_SECRET})")
+    q.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds to wait for the answer")
+    add_json(q)
+    q.set_defaults(handler=run_push, needs_config=False)
+
+    q = cs.add_parser("apply", help="verify and apply a signed bundle from a file (exit 1 with the reason when refused)")
+    q.add_argument("file", metavar="SIGNED")
+    add_json(q)
+    q.set_defaults(handler=run_apply)
+
+    q = cs.add_parser("status", help="the applied config version, its digest, the last outcome and rejection")
+    add_json(q)
+    q.set_defaults(handler=run_status)
+
+
+def _fail(ctx, code: int, message: str, **doc) -> int:
+    if ctx.json:
+        print(json.dumps({"ok": False, "error": message, **doc}, ensure_ascii=False))
+    print(f"kiosk config: {message}", file=sys.stderr)
+    return code
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- keys and signing ----------------------------------------------------------------------------
+
+def run_keygen(ctx) -> int:
+    from kiosk.sync.bundle import BundleError, write_keypair
+
+    try:
+        priv, pub, kid = write_keypair(Path(ctx.args.out), ctx.args.name)
+    except BundleError as exc:
+        return _fail(ctx, EXIT_FAILED, exc.reason)
+    except OSError as exc:
+        return _fail(ctx, EXIT_FAILED, f"{ctx.args.out}: cannot write the key pair: {exc.strerror}")
+    doc = {"private_key": str(priv), "public_key": str(pub), "keyid": kid}
+    ctx.emit(doc, f"private key {priv} (keep it secret, never on a kiosk)\npublic key  {pub} "
+                  f"(copy it to each kiosk and list it in [management] trusted_keys)\nkey id      {kid}")
+    return EXIT_OK
+
+
+def _private_keys(ctx, paths):
+    from kiosk.sync.bundle import BundleError, load_private_key
+    keys = []
+    for p in paths:
+        try:
+            keys.append(load_private_key(Path(p)))
+        except BundleError as exc:
+            return None, _fail(ctx, EXIT_USAGE, exc.reason)
+    return keys, None
+
+
+def _write_out(ctx, path: str, data: bytes) -> int | None:
+    from kiosk.sync.config_apply import write_atomic
+    out = Path(path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, data)
+    except OSError as exc:
+        return _fail(ctx, EXIT_FAILED, f"{out}: cannot write: {exc.strerror}")
+    return None
+
+
+def _schema_check(ctx, settings_doc: dict) -> str | None:
+    """The bundle's settings merged over the config this machine has (--config), validated; None when fine.
+    Each kiosk checks again against its own kiosk.toml."""
+    from kiosk import config
+    try:
+        local_path = config.config_path(ctx.args.config)
+        local_doc = config.read_document(local_path)
+        config.parse(local_doc, local_path)
+    except config.ConfigError:
+        print("kiosk config sign: note: no usable kiosk config here; settings were checked for remote keys only "
+              "(each kiosk validates them against its own kiosk.toml)", file=sys.stderr)
+        return None
+    try:
+        config.parse(config.merged(local_doc, settings_doc), local_path, where=f"{ctx.args.file}: settings")
+    except config.ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def run_sign(ctx) -> int:
+    from kiosk.sync import bundle
+    from kiosk.sync.config_apply import local_only_keys
+
+    args = ctx.args
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(ctx, EXIT_USAGE, f"{args.file}: cannot read the bundle source: {exc}")
+    keys, err = _private_keys(ctx, args.key)
+    if err is not None:
+        return err
+    try:
+        payload, doc = bundle.payload_from_source(text, now=_now(), where=args.file)
+    except bundle.BundleError as exc:
+        return _fail(ctx, EXIT_FAILED, exc.reason)
+    bad = local_only_keys(doc["settings"])
+    if bad:
+        return _fail(ctx, EXIT_FAILED, f"{args.file}: {', '.join('settings.' + b for b in bad)}: not changeable "
+                                       "remotely (device wiring, identity and secrets stay in each kiosk's kiosk.toml)")
+    problem = _schema_check(ctx, doc["settings"])
+    if problem:
+        return _fail(ctx, EXIT_FAILED, problem)
+    rotations = []
+    for r in args.rotation:
+        try:
+            env = bundle.parse_envelope(Path(r).read_bytes())
+        except OSError as exc:
+            return _fail(ctx, EXIT_USAGE, f"{r}: cannot read: {exc.strerror}")
+        except bundle.BundleError as exc:
+            return _fail(ctx, EXIT_FAILED, f"{r}: {exc.reason}")
+        if env.payload_type != bundle.ROTATE_TYPE:
+            return _fail(ctx, EXIT_FAILED, f"{r}: not a key rotation (made by `kiosk config rotate-keys`)")
+        rotations.append(env)
+    env = bundle.sign(bundle.CONFIG_TYPE, payload, keys, rotations=rotations,
+                      hints={"version": doc["version"], "targets": doc["targets"]})
+    data = env.to_bytes()
+    if len(data) > bundle.MAX_ENVELOPE_BYTES:
+        return _fail(ctx, EXIT_FAILED, f"the signed bundle would be {len(data)} bytes; kiosks take at most "
+                                       f"{bundle.MAX_ENVELOPE_BYTES}")
+    err = _write_out(ctx, args.out, data)
+    if err is not None:
+        return err
+    out = {"out": args.out, "version": doc["version"], "sha256": env.sha256, "targets": doc["targets"],
+           "issued": doc["issued"], "expires": doc["expires"], "keyids": [k for k, _ in env.signatures],
+           "rotations": len(rotations)}
+    ctx.emit(out, f"signed bundle version {doc['version']} for {', '.join(doc['targets'])} -> {args.out}\n"
+                  f"sha256 {env.sha256}\nexpires {doc['expires']}")
+    return EXIT_OK
+
+
+def run_rotate(ctx) -> int:
+    from kiosk.sync import bundle
+
+    args = ctx.args
+    keys, err = _private_keys(ctx, args.key)
+    if err is not None:
+        return err
+    new = []
+    for p in args.new_key:
+        try:
+            new.append(bundle.load_public_key(Path(p)))
+        except bundle.BundleError as exc:
+            return _fail(ctx, EXIT_USAGE, exc.reason)
+    try:
+        payload = bundle.rotation_payload(args.generation, new, threshold=args.threshold, now=_now())
+    except bundle.BundleError as exc:
+        return _fail(ctx, EXIT_USAGE, f"{exc.reason} (--generation is 1 or more; --threshold at most the "
+                                      "number of --new-key)")
+    env = bundle.sign(bundle.ROTATE_TYPE, payload, keys)
+    err = _write_out(ctx, args.out, env.to_bytes())
+    if err is not None:
+        return err
+    doc = {"out": args.out, "generation": args.generation, "threshold": args.threshold,
+           "keyids": [bundle.keyid(k) for k in new], "signed_by": [k for k, _ in env.signatures],
+           "sha256": env.sha256}
+    ctx.emit(doc, f"key rotation generation {args.generation} -> {args.out}\nnew trusted keys: "
+                  f"{', '.join(k[:16] for k in doc['keyids'])}\nsend it to kiosks with `kiosk config push` or "
+                  "`kiosk config apply`, or carry it in the next bundle with `kiosk config sign --rotation`")
+    return EXIT_OK
+
+
+# -- pushing -------------------------------------------------------------------------------------
+
+def destination(url: str, operator: bool) -> tuple[str, str, str]:
+    """(kind, full URL, path) for --to: an explicit path decides; a bare URL is the central platform's
+    fleet endpoint when operator credentials are given, else a kiosk's management API."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"--to {url!r}: expected http(s)://HOST:PORT[/path]")
+    path = parts.path.rstrip("/")
+    if path.endswith("/fleet/config"):
+        kind = "fleet"
+    elif path:
+        kind = "kiosk"
+    else:
+        kind = "fleet" if operator else "kiosk"
+        path = FLEET_PATH if kind == "fleet" else MANAGEMENT_PATH
+    return kind, urlunsplit((parts.scheme, parts.netloc, path, "", "")), path
+
+
+def run_push(ctx) -> int:
+    import requests
+
+    from kiosk.sync import bundle
+    from kiosk.wire import auth
+
+    args = ctx.args
+    try:
+        with open(args.file, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > bundle.MAX_ENVELOPE_BYTES:
+                return _fail(ctx, EXIT_FAILED, f"{args.file}: {size} bytes; kiosks take at most "
+                                               f"{bundle.MAX_ENVELOPE_BYTES}")
+            body = f.read()
+    except OSError as exc:
+        return _fail(ctx, EXIT_USAGE, f"{args.file}: cannot read: {exc.strerror}")
+    try:
+        env = bundle.parse_envelope(body)
+    except bundle.BundleError as exc:
+        return _fail(ctx, EXIT_FAILED, f"{args.file}: {exc.reason}")
+    try:
+        kind, url, path = destination(args.to, bool(args.operator))
+    except ValueError as exc:
+        return _fail(ctx, EXIT_USAGE, str(exc))
+    headers = {"Content-Type": "application/json"}
+    if kind == "fleet":
+        if env.payload_type != bundle.CONFIG_TYPE:
+            return _fail(ctx, EXIT_USAGE, "the central platform distributes config bundles; carry this key "
+                                          "rotation in the next bundle with `kiosk config sign --rotation FILE`")
+        if not (args.operator and args.operator_secret):
+            return _fail(ctx, EXIT_USAGE, f"pushing to the central platform needs --operator and --operator-secret "
+                                          f"(or ${ENV_OPERATOR} and ${ENV_OPERATOR_SECRET}) from "
+                                          "`kiosk central add-operator`")
+        headers.update(auth.sign(args.operator_secret, "PUT", path, args.operator, body, operator=True))
+        method = "PUT"
+    else:
+        method = "POST"
+    try:
+        resp = requests.request(method, url, data=body, headers=headers, timeout=args.timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        return _fail(ctx, EXIT_FAILED, f"{url}: cannot be reached: {exc.__class__.__name__}: {exc}")
+    try:
+        answer = resp.json()
+    except ValueError:
+        answer = {"message": resp.text[:300]}
+    doc = {"to": url, "kind": kind, "status": resp.status_code, "answer": answer}
+    if kind == "fleet":
+        ok = resp.status_code == 200
+        text = (f"stored at the central platform as version {answer.get('version')} for "
+                f"{', '.join(answer.get('targets') or [])}; kiosks pick it up on their next config poll") if ok else \
+            f"the central platform refused it ({resp.status_code}): {answer.get('message') or answer}"
+    else:
+        ok = resp.status_code == 200 and answer.get("result") in ("applied", "unchanged", "rotated")
+        text = (f"kiosk: {answer.get('result')} (version {answer.get('version')})" if ok else
+                f"kiosk refused it ({resp.status_code}): {answer.get('result', '')} {answer.get('code', '')}: "
+                f"{answer.get('reason') or answer.get('message') or answer}")
+    doc["ok"] = ok
+    ctx.emit(doc, text)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+# -- this kiosk ----------------------------------------------------------------------------------
+
+def run_apply(ctx) -> int:
+    from kiosk.sync.config_apply import ConfigApplier
+
+    path = Path(ctx.args.file)
+    if not path.is_file():
+        return _fail(ctx, EXIT_USAGE, f"{path}: no such file")
+    outcome = ConfigApplier(ctx.settings).apply_file(path)
+    ctx.emit(outcome.as_dict(), outcome.text())
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def status_text(doc: dict) -> str:
+    lines = [f"config version {doc['version'] or 0} ({'kiosk.toml alone' if not doc['version'] else doc['sha256'][:16]})",
+             f"state {doc['state']}"]
+    if doc.get("applied_at"):
+        lines.append(f"applied at {doc['applied_at']}, expires {doc['expires']}")
+    rej = doc.get("last_rejection")
+    if rej:
+        lines.append(f"last refused at {rej.get('at')}: version {rej.get('version') or '?'} from {rej.get('source')}: "
+                     f"{rej.get('code')}: {rej.get('reason')}")
+    trust = doc.get("trust") or {}
+    lines.append(f"trusted keys (generation {trust.get('generation')}, {trust.get('threshold')} needed): "
+                 f"{', '.join(k[:16] for k in trust.get('keyids', [])) or 'NONE: no bundle can be applied'}")
+    if doc.get("time_high_water"):
+        lines.append(f"latest time seen {doc['time_high_water']} ({doc['time_high_water_source']})")
+    return "\n".join(lines)
+
+
+def run_status(ctx) -> int:
+    from kiosk.sync.config_apply import status
+
+    ctx.emit(status(ctx.settings), status_text)
+    return EXIT_OK

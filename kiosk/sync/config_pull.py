@@ -1,0 +1,60 @@
+"""Fleet config pull: a conditional GET of this kiosk's newest signed bundle, applied through the same checks.
+
+`GET /api/v1/kiosks/{id}/config` with the stored ETag in `If-None-Match`; a
+304 or a 404 (no bundle targets this kiosk yet) changes nothing. New bytes go
+to `ConfigApplier.apply_bytes`, exactly as a bundle from a file or the
+management API. The ETag is kept once the bundle has an outcome (applied,
+unchanged, rejected or rolled back), so a refused bundle is not fetched and
+refused again every poll; an error on the way (disk full) leaves it unkept and
+the bundle is fetched again. The platform's Date header feeds the applier's
+time high-water mark (one of the trustworthy times an expiry is judged against).
+"""
+from __future__ import annotations
+
+import email.utils
+import logging
+
+from kiosk.sync.client import CentralClient, CentralNotFound
+from kiosk.sync.config_apply import ConfigApplier, Outcome
+from kiosk.sync.state import SyncState
+
+log = logging.getLogger(__name__)
+
+ETAG_KEY = "config_etag"
+
+
+class ConfigPull:
+    def __init__(self, client: CentralClient, state: SyncState, applier: ConfigApplier):
+        self.client = client
+        self.state = state
+        self.applier = applier
+
+    def pull(self) -> Outcome | None:
+        """One poll; None when there is nothing new. CentralError propagates (the agent retries)."""
+        etag = self.state.get(ETAG_KEY)
+        try:
+            # the client's own request (signed, typed errors); the response is needed whole for its Date
+            resp = self.client._request("GET", f"/api/v1/kiosks/{self.client.kiosk_id}/config",
+                                        headers={"If-None-Match": etag} if etag else {}, ok=(200, 304))
+        except CentralNotFound:
+            return None
+        self._observe_date(resp.headers.get("Date"))
+        if resp.status_code == 304:
+            return None
+        outcome = self.applier.apply_bytes(resp.content, source="fleet")
+        new_etag = resp.headers.get("ETag")
+        if new_etag:
+            self.state.set(ETAG_KEY, new_etag)
+        if outcome.result in ("applied", "rotated"):
+            log.info("config pull: %s", outcome.text())
+        return outcome
+
+    def _observe_date(self, header: str | None) -> None:
+        if not header:
+            return
+        try:
+            when = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return
+        if when is not None and when.tzinfo is not None:
+            self.applier.observe_time(when.timestamp(), f"central platform Date ({self.client.base})")
