@@ -7,6 +7,7 @@ import signal
 import threading
 
 from kiosk.cli import EXIT_OK
+from kiosk.sdnotify import Notifier, watchdog_interval
 from kiosk.core.alarms import Alarms
 from kiosk.core.health import HealthBoard
 from kiosk.sync import management
@@ -38,7 +39,8 @@ def catalog_importer(store):
     return apply, guides
 
 
-def build(ctx, stop: threading.Event) -> tuple[Agent, list]:
+def build(ctx, stop: threading.Event, notifier: Notifier | None = None) -> tuple[Agent, list]:
+    notifier = notifier or Notifier(address="")
     settings, store = ctx.settings, ctx.store
     conn = store.connect()
     client = CentralClient.from_settings(settings)
@@ -60,7 +62,8 @@ def build(ctx, stop: threading.Event) -> tuple[Agent, list]:
                   prune_acked_days=s.prune_acked_days, start_jitter_s=s.start_jitter_s,
                   tasks=[Periodic("config pull", s.config_interval_s,
                                   ConfigPull(client, state, ConfigApplier(settings)).pull)],
-                  rng=random.SystemRandom(), stop=stop)
+                  rng=random.SystemRandom(), stop=stop,
+                  beat=notifier.watchdog if notifier.enabled else None, beat_interval_s=watchdog_interval())
     return agent, [client, guides, conn]
 
 
@@ -73,12 +76,15 @@ def run(ctx) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    agent, closables = build(ctx, stop)
+    notifier = Notifier()
+    agent, closables = build(ctx, stop, notifier)
     # the management API (signed config pushed by an operator) runs beside the loop, until `stop`
     threading.Thread(target=management.serve, args=(ctx.settings, stop), name="management", daemon=True).start()
+    notifier.ready("agent running")
     try:
         agent.run()
     finally:
+        notifier.stopping()
         for c in closables:
             c.close()
     return EXIT_OK

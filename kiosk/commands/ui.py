@@ -4,6 +4,10 @@
 PNG, reports how long the start took and exits: a look at the kiosk without a
 screen, and the measurement of bench/startup.py. While the UI runs,
 `kill -USR1 PID` saves what the screen shows to DATA_DIR/screen.png.
+
+Under systemd (Type=notify) the UI says READY=1 once the home screen is
+drawn, and pings the watchdog from the Kivy main loop itself: a frozen UI
+thread stops the pings and systemd restarts the UI.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import sys
 from pathlib import Path
 
 from kiosk.cli import EXIT_FAILED, EXIT_OK, add_json
+from kiosk.sdnotify import Notifier, watchdog_interval
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,20 @@ def seconds_since_process_start() -> float:
     with open("/proc/uptime", encoding="ascii") as f:
         uptime = float(f.read().split()[0])
     return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def start_watchdog(notifier: Notifier, interval: float | None = None):
+    """READY=1 now, then WATCHDOG=1 from the Kivy clock, i.e. only while the UI thread runs.
+    Returns the clock event of the pings (None when there are none)."""
+    from kivy.clock import Clock
+
+    if not notifier.enabled:
+        return None
+    notifier.ready("home screen drawn")
+    interval = interval or watchdog_interval()
+    if not interval:
+        return None
+    return Clock.schedule_interval(lambda _dt: notifier.watchdog(), interval)
 
 
 def run(ctx) -> int:
@@ -69,6 +88,7 @@ def run(ctx) -> int:
         app.stop()
 
     app.on_first_frame(first_frame)
+    app.on_first_frame(lambda: start_watchdog(Notifier()))
     screen_png = settings.data_path / "screen.png"
 
     def on_usr1(_signum, _frame):
@@ -80,6 +100,7 @@ def run(ctx) -> int:
         app.run()
     finally:
         signal.signal(signal.SIGUSR1, previous)
+        Notifier().stopping()
 
     if ctx.args.snapshot:
         if "snapshot" not in result:

@@ -75,7 +75,12 @@ class Agent:
                  capacity: Capacity | None = None, prune_acked_days: int = 30,
                  tasks: list[Periodic] = (), start_jitter_s: float = 0.0, rng: random.Random | None = None,
                  monotonic: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None,
+                 beat: Callable[[], object] | None = None, beat_interval_s: float | None = None):
+        # `beat` tells a supervisor (systemd's watchdog) the loop is alive, at least every
+        # `beat_interval_s`; a loop stuck in a request stops beating and gets restarted
+        self.beat = beat
+        self.beat_interval_s = beat_interval_s
         self.relay = relay
         self.outbox = outbox
         self.state = state
@@ -100,7 +105,7 @@ class Agent:
             log.info("agent: %d item(s) left inflight by the last run are pending again", back)
         jitter = self.rng.uniform(0, self.start_jitter_s) if self.start_jitter_s else 0.0
         log.info("agent started; first contact with the platform in %.1f s", jitter)
-        if self.stop.wait(jitter):
+        if self._wait(jitter):
             return
         start = self.monotonic()
         due = [start] * len(self.tasks)
@@ -112,8 +117,23 @@ class Agent:
                     self._task(task.name, task.run)
                     due[i] = now + task.interval_s
             if wait > 0:
-                self.stop.wait(max(0.0, min(wait, min(due) - self.monotonic())))
+                self._wait(max(0.0, min(wait, min(due) - self.monotonic())))
+            elif self.beat:
+                self.beat()
         log.info("agent stopped")
+
+    def _wait(self, seconds: float) -> bool:
+        """Wait until `seconds` pass or stop is set (True), beating the watchdog meanwhile."""
+        if not self.beat:
+            return self.stop.wait(seconds)
+        end = self.monotonic() + seconds
+        while True:
+            self.beat()
+            left = end - self.monotonic()
+            if left <= 0:
+                return self.stop.is_set()
+            if self.stop.wait(min(left, self.beat_interval_s or left)):
+                return True
 
     def _relay(self) -> float:
         try:

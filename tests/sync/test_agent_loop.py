@@ -96,3 +96,21 @@ def test_the_agent_and_sync_modules_never_load_a_device_driver_or_kivy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_the_watchdog_is_beaten_through_long_waits_in_slices(outbox):
+    """A 30 s jitter and 5 s relay waits with a 2 s beat interval: no wait longer than 2 s, a beat before each."""
+    beats, clock = [], [0.0]
+    stop = ScriptedStop(rounds=40)
+    real_wait = stop.wait
+
+    def wait(timeout):
+        clock[0] += timeout
+        return real_wait(timeout)
+
+    stop.wait = wait
+    agent = Agent(Relay(), outbox, SyncState(outbox.conn), start_jitter_s=30.0, rng=random.Random(1),
+                  monotonic=lambda: clock[0], stop=stop, beat=lambda: beats.append(clock[0]), beat_interval_s=2.0)
+    agent.run()
+    assert stop.waits and max(stop.waits) <= 2.0
+    assert len(beats) >= len(stop.waits)
