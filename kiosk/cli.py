@@ -62,17 +62,35 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
-def _command_modules():
+def _command_name(argv: list[str]) -> str | None:
+    """The COMMAND word of `kiosk [--config PATH] COMMAND ...`, if there is one."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--config":
+            i += 2
+            continue
+        if arg.startswith("-"):
+            return None  # --help, --version, an unknown option: every command is needed
+        return arg
+    return None
+
+
+def _command_modules(only: str | None = None):
+    """The command modules; just the one named `only` when it exists, so a command does not pay
+    for importing every other command's dependencies (the UI's, the platform's) at each start."""
     import kiosk.commands as pkg
 
-    mods = [importlib.import_module(f"kiosk.commands.{m.name}") for m in pkgutil.iter_modules(pkg.__path__)
-            if not m.name.startswith("_")]
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
+    if only in names:
+        names = [only]
+    mods = [importlib.import_module(f"kiosk.commands.{name}") for name in names]
     mods = [m for m in mods if hasattr(m, "register")]
     rank = {name: i for i, name in enumerate(ORDER)}
     return sorted(mods, key=lambda m: (rank.get(m.__name__.rsplit(".", 1)[1], len(ORDER)), m.__name__))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kiosk",
         description="Self-service kiosk of a 24-hour government service hall.",
@@ -82,14 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help="the kiosk's TOML settings")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for module in _command_modules():
+    for module in _command_modules(_command_name(argv) if argv is not None else None):
         module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     log.setup()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

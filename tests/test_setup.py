@@ -57,3 +57,14 @@ def test_unknown_config_section_exits_2_and_names_it(tmp_path):
                    encoding="utf-8")
     r = run_kiosk("identity", "--json", config=cfg)
     assert r.returncode == 2 and "no_such_section: unknown key" in r.stderr
+
+
+def test_a_command_loads_only_its_own_module():
+    from kiosk import cli
+
+    assert cli._command_name(["--config", "x.toml", "queue", "--json"]) == "queue"
+    assert cli._command_name(["--help"]) is None
+    parser = cli.build_parser(["queue", "--json"])
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert list(sub.choices) == ["queue"]
+    assert "identity" in cli.build_parser(["--help"])._actions[-1].choices

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from kiosk.cli import EXIT_FAILED, EXIT_OK, add_json
 from kiosk.core.catalog import CatalogError, GuideCatalog
-from kiosk.core.search import GuideSearch
 
 
 def _positive(text: str) -> int:
@@ -78,6 +77,8 @@ def run_search(ctx) -> int:
     if catalog is None:
         return _fail(ctx, "this kiosk has no guide catalog: import one with `kiosk guides import FILE`, "
                           "or set [guides] seed_file")
+    from kiosk.core.search import GuideSearch  # pypinyin loads its dictionaries: only when searching
+
     result = GuideSearch(catalog).search(ctx.args.query, ctx.args.limit)
     doc = {"query": ctx.args.query, "total": result.total, "version": catalog.version(),
            "results": [{"code": h.code, "name": h.name, "department": h.department, "score": h.score,
