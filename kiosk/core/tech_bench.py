@@ -1,0 +1,399 @@
+"""The technician's device panel: every configured device, its live status, a self-test and its own checks.
+
+Each device shows its driver, port, state and detail, the last error and the
+last self-test. Checks: read a card (shown masked), open one door or every door
+in turn (door states follow live), print a test receipt, print an A4 test
+page, a test sale and its refund, a scanner test (payment codes masked). On
+simulators the fault controls (kiosk/core/sim_faults.py) are here too.
+
+Every device command runs on a worker thread (`spawn`), one at a time per
+device; `on_change(name)` is called from that thread after each step, and the
+screen redraws through a trigger. A door that does not open and a payment
+whose outcome is unknown go to the alarms (kiosk/core/device_alarms.py).
+Plain Python, devices injected: tested without a display.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from kiosk.core import sim_faults
+from kiosk.core.privacy import mask_id_number, mask_name
+from kiosk.hardware.device import Device, DeviceError, State, Status
+from kiosk.i18n import N_
+
+log = logging.getLogger(__name__)
+
+# msgids of the checks, by key; which device offers which comes from `checks_for`
+CHECKS = {
+    "self_test": N_("Self-test"),
+    "read_card": N_("Read a card"),
+    "open_door": N_("Open selected door"),
+    "open_all": N_("Open every door in turn"),
+    "door_states": N_("Read door states"),
+    "print_receipt": N_("Print a test receipt"),
+    "print_a4": N_("Print an A4 test page"),
+    "test_sale": N_("Test sale and refund"),
+    "scan": N_("Scanner test"),
+}
+_BY_KIND = {
+    "idcard": ("read_card",),
+    "locker": ("open_door", "open_all", "door_states"),
+    "receipt_printer": ("print_receipt",),
+    "document_printer": ("print_a4",),
+    "payment": ("test_sale",),
+    "scanner": ("scan",),
+}
+
+
+def _spawn(fn: Callable[[], None], name: str) -> None:
+    threading.Thread(target=fn, name=name, daemon=True).start()
+
+
+@dataclass
+class Result:
+    """The last check run on one device."""
+    check: str
+    running: bool = True
+    ok: bool | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    name: str
+    kind: str
+    driver: str
+    port: str
+    state: str = "unknown"
+    detail: str = ""
+    last_error: str | None = None
+    self_test_ok: bool | None = None
+    self_test: str = ""
+
+
+class DeviceBench:
+    def __init__(self, devices: Mapping[str, Device], *, alarms=None, spawn=_spawn,
+                 on_change: Callable[[str], None] | None = None, card_timeout_s: float = 15.0,
+                 scan_timeout_s: float = 15.0, test_amount_fen: int = 1, hall: str = "",
+                 clock: Callable[[], float] = time.monotonic):
+        self.devices = dict(devices)
+        self.alarms = alarms
+        self.spawn = spawn
+        self.on_change = on_change or (lambda name: None)
+        self.card_timeout_s = card_timeout_s
+        self.scan_timeout_s = scan_timeout_s
+        self.test_amount_fen = test_amount_fen
+        self.hall = hall
+        self.clock = clock
+        self.rows: dict[str, Row] = {n: Row(n, getattr(d, "kind", n), d.driver, d.port, last_error=d.last_error)
+                                     for n, d in self.devices.items()}
+        self.results: dict[str, Result] = {}
+        self.selected: str | None = next(iter(self.devices), None)
+        self.selected_door = 1
+        self.doors: list[dict] = []          # the locker's doors as last read: {door, closed, item_present}
+        self._busy: set[str] = set()
+        self._stop: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def set_devices(self, devices: Mapping[str, Device]) -> None:
+        """The devices once they are built (device bring-up runs off the main thread)."""
+        for n, d in devices.items():
+            if n not in self.rows:
+                self.devices[n] = d
+                self.rows[n] = Row(n, getattr(d, "kind", n), d.driver, d.port, last_error=d.last_error)
+        if self.selected is None:
+            self.selected = next(iter(self.devices), None)
+
+    # -- reading -------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        return list(self.devices)
+
+    def checks_for(self, name: str) -> list[str]:
+        kind = self.rows[name].kind
+        return ["self_test", *_BY_KIND.get(kind, ())]
+
+    def busy(self, name: str) -> bool:
+        return name in self._busy
+
+    def controls(self, name: str) -> list[tuple[sim_faults.SimControl, bool]]:
+        """The simulator's fault controls for this device, each with whether it is on now."""
+        target = self._target()
+        out = []
+        for c in sim_faults.controls_for(self.devices[name].port):
+            try:
+                on = sim_faults.state(c, target)
+            except Exception:   # a simulator without that layout: show the control as off
+                on = False
+            out.append((c, on))
+        return out
+
+    @property
+    def locker(self) -> str | None:
+        return next((n for n, r in self.rows.items() if r.kind == "locker"), None)
+
+    def door_count(self) -> int:
+        name = self.locker
+        return getattr(self.devices[name], "door_count", 0) if name else 0
+
+    # -- live status (a HealthPoller listener) ---------------------------------------------------
+    def on_status(self, device: Device, status: Status) -> None:
+        row = self.rows.get(device.name)
+        if row is None:
+            return
+        row.state, row.detail, row.last_error = status.state.value, status.detail, device.last_error
+        if row.kind == "locker" and status.state is State.ONLINE and self.doors:
+            from kiosk.core.device_alarms import open_doors
+
+            opened = set(open_doors(status.detail))
+            for d in self.doors:
+                d["closed"] = d["door"] not in opened
+        self.on_change(device.name)
+
+    def refresh(self, names: list[str] | None = None) -> None:
+        """Ask each device for its status now (on workers), as the panel opens."""
+        for name in names or self.names():
+            if name not in self._busy:
+                self.spawn(lambda n=name: self._poll(n), f"tech-status-{name}")
+        if self.locker and (names is None or self.locker in names):
+            self.run(self.locker, "door_states")
+
+    def _poll(self, name: str) -> None:
+        device = self.devices[name]
+        try:
+            status = device.status()
+        except DeviceError as exc:
+            status = Status(State.OFFLINE, exc.detail or "no_answer")
+        except Exception as exc:
+            log.exception("%s: status failed", name)
+            status = Status(State.HARDWARE_ERROR, type(exc).__name__.lower())
+        self.on_status(device, status)
+
+    def poll_doors(self) -> None:
+        """Read the door states again (the panel's live view), without replacing the last check's result."""
+        name = self.locker
+        if name is None or name in self._busy:
+            return
+        with self._lock:
+            self._busy.add(name)
+
+        def run():
+            try:
+                self._door_states(self.devices[name])
+            except DeviceError as exc:
+                log.info("technician: door states: %s", exc.message)
+            finally:
+                with self._lock:
+                    self._busy.discard(name)
+                self.on_change(name)
+        self.spawn(run, "tech-doors")
+
+    # -- choosing ------------------------------------------------------------------------------
+    def select(self, name: str) -> None:
+        if name not in self.devices:
+            raise KeyError(name)
+        self.selected = name
+        self.on_change(name)
+
+    def select_door(self, door: int) -> None:
+        if 1 <= door <= max(1, self.door_count()):
+            self.selected_door = door
+            if self.locker:
+                self.on_change(self.locker)
+
+    def _target(self) -> sim_faults.Target:
+        name = self.locker
+        board = self.devices[name].boards[0].address if name and hasattr(self.devices[name], "boards") else 1
+        return sim_faults.Target(door=self.selected_door, board=board)
+
+    # -- acting --------------------------------------------------------------------------------
+    def toggle(self, name: str, key: str) -> bool:
+        """Switch a simulator fault on or off (or fire a one-shot). Returns the new state."""
+        target = self._target()
+        for control, on in self.controls(name):
+            if control.key == key:
+                new = True if control.one_shot else not on
+                sim_faults.apply(control, new, target)
+                log.warning("technician: simulator %s: %s %s", control.sim, key, "on" if new else "off")
+                self.refresh([name])
+                self.on_change(name)
+                return new
+        raise KeyError(f"{name} has no simulator control {key!r}")
+
+    def run(self, name: str, check: str, **kwargs) -> bool:
+        """Start a check on its worker; False when the device is busy with another."""
+        if check not in self.checks_for(name):
+            raise ValueError(f"{name} has no check {check!r}; it has {', '.join(self.checks_for(name))}")
+        with self._lock:
+            if name in self._busy:
+                return False
+            self._busy.add(name)
+            self._stop[name] = threading.Event()
+        self.results[name] = Result(check)
+        self.on_change(name)
+        self.spawn(lambda: self._run(name, check, kwargs), f"tech-{check}")
+        return True
+
+    def stop(self, name: str) -> None:
+        """Stop the running check (every-door run, card wait, payment wait, scan wait)."""
+        ev = self._stop.get(name)
+        if ev:
+            ev.set()
+        try:
+            self.devices[name].cancel()
+        except Exception:
+            log.exception("%s: cancel failed", name)
+
+    def _run(self, name: str, check: str, kwargs: dict) -> None:
+        result = self.results[name]
+        device = self.devices[name]
+        try:
+            ok = getattr(self, f"_check_{check}")(device, result, **kwargs)
+            result.ok = bool(ok)
+        except DeviceError as exc:
+            result.ok = False
+            result.lines.append(f"{exc.completion.value}: {exc.message}")
+        except Exception as exc:   # a driver bug shows as a failed check, never as a dead panel
+            log.exception("technician check %s on %s failed", check, name)
+            result.ok = False
+            result.lines.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            result.running = False
+            self.rows[name].last_error = device.last_error
+            with self._lock:
+                self._busy.discard(name)
+            self.on_change(name)
+
+    # -- the checks (on the worker) ----------------------------------------------------------------
+    def _check_self_test(self, device: Device, result: Result) -> bool:
+        test = device.self_test()
+        row = self.rows[device.name]
+        row.self_test_ok, row.self_test = test.ok, test.message
+        result.lines.append(test.message)
+        self._poll(device.name)
+        return test.ok
+
+    def _check_read_card(self, device, result: Result) -> bool:
+        result.lines.append(f"waiting up to {self.card_timeout_s:g} s for a card")
+        self.on_change(device.name)
+        card = device.read_card(self.card_timeout_s)
+        shown = card.masked(mask_name=mask_name, mask_number=mask_id_number)
+        del card   # card data lives no longer than needed (DESIGN.md section 7)
+        result.lines[:] = [f"{k}: {v}" for k, v in shown.items() if v not in (None, "", [])]
+        return not shown.get("problems")
+
+    def _door_states(self, device) -> None:
+        self.doors = [s.as_dict() for s in device.door_states()]
+        self.on_change(device.name)
+
+    def _check_door_states(self, device, result: Result) -> bool:
+        self._door_states(device)
+        opened = [d["door"] for d in self.doors if not d["closed"]]
+        result.lines.append(f"{len(self.doors)} doors; open: {', '.join(map(str, opened)) or 'none'}")
+        return True
+
+    def _open(self, device, door: int, result: Result) -> bool:
+        try:
+            state = device.open_door(door)
+        except DeviceError as exc:
+            result.lines.append(f"door {door}: {exc.message}")
+            if self.alarms is not None and exc.detail.startswith(("door_not_opened", "no_answer")):
+                self.alarms.door_failed(device.name, door, exc.message)
+            return False
+        if self.alarms is not None:
+            self.alarms.door_opened(device.name, door)
+        result.lines.append(f"door {door}: open")
+        for d in self.doors:
+            if d["door"] == door:
+                d["closed"] = state.closed
+        self.on_change(device.name)
+        return True
+
+    def _check_open_door(self, device, result: Result, door: int | None = None) -> bool:
+        door = door or self.selected_door
+        log.warning("technician: open door %d", door)
+        ok = self._open(device, door, result)
+        self._door_states(device)
+        return ok
+
+    def _check_open_all(self, device, result: Result) -> bool:
+        log.warning("technician: open every door in turn")
+        stop = self._stop[device.name]
+        failed = []
+        for door in range(1, device.door_count + 1):
+            if stop.is_set():
+                result.lines.append(f"stopped before door {door}")
+                break
+            self.selected_door = door
+            if not self._open(device, door, result):
+                failed.append(door)
+            try:
+                self._door_states(device)
+            except DeviceError as exc:
+                result.lines.append(f"door states: {exc.message}")
+        result.lines.insert(0, f"doors that did not open: {', '.join(map(str, failed))}" if failed
+                            else "every door opened")
+        return not failed and not stop.is_set()
+
+    def _check_print_receipt(self, device, result: Result) -> bool:
+        from kiosk.hardware.receipt import diagnostic_receipt
+
+        after = device.print_receipt(diagnostic_receipt(cut=getattr(device, "cut_mode", "full")))
+        result.lines.append("test receipt printed" + (f" ({after.detail})" if after.detail else ""))
+        return True
+
+    def _check_print_a4(self, device, result: Result) -> bool:
+        from kiosk.commands.diag_locker_printer import _test_pdf
+
+        with tempfile.TemporaryDirectory(prefix="kiosk-a4-") as tmp:
+            pdf = Path(tmp) / "a4-test.pdf"
+            _test_pdf(pdf, self.hall or "kiosk")
+            job = device.print_pdf(pdf, title="kiosk A4 test")
+        info = job.as_dict()
+        result.lines.append(f"job {info.get('job_id')}: {info.get('state_name')}")
+        return info.get("state_name") == "completed"
+
+    def _check_test_sale(self, device, result: Result) -> bool:
+        amount = self.test_amount_fen
+        sale = device.prepare_sale(amount)
+        # a test sale is a real sale on real hardware: the reference is logged before it is sent
+        log.warning("technician: test sale %s of %d fen sent to the terminal", sale.reference, amount)
+        result.lines.append(f"sale {sale.reference}: {amount} fen, waiting for the card")
+        self.on_change(device.name)
+        out = device.send(sale)
+        result.lines[-1] = f"sale {sale.reference}: {out.result.value} ({out.detail})"
+        if out.result.value == "unknown":
+            if self.alarms is not None and out.sent:
+                self.alarms.payment_unknown(device.name, sale.reference, out.detail)
+            return False
+        if out.result.value != "approved":
+            return False
+        refund = device.prepare_refund(amount)
+        log.warning("technician: refund %s of %d fen for test sale %s", refund.reference, amount, sale.reference)
+        result.lines.append(f"refund {refund.reference}: waiting")
+        self.on_change(device.name)
+        back = device.send(refund)
+        result.lines[-1] = f"refund {refund.reference}: {back.result.value} ({back.detail})"
+        if back.result.value == "unknown" and self.alarms is not None and back.sent:
+            self.alarms.payment_unknown(device.name, refund.reference, back.detail)
+        return back.result.value == "approved"
+
+    def _check_scan(self, device, result: Result) -> bool:
+        result.lines.append(f"scan a code (waiting up to {self.scan_timeout_s:g} s)")
+        self.on_change(device.name)
+        code = device.read_code(self.scan_timeout_s)
+        if code is None:
+            result.lines[-1] = f"nothing scanned within {self.scan_timeout_s:g} s"
+            return False
+        d = code.as_dict()
+        result.lines[-1] = f"{d['kind']}: {d['code']} ({d['length']} characters)"
+        return True
+
+    def describe(self) -> list[dict]:
+        """The rows as the diagnostics bundle carries them."""
+        return [vars(r).copy() for r in self.rows.values()]

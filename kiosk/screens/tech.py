@@ -1,0 +1,464 @@
+"""The technician mode on screen: the hidden corner press, the PIN pad, the device panel and the system panel.
+
+Thin views over kiosk/core/technician.py (entry, idle), tech_bench.py
+(devices) and tech_system.py (system). The corner press is watched on the
+window itself, only on the home screen, with nothing drawn there. While the
+PIN pad or the mode shows, the visitor session is held (no "more time?"
+overlay); the mode's own idle timer, or leaving, ends the visit and returns to
+the citizens' home screen. Workers report through triggers; widgets are
+touched on the main thread only. Technician screens are dense on purpose (a
+technician reads them close up), with touch targets still at least
+theme.TOUCH_MIN_DP; they keep their size in elder mode.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ColorProperty, ListProperty, NumericProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
+from kivy.uix.screenmanager import Screen
+
+from kiosk import i18n
+from kiosk.core.technician import Phase
+from kiosk.i18n import N_
+from kiosk.screens import theme, widgets  # noqa: F401  (the shared rules must load first)
+
+log = logging.getLogger(__name__)
+
+CORNER_PX = 140          # the hidden press: this square at the top-left of the window
+TICK_S = 0.2
+DOOR_POLL_S = 2.0
+
+DEVICE_TITLES = {
+    "idcard": N_("ID card reader"), "locker": N_("Locker"), "receipt_printer": N_("Receipt printer"),
+    "document_printer": N_("A4 printer"), "payment": N_("Payment terminal"), "scanner": N_("QR/barcode scanner"),
+}
+OK_GREEN = theme._hex("#1E7A3C")
+WARN_AMBER = theme._hex("#9A4A00")
+FAULT_RED = theme._hex("#B3261E")
+GREY = theme._hex("#5F6B76")
+
+
+def state_color(state: str, detail: str):
+    if state == "online":
+        return WARN_AMBER if detail and not detail.startswith("door_open") else OK_GREEN
+    if state == "busy":
+        return theme.ACCENT
+    if state in ("offline", "hardware_error"):
+        return FAULT_RED
+    return GREY
+
+
+def _(msgid: str) -> str:
+    return i18n._(msgid)
+
+
+class TechButton(widgets.RoundButton):
+    """A dense technician button, still touch-sized."""
+
+
+class TechToggle(widgets.RoundButton):
+    active = BooleanProperty(False)
+
+
+class TechCard(BoxLayout):
+    """A white panel of the technician screens."""
+
+
+class FoldCard(TechCard):
+    """A card that can be folded away; folded, its children (laid out where they were) take no touches."""
+
+    shown = BooleanProperty(True)
+
+    def on_touch_down(self, touch):
+        return super().on_touch_down(touch) if self.shown else False
+
+    def on_touch_up(self, touch):
+        return super().on_touch_up(touch) if self.shown else False
+
+
+class DeviceRowView(ButtonBehavior, BoxLayout):
+    key = StringProperty()
+    title = StringProperty()
+    state_text = StringProperty()
+    info = StringProperty()
+    state_color = ColorProperty(GREY)
+    selected = BooleanProperty(False)
+
+
+class DoorButton(ButtonBehavior, Label):
+    door = NumericProperty(0)
+    closed = BooleanProperty(True)
+    selected = BooleanProperty(False)
+
+
+class TechPinScreen(Screen):
+    dots = StringProperty()
+    message = StringProperty()
+    locked = BooleanProperty(False)
+    checking = BooleanProperty(False)
+
+
+class TechScreen(Screen):
+    panel = StringProperty("devices")
+    title = StringProperty()
+    # devices panel
+    detail_text = StringProperty()
+    result_title = StringProperty()
+    result_text = StringProperty()
+    result_color = ColorProperty(theme.TEXT)
+    has_doors = BooleanProperty(False)
+    has_controls = BooleanProperty(False)
+    busy = BooleanProperty(False)
+    # system panel
+    outbox_text = StringProperty()
+    platform_text = StringProperty()
+    config_text = StringProperty()
+    alarms_text = StringProperty()
+    recent_text = StringProperty()
+    system_message = StringProperty()
+    system_busy = ListProperty()
+
+
+class TechnicianUi:
+    """Binds the core technician objects to the app's window and screens."""
+
+    def __init__(self, app, tech):
+        self.app = app
+        self.tech = tech
+        self.mode = tech.mode
+        self.bench = tech.bench
+        self.system = tech.system
+        self.pin = ""
+        self._touch_uid = None
+        self._door_poll = None
+        self.pin_screen = TechPinScreen(name="tech_pin")
+        self.screen = TechScreen(name="tech")
+        self.screen.ui = self
+        self.pin_screen.ui = self
+        app.screens.add_widget(self.pin_screen)
+        app.screens.add_widget(self.screen)
+        self._redraw_devices = Clock.create_trigger(lambda _dt: self.show_devices(), 0)
+        self._redraw_system = Clock.create_trigger(lambda _dt: self.show_system(), 0)
+        self.bench.on_change = lambda _name: self._redraw_devices()
+        self.system.on_change = self._redraw_system
+        self._rows: dict[str, DeviceRowView] = {}
+        self._doors: list[DoorButton] = []
+        self._build_rows()
+        self.mode.on("pin", self._on_pin)
+        self.mode.on("open", lambda: Clock.schedule_once(lambda _dt: self._on_open(), 0))
+        self.mode.on("close", self._on_close)
+        self.tech.alarms.on_change(lambda _active: self._redraw_system())
+        Window.bind(on_touch_down=self._on_touch_down, on_touch_up=self._on_touch_up)
+        app.screens.bind(current=self._on_screen)
+        app.session.on("wipe", lambda reason: self.mode.leave("visit ended") if reason != "technician" else None)
+        Clock.schedule_interval(self._tick, TICK_S)
+
+    # -- the hidden press ------------------------------------------------------------------------
+    def in_corner(self, x: float, y: float) -> bool:
+        return x <= CORNER_PX and y >= Window.height - CORNER_PX
+
+    def _on_touch_down(self, _window, touch):
+        if self.mode.phase is not Phase.CLOSED:
+            self.mode.touch()
+        elif self.app.screens.current == "home" and self.in_corner(*touch.pos):
+            self._touch_uid = touch.uid
+            self.mode.press()
+        return False
+
+    def _on_touch_up(self, _window, touch):
+        if touch.uid == self._touch_uid:
+            self._touch_uid = None
+            self.mode.release()
+        return False
+
+    def _tick(self, _dt=None) -> None:
+        if self._touch_uid is not None or self.mode.phase is not Phase.CLOSED:
+            self.mode.tick()
+
+    # -- entering and leaving ----------------------------------------------------------------------
+    def _on_pin(self) -> None:
+        self.app.session.hold("technician")
+        self.pin = ""
+        self.pin_screen.dots = ""
+        left = self.mode.locked_for()
+        self.pin_screen.locked = bool(left)
+        self.pin_screen.message = self._locked_text(left) if left else (
+            _("Enter the technician PIN") if self.mode.configured
+            else _("No technician PIN is set up on this kiosk ([technician] pin_hashes)"))
+        self.app.screens.current = "tech_pin"
+
+    def _locked_text(self, seconds: int) -> str:
+        return _("Too many wrong PINs. Entry is locked for {minutes} min.").format(minutes=max(1, -(-seconds // 60)))
+
+    def key(self, digit: str) -> None:
+        self.mode.touch()
+        if self.pin_screen.locked or self.pin_screen.checking or len(self.pin) >= 12:
+            return
+        self.pin += digit
+        self.pin_screen.dots = "●" * len(self.pin)
+
+    def clear(self) -> None:
+        self.mode.touch()
+        self.pin = ""
+        self.pin_screen.dots = ""
+
+    def submit(self) -> None:
+        if self.pin_screen.checking or self.pin_screen.locked or not self.pin:
+            return
+        pin, self.pin = self.pin, ""
+        self.pin_screen.checking = True
+        self.pin_screen.message = _("Checking...")
+
+        def work():   # scrypt takes tens of milliseconds per hash: not on the UI thread
+            result = self.mode.check_pin(pin)
+            Clock.schedule_once(lambda _dt: self._pin_checked(result), 0)
+        threading.Thread(target=work, name="tech-pin", daemon=True).start()
+
+    def _pin_checked(self, result) -> None:
+        self.pin_screen.checking = False
+        self.pin_screen.dots = ""
+        if result.ok:
+            return
+        if result.locked_for_s:
+            self.pin_screen.locked = True
+            self.pin_screen.message = self._locked_text(result.locked_for_s)
+        elif not result.configured:
+            self.pin_screen.message = _("No technician PIN is set up on this kiosk ([technician] pin_hashes)")
+        else:
+            self.pin_screen.message = _("Wrong PIN. {n} tries left.").format(n=result.tries_left)
+
+    def cancel(self) -> None:
+        self.mode.leave("cancel")
+
+    def _on_open(self) -> None:
+        self.screen.title = _("Technician mode") + f" · {self.app.settings.kiosk.id}"
+        self.app.screens.current = "tech"
+        self.show_panel("devices")
+        self.bench.refresh()
+        self.system.refresh()
+        self.system.probe()
+
+    def _on_close(self, reason: str) -> None:
+        def back(_dt):
+            self._stop_door_poll()
+            self.app.session.release("technician")
+            if self.app.screens.current in ("tech", "tech_pin"):
+                self.app.session.end("technician")   # the visit is over: home, default language
+        Clock.schedule_once(back, 0)
+
+    def _on_screen(self, _sm, name: str) -> None:
+        # the header's Home button, or anything else that leaves: the mode ends with it
+        if name not in ("tech", "tech_pin") and self.mode.phase is not Phase.CLOSED:
+            self.mode.leave("home")
+
+    def leave(self) -> None:
+        self.mode.leave("done")
+
+    # -- panels --------------------------------------------------------------------------------
+    def show_panel(self, panel: str) -> None:
+        self.mode.show(panel)
+        self.screen.panel = panel
+        if panel == "system":
+            self.system.refresh()
+            self.show_system()
+        else:
+            self.show_devices()
+
+    # -- devices panel -------------------------------------------------------------------------
+    def _build_rows(self) -> None:
+        grid = self.screen.ids.device_list
+        for name in self.bench.names():
+            row = DeviceRowView(key=name, title=DEVICE_TITLES.get(name, name))
+            row.bind(on_release=lambda r: self.select(r.key))
+            grid.add_widget(row)
+            self._rows[name] = row
+        doors = self.screen.ids.door_grid
+        for n in range(1, self.bench.door_count() + 1):
+            b = DoorButton(door=n, text=str(n))
+            b.bind(on_release=lambda b: self.select_door(b.door))
+            doors.add_widget(b)
+            self._doors.append(b)
+
+    def select(self, name: str) -> None:
+        self.mode.touch()
+        self.bench.select(name)
+        self._rebuild_actions()
+        self.show_devices()
+        if self.bench.rows[name].kind == "locker":
+            self._start_door_poll()
+        else:
+            self._stop_door_poll()
+
+    def select_door(self, door: int) -> None:
+        self.mode.touch()
+        self.bench.select_door(door)
+        self.show_devices()
+
+    def _start_door_poll(self) -> None:
+        if self._door_poll is None:
+            self._door_poll = Clock.schedule_interval(self._poll_doors, DOOR_POLL_S)
+
+    def _stop_door_poll(self) -> None:
+        if self._door_poll is not None:
+            self._door_poll.cancel()
+            self._door_poll = None
+
+    def _poll_doors(self, _dt) -> None:
+        locker = self.bench.locker
+        if (locker and self.mode.phase is Phase.OPEN and self.screen.panel == "devices"
+                and self.bench.selected == locker and not self.bench.busy(locker)):
+            self.bench.poll_doors()
+
+    def _rebuild_actions(self) -> None:
+        name = self.bench.selected
+        box = self.screen.ids.checks
+        box.clear_widgets()
+        if name is None:
+            return
+        for check in self.bench.checks_for(name):
+            b = TechButton(text=_(self.bench_check_label(check)))
+            b.check = check
+            b.bind(on_release=lambda b: self.run(b.check))
+            box.add_widget(b)
+        stop = TechButton(text=_("Stop"), bg_color=GREY)
+        stop.bind(on_release=lambda _b: self.bench.stop(self.bench.selected))
+        box.add_widget(stop)
+        controls = self.screen.ids.controls
+        controls.clear_widgets()
+        for control, on in self.bench.controls(name):
+            t = TechToggle(text=_(control.label), active=on)
+            t.key = control.key
+            t.bind(on_release=lambda t: self.toggle(t.key))
+            controls.add_widget(t)
+        self.screen.has_controls = bool(controls.children)
+
+    @staticmethod
+    def bench_check_label(check: str) -> str:
+        from kiosk.core.tech_bench import CHECKS
+
+        return CHECKS[check]
+
+    def run(self, check: str) -> None:
+        self.mode.touch()
+        self.bench.run(self.bench.selected, check)
+
+    def toggle(self, key: str) -> None:
+        self.mode.touch()
+        self.bench.toggle(self.bench.selected, key)
+
+    def show_devices(self) -> None:
+        if self.bench.selected and not self.screen.ids.checks.children:
+            self._rebuild_actions()
+        for name, view in self._rows.items():
+            row = self.bench.rows[name]
+            view.selected = name == self.bench.selected
+            view.state_text = row.state + (f" · {row.detail}" if row.detail else "")
+            view.state_color = state_color(row.state, row.detail)
+            view.info = f"{row.driver} · {row.port}"
+        name = self.bench.selected
+        if name is None:
+            return
+        row = self.bench.rows[name]
+        lines = [f"{_('Driver')}: {row.driver}    {_('Port')}: {row.port}",
+                 f"{_('Status')}: {row.state}" + (f" ({row.detail})" if row.detail else ""),
+                 f"{_('Last error')}: {row.last_error or '-'}"]
+        if row.self_test:
+            lines.append(f"{_('Self-test')}: {'ok' if row.self_test_ok else 'FAILED'} · {row.self_test}")
+        self.screen.detail_text = "\n".join(lines)
+        result = self.bench.results.get(name)
+        self.screen.busy = self.bench.busy(name)
+        if result is None:
+            self.screen.result_title, self.screen.result_text = "", ""
+        else:
+            state = _("Running...") if result.running else (_("Passed") if result.ok else _("Failed"))
+            self.screen.result_title = f"{_(self.bench_check_label(result.check))}: {state}"
+            self.screen.result_color = theme.ACCENT if result.running else (OK_GREEN if result.ok else FAULT_RED)
+            self.screen.result_text = "\n".join(result.lines[-12:])
+        self.screen.has_doors = row.kind == "locker"
+        if row.kind == "locker":
+            closed = {d["door"]: d["closed"] for d in self.bench.doors}
+            for b in self._doors:
+                b.closed = closed.get(b.door, True)
+                b.selected = b.door == self.bench.selected_door
+        controls = {c.key: on for c, on in self.bench.controls(name)}
+        for t in self.screen.ids.controls.children:
+            t.active = controls.get(t.key, False)
+
+    # -- system panel --------------------------------------------------------------------------
+    def refresh_system(self) -> None:
+        self.mode.touch()
+        self.system.refresh()
+
+    def probe(self) -> None:
+        self.mode.touch()
+        self.system.probe()
+
+    def retry_dead(self) -> None:
+        self.mode.touch()
+        self.system.retry_dead()
+
+    def export(self) -> None:
+        self.mode.touch()
+        self.system.export()
+
+    def show_system(self) -> None:
+        s = self.system.snapshot
+        q = s.get("queue", {})
+        c = q.get("counts", {})
+        lines = [f"{_('Pending')} {c.get('pending', '-')}   {_('In flight')} {c.get('inflight', '-')}   "
+                 f"{_('Acknowledged')} {c.get('acked', '-')}   {_('Dead')} {c.get('dead', '-')}"]
+        age = q.get("oldest_pending_age_s")
+        if age is not None:
+            lines.append(f"{_('Oldest pending')}: {age:.0f} s")
+        if q.get("last_error"):
+            lines.append(f"{_('Last error')}: {q['last_error']}")
+        lines.append(f"{_('Last successful sync')}: {q.get('last_sync_at') or _('never')}")
+        for d in q.get("dead", [])[:8]:
+            lines.append(f"  #{d['seq']} {d['kind']}: {d['reason']}")
+        self.screen.outbox_text = "\n".join(lines)
+        r = self.system.reachability
+        if "probe" in self.system.working:
+            reach = _("Checking...")
+        elif r is None:
+            reach = "-"
+        elif r.get("reachable"):
+            reach = _("Reachable") + f" ({r.get('latency_ms')} ms)"
+        else:
+            reach = _("Not reachable") + f": {r.get('detail')}"
+        self.screen.platform_text = f"{self.app.settings.central.url}\n{reach}"
+        cfg, v, host = s.get("config", {}), s.get("versions", {}), s.get("host", {})
+        disk, mem = host.get("disk", {}), host.get("memory", {})
+        self.screen.config_text = "\n".join([
+            f"{_('Config version')}: {cfg.get('version') if cfg.get('version') is not None else '-'} · "
+            f"{cfg.get('state', '-')}" + (f" · {cfg['last_rejection']}" if cfg.get("last_rejection") else ""),
+            f"{_('Software version')}: {v.get('software', '-')} (Python {v.get('python', '-')})",
+            f"{_('Disk')}: {disk.get('free_mb', '-')} MB {_('free of')} {disk.get('total_mb', '-')} MB",
+            f"{_('Memory')}: {mem.get('available_mb', '-')} MB {_('free of')} {mem.get('total_mb', '-')} MB · "
+            f"{_('this process')} {mem.get('process_rss_mb', '-')} MB",
+        ])
+        active = self.tech.alarms.active or s.get("alarms", [])
+        self.screen.alarms_text = "\n".join(
+            f"{'!' if a['severity'] == 'fault' else '·'} {a['device']}: {a['code']}"
+            + (f" - {a['detail']}" if a.get("detail") else "") for a in active) or _("No active alarms")
+        recent = self.tech.recent.records()[-14:]
+        self.screen.recent_text = "\n".join(
+            f"{e['at'][11:19]} {e['level'][:4]} {e['message'][:150]}" for e in reversed(recent)) or "-"
+        self.screen.system_busy = sorted(self.system.working)
+        if self.system.message:
+            self.screen.system_message = self.system.message
+
+
+def install(app, tech) -> TechnicianUi:
+    app.technician_ui = TechnicianUi(app, tech)
+    return app.technician_ui
+
+
+Builder.load_file(str(Path(__file__).with_name("tech.kv")))
