@@ -10,6 +10,7 @@ screenshots go to tests/artifacts/ui/.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def pytest_collection_modifyitems(config, items):
 def _config(directory: Path) -> Path:
     text = (ROOT / "config" / "kiosk.toml").read_text(encoding="utf-8")
     text = re.sub(r'(?m)^data_dir = .*$', 'data_dir = "var"', text)
+    text = re.sub(r'(?m)^seed_file = "(.*)"', lambda m: f'seed_file = "{ROOT / "config" / m.group(1)}"', text)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "kiosk.toml"
     path.write_text(text, encoding="utf-8")
@@ -44,6 +46,15 @@ def kiosk_ui(tmp_path_factory):
     from kiosk.core.session import SteerableClock
     from kiosk.screens.xvfb import VirtualDisplay, needs_virtual_display
 
+    # the A4 printer: the default config's CUPS queue "sim" on a private cupsd (tests/cupsd.py), for the app
+    # and for `kiosk tour` run from here (both find it through $CUPS_SERVER)
+    from tests.cupsd import PrivateCupsd
+
+    cups, saved_cups_server = None, os.environ.get("CUPS_SERVER")
+    if PrivateCupsd.unavailable() is None:
+        cups = PrivateCupsd().start()
+        cups.add_queue("sim")
+        os.environ["CUPS_SERVER"] = cups.socket
     settings = config.load(_config(tmp_path_factory.mktemp("ui-kiosk")))
     display = VirtualDisplay(settings.ui.width, settings.ui.height) if needs_virtual_display() else None
     if display:
@@ -73,6 +84,12 @@ def kiosk_ui(tmp_path_factory):
             driver.stop()
         if display:
             display.stop()
+        if cups:
+            cups.stop()
+            if saved_cups_server is None:
+                os.environ.pop("CUPS_SERVER", None)
+            else:
+                os.environ["CUPS_SERVER"] = saved_cups_server
 
 
 @pytest.fixture

@@ -1,0 +1,642 @@
+"""Service guides as a citizen uses them: browse, search as you type, read one guide, print it.
+
+`GuideBrowser` is the finding part: themes and departments of the enabled
+items, the list of one theme or department, and the search box fed by the
+on-screen keyboard (letters for pinyin and initials, digits), debounced on the
+injected clock so a burst of key presses costs one search. `GuideFlow` is the
+whole service as a state machine:
+
+    HOME --theme/department--> LIST --item--> DETAIL --print--> PRINT (printing -> done | failed)
+    HOME --search box--------> SEARCH --item--> DETAIL             PRINT --back--> DETAIL
+    back() goes one step up; a wipe of the visitor session goes back to HOME with nothing kept.
+
+Printing is gated by the printers' state: each print option says whether it
+can print now and, when not, the citizen's reason, so a printer that is down
+shows as unavailable instead of failing half way. Blocking work (searching,
+asking a printer, printing, writing the outbox) goes to an injected `Worker`,
+which in the UI runs it off the main thread and reports back on it; tests use
+`Inline`. A completed print is one `print` transaction (guide code, pages,
+printer kind); a printer fault mid-job gives a calm message and an alarm.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Mapping, NamedTuple, Protocol
+
+from kiosk.core import guide_print
+from kiosk.core.catalog import GuideCatalog, Group
+from kiosk.core.search import GuideSearch
+from kiosk.hardware.device import Device, DeviceError, State, Status
+from kiosk.i18n import N_
+from kiosk.wire.catalog import Item
+
+log = logging.getLogger(__name__)
+
+SEARCH_DEBOUNCE_S = 0.25   # a search runs this long after the last key press
+MAX_QUERY = 32             # characters in the search box
+KEYS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+HOLD = "guide-print"       # the session hold while a print is under way
+# words offered under the search box (there is no input method for Chinese); shown when they find something
+POPULAR_WORDS = ("社保", "医保", "公积金", "户口", "身份证", "驾照", "护照", "婚姻", "个税", "残疾")
+
+RECEIPT, A4 = "receipt", "a4"
+PRINTER_OF = {RECEIPT: "receipt_printer", A4: "document_printer"}
+
+# what the citizen reads about a printer that cannot print (msgids); the detail goes to the log and alarm
+REASON_PAPER_OUT = N_("Out of paper")
+REASON_COVER_OPEN = N_("Printer cover open")
+REASON_DOWN = N_("Temporarily out of service")
+FAILED_PAPER_OUT = N_("The printer ran out of paper before your guide was finished.")
+FAILED_OTHER = N_("The printer stopped before your guide was finished.")
+FAILED_NEXT = N_("Staff have been told. You can read the guide on screen, try the other printer, "
+                 "or ask at the service desk.")
+
+
+def reason_for(detail: str) -> str:
+    if detail == "paper_out":
+        return REASON_PAPER_OUT
+    if detail == "cover_open":
+        return REASON_COVER_OPEN
+    return REASON_DOWN
+
+
+# -- running work off the UI thread --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    value: Any = None
+    error: BaseException | None = None
+
+
+class Worker(Protocol):
+    def run(self, work: Callable[[Callable[[Any], None]], Any], progress: Callable[[Any], None],
+            done: Callable[[Outcome], None]) -> None:
+        """Run `work(report)` somewhere that may block; `progress(x)` for each `report(x)` and then
+        `done(outcome)` are called back on the flow's own thread."""
+
+
+class Inline:
+    """Runs the work at once, on the caller's thread (tests, commands)."""
+
+    def run(self, work, progress, done) -> None:
+        try:
+            value = work(progress)
+        except Exception as exc:  # the flow decides what a failure means
+            done(Outcome(error=exc))
+        else:
+            done(Outcome(value))
+
+
+# -- what the flow records -------------------------------------------------------------------------
+
+class PrintRecorder(Protocol):
+    def printed(self, kind: str, code: str, pages: int) -> None:
+        """A completed print: one `print` transaction in the outbox."""
+
+    def fault(self, device: str, code: str, detail: str) -> None:
+        """A printer failed mid-job: an alarm for staff."""
+
+    def recovered(self, device: str) -> None:
+        """The printer printed again: the alarms this recorder raised for it clear."""
+
+
+ALARM_DEVICE = "guide_print"   # a citizen's print failed: `guide_print:<printer>:<detail>`
+
+
+class StorePrintRecorder:
+    """Prints and faults into the kiosk's database (outbox and alarms), one connection per thread.
+
+    A failed print is an event alarm of its own (`guide_print:receipt_printer:paper_out`), apart from the
+    printer's status alarms, which follow the health pollers and clear when the status does; this one
+    clears when that printer next prints a guide.
+    """
+
+    def __init__(self, store, now: Callable[[], float] = time.time):
+        self.store = store
+        self.now = now
+        self._local = threading.local()
+
+    def _parts(self):
+        from kiosk.core.alarms import Alarms
+        from kiosk.sync.outbox import Outbox
+
+        parts = getattr(self._local, "parts", None)
+        if parts is None:
+            conn = self.store.connect()
+            outbox = Outbox(conn, now=self.now)
+            parts = self._local.parts = (outbox, Alarms(conn, outbox, now=self.now))
+        return parts
+
+    def printed(self, kind: str, code: str, pages: int) -> None:
+        outbox, _alarms = self._parts()
+        outbox.record("print", {"what": "guide", "code": code, "pages": pages, "printer": kind})
+
+    def fault(self, device: str, code: str, detail: str) -> None:
+        _outbox, alarms = self._parts()
+        alarms.raise_alarm(ALARM_DEVICE, f"{device}:{code}", detail, "fault")
+
+    def recovered(self, device: str) -> None:
+        _outbox, alarms = self._parts()
+        for alarm in alarms.active():
+            if alarm.device == ALARM_DEVICE and alarm.code.startswith(device + ":"):
+                alarms.clear(ALARM_DEVICE, alarm.code, "printed again")
+
+
+# -- state --------------------------------------------------------------------------------------
+
+class View(str, Enum):
+    HOME = "home"
+    LIST = "list"
+    SEARCH = "search"
+    DETAIL = "detail"
+    PRINT = "print"
+
+
+class Row(NamedTuple):
+    """One line of a list of guides."""
+    code: str
+    name: str
+    department: str
+
+
+@dataclass(frozen=True)
+class PrintOption:
+    kind: str            # receipt | a4
+    device: str          # the [devices] name
+    available: bool
+    reason: str = ""     # msgid when not available
+    detail: str = ""     # for technicians
+
+
+class PrintPhase(str, Enum):
+    PRINTING = "printing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class PrintState:
+    kind: str
+    phase: PrintPhase
+    job_state: str = ""        # the CUPS job state (pending, processing, completed, ...), "" for receipts
+    pages_done: int = 0
+    pages: int = 0             # pages of the document, once known
+    message: str = ""          # msgid: why it failed
+    detail: str = ""           # for technicians
+
+
+@dataclass(frozen=True)
+class Progress:
+    job_state: str
+    pages_done: int
+    pages: int
+
+
+class PrintFailed(Exception):
+    def __init__(self, device: str, detail: str, message: str):
+        super().__init__(f"{device}: {message}")
+        self.device = device
+        self.detail = detail
+        self.message = message
+
+
+# -- finding a guide ------------------------------------------------------------------------------
+
+class GuideBrowser:
+    """Themes, departments, one list at a time, and the search box."""
+
+    def __init__(self, catalog: GuideCatalog, search: GuideSearch, *, clock: Callable[[], float],
+                 worker: Worker, on_change: Callable[[str], None] = lambda aspect: None):
+        self.catalog = catalog
+        self.search = search
+        self.clock = clock
+        self.worker = worker
+        self.on_change = on_change
+        self.themes: list[Group] = []
+        self.departments: list[Group] = []
+        self.list_kind = ""          # theme | department | search
+        self.list_title = ""
+        self.rows: list[Row] = []
+        self.query = ""
+        self.searching = False       # a search is due or running
+        self.popular: list[str] = []  # POPULAR_WORDS that find guides in this catalog
+        self._stamp: str | None = object()  # type: ignore[assignment]
+        self._due: float | None = None
+        self._generation = 0
+
+    def refresh(self) -> bool:
+        """Read the themes and departments again when the catalog changed; True when it did."""
+        stamp = self.catalog.stamp()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        self.themes = self.catalog.themes()
+        self.departments = self.catalog.departments()
+        self.on_change("groups")
+
+        def work(_report):   # also builds the search index before the first key press
+            return [w for w in POPULAR_WORDS if self.search.search(w, limit=1).hits]
+
+        def done(outcome: Outcome) -> None:
+            if outcome.error is None and outcome.value != self.popular:
+                self.popular = outcome.value
+                self.on_change("popular")
+
+        self.worker.run(work, lambda _x: None, done)
+        return True
+
+    def open_theme(self, theme: str) -> None:
+        self._show("theme", theme, self.catalog.by_theme(theme))
+
+    def open_department(self, department: str) -> None:
+        self._show("department", department, self.catalog.by_department(department))
+
+    def _show(self, kind: str, title: str, items) -> None:
+        self._generation += 1   # a search still running must not overwrite this list
+        self.list_kind, self.list_title = kind, title
+        self.rows = [Row(i.code, i.name, i.department) for i in items]
+        self.on_change("rows")
+
+    def start_search(self) -> None:
+        self._generation += 1
+        self.list_kind, self.list_title = "search", ""
+        self.query, self.rows, self.searching, self._due = "", [], False, None
+        self.on_change("query")
+        self.on_change("rows")
+
+    # the on-screen keyboard
+    def press(self, key: str) -> None:
+        key = key.lower()
+        if key not in KEYS or len(self.query) >= MAX_QUERY:
+            return
+        self._set_query(self.query + key)
+
+    def backspace(self) -> None:
+        if self.query:
+            self._set_query(self.query[:-1])
+
+    def clear(self) -> None:
+        if self.query:
+            self._set_query("")
+
+    def type_text(self, text: str) -> None:
+        """Set the whole query at once (one of the popular words under the search box)."""
+        self._set_query(text[:MAX_QUERY])
+
+    def _set_query(self, query: str) -> None:
+        self.query = query
+        self._generation += 1
+        if query.strip():
+            self._due = self.clock() + SEARCH_DEBOUNCE_S
+            self.searching = True
+        else:
+            self._due, self.searching, self.rows = None, False, []
+            self.on_change("rows")
+        self.on_change("query")
+
+    def tick(self) -> None:
+        """Run the search once the keyboard has been quiet for SEARCH_DEBOUNCE_S."""
+        if self._due is None or self.clock() < self._due:
+            return
+        self._due = None
+        generation, query = self._generation, self.query
+
+        def work(_report):
+            return self.search.search(query, limit=None)
+
+        def done(outcome: Outcome) -> None:
+            if generation != self._generation:
+                return  # the citizen typed on, or left: a newer search or list wins
+            self.searching = False
+            if outcome.error is not None:
+                log.error("guide search for a %d-character query failed: %s", len(query), outcome.error)
+                self.rows = []
+            else:
+                self.rows = [Row(h.code, h.name, h.department) for h in outcome.value.hits]
+            self.on_change("rows")
+            self.on_change("query")
+
+        self.worker.run(work, lambda _x: None, done)
+
+    def reset(self) -> None:
+        self._generation += 1
+        self.list_kind = self.list_title = self.query = ""
+        self.rows, self.searching, self._due = [], False, None
+
+
+# -- the service ----------------------------------------------------------------------------------
+
+@dataclass
+class GuideFlow:
+    """The guides service: find, read, print. Plain Python; the screen renders `view` and its state."""
+
+    catalog: GuideCatalog
+    search: GuideSearch
+    # {"receipt_printer": ..., "document_printer": ...}: the printers this kiosk has; a key absent = not
+    # fitted (no button), a value None = fitted but not up yet (the UI brings devices up in the background)
+    printers: Mapping[str, Device | None]
+    clock: Callable[[], float]
+    worker: Worker = field(default_factory=Inline)
+    recorder: PrintRecorder | None = None
+    session: Any = None                        # kiosk.core.session.VisitorSession: hold/release while printing
+    font_path: str | Path | None = None        # the Chinese font the A4 PDF embeds
+    spool_dir: str | Path | None = None        # where the PDF is written before CUPS takes it
+    hall: str = ""
+    now: Callable[[], dt.datetime] = dt.datetime.now
+    on_device_problem: Callable[[str, str | None], None] = lambda device, detail: None
+
+    def __post_init__(self) -> None:
+        self.view = View.HOME
+        self.item: Item | None = None
+        self.options: dict[str, PrintOption] = {}
+        self.printing: PrintState | None = None
+        self._came_from = View.HOME
+        self._listeners: list[Callable[[str], None]] = []
+        self._visit = 0          # bumped by each wipe: late answers of an earlier visit are dropped
+        self._checking = False
+        self.browser = GuideBrowser(self.catalog, self.search, clock=self.clock, worker=self.worker,
+                                    on_change=self._changed)
+        for kind, device in PRINTER_OF.items():
+            if device in self.printers:
+                self.options[kind] = PrintOption(kind, device, True)
+        if self.session is not None:
+            self.session.on("wipe", lambda _reason: self.reset())
+
+    # -- listeners ---------------------------------------------------------------------------------
+    def on_change(self, fn: Callable[[str], None]) -> None:
+        """`fn(aspect)` after each change: view, groups, rows, query, detail, options, print."""
+        self._listeners.append(fn)
+
+    def _changed(self, aspect: str) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(aspect)
+            except Exception:
+                log.exception("guide flow listener failed on %s", aspect)
+
+    def _go(self, view: View) -> None:
+        self.view = view
+        self._changed("view")
+
+    # -- finding ----------------------------------------------------------------------------------
+    def enter(self) -> None:
+        """The citizen opened the service: the catalog as it is now, from the guides' home."""
+        self.browser.refresh()
+        if self.view is View.PRINT and self.printing and self.printing.phase is PrintPhase.PRINTING:
+            return  # a print under way stays on screen
+        self.reset(quiet=True)
+        self._go(View.HOME)
+
+    def open_theme(self, theme: str) -> None:
+        self.browser.open_theme(theme)
+        self._go(View.LIST)
+
+    def open_department(self, department: str) -> None:
+        self.browser.open_department(department)
+        self._go(View.LIST)
+
+    def open_search(self) -> None:
+        self.browser.start_search()
+        self._go(View.SEARCH)
+
+    def press(self, key: str) -> None:
+        self.browser.press(key)
+
+    def backspace(self) -> None:
+        self.browser.backspace()
+
+    def clear(self) -> None:
+        self.browser.clear()
+
+    def search_word(self, word: str) -> None:
+        self.browser.type_text(word)
+
+    def tick(self) -> None:
+        self.browser.tick()
+
+    def open_item(self, code: str) -> bool:
+        """Show one guide; False (and nothing changes) for an unknown or disabled item."""
+        item = self.catalog.get(code)
+        if item is None:
+            return False
+        self.item = item
+        if self.view in (View.HOME, View.LIST, View.SEARCH):
+            self._came_from = self.view
+        self._changed("detail")
+        self._go(View.DETAIL)
+        self.check_printers()
+        return True
+
+    def back(self) -> None:
+        if self.view is View.PRINT:
+            if self.printing and self.printing.phase is PrintPhase.PRINTING:
+                return  # not while the paper is moving
+            self._go(View.DETAIL)
+        elif self.view is View.DETAIL:
+            self._go(self._came_from)
+        elif self.view in (View.LIST, View.SEARCH):
+            self._go(View.HOME)
+
+    # -- printers ---------------------------------------------------------------------------------
+    def check_printers(self) -> None:
+        """Ask each fitted printer whether it can print now (in the worker); options follow."""
+        if self._checking or not self.options:
+            return
+        self._checking = True
+        devices = {kind: self.printers.get(opt.device) for kind, opt in self.options.items()}
+        visit = self._visit
+
+        def work(_report):
+            states = {}
+            for kind, device in devices.items():
+                if device is None:
+                    states[kind] = Status(State.NO_DEVICE, "starting")
+                    continue
+                try:
+                    states[kind] = device.status()
+                except Exception as exc:  # a status question that fails is a printer that cannot print
+                    states[kind] = exc
+            return states
+
+        def done(outcome: Outcome) -> None:
+            self._checking = False
+            if outcome.error is not None or visit != self._visit:
+                return
+            for kind, status in outcome.value.items():
+                if isinstance(status, Exception):
+                    self._set_option(kind, False, "no_answer")
+                else:
+                    self._set_option(kind, status.usable, status.detail)
+
+        self.worker.run(work, lambda _x: None, done)
+
+    def _set_option(self, kind: str, available: bool, detail: str) -> None:
+        opt = self.options[kind]
+        new = PrintOption(kind, opt.device, available, "" if available else reason_for(detail),
+                          "" if available else detail)
+        if new != opt:
+            self.options[kind] = new
+            if detail != "starting":   # the device runtime reports a device still coming up itself
+                self.on_device_problem(opt.device, None if available else (detail or "unavailable"))
+            self._changed("options")
+
+    # -- printing ---------------------------------------------------------------------------------
+    def print(self, kind: str) -> bool:
+        """Print the open guide on `kind` (receipt | a4); False when that printer cannot print now."""
+        opt = self.options.get(kind)
+        if (self.item is None or opt is None or not opt.available
+                or (self.printing and self.printing.phase is PrintPhase.PRINTING)):
+            return False
+        item, device, visit = self.item, self.printers.get(opt.device), self._visit
+        if device is None:
+            return False
+        if kind == RECEIPT:
+            receipt = guide_print.receipt_of(item, hall=self.hall, printed_at=self.now())
+
+            def work(_report):
+                return self._print_receipt(device, receipt, item)
+        else:
+            printed_at = self.now()
+
+            def work(report):
+                return self._print_a4(device, item, printed_at, report)
+
+        self.printing = PrintState(kind, PrintPhase.PRINTING, pages=1 if kind == RECEIPT else 0)
+        if self.session is not None:
+            self.session.hold(HOLD)
+        self._changed("print")
+        self._go(View.PRINT)
+
+        def progress(p: Progress) -> None:
+            if visit == self._visit and self.printing and self.printing.phase is PrintPhase.PRINTING:
+                self.printing = replace(self.printing, job_state=p.job_state, pages_done=p.pages_done, pages=p.pages)
+                self._changed("print")
+
+        def done(outcome: Outcome) -> None:
+            if self.session is not None:
+                self.session.release(HOLD)
+            if visit != self._visit:
+                return  # the visit was wiped meanwhile; what was printed is recorded already
+            if outcome.error is None:
+                pages = outcome.value
+                self.printing = PrintState(kind, PrintPhase.DONE, "completed" if kind == A4 else "", pages, pages)
+                self._set_option(kind, True, "")
+            else:
+                err = outcome.error
+                detail = err.detail if isinstance(err, PrintFailed) else "print_failed"
+                if not isinstance(err, PrintFailed):
+                    log.error("guide print on %s failed unexpectedly: %r", opt.device, err)
+                message = FAILED_PAPER_OUT if detail == "paper_out" else FAILED_OTHER
+                self.printing = replace(self.printing, phase=PrintPhase.FAILED, message=message, detail=detail)
+                self._set_option(kind, False, detail)
+            self._changed("print")
+
+        self.worker.run(work, progress, done)
+        return True
+
+    # in the worker ---------------------------------------------------------------------------------
+    def _fault(self, device: Device, detail: str, message: str) -> PrintFailed:
+        log.warning("guide print: %s: %s (%s)", device.name, message, detail)
+        if self.recorder is not None:
+            try:
+                self.recorder.fault(device.name, detail or "print_failed", message)
+            except Exception:
+                log.exception("guide print: the alarm for %s could not be recorded", device.name)
+        return PrintFailed(device.name, detail, message)
+
+    def _record(self, kind: str, device: Device, code: str, pages: int) -> None:
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.printed(kind, code, pages)
+            self.recorder.recovered(device.name)
+        except Exception:
+            # the paper is out already: a lost record is the technician's problem, not the citizen's
+            log.exception("guide print: the print of %s could not be recorded", code)
+
+    def _print_receipt(self, printer, receipt, item: Item) -> int:
+        try:
+            printer.print_receipt(receipt)
+        except DeviceError as exc:
+            raise self._fault(printer, exc.detail or exc.completion.value, exc.message) from None
+        self._record(RECEIPT, printer, item.code, 1)
+        return 1
+
+    def _print_a4(self, printer, item: Item, printed_at: dt.datetime, report: Callable[[Progress], None]) -> int:
+        if self.font_path is None or self.spool_dir is None:
+            raise self._fault(printer, "not_configured", "A4 guides need a font and a spool folder")
+        spool = Path(self.spool_dir)
+        spool.mkdir(parents=True, exist_ok=True)
+        pdf = spool / f"guide-{item.code}-{uuid.uuid4().hex[:8]}.pdf"
+        try:
+            pages = guide_print.a4_pdf(item, pdf, font_path=self.font_path, hall=self.hall, printed_at=printed_at)
+            report(Progress("preparing", 0, pages))
+            status = printer.status()
+            if not status.usable:
+                raise self._fault(printer, status.detail or status.state.value,
+                                  f"queue cannot print now ({status.state.value}: {status.detail})")
+            try:
+                job_id = printer.submit(pdf, title=f"guide {item.code}")
+            except DeviceError as exc:
+                raise self._fault(printer, exc.detail or "submit_failed", exc.message) from None
+            info = self._follow(printer, job_id, pages, report)
+            if info.state != 9:
+                detail = "job_canceled" if info.state == 7 else "job_aborted"
+                try:  # the queue may say why (media-empty, door-open, ...)
+                    now = printer.status()
+                    if not now.usable and now.detail:
+                        detail = now.detail
+                except Exception:
+                    pass
+                raise self._fault(printer, detail, f"job {job_id} ended {info.state_name} "
+                                  f"({', '.join(info.reasons) or info.message or 'no reason'})")
+        finally:
+            pdf.unlink(missing_ok=True)
+        self._record(A4, printer, item.code, pages)
+        return pages
+
+    def _follow(self, printer, job_id: int, pages: int, report: Callable[[Progress], None]):
+        timeout = printer.timeouts.job
+        deadline = printer.clock.monotonic() + timeout
+        last = None
+        while True:
+            try:
+                info = printer.job(job_id)
+            except DeviceError as exc:
+                raise self._fault(printer, exc.detail or "no_answer", exc.message) from None
+            seen = (info.state_name, info.pages)
+            if seen != last:
+                last = seen
+                report(Progress(info.state_name, min(info.pages or 0, pages), pages))
+            if info.final:
+                return info
+            if printer.clock.monotonic() >= deadline:
+                printer.cancel_job(job_id)
+                raise self._fault(printer, "job_timeout",
+                                  f"job {job_id} still {info.state_name} after {timeout:g} s; canceled")
+            printer.clock.sleep(printer.timeouts.poll_interval)
+
+    # -- the visit ends -------------------------------------------------------------------------------
+    def reset(self, quiet: bool = False) -> None:
+        """Forget the visit: query, lists, the open guide, the print outcome."""
+        self._visit += 1
+        self._checking = False
+        self.browser.reset()
+        self.item = None
+        self.printing = None
+        self._came_from = View.HOME
+        self.view = View.HOME
+        if not quiet:
+            for aspect in ("rows", "query", "detail", "print", "view"):
+                self._changed(aspect)
+
+
+__all__ = ["A4", "RECEIPT", "GuideBrowser", "GuideFlow", "Inline", "Outcome", "PrintOption", "PrintPhase",
+           "PrintState", "Progress", "Row", "StorePrintRecorder", "View", "Worker"]

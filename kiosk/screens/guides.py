@@ -1,0 +1,132 @@
+"""The service-guides screen: one Screen of the app, holding the views of the GuideFlow.
+
+The flow (kiosk/core/guides.py) decides; this screen shows its `view` (home,
+list, search, detail, print) and forwards taps. Flow changes arrive as
+aspects ("rows", "detail", ...) and are drawn once per frame through a
+trigger, so a burst of changes costs one redraw. The views are built once per
+process and reused for every visitor; the search debounce runs on the flow's
+clock, looked at a few times a second while this screen is showing.
+
+Shared widgets of the views live here: the top bar with its back button, the
+list of guides (a RecycleView, so only the rows in sight exist however long
+the list is) and its rows.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import ListProperty, ObjectProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.recycleview import RecycleView
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+
+from kiosk.core.guides import GuideFlow, View
+from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
+
+TICK_S = 0.1   # how often the search debounce is looked at
+
+
+class GuideTopBar(BoxLayout):
+    """Back, and the title of the view."""
+
+    title = StringProperty()
+    back_action = ObjectProperty(None, allownone=True)
+
+
+class GuideRow(ButtonBehavior, BoxLayout):
+    """One guide in a list: its name and its department; a tap opens it."""
+
+    code = StringProperty()
+    name = StringProperty()
+    department = StringProperty()
+    owner = ObjectProperty(None, allownone=True)   # the GuideList
+
+
+class GuideList(RecycleView):
+    """The guides of a theme, a department or a search. Rows are recycled: a list of 5,000 guides
+    builds as many row widgets as fit on the screen."""
+
+    rows = ListProperty()   # [Row]
+    opener = ObjectProperty(None, allownone=True)
+
+    def on_rows(self, _rv, rows) -> None:
+        self.data = [{"code": r.code, "name": r.name, "department": r.department, "owner": self} for r in rows]
+        self.scroll_y = 1
+
+    def open(self, code: str) -> None:
+        if self.opener is not None:
+            self.opener(code)
+
+    def row_widgets(self) -> list[GuideRow]:
+        """The row widgets that exist now (for tests: bounded by the viewport, not by the rows)."""
+        return [w for w in self.layout_manager.children if isinstance(w, GuideRow)]
+
+
+class GuidesScreen(Screen):
+    def __init__(self, flow: GuideFlow, **kwargs):
+        super().__init__(**kwargs)
+        from kiosk.screens.guides_detail import GuideDetailView
+        from kiosk.screens.guides_home import GuidesHomeView
+        from kiosk.screens.guides_list import GuideListView
+        from kiosk.screens.guides_print import GuidePrintView
+        from kiosk.screens.guides_search import GuideSearchView
+
+        self.flow = flow
+        self.pages = ScreenManager(transition=NoTransition())
+        self.views = {
+            View.HOME: GuidesHomeView(name=View.HOME.value, flow=flow),
+            View.LIST: GuideListView(name=View.LIST.value, flow=flow),
+            View.SEARCH: GuideSearchView(name=View.SEARCH.value, flow=flow),
+            View.DETAIL: GuideDetailView(name=View.DETAIL.value, flow=flow),
+            View.PRINT: GuidePrintView(name=View.PRINT.value, flow=flow),
+        }
+        for view in self.views.values():
+            self.pages.add_widget(view)
+        self.add_widget(self.pages)
+        self._aspects: set[str] = set()
+        self._redraw = Clock.create_trigger(self._apply, 0)
+        self._ticker = None
+        flow.on_change(self._changed)
+        App.get_running_app().bind(lang=lambda *_a: self._changed("lang"), scale=lambda *_a: self._changed("lang"))
+
+    # the screen shows -------------------------------------------------------------------------------
+    def on_pre_enter(self, *_args) -> None:
+        self.flow.enter()
+        self._aspects.update({"groups", "view", "rows", "query"})
+        self._apply()
+        if self._ticker is None:
+            self._ticker = Clock.schedule_interval(lambda _dt: self.flow.tick(), TICK_S)
+
+    def on_leave(self, *_args) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+
+    @property
+    def current_view(self):
+        return self.views[View(self.pages.current)]
+
+    # the flow changed -----------------------------------------------------------------------------
+    def _changed(self, aspect: str) -> None:
+        self._aspects.add(aspect)
+        self._redraw()
+
+    def _apply(self, *_args) -> None:
+        aspects, self._aspects = self._aspects, set()
+        if not aspects:
+            return
+        for view in self.views.values():
+            view.show(aspects)
+        if "view" in aspects and self.pages.current != self.flow.view.value:
+            self.pages.current = self.flow.view.value
+
+
+def build_screen(flow: GuideFlow) -> GuidesScreen:
+    return GuidesScreen(flow, name="guides")
+
+
+Builder.load_file(str(Path(__file__).with_name("guides.kv")))

@@ -1,0 +1,98 @@
+"""Search as you type: the query box, popular words, the results, and the on-screen keyboard.
+
+The kiosk has no input method and no physical keyboard: letters (for pinyin
+and initials), digits (item codes), delete and clear are keys on the screen.
+Each key goes to the flow, which searches once the keyboard is quiet.
+Chinese words come from the popular words under the box.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.lang import Builder
+from kivy.properties import ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import Screen
+
+from kiosk.i18n import N_
+from kiosk.screens import guides  # noqa: F401  (shared guide widgets)
+from kiosk.screens.widgets import RoundButton
+
+KEY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+FOUND = N_("Guides found")
+
+
+class KeyButton(RoundButton):
+    key = StringProperty()   # a letter or digit; "back" and "clear" for the two edit keys
+
+
+class WordChip(RoundButton):
+    word = StringProperty()
+
+
+class OnScreenKeyboard(BoxLayout):
+    """Letters, digits, delete and clear; `key_action(key)` for each tap. Built once."""
+
+    key_action = ObjectProperty(None, allownone=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.keys: dict[str, KeyButton] = {}
+        for n, row in enumerate(KEY_ROWS):
+            line = BoxLayout(spacing=self.spacing)
+            for ch in row:
+                self._add(line, KeyButton(key=ch, text=ch))
+            if n == len(KEY_ROWS) - 1:
+                self._add(line, KeyButton(key="back", size_hint_x=1.6))
+                self._add(line, KeyButton(key="clear", size_hint_x=1.6))
+            self.add_widget(line)
+
+    def _add(self, line, key: KeyButton) -> None:
+        key.bind(on_release=lambda k: self.key_action(k.key) if self.key_action else None)
+        self.keys[key.key] = key
+        line.add_widget(key)
+
+
+class GuideSearchView(Screen):
+    flow = ObjectProperty()
+    status = StringProperty()   # msgid of the line above the results
+
+    def on_kv_post(self, _base) -> None:
+        self.ids.keyboard.key_action = self.key
+
+    def key(self, key: str) -> None:
+        if key == "back":
+            self.flow.backspace()
+        elif key == "clear":
+            self.flow.clear()
+        else:
+            self.flow.press(key)
+
+    def show(self, aspects: set[str]) -> None:
+        browser = self.flow.browser
+        if "popular" in aspects or "groups" in aspects:
+            box = self.ids.words
+            if [c.word for c in reversed(box.children)] != browser.popular:
+                box.clear_widgets()
+                for word in browser.popular:
+                    chip = WordChip(word=word, text=word)
+                    chip.bind(on_release=lambda c: self.flow.search_word(c.word))
+                    box.add_widget(chip)
+        if aspects & {"query", "rows", "lang"}:
+            self.ids.query.text = browser.query
+            if "rows" in aspects and browser.list_kind == "search":
+                self.ids.guide_list.rows = list(browser.rows)
+            if not browser.query:
+                self.status = N_("Type pinyin or its initials: sb or shebao for 社保")
+            elif browser.searching:
+                self.status = N_("Searching…")
+            elif browser.rows:
+                self.status = FOUND
+            else:
+                self.status = N_("No guide found. Try fewer letters, or choose a theme.")
+
+    def chip(self, word: str) -> WordChip:
+        return next(c for c in self.ids.words.children if c.word == word)
+
+
+Builder.load_file(str(Path(__file__).with_name("guides_search.kv")))
