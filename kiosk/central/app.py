@@ -24,7 +24,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -118,6 +118,31 @@ class DocumentStored(BaseModel):
     pages: int
     sha256: str
     new_releases: int
+
+
+class CodePaymentRequest(BaseModel):
+    """Demo acquirer: a payment code shown by the citizen, for the kiosk's reference."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    reference: Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$")]
+    amount_fen: Annotated[int, Field(ge=1, le=99_999_999)]
+    code: Annotated[str, Field(pattern=r"^[0-9]{16,24}$")]
+    channel: Literal["wechat_pay", "alipay"]
+    service: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class CodeRefundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    refund_reference: Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$")]
+    amount_fen: Annotated[int, Field(ge=1, le=99_999_999)]
+
+
+class CodePaymentStatus(BaseModel):
+    reference: str
+    status: str = Field(description="approved | declined | pending | reversed | refunded")
+    amount_fen: int
+    channel: str
+    detail: str
 
 
 class Health(BaseModel):
@@ -526,6 +551,55 @@ def create_app(db: CentralDB) -> FastAPI:
         return JSONResponse({"id": doc_id, "title": upload.title, "pages": upload.pages, "sha256": sha256_hex(pdf),
                              "new_releases": new})
 
+    # -- demo acquirer of payment codes (kiosk/central/code_payments.py) ----------------------------
+
+    from kiosk.central.code_payments import AnswerLost, DemoAcquirer, DemoError
+
+    acquirer = DemoAcquirer(db.conn, db.clock)
+
+    async def _demo(call):
+        try:
+            return JSONResponse(call())
+        except DemoError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+        except AnswerLost:
+            # the demo's lost answer: the change is stored, the kiosk hears nothing useful and must query
+            raise ApiError(503, "answer_lost", "demo: the acquirer's answer was lost; query the payment",
+                           headers={"Retry-After": "1"}) from None
+
+    def _payment_body(model, caller):
+        try:
+            return model.model_validate_json(caller.body or b"{}")
+        except ValidationError as exc:
+            raise ApiError(422, "invalid", "the payment request is not valid",
+                           [{"field": p["field"], "problem": p["problem"]} for p in intake.problems(exc)]) from None
+
+    @app.post("/api/v1/payments/code", response_model=CodePaymentStatus, responses=ERRORS, tags=["payments (demo)"],
+              summary="Demo acquirer: pay with a WeChat/Alipay payment code (idempotent on the reference)",
+              openapi_extra=_body(CodePaymentRequest, "the kiosk's reference, the amount and the scanned code; "
+                                                      "the code's last digit picks the demo outcome"))
+    async def pay_code(caller: Caller = Depends(Signed("kiosk"))):
+        req = _payment_body(CodePaymentRequest, caller)
+        return await _demo(lambda: acquirer.pay(caller.name, req.reference, req.amount_fen, req.code, req.channel,
+                                                 req.service))
+
+    @app.get("/api/v1/payments/code/{reference}", response_model=CodePaymentStatus, responses=ERRORS,
+             tags=["payments (demo)"], summary="Demo acquirer: where a payment stands")
+    async def query_code(reference: str, caller: Caller = Depends(Signed("kiosk"))):
+        return await _demo(lambda: acquirer.query(caller.name, reference))
+
+    @app.post("/api/v1/payments/code/{reference}/reverse", response_model=CodePaymentStatus, responses=ERRORS,
+              tags=["payments (demo)"], summary="Demo acquirer: call back a payment that is not confirmed")
+    async def reverse_code(reference: str, caller: Caller = Depends(Signed("kiosk"))):
+        return await _demo(lambda: acquirer.reverse(caller.name, reference))
+
+    @app.post("/api/v1/payments/code/{reference}/refund", response_model=CodePaymentStatus, responses=ERRORS,
+              tags=["payments (demo)"], summary="Demo acquirer: give an approved payment back (once)",
+              openapi_extra=_body(CodeRefundRequest, "the kiosk's refund reference and the amount"))
+    async def refund_code(reference: str, caller: Caller = Depends(Signed("kiosk"))):
+        req = _payment_body(CodeRefundRequest, caller)
+        return await _demo(lambda: acquirer.refund(caller.name, reference, req.refund_reference, req.amount_fen))
+
     # -- unauthenticated ---------------------------------------------------------------------------
 
     @app.get("/api/v1/health", response_model=Health, tags=["platform"],
@@ -539,7 +613,7 @@ def create_app(db: CentralDB) -> FastAPI:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         # request bodies are parsed by hand (see the module docstring): add their schemas here
-        bodies = (TransactionBatch, Heartbeat, Catalog, DocumentUpload)
+        bodies = (TransactionBatch, Heartbeat, Catalog, DocumentUpload, CodePaymentRequest, CodeRefundRequest)
         _, defs = models_json_schema([(m, "validation") for m in bodies], ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update(defs.get("$defs", {}))

@@ -44,6 +44,9 @@ DEMO_HOLDERS = (
     DemoHolder("310104196205180991", "demo holder 2: two documents, one shared with holder 3"),
     DemoHolder("330106200109090983", "demo holder 3: one document"),
     DemoHolder("440304198512310994", "demo holder 4: nothing released"),
+    # the kiosk simulator's default card (kiosk/hardware/sim/idcard.py demo_resident()), so that reading
+    # the demo card at a kiosk on simulators finds documents end to end
+    DemoHolder("110105199003071239", "the kiosk simulator's demo card: two documents"),
 )
 
 DEMO_DOCUMENTS = (
@@ -69,6 +72,16 @@ DEMO_DOCUMENTS = (
     DemoDocument("DEMO-2026-0005", "公积金缴存证明", 1, (2,), "示例市住房公积金管理中心", (
         "该职工在本中心开立个人住房公积金账户，账户状态：正常缴存。",
         "月缴存额：1,200.00元；最近一次缴存月份：2026年10月。",
+    )),
+    DemoDocument("DEMO-2026-0006", "个人社会保险参保缴费证明", 1, (4,), "示例市社会保险事业管理中心", (
+        "兹证明该参保人在本市参加企业职工基本养老保险和职工基本医疗保险。",
+        "参保起始年月：2012年03月；截至本证明出具之日累计缴费月数：176个月；当前参保状态：正常参保。",
+        "本证明仅证明参保缴费情况，可通过“示例政务服务网”扫码核验真伪。",
+    )),
+    DemoDocument("DEMO-2026-0007", "不动产登记信息查询结果", 2, (4,), "示例市不动产登记中心", (
+        "经查询不动产登记簿，权利人名下登记的不动产信息如下。",
+        "不动产单元号：110105 002003 GB00002 F00020003；坐落：示例市示例区示例大街8号2幢3单元302室。",
+        "权利类型：国有建设用地使用权/房屋所有权；权利性质：出让/商品房；用途：住宅。",
     )),
 )
 

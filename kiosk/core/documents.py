@@ -1,0 +1,590 @@
+"""Printing documents on A4: documents released to a card holder, and blank forms attached to guides.
+
+`DocumentPrintFlow` is a plain state machine (the screens only render it):
+
+    idle --released()--> read_card --card--> lookup --> list | no_documents | offline | card_problem
+    idle --forms()-----> forms
+    list/forms --choose(doc)--> fetching --> preview (page 1 thumbnail, page count, price) | fetch_failed
+    preview --confirm()--> checking printer --> paying (PaymentFlow) --approved--> printing | printer_down
+    printing (job state, pages done) --> done (a `print` transaction) | failed (calm words, staff alarm,
+                                                                       no charge: refunded or owed)
+
+The ID card is read only to compute the holder's keyed hash (privacy.holder_hash)
+and a masked name to greet with; both are forgotten with the visit. The central
+platform is asked with a short timeout on a worker; when it cannot be reached the
+citizen is told plainly that the service is offline.
+
+Blank forms: a form's canonical address is the material's `blank_form_url` in the
+catalog. The kiosk never fetches it from the internet while a citizen waits: it
+prints the copy in its forms cache (`<data_dir>/<[documents] forms_dir>/`, one
+file per URL named by its SHA-256, placed there by the deployment's provisioning
+or the agent). With `[documents] demo_forms = true` a form missing from the cache
+is rendered once as a clearly marked sample, so the demo works without a forms server.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from kiosk.core import privacy
+from kiosk.core.alarms import Alarms
+from kiosk.core.background import Background
+from kiosk.core.payment import PaymentFlow, PayState, SystemClock
+from kiosk.store import transaction
+
+log = logging.getLogger(__name__)
+
+FAULTS_SHOWN_AS_PAPER = ("paper_out", "paper_jam")
+
+
+# --- what can be printed ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Printable:
+    source: str        # released | blank_form
+    key: str           # the platform's document id, or the form's URL
+    title: str         # the document's title, or "<material> (<item name>)"
+    pages_hint: int    # what the list says; the PDF's own count wins
+    item_code: str = ""
+
+
+@dataclass(frozen=True)
+class Preview:
+    pdf: Path
+    pages: int
+    thumbnail: Path | None   # page 1 as PNG; None when it could not be rendered
+
+
+class PdfError(Exception):
+    pass
+
+
+def pdf_pages(pdf: Path, timeout: float = 10) -> int:
+    """The page count from poppler's pdfinfo."""
+    try:
+        done = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise PdfError("pdfinfo is not installed (Debian: poppler-utils)") from None
+    except subprocess.TimeoutExpired:
+        raise PdfError(f"pdfinfo took longer than {timeout} s on {pdf.name}") from None
+    m = re.search(r"^Pages:\s+(\d+)", done.stdout, re.M)
+    if done.returncode != 0 or not m:
+        raise PdfError(f"{pdf.name} is not a readable PDF: {done.stderr.strip()[:200]}")
+    return int(m.group(1))
+
+
+def pdf_thumbnail(pdf: Path, out: Path, width_px: int = 480, timeout: float = 20) -> Path:
+    """Page 1 as a PNG `width_px` wide (poppler's pdftoppm)."""
+    stem = out.with_suffix("")
+    try:
+        done = subprocess.run(["pdftoppm", "-png", "-singlefile", "-f", "1", "-l", "1", "-scale-to-x",
+                               str(width_px), "-scale-to-y", "-1", str(pdf), str(stem)],
+                              capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise PdfError("pdftoppm is not installed (Debian: poppler-utils)") from None
+    except subprocess.TimeoutExpired:
+        raise PdfError(f"pdftoppm took longer than {timeout} s on {pdf.name}") from None
+    png = stem.with_suffix(".png")
+    if done.returncode != 0 or not png.exists():
+        raise PdfError(f"page 1 of {pdf.name} could not be rendered: {done.stderr.strip()[:200]}")
+    return png
+
+
+# --- blank forms --------------------------------------------------------------------------------------
+
+class FormLibrary:
+    """Blank forms of the guide catalog, printed from the kiosk's forms cache (see the module docstring)."""
+
+    def __init__(self, catalog, cache_dir: Path, *, demo_forms: bool = False):
+        self.catalog = catalog        # kiosk.core.catalog.GuideCatalog
+        self.cache_dir = Path(cache_dir)
+        self.demo_forms = demo_forms
+        self._lock = threading.Lock()
+        self._listed: tuple[str | None, list[Printable]] = (None, [])
+
+    @staticmethod
+    def file_name(url: str) -> str:
+        return hashlib.sha256(url.encode()).hexdigest()[:32] + ".pdf"
+
+    def forms(self) -> list[Printable]:
+        """Every blank form of an enabled guide, in catalog order (kept until the catalog changes)."""
+        stamp = self.catalog.stamp()
+        with self._lock:
+            if self._listed[0] == stamp and stamp is not None:
+                return self._listed[1]
+        out, seen = [], set()
+        for summary in self.catalog.items():
+            item = self.catalog.get(summary.code)
+            for m in item.materials if item else ():
+                if m.blank_form_url and m.blank_form_url not in seen:
+                    seen.add(m.blank_form_url)
+                    out.append(Printable("blank_form", m.blank_form_url, m.name, 1, item.code))
+        with self._lock:
+            self._listed = (stamp, out)
+        return out
+
+    def item_name(self, code: str) -> str:
+        item = self.catalog.get(code)
+        return item.name if item else ""
+
+    def pdf(self, form: Printable) -> Path | None:
+        """The cached PDF of a form; a demo rendering when allowed; None when this kiosk has none."""
+        path = self.cache_dir / self.file_name(form.key)
+        if path.exists():
+            return path
+        if not self.demo_forms:
+            return None
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(render_demo_form(form.title, self.item_name(form.item_code), form.key))
+        tmp.replace(path)
+        return path
+
+
+def render_demo_form(title: str, item_name: str, url: str) -> bytes:
+    """A sample blank form: a title, labelled lines to fill in, and DEMO marks on the page."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen.canvas import Canvas
+
+    font = _cjk_font()
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=A4, invariant=1)
+    c.setTitle(title)
+    width, height = A4
+    left = 25 * mm
+    c.setFont(font, 20)
+    c.drawCentredString(width / 2, height - 35 * mm, title)
+    c.setFont(font, 11)
+    c.drawCentredString(width / 2, height - 44 * mm, f"（{item_name}）" if item_name else "")
+    y = height - 65 * mm
+    for label in ("申请人姓名", "证件类型", "证件号码", "联系电话", "联系地址", "申请事项", "申请理由",
+                  "附件清单", "申请人签名", "申请日期"):
+        c.setFont(font, 13)
+        c.drawString(left, y, label + "：")
+        c.line(left + 32 * mm, y - 1.5 * mm, width - left, y - 1.5 * mm)
+        y -= 16 * mm
+    c.setFont(font, 9)
+    c.setFillGray(0.4)
+    c.drawCentredString(width / 2, 20 * mm, "示例表格 仅供演示  DEMO FORM    " + url[:80])
+    c.setFillGray(0)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _cjk_font() -> str:
+    """An embeddable Chinese TrueType font for reportlab, else its built-in CID font."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+    if "KioskFormCJK" in pdfmetrics.getRegisteredFontNames():
+        return "KioskFormCJK"
+    try:
+        from kiosk.fonts import FontError, find_chinese_font
+        pdfmetrics.registerFont(TTFont("KioskFormCJK", str(find_chinese_font().path), subfontIndex=0))
+        return "KioskFormCJK"
+    except (ImportError, FontError, TTFError, OSError):
+        if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+        return "STSong-Light"
+
+
+# --- the flow ---------------------------------------------------------------------------------------
+
+class DocState(str, enum.Enum):
+    IDLE = "idle"
+    READ_CARD = "read_card"          # place the ID card on the reader
+    CARD_PROBLEM = "card_problem"    # unreadable, expired, or its number does not check
+    LOOKUP = "lookup"                # asking the central platform
+    OFFLINE = "offline"              # the platform cannot be reached: say so plainly
+    NO_DOCUMENTS = "no_documents"
+    LIST = "list"                    # released documents to choose from
+    FORMS = "forms"                  # blank forms to choose from
+    FETCHING = "fetching"
+    FETCH_FAILED = "fetch_failed"
+    PREVIEW = "preview"              # page 1, page count, price
+    CHECKING = "checking"            # is the printer ready? (before any money is asked)
+    PRINTER_DOWN = "printer_down"    # nothing paid, nothing printed
+    PAYING = "paying"                # the PaymentFlow is on screen
+    PAYMENT_UNKNOWN = "payment_unknown"  # the payment's outcome is not known: reference, nothing printed
+    PRINTING = "printing"            # job state and pages on screen
+    DONE = "done"
+    FAILED = "failed"                # the printer failed mid-job: calm words, alarm, money back
+
+
+# job states (RFC 8011) as the citizen's progress line names them
+JOB_WORDS = {3: "queued", 4: "held", 5: "printing", 6: "stopped", 7: "canceled", 8: "aborted", 9: "completed"}
+
+
+class DocumentPrintFlow:
+    SERVICE = "documents"
+
+    def __init__(self, *, printer, background: Background, payment: PaymentFlow, store, outbox,
+                 fees, hash_key: str, central=None, reader=None, forms: FormLibrary | None = None,
+                 spool_dir: Path | None = None, clock=None, today: Callable[[], dt.date] = dt.date.today,
+                 card_timeout_s: float = 45, lookup_timeout_s: float = 3, fetch_timeout_s: float = 15,
+                 print_timeout_s: float = 180, poll_s: float = 1.0):
+        self.printer = printer          # kiosk.hardware.cups.CupsPrinter (submit, job, status, cancel_job)
+        self.background = background
+        self.payment = payment
+        self.store = store
+        self.outbox = outbox
+        self.fees = fees                # kiosk.config.FeesSection
+        self.hash_key = hash_key
+        self.central = central          # kiosk.sync.client.CentralClient
+        self.reader = reader            # kiosk.hardware.idcard.SamReader
+        self.forms_library = forms
+        self.spool_dir = Path(spool_dir or tempfile.gettempdir()) / "documents"
+        self.clock = clock or SystemClock()
+        self.today = today
+        self.card_timeout_s = card_timeout_s
+        self.lookup_timeout_s = lookup_timeout_s
+        self.fetch_timeout_s = fetch_timeout_s
+        self.print_timeout_s = print_timeout_s
+        self.poll_s = poll_s
+        self._listeners: list[Callable[[DocumentPrintFlow], None]] = []
+        self._local = threading.local()
+        self._generation = 0
+        self.payment.on_change(self._payment_changed)
+        self.reset()
+
+    # -- state the screens read --------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the visit: the holder's hash and masked name, the lists, the spooled PDFs."""
+        self._generation += 1
+        token = getattr(self, "_card_token", None)
+        if token is not None:
+            token.cancel()
+        self._card_token = None
+        self.state = DocState.IDLE
+        self.holder: str | None = None        # keyed hash; never the number
+        self.greeting_name = ""               # masked: 张*
+        self.documents: list[Printable] = []
+        self.forms: list[Printable] = []
+        self.chosen: Printable | None = None
+        self.preview: Preview | None = None
+        self.price_fen = 0
+        self.job_id: int | None = None
+        self.job_word = ""
+        self.pages_done: int | None = None
+        self.problem = ""                     # snake-case cause, for the calm sentence and the alarm
+        self.print_transaction_id: str | None = None
+        if getattr(self, "payment", None) is not None and self.payment.state is not PayState.IDLE:
+            self.payment.reset()
+        shutil.rmtree(self.spool_dir, ignore_errors=True)
+        self._changed()
+
+    def on_change(self, fn: Callable[["DocumentPrintFlow"], None]) -> None:
+        self._listeners.append(fn)
+
+    def _changed(self) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(self)
+            except Exception:
+                log.exception("documents listener failed")
+
+    def _set(self, state: DocState, problem: str | None = None) -> None:
+        self.state = state
+        if problem is not None:
+            self.problem = problem
+        self._changed()
+
+    def _run(self, work, done) -> None:
+        gen = self._generation
+        self.background.run(work, lambda result, error: gen == self._generation and done(result, error))
+
+    @property
+    def can_read_cards(self) -> bool:
+        return self.reader is not None and self.central is not None
+
+    @property
+    def pages(self) -> int:
+        return self.preview.pages if self.preview else 0
+
+    # -- released documents ------------------------------------------------------------------------
+    def released(self) -> bool:
+        """Start: ask for the ID card."""
+        if not self.can_read_cards or self.state not in (DocState.IDLE, DocState.CARD_PROBLEM, DocState.OFFLINE,
+                                                          DocState.NO_DOCUMENTS):
+            return False
+        from kiosk.hardware.device import CancelToken  # the reader driver's cancel token
+
+        token = self._card_token = CancelToken()
+        self.problem = ""
+        self._set(DocState.READ_CARD)
+        reader, timeout = self.reader, self.card_timeout_s
+        self._run(lambda: reader.read_card(timeout, cancel=token), self._card_read)
+        return True
+
+    def _card_read(self, card, error) -> None:
+        if self.state is not DocState.READ_CARD:
+            return
+        if error is not None:
+            detail = getattr(error, "detail", "") or type(error).__name__
+            self._set(DocState.CARD_PROBLEM if detail != "canceled" else DocState.IDLE,
+                      "no_card" if detail == "no_card" else "card_unreadable")
+            return
+        privacy.remember_person(card.name, card.id_number)  # scrubbed from every log line until the wipe
+        problems = card.problems(self.today())
+        if "id_check_digit_wrong" in problems or "expired" in problems:
+            self._set(DocState.CARD_PROBLEM, "card_expired" if "expired" in problems else "card_invalid")
+            return
+        self.holder = privacy.holder_hash(self.hash_key, card.id_number)
+        self.greeting_name = privacy.mask_name(card.name)
+        del card  # nothing of the card beyond the hash and the masked name is kept
+        self._set(DocState.LOOKUP)
+        central, holder, timeout = self.central, self.holder, self.lookup_timeout_s
+        self._run(lambda: central.documents_for_holder(holder, timeout=timeout), self._listed)
+
+    def _listed(self, docs, error) -> None:
+        if error is not None:
+            # the technician's detail goes to the log; the citizen hears that the service is offline
+            log.warning("documents look-up failed: %s: %s", type(error).__name__, error)
+            self._set(DocState.OFFLINE, "central_offline")
+            return
+        self.documents = [Printable("released", str(d["id"]), str(d.get("title") or d["id"]),
+                                    int(d.get("pages") or 1)) for d in docs]
+        self._set(DocState.LIST if self.documents else DocState.NO_DOCUMENTS)
+
+    def cancel_card(self) -> None:
+        if self.state is DocState.READ_CARD and self._card_token is not None:
+            self._card_token.cancel()
+        self._generation += 1
+        self._set(DocState.IDLE, "")
+
+    # -- blank forms ------------------------------------------------------------------------------
+    def blank_forms(self) -> bool:
+        if self.forms_library is None:
+            return False
+        self._set(DocState.FETCHING)
+        self._run(self.forms_library.forms, self._forms_listed)
+        return True
+
+    def _forms_listed(self, forms, error) -> None:
+        if error is not None:
+            log.error("blank forms could not be listed: %s", error)
+            self._set(DocState.FETCH_FAILED, "forms_unavailable")
+            return
+        self.forms = list(forms)
+        self._set(DocState.FORMS)
+
+    def choose_form_by_url(self, url: str, title: str, item_code: str = "") -> bool:
+        """Entry for the guide screens: print the blank form of one material."""
+        if self.forms_library is None:
+            return False
+        self.reset()
+        return self.choose(Printable("blank_form", url, title, 1, item_code))
+
+    # -- choosing, preview -------------------------------------------------------------------------
+    def choose(self, doc: Printable) -> bool:
+        if self.state not in (DocState.LIST, DocState.FORMS, DocState.IDLE, DocState.FETCH_FAILED,
+                              DocState.PREVIEW):
+            return False
+        self.chosen = doc
+        self.preview = None
+        self._set(DocState.FETCHING, "")
+        spool = self.spool_dir / f"{self._generation}-{hashlib.sha256(doc.key.encode()).hexdigest()[:12]}"
+
+        def work() -> Preview:
+            spool.mkdir(parents=True, exist_ok=True)
+            if doc.source == "released":
+                data = self.central.get_document(doc.key, holder_hash=self.holder, timeout=self.fetch_timeout_s)
+                pdf = spool / "document.pdf"
+                pdf.write_bytes(data)
+            else:
+                pdf = self.forms_library.pdf(doc)
+                if pdf is None:
+                    raise FileNotFoundError(f"blank form {doc.key} is not in the forms cache")
+            pages = pdf_pages(pdf)
+            try:
+                thumb = pdf_thumbnail(pdf, spool / "page1.png")
+            except PdfError as exc:
+                log.warning("preview of %s: %s", doc.key, exc)
+                thumb = None
+            return Preview(pdf, pages, thumb)
+
+        self._run(work, self._fetched)
+        return True
+
+    def _fetched(self, preview: Preview | None, error) -> None:
+        if error is not None:
+            log.warning("document %s could not be fetched: %s: %s", self.chosen.key if self.chosen else "?",
+                        type(error).__name__, error)
+            offline = type(error).__name__ in ("CentralOffline", "CentralTimeout", "CentralServerError",
+                                               "CentralAuthRefused")
+            self._set(DocState.FETCH_FAILED, "central_offline" if offline else (
+                "form_not_here" if isinstance(error, FileNotFoundError) else "document_unreadable"))
+            return
+        self.preview = preview
+        rule = self.fees.documents if self.chosen.source == "released" else self.fees.blank_forms
+        self.price_fen = rule.price(preview.pages)
+        self._set(DocState.PREVIEW)
+
+    def back_to_list(self) -> None:
+        if self.state in (DocState.PREVIEW, DocState.FETCH_FAILED, DocState.PRINTER_DOWN):
+            self._set(DocState.LIST if self.chosen and self.chosen.source == "released" and self.documents
+                      else DocState.FORMS if self.forms else DocState.IDLE, "")
+
+    # -- paying and printing ----------------------------------------------------------------------
+    def confirm(self) -> bool:
+        """Print what the preview shows: first the printer is checked, so nobody pays for a dead printer."""
+        if self.state is not DocState.PREVIEW:
+            return False
+        self._set(DocState.CHECKING)
+        self._run(self.printer.status, self._checked)
+        return True
+
+    def _checked(self, status, error) -> None:
+        if error is not None or not status.usable:
+            detail = (getattr(status, "detail", "") if error is None else "") or "printer_unavailable"
+            self._alarm(detail, f"before printing: {error or status.state.value}")
+            self._set(DocState.PRINTER_DOWN, detail)
+            return
+        if self.price_fen > 0:
+            if not self.payment.start(self.SERVICE, self.price_fen):
+                self._set(DocState.PRINTER_DOWN, "payment_unavailable")
+                return
+            self._set(DocState.PAYING)
+        else:
+            self._print()
+
+    def _payment_changed(self, payment: PaymentFlow) -> None:
+        if self.state is DocState.PAYING:
+            if payment.state is PayState.APPROVED:
+                self._print()
+            elif payment.state is PayState.UNKNOWN:
+                self._set(DocState.PAYMENT_UNKNOWN, "payment_unknown")
+            elif payment.state is PayState.CANCELED:
+                self._set(DocState.PREVIEW, "")
+        elif self.state is DocState.FAILED:
+            self._changed()  # the refund's progress shows on the failure screen
+
+    def _print(self) -> None:
+        self.job_id, self.pages_done, self.job_word = None, 0, "queued"
+        self._set(DocState.PRINTING, "")
+        doc, pdf = self.chosen, self.preview.pdf
+        title = f"kiosk {doc.source} {doc.key[-24:]}"
+        self._run(lambda: self.printer.submit(pdf, title=title), self._submitted)
+
+    def _submitted(self, job_id, error) -> None:
+        if error is not None:
+            self._failed(getattr(error, "detail", "") or "submit_failed", str(error))
+            return
+        self.job_id = job_id
+        self._deadline = self.clock.monotonic() + self.print_timeout_s
+        self._errors = 0
+        self._poll(first=True)
+
+    def _poll(self, first: bool = False) -> None:
+        printer, job_id, wait = self.printer, self.job_id, 0 if first else self.poll_s
+
+        def work():
+            if wait:
+                self.clock.sleep(wait)
+            info = printer.job(job_id)
+            # the queue's state says why a job stopped (paper out, cover open) or that it will not go on
+            status = None if info.state == 9 else printer.status()
+            return info, status
+
+        self._run(work, self._polled)
+
+    def _polled(self, result, error) -> None:
+        if self.state is not DocState.PRINTING:
+            return
+        if error is not None:
+            self._errors += 1
+            if self._errors >= 3:
+                self._cancel_job()
+                self._failed(getattr(error, "detail", "") or "printer_unreachable", str(error))
+            else:
+                self._poll()
+            return
+        self._errors = 0
+        info, status = result
+        self.job_word = JOB_WORDS.get(info.state, "printing")
+        if info.pages is not None:
+            self.pages_done = min(info.pages, self.pages)
+        if info.state == 9:
+            self._done(info)
+            return
+        if info.final:
+            cause = (status.detail if status is not None and not status.usable else "") or (
+                "job_canceled" if info.state == 7 else "job_aborted")
+            self._failed(cause, f"job {info.job_id} {info.state_name} ({', '.join(info.reasons) or info.message})")
+            return
+        if status is not None and not status.usable:
+            self._cancel_job()
+            self._failed(status.detail or status.state.value, f"printer {status.state.value} mid-job")
+            return
+        if self.clock.monotonic() >= self._deadline:
+            self._cancel_job()
+            self._failed("job_timeout", f"job {self.job_id} not done after {self.print_timeout_s:g} s")
+            return
+        self._changed()
+        self._poll()
+
+    def _cancel_job(self) -> None:
+        """So a job that failed here never prints later, after the citizen has been refunded."""
+        printer, job_id = self.printer, self.job_id
+
+        def done(_result, error):
+            if error is not None:  # it failed anyway; the alarm tells staff to look
+                log.warning("job %s could not be canceled: %s", job_id, error)
+        self.background.run(lambda: printer.cancel_job(job_id), done)
+
+    def _done(self, info) -> None:
+        doc = self.chosen
+        data: dict[str, Any] = {
+            "service": self.SERVICE, "source": doc.source,
+            "document": doc.key if doc.source == "released" else None,
+            "form_url": doc.key if doc.source == "blank_form" else None,
+            "item_code": doc.item_code or None, "pages": self.pages, "copies": 1,
+            "amount_fen": self.price_fen, "payment_reference": self.payment.reference if self.price_fen else None,
+            "job_state": "completed"}
+        conn = self._conn()
+        with transaction(conn):
+            entry = self.outbox.enqueue(conn, "print", data)
+            if self.price_fen:
+                self.payment.mark_delivered(conn)
+        self.print_transaction_id = entry.id
+        self.pages_done = self.pages
+        log.info("printed %s %s: %d pages, %d fen", doc.source, doc.key, self.pages, self.price_fen)
+        self._set(DocState.DONE)
+
+    def _failed(self, cause: str, detail: str) -> None:
+        log.warning("printing failed: %s (%s)", cause, detail)
+        self._alarm(cause, detail)
+        self._set(DocState.FAILED, cause)
+        if self.price_fen and self.payment.state is PayState.APPROVED:
+            self.payment.refund(f"print failed: {cause}")
+
+    def _alarm(self, cause: str, detail: str) -> None:
+        try:
+            Alarms(self._conn(), self.outbox).raise_alarm("document_printer", cause, detail)
+        except Exception:
+            log.exception("the printer alarm could not be recorded")
+
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.store.connect()
+        return conn
+
+    @property
+    def paper_problem(self) -> bool:
+        return self.problem in FAULTS_SHOWN_AS_PAPER

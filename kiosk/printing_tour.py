@@ -1,0 +1,295 @@
+"""`kiosk tour` steps of document printing, payment and ratings, with their failure paths.
+
+The steps act through the real window and play the citizen's part at the
+simulators (`sim://idcard`, `sim://payment`, `sim://scanner`). They need what
+the kiosk needs in a hall: the central platform at `[central] url` (seeded:
+`kiosk central seed`, this kiosk provisioned) and the CUPS queue of
+`[devices.document_printer]` (`make run` sets up both; the UI tests start a
+private platform and a private cupsd). Faults are real ones: the platform made
+unreachable, the CUPS queue stopped mid-job, the terminal declining or
+answering garbage. They live outside kiosk/screens/ because they reach the
+simulators and CUPS.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from kiosk.screens.tour import Step, register
+
+_state: dict = {}
+
+
+def _sim(name: str):
+    from kiosk.hardware.transport import simulator
+
+    return simulator(name)
+
+
+def wait_for(d, cond, timeout: float = 30.0, what: str = "") -> None:
+    """Pump frames until `cond()` holds (devices, the platform and CUPS work in real time)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        d.pump(1)
+        if cond():
+            d.pump(3)
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def _docs(d):
+    return d.app.printing.documents
+
+
+def _pay(d):
+    return d.app.printing.payment
+
+
+def _screen(d, name):
+    return d.app.screens.get_screen(name)
+
+
+def _tap_action(d, screen: str, msgid: str) -> None:
+    from kiosk.i18n import _
+
+    s = _screen(d, screen)
+    for button in s.ids.actions.children:
+        if button.text == _(msgid) and not button.disabled:
+            d.tap(button)
+            return
+    raise AssertionError(f"no button {msgid!r} on the {screen} screen; there are "
+                         f"{[b.text for b in s.ids.actions.children if b.text]}")
+
+
+def _expect(screen: str, doc_state: str | None = None, pay_state: str | None = None, rating: str | None = None):
+    def check(d):
+        problems = []
+        if d.app.screens.current != screen:
+            problems.append(f"showing {d.app.screens.current}, expected {screen}")
+        if doc_state and _docs(d).state.value != doc_state:
+            problems.append(f"documents flow is {_docs(d).state.value} ({_docs(d).problem}), expected {doc_state}")
+        if pay_state and _pay(d).state.value != pay_state:
+            problems.append(f"payment is {_pay(d).state.value} ({_pay(d).detail}), expected {pay_state}")
+        if rating and d.app.printing.rating.state.value != rating:
+            problems.append(f"rating is {d.app.printing.rating.state.value}, expected {rating}")
+        return "; ".join(problems) or None
+    return check
+
+
+# --- acts ------------------------------------------------------------------------------------------
+
+def _open(d) -> None:
+    """From home: the documents tile, once the printer has answered and old payments are settled."""
+    wait_for(d, lambda: "documents" in d.app.screens.screen_names and "document_printer" not in
+             d.app.device_problems and d.app.printing.ledger.recovered.is_set(), 60,
+             "the A4 printer to be ready (is the CUPS queue there?) and the payment recovery")
+    for sim in ("payment", "idcard"):
+        _sim(sim)
+    _sim("payment").set_outcome("approve", answer_delay=0.5)
+    tile = next(t for t in d.app.home.ids.tiles.children if t.key == "documents")
+    d.app.home.ids.services_area.scroll_to(tile, animate=False)   # elder mode: one tile per row
+    d.pump(3)
+    d.tap(tile)
+    wait_for(d, lambda: d.app.screens.current == "documents", 5, "the documents screen")
+
+
+def _ask_for_card(d) -> None:
+    _sim("idcard").remove_card()
+    _tap_action(d, "documents", "My documents (read ID card)")
+    wait_for(d, lambda: _docs(d).state.value == "read_card", 5, "the card prompt")
+
+
+def _put_card(d) -> None:
+    from kiosk.hardware.sim.idcard import demo_resident
+
+    _sim("idcard").insert_card(demo_resident())
+    wait_for(d, lambda: _docs(d).state.value in ("list", "offline", "no_documents", "card_problem"), 30,
+             "the documents list")
+
+
+def _choose(index: int):
+    def act(d) -> None:
+        rows = [w for w in _screen(d, "documents").ids.choices.children[0].children]
+        row = next(r for r in rows if r.index == index)
+        d.tap(row)
+        wait_for(d, lambda: _docs(d).state.value in ("preview", "fetch_failed"), 30, "the preview")
+    return act
+
+
+def _confirm(d) -> None:
+    f = _docs(d)
+    _tap_action(d, "documents", "Pay and print" if f.price_fen else "Print")
+    wait_for(d, lambda: _docs(d).state.value in ("paying", "printing", "done", "printer_down"), 30,
+             "the payment screen or printing")
+
+
+def _pay_card(delay: float = 3.0, outcome: str = "approve"):
+    def act(d) -> None:
+        _sim("payment").set_outcome(outcome, answer_delay=delay)
+        _tap_action(d, "payment", "Pay by bank card")
+        wait_for(d, lambda: _pay(d).state.value == "wait_card", 5, "the card prompt")
+    return act
+
+
+def _until(doc_state: tuple[str, ...], timeout: float = 60):
+    def act(d) -> None:
+        wait_for(d, lambda: _docs(d).state.value in doc_state, timeout, "/".join(doc_state))
+    return act
+
+
+def _until_pay(pay_state: tuple[str, ...], timeout: float = 60):
+    def act(d) -> None:
+        wait_for(d, lambda: _pay(d).state.value in pay_state, timeout, "/".join(pay_state))
+    return act
+
+
+def _printing(d) -> None:
+    wait_for(d, lambda: _docs(d).state.value in ("printing", "done", "failed"), 30, "printing")
+
+
+def _finish_to_rating(d) -> None:
+    _tap_action(d, "documents", "Finish")
+    wait_for(d, lambda: d.app.screens.current == "rating", 5, "the rating screen")
+
+
+def _rate_low(d) -> None:
+    s = _screen(d, "rating")
+    d.tap(next(b for b in s.ids.levels.children if b.value == 2))
+    chips = list(reversed(s.ids.reasons.children))
+    d.tap(chips[0])
+
+
+def _submit_rating(d) -> None:
+    d.tap(_screen(d, "rating").ids.submit)
+
+
+def _pay_code(d) -> None:
+    _tap_action(d, "payment", "Pay with a WeChat or Alipay code")
+    wait_for(d, lambda: _pay(d).state.value == "wait_code", 5, "the code prompt")
+
+
+def _show_code(code: str):
+    def act(d) -> None:
+        _sim("scanner").scan(code)
+        wait_for(d, lambda: _pay(d).state.value not in ("wait_code",), 30, "the code to be taken")
+    return act
+
+
+def _elder_on(d) -> None:
+    if not d.app.elder:
+        d.tap(d.app.header.ids.elder_toggle)
+
+
+def _blank_forms(d) -> None:
+    _tap_action(d, "documents", "A blank form")
+    wait_for(d, lambda: _docs(d).state.value == "forms", 30, "the forms list")
+
+
+def _platform_down(d) -> None:
+    central = _docs(d).central
+    _state["base"] = central.base
+    central.base = "http://127.0.0.1:9"   # nothing listens there: the platform is unreachable
+    _ask_for_card(d)
+    _put_card(d)
+
+
+def _platform_back(d) -> None:
+    if "base" in _state:
+        _docs(d).central.base = _state.pop("base")
+
+
+def _cups(*args: str) -> None:
+    printer = _docs(_state["driver"]).printer
+    env = dict(os.environ, CUPS_SERVER=printer.server)
+    subprocess.run(list(args), env=env, capture_output=True, timeout=10, check=True)
+
+
+def _stop_queue_when_printing(d) -> None:
+    """The queue stops as the job reaches it (a printer fault mid-job, as CUPS reports one)."""
+    _state["driver"] = d
+    printer = _docs(d).printer
+    real_submit = printer.submit
+
+    def submit(pdf, title="kiosk", copies=1):
+        _cups("cupsdisable", "-r", "printer fault (tour)", printer.printer)
+        printer.submit = real_submit
+        return real_submit(pdf, title, copies)
+
+    printer.submit = submit
+    _pay_card(delay=0.5)(d)
+    wait_for(d, lambda: _docs(d).state.value == "failed" and _pay(d).state.value in ("refunded", "refund_owed"),
+             60, "the failure and the refund")
+
+
+def _queue_back(d) -> None:
+    if "driver" in _state:
+        printer = _docs(d).printer
+        _cups("cupsenable", printer.printer)
+        _state.pop("driver")
+    _tap_action(d, "documents", "Finish")
+
+
+def _nothing(d) -> None:
+    pass
+
+
+# --- the flows -------------------------------------------------------------------------------------
+
+def register_steps() -> None:
+    if _state.get("registered"):
+        return
+    _state["registered"] = True
+    register("documents-card", [
+        Step("start", _open, _expect("documents", "idle")),
+        Step("read-card", _ask_for_card, _expect("documents", "read_card")),
+        Step("list", _put_card, _expect("documents", "list")),
+        Step("preview", _choose(1), _expect("documents", "preview")),
+        Step("pay-choose", _confirm, _expect("payment", "paying", "choose")),
+        Step("pay-card-wait", _pay_card(), _expect("payment", "paying", "wait_card")),
+        Step("printing", _printing, _expect("documents", pay_state="approved")),
+        Step("done", _until(("done",)), _expect("documents", "done")),
+        Step("rating", _finish_to_rating, _expect("rating", rating="asking")),
+        Step("rating-reasons", _rate_low, _expect("rating", rating="asking")),
+        Step("rating-thanks", _submit_rating, _expect("rating", rating="done")),
+    ])
+    register("documents-form-elder", [
+        Step("start", lambda d: (_elder_on(d), _open(d)), _expect("documents", "idle")),
+        Step("forms", _blank_forms, _expect("documents", "forms")),
+        Step("preview", _choose(0), _expect("documents", "preview")),
+        Step("done", lambda d: (_confirm(d), _until(("done",))(d)), _expect("documents", "done")),
+        Step("rating", _finish_to_rating, _expect("rating", rating="asking")),
+    ])
+    register("documents-code", [
+        Step("preview", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d)),
+             _expect("documents", "preview")),
+        Step("pay-choose", _confirm, _expect("payment", "paying", "choose")),
+        Step("show-code", _pay_code, _expect("payment", "paying", "wait_code")),
+        Step("done", lambda d: (_show_code("134567890123456782")(d), _until(("done",))(d)),
+             _expect("documents", "done", "approved")),
+    ])
+    register("documents-declined", [
+        Step("declined", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d), _confirm(d),
+                                    _pay_card(0.5, "decline")(d), _until_pay(("declined",))(d)),
+             _expect("payment", "paying", "declined")),
+        Step("canceled", lambda d: (_tap_action(d, "payment", "Cancel"), _until(("preview",))(d)),
+             _expect("documents", "preview", "canceled")),
+    ])
+    register("documents-unknown-elder", [
+        Step("unknown", lambda d: (_elder_on(d), _open(d), _ask_for_card(d), _put_card(d), _choose(0)(d),
+                                   _confirm(d), _pay_card(0.5, "garbled")(d), _until(("payment_unknown",))(d)),
+             _expect("documents", "payment_unknown", "unknown")),
+    ])
+    register("documents-offline", [
+        Step("offline", lambda d: (_open(d), _platform_down(d)), _expect("documents", "offline")),
+        Step("back", lambda d: (_platform_back(d), _tap_action(d, "documents", "Back to home")),
+             lambda d: None if d.app.screens.current == "home" else f"showing {d.app.screens.current}"),
+    ])
+    register("documents-printer-fault", [
+        Step("failed-refunded", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d), _confirm(d),
+                                           _stop_queue_when_printing(d)),
+             _expect("documents", "failed", "refunded")),
+        Step("finish", _queue_back, lambda d: None if d.app.screens.current == "home" else
+             f"showing {d.app.screens.current}"),
+    ])

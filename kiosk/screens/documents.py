@@ -1,0 +1,277 @@
+"""The document printing screen: a view of `DocumentPrintFlow` (kiosk/core/documents.py).
+
+One screen, built once, renders every state of the flow: a title, one calm
+sentence, the preview (page 1, pages, price) or the list to choose from, the
+print progress, and at most three buttons. While the flow waits for payment
+the shared payment screen is shown; when the print is done the shared rating
+screen follows. Flow changes arrive on the main thread and are coalesced into
+one redraw per frame.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.core.documents import DocState
+from kiosk.core.payment import PayState, yuan
+from kiosk.i18n import N_, _
+from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
+from kiosk.screens.widgets import BigButton
+
+TITLES = {
+    DocState.IDLE: N_("Print documents"),
+    DocState.READ_CARD: N_("Place your ID card on the reader"),
+    DocState.CARD_PROBLEM: N_("This ID card cannot be used here"),
+    DocState.LOOKUP: N_("Looking for your documents…"),
+    DocState.OFFLINE: N_("The document service is offline"),
+    DocState.NO_DOCUMENTS: N_("No documents to print"),
+    DocState.LIST: N_("Your documents"),
+    DocState.FORMS: N_("Blank forms"),
+    DocState.FETCHING: N_("Preparing the preview…"),
+    DocState.FETCH_FAILED: N_("This document cannot be shown"),
+    DocState.PREVIEW: N_("Check before printing"),
+    DocState.CHECKING: N_("Checking the printer…"),
+    DocState.PRINTER_DOWN: N_("The printer is not available"),
+    DocState.PAYING: N_("Payment"),
+    DocState.PAYMENT_UNKNOWN: N_("We could not confirm your payment"),
+    DocState.PRINTING: N_("Printing…"),
+    DocState.DONE: N_("Printed"),
+    DocState.FAILED: N_("Printing stopped"),
+}
+
+MESSAGES = {
+    DocState.IDLE: N_("What would you like to print?"),
+    DocState.READ_CARD: N_("Put your resident ID card on the card reader and leave it there until it has been read."),
+    DocState.LOOKUP: N_("This takes a few seconds."),
+    DocState.OFFLINE: N_("The kiosk cannot reach the government service platform right now, so your documents "
+                         "cannot be looked up. Please try again later or ask the staff at the service desk."),
+    DocState.NO_DOCUMENTS: N_("No documents have been released for printing to this ID card. If you expected "
+                              "one, please ask the department that issues it."),
+    DocState.FORMS: N_("Touch a form to see it before printing."),
+    DocState.FETCHING: N_("This takes a few seconds."),
+    DocState.CHECKING: N_("This takes a few seconds."),
+    DocState.PRINTER_DOWN: N_("The A4 printer cannot print right now. Nothing was charged. The staff have been told."),
+    DocState.PAYMENT_UNKNOWN: N_("Nothing will be printed. If money was taken, the staff will return it. Please "
+                                 "show this reference number at the service desk:"),
+    DocState.PRINTING: N_("Please wait. Take your document from the A4 paper tray when it is done."),
+    DocState.DONE: N_("Please take your document from the A4 paper tray."),
+}
+
+PROBLEMS = {
+    "no_card": N_("No ID card was found on the reader. Please place it flat on the reader and try again."),
+    "card_unreadable": N_("The card could not be read. Please place it flat on the reader and try again."),
+    "card_expired": N_("This ID card has expired. Please ask the staff at the service desk for help."),
+    "card_invalid": N_("This ID card could not be verified. Please ask the staff at the service desk for help."),
+    "central_offline": N_("The kiosk cannot reach the government service platform right now. Please try again later."),
+    "form_not_here": N_("This form is not available at this kiosk. Please ask the staff at the service desk."),
+    "document_unreadable": N_("This document cannot be printed here. Please ask the staff at the service desk."),
+    "forms_unavailable": N_("The list of forms is not available right now."),
+}
+
+JOB_WORDS = {
+    "queued": N_("Waiting for the printer"), "held": N_("Waiting for the printer"),
+    "printing": N_("Printing"), "stopped": N_("The printer has stopped"), "completed": N_("Printed"),
+}
+
+PAPER = N_("The printer has run out of paper.")
+FAULT = N_("The printer has a problem.")
+STAFF_TOLD = N_("The staff have been told.")
+REFUND_WORDS = {
+    PayState.REFUNDING: N_("Your payment is being returned. If the card terminal asks for your card, please "
+                           "present it again."),
+    PayState.REFUNDED: N_("Your payment has been returned."),
+    PayState.REFUND_OWED: N_("Your payment could not be returned here. The staff will return it: please show "
+                             "this reference number at the service desk:"),
+}
+NOTHING_CHARGED = N_("Nothing was charged.")
+
+
+class FlowButton(BigButton):
+    """One of the screen's (at most three) buttons; hidden and folded away when not needed."""
+
+    action = StringProperty()
+    height_factor = NumericProperty(1)
+
+
+class DocumentRow(BigButton):
+    """One document or form in the list (a RecycleView row, reused as the list scrolls)."""
+
+    index = NumericProperty(0)
+    screen = ObjectProperty(None, allownone=True)
+
+
+class DocumentsScreen(Screen):
+    flow = ObjectProperty()
+    title = StringProperty()
+    message = StringProperty()
+    detail = StringProperty()          # the preview's facts, the progress line, the refund sentence
+    reference = StringProperty()       # shown large when staff must settle a payment
+    thumbnail = StringProperty()
+    showing_list = BooleanProperty(False)
+    showing_preview = BooleanProperty(False)
+    busy = BooleanProperty(False)      # no way back while a request or a print is under way
+    rows = ListProperty()
+    actions = ListProperty()           # [(msgid, callback name, style)]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._holding = False
+        self._back_from_payment = False
+        self._redraw = Clock.create_trigger(self.render, 0)
+        self.flow.on_change(lambda _flow: self._redraw())
+        from kiosk import i18n
+        i18n.on_language_change(lambda _lang: self._redraw())
+        self.render()
+
+    def on_pre_enter(self, *_args):
+        back_from_payment, self._back_from_payment = self._back_from_payment, False
+        if not back_from_payment and self.flow.state in (DocState.DONE, DocState.FAILED, DocState.PAYMENT_UNKNOWN, DocState.PRINTER_DOWN,
+                               DocState.CARD_PROBLEM, DocState.OFFLINE, DocState.NO_DOCUMENTS):
+            self.flow.reset()  # a new visit starts from the beginning
+        self.render()
+
+    # -- drawing the flow's state ------------------------------------------------------------------
+    def render(self, *_args) -> None:
+        f, app = self.flow, self._app()
+        state = f.state
+        if app is not None:
+            self._follow(app, state)
+        self.title = _(TITLES[state])
+        self.message = self._message(f, state)
+        self.detail = self._detail(f, state)
+        self.reference = (f.payment.shown_reference if state is DocState.PAYMENT_UNKNOWN or (
+            state is DocState.FAILED and f.payment.state is PayState.REFUND_OWED) else "")
+        self.showing_preview = state is DocState.PREVIEW and f.preview is not None
+        self.thumbnail = str(f.preview.thumbnail) if self.showing_preview and f.preview.thumbnail else ""
+        items = f.documents if state is DocState.LIST else f.forms if state is DocState.FORMS else []
+        self.showing_list = bool(items)
+        self.rows = [{"text": d.title, "index": i, "screen": self} for i, d in enumerate(items)]
+        self.busy = state in (DocState.READ_CARD, DocState.LOOKUP, DocState.FETCHING, DocState.CHECKING,
+                              DocState.PRINTING, DocState.PAYING) or (
+            state is DocState.FAILED and f.payment.state is PayState.REFUNDING)
+        self.actions = self._actions(f, state)
+        self._draw_actions()
+        if app is not None and self.busy != self._holding:
+            # while a card, a payment or a print is under way the idle timer must not end the visit
+            (app.session.hold if self.busy else app.session.release)("documents")
+            self._holding = self.busy
+
+    def _message(self, f, state) -> str:
+        if state is DocState.LIST:
+            return _("Documents released for printing to %(name)s. Touch one to see it before printing.") % {
+                "name": f.greeting_name}
+        if state in (DocState.CARD_PROBLEM, DocState.FETCH_FAILED):
+            return _(PROBLEMS.get(f.problem, PROBLEMS["document_unreadable"]))
+        if state is DocState.FAILED:
+            from kiosk import i18n
+            gap = "" if i18n.language().startswith("zh") else " "
+            return gap.join([_(PAPER if f.paper_problem else FAULT), _(STAFF_TOLD)])
+        return _(MESSAGES[state]) if state in MESSAGES else ""
+
+    def _detail(self, f, state) -> str:
+        if state is DocState.PREVIEW and f.preview:
+            pages = _("Pages: %(n)d · A4 · one copy") % {"n": f.pages}
+            price = _("Price: %(amount)s") % {"amount": yuan(f.price_fen)} if f.price_fen else _("Free of charge")
+            return f"{f.chosen.title}\n{pages}\n{price}"
+        if state is DocState.PRINTING:
+            word = _(JOB_WORDS.get(f.job_word, JOB_WORDS["printing"]))
+            if f.pages:
+                return word + " · " + _("Printed page %(done)d of %(total)d") % {
+                    "done": f.pages_done or 0, "total": f.pages}
+            return word
+        if state is DocState.FAILED:
+            if f.price_fen and f.payment.state in REFUND_WORDS:
+                return _(REFUND_WORDS[f.payment.state])
+            return _(NOTHING_CHARGED) if not f.price_fen or f.payment.state is not PayState.APPROVED else ""
+        return ""
+
+    def _actions(self, f, state) -> list[tuple[str, str, str]]:
+        home = (N_("Back to home"), "home", "plain")
+        if state is DocState.IDLE:
+            out = []
+            if f.can_read_cards:
+                out.append((N_("My documents (read ID card)"), "released", "main"))
+            if f.forms_library is not None:
+                out.append((N_("A blank form"), "forms", "main"))
+            return out + [home]
+        if state is DocState.READ_CARD:
+            return [(N_("Cancel"), "cancel_card", "plain")]
+        if state in (DocState.CARD_PROBLEM, DocState.OFFLINE):
+            return [(N_("Try again"), "released", "main"), home]
+        if state in (DocState.LIST, DocState.FORMS, DocState.NO_DOCUMENTS):
+            return [(N_("Back"), "start_over", "plain")]
+        if state is DocState.FETCH_FAILED:
+            return [(N_("Back"), "back_to_list", "plain")]
+        if state is DocState.PREVIEW:
+            label = N_("Pay and print") if f.price_fen else N_("Print")
+            return [(label, "confirm", "main"), (N_("Back"), "back_to_list", "plain")]
+        if state in (DocState.PRINTER_DOWN, DocState.PAYMENT_UNKNOWN):
+            return [(N_("Finish"), "finish", "main")]
+        if state is DocState.DONE:
+            return [(N_("Finish"), "rate", "main")]
+        if state is DocState.FAILED and f.payment.state is not PayState.REFUNDING:
+            return [(N_("Finish"), "finish", "main")]
+        return []
+
+    def _draw_actions(self) -> None:
+        box = self.ids.actions
+        buttons = list(reversed(box.children))
+        for i, button in enumerate(buttons):
+            if i < len(self.actions):
+                msgid, name, style = self.actions[i]
+                button.text = _(msgid)
+                button.action = name
+                button.opacity, button.disabled = 1, False
+                button.height_factor = 1
+                main = style == "main"
+                button.bg_color = widgets.theme.ACCENT if main else widgets.theme.SURFACE
+                button.fg_color = widgets.theme.ON_HEADER if main else widgets.theme.ACCENT
+                button.pressed_color = widgets.theme.ACCENT_PRESSED if main else widgets.theme.ACCENT_SOFT
+                button.outline = not main
+            else:
+                button.text, button.action = "", ""
+                button.opacity, button.disabled = 0, True
+                button.height_factor = 0
+
+    def _follow(self, app, state) -> None:
+        """The payment screen while paying; back here when the payment is over."""
+        current = app.screens.current
+        if state is DocState.PAYING and current == self.name:
+            app.screens.current = "payment"
+        elif state is not DocState.PAYING and current == "payment" and self.flow.payment.service == self.flow.SERVICE:
+            self._back_from_payment = True
+            app.screens.current = self.name
+
+    @staticmethod
+    def _app():
+        from kivy.app import App
+        return App.get_running_app()
+
+    # -- what the citizen touches ------------------------------------------------------------------
+    def act(self, name: str) -> None:
+        f, app = self.flow, self._app()
+        if name == "home":
+            f.reset()
+            app.go_home()
+        elif name == "finish":
+            app.end_visit("done")
+        elif name == "rate":
+            app.ask_rating(f.SERVICE, f.print_transaction_id)
+        elif name == "start_over":
+            f.reset()
+        elif name == "forms":
+            f.blank_forms()
+        else:
+            getattr(f, name)()
+
+    def choose(self, index: int) -> None:
+        items = self.flow.documents if self.flow.state is DocState.LIST else self.flow.forms
+        if 0 <= index < len(items):
+            self.flow.choose(items[index])
+
+
+Builder.load_file(str(Path(__file__).with_name("documents.kv")))

@@ -1,0 +1,103 @@
+"""The payment screen, shared by every service that charges: a view of `PaymentFlow`.
+
+The amount in large type, the ways to pay, and what to do at the terminal or
+the scanner. Cancel is offered only while nothing has been sent; once the
+terminal or the acquirer has the request, the citizen finishes there. The
+service that asked for the payment watches the flow and takes the screen back
+when the payment is over.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.core.payment import PayState, yuan
+from kiosk.i18n import N_, _
+from kiosk.screens import documents  # noqa: F401  (FlowButton)
+from kiosk.screens import widgets
+
+TITLES = {
+    PayState.CHOOSE: N_("Payment"),
+    PayState.WAIT_CARD: N_("Pay on the card terminal"),
+    PayState.WAIT_CODE: N_("Show your payment code"),
+    PayState.CODE_CONFIRM: N_("Paying…"),
+    PayState.APPROVED: N_("Payment received"),
+    PayState.DECLINED: N_("The payment did not go through"),
+    PayState.UNKNOWN: N_("We could not confirm your payment"),
+    PayState.CANCELED: N_("Payment canceled"),
+}
+MESSAGES = {
+    PayState.CHOOSE: N_("Choose how to pay."),
+    PayState.WAIT_CARD: N_("Insert, swipe or tap your bank card on the card terminal and follow its instructions. "
+                           "To stop, press Cancel on the terminal."),
+    PayState.WAIT_CODE: N_("Open WeChat or Alipay, show your payment code and hold it under the scanner."),
+    PayState.CODE_CONFIRM: N_("If your phone asks you to confirm the payment, please confirm it there."),
+    PayState.DECLINED: N_("Nothing was charged. You can try again or choose another way to pay."),
+    PayState.CANCELED: N_("Nothing was charged."),
+}
+NOTICES = {
+    "no_code": N_("No payment code was shown in time. Choose how to pay."),
+    "scanner_failed": N_("The code scanner is not working. Please pay by card."),
+    "not_a_payment_code": N_("That was not a payment code. Please show the payment code from WeChat or Alipay."),
+}
+METHODS = {"card": N_("Pay by bank card"), "code": N_("Pay with a WeChat or Alipay code")}
+
+
+class PaymentScreen(Screen):
+    flow = ObjectProperty()
+    title = StringProperty()
+    amount = StringProperty()
+    message = StringProperty()
+    notice = StringProperty()
+    waiting = BooleanProperty(False)
+    actions = ListProperty()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._redraw = Clock.create_trigger(self.render, 0)
+        self.flow.on_change(lambda _flow: self._redraw())
+        from kiosk import i18n
+        i18n.on_language_change(lambda _lang: self._redraw())
+        self.render()
+
+    def on_pre_enter(self, *_args):
+        self.render()
+
+    def render(self, *_args) -> None:
+        f = self.flow
+        self.title = _(TITLES.get(f.state, TITLES[PayState.CHOOSE]))
+        self.amount = yuan(f.amount_fen) if f.amount_fen else ""
+        self.message = _(MESSAGES[f.state]) if f.state in MESSAGES else ""
+        self.notice = _(NOTICES[f.notice]) if f.notice in NOTICES else ""
+        self.waiting = f.state in (PayState.WAIT_CARD, PayState.CODE_CONFIRM, PayState.REFUNDING)
+        if f.state is PayState.CHOOSE:
+            self.actions = [(METHODS[m], f"pay_by_{m}", "main") for m in f.methods] + [(N_("Cancel"), "cancel", "plain")]
+        elif f.state is PayState.WAIT_CODE:
+            self.actions = [(N_("Cancel"), "cancel", "plain")]
+        elif f.state is PayState.DECLINED:
+            self.actions = [(N_("Try again"), "retry", "main"), (N_("Cancel"), "cancel", "plain")]
+        else:
+            self.actions = []
+        for i, button in enumerate(reversed(self.ids.actions.children)):
+            if i < len(self.actions):
+                msgid, name, style = self.actions[i]
+                main = style == "main"
+                button.text, button.action, button.opacity, button.disabled = _(msgid), name, 1, False
+                button.height_factor = 1
+                button.bg_color = widgets.theme.ACCENT if main else widgets.theme.SURFACE
+                button.fg_color = widgets.theme.ON_HEADER if main else widgets.theme.ACCENT
+                button.pressed_color = widgets.theme.ACCENT_PRESSED if main else widgets.theme.ACCENT_SOFT
+                button.outline = not main
+            else:
+                button.text, button.action, button.opacity, button.disabled = "", "", 0, True
+                button.height_factor = 0
+
+    def act(self, name: str) -> None:
+        getattr(self.flow, name)()
+
+
+Builder.load_file(str(Path(__file__).with_name("payment.kv")))
