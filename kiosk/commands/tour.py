@@ -4,6 +4,11 @@ The app runs in a real window (on a virtual display started here when there
 is no display, stopped by pid after). The steps are those registered in
 kiosk/screens/tour.py; each checks the widget state it expects. Exit 1 when
 any step failed.
+
+The tour runs in a private demo hall (kiosk/demo/hall.py): a fresh data dir,
+the reference platform seeded on a free loopback port, and a private CUPS
+queue where the machine allows, so it shows the same on every machine and
+never writes into a real kiosk's outbox. `--live` uses the config as it is.
 """
 from __future__ import annotations
 
@@ -16,6 +21,10 @@ from kiosk.cli import EXIT_FAILED, EXIT_OK, add_json
 def register(sub) -> None:
     p = sub.add_parser("tour", help="drive the real UI through every flow, one PNG per step")
     p.add_argument("--out", metavar="DIR", type=Path, required=True, help="folder for the PNGs")
+    p.add_argument("--flow", action="append", metavar="NAME",
+                   help="only this flow (repeatable); the PNGs keep their full-tour numbers")
+    p.add_argument("--live", action="store_true",
+                   help="use the config's own data dir, platform and printers instead of a private demo hall")
     add_json(p)
     p.set_defaults(handler=run)
 
@@ -34,23 +43,34 @@ def run(ctx) -> int:
         return EXIT_FAILED
 
     display = VirtualDisplay(settings.ui.width, settings.ui.height) if needs_virtual_display() else None
+    hall = None
     try:
+        if not ctx.args.live:
+            from kiosk import config
+            from kiosk.demo.hall import DemoHall
+
+            hall = DemoHall(settings)
+            settings = config.load(hall.start())
+            for note in hall.notes:
+                print(f"kiosk tour: {note}", file=sys.stderr)
         if display:
             display.start()
-        return _tour(ctx, composition, out)
-    except (FontError, XvfbError) as exc:
+        return _tour(ctx, settings, composition, out, hall)
+    except (FontError, XvfbError, RuntimeError) as exc:
         print(f"kiosk tour: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         if display:
             display.stop()
+        if hall:
+            hall.stop()
 
 
-def _tour(ctx, composition, out: Path) -> int:
+def _tour(ctx, settings, composition, out: Path, hall=None) -> int:
     from kiosk.core.session import SteerableClock
 
     clock = SteerableClock(follow_real_time=True)
-    app = composition.build(ctx.settings, clock=clock)
+    app = composition.build(settings, clock=clock)
     # kivy, and with it the window, only now that the display is there
     from kiosk.screens import tour
     from kiosk.screens.driver import UiDriver
@@ -58,16 +78,32 @@ def _tour(ctx, composition, out: Path) -> int:
     driver = UiDriver(app, clock)
     driver.start()
     try:
-        results = tour.run(driver, out)
+        flows = set(ctx.args.flow) if ctx.args.flow else None
+        unknown = (flows or set()) - set(tour.FLOWS)
+        if unknown:
+            print(f"kiosk tour: no flow named {', '.join(sorted(unknown))}; there are: {', '.join(tour.FLOWS)}",
+                  file=sys.stderr)
+            return EXIT_FAILED
+        results = tour.run(driver, out, flows)
     finally:
         driver.stop()
     failed = [r for r in results if not r.ok]
     doc = {"out": str(out), "steps": [vars(r) for r in results], "failed": len(failed)}
+    if hall:
+        try:
+            doc["platform"] = hall.platform_summary(hall.config_path)
+        except RuntimeError as exc:
+            doc["platform_error"] = str(exc)
 
     def text(d):
         lines = [f"{'ok  ' if r.ok else 'FAIL'} {r.flow}/{r.step}  {r.png or ''}"
                  + (f"\n     {r.problem}" if r.problem else "") for r in results]
         lines.append(f"{len(results) - len(failed)} of {len(results)} steps passed; PNGs in {out}")
+        if "platform" in d:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(d["platform"].items())) or "nothing"
+            lines.append(f"transactions that reached the demo platform: {kinds}")
+        if "platform_error" in d:
+            lines.append(f"the demo platform could not be read: {d['platform_error']}")
         return "\n".join(lines)
 
     ctx.emit(doc, text)

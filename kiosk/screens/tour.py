@@ -40,10 +40,15 @@ class StepResult:
     png: str | None
 
 
-def run(driver: UiDriver, out: Path) -> list[StepResult]:
+def run(driver: UiDriver, out: Path, flows: set[str] | None = None) -> list[StepResult]:
+    """Every registered flow (or those named in `flows`); PNGs keep their full-tour numbers,
+    so a partial run replaces exactly the pictures it took."""
     results = []
     number = 0
     for flow, steps in FLOWS.items():
+        if flows is not None and flow not in flows:
+            number += len(steps)
+            continue
         driver.reset()
         for step in steps:
             number += 1

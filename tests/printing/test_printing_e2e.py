@@ -18,7 +18,7 @@ from kiosk.hardware.payment import ConcertTerminal
 from kiosk.hardware.scanner import SerialScanner
 from kiosk.sync import outbox as outbox_module
 from kiosk.sync.client import CentralClient
-from tests.cupsd import PrivateCupsd
+from kiosk.demo.cupsd import PrivateCupsd
 from tests.printing.env import QUEUE, Hall
 from tests.sync.centralproc import run_kiosk
 

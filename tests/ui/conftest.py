@@ -46,9 +46,9 @@ def kiosk_ui(tmp_path_factory):
     from kiosk.core.session import SteerableClock
     from kiosk.screens.xvfb import VirtualDisplay, needs_virtual_display
 
-    # the A4 printer: the default config's CUPS queue "sim" on a private cupsd (tests/cupsd.py), for the app
+    # the A4 printer: the default config's CUPS queue "sim" on a private cupsd (kiosk/demo/cupsd.py), for the app
     # and for `kiosk tour` run from here (both find it through $CUPS_SERVER)
-    from tests.cupsd import PrivateCupsd
+    from kiosk.demo.cupsd import PrivateCupsd
 
     cups, saved_cups_server = None, os.environ.get("CUPS_SERVER")
     if PrivateCupsd.unavailable() is None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from kiosk.core.guides import FAILED_PAPER_OUT, SEARCH_DEBOUNCE_S, PrintPhase, View
-from tests.cupsd import PrivateCupsd
+from kiosk.demo.cupsd import PrivateCupsd
 
 DEMO_CATALOG_CODE_DISABLED = "11010009"   # 工伤认定申请, kiosk_enabled false
 

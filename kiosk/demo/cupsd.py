@@ -1,4 +1,4 @@
-"""A private CUPS daemon for tests: own ServerRoot, spool and logs in a temp dir, a Unix socket of its own.
+"""A private CUPS daemon for the tour and the tests: own ServerRoot, spool and logs in a temp dir, its own socket.
 
 Started with `cupsd -f` as a child process and stopped by its pid; it never
 touches the system's queues. Needs root (cupsd runs filters as `lp` and
