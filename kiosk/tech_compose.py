@@ -8,7 +8,9 @@ panel over kiosk/tech_sources.py, and the mode itself; then the screens
 The devices are the UI's own (one owner per port): those of the shared device
 runtime (kiosk/hardware_runtime.py, `app.device_runtime`), whose pollers the
 alarm desk and the device panel listen to; an app without it (a test of one
-part) gets devices and pollers built here.
+part) gets devices and pollers built here. What kiosk/core/ may not import from
+kiosk/hardware/ is handed in from here: the simulators' fault controls, the
+test receipt and the A4 test page. The PIN lockout is kept in the store.
 """
 from __future__ import annotations
 
@@ -54,13 +56,16 @@ def _own_devices(app) -> tuple[dict, list]:
 
 def attach(app, settings: Settings, clock) -> Technician:
     """Build the technician mode for `app` and install its screens when the app starts."""
-    from kiosk.core import recent_log
+    from kiosk.core import recent_log, sim_faults
     from kiosk.core.alarms import Alarms
     from kiosk.core.device_alarms import AlarmDesk
     from kiosk.core.health import HealthBoard
     from kiosk.core.tech_bench import DeviceBench
     from kiosk.core.tech_system import SystemPanel
-    from kiosk.core.technician import TechnicianMode
+    from kiosk.core.technician import StoredLockout, TechnicianMode
+    from kiosk.hardware.a4_test_page import write_test_page
+    from kiosk.hardware.receipt import diagnostic_receipt
+    from kiosk.hardware.transport import simulator
     from kiosk.store import Store
     from kiosk.sync.outbox import Outbox
     from kiosk.tech_sources import KioskFacts
@@ -83,10 +88,14 @@ def attach(app, settings: Settings, clock) -> Technician:
     else:
         devices, pollers = _own_devices(app)
         owned = devices
-    bench = DeviceBench(devices, alarms=desk, hall=settings.kiosk.hall)
+    faults = sim_faults.SimFaults(simulator)
+    sim_faults.install(faults)   # tour steps switch faults through the same controls
+    bench = DeviceBench(devices, alarms=desk, hall=settings.kiosk.hall, faults=faults,
+                        test_receipt=lambda cut: diagnostic_receipt(cut=cut), test_page=write_test_page)
+    bench.status_listeners.append(desk.on_status)
     facts = KioskFacts(settings, store, recent=recent.records)
     system = SystemPanel(facts, devices=bench.describe, before_export=lambda: desk.flush(2.0))
-    mode = TechnicianMode.from_settings(settings.technician, clock=clock)
+    mode = TechnicianMode.from_settings(settings.technician, clock=clock, lockout_book=StoredLockout(store.connect))
     tech = Technician(mode, bench, system, desk, recent, pollers, owned)
 
     health_conn = {}

@@ -145,23 +145,6 @@ def run_print_test(ctx) -> int:
 
 # --- print-a4-test ----------------------------------------------------------------------------
 
-def _test_pdf(path: Path, hall: str) -> None:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # built into reader software: no font file needed
-    c = canvas.Canvas(str(path), pagesize=A4)
-    c.setFont("STSong-Light", 20)
-    c.drawString(72, 760, "A4 打印测试 / A4 print test")
-    c.setFont("STSong-Light", 12)
-    c.drawString(72, 730, hall)
-    c.rect(36, 36, A4[0] - 72, A4[1] - 72)
-    c.showPage()
-    c.save()
-
-
 def run_print_a4_test(ctx) -> int:
     try:
         printer = _open(ctx, "document_printer")
@@ -172,7 +155,9 @@ def run_print_a4_test(ctx) -> int:
         with tempfile.TemporaryDirectory(prefix="kiosk-a4-") as tmp:
             pdf = Path(ctx.args.file) if ctx.args.file else Path(tmp) / "a4-test.pdf"
             if not ctx.args.file:
-                _test_pdf(pdf, ctx.settings.kiosk.hall)
+                from kiosk.hardware.a4_test_page import write_test_page
+
+                write_test_page(pdf, ctx.settings.kiosk.hall)
             job = printer.print_pdf(pdf, title="kiosk A4 test")
     except DeviceError as exc:
         doc = {"printed": False, "error": exc.message, "detail": exc.detail, "completion": exc.completion.value}

@@ -4,13 +4,17 @@ Only a device on `sim://NAME` has them. Each control is a toggle (on: the
 fault is injected; off: cleared) or a one-shot (a code scanned, a card put on
 the reader). Labels are msgids; the screen translates them. Locker controls act
 on the door the technician has selected.
+
+The simulators themselves live in kiosk/hardware/sim/; core does not reach for
+them. The composition (kiosk/tech_compose.py) gives a `SimFaults` the way to
+find a simulator by name and installs it, and the device panel gets it
+injected. Controls use only the simulators' public control methods.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
-from kiosk.hardware.transport import simulator
 from kiosk.i18n import N_
 
 # a made-up WeChat-shaped payment code and a pickup code: what the scanner test shows, masked
@@ -74,12 +78,12 @@ CONTROLS: tuple[SimControl, ...] = (
                lambda s, on, t: s.set_offline(on)),
     # locker: the selected door, the first board
     SimControl("door_jammed", N_("Selected door does not open"), "locker",
-               lambda s, t: t.door in _jammed(s, t.door), lambda s, on, t: s.jam(t.door, on)),
+               lambda s, t: s.is_jammed(t.door), lambda s, on, t: s.jam(t.door, on)),
     SimControl("door_left_open", N_("Selected door left open"), "locker",
                lambda s, t: s.is_open(t.door), lambda s, on, t: s.open_door(t.door) if on else s.close_door(t.door)),
     SimControl("board_silent", N_("Lock board silent"), "locker", lambda s, t: s.board(t.board).silent,
                lambda s, on, t: s.silence(t.board, on)),
-    SimControl("close_all", N_("Close every door (by hand)"), "locker", None, lambda s, on, t: _close_all(s)),
+    SimControl("close_all", N_("Close every door (by hand)"), "locker", None, lambda s, on, t: s.close_all()),
     # ID card reader
     SimControl("no_card", N_("No card on the reader"), "idcard", lambda s, t: s.card is None,
                lambda s, on, t: s.remove_card() if on else s.insert_card("resident")),
@@ -100,29 +104,49 @@ CONTROLS: tuple[SimControl, ...] = (
 )
 
 
-def _jammed(sim, door: int) -> set[int]:
-    board, lock = sim._where(door)
-    return {door} if lock in board.jammed else set()
-
-
-def _close_all(sim) -> None:
-    for board in sim.boards:
-        board.opened.clear()
-
-
 def sim_name(port: str) -> str | None:
     return port.removeprefix("sim://") if port.startswith("sim://") else None
 
 
-def controls_for(port: str) -> list[SimControl]:
-    """The controls of the device on `port`; none unless it is a built-in simulator."""
-    name = sim_name(port or "")
-    return [c for c in CONTROLS if c.sim == name] if name else []
+class SimFaults:
+    """The fault controls over the simulators `lookup(name)` returns (kiosk.hardware.transport.simulator)."""
+
+    def __init__(self, lookup: Callable[[str], object], controls: Iterable[SimControl] = CONTROLS):
+        self.lookup = lookup
+        self.controls = tuple(controls)
+
+    def controls_for(self, port: str) -> list[SimControl]:
+        """The controls of the device on `port`; none unless it is a built-in simulator."""
+        name = sim_name(port or "")
+        return [c for c in self.controls if c.sim == name] if name else []
+
+    def state(self, control: SimControl, target: Target) -> bool:
+        return bool(control.is_on and control.is_on(self.lookup(control.sim), target))
+
+    def apply(self, control: SimControl, on: bool, target: Target) -> None:
+        control.set(self.lookup(control.sim), on, target)
+
+
+_installed: SimFaults | None = None
+
+
+def install(faults: SimFaults | None) -> None:
+    """The process's simulator controls, set by the composition; `apply`/`state` below go through them."""
+    global _installed
+    _installed = faults
+
+
+def installed() -> SimFaults:
+    if _installed is None:
+        raise RuntimeError("no simulator controls installed: the app's composition (kiosk/tech_compose.py) "
+                           "installs them when it builds the technician mode")
+    return _installed
 
 
 def state(control: SimControl, target: Target) -> bool:
-    return bool(control.is_on and control.is_on(simulator(control.sim), target))
+    return installed().state(control, target)
 
 
 def apply(control: SimControl, on: bool, target: Target) -> None:
-    control.set(simulator(control.sim), on, target)
+    """Switch a fault (a tour step, a test) through the installed controls."""
+    installed().apply(control, on, target)

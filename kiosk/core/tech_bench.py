@@ -10,7 +10,10 @@ Every device command runs on a worker thread (`spawn`), one at a time per
 device; `on_change(name)` is called from that thread after each step, and the
 screen redraws through a trigger. A door that does not open and a payment
 whose outcome is unknown go to the alarms (kiosk/core/device_alarms.py).
-Plain Python, devices injected: tested without a display.
+Plain Python, devices injected: tested without a display. What core may
+not build itself comes from the composition (kiosk/tech_compose.py): the
+simulator controls (`faults`), the test receipt (`test_receipt(cut)`) and the
+A4 test page (`test_page(path, hall)`).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from kiosk.core import sim_faults
 from kiosk.core.privacy import mask_id_number, mask_name
@@ -51,6 +54,11 @@ _BY_KIND = {
 }
 
 
+def _outcome(out) -> str:
+    value, detail = out.result.value, out.detail
+    return value + (f" ({detail})" if detail and detail != value else "")
+
+
 def _spawn(fn: Callable[[], None], name: str) -> None:
     threading.Thread(target=fn, name=name, daemon=True).start()
 
@@ -62,6 +70,8 @@ class Result:
     running: bool = True
     ok: bool | None = None
     lines: list[str] = field(default_factory=list)
+    stopped: bool = False    # the technician pressed Stop
+    at: float = 0.0          # wall clock when it started (the panel shows it: an old result is not news)
 
 
 @dataclass
@@ -79,11 +89,19 @@ class Row:
 
 class DeviceBench:
     def __init__(self, devices: Mapping[str, Device], *, alarms=None, spawn=_spawn,
+                 faults: sim_faults.SimFaults | None = None, test_receipt: Callable[[str], Any] | None = None,
+                 test_page: Callable[[Path, str], Any] | None = None,
                  on_change: Callable[[str], None] | None = None, card_timeout_s: float = 15.0,
                  scan_timeout_s: float = 15.0, test_amount_fen: int = 1, hall: str = "",
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time):
         self.devices = dict(devices)
         self.alarms = alarms
+        self.faults = faults
+        self.test_receipt = test_receipt
+        self.test_page = test_page
+        # who else hears a status the panel read itself (the alarm desk: a fault injected or fixed while the
+        # technician watches raises or clears its alarm now, not at the next health poll)
+        self.status_listeners: list[Callable[[Device, Status], None]] = []
         self.spawn = spawn
         self.on_change = on_change or (lambda name: None)
         self.card_timeout_s = card_timeout_s
@@ -91,6 +109,7 @@ class DeviceBench:
         self.test_amount_fen = test_amount_fen
         self.hall = hall
         self.clock = clock
+        self.wall = wall
         self.rows: dict[str, Row] = {n: Row(n, getattr(d, "kind", n), d.driver, d.port, last_error=d.last_error)
                                      for n, d in self.devices.items()}
         self.results: dict[str, Result] = {}
@@ -110,24 +129,35 @@ class DeviceBench:
         if self.selected is None:
             self.selected = next(iter(self.devices), None)
 
+    def reset(self) -> None:
+        """A new technician visit: no results of the last one, the first device selected."""
+        for name in list(self._busy):
+            self.stop(name)
+        self.results.clear()
+        self.selected = next(iter(self.devices), None)
+        self.selected_door = 1
+
     # -- reading -------------------------------------------------------------------------------
     def names(self) -> list[str]:
         return list(self.devices)
 
     def checks_for(self, name: str) -> list[str]:
         kind = self.rows[name].kind
-        return ["self_test", *_BY_KIND.get(kind, ())]
+        missing = {"print_receipt": self.test_receipt, "print_a4": self.test_page}
+        return ["self_test", *(c for c in _BY_KIND.get(kind, ()) if missing.get(c, True) is not None)]
 
     def busy(self, name: str) -> bool:
         return name in self._busy
 
     def controls(self, name: str) -> list[tuple[sim_faults.SimControl, bool]]:
         """The simulator's fault controls for this device, each with whether it is on now."""
+        if self.faults is None:
+            return []
         target = self._target()
         out = []
-        for c in sim_faults.controls_for(self.devices[name].port):
+        for c in self.faults.controls_for(self.devices[name].port):
             try:
-                on = sim_faults.state(c, target)
+                on = self.faults.state(c, target)
             except Exception:   # a simulator without that layout: show the control as off
                 on = False
             out.append((c, on))
@@ -173,6 +203,11 @@ class DeviceBench:
             log.exception("%s: status failed", name)
             status = Status(State.HARDWARE_ERROR, type(exc).__name__.lower())
         self.on_status(device, status)
+        for fn in list(self.status_listeners):
+            try:
+                fn(device, status)
+            except Exception:
+                log.exception("%s: status listener failed", name)
 
     def poll_doors(self) -> None:
         """Read the door states again (the panel's live view), without replacing the last check's result."""
@@ -218,7 +253,7 @@ class DeviceBench:
         for control, on in self.controls(name):
             if control.key == key:
                 new = True if control.one_shot else not on
-                sim_faults.apply(control, new, target)
+                self.faults.apply(control, new, target)
                 log.warning("technician: simulator %s: %s %s", control.sim, key, "on" if new else "off")
                 self.refresh([name])
                 self.on_change(name)
@@ -234,7 +269,7 @@ class DeviceBench:
                 return False
             self._busy.add(name)
             self._stop[name] = threading.Event()
-        self.results[name] = Result(check)
+        self.results[name] = Result(check, at=self.wall())
         self.on_change(name)
         self.spawn(lambda: self._run(name, check, kwargs), f"tech-{check}")
         return True
@@ -244,6 +279,8 @@ class DeviceBench:
         ev = self._stop.get(name)
         if ev:
             ev.set()
+        if name in self.results and self.results[name].running:
+            self.results[name].stopped = True
         try:
             self.devices[name].cancel()
         except Exception:
@@ -267,6 +304,8 @@ class DeviceBench:
             self.rows[name].last_error = device.last_error
             with self._lock:
                 self._busy.discard(name)
+            if check != "self_test":   # the row shows the device as it is after the check, not as before
+                self._poll(name)
             self.on_change(name)
 
     # -- the checks (on the worker) ----------------------------------------------------------------
@@ -325,34 +364,37 @@ class DeviceBench:
         log.warning("technician: open every door in turn")
         stop = self._stop[device.name]
         failed = []
-        for door in range(1, device.door_count + 1):
+        total, tried = device.door_count, 0
+        for door in range(1, total + 1):
             if stop.is_set():
-                result.lines.append(f"stopped before door {door}")
                 break
             self.selected_door = door
+            # one line per door would push the door grid off the screen: the failures, then where the run is
+            del result.lines[len(failed):]
             if not self._open(device, door, result):
                 failed.append(door)
+            tried = door
             try:
                 self._door_states(device)
             except DeviceError as exc:
                 result.lines.append(f"door states: {exc.message}")
-        result.lines.insert(0, f"doors that did not open: {', '.join(map(str, failed))}" if failed
-                            else "every door opened")
+        del result.lines[len(failed):]
+        done = f"{tried} of {total} doors tried"
+        if stop.is_set():
+            done = f"stopped after door {tried}: {done}"
+        result.lines.insert(0, f"{done}; did not open: {', '.join(map(str, failed))}" if failed
+                            else f"{done}; every one opened")
         return not failed and not stop.is_set()
 
     def _check_print_receipt(self, device, result: Result) -> bool:
-        from kiosk.hardware.receipt import diagnostic_receipt
-
-        after = device.print_receipt(diagnostic_receipt(cut=getattr(device, "cut_mode", "full")))
+        after = device.print_receipt(self.test_receipt(getattr(device, "cut_mode", "full")))
         result.lines.append("test receipt printed" + (f" ({after.detail})" if after.detail else ""))
         return True
 
     def _check_print_a4(self, device, result: Result) -> bool:
-        from kiosk.commands.diag_locker_printer import _test_pdf
-
         with tempfile.TemporaryDirectory(prefix="kiosk-a4-") as tmp:
             pdf = Path(tmp) / "a4-test.pdf"
-            _test_pdf(pdf, self.hall or "kiosk")
+            self.test_page(pdf, self.hall or "kiosk")
             job = device.print_pdf(pdf, title="kiosk A4 test")
         info = job.as_dict()
         result.lines.append(f"job {info.get('job_id')}: {info.get('state_name')}")
@@ -366,7 +408,7 @@ class DeviceBench:
         result.lines.append(f"sale {sale.reference}: {amount} fen, waiting for the card")
         self.on_change(device.name)
         out = device.send(sale)
-        result.lines[-1] = f"sale {sale.reference}: {out.result.value} ({out.detail})"
+        result.lines[-1] = f"sale {sale.reference} ({amount} fen): {_outcome(out)}"
         if out.result.value == "unknown":
             if self.alarms is not None and out.sent:
                 self.alarms.payment_unknown(device.name, sale.reference, out.detail)
@@ -378,7 +420,7 @@ class DeviceBench:
         result.lines.append(f"refund {refund.reference}: waiting")
         self.on_change(device.name)
         back = device.send(refund)
-        result.lines[-1] = f"refund {refund.reference}: {back.result.value} ({back.detail})"
+        result.lines[-1] = f"refund {refund.reference} ({amount} fen): {_outcome(back)}"
         if back.result.value == "unknown" and self.alarms is not None and back.sent:
             self.alarms.payment_unknown(device.name, refund.reference, back.detail)
         return back.result.value == "approved"

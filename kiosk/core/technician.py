@@ -6,8 +6,10 @@
 Nothing shows a citizen that the mode exists: the press has no visible
 target and a short press does nothing. PINs are checked against every
 configured scrypt hash (kiosk/core/staff.py), all of them each time, so the
-time taken says nothing about which one matched. Plain Python with an
-injected clock; the screens render `phase` and forward touches.
+time taken says nothing about which one matched. The wrong-PIN count and the
+lockout are kept in the store (`StoredLockout`, table tech_lockout), so a
+restart of the UI does not reopen entry. Plain Python with an injected clock;
+the screens render `phase` and forward touches.
 """
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
-from kiosk.core.staff import PinError, _parse, verify_pin
+from kiosk.core.staff import PinError, check_pin_hash, verify_pin
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +44,44 @@ class PinResult:
     configured: bool = True  # False: no PIN hash in [technician] pin_hashes
 
 
+class LockoutBook(Protocol):
+    def load(self) -> tuple[int, float]:
+        """(wrong PINs in a row, locked until: unix seconds, 0 = not locked)."""
+
+    def save(self, wrong: int, locked_until: float) -> None: ...
+
+
+class StoredLockout:
+    """The lockout in the store's tech_lockout table; each call opens its own connection (any thread)."""
+
+    def __init__(self, connect: Callable[[], object], scope: str = "technician"):
+        self.connect = connect
+        self.scope = scope
+
+    def load(self) -> tuple[int, float]:
+        conn = self.connect()
+        try:
+            row = conn.execute("SELECT wrong, locked_until FROM tech_lockout WHERE scope=?", (self.scope,)).fetchone()
+        finally:
+            conn.close()
+        return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
+    def save(self, wrong: int, locked_until: float) -> None:
+        conn = self.connect()
+        try:
+            conn.execute("INSERT INTO tech_lockout (scope, wrong, locked_until) VALUES (?, ?, ?) "
+                         "ON CONFLICT(scope) DO UPDATE SET wrong=excluded.wrong, locked_until=excluded.locked_until",
+                         (self.scope, wrong, locked_until))
+        finally:
+            conn.close()
+
+
 class TechnicianMode:
     def __init__(self, pin_hashes: Iterable[str], *, hold_s: float = 5.0, wrong_before_lockout: int = 5,
                  lockout_s: float = 300.0, idle_timeout_s: float = 300.0, pin_idle_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic):
-        self.pin_hashes = list(pin_hashes)
-        for stored in self.pin_hashes:
-            _parse(stored)  # a bad hash is a config mistake: say so at start, not at 3 a.m.
+                 clock: Callable[[], float] = time.monotonic, lockout_book: LockoutBook | None = None,
+                 wall: Callable[[], float] = time.time):
+        self.pin_hashes = [check_pin_hash(h) for h in pin_hashes]  # a bad hash: say so at start, not at 3 a.m.
         self.hold_s = hold_s
         self.wrong_before_lockout = wrong_before_lockout
         self.lockout_s = lockout_s
@@ -63,11 +96,47 @@ class TechnicianMode:
         self._last_activity = clock()
         self._lock = threading.Lock()
         self._listeners: dict[str, list[Callable[..., None]]] = {e: [] for e in EVENTS}
+        self.book = lockout_book
+        self.wall = wall
+        self._load_lockout()
 
     @classmethod
-    def from_settings(cls, tech, clock: Callable[[], float] = time.monotonic) -> "TechnicianMode":
+    def from_settings(cls, tech, clock: Callable[[], float] = time.monotonic,
+                      lockout_book: LockoutBook | None = None) -> "TechnicianMode":
         return cls(tech.pin_hashes, hold_s=tech.hold_s, wrong_before_lockout=tech.wrong_pins_before_lockout,
-                   lockout_s=tech.pin_lockout_s, idle_timeout_s=tech.idle_timeout_s, clock=clock)
+                   lockout_s=tech.pin_lockout_s, idle_timeout_s=tech.idle_timeout_s, clock=clock,
+                   lockout_book=lockout_book)
+
+    # -- the lockout, kept across restarts ----------------------------------------------------------
+    def _load_lockout(self) -> None:
+        if self.book is None:
+            return
+        try:
+            wrong, until = self.book.load()
+        except Exception:   # an unreadable store must not keep the technician out: start unlocked, say so
+            log.exception("technician: the stored PIN lockout could not be read; starting without it")
+            return
+        self.wrong = max(0, min(wrong, self.wrong_before_lockout - 1))
+        # the wall clock carries the lockout over the restart; capped, so a clock set back cannot lock for longer
+        left = min(self.lockout_s, until - self.wall())
+        if left > 0:
+            self.locked_until = self.clock() + left
+            log.warning("technician entry still locked for %d s (from before the restart)", math.ceil(left))
+
+    def _save_lockout(self) -> None:
+        if self.book is None:
+            return
+        left = self.locked_until - self.clock()
+        try:
+            self.book.save(self.wrong, self.wall() + left if left > 0 else 0.0)
+        except Exception:   # the lockout still holds in memory; only a restart would forget it
+            log.exception("technician: the PIN lockout could not be stored")
+
+    def clear_lockout(self) -> None:
+        """Forget wrong PINs and any lockout (a fresh start: tests, a hall's supervisor)."""
+        with self._lock:
+            self.wrong, self.locked_until = 0, 0.0
+            self._save_lockout()
 
     def on(self, event: str, fn: Callable[..., None]) -> None:
         """pin(), open(), close(reason), panel(name)."""
@@ -137,7 +206,9 @@ class TechnicianMode:
                 except (PinError, ValueError):
                     pass
             if ok:
-                self.wrong = 0
+                if self.wrong:
+                    self.wrong = 0
+                    self._save_lockout()
                 self.phase = Phase.OPEN
                 self.panel = PANELS[0]
                 log.warning("technician mode entered")   # a warning: it belongs in the recent-log and the journal
@@ -153,6 +224,7 @@ class TechnicianMode:
                     result = PinResult(False, locked_for_s=self.locked_for())
                 else:
                     result = PinResult(False, tries_left=self._left())
+                self._save_lockout()
         if result.ok:
             self._emit("open")
         return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from kivy.clock import Clock
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 CORNER_PX = 140          # the hidden press: this square at the top-left of the window
 TICK_S = 0.2
 DOOR_POLL_S = 2.0
+RESULT_LINES = 12        # a card read has 12 fields; more would push the door grid off the screen
 
 DEVICE_TITLES = {
     "idcard": N_("ID card reader"), "locker": N_("Locker"), "receipt_printer": N_("Receipt printer"),
@@ -103,6 +105,7 @@ class TechPinScreen(Screen):
     dots = StringProperty()
     message = StringProperty()
     locked = BooleanProperty(False)
+    warning = BooleanProperty(False)   # the last PIN was wrong
     checking = BooleanProperty(False)
 
 
@@ -125,6 +128,11 @@ class TechScreen(Screen):
     recent_text = StringProperty()
     system_message = StringProperty()
     system_busy = ListProperty()
+
+    def on_panel(self, _screen, panel: str) -> None:
+        # the panels' ScreenManager keeps only the shown panel in the tree (kv cannot bind `current`
+        # before its screens exist)
+        self.ids.panels.current = panel
 
 
 class TechnicianUi:
@@ -149,6 +157,7 @@ class TechnicianUi:
         self._redraw_system = Clock.create_trigger(lambda _dt: self.show_system(), 0)
         self.bench.on_change = lambda _name: self._redraw_devices()
         self.system.on_change = self._redraw_system
+        self.stop_button: TechButton | None = None
         self._rows: dict[str, DeviceRowView] = {}
         self._doors: list[DoorButton] = []
         self._build_rows()
@@ -188,6 +197,7 @@ class TechnicianUi:
         self.app.session.hold("technician")
         self.pin = ""
         self.pin_screen.dots = ""
+        self.pin_screen.warning = False
         left = self.mode.locked_for()
         self.pin_screen.locked = bool(left)
         self.pin_screen.message = self._locked_text(left) if left else (
@@ -234,12 +244,13 @@ class TechnicianUi:
             self.pin_screen.message = _("No technician PIN is set up on this kiosk ([technician] pin_hashes)")
         else:
             self.pin_screen.message = _("Wrong PIN. {n} tries left.").format(n=result.tries_left)
+        self.pin_screen.warning = True
 
     def cancel(self) -> None:
         self.mode.leave("cancel")
 
     def _on_open(self) -> None:
-        self.screen.title = _("Technician mode") + f" · {self.app.settings.kiosk.id}"
+        self.screen.title = _("Technician mode") + f"\n{self.app.settings.kiosk.id}"
         self.app.screens.current = "tech"
         self.show_panel("devices")
         self.bench.refresh()
@@ -249,6 +260,8 @@ class TechnicianUi:
     def _on_close(self, reason: str) -> None:
         def back(_dt):
             self._stop_door_poll()
+            self.bench.reset()   # the next technician visit starts clean
+            self.screen.ids.checks.clear_widgets()
             self.app.session.release("technician")
             if self.app.screens.current in ("tech", "tech_pin"):
                 self.app.session.end("technician")   # the visit is over: home, default language
@@ -286,6 +299,19 @@ class TechnicianUi:
             b.bind(on_release=lambda b: self.select_door(b.door))
             doors.add_widget(b)
             self._doors.append(b)
+
+    # what the tour and the UI tests tap
+    def row_view(self, name: str) -> DeviceRowView:
+        return self._rows[name]
+
+    def check_button(self, check: str) -> TechButton:
+        return next(b for b in self.screen.ids.checks.children if getattr(b, "check", None) == check)
+
+    def control_toggle(self, key: str) -> TechToggle:
+        return next(t for t in self.screen.ids.controls.children if getattr(t, "key", None) == key)
+
+    def door_button(self, door: int) -> DoorButton:
+        return self._doors[door - 1]
 
     def select(self, name: str) -> None:
         self.mode.touch()
@@ -328,9 +354,10 @@ class TechnicianUi:
             b.check = check
             b.bind(on_release=lambda b: self.run(b.check))
             box.add_widget(b)
-        stop = TechButton(text=_("Stop"), bg_color=GREY)
+        stop = TechButton(text=_("Stop"), bg_color=GREY, disabled=not self.bench.busy(name))
         stop.bind(on_release=lambda _b: self.bench.stop(self.bench.selected))
         box.add_widget(stop)
+        self.stop_button = stop
         controls = self.screen.ids.controls
         controls.clear_widgets()
         for control, on in self.bench.controls(name):
@@ -367,21 +394,27 @@ class TechnicianUi:
         if name is None:
             return
         row = self.bench.rows[name]
-        lines = [f"{_('Driver')}: {row.driver}    {_('Port')}: {row.port}",
-                 f"{_('Status')}: {row.state}" + (f" ({row.detail})" if row.detail else ""),
-                 f"{_('Last error')}: {row.last_error or '-'}"]
+        lines = [_("Driver: {driver}    Port: {port}").format(driver=row.driver, port=row.port),
+                 _("Status: {state}").format(state=row.state + (f" ({row.detail})" if row.detail else "")),
+                 _("Last error: {error}").format(error=row.last_error or "-")]
         if row.self_test:
-            lines.append(f"{_('Self-test')}: {'ok' if row.self_test_ok else 'FAILED'} · {row.self_test}")
+            lines.append(_("Self-test: {result} · {message}").format(
+                result=_("Passed") if row.self_test_ok else _("Failed"), message=row.self_test))
         self.screen.detail_text = "\n".join(lines)
         result = self.bench.results.get(name)
         self.screen.busy = self.bench.busy(name)
         if result is None:
             self.screen.result_title, self.screen.result_text = "", ""
         else:
-            state = _("Running...") if result.running else (_("Passed") if result.ok else _("Failed"))
-            self.screen.result_title = f"{_(self.bench_check_label(result.check))}: {state}"
-            self.screen.result_color = theme.ACCENT if result.running else (OK_GREEN if result.ok else FAULT_RED)
-            self.screen.result_text = "\n".join(result.lines[-12:])
+            state = (_("Running...") if result.running else _("Stopped") if result.stopped
+                     else _("Passed") if result.ok else _("Failed"))
+            at = time.strftime("%H:%M:%S", time.localtime(result.at)) if result.at else ""
+            self.screen.result_title = f"{_(self.bench_check_label(result.check))}: {state}   {at}"
+            self.screen.result_color = (theme.ACCENT if result.running else GREY if result.stopped
+                                        else OK_GREEN if result.ok else FAULT_RED)
+            self.screen.result_text = "\n".join(result.lines[-RESULT_LINES:])
+        if self.stop_button is not None:
+            self.stop_button.disabled = not self.screen.busy
         self.screen.has_doors = row.kind == "locker"
         if row.kind == "locker":
             closed = {d["door"]: d["closed"] for d in self.bench.doors}
@@ -413,14 +446,17 @@ class TechnicianUi:
         s = self.system.snapshot
         q = s.get("queue", {})
         c = q.get("counts", {})
-        lines = [f"{_('Pending')} {c.get('pending', '-')}   {_('In flight')} {c.get('inflight', '-')}   "
-                 f"{_('Acknowledged')} {c.get('acked', '-')}   {_('Dead')} {c.get('dead', '-')}"]
+        lines = [_("Pending {pending}   In flight {inflight}   Acknowledged {acked}   Dead {dead}").format(
+            pending=c.get("pending", "-"), inflight=c.get("inflight", "-"), acked=c.get("acked", "-"),
+            dead=c.get("dead", "-"))]
         age = q.get("oldest_pending_age_s")
         if age is not None:
-            lines.append(f"{_('Oldest pending')}: {age:.0f} s")
+            lines.append(_("Oldest pending: {seconds} s").format(seconds=f"{age:.0f}"))
         if q.get("last_error"):
-            lines.append(f"{_('Last error')}: {q['last_error']}")
-        lines.append(f"{_('Last successful sync')}: {q.get('last_sync_at') or _('never')}")
+            lines.append(_("Last error: {error}").format(error=q["last_error"]))
+        lines.append(_("Last successful sync: {when}").format(when=q.get("last_sync_at") or _("never")))
+        if c.get("dead"):
+            lines.append(_("Dead items (the platform refused them; fix the cause, then retry):"))
         for d in q.get("dead", [])[:8]:
             lines.append(f"  #{d['seq']} {d['kind']}: {d['reason']}")
         self.screen.outbox_text = "\n".join(lines)
@@ -437,17 +473,22 @@ class TechnicianUi:
         cfg, v, host = s.get("config", {}), s.get("versions", {}), s.get("host", {})
         disk, mem = host.get("disk", {}), host.get("memory", {})
         self.screen.config_text = "\n".join([
-            f"{_('Config version')}: {cfg.get('version') if cfg.get('version') is not None else '-'} · "
-            f"{cfg.get('state', '-')}" + (f" · {cfg['last_rejection']}" if cfg.get("last_rejection") else ""),
-            f"{_('Software version')}: {v.get('software', '-')} (Python {v.get('python', '-')})",
-            f"{_('Disk')}: {disk.get('free_mb', '-')} MB {_('free of')} {disk.get('total_mb', '-')} MB",
-            f"{_('Memory')}: {mem.get('available_mb', '-')} MB {_('free of')} {mem.get('total_mb', '-')} MB · "
-            f"{_('this process')} {mem.get('process_rss_mb', '-')} MB",
+            (_("Config version: {version} · {state}").format(version=cfg["version"], state=cfg.get("state", "-"))
+             if cfg.get("version") is not None
+             else _("Config version: no signed config applied (the config file as installed)"))
+            + (f" · {cfg['last_rejection']}" if cfg.get("last_rejection") else ""),
+            _("Software version: {version} (Python {python})").format(version=v.get("software", "-"),
+                                                                     python=v.get("python", "-")),
+            _("Disk: {free} MB free of {total} MB").format(free=disk.get("free_mb", "-"),
+                                                          total=disk.get("total_mb", "-")),
+            _("Memory: {free} MB free of {total} MB · this process {rss} MB").format(
+                free=mem.get("available_mb", "-"), total=mem.get("total_mb", "-"), rss=mem.get("process_rss_mb", "-")),
         ])
         active = self.tech.alarms.active or s.get("alarms", [])
         self.screen.alarms_text = "\n".join(
-            f"{'!' if a['severity'] == 'fault' else '·'} {a['device']}: {a['code']}"
-            + (f" - {a['detail']}" if a.get("detail") else "") for a in active) or _("No active alarms")
+            f"{'!' if a['severity'] == 'fault' else '·'} {str(a.get('raised_at') or '')[11:16]} {a['device']}: {a['code']}"
+            + (f" - {a['detail']}" if a.get("detail") and a["detail"] != a["code"] else "")
+            for a in active) or _("No active alarms")
         recent = self.tech.recent.records()[-14:]
         self.screen.recent_text = "\n".join(
             f"{e['at'][11:19]} {e['level'][:4]} {e['message'][:150]}" for e in reversed(recent)) or "-"
@@ -457,7 +498,10 @@ class TechnicianUi:
 
 
 def install(app, tech) -> TechnicianUi:
+    from kiosk.screens import tech_tour
+
     app.technician_ui = TechnicianUi(app, tech)
+    tech_tour.register_steps()
     return app.technician_ui
 
 

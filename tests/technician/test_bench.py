@@ -2,9 +2,11 @@
 import pytest
 
 from kiosk import config
+from kiosk.core.sim_faults import SimFaults
 from kiosk.core.tech_bench import DeviceBench
 from kiosk.devices import build_devices, close_all
 from kiosk.hardware.device import VirtualClock
+from kiosk.hardware.receipt import diagnostic_receipt
 from kiosk.hardware.transport import reset_simulators, simulator
 from tests.conftest import write_config
 
@@ -36,7 +38,8 @@ def bench(tmp_path):
     settings = config.load(write_config(tmp_path / "k"))
     devices = build_devices(settings, clock, only=SIMULATED)
     alarms = Alarms()
-    b = DeviceBench(devices, alarms=alarms, spawn=now, card_timeout_s=3, scan_timeout_s=3)
+    b = DeviceBench(devices, alarms=alarms, spawn=now, card_timeout_s=3, scan_timeout_s=3,
+                    faults=SimFaults(simulator), test_receipt=lambda cut: diagnostic_receipt(cut=cut))
     yield b
     close_all(devices)
     reset_simulators()
@@ -89,7 +92,7 @@ def test_open_every_door_in_turn(bench):
     simulator("locker").jam(10)
     bench.run("locker", "open_all")
     r = bench.results["locker"]
-    assert r.ok is False and r.lines[0] == "doors that did not open: 10"
+    assert r.ok is False and r.lines[0] == "24 of 24 doors tried; did not open: 10"
     assert sorted(d["door"] for d in bench.doors if not d["closed"]) == [d for d in range(1, 25) if d != 10]
 
 
@@ -131,4 +134,25 @@ def test_fault_controls_exist_only_on_simulators(bench):
     assert {c.key for c, _ in bench.controls("receipt_printer")} >= {"paper_near_end", "paper_out", "cover_open",
                                                                      "printer_offline"}
     bench.devices["receipt_printer"].port = "/dev/ttyUSB0"
+    assert bench.controls("receipt_printer") == []
+
+
+def test_a_jammed_door_shows_its_control_on_and_close_all_shuts_every_door(bench):
+    bench.select_door(4)
+    bench.toggle("locker", "door_jammed")
+    assert dict((c.key, on) for c, on in bench.controls("locker"))["door_jammed"]
+    simulator("locker").open_door(2)
+    simulator("locker").open_door(9)
+    bench.toggle("locker", "close_all")
+    assert not any(simulator("locker").is_open(d) for d in range(1, 25))
+
+
+def test_checks_the_composition_did_not_provide_are_not_offered(bench):
+    assert "print_receipt" in bench.checks_for("receipt_printer")
+    bench.test_receipt = None
+    assert bench.checks_for("receipt_printer") == ["self_test"]
+
+
+def test_without_simulator_controls_no_fault_is_offered(bench):
+    bench.faults = None
     assert bench.controls("receipt_printer") == []

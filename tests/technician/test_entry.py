@@ -117,3 +117,76 @@ def test_a_malformed_pin_hash_is_refused_at_start(clock):
 
     with pytest.raises(PinError):
         TechnicianMode(["scrypt$garbage"], clock=clock)
+
+
+class Book:
+    """The lockout as the store keeps it (kiosk.core.technician.StoredLockout has the same two methods)."""
+
+    def __init__(self):
+        self.row = (0, 0.0)
+
+    def load(self):
+        return self.row
+
+    def save(self, wrong, until):
+        self.row = (wrong, until)
+
+
+def test_a_lockout_survives_a_restart_of_the_ui(hashes, clock):
+    book, wall = Book(), [1_700_000_000.0]
+
+    def start():
+        return TechnicianMode(hashes, wrong_before_lockout=3, lockout_s=300, clock=clock, lockout_book=book,
+                              wall=lambda: wall[0])
+    mode = start()
+    hold(mode, clock, 5)
+    for pin in ("000000", "111111", "222222"):
+        mode.check_pin(pin)
+    assert mode.locked_for() == 300
+    wall[0] += 100
+    clock.t = 5.0                        # a new process: the monotonic clock starts anew
+    again = start()
+    assert again.locked_for() == 200
+    hold(again, clock, 5)
+    wall[0] += 5
+    r = again.check_pin(PIN)
+    assert not r.ok and r.locked_for_s == 195
+    wall[0] += 195
+    clock.t += 195
+    again.touch()
+    assert again.check_pin(PIN).ok
+
+
+def test_wrong_pins_short_of_a_lockout_are_remembered_over_a_restart(hashes, clock):
+    book = Book()
+    mode = TechnicianMode(hashes, wrong_before_lockout=3, clock=clock, lockout_book=book)
+    hold(mode, clock, 5)
+    mode.check_pin("000000")
+    mode.check_pin("111111")
+    again = TechnicianMode(hashes, wrong_before_lockout=3, clock=clock, lockout_book=book)
+    hold(again, clock, 5)
+    assert again.check_pin("222222").locked_for_s > 0
+
+
+def test_a_wall_clock_set_back_does_not_lengthen_the_lockout(hashes, clock):
+    book = Book()
+    book.row = (0, 1_700_000_000.0 + 86_400)
+    mode = TechnicianMode(hashes, lockout_s=300, clock=clock, lockout_book=book, wall=lambda: 1_700_000_000.0)
+    assert mode.locked_for() == 300
+
+
+def test_the_lockout_is_kept_in_the_store(tmp_path, hashes, clock):
+    from kiosk.core.technician import StoredLockout
+    from kiosk.store import Store
+
+    store = Store(tmp_path, "k1")
+    mode = TechnicianMode(hashes, wrong_before_lockout=2, lockout_s=300, clock=clock,
+                          lockout_book=StoredLockout(store.connect))
+    hold(mode, clock, 5)
+    mode.check_pin("000000")
+    mode.check_pin("111111")
+    restarted = TechnicianMode(hashes, wrong_before_lockout=2, lockout_s=300, clock=clock,
+                               lockout_book=StoredLockout(Store(tmp_path, "k1").connect))
+    assert 299 <= restarted.locked_for() <= 300
+    restarted.clear_lockout()
+    assert TechnicianMode(hashes, clock=clock, lockout_book=StoredLockout(store.connect)).locked_for() == 0

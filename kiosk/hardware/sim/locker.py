@@ -11,6 +11,7 @@ layout like the driver numbers them:
     open_door(5)      door 5 is open (left open, or opened by hand)
     close_door(3)     door 3 is shut (a door opened by an unlock stays open until this)
     set_item(4, True) the infrared sensor of door 4 sees an item (Kerong only reports it)
+    close_all()       every door shut;  is_open(5), is_jammed(3)  what a control shows
     silence(1)        board 1 stops answering; silence(1, False) brings it back
 """
 from __future__ import annotations
@@ -113,6 +114,17 @@ class LockerSimulator(Simulator):
         with self._lock:
             b, n = self._where(door)
             return n in b.opened
+
+    def is_jammed(self, door: int) -> bool:
+        with self._lock:
+            b, n = self._where(door)
+            return n in b.jammed
+
+    def close_all(self) -> None:
+        """Every door shut (by hand)."""
+        with self._lock:
+            for b in self.boards:
+                b.opened.clear()
 
     def _ensure_layout(self) -> None:
         if not self.boards:
