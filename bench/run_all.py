@@ -23,6 +23,7 @@ BENCHES = [
     ("startup.py", "UI cold start to home screen under Xvfb (s)"),
     ("pickup.py", "pickup: code accepted to unlock frame (ms)"),
     ("soak.py", "UI RSS after 500 scripted sessions (MB)"),
+    ("config_bundle.py", "signed config: verify and apply; a 50 MB body refused"),
 ]
 
 
@@ -35,7 +36,7 @@ def main() -> int:
             continue
         print(f"== {script}", flush=True)
         t0 = time.monotonic()
-        proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=1800)
+        proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=7200)
         print(proc.stdout, end="")
         if proc.returncode != 0:
             print(proc.stderr[-2000:], end="")
