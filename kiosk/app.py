@@ -43,6 +43,62 @@ class Service:
 #   Service("pickup", N_("Collect a certificate"), ("locker", "scanner"), pickup.build_screen)
 SERVICES: list[Service] = []
 
+
+# --- certificate pickup locker (issue 6) ---
+def _pickup_screen(app):
+    from kiosk import pickup_tour  # noqa: F401  (registers the locker's `kiosk tour` steps)
+    from kiosk.screens.pickup import build_screen  # kivy only once configure_kivy() has run
+
+    return build_screen(app)
+
+
+SERVICES.append(Service("pickup", N_("Collect a certificate"), ("locker",), _pickup_screen))
+
+
+def start_devices(app, settings: Settings, clock: Clock) -> None:
+    """Device bring-up off the main thread (kiosk/hardware_runtime.py) and the pickup locker on it.
+    `app.devices` / `app.health_pollers` fill in once the devices are built."""
+    from kiosk import pickup_service
+    from kiosk.hardware_runtime import DeviceRuntime
+    from kiosk.store import Store
+
+    store = Store.from_settings(settings)
+    runtime = DeviceRuntime(settings, store, report_problem=app.set_device_problem)
+    app.device_runtime, app.devices, app.health_pollers = runtime, runtime.devices, runtime.pollers
+    pickup_service.attach(app, settings, store, runtime, monotonic=clock)
+    runtime.start()
+    # opening ports is quick; a moment's wait lets later composition steps (the technician's
+    # alarm desk) find the devices built instead of opening ports of their own
+    runtime.wait_ready(2.0)
+    app.bind(on_stop=lambda *_a: runtime.stop())
+# --- end of issue 6 ---
+
+
+# --- service guides (issue 5): reading needs no device; the print buttons follow the printers ---
+def _guides_screen(app):
+    from kiosk import guides_service  # kivy only once configure_kivy() has run
+
+    return guides_service.build_screen(app)
+
+
+SERVICES.append(Service("guides", N_("Service guides"), (), _guides_screen))
+# --- end of service guides ---
+
+
+# --- document printing, payment and ratings (issue 5): kiosk/printing_compose.py ---
+# Entry points for other flows, once the app is built:
+#   app.ask_rating(service_key, linked_transaction_id)  the rating screen after a completed service;
+#                                                       the visit ends after it (rated or skipped)
+#   app.print_blank_form(url, title, item_code="")      print a guide material's blank form
+def _documents_screen(app):
+    from kiosk import printing_compose  # kivy only once configure_kivy() has run
+
+    return printing_compose.build_documents_screen(app)
+
+
+SERVICES.append(Service("documents", N_("Print documents"), ("document_printer",), _documents_screen))
+# --- end of document printing ---
+
 REASON_DEVICE_DOWN = N_("Temporarily out of service")
 
 
@@ -113,4 +169,13 @@ def build(settings: Settings, *, clock: Clock = time.monotonic,
     from kiosk.screens.shell import KioskApp
 
     chosen = [s for s in (SERVICES if services is None else services) if offered(s, settings)]
-    return KioskApp(settings=settings, session=session, services=chosen, font=font, now=now)
+    kiosk_app = KioskApp(settings=settings, session=session, services=chosen, font=font, now=now)
+    start_devices(kiosk_app, settings, clock)  # devices and the pickup locker (issue 6)
+    from kiosk import printing_compose  # printing, payment and ratings (issue 5)
+
+    printing_compose.attach(kiosk_app, settings, kiosk_app.device_runtime)
+    # the hidden technician mode and the device alarms (issue 7): kiosk/tech_compose.py
+    from kiosk import tech_compose
+
+    tech_compose.attach(kiosk_app, settings, clock)
+    return kiosk_app

@@ -1,0 +1,291 @@
+"""Staff deposit at the locker (DepositFlow): a case number, the item's size, the holder, a door, a code.
+
+    CASE --typed or scanned 办件编号--> OPTIONS --size, ID card at pickup?, low door?-->
+      [HOLDER --ID number typed or read from the card-->] OPENING --> DOOR_OPEN
+    DOOR_OPEN --door closed (and the sensor sees the item)--> CODE   (deposit recorded; code shown once)
+              --closed, the sensor sees nothing--> EMPTY           (nothing recorded; open again or cancel)
+              --open past the timeout--> DOOR_LEFT_OPEN            (waits: no code for an open door)
+    CODE --seen--> CASE (the next item)
+    OPENING --door does not open after a retry--> DOOR_FAILED (alarm; another door can be tried)
+    no door of a fitting size free --> NO_FREE_DOOR
+
+The staff member is signed in before (kiosk.core.staff). The holder's ID
+number lives only until it is hashed; the store and the `deposit` transaction
+keep the keyed hashes of the code and the holder, the case number and the door.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from typing import Callable
+
+from stdnum.cn import ric
+
+from kiosk.core import doors
+from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number
+from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
+from kiosk.hardware.device import CancelToken, Completion, DeviceError
+
+log = logging.getLogger(__name__)
+
+
+class Step(str, enum.Enum):
+    CASE = "case"
+    OPTIONS = "options"
+    HOLDER = "holder"
+    OPENING = "opening"
+    DOOR_OPEN = "door_open"
+    DOOR_LEFT_OPEN = "door_left_open"
+    EMPTY = "empty"
+    CODE = "code"
+    NO_FREE_DOOR = "no_free_door"
+    DOOR_FAILED = "door_failed"
+
+
+class Notice(str, enum.Enum):
+    BAD_CASE_NUMBER = "bad_case_number"
+    CASE_NUMBER_LOOKS_LIKE_ID = "case_number_looks_like_id"
+    BAD_ID_NUMBER = "bad_id_number"
+    NO_CARD = "no_card"
+    CARD_NOT_READ = "card_not_read"
+    NO_SCAN = "no_scan"
+
+
+def check_id_number(value: str) -> str:
+    """A holder's ID number as typed: the forms of privacy.ID_NUMBER, check digit verified for 18 characters."""
+    v = normalise_id_number(value or "")
+    if not ID_NUMBER.fullmatch(v) or (len(v) == 18 and not ric.is_valid(v)):
+        raise LockerRuleError("bad_id_number", "not a valid ID number (check the last character)")
+    return v
+
+
+class DepositFlow:
+    def __init__(self, model: Callable[[], LockerModel], locker, *, rules, hash_key: str, idcard=None,
+                 scanner=None, clock: Callable[[], float] = time.monotonic):
+        self._model_factory = model
+        self._local = threading.local()
+        self.locker = locker
+        self.idcard = idcard
+        self.scanner = scanner
+        self.rules = rules
+        self.key = hash_key
+        self.clock = clock
+        self.listeners: list[Callable[["DepositFlow"], None]] = []
+        self._cancel = CancelToken()
+        self.staff_id: str | None = None
+        self._reset_item()
+
+    def _reset_item(self) -> None:
+        self.step = Step.CASE
+        self.notice: Notice | None = None
+        self.case_number = ""
+        self.size = "medium"
+        self.require_id = True
+        self.prefer_low = False
+        self.holder: str | None = None
+        self.item: Item | None = None
+        self.failed_doors: set[int] = set()
+        self.code: str | None = None
+        self.door: int | None = None
+
+    @property
+    def model(self) -> LockerModel:
+        m = getattr(self._local, "model", None)
+        if m is None:
+            m = self._local.model = self._model_factory()
+        return m
+
+    def _set(self, step: Step | None = None, notice: Notice | None | bool = False) -> None:
+        if step is not None:
+            self.step = step
+        if notice is not False:
+            self.notice = notice
+        for fn in list(self.listeners):
+            try:
+                fn(self)
+            except Exception:
+                log.exception("deposit listener failed")
+
+    # --- the item --------------------------------------------------------------------------------
+
+    def begin(self, staff_id: str) -> None:
+        self.staff_id = staff_id
+        self._cancel = CancelToken()
+        self._reset_item()
+        self._set(Step.CASE, None)
+
+    def set_case(self, text: str) -> bool:
+        try:
+            self.case_number = check_case_number(text)
+        except LockerRuleError as exc:
+            self._set(notice=Notice(exc.code))
+            return False
+        self._set(Step.OPTIONS, None)
+        return True
+
+    def scan_case(self, timeout: float = 30.0) -> bool:
+        """Wait for the case number's barcode on the scanner (blocking)."""
+        if self.scanner is None or self.step is not Step.CASE:
+            return False
+        try:
+            code = self.scanner.read_code(timeout, self._cancel)
+        except DeviceError as exc:
+            if exc.completion is not Completion.CANCELED:
+                self._set(notice=Notice.NO_SCAN)
+            return False
+        if code is None:
+            self._set(notice=Notice.NO_SCAN)
+            return False
+        return self.set_case(code.value)
+
+    def choose(self, *, size: str | None = None, require_id: bool | None = None,
+               prefer_low: bool | None = None) -> None:
+        if size is not None:
+            if size not in ("small", "medium", "large"):
+                raise ValueError(f"size must be small, medium or large, not {size!r}")
+            self.size = size
+        if require_id is not None:
+            self.require_id = require_id
+        if prefer_low is not None:
+            self.prefer_low = prefer_low
+        self._set()
+
+    def confirm_options(self) -> None:
+        """OPTIONS done: the holder next when pickup needs the ID card, else the door."""
+        if self.step is not Step.OPTIONS:
+            return
+        if self.require_id:
+            self._set(Step.HOLDER, None)
+        else:
+            self.holder = None
+            self._deposit()
+
+    def set_holder_number(self, text: str) -> bool:
+        if self.step is not Step.HOLDER:
+            return False
+        try:
+            number = check_id_number(text)
+        except LockerRuleError:
+            self._set(notice=Notice.BAD_ID_NUMBER)
+            return False
+        self.holder = holder_hash(self.key, number)
+        self._deposit()
+        return True
+
+    def read_holder_card(self) -> bool:
+        """The holder's ID card on the reader (staff hold it, or the holder came with it)."""
+        if self.step is not Step.HOLDER or self.idcard is None:
+            return False
+        try:
+            card = self.idcard.read_card(self.rules.id_card_timeout_s, self._cancel)
+        except DeviceError as exc:
+            if exc.completion is not Completion.CANCELED:
+                self._set(notice=Notice.NO_CARD if exc.detail == "no_card" else Notice.CARD_NOT_READ)
+            return False
+        remember_person(card.name, card.id_number)
+        self.holder = holder_hash(self.key, card.id_number)
+        del card
+        self._deposit()
+        return True
+
+    # --- the door ----------------------------------------------------------------------------------
+
+    def _deposit(self) -> None:
+        model = self.model
+        item = model.reserve(case_number=self.case_number, size=self.size, holder_hash=self.holder,
+                             staff_id=self.staff_id or "?", prefer_low=self.prefer_low, avoid=self.failed_doors)
+        if item is None:
+            self._set(Step.NO_FREE_DOOR, None)
+            return
+        self.item, self.door = item, item.door
+        self._set(Step.OPENING, None)
+        model.in_use.add(item.door)
+        try:
+            doors.open_door(self.locker, item.door, self._cancel)
+        except doors.DoorFailure as exc:
+            model.release(item.id)
+            model.in_use.discard(item.door)
+            if exc.reason != "canceled":
+                self.failed_doors.add(item.door)
+                model.alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
+                                         f"door {item.door} did not open for a deposit: {exc.message}")
+                self._set(Step.DOOR_FAILED, None)
+            return
+        model.alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
+        self._set(Step.DOOR_OPEN, None)
+        self._watch()
+
+    def _watch(self) -> None:
+        item, model = self.item, self.model
+        timeout = self.rules.door_close_timeout_s
+        while True:
+            try:
+                closed = doors.watch_closed(self.locker, item.door, timeout, self._cancel, self.clock)
+            except doors.DoorFailure:
+                return  # canceled: cancel() settled the reservation
+            if closed.closed:
+                break
+            self._set(Step.DOOR_LEFT_OPEN, None)  # staff are at the kiosk: keep asking, no code for an open door
+        model.in_use.discard(item.door)
+        if closed.item_present is False:
+            self._set(Step.EMPTY, None)
+            return
+        item, self.code = model.complete_deposit(item.id)
+        self.item = item
+        self._set(Step.CODE, None)
+
+    def another_door(self) -> None:
+        """DOOR_FAILED: try the next free door that fits."""
+        if self.step is Step.DOOR_FAILED:
+            self._deposit()
+
+    def open_again(self) -> None:
+        """EMPTY: the sensor saw no item; open the same door to put it in."""
+        if self.step is not Step.EMPTY:
+            return
+        self._set(Step.OPENING, None)
+        self.model.in_use.add(self.item.door)
+        try:
+            doors.open_door(self.locker, self.item.door, self._cancel)
+        except doors.DoorFailure:
+            self.model.in_use.discard(self.item.door)
+            self.model.release(self.item.id)
+            self.failed_doors.add(self.item.door)
+            self._set(Step.DOOR_FAILED, None)
+            return
+        self._set(Step.DOOR_OPEN, None)
+        self._watch()
+
+    def code_seen(self) -> None:
+        """Staff have noted the code: it is forgotten, and the next item can come."""
+        self.code = None
+        self._reset_item()
+        self._set(Step.CASE, None)
+
+    def cancel(self) -> None:
+        """Stop: a door reserved but not yet given a code is freed (staff keep the item)."""
+        self._cancel.cancel()
+        if self.idcard is not None:
+            try:
+                self.idcard.cancel()
+            except Exception:
+                log.exception("ID card reader: cancel failed")
+        if self.scanner is not None:
+            try:
+                self.scanner.cancel()
+            except Exception:
+                log.exception("scanner: cancel failed")
+
+    def abandon_item(self) -> None:
+        """After cancel, on the worker: free a reservation left without a code."""
+        if self.item is not None and self.code is None:
+            item = self.model.item(self.item.id)
+            if item is not None and item.state == "depositing":
+                self.model.release(item.id)
+            self.model.in_use.discard(self.item.door)
+        self.code = None
+        self._reset_item()
+        self._cancel = CancelToken()
+        self._set(Step.CASE, None)

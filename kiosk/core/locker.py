@@ -1,0 +1,428 @@
+"""The pickup locker as the hall sees it: which door is where, what each door holds, and the rules.
+
+- `DoorPlan`: every door's size class (small, medium, large), height (low doors
+  for wheelchair users), whether it is in service, and its place on the
+  locker's face (column, row, "upper left"), from `[pickup]` of the config.
+- `LockerModel`: what each door holds, in the store (`locker_items`), with the
+  operations that change it, each committed together with its outbox
+  transaction: reserve a door, issue a code (`deposit`), record a `pickup` or a
+  `recall`. Pickup codes and holders are kept only as keyed hashes.
+- Intents: before a door is unlocked for a pickup or recall a row is committed
+  in `locker_intents`; the outcome removes it in the transaction that records
+  it. `recover()` on start turns an intent left by a power cut into a recorded
+  pickup (recall) flagged `unconfirmed`, with an alarm: never lost, never twice.
+- `reconcile_open_doors()`: the board's door states against the model; a door
+  found open that should be closed raises an alarm, cleared when it closes.
+- The wrong-code lockout of pickup on this kiosk (`locker_lockout`).
+
+Plain Python; the connection, outbox, alarms and clock are injected.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from kiosk.core.privacy import ID_NUMBER, keyed_hash
+from kiosk.store import explain, transaction
+
+log = logging.getLogger(__name__)
+
+SIZES = ("small", "medium", "large")
+CASE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,39}")
+DAY_S = 86400.0
+DEVICE = "pickup"   # alarms about what the doors hold (the locker device's own are kiosk/core/device_alarms.py's)
+BOARD = "locker"    # the device: a door that did not open is its event alarm, as in device_alarms
+
+
+class LockerRuleError(ValueError):
+    """An input the locker refuses; `code` says which rule, for the screen to explain."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def code_hash(key: str, code: str) -> str:
+    return keyed_hash(key, code.strip(), "pickup_code")
+
+
+def check_case_number(value: str) -> str:
+    v = (value or "").strip().upper()
+    if not CASE_NUMBER.fullmatch(v):
+        raise LockerRuleError("bad_case_number", "a case number is 4-40 letters, digits or '-'")
+    if ID_NUMBER.fullmatch(v):
+        # an ID number typed or scanned into the wrong field must never reach the outbox
+        raise LockerRuleError("case_number_looks_like_id", "this looks like an ID number, not a case number")
+    return v
+
+
+# --- the plan of the doors -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Door:
+    number: int
+    size: str
+    low: bool
+    in_service: bool
+    column: int   # 1 = leftmost
+    row: int      # 1 = top
+
+    def position(self, columns: int, rows: int) -> tuple[str, str]:
+        """(vertical, horizontal) words for the screen: ('upper'|'middle'|'lower', 'left'|'centre'|'right'|'')."""
+        def third(i: int, n: int, words: tuple[str, str, str]) -> str:
+            if n <= 1:
+                return ""
+            f = (i - 1) / (n - 1)
+            return words[0] if f < 1 / 3 else (words[2] if f > 2 / 3 else words[1])
+        return third(self.row, rows, ("upper", "middle", "lower")), third(self.column, columns, ("left", "centre", "right"))
+
+
+class DoorPlan:
+    """The doors of the locker from `[pickup]`: sizes, heights and places."""
+
+    def __init__(self, door_count: int, *, columns: int = 4, rows: int = 6, numbering: str = "down",
+                 doors: Iterable = ()):
+        if door_count < 1:
+            raise ValueError("the locker has no doors")
+        self.columns, self.rows, self.numbering = columns, rows, numbering
+        if columns * rows < door_count:
+            raise ValueError(f"pickup.columns x pickup.rows = {columns * rows} places, but the locker has "
+                             f"{door_count} doors: set [pickup] columns and rows to the locker's face")
+        spec: dict[int, tuple[str, bool, bool]] = {}
+        for i, d in enumerate(doors):
+            for n in d.numbers():
+                if n > door_count:
+                    raise ValueError(f"pickup.doors[{i}]: door {n} does not exist; the locker's boards have "
+                                     f"doors 1-{door_count}")
+                spec[n] = (d.size, d.height == "low", d.in_service)
+        self.doors: dict[int, Door] = {}
+        for n in range(1, door_count + 1):
+            size, low, ok = spec.get(n, ("medium", False, True))
+            col, row = self._place(n)
+            self.doors[n] = Door(n, size, low, ok, col, row)
+
+    @classmethod
+    def from_settings(cls, pickup, door_count: int) -> "DoorPlan":
+        return cls(door_count, columns=pickup.columns, rows=pickup.rows, numbering=pickup.numbering,
+                   doors=pickup.doors)
+
+    def _place(self, n: int) -> tuple[int, int]:
+        i = n - 1
+        if self.numbering == "down":
+            return i // self.rows + 1, i % self.rows + 1
+        return i % self.columns + 1, i // self.columns + 1
+
+    def position(self, door: int) -> tuple[str, str]:
+        return self.doors[door].position(self.columns, self.rows)
+
+    def choose(self, size: str, prefer_low: bool, taken: set[int], avoid: set[int] = frozenset()) -> int | None:
+        """A free door for an item of `size`: the same size first, else the next larger; low doors
+        first only when asked (they are kept for those who need them), otherwise last."""
+        if size not in SIZES:
+            raise LockerRuleError("bad_size", f"size must be one of {', '.join(SIZES)}")
+        fitting = [d for d in self.doors.values()
+                   if d.in_service and d.number not in taken and d.number not in avoid
+                   and SIZES.index(d.size) >= SIZES.index(size)]
+        if not fitting:
+            return None
+        fitting.sort(key=lambda d: (SIZES.index(d.size) - SIZES.index(size), d.low != prefer_low, d.number))
+        return fitting[0].number
+
+
+# --- what the doors hold -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    door: int
+    case_number: str
+    size: str
+    state: str
+    holder_hash: str | None
+    staff_id: str
+    deposited_at: float | None
+    due_at: float | None
+
+    @property
+    def needs_id_card(self) -> bool:
+        return self.holder_hash is not None
+
+    def overdue(self, now: float) -> bool:
+        return self.state == "held" and self.due_at is not None and now >= self.due_at
+
+
+def _item(row: sqlite3.Row) -> Item:
+    return Item(row["id"], row["door"], row["case_number"], row["size"], row["state"], row["holder_hash"],
+                row["staff_id"], row["deposited_at"], row["due_at"])
+
+
+@dataclass(frozen=True)
+class Recovered:
+    item: Item
+    kind: str
+
+
+class DoorsInUse:
+    """Doors a flow has open on purpose right now, shared by every thread of the process, so the
+    health reconciliation does not call a door being used 'left open'."""
+
+    def __init__(self):
+        self._doors: set[int] = set()
+        self._lock = threading.Lock()
+
+    def add(self, door: int) -> None:
+        with self._lock:
+            self._doors.add(door)
+
+    def discard(self, door: int) -> None:
+        with self._lock:
+            self._doors.discard(door)
+
+    def __contains__(self, door: int) -> bool:
+        with self._lock:
+            return door in self._doors
+
+
+class LockerModel:
+    """The store's view of the locker, on one connection (one per thread)."""
+
+    def __init__(self, conn: sqlite3.Connection, plan: DoorPlan, *, outbox, alarms, hash_key: str, rules,
+                 clock: Callable[[], float] = time.time, in_use: DoorsInUse | None = None):
+        self.conn = conn
+        self.plan = plan
+        self.outbox = outbox
+        self.alarms = alarms
+        self.key = hash_key
+        self.rules = rules       # the [pickup] section
+        self.clock = clock
+        self.in_use = in_use or DoorsInUse()
+
+    def _write(self, fn):
+        try:
+            with transaction(self.conn):
+                return fn()
+        except sqlite3.Error as exc:
+            raise explain(exc, "kiosk database") from None
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def item(self, item_id: int) -> Item | None:
+        row = self.conn.execute("SELECT * FROM locker_items WHERE id=?", (item_id,)).fetchone()
+        return _item(row) if row else None
+
+    def occupied(self) -> dict[int, Item]:
+        rows = self.conn.execute(
+            "SELECT * FROM locker_items WHERE state IN ('depositing','held','interrupted')").fetchall()
+        return {r["door"]: _item(r) for r in rows}
+
+    def find_by_code(self, code: str) -> Item | None:
+        row = self.conn.execute("SELECT * FROM locker_items WHERE state='held' AND code_hash=?",
+                                (code_hash(self.key, code),)).fetchone()
+        return _item(row) if row else None
+
+    def recallable(self) -> list[Item]:
+        """What staff should take back: overdue items, and deposits a restart interrupted."""
+        now = self.clock()
+        rows = self.conn.execute(
+            "SELECT * FROM locker_items WHERE (state='held' AND due_at <= ?) OR state='interrupted' "
+            "ORDER BY door", (now,)).fetchall()
+        return [_item(r) for r in rows]
+
+    # --- deposit ---------------------------------------------------------------------------------
+
+    def reserve(self, *, case_number: str, size: str, holder_hash: str | None, staff_id: str,
+                prefer_low: bool = False, avoid: set[int] = frozenset()) -> Item | None:
+        """Pick a free door for the item and hold it ('depositing'); None when no door fits."""
+        case_number = check_case_number(case_number)
+
+        def apply():
+            taken = set(self.occupied())
+            door = self.plan.choose(size, prefer_low, taken, set(avoid))
+            if door is None:
+                return None
+            cur = self.conn.execute(
+                "INSERT INTO locker_items (door, case_number, size, holder_hash, state, staff_id, created_at) "
+                "VALUES (?,?,?,?, 'depositing', ?, ?)", (door, case_number, size, holder_hash, staff_id, self.clock()))
+            return cur.lastrowid
+
+        item_id = self._write(apply)
+        return self.item(item_id) if item_id else None
+
+    def release(self, item_id: int) -> None:
+        """A deposit that did not happen (the door did not open, staff canceled before it opened)."""
+        self._write(lambda: self.conn.execute(
+            "DELETE FROM locker_items WHERE id=? AND state='depositing'", (item_id,)))
+
+    def complete_deposit(self, item_id: int) -> tuple[Item, str]:
+        """The door closed on the item: issue its pickup code and record the `deposit`, in one commit.
+
+        Returns the item and the code. The code exists only in the return value:
+        the store and the outbox keep its keyed hash."""
+        length = self.rules.code_length
+
+        def apply():
+            row = self.conn.execute("SELECT * FROM locker_items WHERE id=?", (item_id,)).fetchone()
+            if row is None or row["state"] != "depositing":
+                raise LockerRuleError("not_depositing", f"item {item_id} is not being deposited")
+            for _ in range(100):
+                code = f"{secrets.randbelow(10 ** length):0{length}d}"
+                hashed = code_hash(self.key, code)
+                clash = self.conn.execute("SELECT 1 FROM locker_items WHERE state='held' AND code_hash=?",
+                                          (hashed,)).fetchone()
+                if not clash:
+                    break
+            else:  # a locker never holds enough items for this; it means the random source is broken
+                raise LockerRuleError("no_free_code", "could not draw an unused pickup code")
+            now = self.clock()
+            self.conn.execute(
+                "UPDATE locker_items SET state='held', code_hash=?, deposited_at=?, due_at=? WHERE id=?",
+                (hashed, now, now + self.rules.hold_days * DAY_S, item_id))
+            self.outbox.enqueue(self.conn, "deposit", {
+                "case_number": row["case_number"], "door": row["door"], "code_hash": hashed,
+                "holder_hash": row["holder_hash"]})
+            return code
+
+        code = self._write(apply)
+        log.info("deposit: case %s in door %d", self.item(item_id).case_number, self.item(item_id).door)
+        return self.item(item_id), code
+
+    # --- pickup and recall -------------------------------------------------------------------------
+
+    def begin(self, item: Item, kind: str, *, via: str | None = None, id_checked: bool = False,
+              staff_id: str | None = None) -> None:
+        """Commit the intent to open `item`'s door, before the unlock frame is sent."""
+        self._write(lambda: self.conn.execute(
+            "INSERT OR REPLACE INTO locker_intents (item_id, kind, door, via, id_checked, staff_id, created_at) "
+            "VALUES (?,?,?,?,?,?,?)", (item.id, kind, item.door, via, int(id_checked), staff_id, self.clock())))
+        self.in_use.add(item.door)
+
+    def abandon(self, item: Item) -> None:
+        """The door did not open: nothing happened, the code stays valid."""
+        self._write(lambda: self.conn.execute("DELETE FROM locker_intents WHERE item_id=?", (item.id,)))
+        self.in_use.discard(item.door)
+
+    def finish(self, item: Item, *, unconfirmed: bool = False, **flags) -> str | None:
+        """Record the pickup or recall of `item` from its intent: item ended, intent gone, the
+        transaction enqueued, one commit. Returns the transaction id; None when it was already
+        recorded (never twice)."""
+        def apply():
+            intent = self.conn.execute("SELECT * FROM locker_intents WHERE item_id=?", (item.id,)).fetchone()
+            row = self.conn.execute("SELECT * FROM locker_items WHERE id=?", (item.id,)).fetchone()
+            if intent is None or row is None or row["state"] not in ("held", "interrupted"):
+                return None
+            kind = intent["kind"]
+            now = self.clock()
+            self.conn.execute("UPDATE locker_items SET state=?, ended_at=?, unconfirmed=? WHERE id=?",
+                              ("collected" if kind == "pickup" else "recalled", now, int(unconfirmed), item.id))
+            self.conn.execute("DELETE FROM locker_intents WHERE item_id=?", (item.id,))
+            data = {"case_number": row["case_number"], "door": row["door"], "unconfirmed": unconfirmed}
+            if kind == "pickup":
+                data.update(via=intent["via"], id_checked=bool(intent["id_checked"]),
+                            overdue=row["due_at"] is not None and now >= row["due_at"])
+            else:
+                data.update(staff_id=intent["staff_id"], reason="interrupted" if row["state"] == "interrupted"
+                            else "overdue")
+            data.update(flags)
+            return self.outbox.enqueue(self.conn, kind, data).id
+
+        done = self._write(apply)
+        self.in_use.discard(item.door)
+        return done
+
+    # --- after a restart ----------------------------------------------------------------------------
+
+    def recover(self) -> list[Recovered]:
+        """On start: intents a power cut left behind become recorded pickups/recalls flagged
+        `unconfirmed` (with an alarm); deposits cut short become 'interrupted' items for staff."""
+        out = []
+        for intent in self.conn.execute("SELECT * FROM locker_intents ORDER BY created_at").fetchall():
+            item = self.item(intent["item_id"])
+            if item is None:
+                continue
+            if self.finish(item, unconfirmed=True):
+                out.append(Recovered(item, intent["kind"]))
+                self.alarms.raise_alarm(DEVICE, f"{intent['kind']}_unconfirmed:{item.door}",
+                                        f"door {item.door} was opened for a {intent['kind']} (case "
+                                        f"{item.case_number}) when the kiosk stopped; recorded as unconfirmed: "
+                                        "check the door")
+        rows = self.conn.execute("SELECT * FROM locker_items WHERE state='depositing'").fetchall()
+        for row in rows:
+            self._write(lambda: self.conn.execute(
+                "UPDATE locker_items SET state='interrupted' WHERE id=? AND state='depositing'", (row["id"],)))
+            self.alarms.raise_alarm(DEVICE, f"deposit_interrupted:{row['door']}",
+                                    f"a deposit into door {row['door']} (case {row['case_number']}) was cut short; "
+                                    "no code was issued: take the item out with Recall and deposit it again")
+            out.append(Recovered(self.item(row["id"]), "deposit"))
+        return out
+
+    # --- the board against the model ------------------------------------------------------------------
+
+    def reconcile_open_doors(self, open_doors: Iterable[int]) -> None:
+        """A door seen open that no flow is using raises `pickup:door_left_open:N`; closed, it clears."""
+        open_now = {d for d in open_doors if d not in self.in_use}
+        active = {a.code for a in self.alarms.active() if a.device == DEVICE}
+        for door in sorted(open_now):
+            occupied = self.occupied().get(door)
+            what = f" (holding case {occupied.case_number})" if occupied else ""
+            self.alarms.raise_alarm(DEVICE, f"door_left_open:{door}", f"door {door} is open{what}; close it")
+        for code in active:
+            m = re.fullmatch(r"door_left_open:(\d+)", code)
+            if m and int(m.group(1)) not in open_now and int(m.group(1)) not in self.in_use:
+                self.alarms.clear(DEVICE, code)
+
+    def reconcile_items(self, present: dict[int, bool | None]) -> None:
+        """Item sensors (where the board has them) against what the doors should hold."""
+        occupied = self.occupied()
+        for door, seen in present.items():
+            if seen is None or door in self.in_use:
+                continue
+            item = occupied.get(door)
+            if item is not None and item.state == "held" and not seen:
+                self.alarms.raise_alarm(DEVICE, f"item_missing:{door}",
+                                        f"door {door} should hold case {item.case_number} but its sensor sees nothing")
+            else:
+                self.alarms.clear(DEVICE, f"item_missing:{door}")
+            if item is None and seen:
+                self.alarms.raise_alarm(DEVICE, f"unexpected_item:{door}",
+                                        f"door {door} should be empty but its sensor sees an item")
+            else:
+                self.alarms.clear(DEVICE, f"unexpected_item:{door}")
+
+    # --- wrong codes ----------------------------------------------------------------------------------
+
+    def locked_for(self) -> int:
+        row = self.conn.execute("SELECT locked_until FROM locker_lockout WHERE scope='pickup'").fetchone()
+        return max(0, math.ceil((row["locked_until"] if row else 0) - self.clock()))
+
+    def wrong_code(self) -> tuple[int, int]:
+        """Count a wrong code. Returns (seconds locked now, 0 if not locked; wrong codes left before a lockout)."""
+        limit = self.rules.wrong_codes_before_lockout
+
+        def apply():
+            row = self.conn.execute("SELECT wrong FROM locker_lockout WHERE scope='pickup'").fetchone()
+            wrong = (row["wrong"] if row else 0) + 1
+            until = 0.0
+            if wrong >= limit:
+                # 60 s at the 5th wrong code, doubling with each further one
+                until = self.clock() + min(self.rules.lockout_max_s,
+                                           self.rules.lockout_base_s * 2 ** (wrong - limit))
+            self.conn.execute("INSERT INTO locker_lockout (scope, wrong, locked_until) VALUES ('pickup', ?, ?) "
+                              "ON CONFLICT(scope) DO UPDATE SET wrong=excluded.wrong, "
+                              "locked_until=MAX(locked_until, excluded.locked_until)", (wrong, until))
+            return wrong
+
+        wrong = self._write(apply)
+        if wrong >= limit:
+            log.warning("pickup locked after %d wrong codes", wrong)
+            return self.locked_for(), 0
+        return 0, limit - wrong
+
+    def good_code(self) -> None:
+        self._write(lambda: self.conn.execute("DELETE FROM locker_lockout WHERE scope='pickup'"))

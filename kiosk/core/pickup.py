@@ -1,0 +1,336 @@
+"""Citizen pickup at the locker (PickupFlow): a code or a QR code, the ID card when needed, the door.
+
+    CODE --digits/QR--> (wrong: CODE with a notice; the 5th wrong code: LOCKED, 60 s doubling)
+         --right code--> [ID_CARD --card of the holder-->] OPENING --> DOOR_OPEN
+    DOOR_OPEN --door closed--> DONE                      (pickup recorded)
+              --door closed, the sensor still sees the item--> ITEM_LEFT --open again / finish-->
+              --door open past door_close_timeout_s--> DOOR_LEFT_OPEN  (pickup recorded, alarm)
+    OPENING --door does not open after a retry--> DOOR_FAILED  (code still valid, alarm)
+
+A plain state machine: blocking device steps (`submit`, `read_card`, ...) run
+on the caller's worker thread; every change of state is announced to the
+`listeners` (any thread), and the screen renders `step`, `notice` and the
+figures. The code the citizen types lives in `digits` only until it is
+checked; the store holds only its keyed hash. No user-facing text here: steps
+and notices are codes the screen turns into sentences.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import threading
+import time
+from typing import Callable
+
+from kiosk.core import doors
+from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
+from kiosk.core.privacy import holder_hash, remember_person
+from kiosk.hardware.device import CancelToken, Completion, DeviceError
+
+log = logging.getLogger(__name__)
+
+
+class Step(str, enum.Enum):
+    CODE = "code"
+    LOCKED = "locked"
+    CHECKING = "checking"
+    ID_CARD = "id_card"
+    OPENING = "opening"
+    DOOR_OPEN = "door_open"
+    ITEM_LEFT = "item_left"
+    DOOR_LEFT_OPEN = "door_left_open"
+    DONE = "done"
+    DOOR_FAILED = "door_failed"
+
+
+class Notice(str, enum.Enum):
+    WRONG_CODE = "wrong_code"
+    OVERDUE = "overdue"                  # collect_when_overdue = false: staff hand it over
+    NOT_A_PICKUP_CODE = "not_a_pickup_code"
+    ID_MISMATCH = "id_mismatch"
+    NO_CARD = "no_card"
+    CARD_NOT_READ = "card_not_read"
+    NO_ID_READER = "no_id_reader"
+    DOOR_BUSY = "door_busy"
+
+
+# how long the citizen has to close a door left open before the flow stops watching it
+LEFT_OPEN_WATCH_S = 300.0
+
+
+class PickupFlow:
+    def __init__(self, model: Callable[[], LockerModel], locker, *, rules, hash_key: str, idcard=None,
+                 scanner=None, clock: Callable[[], float] = time.monotonic):
+        self._model_factory = model
+        self._local = threading.local()
+        self.locker = locker
+        self.idcard = idcard
+        self.scanner = scanner
+        self.rules = rules
+        self.key = hash_key
+        self.clock = clock
+        self.listeners: list[Callable[["PickupFlow"], None]] = []
+        self._busy = threading.Lock()
+        self._cancel = CancelToken()
+        self._reset_fields()
+
+    def _reset_fields(self) -> None:
+        self.step = Step.CODE
+        self.notice: Notice | None = None
+        self.digits = ""
+        self.tries_left = self.rules.wrong_codes_before_lockout
+        self.locked_until = 0.0
+        self.item: Item | None = None
+        self.via = "keypad"
+        self.id_checked = False
+        self.door: int | None = None
+        self.position: tuple[str, str] = ("", "")
+        self.column = self.row = 0
+        self.recorded = False
+        self.transaction_id: str | None = None
+
+    @property
+    def model(self) -> LockerModel:
+        m = getattr(self._local, "model", None)
+        if m is None:
+            m = self._local.model = self._model_factory()
+        return m
+
+    def _set(self, step: Step | None = None, notice: Notice | None | bool = False) -> None:
+        if step is not None:
+            self.step = step
+        if notice is not False:
+            self.notice = notice
+        for fn in list(self.listeners):
+            try:
+                fn(self)
+            except Exception:
+                log.exception("pickup listener failed")
+
+    # --- the keypad ----------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """A new citizen: an empty keypad, or the lockout countdown if one runs. (Worker thread: reads the store.)"""
+        self._cancel = CancelToken()
+        self._reset_fields()
+        left = self.model.locked_for()
+        if left:
+            self.locked_until = self.clock() + left
+            self._set(Step.LOCKED, None)
+        else:
+            self._set(Step.CODE, None)
+
+    def seconds_locked(self) -> int:
+        return max(0, math.ceil(self.locked_until - self.clock()))
+
+    def unlock_if_due(self) -> bool:
+        """The countdown ended: back to the keypad. True when the step changed."""
+        if self.step is Step.LOCKED and self.seconds_locked() == 0:
+            self._set(Step.CODE, None)
+            return True
+        return False
+
+    def press(self, digit: str) -> bool:
+        """One key; True when the code is complete and should be submitted."""
+        if self.step is not Step.CODE or not digit.isdigit() or len(digit) != 1 or len(self.digits) >= 8:
+            return False
+        self.digits += digit
+        self._set(notice=None)
+        return len(self.digits) == self.rules.code_length
+
+    def backspace(self) -> None:
+        self.digits = self.digits[:-1]
+        self._set(notice=None)
+
+    def clear(self) -> None:
+        self.digits = ""
+        self._set(notice=None)
+
+    @property
+    def can_submit(self) -> bool:
+        return self.step is Step.CODE and 6 <= len(self.digits) <= 8
+
+    # --- checking the code ------------------------------------------------------------------------
+
+    def scanned(self, code) -> None:
+        """A code from the scanner (kiosk.hardware.scanner.ScannedCode)."""
+        if self.step is not Step.CODE:
+            return
+        if getattr(code, "kind", None) is None or code.kind.value != "pickup_code":
+            self._set(notice=Notice.NOT_A_PICKUP_CODE)
+            return
+        self.digits = code.value
+        self.submit(via="qr")
+
+    def submit(self, via: str = "keypad") -> None:
+        if not self._busy.acquire(blocking=False):
+            return
+        try:
+            self._submit(via)
+        finally:
+            self._busy.release()
+
+    def _submit(self, via: str) -> None:
+        if self.step is not Step.CODE:
+            return
+        code, self.digits = self.digits, ""
+        model = self.model
+        left = model.locked_for()
+        if left:
+            self.locked_until = self.clock() + left
+            self._set(Step.LOCKED, None)
+            return
+        item = model.find_by_code(code) if 6 <= len(code) <= 8 else None
+        if item is None:
+            locked, self.tries_left = model.wrong_code()
+            if locked:
+                self.locked_until = self.clock() + locked
+                self._set(Step.LOCKED, None)
+            else:
+                self._set(Step.CODE, Notice.WRONG_CODE)
+            return
+        if item.door in model.in_use:
+            self._set(Step.CODE, Notice.DOOR_BUSY)
+            return
+        if item.overdue(model.clock()) and not self.rules.collect_when_overdue:
+            self._set(Step.CODE, Notice.OVERDUE)
+            return
+        model.good_code()
+        self.item, self.via = item, via
+        self._show_door(item.door)
+        if item.needs_id_card:
+            if self.idcard is None:
+                self.item = None
+                self._set(Step.CODE, Notice.NO_ID_READER)
+                return
+            self._set(Step.ID_CARD, None)
+            return
+        self._open()
+
+    def _show_door(self, door: int) -> None:
+        plan = self.model.plan
+        self.door = door
+        self.position = plan.position(door)
+        self.column, self.row = plan.doors[door].column, plan.doors[door].row
+
+    # --- the ID card ----------------------------------------------------------------------------------
+
+    def read_card(self) -> None:
+        """Wait for the holder's ID card (blocking); the door opens when it matches."""
+        if self.step is not Step.ID_CARD or self.item is None:
+            return
+        try:
+            card = self.idcard.read_card(self.rules.id_card_timeout_s, self._cancel)
+        except DeviceError as exc:
+            if exc.completion is Completion.CANCELED:
+                return
+            self._set(Step.ID_CARD, Notice.NO_CARD if exc.detail == "no_card" else Notice.CARD_NOT_READ)
+            return
+        remember_person(card.name, card.id_number)
+        matches = holder_hash(self.key, card.id_number) == self.item.holder_hash
+        del card  # the card's data is not kept past this check
+        if not matches:
+            log.info("pickup: the ID card does not match the holder of case %s", self.item.case_number)
+            self._set(Step.ID_CARD, Notice.ID_MISMATCH)
+            return
+        self.id_checked = True
+        self._open()
+
+    # --- the door ----------------------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        item, model = self.item, self.model
+        self._set(Step.OPENING, None)
+        model.begin(item, "pickup", via=self.via, id_checked=self.id_checked)
+        try:
+            doors.open_door(self.locker, item.door, self._cancel)
+        except doors.DoorFailure as exc:
+            model.abandon(item)
+            if exc.reason != "canceled":
+                model.alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
+                                         f"door {item.door} did not open for a pickup (case {item.case_number}): "
+                                         f"{exc.message}")
+                self._set(Step.DOOR_FAILED, None)
+            return
+        model.alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
+        self._set(Step.DOOR_OPEN, None)
+        self._watch()
+
+    def _watch(self) -> None:
+        item, model = self.item, self.model
+        try:
+            closed = doors.watch_closed(self.locker, item.door, self.rules.door_close_timeout_s, self._cancel, self.clock)
+        except doors.DoorFailure:
+            # the citizen finished while the door was still open: recorded, and watched by the health poll
+            self._record(door_left_open=True)
+            return
+        if not closed.closed:
+            model.alarms.raise_alarm(DEVICE, f"door_left_open:{item.door}",
+                                     f"door {item.door} was left open after a pickup (case {item.case_number})")
+            self._record(door_left_open=True)
+            self._set(Step.DOOR_LEFT_OPEN, None)
+            try:
+                closed = doors.watch_closed(self.locker, item.door, LEFT_OPEN_WATCH_S, self._cancel, self.clock)
+            except doors.DoorFailure:
+                return
+            if closed.closed:
+                model.alarms.clear(DEVICE, f"door_left_open:{item.door}", "closed")
+                self._set(Step.DONE, None)
+            return
+        if closed.item_present:
+            self._set(Step.ITEM_LEFT, None)
+            return
+        self._record()
+        self._set(Step.DONE, None)
+
+    def _record(self, **flags) -> None:
+        if self.recorded:
+            return
+        self.transaction_id = self.model.finish(self.item, **flags)
+        self.recorded = self.transaction_id is not None
+        if self.recorded:
+            log.info("pickup recorded: case %s, door %d", self.item.case_number, self.item.door)
+
+    def open_again(self) -> None:
+        """ITEM_LEFT: the citizen closed the door on the certificate; open it once more."""
+        if self.step is not Step.ITEM_LEFT:
+            return
+        self._set(Step.OPENING, None)
+        try:
+            doors.open_door(self.locker, self.item.door, self._cancel)
+        except doors.DoorFailure as exc:
+            self.model.alarms.raise_alarm(DEVICE, f"item_left:{self.item.door}",
+                                          f"door {self.item.door}: the certificate was left inside and the door "
+                                          f"did not open again ({exc.message})")
+            self._record(item_left=True)
+            self._set(Step.DOOR_FAILED, None)
+            return
+        self._set(Step.DOOR_OPEN, None)
+        self._watch()
+
+    def finish_with_item_left(self) -> None:
+        """ITEM_LEFT and the citizen goes: recorded, and staff are told the item is still inside."""
+        if self.step is not Step.ITEM_LEFT:
+            return
+        self.model.alarms.raise_alarm(DEVICE, f"item_left:{self.item.door}",
+                                      f"door {self.item.door}: the sensor still sees case {self.item.case_number} "
+                                      "after the pickup")
+        self._record(item_left=True)
+        self._set(Step.DONE, None)
+
+    def leave(self) -> None:
+        """The visit ends (done, cancel, idle): nothing may stay half done. A certificate the sensor
+        still sees is recorded with an alarm; a wait under way stops and records what it must."""
+        if self.step is Step.ITEM_LEFT:
+            self.finish_with_item_left()
+        self.cancel()
+
+    def cancel(self) -> None:
+        """The citizen leaves (or the visit is wiped): stop any wait at its next check."""
+        self._cancel.cancel()
+        if self.idcard is not None:
+            try:
+                self.idcard.cancel()
+            except Exception:
+                log.exception("ID card reader: cancel failed")

@@ -1,0 +1,118 @@
+"""Staff recall of overdue items (RecallFlow): list them, open each door, confirm the removal.
+
+    LIST --open (an item)--> OPENING --> DOOR_OPEN --removed--> LIST   (recall recorded)
+                                                  --not there--> LIST   (nothing recorded; alarm)
+    OPENING --door does not open after a retry--> DOOR_FAILED --> LIST
+
+The list holds overdue items and deposits a restart interrupted. The intent is
+committed before the unlock, so a power cut while a door stands open is
+recorded on restart as an unconfirmed recall.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from typing import Callable
+
+from kiosk.core import doors
+from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
+from kiosk.hardware.device import CancelToken
+
+log = logging.getLogger(__name__)
+
+
+class Step(str, enum.Enum):
+    LIST = "list"
+    OPENING = "opening"
+    DOOR_OPEN = "door_open"
+    DOOR_FAILED = "door_failed"
+
+
+class RecallFlow:
+    def __init__(self, model: Callable[[], LockerModel], locker, *, clock: Callable[[], float] = time.monotonic):
+        self._model_factory = model
+        self._local = threading.local()
+        self.locker = locker
+        self.clock = clock
+        self.listeners: list[Callable[["RecallFlow"], None]] = []
+        self.staff_id: str | None = None
+        self.items: list[Item] = []
+        self.current: Item | None = None
+        self.recalled = 0
+        self.step = Step.LIST
+        self._cancel = CancelToken()
+
+    @property
+    def model(self) -> LockerModel:
+        m = getattr(self._local, "model", None)
+        if m is None:
+            m = self._local.model = self._model_factory()
+        return m
+
+    def _set(self, step: Step | None = None) -> None:
+        if step is not None:
+            self.step = step
+        for fn in list(self.listeners):
+            try:
+                fn(self)
+            except Exception:
+                log.exception("recall listener failed")
+
+    def begin(self, staff_id: str) -> None:
+        self.staff_id = staff_id
+        self.recalled = 0
+        self._cancel = CancelToken()
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.items = self.model.recallable()
+        self.current = None
+        self._set(Step.LIST)
+
+    def open(self, item_id: int | None = None) -> None:
+        """Open the door of `item_id` (default: the first on the list)."""
+        if self.step is not Step.LIST or not self.items:
+            return
+        item = next((i for i in self.items if i.id == item_id), self.items[0]) if item_id else self.items[0]
+        model = self.model
+        self.current = item
+        self._set(Step.OPENING)
+        model.begin(item, "recall", staff_id=self.staff_id)
+        try:
+            doors.open_door(self.locker, item.door, self._cancel)
+        except doors.DoorFailure as exc:
+            model.abandon(item)
+            if exc.reason != "canceled":
+                model.alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
+                                         f"door {item.door} did not open for a recall: {exc.message}")
+                self._set(Step.DOOR_FAILED)
+            return
+        model.alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
+        self._set(Step.DOOR_OPEN)
+
+    def removed(self) -> None:
+        """Staff took the item out."""
+        if self.step is not Step.DOOR_OPEN or self.current is None:
+            return
+        if self.model.finish(self.current):
+            self.recalled += 1
+        self.refresh()
+
+    def not_there(self) -> None:
+        """The door opened but the item was not inside: nothing recorded, staff are alerted."""
+        if self.step is not Step.DOOR_OPEN or self.current is None:
+            return
+        item = self.current
+        self.model.abandon(item)
+        self.model.alarms.raise_alarm(DEVICE, f"item_missing:{item.door}",
+                                      f"recall: door {item.door} should hold case {item.case_number} but it was empty")
+        self.refresh()
+
+    def back(self) -> None:
+        if self.step is Step.DOOR_FAILED:
+            self.refresh()
+
+    def cancel(self) -> None:
+        self._cancel.cancel()

@@ -1,0 +1,133 @@
+"""Composition of the certificate pickup locker: the door plan, the store, the flows, the start-up checks.
+
+`PickupService` ties the configured locker (and, when present, the ID card
+reader and the scanner) to the store, the outbox and the alarms, and makes
+the three flows (pickup, deposit, recall) and the staff sign-in. On start it
+reconstructs what a power cut interrupted (`LockerModel.recover`) and checks
+the board's door states against what the doors should hold. Used by the UI
+(kiosk/app.py), the tests and bench/pickup.py; needs no network.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+from kiosk.config import Settings
+from kiosk.core.alarms import Alarms
+from kiosk.core.deposit import DepositFlow
+from kiosk.core.locker import DoorPlan, DoorsInUse, LockerModel
+from kiosk.core.pickup import PickupFlow
+from kiosk.core.recall import RecallFlow
+from kiosk.core.staff import StaffSignIn
+from kiosk.hardware.device import DeviceError
+from kiosk.sync.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class PickupService:
+    def __init__(self, settings: Settings, store, locker, *, idcard=None, scanner=None,
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic):
+        self.settings = settings
+        self.store = store
+        self.locker = locker
+        self.clock = clock
+        self.in_use = DoorsInUse()
+        count = getattr(locker, "door_count", None) or sum(b.doors for b in settings.devices.locker.boards)
+        self.plan = DoorPlan.from_settings(settings.pickup, count)
+        rules, key = settings.pickup, settings.privacy.hash_key
+        self.pickup = PickupFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
+                                 scanner=scanner, clock=monotonic)
+        self.deposit = DepositFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
+                                   scanner=scanner, clock=monotonic)
+        self.recall = RecallFlow(self.open_model, locker, clock=monotonic)
+        self.staff = StaffSignIn.from_settings(settings.staff, clock=monotonic)
+
+    def open_model(self) -> LockerModel:
+        """A model on a connection of its own, for the calling thread."""
+        conn = self.store.connect()
+        outbox = Outbox(conn, now=self.clock)
+        return LockerModel(conn, self.plan, outbox=outbox, alarms=Alarms(conn, outbox, now=self.clock),
+                           hash_key=self.settings.privacy.hash_key, rules=self.settings.pickup,
+                           clock=self.clock, in_use=self.in_use)
+
+    def start(self) -> list:
+        """After a restart: record what a power cut left half done, then check the doors."""
+        model = self.open_model()
+        try:
+            recovered = model.recover()
+            for r in recovered:
+                log.warning("locker: %s at door %d reconstructed after a restart", r.kind, r.item.door)
+            self.check_doors(model)
+            return recovered
+        finally:
+            model.conn.close()
+
+    def check_doors(self, model: LockerModel | None = None) -> None:
+        """The board's door states (and item sensors) against the model."""
+        own = model is None
+        model = model or self.open_model()
+        try:
+            states = self.locker.door_states()
+        except DeviceError as exc:
+            log.warning("locker: door states not read: %s", exc.message)
+            if own:
+                model.conn.close()
+            return
+        try:
+            model.reconcile_open_doors([s.door for s in states if not s.closed])
+            model.reconcile_items({s.door: s.item_present for s in states})
+        finally:
+            if own:
+                model.conn.close()
+
+    def on_status(self, status) -> None:
+        """Health poll listener: a door the board reports open (`door_open:3,7`) is reconciled."""
+        detail = status.detail or ""
+        if status.state.value != "online":
+            return
+        open_doors = [int(d) for d in detail.removeprefix("door_open:").split(",") if d] \
+            if detail.startswith("door_open:") else []
+        model = self.open_model()
+        try:
+            model.reconcile_open_doors(open_doors)
+        finally:
+            model.conn.close()
+
+
+def wall_clock_from(monotonic: Callable[[], float]) -> Callable[[], float]:
+    """Unix time that moves with `monotonic` (the session clock): steady within a run, and steered
+    by the UI tests and the tour like every other timer of the UI."""
+    base_wall, base_mono = time.time(), monotonic()
+    return lambda: base_wall + (monotonic() - base_mono)
+
+
+def attach(app, settings: Settings, store, runtime, monotonic: Callable[[], float] = time.monotonic) -> None:
+    """The UI's pickup locker: `app.pickup` is the PickupService once the devices are up (None before,
+    and when no locker is configured). Recovery and the door check run on the bring-up thread."""
+    app.pickup = None
+    if settings.devices.locker is None:
+        return
+
+    def ready(devices) -> None:
+        locker = devices.get("locker")
+        if locker is None or not hasattr(locker, "open_door"):
+            log.warning("pickup: the locker could not be opened; pickup stays unavailable")
+            return
+        service = PickupService(settings, store, locker, idcard=_usable(devices.get("idcard")),
+                                scanner=_usable(devices.get("scanner")), clock=wall_clock_from(monotonic),
+                                monotonic=monotonic)
+        try:
+            service.start()
+        except Exception:  # the locker must still serve; the log and the alarm say what went wrong
+            log.exception("pickup: start-up reconciliation failed")
+        runtime.add_listener(lambda device, status: service.on_status(status) if device is locker else None)
+        app.pickup = service
+
+    runtime.on_ready(ready)
+
+
+def _usable(device):
+    """A device that was opened (not the stand-in for one that could not be)."""
+    return device if device is not None and type(device).__name__ != "UnavailableDevice" else None

@@ -1,0 +1,129 @@
+"""Widgets the locker screens share: the big keypad, the locker map with one door lit, step panels,
+and the one worker thread each locker screen runs its flow's blocking steps on.
+
+`StepPanels`: a screen declares one panel per flow step in its .kv (ids
+`panel_<step>`); they are built once, taken out of the tree, and `show(step)`
+puts exactly one back, so a hidden panel can never take a touch.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.widget import Widget
+
+from kiosk.i18n import N_, _
+from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
+
+log = logging.getLogger(__name__)
+
+# where a door is on the locker's face, as the citizen reads it
+POSITIONS = {
+    ("upper", "left"): N_("upper left"), ("upper", "centre"): N_("upper middle"), ("upper", "right"): N_("upper right"),
+    ("middle", "left"): N_("middle left"), ("middle", "centre"): N_("centre"), ("middle", "right"): N_("middle right"),
+    ("lower", "left"): N_("lower left"), ("lower", "centre"): N_("lower middle"), ("lower", "right"): N_("lower right"),
+    ("upper", ""): N_("upper part"), ("middle", ""): N_("middle part"), ("lower", ""): N_("lower part"),
+    ("", "left"): N_("left side"), ("", "centre"): N_("middle"), ("", "right"): N_("right side"),
+}
+
+
+def door_place(column: int, row: int, position: tuple[str, str]) -> str:
+    """'Column 2, row 1 (upper left)' in the current language."""
+    words = POSITIONS.get(tuple(position))
+    place = _("Column {column}, row {row}").format(column=column, row=row)
+    return f"{place} · {_(words)}" if words else place
+
+
+class FlowWorker:
+    """One background thread per screen: its flow's blocking steps run in order, never on the UI thread."""
+
+    def __init__(self, name: str):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kiosk-{name}")
+        self._lock = threading.Lock()
+        self.pending = 0   # jobs submitted and not finished (the UI tests wait on it)
+
+    def run(self, fn, *args, then=None) -> None:
+        with self._lock:
+            self.pending += 1
+
+        def job():
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("%s failed", getattr(fn, "__name__", fn))
+            finally:
+                with self._lock:
+                    self.pending -= 1
+                if then is not None:
+                    Clock.schedule_once(lambda _dt: then(), 0)
+        self._pool.submit(job)
+
+
+class StepPanels:
+    def __init__(self, host, panels: dict[str, Widget]):
+        self.host = host
+        # ids are weak proxies: hold the panels themselves, or a detached panel would be collected
+        self.panels = {name: getattr(p, "__self__", p) for name, p in panels.items()}
+        self.current: str | None = None
+        for p in self.panels.values():
+            if p.parent is not None:
+                p.parent.remove_widget(p)
+
+    def show(self, name: str) -> None:
+        if name == self.current:
+            return
+        self.host.clear_widgets()
+        self.host.add_widget(self.panels[name])
+        self.current = name
+
+
+class Keypad(GridLayout):
+    """0-9, clear and back-space as big keys; `on_key(key)` with '0'-'9', 'clear' or 'back'."""
+
+    __events__ = ("on_key",)
+    key_height = NumericProperty(120)
+
+    def on_key(self, key):
+        pass
+
+
+class LockerMap(GridLayout):
+    """The locker's face, one cell per door, the door in question lit."""
+
+    lit = NumericProperty(0)
+    cells = ListProperty()  # door numbers in reading order (row by row)
+
+    def set_plan(self, columns: int, rows: int, numbering: str, door_count: int) -> None:
+        if self.children:
+            return  # built once
+        self.cols = columns
+        order = []
+        for row in range(1, rows + 1):
+            for col in range(1, columns + 1):
+                n = (col - 1) * rows + row if numbering == "down" else (row - 1) * columns + col
+                order.append(n if n <= door_count else 0)
+        self.cells = order
+        for n in order:
+            self.add_widget(LockerCell(number=n))
+        self._paint()
+
+    def on_lit(self, *_a):
+        self._paint()
+
+    def _paint(self):
+        for cell in self.children:
+            cell.lit = cell.number == self.lit
+
+
+class LockerCell(Widget):
+    number = NumericProperty(0)
+    lit = BooleanProperty(False)
+
+
+Builder.load_file(str(Path(__file__).with_name("locker_widgets.kv")))

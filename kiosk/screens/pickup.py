@@ -1,0 +1,222 @@
+"""The citizen's pickup screen: a view of `PickupFlow` (kiosk/core/pickup.py).
+
+One panel per flow step (pickup.kv). Taps go to the flow; its blocking steps
+(checking the code, the ID card, the door) run on the screen's worker thread,
+and the flow's changes come back through a trigger to the main thread. While a
+door is being opened or stands open the visit is held, so the idle reset never
+cuts a pickup short. Built once per process; every visit starts from
+`flow.begin()`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.i18n import N_, _
+from kiosk.screens import locker_widgets
+from kiosk.screens.locker_widgets import FlowWorker, StepPanels
+
+log = logging.getLogger(__name__)
+
+NOTICES = {
+    "wrong_code": N_("That code is not right. {tries} more wrong codes and pickup pauses for a while."),
+    "overdue": N_("This item is waiting to be taken back by the staff. Please ask at the service desk."),
+    "not_a_pickup_code": N_("That is not a pickup code. Please show the QR code from your pickup message."),
+    "id_mismatch": N_("This ID card does not belong to the person the certificate is for. "
+                      "Please use the holder's ID card."),
+    "no_card": N_("No ID card was read. Place the card flat on the reader and tap \"Read the card\"."),
+    "card_not_read": N_("The card could not be read. Take it off, place it again and tap \"Read the card\"."),
+    "no_id_reader": N_("This certificate can only be handed over with the holder's ID card, and the card "
+                       "reader is not working. Please ask at the service desk."),
+    "door_busy": N_("That door is being opened right now. Please wait a moment and try again."),
+}
+HELD_STEPS = {"checking", "opening", "door_open", "id_card"}
+SCAN_POLL_S = 0.5
+
+
+class PickupScreen(Screen):
+    step = StringProperty("code")
+    digits = StringProperty("")
+    code_length = NumericProperty(6)
+    notice = StringProperty("")
+    tries_left = NumericProperty(5)
+    seconds_locked = NumericProperty(0)
+    door = NumericProperty(0)
+    column = NumericProperty(0)
+    row = NumericProperty(0)
+    position = ListProperty(["", ""])
+    can_submit = BooleanProperty(False)
+    has_scanner = BooleanProperty(False)
+    rating = BooleanProperty(False)
+
+    def __init__(self, app, **kwargs):
+        super().__init__(name="pickup", **kwargs)
+        self.app = app
+        self.worker = FlowWorker("pickup")
+        self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
+        self._scanning = threading.Event()
+        self._flow = None
+        self._reading = False
+        self.panels = StepPanels(self.ids.body, {k[len("panel_"):]: v for k, v in self.ids.items()
+                                                 if k.startswith("panel_")})
+        self.panels.show("code")
+        self.code_length = app.settings.pickup.code_length
+        self.rating = hasattr(app, "ask_rating")
+        Clock.schedule_interval(self._tick, 0.5)
+        app.session.on("wipe", self._on_wipe)
+
+    @property
+    def flow(self):
+        service = getattr(self.app, "pickup", None)
+        flow = service.pickup if service is not None else None
+        if flow is not None and flow is not self._flow:
+            self._flow = flow
+            flow.listeners.append(lambda _f: self._render())
+            plan = service.plan
+            self.ids.locker_map.set_plan(plan.columns, plan.rows, plan.numbering, len(plan.doors))
+            self.has_scanner = flow.scanner is not None
+        return flow
+
+    # --- visits -----------------------------------------------------------------------------------
+    def on_pre_enter(self, *_a):
+        flow = self.flow
+        self.digits, self.notice = "", ""
+        self.panels.show("checking")
+        if flow is None:
+            return
+        self.worker.run(flow.begin, then=self._start_scanning)
+
+    def on_leave(self, *_a):
+        self._scanning.clear()
+        flow = self.flow
+        if flow is not None:
+            flow.cancel()               # a wait under way stops now, not after the queue
+            self.worker.run(flow.leave)
+        self.app.session.release("pickup")
+
+    def _on_wipe(self, _reason):
+        if self.app.screens.current == "pickup":
+            self.on_leave()
+
+    # --- the scanner ------------------------------------------------------------------------------
+    def _start_scanning(self):
+        flow = self.flow
+        if flow is None or flow.scanner is None or self._scanning.is_set():
+            return
+        self._scanning.set()
+        flow.scanner.discard_pending()
+        threading.Thread(target=self._scan_loop, args=(flow,), name="pickup-scan", daemon=True).start()
+
+    def _scan_loop(self, flow):
+        while self._scanning.is_set():
+            try:
+                code = flow.scanner.read_code(SCAN_POLL_S)
+            except Exception as exc:  # a scanner fault: the keypad still works
+                log.warning("pickup: scanner: %s", exc)
+                self._scanning.wait(2.0)
+                continue
+            if code is not None and self._scanning.is_set() and flow.step.value == "code":
+                self.worker.run(flow.scanned, code)
+
+    # --- taps -------------------------------------------------------------------------------------
+    def key(self, key: str) -> None:
+        flow = self.flow
+        if flow is None:
+            return
+        if key == "clear":
+            flow.clear()
+        elif key == "back":
+            flow.backspace()
+        elif flow.press(key):
+            self.worker.run(flow.submit)
+        self.render()
+
+    def confirm(self) -> None:
+        flow = self.flow
+        if flow is not None and flow.can_submit:
+            self.worker.run(flow.submit)
+
+    def read_card(self) -> None:
+        flow = self.flow
+        if flow is not None and not self._reading:
+            self.notice = ""
+            self._reading = True
+            self.worker.run(flow.read_card, then=self._read_done)
+
+    def open_again(self) -> None:
+        self.worker.run(self.flow.open_again)
+
+    def item_left_finish(self) -> None:
+        self.worker.run(self.flow.finish_with_item_left)
+
+    def finish(self) -> None:
+        flow = self.flow
+        if self.rating and flow is not None and flow.recorded:
+            self.app.ask_rating("pickup", flow.transaction_id)
+            return
+        self.app.end_visit("done")
+
+    def cancel(self) -> None:
+        self.app.end_visit("canceled")
+
+    # --- showing the flow -------------------------------------------------------------------------
+    def render(self) -> None:
+        flow = self._flow
+        if flow is None:
+            return
+        step = flow.step.value
+        self.step = step
+        self.digits = flow.digits
+        self.notice = flow.notice.value if flow.notice else ""
+        self.tries_left = flow.tries_left
+        self.can_submit = flow.can_submit
+        self.seconds_locked = flow.seconds_locked()
+        if flow.door:
+            self.door, self.column, self.row = flow.door, flow.column, flow.row
+            self.position = list(flow.position)
+            self.ids.locker_map.lit = flow.door
+        self.panels.show(step)
+        if step in HELD_STEPS:
+            self.app.session.hold("pickup")
+        else:
+            self.app.session.release("pickup")
+        if step == "id_card" and not flow.notice and not self._reading:
+            self._reading = True
+            self.worker.run(flow.read_card, then=self._read_done)
+
+    def _read_done(self):
+        self._reading = False
+
+    def _tick(self, _dt):
+        flow = self._flow
+        if flow is not None and self.app.screens.current == "pickup" and flow.step.value == "locked":
+            self.seconds_locked = flow.seconds_locked()
+            if flow.unlock_if_due():
+                self.render()
+
+    # --- text -------------------------------------------------------------------------------------
+    def notice_text(self, notice: str, tries: int, *_lang) -> str:
+        return _(NOTICES[notice]).format(tries=tries) if notice in NOTICES else ""
+
+    def code_text(self, digits: str, length: int) -> str:
+        return "  ".join(list(digits) + ["_"] * max(0, length - len(digits)))
+
+    def place_text(self, column: int, row: int, position, *_lang) -> str:
+        return locker_widgets.door_place(column, row, tuple(position))
+
+
+def build_screen(app):
+    from kiosk.screens import staff
+
+    screen = PickupScreen(app)
+    staff.install(app)      # the staff screens, reached by a long press on the hall's name
+    return screen
+
+
+Builder.load_file(str(Path(__file__).with_name("pickup.kv")))

@@ -1,0 +1,167 @@
+"""The staff screens of the locker: sign-in and menu (here), deposit and recall (staff_deposit.py,
+staff_recall.py).
+
+Nothing on the home screen shows them to citizens: staff hold a finger on the
+hall's name for `HOLD_S` seconds (timed on the session clock). Sign-in is a
+staff id and a PIN on the on-screen keypad, checked on the worker thread
+(scrypt); five wrong PINs lock sign-in (kiosk/core/staff.py). The visit's end
+(done, idle) signs the staff member out.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.screens import locker_widgets  # noqa: F401  (shared rules)
+from kiosk.screens.locker_widgets import FlowWorker, StepPanels
+
+log = logging.getLogger(__name__)
+
+HOLD_S = 3.0
+
+
+class StaffScreen(Screen):
+    field = StringProperty("id")        # which field the keypad types into: id | pin
+    staff_id = StringProperty("")
+    pin_dots = StringProperty("")
+    message = StringProperty("")        # a msgid
+    locked_for = NumericProperty(0)
+    signed_in = StringProperty("")
+    recallable = NumericProperty(0)
+    checking = BooleanProperty(False)
+
+    def __init__(self, app, **kwargs):
+        super().__init__(name="staff", **kwargs)
+        self.app = app
+        self.worker = FlowWorker("staff")
+        self._pin = ""
+        self.panels = StepPanels(self.ids.body, {k[len("panel_"):]: v for k, v in self.ids.items()
+                                                 if k.startswith("panel_")})
+        self.panels.show("sign_in")
+        app.session.on("wipe", lambda _r: self.sign_out(go_home=False))
+
+    @property
+    def service(self):
+        return getattr(self.app, "pickup", None)
+
+    def on_pre_enter(self, *_a):
+        if not self.signed_in:
+            self.staff_id, self._pin, self.pin_dots, self.field, self.message = "", "", "", "id", ""
+            self.panels.show("sign_in")
+        else:
+            self.show_menu()
+
+    def key(self, key: str) -> None:
+        if self.checking:
+            return
+        if self.field == "id":
+            self.staff_id = "" if key == "clear" else (self.staff_id[:-1] if key == "back" else
+                                                       (self.staff_id + key)[:16])
+        else:
+            self._pin = "" if key == "clear" else (self._pin[:-1] if key == "back" else (self._pin + key)[:12])
+            self.pin_dots = "●" * len(self._pin)
+
+    def sign_in(self) -> None:
+        service = self.service
+        if service is None or self.checking or not self.staff_id or not self._pin:
+            return
+        staff_id, pin, self._pin, self.pin_dots = self.staff_id, self._pin, "", ""
+        self.checking = True
+        result = {}
+
+        def check():
+            result["r"] = service.staff.sign_in(staff_id, pin)
+            result["n"] = len(service.open_model().recallable())
+
+        def done():
+            self.checking = False
+            r = result.get("r")
+            if r is None:
+                return
+            if r.ok:
+                self.signed_in = r.staff_id
+                self.recallable = result["n"]
+                self.app.session.hold("staff")
+                self.show_menu()
+            elif r.locked_for_s:
+                self.locked_for = r.locked_for_s
+                self.message = "locked"
+            else:
+                self.message = "wrong"
+                self.field = "pin"
+        self.worker.run(check, then=done)
+
+    def show_menu(self) -> None:
+        service = self.service
+        if service is not None:
+            result = {}
+            self.worker.run(lambda: result.setdefault("n", len(service.open_model().recallable())),
+                            then=lambda: setattr(self, "recallable", result.get("n", 0)))
+        self.panels.show("menu")
+
+    def open_deposit(self) -> None:
+        self.app.screens.current = "staff_deposit"
+
+    def open_recall(self) -> None:
+        self.app.screens.current = "staff_recall"
+
+    def sign_out(self, go_home: bool = True) -> None:
+        if self.signed_in:
+            log.info("staff %s signed out", self.signed_in)
+        self.signed_in = ""
+        self._pin = ""
+        self.pin_dots = ""
+        self.app.session.release("staff")
+        if go_home:
+            self.app.end_visit("staff")
+
+
+class HallNamePress:
+    """The hidden way in: a finger held on the hall's name on the home screen."""
+
+    def __init__(self, app):
+        self.app = app
+        self._down_at: float | None = None
+        self._uid = None
+        Window.bind(on_touch_down=self._down, on_touch_up=self._up)
+        Clock.schedule_interval(self._tick, 0.25)
+
+    def _down(self, _w, touch):
+        label = self.app.home.ids.hall_name
+        if self.app.screens.current == "home" and label.collide_point(*label.to_widget(*touch.pos)):
+            self._down_at, self._uid = self.app.session.clock(), touch.uid
+        return False
+
+    def _up(self, _w, touch):
+        if touch.uid == self._uid:
+            self._tick()
+            self._down_at = self._uid = None
+        return False
+
+    def _tick(self, *_a):
+        if self._down_at is not None and self.app.session.clock() - self._down_at >= HOLD_S:
+            self._down_at = None
+            if "staff" in self.app.screens.screen_names and getattr(self.app, "pickup", None) is not None:
+                self.app.screens.current = "staff"
+
+
+def install(app) -> None:
+    """Add the staff screens to the app (once) and watch the hall's name."""
+    if "staff" in app.screens.screen_names:
+        return
+    from kiosk.screens.staff_deposit import DepositScreen
+    from kiosk.screens.staff_recall import RecallScreen
+
+    app.screens.add_widget(StaffScreen(app))
+    app.screens.add_widget(DepositScreen(app))
+    app.screens.add_widget(RecallScreen(app))
+    app.staff_press = HallNamePress(app)
+
+
+Builder.load_file(str(Path(__file__).with_name("staff.kv")))

@@ -1,0 +1,156 @@
+"""The staff deposit screen: a view of `DepositFlow` (kiosk/core/deposit.py), one panel per step.
+
+The case number is typed on the keypad or scanned; the holder's ID number is
+typed (digits and X) or read from the card. The pickup code is shown once, in
+the CODE step, and forgotten when staff tap "Next item".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.core.privacy import mask_id_number
+from kiosk.i18n import N_, _
+from kiosk.screens import locker_widgets
+from kiosk.screens.locker_widgets import FlowWorker, StepPanels
+
+NOTICES = {
+    "bad_case_number": N_("A case number has 4 to 40 letters, digits or dashes."),
+    "case_number_looks_like_id": N_("That looks like an ID number, not a case number."),
+    "bad_id_number": N_("That ID number is not valid. Check the last character."),
+    "no_card": N_("No ID card was read. Place the card on the reader and try again."),
+    "card_not_read": N_("The card could not be read. Place it again and try again."),
+    "no_scan": N_("Nothing was scanned. Type the case number, or scan again."),
+}
+SIZES = {"small": N_("Small"), "medium": N_("Medium"), "large": N_("Large")}
+
+
+class DepositScreen(Screen):
+    step = StringProperty("case")
+    typed = StringProperty("")
+    notice = StringProperty("")
+    item_size = StringProperty("medium")
+    require_id = BooleanProperty(True)
+    prefer_low = BooleanProperty(False)
+    door = NumericProperty(0)
+    column = NumericProperty(0)
+    row = NumericProperty(0)
+    code = StringProperty("")
+    case_number = StringProperty("")
+    has_scanner = BooleanProperty(False)
+    has_reader = BooleanProperty(False)
+
+    def __init__(self, app, **kwargs):
+        super().__init__(name="staff_deposit", **kwargs)
+        self.app = app
+        self.worker = FlowWorker("deposit")
+        self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
+        self._flow = None
+        self.panels = StepPanels(self.ids.body, {k[len("panel_"):]: v for k, v in self.ids.items()
+                                                 if k.startswith("panel_")})
+        self.panels.show("case")
+
+    @property
+    def flow(self):
+        service = getattr(self.app, "pickup", None)
+        flow = service.deposit if service is not None else None
+        if flow is not None and flow is not self._flow:
+            self._flow = flow
+            flow.listeners.append(lambda _f: self._render())
+            self.has_scanner = flow.scanner is not None
+            self.has_reader = flow.idcard is not None
+        return flow
+
+    def on_pre_enter(self, *_a):
+        staff = self.app.screens.get_screen("staff").signed_in
+        flow = self.flow
+        if flow is None or not staff:
+            return
+        self.typed = ""
+        flow.begin(staff)
+        self.render()
+
+    def on_leave(self, *_a):
+        flow = self.flow
+        if flow is not None:
+            flow.cancel()
+            self.worker.run(flow.abandon_item)
+
+    # --- taps -------------------------------------------------------------------------------------
+    def key(self, key: str) -> None:
+        limit = 40 if self.step == "case" else 18
+        if key == "clear":
+            self.typed = ""
+        elif key == "back":
+            self.typed = self.typed[:-1]
+        elif len(self.typed) < limit:
+            self.typed += key
+
+    def submit_case(self) -> None:
+        if self.flow.set_case(self.typed):
+            self.typed = ""
+
+    def scan_case(self) -> None:
+        self.worker.run(self.flow.scan_case, 30.0)
+
+    def choose(self, **kw) -> None:
+        self.flow.choose(**kw)
+
+    def confirm_options(self) -> None:
+        self.worker.run(self.flow.confirm_options)
+
+    def submit_holder(self) -> None:
+        typed, self.typed = self.typed, ""
+        self.worker.run(self.flow.set_holder_number, typed)
+
+    def read_card(self) -> None:
+        self.worker.run(self.flow.read_holder_card)
+
+    def another_door(self) -> None:
+        self.worker.run(self.flow.another_door)
+
+    def open_again(self) -> None:
+        self.worker.run(self.flow.open_again)
+
+    def next_item(self) -> None:
+        self.flow.code_seen()
+
+    def back_to_menu(self) -> None:
+        self.app.screens.current = "staff"
+
+    # --- showing the flow -------------------------------------------------------------------------
+    def render(self) -> None:
+        flow = self._flow
+        if flow is None:
+            return
+        self.step = flow.step.value
+        self.notice = flow.notice.value if flow.notice else ""
+        self.item_size, self.require_id, self.prefer_low = flow.size, flow.require_id, flow.prefer_low
+        self.case_number = flow.case_number
+        self.code = flow.code or ""
+        if flow.door:
+            self.door = flow.door
+            d = self.app.pickup.plan.doors.get(flow.door)
+            if d is not None:
+                self.column, self.row = d.column, d.row
+        self.panels.show(self.step)
+
+    def notice_text(self, notice: str, *_lang) -> str:
+        return _(NOTICES[notice]) if notice in NOTICES else ""
+
+    def size_text(self, size: str, *_lang) -> str:
+        return _(SIZES[size])
+
+    def typed_id(self, typed: str) -> str:
+        # the full number is on screen only while staff type it; once 18 long it shows masked
+        return mask_id_number(typed) if len(typed) >= 15 else typed
+
+    def place_text(self, column, row, *_lang) -> str:
+        return locker_widgets.door_place(int(column), int(row), ("", ""))
+
+
+Builder.load_file(str(Path(__file__).with_name("staff_deposit.kv")))

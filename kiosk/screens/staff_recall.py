@@ -1,0 +1,82 @@
+"""The staff recall screen: a view of `RecallFlow` (kiosk/core/recall.py).
+
+The list shows how many items wait to be taken back and the first of them
+(door, case number, since when); staff open its door, take the item out and
+confirm, and the next one comes up.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.screens.locker_widgets import FlowWorker, StepPanels
+
+
+class RecallScreen(Screen):
+    step = StringProperty("list")
+    count = NumericProperty(0)
+    recalled = NumericProperty(0)
+    door = NumericProperty(0)
+    case_number = StringProperty("")
+    since = StringProperty("")
+
+    def __init__(self, app, **kwargs):
+        super().__init__(name="staff_recall", **kwargs)
+        self.app = app
+        self.worker = FlowWorker("recall")
+        self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
+        self._flow = None
+        self.panels = StepPanels(self.ids.body, {k[len("panel_"):]: v for k, v in self.ids.items()
+                                                 if k.startswith("panel_")})
+        self.panels.show("list")
+
+    @property
+    def flow(self):
+        service = getattr(self.app, "pickup", None)
+        flow = service.recall if service is not None else None
+        if flow is not None and flow is not self._flow:
+            self._flow = flow
+            flow.listeners.append(lambda _f: self._render())
+        return flow
+
+    def on_pre_enter(self, *_a):
+        staff = self.app.screens.get_screen("staff").signed_in
+        if self.flow is not None and staff:
+            self.worker.run(self.flow.begin, staff)
+
+    def open(self) -> None:
+        self.worker.run(self.flow.open)
+
+    def removed(self) -> None:
+        self.worker.run(self.flow.removed)
+
+    def not_there(self) -> None:
+        self.worker.run(self.flow.not_there)
+
+    def back(self) -> None:
+        self.worker.run(self.flow.back)
+
+    def back_to_menu(self) -> None:
+        self.app.screens.current = "staff"
+
+    def render(self) -> None:
+        flow = self._flow
+        if flow is None:
+            return
+        self.step = flow.step.value
+        self.count = len(flow.items)
+        self.recalled = flow.recalled
+        item = flow.current or (flow.items[0] if flow.items else None)
+        self.door = item.door if item else 0
+        self.case_number = item.case_number if item else ""
+        self.since = (dt.datetime.fromtimestamp(item.deposited_at).strftime("%Y-%m-%d")
+                      if item and item.deposited_at else "")
+        self.panels.show(self.step)
+
+
+Builder.load_file(str(Path(__file__).with_name("staff_recall.kv")))
