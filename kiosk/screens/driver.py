@@ -75,13 +75,25 @@ class UiDriver:
         x, y = widget.to_window(*widget.center)
         self.tap_at(x, y)
 
+    # Kivy's ScrollView hands a tap to its children on release and delivers the release
+    # 0.2 s later (ScrollView.on_touch_up schedules _do_touch_up); a tap is done after that
+    TAP_SETTLE_S = 0.25
+
     def tap_at(self, x: float, y: float) -> None:
+        from kivy.clock import Clock
+
         finger = Finger(x, y)
         EventLoop.post_dispatch_input("begin", finger)
         self.pump(1)
         finger.update_time_end()
         EventLoop.post_dispatch_input("end", finger)
+        released = Clock.get_time()
         self.pump(2)
+        for _ in range(200):  # bounded: about 0.25 s of frames
+            if Clock.get_time() - released >= self.TAP_SETTLE_S:
+                break
+            self.pump(1)
+        self.pump(1)
 
     def key(self, keycode: int, scancode: int = 0, text: str | None = None) -> bool:
         """A key press as the window reports one; returns True when the app consumed it

@@ -82,6 +82,15 @@ REMOTE_SETTINGS: dict[str, frozenset[str] | None] = {
     "central": frozenset({"timeout_s", "lookup_timeout_s"}),
     "sync": None,
     "devices.payment": frozenset({"result_timeout_s"}),
+    # service policy: fees, ratings, payment timeouts, the locker's rules and door sizes, PIN hashes
+    "fees": None,
+    "ratings": None,
+    "payments": None,
+    "pickup": None,
+    "staff": None,
+    "technician": frozenset({"pin_hashes", "hold_s", "wrong_pins_before_lockout", "pin_lockout_s",
+                             "idle_timeout_s"}),
+    "documents": frozenset({"id_card_timeout_s", "print_timeout_s"}),
 }
 
 # test seam: `kill -9` of this process at the named step (tests/config_bundle)

@@ -231,3 +231,13 @@ def test_the_heartbeat_reads_the_version_without_the_database(kiosk):
     s = config.load(kiosk.config)
     (s.data_path / "kiosk.db").unlink()
     assert current_version(s) == 3
+
+
+def test_service_policy_is_remote_and_device_wiring_stays_local():
+    from kiosk.sync.config_apply import local_only_keys
+
+    assert local_only_keys({"fees": {"documents": {"per_page_fen": 100}}, "staff": {"members": []},
+                            "pickup": {"hold_days": 5}, "technician": {"pin_hashes": []}}) == []
+    assert local_only_keys({"technician": {"usb_mounts": ["/mnt/*"]},
+                            "devices": {"locker": {"port": "/dev/ttyS0"}}}) == \
+        ["technician.usb_mounts", "devices.locker"]
