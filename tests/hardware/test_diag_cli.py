@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.demo.cupsd import PrivateCupsd
 from tests.conftest import KIOSK, ROOT, run_kiosk, write_config
 
 pytestmark = pytest.mark.slow  # every test here runs the kiosk command in a subprocess
@@ -223,3 +224,18 @@ def test_a_driver_recovers_when_its_link_drops_and_comes_back(serve):
         assert reader.read_card(5).card_type.value == "resident"
     finally:
         reader.close()
+
+
+@pytest.mark.skipif(PrivateCupsd.unavailable() is not None, reason=PrivateCupsd.unavailable() or "")
+def test_with_the_sim_queue_in_cups_every_default_device_is_online_and_diag_exits_0(tmp_path):
+    """The default config where its A4 queue `sim` exists (as `make run` creates it): all six online."""
+    cupsd = PrivateCupsd().start()
+    try:
+        cupsd.add_queue("sim")
+        config = write_config(tmp_path, **{r'^printer = "sim".*$': f'printer = "sim"\nserver = "{cupsd.socket}"'})
+        rc, doc, result = diag_json(config=config)
+    finally:
+        cupsd.stop()
+    states = {r["name"]: (r["state"], r["detail"]) for r in doc["devices"]}
+    assert all(state == "online" for state, _ in states.values()), states
+    assert rc == 0, result.stderr
