@@ -399,7 +399,8 @@ class LockerModel:
 
     def locked_for(self) -> int:
         row = self.conn.execute("SELECT locked_until FROM locker_lockout WHERE scope='pickup'").fetchone()
-        return max(0, math.ceil((row["locked_until"] if row else 0) - self.clock()))
+        # rounded first: epoch seconds leave a float residue, and ceil(60.0000002) would show 61
+        return max(0, math.ceil(round((row["locked_until"] if row else 0) - self.clock(), 3)))
 
     def wrong_code(self) -> tuple[int, int]:
         """Count a wrong code. Returns (seconds locked now, 0 if not locked; wrong codes left before a lockout)."""

@@ -122,7 +122,7 @@ class PickupFlow:
             self._set(Step.CODE, None)
 
     def seconds_locked(self) -> int:
-        return max(0, math.ceil(self.locked_until - self.clock()))
+        return max(0, math.ceil(round(self.locked_until - self.clock(), 3)))
 
     def unlock_if_due(self) -> bool:
         """The countdown ended: back to the keypad. True when the step changed."""

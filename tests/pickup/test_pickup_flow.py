@@ -306,3 +306,4 @@ def test_pickup_works_with_the_central_platform_stopped(kit):
     conn = kit.store.connect()
     assert {r[0] for r in conn.execute("SELECT state FROM outbox")} == {"pending"}
     assert isinstance(conn, sqlite3.Connection)
+

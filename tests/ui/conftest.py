@@ -108,3 +108,13 @@ def shot(request, ui):
     def save(name: str) -> Path:
         return ui.screenshot(ARTIFACTS / f"{request.node.name}-{name}.png")
     return save
+
+
+def pytest_collection_finish(session):
+    """Kivy reads its configuration when first imported: a test module that imports it at the top
+    (directly or through kiosk.screens) would configure it before the app does. Say so plainly."""
+    import sys
+
+    if "kivy" in sys.modules:
+        raise pytest.UsageError("kivy was imported while collecting the tests: import kivy and kiosk.screens "
+                                "inside the tests or fixtures of tests/ui, never at the top of a test module")

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from kiosk.pickup_tour import wait_for
 
 
 @pytest.fixture
@@ -136,3 +135,11 @@ def test_a_silent_lock_board_makes_pickup_unavailable_with_the_reason(pickup_ui)
         poller.poll_once()
         ui.pump()
     assert "locker" not in ui.app.device_problems
+
+
+def wait_for(ui, done, what: str):
+    # imported here, not at the top: kiosk.pickup_tour loads kivy, which must not happen at
+    # collection time, before the UI fixture has configured it (data dir, window size)
+    from kiosk.pickup_tour import wait_for as wait
+
+    return wait(ui, done, what=what)
