@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
+import sys
 import signal
 import threading
 
 from kiosk.cli import EXIT_OK
 from kiosk.sdnotify import Notifier, watchdog_interval
 from kiosk.core.alarms import Alarms
+from kiosk.core.config_follow import ConfigFollower
 from kiosk.core.health import HealthBoard
 from kiosk.sync import management
 from kiosk.sync.agent import Agent, Capacity, Periodic
@@ -39,7 +42,28 @@ def catalog_importer(store):
     return apply, guides
 
 
-def build(ctx, stop: threading.Event, notifier: Notifier | None = None) -> tuple[Agent, list]:
+CONFIG_FOLLOW_S = 5.0
+
+
+def restart_on_new_config(settings, stop: threading.Event, restart: dict):
+    """A task: when a newly applied config changes what the agent runs on (intervals, timeouts),
+    stop the loop after the current request; `run` then starts the agent again on it."""
+    follower = ConfigFollower(settings)
+
+    def follow() -> None:
+        change = follower.check()
+        if change is not None and change.changed:
+            log.info("agent: config version %s changes %s; restarting on it", change.version,
+                     ", ".join(sorted(change.changed)))
+            restart["version"] = change.version
+            stop.set()
+
+    return follow
+
+
+def build(ctx, stop: threading.Event, notifier: Notifier | None = None,
+          restart: dict | None = None) -> tuple[Agent, list]:
+    restart = {} if restart is None else restart
     notifier = notifier or Notifier(address="")
     settings, store = ctx.settings, ctx.store
     conn = store.connect()
@@ -61,7 +85,8 @@ def build(ctx, stop: threading.Event, notifier: Notifier | None = None) -> tuple
                   capacity=Capacity(outbox, alarms, s.outbox_alarm_items, settings.data_path, s.disk_alarm_free_mb),
                   prune_acked_days=s.prune_acked_days, start_jitter_s=s.start_jitter_s,
                   tasks=[Periodic("config pull", s.config_interval_s,
-                                  ConfigPull(client, state, ConfigApplier(settings)).pull)],
+                                  ConfigPull(client, state, ConfigApplier(settings)).pull),
+                         Periodic("config follow", CONFIG_FOLLOW_S, restart_on_new_config(settings, stop, restart))],
                   rng=random.SystemRandom(), stop=stop,
                   beat=notifier.watchdog if notifier.enabled else None, beat_interval_s=watchdog_interval())
     return agent, [client, guides, conn]
@@ -77,7 +102,8 @@ def run(ctx) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     notifier = Notifier()
-    agent, closables = build(ctx, stop, notifier)
+    restart: dict = {}
+    agent, closables = build(ctx, stop, notifier, restart)
     # the management API (signed config pushed by an operator) runs beside the loop, until `stop`
     threading.Thread(target=management.serve, args=(ctx.settings, stop), name="management", daemon=True).start()
     notifier.ready("agent running")
@@ -87,4 +113,7 @@ def run(ctx) -> int:
         notifier.stopping()
         for c in closables:
             c.close()
+    if "version" in restart:
+        # the same process again, on the new config (same pid for systemd)
+        os.execv(sys.executable, [sys.executable, "-m", "kiosk.cli", *sys.argv[1:]])
     return EXIT_OK

@@ -102,6 +102,10 @@ def run(ctx) -> int:
         signal.signal(signal.SIGUSR1, previous)
         Notifier().stopping()
 
+    if app.restart_for_config is not None and not ctx.args.snapshot:
+        # the same process image again, on the new config: same pid for systemd, same X client
+        log.info("kiosk ui: starting again for config version %s", app.restart_for_config)
+        os.execv(sys.executable, [sys.executable, "-m", "kiosk.cli", *sys.argv[1:]])
     if ctx.args.snapshot:
         if "snapshot" not in result:
             print("kiosk ui: the home screen was never drawn", file=sys.stderr)

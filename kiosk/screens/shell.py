@@ -21,12 +21,14 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk import i18n
 from kiosk.app import Service, unavailable_reason
 from kiosk.config import Settings
+from kiosk.core.config_follow import ConfigChange, ConfigFollower
 from kiosk.core.session import Phase, VisitorSession
 from kiosk.fonts import FontChoice
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25  # how often the session's timers are looked at
+CONFIG_POLL_S = 5.0  # how often a newly applied signed config is looked for (one small file read)
 
 
 def register_default_font(font: FontChoice) -> None:
@@ -60,6 +62,8 @@ class KioskApp(App):
         self.device_problems: dict[str, str] = {}
         self._refresh_tiles = Clock.create_trigger(self._show_tiles, 0)
         self._first_frame_callbacks: list[Callable[[], None]] = []
+        self.config_follower: ConfigFollower | None = None
+        self.restart_for_config: int | None = None  # a config version that needs the flows rebuilt
 
     # -- building ---------------------------------------------------------------------------------
     def build(self):
@@ -93,6 +97,8 @@ class KioskApp(App):
         Window.clearcolor = (0.95, 0.96, 0.97, 1)
         Clock.schedule_interval(self._tick, TICK_S)
         Clock.schedule_interval(self._show_time, 1.0)
+        self.config_follower = ConfigFollower(self.settings)
+        Clock.schedule_interval(self._follow_config, CONFIG_POLL_S)
         self.bind(lang=self._show_time)
         self._show_time()
         self._show_tiles()
@@ -152,6 +158,37 @@ class KioskApp(App):
     def _on_key(self, _window, key, *_args):
         self.session.touch()
         return False
+
+    # -- a newly applied signed config ------------------------------------------------------------
+    def _follow_config(self, _dt=None) -> None:
+        change = self.config_follower.check() if self.config_follower else None
+        if change is not None:
+            self.take_config(change)
+        if self.restart_for_config is not None and self.session.phase is Phase.HOME:
+            log.info("restarting the UI between visits to run on config version %s", self.restart_for_config)
+            self.stop()
+
+    def take_config(self, change: ConfigChange) -> None:
+        """Apply what the home screen and the session read at once; for anything else, restart
+        between two visits (`kiosk ui` starts itself again on the new config)."""
+        if not change.live:
+            log.info("config version %s changes %s: the UI restarts when no visit is running",
+                     change.version, ", ".join(sorted(change.changed)))
+            self.restart_for_config = change.version if change.version is not None else 0
+            return
+        s = change.settings
+        self.settings = s
+        self.hall = s.kiosk.hall
+        self.home.hall = s.kiosk.hall
+        self.default_language = s.kiosk.language
+        self.session.base_timeout_s = float(s.kiosk.idle_timeout_s)
+        self.session.warning_s = float(s.kiosk.idle_warning_s)
+        self.session.extensions = int(s.kiosk.idle_extensions)
+        if self.elder:
+            self.scale = s.ui.elder_scale
+        if self.session.phase is Phase.HOME and self.lang != s.kiosk.language:
+            self.set_language(s.kiosk.language)
+        log.info("config version %s applied live: %s", change.version, ", ".join(sorted(change.changed)) or "no change")
 
     def _tick(self, _dt=None) -> None:
         phase = self.session.tick()

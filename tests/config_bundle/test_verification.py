@@ -241,3 +241,23 @@ def test_service_policy_is_remote_and_device_wiring_stays_local():
     assert local_only_keys({"technician": {"usb_mounts": ["/mnt/*"]},
                             "devices": {"locker": {"port": "/dev/ttyS0"}}}) == \
         ["technician.usb_mounts", "devices.locker"]
+
+
+def test_the_agent_stops_its_loop_to_restart_on_a_newly_applied_config(tmp_path):
+    """The agent's intervals and timeouts come from the config: a new version ends the loop (run() then
+    starts the agent again on it); the same version again does nothing."""
+    import threading
+
+    from kiosk import config as kiosk_config
+    from kiosk.commands.agent import restart_on_new_config
+    from tests.config_bundle.bundlekit import make_kiosk
+
+    kiosk = make_kiosk(tmp_path / "k")
+    stop, restart = threading.Event(), {}
+    follow = restart_on_new_config(kiosk_config.load(kiosk.config), stop, restart)
+    follow()
+    assert not stop.is_set()
+    outcome = kiosk.applier().apply_bytes(signed(kiosk.key, 5, {"sync": {"interval_s": 2.0}}))
+    assert outcome.ok, outcome.text()
+    follow()
+    assert stop.is_set() and restart == {"version": 5}
