@@ -32,15 +32,18 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-if [ -z "${CUPS_SERVER:-}" ] && ! lpstat -r >/dev/null 2>&1; then
+# `lpstat -r` exits 0 whether or not the scheduler runs: read what it says
+scheduler_up() { lpstat -r 2>/dev/null | grep -q "scheduler is running"; }
+
+if [ -z "${CUPS_SERVER:-}" ] && ! scheduler_up; then
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
     systemctl start cups
   else
     cupsd                      # no systemd (a container): cupsd runs as a daemon of its own
   fi
-  for _ in $(seq 50); do lpstat -r >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 50); do scheduler_up && break; sleep 0.1; done
 fi
-if ! lpstat -r >/dev/null 2>&1; then
+if ! scheduler_up; then
   echo "cups-sim-queue.sh: the CUPS scheduler at ${CUPS_SERVER:-the system socket} is not running" >&2
   exit 1
 fi
