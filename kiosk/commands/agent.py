@@ -43,6 +43,8 @@ def catalog_importer(store):
 
 
 CONFIG_FOLLOW_S = 5.0
+# what the agent runs on: a bundle that changes none of these leaves the agent running
+AGENT_SETTINGS = ("sync.", "central.")
 
 
 def restart_on_new_config(settings, stop: threading.Event, restart: dict):
@@ -52,7 +54,7 @@ def restart_on_new_config(settings, stop: threading.Event, restart: dict):
 
     def follow() -> None:
         change = follower.check()
-        if change is not None and change.changed:
+        if change is not None and any(k.startswith(AGENT_SETTINGS) for k in change.changed):
             log.info("agent: config version %s changes %s; restarting on it", change.version,
                      ", ".join(sorted(change.changed)))
             restart["version"] = change.version

@@ -261,3 +261,19 @@ def test_the_agent_stops_its_loop_to_restart_on_a_newly_applied_config(tmp_path)
     assert outcome.ok, outcome.text()
     follow()
     assert stop.is_set() and restart == {"version": 5}
+
+
+def test_a_config_that_changes_nothing_the_agent_uses_leaves_it_running(tmp_path):
+    import threading
+
+    from kiosk import config as kiosk_config
+    from kiosk.commands.agent import restart_on_new_config
+    from tests.config_bundle.bundlekit import make_kiosk
+
+    kiosk = make_kiosk(tmp_path / "k")
+    stop, restart = threading.Event(), {}
+    follow = restart_on_new_config(kiosk_config.load(kiosk.config), stop, restart)
+    outcome = kiosk.applier().apply_bytes(signed(kiosk.key, 6, {"kiosk": {"hall": "东城区政务服务中心"}}))
+    assert outcome.ok, outcome.text()
+    follow()
+    assert not stop.is_set() and restart == {}
