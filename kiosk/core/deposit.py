@@ -24,7 +24,7 @@ from typing import Callable
 from stdnum.cn import ric
 
 from kiosk.core import doors
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number
+from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number, tell_listeners
 from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 
@@ -102,11 +102,7 @@ class DepositFlow:
             self.step = step
         if notice is not False:
             self.notice = notice
-        for fn in list(self.listeners):
-            try:
-                fn(self)
-            except Exception:
-                log.exception("deposit listener failed")
+        tell_listeners(self, self.listeners, "deposit")
 
     # --- the item --------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import time
 from typing import Callable
 
 from kiosk.core import doors
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
+from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, tell_listeners
 from kiosk.core.privacy import holder_hash, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 
@@ -102,11 +102,7 @@ class PickupFlow:
             self.step = step
         if notice is not False:
             self.notice = notice
-        for fn in list(self.listeners):
-            try:
-                fn(self)
-            except Exception:
-                log.exception("pickup listener failed")
+        tell_listeners(self, self.listeners, "pickup")
 
     # --- the keypad ----------------------------------------------------------------------------
 

@@ -11,16 +11,14 @@ recorded on restart as an unconfirmed recall.
 from __future__ import annotations
 
 import enum
-import logging
 import threading
 import time
 from typing import Callable
 
 from kiosk.core import doors
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
+from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, tell_listeners
 from kiosk.hardware.device import CancelToken
 
-log = logging.getLogger(__name__)
 
 
 class Step(str, enum.Enum):
@@ -54,11 +52,7 @@ class RecallFlow:
     def _set(self, step: Step | None = None) -> None:
         if step is not None:
             self.step = step
-        for fn in list(self.listeners):
-            try:
-                fn(self)
-            except Exception:
-                log.exception("recall listener failed")
+        tell_listeners(self, self.listeners, "recall")
 
     def begin(self, staff_id: str) -> None:
         self.staff_id = staff_id

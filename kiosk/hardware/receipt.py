@@ -213,36 +213,22 @@ def status_request(n: int) -> bytes:
     return bytes([0x10, 0x04, n])
 
 
+# DLE EOT n: which bits of the reply byte mean what (HARDWARE.md, ESC/POS real-time status)
+STATUS_BITS: dict[int, tuple[tuple[int, str], ...]] = {
+    1: ((0x08, "offline"),),
+    2: ((0x04, "cover_open"), (0x20, "paper_out"), (0x40, "error")),
+    3: ((0x08, "cutter_error"), (0x20, "unrecoverable_error"), (0x40, "error")),
+    4: ((0x0C, "paper_near_end"), (0x60, "paper_out")),
+}
+
+
 def decode_status_byte(n: int, byte: int) -> set[str]:
     """One DLE EOT reply byte -> the flags it raises. A byte outside the fixed-bit pattern is ProtocolError."""
     if not 0 <= byte <= 255 or (byte & 0x93) != 0x12:
         raise ProtocolError(f"DLE EOT {n} reply {byte:#04x} is not a status byte (fixed bits 0x93 must read 0x12)")
-    flags = set()
-    if n == 1:
-        if byte & 0x08:
-            flags.add("offline")
-    elif n == 2:
-        if byte & 0x04:
-            flags.add("cover_open")
-        if byte & 0x20:
-            flags.add("paper_out")
-        if byte & 0x40:
-            flags.add("error")
-    elif n == 3:
-        if byte & 0x08:
-            flags.add("cutter_error")
-        if byte & 0x20:
-            flags.add("unrecoverable_error")
-        if byte & 0x40:
-            flags.add("error")
-    elif n == 4:
-        if byte & 0x0C:
-            flags.add("paper_near_end")
-        if byte & 0x60:
-            flags.add("paper_out")
-    else:
+    if n not in STATUS_BITS:
         raise ProtocolError(f"DLE EOT n must be 1-4, not {n}")
-    return flags
+    return {flag for mask, flag in STATUS_BITS[n] if byte & mask}
 
 
 @dataclass(frozen=True)
