@@ -144,6 +144,12 @@ done
 install -m 0644 "$src/systemd/99-kiosk.rules" "$root/etc/udev/rules.d/99-kiosk.rules"
 install -m 0644 "$src/systemd/10-kiosk-lockdown.conf" "$root/etc/X11/xorg.conf.d/10-kiosk-lockdown.conf"
 
+if live && [ -x /opt/kiosk/venv/bin/kiosk ]; then
+  # the guide catalog and its search readings now, not in the UI's first start (DESIGN.md section 8)
+  runuser -u kiosk -- env KIOSK_CONFIG=/etc/kiosk/kiosk.toml /opt/kiosk/venv/bin/kiosk guides seed \
+    || say "guide catalog not seeded (see above); the UI seeds it at its first start"
+fi
+
 if live; then
   systemctl daemon-reload
   udevadm control --reload-rules 2>/dev/null && udevadm trigger 2>/dev/null || true

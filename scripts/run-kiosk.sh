@@ -41,6 +41,9 @@ if [ -x scripts/cups-sim-queue.sh ]; then
   scripts/cups-sim-queue.sh || echo "A4 printing: the CUPS queue 'sim' is not available (see above); the kiosk shows A4 printing as unavailable."
 fi
 
+# The guide catalog and its search readings, here rather than in the UI (keeps pypinyin out of it).
+"$kiosk" guides seed || echo "guide catalog: not seeded (see above); the guides list what the kiosk has."
+
 "$kiosk" agent >var/log/agent.log 2>&1 &
 pids+=($!)
 echo "agent: syncing to $central_url (log: var/log/agent.log)"

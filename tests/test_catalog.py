@@ -249,3 +249,32 @@ def test_cli_import_of_a_bad_file_exits_1_names_item_and_field_and_keeps_the_cat
 def test_cli_import_of_a_missing_file_exits_1(kiosk_config, tmp_path):
     r = run_kiosk("guides", "import", str(tmp_path / "none.json"), config=kiosk_config)
     assert r.returncode == 1 and "none.json" in r.stderr
+
+
+def test_cli_seed_seeds_once_then_keeps_and_stores_missing_readings(kiosk_config, demo):
+    first = run_kiosk("guides", "seed", "--json", config=kiosk_config)
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert doc["seeded"] and doc["version"] == demo["version"] and doc["items"] == len(demo["items"])
+    settings = config.load(kiosk_config)
+    store = Store.from_settings(settings)
+    guides = GuideCatalog(store)
+    stored = guides.readings()
+    assert stored and guides.ensure_readings() == 0  # the seed stored them
+    again = run_kiosk("guides", "seed", config=kiosk_config)
+    assert again.returncode == 0 and f"catalog {demo['version']} kept" in again.stdout
+    # a catalog imported by an older version: no readings until seed stores them
+    guides._conn().execute("DELETE FROM catalog_readings")
+    upgraded = run_kiosk("guides", "seed", config=kiosk_config)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"stored the search readings of {len(stored)} texts" in upgraded.stdout
+    assert guides.readings() == stored
+    guides.close()
+
+
+def test_cli_seed_without_a_seed_file_says_what_to_do(tmp_path):
+    path = write_config(tmp_path / "kiosk")
+    text = path.read_text(encoding="utf-8")
+    path.write_text("\n".join(l for l in text.splitlines() if not l.startswith("seed_file")), encoding="utf-8")
+    r = run_kiosk("guides", "seed", config=path)
+    assert r.returncode == 0 and "no catalog" in r.stdout and "kiosk guides import" in r.stdout

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +12,8 @@ from hypothesis import strategies as st
 from pypinyin import lazy_pinyin
 
 from kiosk.core.catalog import GuideCatalog, IndexedItem
-from kiosk.core.search import GuideSearch, SearchIndex, normalise
+from kiosk.core.search import (GuideSearch, SearchIndex, decode_readings, encode_readings, index_texts,
+                               normalise, readings)
 from kiosk.store import Store
 from tests.conftest import ROOT, run_kiosk
 
@@ -245,3 +248,65 @@ def test_cli_search_on_a_fresh_kiosk_seeds_the_demo_catalog_and_prints_the_contr
 def test_cli_search_with_a_bad_limit_is_bad_usage(kiosk_config):
     r = run_kiosk("guides", "search", "社保", "--limit", "zero", config=kiosk_config)
     assert r.returncode == 2 and "--limit" in r.stderr
+
+
+# -- readings stored with the catalog: the UI's index needs no pypinyin ------------------------------
+
+QUERIES = ("社保", "shebao", "sb", "gongjijin", "gjj", "yinhang", "yinxing", "lvxing", "luxing", "hukou",
+           "jiazhao", "shbzk", "11010", "sehbao", "不动产")
+
+
+def test_an_index_from_stored_readings_answers_as_one_that_reads_the_texts_itself(tmp_path):
+    catalog = GuideCatalog(Store(tmp_path / "var", "test-k01"))
+    catalog.replace(DEMO)
+    items = catalog.indexed_items()
+    stored = catalog.readings()
+    from_store = SearchIndex(items, stored)
+    assert from_store.read_here == 0
+    assert set(stored) == index_texts(items)
+    read_here = SearchIndex(items)
+    assert read_here.read_here >= len(stored)  # a text in two fields is read in each
+    for q in QUERIES:
+        a, b = from_store.search(q, limit=None), read_here.search(q, limit=None)
+        assert (codes(a), a.total) == (codes(b), b.total), q
+
+
+def test_polyphone_readings_round_trip_through_the_store():
+    rs = readings("银行旅行")
+    assert encode_readings(rs) == "yin hang lv xing|yin xing lv xing|yin hang lu xing|yin xing lu xing"
+    assert decode_readings(encode_readings(rs)) == rs
+
+
+def test_a_catalog_imported_before_readings_were_stored_is_read_and_found(tmp_path, caplog):
+    catalog = GuideCatalog(Store(tmp_path / "var", "test-k01"))
+    catalog.replace(DEMO)
+    catalog._conn().execute("DELETE FROM catalog_readings")
+    with caplog.at_level("INFO", logger="kiosk.core.search"):
+        hits = GuideSearch(catalog).search("shebao").hits
+    assert hits and hits[0].name.startswith("社会保障卡")
+    assert "had no stored pinyin" in caplog.text
+
+
+def test_a_stored_reading_that_does_not_fit_its_text_is_read_again(tmp_path):
+    items = [indexed({"code": "C1", "name": "银行开户", "department": "示例市某局"})]
+    index = SearchIndex(items, {"银行开户": "yin hang"})  # two syllables for four characters
+    assert index.read_here >= 1 and codes(index.search("yhkh")) == ["C1"]
+
+
+def test_the_ui_process_builds_and_searches_the_index_without_loading_pypinyin(tmp_path):
+    catalog = GuideCatalog(Store(tmp_path / "var", "test-k01"))
+    catalog.replace(DEMO)
+    catalog.close()
+    script = (
+        "import sys\n"
+        "from kiosk.core.catalog import GuideCatalog\n"
+        "from kiosk.core.search import GuideSearch\n"
+        "from kiosk.store import Store\n"
+        f"s = GuideSearch(GuideCatalog(Store({str(tmp_path / 'var')!r}, 'test-k01')))\n"
+        "print(s.search('shebao').hits[0].name, s.index().read_here)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pypinyin')))\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    first, loaded = r.stdout.splitlines()
+    assert first.startswith("社会保障卡") and first.endswith(" 0")
+    assert loaded == "[]"

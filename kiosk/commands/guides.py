@@ -1,4 +1,4 @@
-"""`kiosk guides`: import the service-guide catalog, search it as the kiosk does, show one item."""
+"""`kiosk guides`: import or seed the service-guide catalog, search it as the kiosk does, show one item."""
 from __future__ import annotations
 
 import argparse
@@ -30,6 +30,12 @@ def register(sub) -> None:
     add_json(imp)
     imp.set_defaults(handler=run_import)
 
+    seed = guides.add_parser("seed", help="what the kiosk needs before its UI starts: import [guides] seed_file "
+                                          "when there is no catalog yet, and store the search readings of a "
+                                          "catalog that lacks them (after an upgrade); safe to run any time")
+    add_json(seed)
+    seed.set_defaults(handler=run_seed)
+
     search = guides.add_parser("search", help="search the items shown on the kiosk, best first")
     search.add_argument("query", metavar="QUERY", help="Chinese, pinyin (shebao) or initials (sb)")
     search.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N results (default 20)")
@@ -59,6 +65,27 @@ def run_import(ctx) -> int:
         return _fail(ctx, f"{path}: the catalog was not imported, nothing was changed:\n{exc}")
     doc = {"version": info.version, "items": info.items, "enabled": info.enabled, "sha256": info.sha256}
     ctx.emit(doc, f"catalog {info.version} imported: {info.items} items, {info.enabled} shown on the kiosk")
+    return EXIT_OK
+
+
+def run_seed(ctx) -> int:
+    catalog = GuideCatalog(ctx.store)
+    try:
+        seeded = catalog.ensure_seeded(ctx.settings)
+        read = 0 if seeded else catalog.ensure_readings()
+    except CatalogError as exc:
+        return _fail(ctx, str(exc))
+    info = catalog.info()
+    doc = {"seeded": seeded is not None, "readings_stored": read,
+           "version": info.version if info else None, "items": info.items if info else 0}
+    if info is None:
+        text = "no catalog: set [guides] seed_file or import one with `kiosk guides import FILE`"
+    elif seeded:
+        text = f"catalog {info.version} seeded from {info.source[5:]}: {info.items} items, {info.enabled} shown"
+    else:
+        text = (f"catalog {info.version} kept ({info.items} items)"
+                + (f"; stored the search readings of {read} texts" if read else ""))
+    ctx.emit(doc, text)
     return EXIT_OK
 
 

@@ -82,6 +82,17 @@ def _terms(item: Item) -> str:
                        "materials": [m.name for m in item.materials]}, ensure_ascii=False)
 
 
+def _readings(catalog: Catalog) -> list[tuple[str, str]]:
+    """The pinyin readings of what the search index will read, worked out here, once per import, so
+    that the UI builds its index without loading pypinyin (kiosk/core/search.py)."""
+    from kiosk.core.search import stored_readings  # search reads this module's IndexedItem
+
+    items = [IndexedItem(i.code, i.name, i.department, tuple(i.themes), tuple(i.keywords),
+                         tuple(m.name for m in i.materials), pos)
+             for pos, i in enumerate(catalog.items) if i.kiosk_enabled]
+    return sorted(stored_readings(items).items())
+
+
 class GuideCatalog:
     """The guide catalog held in the kiosk's database (kiosk/migrations/0020_catalog.sql)."""
 
@@ -117,6 +128,7 @@ class GuideCatalog:
         rows = [(i.code, pos, i.name, i.department, i.audience, int(i.kiosk_enabled), _terms(i),
                  i.model_dump_json(exclude_none=True)) for pos, i in enumerate(catalog.items)]
         themes = [(theme, i.code) for i in catalog.items for theme in dict.fromkeys(i.themes)]
+        readings = _readings(catalog)
         conn = self._conn()
         try:
             with transaction(conn):
@@ -128,6 +140,8 @@ class GuideCatalog:
                 conn.executemany("INSERT INTO catalog_items (code, position, name, department, audience, "
                                  "kiosk_enabled, terms, item) VALUES (?,?,?,?,?,?,?,?)", rows)
                 conn.executemany("INSERT INTO catalog_item_themes (theme, code) VALUES (?, ?)", themes)
+                conn.execute("DELETE FROM catalog_readings")
+                conn.executemany("INSERT INTO catalog_readings (text, readings) VALUES (?, ?)", readings)
                 conn.execute("INSERT OR REPLACE INTO catalog_meta (singleton, version, sha256, items, enabled, "
                              "source, imported_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
                              (info.version, info.sha256, info.items, info.enabled, info.source, info.imported_at))
@@ -157,6 +171,27 @@ class GuideCatalog:
             log.info("guide catalog %s seeded from %s: %d items, %d shown", info.version, path, info.items,
                      info.enabled)
         return info
+
+    def ensure_readings(self) -> int:
+        """Store the search readings of a catalog that has none (imported before they were stored);
+        returns how many texts were read. Nothing to do for a catalog imported since."""
+        from kiosk.core.search import stored_readings
+
+        conn = self._conn()
+        stamp = self.stamp()
+        if stamp is None or conn.execute("SELECT 1 FROM catalog_readings LIMIT 1").fetchone():
+            return 0
+        rows = sorted(stored_readings(self.indexed_items()).items())
+        try:
+            with transaction(conn):
+                if self.stamp() != stamp:  # replaced meanwhile, with readings of its own
+                    return 0
+                conn.execute("DELETE FROM catalog_readings")
+                conn.executemany("INSERT INTO catalog_readings (text, readings) VALUES (?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise explain(exc, getattr(self.store, "path", "database")) from None
+        log.info("guide catalog %s: stored the pinyin readings of %d texts", self.version(), len(rows))
+        return len(rows)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -215,6 +250,10 @@ class GuideCatalog:
         if row is None or not (row[1] or include_disabled):
             return None
         return Item.model_validate_json(row[0])
+
+    def readings(self) -> dict[str, str]:
+        """{normalised text: its pinyin readings}, stored with the catalog at import."""
+        return dict(self._conn().execute("SELECT text, readings FROM catalog_readings"))
 
     def indexed_items(self) -> list[IndexedItem]:
         """The enabled items as the search index reads them, in the catalog's order."""

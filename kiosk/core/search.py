@@ -19,12 +19,17 @@ checked against the text.
 
 Polyphones: each text is indexed under pypinyin's reading in context (银行
 yinhang) and under each character's most common reading (yinxing); ü under
-both v and u. Common official abbreviations (社会保障卡 → 社保卡, 机动车驾驶证
+both v and u. The readings are worked out when a catalog is imported and
+stored with it (`stored_readings`): pypinyin's dictionaries take 56 MB, which
+the process that imports a catalog pays once and the kiosk's UI never does.
+A text with no stored reading (a catalog imported before they were stored) is
+read here, loading pypinyin then. Common official abbreviations (社会保障卡 → 社保卡, 机动车驾驶证
 → 驾照, ...) are indexed as aliases of names and departments, and as
 keywords of the items whose names contain them.
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -33,14 +38,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
-from pypinyin import lazy_pinyin
-from pypinyin.seg.simpleseg import seg
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from kiosk.core.catalog import GuideCatalog, IndexedItem
+
+log = logging.getLogger(__name__)
 
 # (long form, what people type instead)
 ABBREVIATIONS: tuple[tuple[str, str], ...] = (
@@ -114,17 +119,23 @@ def _as_is(chars: str) -> list[str]:
 
 @lru_cache(maxsize=None)
 def _char_reading(ch: str) -> str:
+    from pypinyin import lazy_pinyin  # its dictionaries load on first use: only where texts are read
+
     return lazy_pinyin(ch, errors=_as_is)[0]
 
 
 @lru_cache(maxsize=65536)
 def _word_reading(word: str) -> tuple[str, ...]:
+    from pypinyin import lazy_pinyin
+
     return tuple(lazy_pinyin(word, errors=_as_is))
 
 
 def readings(text: str) -> list[tuple[str, ...]]:
     """The pinyin renderings of normalised text, one syllable per character (other characters as
     themselves): the reading in context, each character's most common one, and ü typed as u."""
+    from pypinyin.seg.simpleseg import seg
+
     # pypinyin reads word by word; a catalog's words repeat, so each is read once
     ctx = tuple(p for word in seg(text) for p in _word_reading(word))
     plain = tuple(_char_reading(c) for c in text)
@@ -137,6 +148,27 @@ def readings(text: str) -> list[tuple[str, ...]]:
     return out
 
 
+def encode_readings(rs: list[tuple[str, ...]]) -> str:
+    """Readings as stored with the catalog: syllables joined by spaces, readings by "|" (normalised
+    text has neither), e.g. 银行 → "yin hang|yin xing"."""
+    return "|".join(" ".join(r) for r in rs)
+
+
+def decode_readings(text: str) -> list[tuple[str, ...]]:
+    return [tuple(r.split(" ")) for r in text.split("|")]
+
+
+def index_texts(items: Iterable[IndexedItem]) -> set[str]:
+    """Every normalised text the index reads as pinyin: what a catalog stores the readings of."""
+    return {t for item in items for field in FIELDS if field != "code"
+            for raw in SearchIndex._texts(field, item) if (t := normalise(raw))}
+
+
+def stored_readings(items: Iterable[IndexedItem]) -> dict[str, str]:
+    """{text: encoded readings} for the index texts of `items` (loads pypinyin)."""
+    return {t: encode_readings(readings(t)) for t in index_texts(items)}
+
+
 @dataclass(frozen=True, slots=True)
 class Forms:
     """One distinct text of a field, as queries are checked against it."""
@@ -145,9 +177,9 @@ class Forms:
     initials: tuple[str, ...]
 
 
-def _forms(text: str) -> Forms:
+def _forms(text: str, rs: list[tuple[str, ...]]) -> Forms:
     pys, inis = {}, {}
-    for syls in readings(text):
+    for syls in rs:
         starts, pos = [], 0
         for s in syls:
             starts.append(pos)
@@ -291,7 +323,11 @@ class _Field:
 class SearchIndex:
     """An immutable search index over items; build it once per catalog content."""
 
-    def __init__(self, items: Iterable[IndexedItem]):
+    def __init__(self, items: Iterable[IndexedItem], stored: Mapping[str, str] | None = None):
+        """`stored`: readings kept with the catalog ({text: encode_readings(...)}); texts missing
+        from it are read with pypinyin, and counted in `self.read_here`."""
+        self.stored = stored or {}
+        self.read_here = 0
         # item ids in rank order: shorter names first, then the catalog's order
         self.items = sorted(items, key=lambda i: (len(i.name), i.position))
         self.n = len(self.items)
@@ -310,6 +346,16 @@ class SearchIndex:
                             self.syllables.add(piece)
         self.piece_starts = {s[:k] for s in self.pieces for k in range(1, len(s) + 1)}
         self.syllable_starts = {s[:k] for s in self.syllables for k in range(1, len(s) + 1)}
+        self.stored = {}  # only needed while building
+
+    def _readings(self, text: str) -> list[tuple[str, ...]]:
+        found = self.stored.get(text)
+        if found is not None:
+            rs = decode_readings(found)
+            if all(len(r) == len(text) for r in rs):
+                return rs
+        self.read_here += 1
+        return readings(text)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -344,7 +390,7 @@ class SearchIndex:
                 sid = sid_of.get(text)
                 if sid is None:
                     sid = sid_of[text] = len(fx.forms)
-                    forms = Forms(text, (), ()) if field == "code" else _forms(text)
+                    forms = Forms(text, (), ()) if field == "code" else _forms(text, self._readings(text))
                     fx.forms.append(forms)
                     sid_items.append([])
                     for key in (_code_keys(forms) if field == "code" else _keys(forms)):
@@ -595,8 +641,15 @@ class GuideSearch:
         stamp = self.catalog.stamp()
         with self._lock:
             if self._index is None or stamp != self._stamp:
-                self._index = SearchIndex(self.catalog.indexed_items() if stamp else [])
-                self._stamp = stamp
+                if stamp:
+                    index = SearchIndex(self.catalog.indexed_items(), self.catalog.readings())
+                    if index.read_here:
+                        log.info("guide search: %d texts of catalog %s had no stored pinyin; read them here "
+                                 "(import the catalog again to store them)", index.read_here,
+                                 self.catalog.version())
+                else:
+                    index = SearchIndex([])
+                self._index, self._stamp = index, stamp
             return self._index
 
     def search(self, query: str, limit: int | None = 20) -> SearchResult:

@@ -87,6 +87,8 @@ class DemoHall:
         path = self.dir / "kiosk.toml"
         path.write_text(text, encoding="utf-8")
         self.config_path = path
+        # as at installation: the catalog and its search readings before the UI starts
+        self._kiosk("--config", str(path), "guides", "seed")
         return path
 
     def platform_summary(self, config_path: Path) -> dict[str, int]:
