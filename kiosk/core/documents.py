@@ -146,9 +146,17 @@ class FormLibrary:
             return None
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(render_demo_form(form.title, self.item_name(form.item_code), form.key))
+        from kiosk.core.apart import call_apart  # reportlab and the font stay out of the UI
+
+        call_apart("kiosk.core.documents:write_demo_form", title=form.title,
+                   item_name=self.item_name(form.item_code), url=form.key, out=str(tmp))
         tmp.replace(path)
         return path
+
+
+def write_demo_form(title: str, item_name: str, url: str, out: str) -> int:
+    """`render_demo_form` into the file `out` (in a child process); returns its size."""
+    return Path(out).write_bytes(render_demo_form(title, item_name, url))
 
 
 def render_demo_form(title: str, item_name: str, url: str) -> bytes:

@@ -275,3 +275,23 @@ def a4_pdf(item: Item, out: str | Path, *, font_path: str | Path, hall: str = ""
                             bottomMargin=18 * mm, initialFontName=font, title=item.name, author=hall or "kiosk", subject=item.code)
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
     return doc.page
+
+
+# -- the A4 version, rendered apart ------------------------------------------------------------------
+
+def a4_pdf_apart(item: Item, out: str | Path, *, font_path: str | Path, hall: str = "",
+                 printed_at: dt.datetime | None = None) -> int:
+    """`a4_pdf` in a child process (kiosk/core/apart.py), in the current language: reportlab and the
+    parsed tables of the Chinese font (about 30 MB) go when it exits instead of staying in the UI.
+    Raises apart.ApartError naming what failed."""
+    from kiosk.core.apart import call_apart
+
+    return call_apart("kiosk.core.guide_print:a4_pdf_job", item=item.model_dump(mode="json"), out=str(out),
+                      font_path=str(font_path), hall=hall,
+                      printed_at=printed_at.isoformat() if printed_at else None)
+
+
+def a4_pdf_job(item: dict, out: str, font_path: str, hall: str, printed_at: str | None) -> int:
+    """The child's side of `a4_pdf_apart`."""
+    return a4_pdf(Item.model_validate(item), out, font_path=font_path, hall=hall,
+                  printed_at=dt.datetime.fromisoformat(printed_at) if printed_at else None)

@@ -576,7 +576,8 @@ class GuideFlow:
         spool.mkdir(parents=True, exist_ok=True)
         pdf = spool / f"guide-{item.code}-{uuid.uuid4().hex[:8]}.pdf"
         try:
-            pages = guide_print.a4_pdf(item, pdf, font_path=self.font_path, hall=self.hall, printed_at=printed_at)
+            pages = guide_print.a4_pdf_apart(item, pdf, font_path=self.font_path, hall=self.hall,
+                                                printed_at=printed_at)
             report(Progress("preparing", 0, pages))
             status = printer.status()
             if not status.usable:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
+
+import pytest
 
 from kiosk import i18n
 from kiosk.core.alarms import Alarms
@@ -296,3 +299,23 @@ def test_the_a4_guide_embeds_its_font_and_carries_every_section(catalog, font_pa
                     "Phones", "Visits", "Online", "Questions and answers"):
         assert i18n._(heading) in text, heading
     assert json.dumps(item.name, ensure_ascii=False).strip('"') in text
+
+
+def test_the_a4_guide_is_rendered_in_a_child_in_the_citizens_language(catalog, font_path, tmp_path):
+    from kiosk.core.apart import ApartError
+    from kiosk.core.guide_print import a4_pdf_apart
+
+    item = catalog.get("11010001")
+    before = set(sys.modules)
+    for lang, heading in (("en", "Materials"), ("zh_CN", "申请材料")):
+        i18n.set_language(lang)
+        pdf = tmp_path / f"guide-{lang}.pdf"
+        try:
+            pages = a4_pdf_apart(item, pdf, font_path=font_path, hall="示例政务服务中心")
+        finally:
+            i18n.set_language("zh_CN")
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert pages >= 1 and item.name in text and heading in text, (lang, text[:300])
+    assert not any(m.startswith("reportlab") for m in set(sys.modules) - before)  # the child loaded it
+    with pytest.raises(ApartError, match=r"a4_pdf_job failed: .*No such file or directory"):
+        a4_pdf_apart(item, tmp_path / "no-such-folder" / "guide.pdf", font_path=font_path)
