@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from kiosk import fonts
+from kiosk import fonts, memory
 from kiosk.config import Settings
 from kiosk.core.session import Clock, VisitorSession
 from kiosk.i18n import N_
@@ -155,6 +155,7 @@ def configure_kivy(settings: Settings) -> None:
     Config.set("graphics", "fullscreen", "auto" if ui.fullscreen else "0")
     Config.set("graphics", "resizable", "0")
     Config.set("graphics", "show_cursor", "1" if not ui.fullscreen else "0")
+    Config.set("graphics", "multisamples", str(ui.multisamples))
 
 
 def build(settings: Settings, *, clock: Clock = time.monotonic,
@@ -162,6 +163,7 @@ def build(settings: Settings, *, clock: Clock = time.monotonic,
           services: list[Service] | None = None) -> "KioskApp":
     """The kiosk app, ready to run. Raises fonts.FontError when no Chinese font is installed."""
     font = fonts.find_chinese_font(settings.resolve(settings.ui.font) if settings.ui.font else None)
+    memory.tune()  # before the window and the screens allocate anything large (kiosk/memory.py)
     configure_kivy(settings)
     session = VisitorSession(idle_timeout_s=settings.kiosk.idle_timeout_s,
                              warning_s=settings.kiosk.idle_warning_s,

@@ -52,6 +52,9 @@ class UiSection(Section):
     fullscreen: bool = False
     font: str | None = None  # path to a single-face CJK font; found automatically when unset
     elder_scale: Annotated[float, Field(ge=1.5, le=3.0)] = 1.6
+    # edge smoothing of drawn shapes (text is unaffected). Off by default: flat shapes look the
+    # same without it, and on a kiosk PC without a GPU (software GL) 2x costs 66 MB of RAM
+    multisamples: Literal[0, 2, 4, 8] = 0
 
 
 class IdCardSection(Section):

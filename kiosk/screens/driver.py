@@ -69,11 +69,26 @@ class UiDriver:
             EventLoop.idle()
 
     def tap(self, widget) -> None:
-        """A finger down and up on the centre of `widget`."""
+        """A finger down and up on the centre of `widget`, scrolled into view first as a citizen
+        would swipe to it (a widget clipped by a ScrollView cannot be touched where it is)."""
         if widget.get_root_window() is None:
             raise AssertionError(f"{widget!r} is not on the window")
+        self.scroll_into_view(widget)
         x, y = widget.to_window(*widget.center)
         self.tap_at(x, y)
+
+    def scroll_into_view(self, widget) -> None:
+        from kivy.uix.scrollview import ScrollView
+
+        parent = widget.parent
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView):
+                wx, wy = widget.to_window(*widget.center)
+                sx, sy = parent.to_window(*parent.pos)
+                if not (sx <= wx <= sx + parent.width and sy <= wy <= sy + parent.height):
+                    parent.scroll_to(widget, animate=False)
+                    self.pump(2)
+            parent = parent.parent
 
     # Kivy's ScrollView hands a tap to its children on release and delivers the release
     # 0.2 s later (ScrollView.on_touch_up schedules _do_touch_up); a tap is done after that

@@ -33,6 +33,9 @@ class HomeScreen(Screen):
     time_text = StringProperty()
     tiles = ListProperty()  # [(key, title msgid, reason msgid or "")]
 
+    def on_pre_enter(self, *_args) -> None:
+        self.ids.services_area.scroll_y = 1  # every visitor starts at the first service
+
     def show_time(self, now: dt.datetime) -> None:
         self.date_text = i18n.format_date(now.date())
         self.time_text = i18n.format_clock(now)

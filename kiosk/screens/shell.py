@@ -18,7 +18,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk import i18n
+from kiosk import i18n, memory
 from kiosk.app import Service, unavailable_reason
 from kiosk.config import Settings
 from kiosk.core.config_follow import ConfigChange, ConfigFollower
@@ -206,6 +206,8 @@ class KioskApp(App):
         self.idle_overlay.dismiss(animation=False)
         self.set_language(self.default_language)
         self.go_home()
+        # once the home screen is drawn again: what the visit freed goes back to the system
+        Clock.schedule_once(lambda _dt: memory.give_back(), 1.0)
 
     def _on_elder(self, on: bool) -> None:
         self.elder = on
