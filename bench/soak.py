@@ -110,6 +110,11 @@ def main() -> int:
                 samples.append((n, rss_mb()))
                 print(f"session {n:4d}  rss {samples[-1][1]:7.1f} MB  ({time.monotonic() - started:6.0f} s)",
                       flush=True)
+        with open("/proc/self/status") as f:  # where the resident set is: own memory or mapped files
+            parts = {k: int(v.split()[0]) // 1024 for k, v in (line.split(":", 1) for line in f)
+                     if k in ("RssAnon", "RssFile", "RssShmem")}
+        print("resident at the end: " + ", ".join(f"{k} {v} MB" for k, v in parts.items())
+              + " (RssFile: shared libraries, libLLVM of software GL among them)")
         driver.stop()
     finally:
         if display:

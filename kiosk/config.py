@@ -422,6 +422,17 @@ def overlay_path(doc: dict, source: Path) -> Path:
     return (data_dir if data_dir.is_absolute() else source.parent / data_dir) / OVERLAY
 
 
+def applied_version(settings: "Settings") -> int | None:
+    """The version of the applied config bundle (None: kiosk.toml alone); a cheap read, without
+    the signature machinery of kiosk/sync (the UI polls it)."""
+    try:
+        doc = json.loads((settings.data_path / OVERLAY).read_bytes())
+    except (ValueError, OSError):
+        return None
+    v = doc.get("version") if isinstance(doc, dict) else None
+    return v if isinstance(v, int) else None
+
+
 def merged(base: dict, over: dict) -> dict:
     out = dict(base)
     for k, v in over.items():

@@ -50,7 +50,7 @@ class ConfigFollower:
     def __init__(self, settings: Settings, version: Callable[[Settings], int | None] | None = None,
                  load: Callable[[Any], Settings] = config.load):
         if version is None:
-            from kiosk.sync.config_apply import current_version as version
+            version = config.applied_version  # not kiosk.sync's: the UI needs no signature code
         self.settings = settings
         self._version = version
         self._load = load

@@ -732,12 +732,7 @@ class AlarmReport:
 
 def current_version(settings: Settings) -> int | None:
     """The applied config version (None: kiosk.toml alone), for the heartbeat; a cheap read."""
-    try:
-        doc = _read_json(ConfigDir(settings.data_path).applied) or {}
-    except (ValueError, OSError):
-        return None
-    v = doc.get("version")
-    return v if isinstance(v, int) else None
+    return config.applied_version(settings)
 
 
 def status(settings: Settings) -> dict[str, Any]:
