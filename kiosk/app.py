@@ -46,7 +46,7 @@ SERVICES: list[Service] = []
 
 # --- certificate pickup locker (issue 6) ---
 def _pickup_screen(app):
-    from kiosk import pickup_tour  # noqa: F401  (registers the locker's `kiosk tour` steps)
+    from kiosk.compose import pickup_tour  # noqa: F401  (registers the locker's `kiosk tour` steps)
     from kiosk.screens.pickup import build_screen  # kivy only once configure_kivy() has run
 
     return build_screen(app)
@@ -56,16 +56,16 @@ SERVICES.append(Service("pickup", N_("Collect a certificate"), ("locker",), _pic
 
 
 def start_devices(app, settings: Settings, clock: Clock) -> None:
-    """Device bring-up off the main thread (kiosk/hardware_runtime.py) and the pickup locker on it.
+    """Device bring-up off the main thread (kiosk/compose/device_runtime.py) and the pickup locker on it.
     `app.devices` / `app.health_pollers` fill in once the devices are built."""
-    from kiosk import pickup_service
-    from kiosk.hardware_runtime import DeviceRuntime
+    from kiosk.compose import pickup
+    from kiosk.compose.device_runtime import DeviceRuntime
     from kiosk.store import Store
 
     store = Store.from_settings(settings)
     runtime = DeviceRuntime(settings, store, report_problem=app.set_device_problem)
     app.device_runtime, app.devices, app.health_pollers = runtime, runtime.devices, runtime.pollers
-    pickup_service.attach(app, settings, store, runtime, monotonic=clock)
+    pickup.attach(app, settings, store, runtime, monotonic=clock)
     runtime.start()
     # opening ports is quick; a moment's wait lets later composition steps (the technician's
     # alarm desk) find the devices built instead of opening ports of their own
@@ -76,24 +76,24 @@ def start_devices(app, settings: Settings, clock: Clock) -> None:
 
 # --- service guides (issue 5): reading needs no device; the print buttons follow the printers ---
 def _guides_screen(app):
-    from kiosk import guides_service  # kivy only once configure_kivy() has run
+    from kiosk.compose import guides  # kivy only once configure_kivy() has run
 
-    return guides_service.build_screen(app)
+    return guides.build_screen(app)
 
 
 SERVICES.append(Service("guides", N_("Service guides"), (), _guides_screen))
 # --- end of service guides ---
 
 
-# --- document printing, payment and ratings (issue 5): kiosk/printing_compose.py ---
+# --- document printing, payment and ratings (issue 5): kiosk/compose/printing.py ---
 # Entry points for other flows, once the app is built:
 #   app.ask_rating(service_key, linked_transaction_id)  the rating screen after a completed service;
 #                                                       the visit ends after it (rated or skipped)
 #   app.print_blank_form(url, title, item_code="")      print a guide material's blank form
 def _documents_screen(app):
-    from kiosk import printing_compose  # kivy only once configure_kivy() has run
+    from kiosk.compose import printing  # kivy only once configure_kivy() has run
 
-    return printing_compose.build_documents_screen(app)
+    return printing.build_documents_screen(app)
 
 
 SERVICES.append(Service("documents", N_("Print documents"), ("document_printer",), _documents_screen))
@@ -173,11 +173,11 @@ def build(settings: Settings, *, clock: Clock = time.monotonic,
     chosen = [s for s in (SERVICES if services is None else services) if offered(s, settings)]
     kiosk_app = KioskApp(settings=settings, session=session, services=chosen, font=font, now=now)
     start_devices(kiosk_app, settings, clock)  # devices and the pickup locker (issue 6)
-    from kiosk import printing_compose  # printing, payment and ratings (issue 5)
+    from kiosk.compose import printing  # printing, payment and ratings (issue 5)
 
-    printing_compose.attach(kiosk_app, settings, kiosk_app.device_runtime)
-    # the hidden technician mode and the device alarms (issue 7): kiosk/tech_compose.py
-    from kiosk import tech_compose
+    printing.attach(kiosk_app, settings, kiosk_app.device_runtime)
+    # the hidden technician mode and the device alarms (issue 7): kiosk/compose/tech.py
+    from kiosk.compose import tech
 
-    tech_compose.attach(kiosk_app, settings, clock)
+    tech.attach(kiosk_app, settings, clock)
     return kiosk_app

@@ -29,9 +29,9 @@ def guides_screen(kiosk_ui):
     """The guides screen in the shared app (its service list is the stand-in one): built once, kept."""
     app = kiosk_ui.app
     if "guides" not in app.screens.screen_names:
-        from kiosk import guides_service
+        from kiosk.compose import guides
 
-        app.screens.add_widget(guides_service.build_screen(app))
+        app.screens.add_widget(guides.build_screen(app))
     app.devices.get("receipt_printer") or kiosk_ui.app.device_runtime.wait_ready(10)
     return app.screens.get_screen("guides")
 

@@ -2,7 +2,7 @@
 
 The shared app of tests/ui/conftest.py runs the default config, so its devices
 are the built-in simulators of this process (`sim://locker`, ...), brought up by
-kiosk/hardware_runtime.py. The pickup screens are added to it here once.
+kiosk/compose/device_runtime.py. The pickup screens are added to it here once.
 """
 from __future__ import annotations
 
@@ -138,8 +138,8 @@ def test_a_silent_lock_board_makes_pickup_unavailable_with_the_reason(pickup_ui)
 
 
 def wait_for(ui, done, what: str):
-    # imported here, not at the top: kiosk.pickup_tour loads kivy, which must not happen at
+    # imported here, not at the top: kiosk.compose.pickup_tour loads kivy, which must not happen at
     # collection time, before the UI fixture has configured it (data dir, window size)
-    from kiosk.pickup_tour import wait_for as wait
+    from kiosk.compose.pickup_tour import wait_for as wait
 
     return wait(ui, done, what=what)

@@ -1,6 +1,6 @@
 """Composition of document printing, payment and ratings in the UI process (called by kiosk/app.py).
 
-Builds, once per process, over the app's device runtime (kiosk/hardware_runtime.py,
+Builds, once per process, over the app's device runtime (kiosk/compose/device_runtime.py,
 one owner per port) and a central client and worker threads of its own: the payment ledger and its restart recovery, the one `PaymentFlow`, the
 `DocumentPrintFlow`, the `RatingFlow`; installs the reusable payment and rating
 screens when the app starts; and gives the app its entry points for other flows:
@@ -44,7 +44,7 @@ def main_thread_delivery(fn) -> None:
 
 
 def attach(app, settings, device_runtime) -> Printing:
-    """`device_runtime` is the app's (kiosk/hardware_runtime.py): its devices fill in once built, so the
+    """`device_runtime` is the app's (kiosk/compose/device_runtime.py): its devices fill in once built, so the
     flows get theirs then; the payment recovery runs right after, before any payment is possible."""
     from kiosk.core.background import Threads
     from kiosk.core.catalog import GuideCatalog
@@ -121,7 +121,7 @@ def print_blank_form(app, url: str, title: str, item_code: str = "") -> bool:
 
 
 def build_documents_screen(app):
-    from kiosk import printing_tour
+    from kiosk.compose import printing_tour
     from kiosk.screens.documents import DocumentsScreen
 
     printing_tour.register_steps()

@@ -2,11 +2,11 @@
 
 Builds, once per process: the recent-log ring, the alarm desk (device status
 -> alarm transactions), the device panel over the UI's devices, the system
-panel over kiosk/tech_sources.py, and the mode itself; then the screens
+panel over kiosk/compose/tech_sources.py, and the mode itself; then the screens
 (kiosk/screens/tech.py) are installed when the app starts.
 
 The devices are the UI's own (one owner per port): those of the shared device
-runtime (kiosk/hardware_runtime.py, `app.device_runtime`), whose pollers the
+runtime (kiosk/compose/device_runtime.py, `app.device_runtime`), whose pollers the
 alarm desk and the device panel listen to; an app without it (a test of one
 part) gets devices and pollers built here. What kiosk/core/ may not import from
 kiosk/hardware/ is handed in from here: the simulators' fault controls, the
@@ -68,7 +68,7 @@ def attach(app, settings: Settings, clock) -> Technician:
     from kiosk.hardware.transport import simulator
     from kiosk.store import Store
     from kiosk.sync.outbox import Outbox
-    from kiosk.tech_sources import KioskFacts
+    from kiosk.compose.tech_sources import KioskFacts
 
     recent = recent_log.install(settings.data_path)
     store = Store.from_settings(settings)
@@ -81,7 +81,7 @@ def attach(app, settings: Settings, clock) -> Technician:
     pickup_watches_doors = hasattr(app, "pickup")
     desk = AlarmDesk(open_alarms, door_left_open_s=None if pickup_watches_doors else
                      settings.pickup.door_close_timeout_s)
-    runtime = getattr(app, "device_runtime", None)   # kiosk/hardware_runtime.py, when the app has one
+    runtime = getattr(app, "device_runtime", None)   # kiosk/compose/device_runtime.py, when the app has one
     if runtime is not None:
         runtime.wait_ready(5.0)
         devices, pollers, owned = runtime.devices, runtime.pollers, {}
