@@ -9,8 +9,6 @@ kiosk/screens/ because they reach the simulators of kiosk/hardware/.
 """
 from __future__ import annotations
 
-import time
-
 from kiosk.screens.tour import Step, register
 
 STAFF_ID, STAFF_PIN = "1001", "246810"   # the demo member of config/kiosk.toml
@@ -24,15 +22,8 @@ def _sim(name: str):
 
 
 def wait_for(d, cond, timeout: float = 20.0, what: str = "") -> None:
-    """Pump frames until `cond()` holds (device steps run in real time on the simulators)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        d.pump(1)
-        if cond():
-            d.pump(2)
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what or cond}")
+    """Device steps run in real time on the simulators."""
+    d.wait_for(cond, timeout, what)
 
 
 def _screen(d, name):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
 from kiosk.screens.tour import Step, register
 
@@ -28,15 +27,8 @@ def _sim(name: str):
 
 
 def wait_for(d, cond, timeout: float = 30.0, what: str = "") -> None:
-    """Pump frames until `cond()` holds (devices, the platform and CUPS work in real time)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        d.pump(1)
-        if cond():
-            d.pump(3)
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+    """Devices, the platform and CUPS work in real time."""
+    d.wait_for(cond, timeout, what, settle=3)
 
 
 def _docs(d):

@@ -8,6 +8,7 @@ grabs what the window shows as an image.
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 
 from kivy.base import EventLoop, runTouchApp
@@ -118,6 +119,18 @@ class UiDriver:
         Window.dispatch("on_key_up", keycode, scancode)
         self.pump(2)
         return bool(handled)
+
+    def wait_for(self, cond, timeout: float = 20.0, what: str = "", settle: int = 2) -> None:
+        """Pump frames until `cond()` holds, then `settle` more: for what runs in real time outside
+        the UI (simulated devices, the platform, CUPS). Raises AssertionError naming `what`."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.pump(1)
+            if cond():
+                self.pump(settle)
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout:g} s waiting for {what or cond}")
 
     def advance(self, seconds: float) -> None:
         """Move the session's clock forward and let the app see it (no sleeping)."""
