@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import statistics
 import sys
 import time
@@ -83,6 +84,10 @@ def main() -> int:
 
         driver = UiDriver(app, clock)
         driver.start()
+
+        def stop_soak(signum, _frame):  # the app's own handler waits for a main loop this bench replaces
+            raise SystemExit(128 + signum)
+        signal.signal(signal.SIGTERM, stop_soak)
         missing = [f for f in CYCLE if f not in tour.FLOWS]
         if missing:
             print(f"flows not registered: {', '.join(missing)}", file=sys.stderr)

@@ -278,3 +278,19 @@ def test_cli_seed_without_a_seed_file_says_what_to_do(tmp_path):
     path.write_text("\n".join(l for l in text.splitlines() if not l.startswith("seed_file")), encoding="utf-8")
     r = run_kiosk("guides", "seed", config=path)
     assert r.returncode == 0 and "no catalog" in r.stdout and "kiosk guides import" in r.stdout
+
+
+def test_the_ui_seeds_without_readings_and_the_agent_stores_them_at_its_start(kiosk_config, demo):
+    from kiosk.commands.agent import prepare_catalog
+
+    settings = config.load(kiosk_config)
+    store = Store.from_settings(settings)
+    guides = GuideCatalog(store)
+    info = guides.ensure_seeded(settings, with_readings=False)  # as kiosk/compose/guides.py does
+    assert info is not None and info.version == demo["version"] and guides.readings() == {}
+    prepare_catalog(settings, store)
+    stored = guides.readings()
+    assert stored and guides.info().sha256 == info.sha256  # the same catalog, now with its readings
+    prepare_catalog(settings, store)  # nothing left to do: unchanged
+    assert guides.readings() == stored
+    guides.close()

@@ -63,6 +63,23 @@ def restart_on_new_config(settings, stop: threading.Event, restart: dict):
     return follow
 
 
+def prepare_catalog(settings, store) -> None:
+    """At start, off the loop: seed a kiosk that has no catalog and store the search readings of
+    one that lacks them (first boot, an upgrade), so the UI never reads pinyin itself."""
+    from kiosk.core.catalog import CatalogError, GuideCatalog
+
+    guides = GuideCatalog(store)
+    try:
+        guides.ensure_seeded(settings)
+        guides.ensure_readings()
+    except CatalogError as exc:
+        log.error("agent: guide catalog: %s", exc)
+    except Exception:  # the agent's real work (the outbox) must go on
+        log.exception("agent: preparing the guide catalog failed")
+    finally:
+        guides.close()
+
+
 def build(ctx, stop: threading.Event, notifier: Notifier | None = None,
           restart: dict | None = None) -> tuple[Agent, list]:
     restart = {} if restart is None else restart
@@ -108,6 +125,7 @@ def run(ctx) -> int:
     agent, closables = build(ctx, stop, notifier, restart)
     # the management API (signed config pushed by an operator) runs beside the loop, until `stop`
     threading.Thread(target=management.serve, args=(ctx.settings, stop), name="management", daemon=True).start()
+    threading.Thread(target=prepare_catalog, args=(ctx.settings, ctx.store), name="catalog", daemon=True).start()
     notifier.ready("agent running")
     try:
         agent.run()

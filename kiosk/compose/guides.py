@@ -48,7 +48,9 @@ def build_flow(app, settings: Settings, *, clock, worker, store=None):
     store = store or Store.from_settings(settings)
     catalog = GuideCatalog(store)
     try:
-        catalog.ensure_seeded(settings)
+        # without the search readings: they would load pypinyin here and delay the first frame;
+        # the agent (or `kiosk guides seed` at install) stores them
+        catalog.ensure_seeded(settings, with_readings=False)
     except CatalogError as exc:  # the kiosk still runs; the guides list what the catalog holds (maybe nothing)
         log.error("guide catalog seed: %s", exc)
     return GuideFlow(catalog=catalog, search=GuideSearch(catalog), printers=AppPrinters(app, settings),

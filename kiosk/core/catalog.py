@@ -122,13 +122,14 @@ class GuideCatalog:
         a database failure rolls back and raises StoreError. Either way the old catalog stays."""
         return self._replace(load_catalog(data), source, only_if_empty=False)
 
-    def _replace(self, catalog: Catalog, source: str, only_if_empty: bool) -> CatalogInfo | None:
+    def _replace(self, catalog: Catalog, source: str, only_if_empty: bool,
+                 with_readings: bool = True) -> CatalogInfo | None:
         info = CatalogInfo(catalog.version, canonical_sha256(catalog), len(catalog.items),
                            sum(1 for i in catalog.items if i.kiosk_enabled), source, self.clock())
         rows = [(i.code, pos, i.name, i.department, i.audience, int(i.kiosk_enabled), _terms(i),
                  i.model_dump_json(exclude_none=True)) for pos, i in enumerate(catalog.items)]
         themes = [(theme, i.code) for i in catalog.items for theme in dict.fromkeys(i.themes)]
-        readings = _readings(catalog)
+        readings = _readings(catalog) if with_readings else []
         conn = self._conn()
         try:
             with transaction(conn):
@@ -149,11 +150,13 @@ class GuideCatalog:
             raise explain(exc, getattr(self.store, "path", "database")) from None
         return info
 
-    def ensure_seeded(self, settings) -> CatalogInfo | None:
+    def ensure_seeded(self, settings, with_readings: bool = True) -> CatalogInfo | None:
         """Import `[guides] seed_file` when this kiosk has no catalog yet; returns what was imported.
 
         A kiosk that has a catalog (from an import or the platform) keeps it. A
-        missing or bad seed file raises CatalogError naming the file."""
+        missing or bad seed file raises CatalogError naming the file. The UI seeds
+        without the search readings (they take pypinyin and seconds); the agent
+        stores them at its start (`ensure_readings`), as `kiosk guides seed` does."""
         if self.info() is not None or not settings.guides.seed_file:
             return None
         path = settings.resolve(settings.guides.seed_file)
@@ -166,7 +169,7 @@ class GuideCatalog:
             catalog = load_catalog(data)
         except CatalogError as exc:
             raise CatalogError([f"{path}: {p}" for p in exc.problems]) from None
-        info = self._replace(catalog, f"seed:{path}", only_if_empty=True)
+        info = self._replace(catalog, f"seed:{path}", only_if_empty=True, with_readings=with_readings)
         if info:
             log.info("guide catalog %s seeded from %s: %d items, %d shown", info.version, path, info.items,
                      info.enabled)
