@@ -24,7 +24,8 @@ from typing import Callable
 from stdnum.cn import ric
 
 from kiosk.core import doors
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number, tell_listeners
+from kiosk.core.listeners import tell_listeners
+from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number
 from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 

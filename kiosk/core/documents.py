@@ -39,6 +39,7 @@ from typing import Any, Callable
 from kiosk.core import privacy
 from kiosk.core.alarms import Alarms
 from kiosk.core.background import Background
+from kiosk.core.listeners import tell_listeners
 from kiosk.core.payment import PaymentFlow, PayState, SystemClock
 from kiosk.store import transaction
 
@@ -300,11 +301,7 @@ class DocumentPrintFlow:
         self._listeners.append(fn)
 
     def _changed(self) -> None:
-        for fn in list(self._listeners):
-            try:
-                fn(self)
-            except Exception:
-                log.exception("documents listener failed")
+        tell_listeners(self, self._listeners, "documents")
 
     def _set(self, state: DocState, problem: str | None = None) -> None:
         self.state = state

@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Protocol
 
 from kiosk.core import guide_print
 from kiosk.core.catalog import GuideCatalog, Group
+from kiosk.core.listeners import tell_listeners
 from kiosk.core.search import GuideSearch
 from kiosk.hardware.device import Device, DeviceError, State, Status
 from kiosk.i18n import N_
@@ -375,11 +376,7 @@ class GuideFlow:
         self._listeners.append(fn)
 
     def _changed(self, aspect: str) -> None:
-        for fn in list(self._listeners):
-            try:
-                fn(aspect)
-            except Exception:
-                log.exception("guide flow listener failed on %s", aspect)
+        tell_listeners(aspect, self._listeners, f"guide flow ({aspect})")
 
     def _go(self, view: View) -> None:
         self.view = view

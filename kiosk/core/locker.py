@@ -42,14 +42,6 @@ BOARD = "locker"    # the device: a door that did not open is its event alarm, a
 
 
 
-def tell_listeners(flow, listeners: list, what: str) -> None:
-    """Each listener of a locker flow sees its new state; one that fails is logged, never stops the flow."""
-    for fn in list(listeners):
-        try:
-            fn(flow)
-        except Exception:
-            log.exception("%s listener failed", what)
-
 class LockerRuleError(ValueError):
     """An input the locker refuses; `code` says which rule, for the screen to explain."""
 

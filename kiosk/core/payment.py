@@ -46,6 +46,7 @@ from typing import Any, Callable, Protocol
 
 from kiosk.core.alarms import Alarms
 from kiosk.core.background import Background
+from kiosk.core.listeners import tell_listeners
 from kiosk.store import explain, transaction
 
 log = logging.getLogger(__name__)
@@ -393,11 +394,7 @@ class PaymentFlow:
         self._listeners.append(fn)
 
     def _changed(self) -> None:
-        for fn in list(self._listeners):
-            try:
-                fn(self)
-            except Exception:
-                log.exception("payment listener failed")
+        tell_listeners(self, self._listeners, "payment")
 
     def _set(self, state: PayState, detail: str | None = None, notice: str = "") -> None:
         self.state = state

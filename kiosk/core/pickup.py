@@ -24,7 +24,8 @@ import time
 from typing import Callable
 
 from kiosk.core import doors
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, tell_listeners
+from kiosk.core.listeners import tell_listeners
+from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
 from kiosk.core.privacy import holder_hash, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 

@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+from kiosk.core.listeners import tell_listeners
 from kiosk.i18n import N_
 from kiosk.store import transaction
 
@@ -69,11 +70,7 @@ class RatingFlow:
         self._listeners.append(fn)
 
     def _changed(self) -> None:
-        for fn in list(self._listeners):
-            try:
-                fn(self)
-            except Exception:
-                log.exception("rating listener failed")
+        tell_listeners(self, self._listeners, "rating")
 
     @property
     def asks_reasons(self) -> bool:

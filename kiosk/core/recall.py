@@ -16,7 +16,8 @@ import time
 from typing import Callable
 
 from kiosk.core import doors
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, tell_listeners
+from kiosk.core.listeners import tell_listeners
+from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
 from kiosk.hardware.device import CancelToken
 
 
