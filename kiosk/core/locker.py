@@ -41,7 +41,6 @@ DEVICE = "pickup"   # alarms about what the doors hold (the locker device's own 
 BOARD = "locker"    # the device: a door that did not open is its event alarm, as in device_alarms
 
 
-
 class LockerRuleError(ValueError):
     """An input the locker refuses; `code` says which rule, for the screen to explain."""
 
