@@ -16,6 +16,7 @@ from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from kiosk.i18n import N_, _
@@ -75,12 +76,51 @@ class StepPanels:
             if p.parent is not None:
                 p.parent.remove_widget(p)
 
+    @classmethod
+    def of(cls, screen, first: str) -> "StepPanels":
+        """The `panel_<step>` ids of `screen`'s rules, hosted in its `body`, showing `first`."""
+        panels = cls(screen.ids.body, {k[len("panel_"):]: v for k, v in screen.ids.items()
+                                       if k.startswith("panel_")})
+        panels.show(first)
+        return panels
+
     def show(self, name: str) -> None:
         if name == self.current:
             return
         self.host.clear_widgets()
         self.host.add_widget(self.panels[name])
         self.current = name
+
+
+class LockerFlowScreen(Screen):
+    """A screen that renders one flow of the pickup locker service (`app.pickup`): its worker, its
+    step panels, and the flow, bound on first use once the locker is up (it may come up late)."""
+
+    flow_name = ""  # the service's attribute: "pickup", "deposit" or "recall"
+
+    def __init__(self, app, *, name: str, first_panel: str, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.app = app
+        self.worker = FlowWorker(self.flow_name)
+        self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
+        self._flow = None
+        self.panels = StepPanels.of(self, first_panel)
+
+    @property
+    def flow(self):
+        service = getattr(self.app, "pickup", None)
+        flow = getattr(service, self.flow_name) if service is not None else None
+        if flow is not None and flow is not self._flow:
+            self._flow = flow
+            flow.listeners.append(lambda _f: self._render())
+            self.flow_bound(service, flow)
+        return flow
+
+    def flow_bound(self, service, flow) -> None:
+        """What the screen takes from the service once (devices present, the door plan)."""
+
+    def render(self) -> None:
+        raise NotImplementedError
 
 
 class Keypad(GridLayout):

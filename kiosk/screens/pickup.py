@@ -16,11 +16,10 @@ from pathlib import Path
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.i18n import N_, _
 from kiosk.screens import locker_widgets
-from kiosk.screens.locker_widgets import FlowWorker, StepPanels
+from kiosk.screens.locker_widgets import LockerFlowScreen
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ HELD_STEPS = {"checking", "opening", "door_open", "id_card"}
 SCAN_POLL_S = 0.5
 
 
-class PickupScreen(Screen):
+class PickupScreen(LockerFlowScreen):
     step = StringProperty("code")
     digits = StringProperty("")
     code_length = NumericProperty(6)
@@ -55,33 +54,21 @@ class PickupScreen(Screen):
     has_scanner = BooleanProperty(False)
     rating = BooleanProperty(False)
 
+    flow_name = "pickup"
+
     def __init__(self, app, **kwargs):
-        super().__init__(name="pickup", **kwargs)
-        self.app = app
-        self.worker = FlowWorker("pickup")
-        self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
+        super().__init__(app, name="pickup", first_panel="code", **kwargs)
         self._scanning = threading.Event()
-        self._flow = None
         self._reading = False
-        self.panels = StepPanels(self.ids.body, {k[len("panel_"):]: v for k, v in self.ids.items()
-                                                 if k.startswith("panel_")})
-        self.panels.show("code")
         self.code_length = app.settings.pickup.code_length
         self.rating = hasattr(app, "ask_rating")
         Clock.schedule_interval(self._tick, 0.5)
         app.session.on("wipe", self._on_wipe)
 
-    @property
-    def flow(self):
-        service = getattr(self.app, "pickup", None)
-        flow = service.pickup if service is not None else None
-        if flow is not None and flow is not self._flow:
-            self._flow = flow
-            flow.listeners.append(lambda _f: self._render())
-            plan = service.plan
-            self.ids.locker_map.set_plan(plan.columns, plan.rows, plan.numbering, len(plan.doors))
-            self.has_scanner = flow.scanner is not None
-        return flow
+    def flow_bound(self, service, flow) -> None:
+        plan = service.plan
+        self.ids.locker_map.set_plan(plan.columns, plan.rows, plan.numbering, len(plan.doors))
+        self.has_scanner = flow.scanner is not None
 
     # --- visits -----------------------------------------------------------------------------------
     def on_pre_enter(self, *_a):

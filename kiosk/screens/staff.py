@@ -41,9 +41,7 @@ class StaffScreen(Screen):
         self.app = app
         self.worker = FlowWorker("staff")
         self._pin = ""
-        self.panels = StepPanels(self.ids.body, {k[len("panel_"):]: v for k, v in self.ids.items()
-                                                 if k.startswith("panel_")})
-        self.panels.show("sign_in")
+        self.panels = StepPanels.of(self, "sign_in")
         app.session.on("wipe", lambda _r: self.sign_out(go_home=False))
 
     @property

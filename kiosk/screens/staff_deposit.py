@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.core.privacy import mask_id_number
 from kiosk.i18n import N_, _
 from kiosk.screens import locker_widgets
-from kiosk.screens.locker_widgets import FlowWorker, StepPanels
+from kiosk.screens.locker_widgets import LockerFlowScreen
 
 NOTICES = {
     "bad_case_number": N_("A case number has 4 to 40 letters, digits or dashes."),
@@ -29,7 +27,7 @@ NOTICES = {
 SIZES = {"small": N_("Small"), "medium": N_("Medium"), "large": N_("Large")}
 
 
-class DepositScreen(Screen):
+class DepositScreen(LockerFlowScreen):
     step = StringProperty("case")
     typed = StringProperty("")
     notice = StringProperty("")
@@ -44,26 +42,14 @@ class DepositScreen(Screen):
     has_scanner = BooleanProperty(False)
     has_reader = BooleanProperty(False)
 
-    def __init__(self, app, **kwargs):
-        super().__init__(name="staff_deposit", **kwargs)
-        self.app = app
-        self.worker = FlowWorker("deposit")
-        self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
-        self._flow = None
-        self.panels = StepPanels(self.ids.body, {k[len("panel_"):]: v for k, v in self.ids.items()
-                                                 if k.startswith("panel_")})
-        self.panels.show("case")
+    flow_name = "deposit"
 
-    @property
-    def flow(self):
-        service = getattr(self.app, "pickup", None)
-        flow = service.deposit if service is not None else None
-        if flow is not None and flow is not self._flow:
-            self._flow = flow
-            flow.listeners.append(lambda _f: self._render())
-            self.has_scanner = flow.scanner is not None
-            self.has_reader = flow.idcard is not None
-        return flow
+    def __init__(self, app, **kwargs):
+        super().__init__(app, name="staff_deposit", first_panel="case", **kwargs)
+
+    def flow_bound(self, service, flow) -> None:
+        self.has_scanner = flow.scanner is not None
+        self.has_reader = flow.idcard is not None
 
     def on_pre_enter(self, *_a):
         staff = self.app.screens.get_screen("staff").signed_in

@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import NumericProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
-from kiosk.screens.locker_widgets import FlowWorker, StepPanels
+from kiosk.screens.locker_widgets import LockerFlowScreen
 
 
-class RecallScreen(Screen):
+class RecallScreen(LockerFlowScreen):
     step = StringProperty("list")
     count = NumericProperty(0)
     recalled = NumericProperty(0)
@@ -25,24 +23,10 @@ class RecallScreen(Screen):
     case_number = StringProperty("")
     since = StringProperty("")
 
-    def __init__(self, app, **kwargs):
-        super().__init__(name="staff_recall", **kwargs)
-        self.app = app
-        self.worker = FlowWorker("recall")
-        self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
-        self._flow = None
-        self.panels = StepPanels(self.ids.body, {k[len("panel_"):]: v for k, v in self.ids.items()
-                                                 if k.startswith("panel_")})
-        self.panels.show("list")
+    flow_name = "recall"
 
-    @property
-    def flow(self):
-        service = getattr(self.app, "pickup", None)
-        flow = service.recall if service is not None else None
-        if flow is not None and flow is not self._flow:
-            self._flow = flow
-            flow.listeners.append(lambda _f: self._render())
-        return flow
+    def __init__(self, app, **kwargs):
+        super().__init__(app, name="staff_recall", first_panel="list", **kwargs)
 
     def on_pre_enter(self, *_a):
         staff = self.app.screens.get_screen("staff").signed_in
