@@ -120,6 +120,16 @@ class UiDriver:
         self.pump(2)
         return bool(handled)
 
+    def settle(self, done, frames: int) -> bool:
+        """Run frames until `done()` (a worker reported back) or `frames` are spent; `done()` then.
+        For work inside the app, bounded in frames rather than seconds (see `wait_for`)."""
+        for _ in range(frames):
+            if done():
+                self.pump(2)
+                return True
+            self.pump(1)
+        return done()
+
     def wait_for(self, cond, timeout: float = 20.0, what: str = "", settle: int = 2) -> None:
         """Pump frames until `cond()` holds, then `settle` more: for what runs in real time outside
         the UI (simulated devices, the platform, CUPS). Raises AssertionError naming `what`."""

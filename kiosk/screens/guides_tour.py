@@ -37,13 +37,7 @@ def view(d: UiDriver, v: View):
 
 
 def settle(d: UiDriver, done: Callable[[], bool], frames: int = WAIT_FRAMES) -> bool:
-    """Run frames until `done()` (the worker reported back) or the budget is spent."""
-    for _ in range(frames):
-        if done():
-            d.pump(2)
-            return True
-        d.pump(1)
-    return done()
+    return d.settle(done, frames)
 
 
 def open_guides(d: UiDriver) -> None:

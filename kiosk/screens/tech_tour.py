@@ -33,12 +33,7 @@ def ui(d: UiDriver):
 
 
 def settle(d: UiDriver, done: Callable[[], bool], frames: int = WAIT_FRAMES) -> bool:
-    for _ in range(frames):
-        if done():
-            d.pump(2)
-            return True
-        d.pump(1)
-    return done()
+    return d.settle(done, frames)
 
 
 def hold_corner(d: UiDriver, seconds: float) -> None:
