@@ -24,6 +24,7 @@ from kiosk.config import Settings
 from kiosk.core.config_follow import ConfigChange, ConfigFollower
 from kiosk.core.session import Phase, VisitorSession
 from kiosk.fonts import FontChoice
+from kiosk.screens.text import keep_text_pixels_once
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class KioskApp(App):
     # -- building ---------------------------------------------------------------------------------
     def build(self):
         register_default_font(self.font)
+        keep_text_pixels_once()  # before the first label renders (kiosk/screens/text.py)
         # the .kv rules load with their modules, after the font is the default
         from kiosk.screens.home import HomeScreen
         from kiosk.screens.idle import IdleOverlay

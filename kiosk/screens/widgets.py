@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kivy.graphics import Color, InstructionGroup, Line
 from kivy.lang import Builder
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -19,12 +21,51 @@ from kiosk.screens import theme
 
 
 class RoundButton(ButtonBehavior, Label):
-    """A rounded button drawn in the kiosk's colours."""
+    """A rounded button drawn in the kiosk's colours; `outline` adds a border in `fg_color`.
+
+    The border is drawn only on the buttons that have one: a rounded line is a few
+    thousand bytes of vertices twice over (Kivy's copy and the GL driver's), and most
+    of the kiosk's buttons (every key of the keyboards) are plain.
+    """
 
     bg_color = ColorProperty(theme.ACCENT)
     pressed_color = ColorProperty(theme.ACCENT_PRESSED)
     fg_color = ColorProperty(theme.ON_HEADER)
     outline = BooleanProperty(False)
+
+    OUTLINE_DP = 1.5
+    RADIUS_DP = 16
+    CORNER_SEGMENTS = 12  # per corner; at this radius more are not seen
+
+    def on_kv_post(self, base_widget):
+        super().on_kv_post(base_widget)
+        self._border: tuple[InstructionGroup, Color, Line] | None = None
+        self.fbind("outline", self._draw_border)
+        self.fbind("fg_color", self._draw_border)
+        self.fbind("pos", self._draw_border)
+        self.fbind("size", self._draw_border)
+        self._draw_border()
+
+    def _draw_border(self, *_):
+        if not self.outline:
+            if self._border is not None:
+                self.canvas.before.remove(self._border[0])
+                self._border = None
+            return
+        w = dp(self.OUTLINE_DP)
+        rect = (self.x + w, self.y + w, self.width - 2 * w, self.height - 2 * w,
+                dp(self.RADIUS_DP), self.CORNER_SEGMENTS)
+        if self._border is None:
+            group = InstructionGroup()
+            color, line = Color(rgba=self.fg_color), Line(rounded_rectangle=rect, width=w)
+            group.add(color)
+            group.add(line)
+            self.canvas.before.add(group)
+            self._border = (group, color, line)
+        else:
+            _, color, line = self._border
+            color.rgba = self.fg_color
+            line.rounded_rectangle = rect
 
 
 class BigButton(RoundButton):

@@ -225,3 +225,55 @@ def test_screens_and_overlay_are_built_once_and_reused_across_visits(ui):
         ui.advance(ui.app.session.warning_s)
     assert ui.app.screens.screens == screens and ui.app.idle_overlay is overlay
     assert len(ui.app.home.ids.tiles.children) == 1
+
+
+def test_label_pixels_live_in_the_texture_alone_once_drawn(ui):
+    """The text provider lets go of its render surface (kiosk/screens/text.py): no second copy."""
+    from kivy.core.text import Label as CoreLabel
+
+    from kiosk.screens.text import keep_text_pixels_once
+
+    label = CoreLabel(text="社保 办理", font_size=40)
+    label.refresh()
+    assert getattr(label, "_surface", None) is None
+    assert any(bytes(label.texture.pixels)[3::4]), "the text is drawn in the texture"
+    # every label of the running UI was drawn the same way
+    kept = [w for w in visible_labels(ui.app.root) if getattr(w._label, "_surface", None) is not None]
+    assert not kept, f"labels still holding a render surface: {[w.text for w in kept[:3]]}"
+    assert keep_text_pixels_once()  # idempotent: the provider is patched once
+
+
+def test_only_outlined_buttons_draw_a_border_and_it_follows_the_button(ui):
+    from kivy.core.window import Window
+    from kivy.graphics import Line
+
+    from kiosk.screens.widgets import RoundButton
+
+    def lines(button):
+        found = []
+
+        def walk(group):
+            for child in group.children:
+                if isinstance(child, Line):
+                    found.append(child)
+                elif hasattr(child, "children"):
+                    walk(child)
+        walk(button.canvas.before)
+        return found
+
+    plain = RoundButton(text="1")
+    assert lines(plain) == []
+    outlined = RoundButton(text="2", outline=True, size_hint=(None, None), size=(300, 100), pos=(10, 20))
+    (border,) = lines(outlined)
+    Window.add_widget(outlined)  # the line's points are made when it is drawn
+    try:
+        outlined.pos = (50, 60)
+        ui.pump()
+        xs, ys = border.points[0::2], border.points[1::2]
+        assert min(xs) > 50 and max(xs) < 350 and min(ys) > 60 and max(ys) < 160
+    finally:
+        Window.remove_widget(outlined)
+    outlined.outline = False
+    assert lines(outlined) == []
+    plain.outline = True
+    assert len(lines(plain)) == 1
