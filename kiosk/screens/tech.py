@@ -30,6 +30,7 @@ from kiosk import i18n
 from kiosk.core.technician import Phase
 from kiosk.i18n import N_
 from kiosk.screens import theme, widgets  # noqa: F401  (the shared rules must load first)
+from kiosk.screens.widgets import forget_widget_tree
 
 log = logging.getLogger(__name__)
 
@@ -147,20 +148,16 @@ class TechnicianUi:
         self.pin = ""
         self._touch_uid = None
         self._door_poll = None
-        self.pin_screen = TechPinScreen(name="tech_pin")
-        self.screen = TechScreen(name="tech")
-        self.screen.ui = self
-        self.pin_screen.ui = self
-        app.screens.add_widget(self.pin_screen)
-        app.screens.add_widget(self.screen)
-        self._redraw_devices = Clock.create_trigger(lambda _dt: self.show_devices(), 0)
-        self._redraw_system = Clock.create_trigger(lambda _dt: self.show_system(), 0)
+        # the two screens exist only while a technician is at the kiosk (see _build_screens)
+        self._pin_screen: TechPinScreen | None = None
+        self._screen: TechScreen | None = None
+        self._redraw_devices = Clock.create_trigger(lambda _dt: self._screen and self.show_devices(), 0)
+        self._redraw_system = Clock.create_trigger(lambda _dt: self._screen and self.show_system(), 0)
         self.bench.on_change = lambda _name: self._redraw_devices()
         self.system.on_change = self._redraw_system
         self.stop_button: TechButton | None = None
         self._rows: dict[str, DeviceRowView] = {}
         self._doors: list[DoorButton] = []
-        self._build_rows()
         self.mode.on("pin", self._on_pin)
         self.mode.on("open", lambda: Clock.schedule_once(lambda _dt: self._on_open(), 0))
         self.mode.on("close", self._on_close)
@@ -169,6 +166,53 @@ class TechnicianUi:
         app.screens.bind(current=self._on_screen)
         app.session.on("wipe", lambda reason: self.mode.leave("visit ended") if reason != "technician" else None)
         Clock.schedule_interval(self._tick, TICK_S)
+
+    # -- the screens, built for a technician's visit and let go after it --------------------------
+    @property
+    def pin_screen(self) -> TechPinScreen:
+        self._build_screens()
+        return self._pin_screen
+
+    @property
+    def screen(self) -> TechScreen:
+        self._build_screens()
+        return self._screen
+
+    def _build_screens(self) -> None:
+        """Citizens never see these two screens, and they are a fifth of the UI's widgets: they
+        are built when the hidden press asks for the PIN and released when the mode closes."""
+        if self._screen is not None:
+            return
+        self._pin_screen = TechPinScreen(name="tech_pin")
+        self._screen = TechScreen(name="tech")
+        self._screen.ui = self._pin_screen.ui = self
+        self.app.screens.add_widget(self._pin_screen)
+        self.app.screens.add_widget(self._screen)
+        self._build_rows()
+
+    def _release_later(self) -> None:
+        # not from inside the screen manager's own switch: it finishes moving the screens first
+        Clock.schedule_once(lambda _dt: self._release_screens(), 0)
+
+    def _release_screens(self) -> None:
+        if self._screen is None or self.app.screens.current in ("tech", "tech_pin"):
+            return
+        transition = self.app.screens.transition   # remembers the last screens it moved (never None)
+        shown = self.app.screens.current_screen
+        for screen in (self._pin_screen, self._screen):
+            self.app.screens.remove_widget(screen)
+            forget_widget_tree(screen)
+            for end in ("screen_in", "screen_out"):
+                if getattr(transition, end) is screen:
+                    setattr(transition, end, shown)
+        self._pin_screen = self._screen = None
+        self._rows.clear()
+        self._doors.clear()
+        self.stop_button = None
+
+    @property
+    def screens_built(self) -> bool:
+        return self._screen is not None
 
     # -- the hidden press ------------------------------------------------------------------------
     def in_corner(self, x: float, y: float) -> bool:
@@ -261,16 +305,20 @@ class TechnicianUi:
         def back(_dt):
             self._stop_door_poll()
             self.bench.reset()   # the next technician visit starts clean
-            self.screen.ids.checks.clear_widgets()
+            if self._screen is not None:
+                self._screen.ids.checks.clear_widgets()
             self.app.session.release("technician")
             if self.app.screens.current in ("tech", "tech_pin"):
                 self.app.session.end("technician")   # the visit is over: home, default language
+            self._release_later()
         Clock.schedule_once(back, 0)
 
     def _on_screen(self, _sm, name: str) -> None:
         # the header's Home button, or anything else that leaves: the mode ends with it
         if name not in ("tech", "tech_pin") and self.mode.phase is not Phase.CLOSED:
             self.mode.leave("home")
+        elif name not in ("tech", "tech_pin"):
+            self._release_later()
 
     def leave(self) -> None:
         self.mode.leave("done")

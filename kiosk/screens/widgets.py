@@ -68,6 +68,23 @@ class RoundButton(ButtonBehavior, Label):
             line.rounded_rectangle = rect
 
 
+def forget_widget_tree(root) -> None:
+    """Undo the kv rules' bindings of a widget tree that is let go for good.
+
+    A kv rule such as `font_size: sp(20) * app.scale` leaves an entry in the app's
+    observers for every widget it made; the entries hold only weak references, but
+    they stay in the list until unbound. A tree that is built and dropped again (the
+    technician's screens) would leave a few hundred each time.
+    """
+    from kivy.uix.screenmanager import ScreenManager
+
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        Builder.unbind_widget(widget.uid)
+        stack.extend(widget.screens if isinstance(widget, ScreenManager) else widget.children)
+
+
 class BigButton(RoundButton):
     """A full-width button; `base_height` in dp before the elder scale."""
 

@@ -243,6 +243,28 @@ def test_label_pixels_live_in_the_texture_alone_once_drawn(ui):
     assert keep_text_pixels_once()  # idempotent: the provider is patched once
 
 
+def test_one_open_font_serves_every_label_of_the_same_point_size(ui):
+    """SDL_ttf opens whole point sizes and sees bold only as a file (kiosk/screens/text.py)."""
+    from kivy.core.text import Label as CoreLabel
+
+    def key(**options):
+        label = CoreLabel(text="办", **options)
+        label.resolve_font_name()
+        return label._get_font_id()
+
+    assert key(font_size=28) == key(font_size=28.6) == key(font_size=28, bold=True)
+    assert key(font_size=28) != key(font_size=29)
+    assert key(font_size=28) != key(font_size=28, underline=True)
+    # a registered family whose bold is its own file still opens that file
+    from kivy.core.text import LabelBase
+    from kivy.resources import resource_find
+
+    LabelBase.register("KioskTestFamily", resource_find("data/fonts/Roboto-Regular.ttf"),
+                       fn_bold=resource_find("data/fonts/Roboto-Bold.ttf"))
+    assert key(font_size=28, font_name="KioskTestFamily") != key(font_size=28, font_name="KioskTestFamily",
+                                                                  bold=True)
+
+
 def test_only_outlined_buttons_draw_a_border_and_it_follows_the_button(ui):
     from kivy.core.window import Window
     from kivy.graphics import Line

@@ -269,3 +269,24 @@ def test_a_lockout_outlives_the_screen_and_is_read_back_from_the_store(ui, tech)
                                          lockout_book=StoredLockout(Store.from_settings(ui.app.settings).connect))
     assert again.locked_for() > 0
 
+
+
+def test_the_screens_exist_only_for_the_visit_and_leave_nothing_behind(ui, tech):
+    """Citizens never see the technician's screens: built at the PIN, let go at exit."""
+    import gc
+    import weakref
+
+    assert "tech" not in ui.app.screens.screen_names and not tech.screens_built
+    observers = {p: len(ui.app.get_property_observers(p)) for p in ("scale", "lang", "elder")}
+    visits = []
+    for _ in range(3):
+        open_mode(ui, tech)
+        assert tech.row_view("receipt_printer").title
+        visits.append(weakref.ref(tech.screen))
+        ui.tap(tech.screen.ids.exit)
+        ui.pump(3)
+        assert ui.app.screens.current == "home"
+        assert not {"tech", "tech_pin"} & set(ui.app.screens.screen_names)
+    gc.collect()
+    assert [v() for v in visits] == [None, None, None], "a released screen is still referenced"
+    assert {p: len(ui.app.get_property_observers(p)) for p in observers} == observers
