@@ -105,6 +105,7 @@ class GuidesScreen(Screen):
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
+        self.views[View.DETAIL].release()
 
     @property
     def current_view(self):

@@ -23,7 +23,7 @@ from kiosk.core import guide_print
 from kiosk.core.guides import A4, RECEIPT
 from kiosk.i18n import N_, _
 from kiosk.screens import guides  # noqa: F401  (shared guide widgets)
-from kiosk.screens.widgets import RoundButton
+from kiosk.screens.widgets import RoundButton, forget_widget_tree
 
 
 QR_DP = 280   # the QR code's side before the elder scale: a phone reads it from arm's length
@@ -64,9 +64,10 @@ class GuideDetailView(Screen):
         self._pool: list[DetailText] = []
         self.qr = Image(size_hint=(None, None), fit_mode="contain")
         self._qr_for = None
+        self._released = False
 
     def show(self, aspects: set[str]) -> None:
-        if aspects & {"detail", "lang"} and self.flow.item is not None:
+        if (aspects & {"detail", "lang"} or self._released) and self.flow.item is not None:
             self._fill(self.flow.item)
             if "detail" in aspects:
                 self.ids.scroller.scroll_y = 1
@@ -140,6 +141,20 @@ class GuideDetailView(Screen):
             used += 1
             label.style, label.text = style, text
             box.add_widget(label)
+        self._released = False
+
+    def release(self) -> None:
+        """Let the last guide's text go once the citizen has left the guides.
+
+        A long guide is forty labels of full-width text: the largest textures of the UI,
+        about 10 MB in elder mode. The labels are made again for the next guide opened.
+        """
+        self.ids.content.clear_widgets()
+        for label in self._pool:
+            forget_widget_tree(label)
+        self._pool.clear()
+        self.qr.texture, self._qr_for = None, None
+        self._released = True
 
     def pool_size(self) -> int:
         return len(self._pool)

@@ -106,6 +106,31 @@ def test_a_tap_on_a_result_opens_the_guide_with_every_section(ui, guides, shot):
     shot("detail")
 
 
+def test_leaving_the_guides_lets_the_last_guide_go_and_the_next_guide_shows_in_full(ui, guides):
+    import gc
+    import weakref
+
+    open_search(ui, guides)
+    type_keys(ui, "sbk")
+    open_top_result(ui, guides)
+    detail = guides.views[View.DETAIL]
+    labels = [weakref.ref(w) for w in detail.ids.content.children if hasattr(w, "text")]
+    assert labels and detail.pool_size() == len(labels)
+    ui.app.go_home()
+    ui.pump()
+    gc.collect()
+    assert detail.pool_size() == 0 and detail.ids.content.children == [] and detail.qr.texture is None
+    assert [r for r in labels if r() is not None] == [], "the last guide's labels are still referenced"
+    ui.app.screens.current = "guides"
+    ui.pump()
+    open_search(ui, guides)
+    type_keys(ui, "sbk")
+    open_top_result(ui, guides)
+    texts = [w.text for w in detail.ids.content.children if hasattr(w, "text")]
+    assert guides.flow.item.name in texts and any("申请材料" in t for t in texts)
+    assert detail.qr.texture is not None
+
+
 def test_the_receipt_button_prints_a_receipt_that_decodes_back_to_the_item(ui, guides, shot):
     from kiosk.hardware.transport import simulator
 
