@@ -21,11 +21,6 @@ def _sim(name: str):
     return simulator(name)
 
 
-def wait_for(d, cond, timeout: float = 20.0, what: str = "") -> None:
-    """Device steps run in real time on the simulators."""
-    d.wait_for(cond, timeout, what)
-
-
 def _screen(d, name):
     return d.app.screens.get_screen(name)
 
@@ -74,7 +69,7 @@ def _sign_in(d) -> None:
     d.tap(staff.ids.pin)
     _type(d, staff.ids.keypad, STAFF_PIN)
     d.tap(staff.ids.sign_in)
-    wait_for(d, lambda: staff.panels.current == "menu", what="the staff menu")
+    d.wait_for(lambda: staff.panels.current == "menu", what="the staff menu")
 
 
 def _deposit_case(d) -> None:
@@ -87,21 +82,34 @@ def _deposit_case(d) -> None:
 def _deposit_holder(d) -> None:
     dep = _screen(d, "staff_deposit")
     d.tap(dep.ids.options_next)
-    wait_for(d, lambda: dep.panels.current == "holder", what="the holder panel")
+    d.wait_for(lambda: dep.panels.current == "holder", what="the holder panel")
 
 
 def _deposit_read_card(d) -> None:
     _sim("idcard").insert_card("resident")
     dep = _screen(d, "staff_deposit")
     d.tap(dep.ids.read_card)
-    wait_for(d, lambda: dep.panels.current == "door_open", what="the door open for the deposit")
+    d.wait_for(lambda: dep.panels.current == "door_open", what="the door open for the deposit")
 
 
 def _deposit_close(d) -> None:
     dep = _screen(d, "staff_deposit")
     _sim("locker").close_door(int(dep.door))
-    wait_for(d, lambda: dep.panels.current == "code", what="the pickup code")
+    d.wait_for(lambda: dep.panels.current == "code", what="the pickup code")
     _state["id_code"], _state["id_door"] = dep.code, int(dep.door)
+
+
+def _deposit_without_id_rule(d, case: str) -> str:
+    """From the case-number keypad: one item anyone with its code may collect; its pickup code."""
+    dep = _screen(d, "staff_deposit")
+    _type(d, dep.ids.keypad, case)
+    d.tap(dep.ids.next_step)
+    d.tap(dep.ids.id_no)
+    d.tap(dep.ids.options_next)
+    d.wait_for(lambda: dep.panels.current == "door_open", what="the door open")
+    _sim("locker").close_door(int(dep.door))
+    d.wait_for(lambda: dep.panels.current == "code", what="the code")
+    return dep.code
 
 
 def _more_deposits(d) -> None:
@@ -110,14 +118,7 @@ def _more_deposits(d) -> None:
     codes = []
     for n in range(3):
         d.tap(dep.ids.next_item)
-        _type(d, dep.ids.keypad, f"202605180002{n}")
-        d.tap(dep.ids.next_step)
-        d.tap(dep.ids.id_no)
-        d.tap(dep.ids.options_next)
-        wait_for(d, lambda: dep.panels.current == "door_open", what="the door open")
-        _sim("locker").close_door(int(dep.door))
-        wait_for(d, lambda: dep.panels.current == "code", what="the code")
-        codes.append(dep.code)
+        codes.append(_deposit_without_id_rule(d, f"202605180002{n}"))
     _state["codes"] = codes
     d.tap(dep.ids.next_item)
     d.app.screens.current = "staff"
@@ -145,7 +146,7 @@ def _open_pickup(elder: bool = False):
         tile = next(t for t in d.app.home.ids.tiles.children if t.key == "pickup")
         d.tap(tile)
         screen = _screen(d, "pickup")
-        wait_for(d, lambda: screen.panels.current in ("code", "locked"), what="the keypad")
+        d.wait_for(lambda: screen.panels.current in ("code", "locked"), what="the keypad")
     return act
 
 
@@ -155,20 +156,20 @@ def _type_code(code_of, upto: int | None = None):
         code = code_of()
         _type(d, screen.ids.keypad, code[:upto] if upto else code)
         if not upto:
-            wait_for(d, lambda: screen.panels.current in ("opening", "door_open", "id_card", "code", "locked",
+            d.wait_for(lambda: screen.panels.current in ("opening", "door_open", "id_card", "code", "locked",
                                                            "door_failed"), what="the code checked")
     return act
 
 
 def _wait_door_open(d) -> None:
     screen = _screen(d, "pickup")
-    wait_for(d, lambda: screen.panels.current == "door_open", what="the door open")
+    d.wait_for(lambda: screen.panels.current == "door_open", what="the door open")
 
 
 def _close_door(d) -> None:
     screen = _screen(d, "pickup")
     _sim("locker").close_door(int(screen.door))
-    wait_for(d, lambda: screen.panels.current == "done", what="the pickup done")
+    d.wait_for(lambda: screen.panels.current == "done", what="the pickup done")
 
 
 def _scan(code_of):
@@ -180,7 +181,7 @@ def _scan(code_of):
 
 def _finish(d) -> None:
     d.tap(_screen(d, "pickup").ids.finish)
-    wait_for(d, lambda: d.app.screens.current != "pickup", what="leaving the pickup screen")
+    d.wait_for(lambda: d.app.screens.current != "pickup", what="leaving the pickup screen")
 
 
 def _continue_to_rating(d) -> None:
@@ -220,7 +221,7 @@ def _insert_card(d) -> None:
 
 register("pickup-id-card", [
     Step("id-card", lambda d: (_remove_card(d), _open_pickup()(d), _type_code(lambda: _state["id_code"])(d),
-                               wait_for(d, lambda: _screen(d, "pickup").panels.current == "id_card")),
+                               d.wait_for(lambda: _screen(d, "pickup").panels.current == "id_card")),
          _expect_panel("pickup", "id_card")),
     Step("door-open", _insert_card, _expect_panel("pickup", "door_open")),
     Step("done", _close_door, _expect_panel("pickup", "done")),
@@ -232,14 +233,14 @@ def _wrong(times: int):
         screen = _screen(d, "pickup")
         for _ in range(times):
             _type(d, screen.ids.keypad, "000000")
-            wait_for(d, lambda: not screen.worker.pending, what="the code checked")
+            d.wait_for(lambda: not screen.worker.pending, what="the code checked")
     return act
 
 
 def _countdown_ends(d) -> None:
     d.advance(61)
     screen = _screen(d, "pickup")
-    wait_for(d, lambda: screen.panels.current == "code", what="the keypad back")
+    d.wait_for(lambda: screen.panels.current == "code", what="the keypad back")
 
 
 register("pickup-lockout", [
@@ -253,13 +254,13 @@ register("pickup-lockout", [
 def _left_open(d) -> None:
     d.advance(61)
     screen = _screen(d, "pickup")
-    wait_for(d, lambda: screen.panels.current == "door_left_open", what="the door-left-open screen")
+    d.wait_for(lambda: screen.panels.current == "door_left_open", what="the door-left-open screen")
 
 
 def _close_late(d) -> None:
     screen = _screen(d, "pickup")
     _sim("locker").close_door(int(screen.door))
-    wait_for(d, lambda: screen.panels.current == "done", what="done after closing")
+    d.wait_for(lambda: screen.panels.current == "done", what="done after closing")
 
 
 register("pickup-door-left-open", [
@@ -274,36 +275,29 @@ def _recall_list(d) -> None:
     # a week and a day later: an item deposited for recall, left uncollected
     _long_press_hall_name(d)
     _sign_in(d)
-    dep = _screen(d, "staff_deposit")
     d.tap(_screen(d, "staff").ids.deposit)
-    _type(d, dep.ids.keypad, "2026051800099")
-    d.tap(dep.ids.next_step)
-    d.tap(dep.ids.id_no)
-    d.tap(dep.ids.options_next)
-    wait_for(d, lambda: dep.panels.current == "door_open", what="the door open")
-    _sim("locker").close_door(int(dep.door))
-    wait_for(d, lambda: dep.panels.current == "code", what="the code")
-    d.tap(dep.ids.next_item)
+    _deposit_without_id_rule(d, "2026051800099")
+    d.tap(_screen(d, "staff_deposit").ids.next_item)
     d.app.screens.current = "staff"
     d.pump()
     d.advance(8 * 86400)
     d.app.session.touch()
     d.tap(_screen(d, "staff").ids.recall)
     rec = _screen(d, "staff_recall")
-    wait_for(d, lambda: rec.count > 0, what="the recall list")
+    d.wait_for(lambda: rec.count > 0, what="the recall list")
 
 
 def _recall_open(d) -> None:
     rec = _screen(d, "staff_recall")
     d.tap(rec.ids.open)
-    wait_for(d, lambda: rec.panels.current == "door_open", what="the recall door open")
+    d.wait_for(lambda: rec.panels.current == "door_open", what="the recall door open")
 
 
 def _recall_confirm(d) -> None:
     rec = _screen(d, "staff_recall")
     _sim("locker").close_door(int(rec.door))
     d.tap(rec.ids.removed)
-    wait_for(d, lambda: rec.panels.current == "list" and rec.recalled == 1, what="the recall recorded")
+    d.wait_for(lambda: rec.panels.current == "list" and rec.recalled == 1, what="the recall recorded")
 
 
 register("pickup-recall", [

@@ -20,6 +20,8 @@ from kiosk.screens.shell import KioskApp
 
 
 _touch_ids = itertools.count(1)
+SETTLE_FRAMES = 900         # ~15 s at 60 frames a second: a search, a card read, a receipt, a sale
+SETTLE_LONG_FRAMES = 3600   # an A4 job through CUPS
 
 
 class Finger(MotionEvent):
@@ -120,7 +122,7 @@ class UiDriver:
         self.pump(2)
         return bool(handled)
 
-    def settle(self, done, frames: int) -> bool:
+    def settle(self, done, frames: int = SETTLE_FRAMES) -> bool:
         """Run frames until `done()` (a worker reported back) or `frames` are spent; `done()` then.
         For work inside the app, bounded in frames rather than seconds (see `wait_for`)."""
         for _ in range(frames):

@@ -14,12 +14,10 @@ from kiosk import i18n
 from kiosk.core import sim_faults
 from kiosk.core.guides import A4, FAILED_PAPER_OUT, RECEIPT, SEARCH_DEBOUNCE_S, PrintPhase, View
 from kiosk.screens import tour
-from kiosk.screens.driver import UiDriver
+from kiosk.screens.driver import SETTLE_FRAMES, SETTLE_LONG_FRAMES, UiDriver
 from kiosk.screens.tour import Step
 
 THEME = "社会保障"
-WAIT_FRAMES = 900        # ~15 s at 60 frames a second: a search, a receipt
-WAIT_PRINT_FRAMES = 3600  # an A4 job through CUPS
 
 _registered = False
 
@@ -34,10 +32,6 @@ def flow(d: UiDriver):
 
 def view(d: UiDriver, v: View):
     return screen(d).views[v]
-
-
-def settle(d: UiDriver, done: Callable[[], bool], frames: int = WAIT_FRAMES) -> bool:
-    return d.settle(done, frames)
 
 
 def open_guides(d: UiDriver) -> None:
@@ -57,7 +51,7 @@ def type_keys(d: UiDriver, keys: str) -> None:
     for k in keys:
         d.tap(keyboard.keys[k])
     d.advance(SEARCH_DEBOUNCE_S + 0.05)
-    settle(d, lambda: not flow(d).browser.searching)
+    d.settle(lambda: not flow(d).browser.searching)
 
 
 def set_paper(state: str) -> None:
@@ -192,7 +186,7 @@ def act_search_sb(d):
 def act_search_word(d):
     d.tap(view(d, View.SEARCH).chip("社保"))
     d.advance(SEARCH_DEBOUNCE_S + 0.05)
-    settle(d, lambda: not flow(d).browser.searching)
+    d.settle(lambda: not flow(d).browser.searching)
 
 
 def act_results(d):
@@ -204,7 +198,7 @@ def act_open_first(d):
     rows = view(d, View.SEARCH).ids.guide_list.row_widgets()
     top = max(rows, key=lambda w: w.y)   # the row at the top of the list
     d.tap(top)
-    settle(d, lambda: not flow(d)._checking)
+    d.settle(lambda: not flow(d)._checking)
 
 
 def act_scroll_detail(d):
@@ -219,8 +213,8 @@ def act_print(kind: str):
             d.tap(view(d, View.PRINT).ids.back_to_guide)
         dv = view(d, View.DETAIL)
         d.tap(dv.ids.print_receipt if kind == RECEIPT else dv.ids.print_a4)
-        settle(d, lambda: flow(d).printing and flow(d).printing.phase is not PrintPhase.PRINTING,
-               WAIT_PRINT_FRAMES if kind == A4 else WAIT_FRAMES)
+        d.settle(lambda: flow(d).printing and flow(d).printing.phase is not PrintPhase.PRINTING,
+               SETTLE_LONG_FRAMES if kind == A4 else SETTLE_FRAMES)
     return act
 
 
@@ -236,7 +230,7 @@ def act_back_to_guide(d):
 def act_paper_loaded(d):
     set_paper("ok")
     flow(d).check_printers()
-    settle(d, lambda: not flow(d)._checking)
+    d.settle(lambda: not flow(d)._checking)
 
 
 def register_steps() -> None:

@@ -16,13 +16,11 @@ from typing import Callable
 from kiosk import i18n
 from kiosk.core.technician import Phase
 from kiosk.screens import tour
-from kiosk.screens.driver import Finger, UiDriver
+from kiosk.screens.driver import SETTLE_FRAMES, SETTLE_LONG_FRAMES, Finger, UiDriver
 from kiosk.screens.tour import Step
 
 DEMO_PIN = "135790"        # the demo hash in config/kiosk.toml [technician]; a real kiosk has its own
 WRONG_PIN = "000000"
-WAIT_FRAMES = 900          # ~15 s at 60 frames a second: a card, a sale and its refund
-WAIT_PRINT_FRAMES = 3600   # an A4 job through CUPS
 DOORS_SHOWN_OPENING = 4    # the every-door run is stopped after this many, to show it live and the Stop button
 
 _registered = False
@@ -30,10 +28,6 @@ _registered = False
 
 def ui(d: UiDriver):
     return d.app.technician_ui
-
-
-def settle(d: UiDriver, done: Callable[[], bool], frames: int = WAIT_FRAMES) -> bool:
-    return d.settle(done, frames)
 
 
 def hold_corner(d: UiDriver, seconds: float) -> None:
@@ -58,7 +52,7 @@ def type_pin(d: UiDriver, pin: str) -> None:
 
 def submit_pin(d: UiDriver) -> None:
     d.tap(ui(d).pin_screen.ids.ok)
-    settle(d, lambda: not ui(d).pin_screen.checking)
+    d.settle(lambda: not ui(d).pin_screen.checking)
     d.pump(3)
 
 
@@ -194,7 +188,7 @@ def act_type_pin(d):
 
 def act_open(d):
     submit_pin(d)
-    settle(d, lambda: not every_device_known(d))
+    d.settle(lambda: not every_device_known(d))
 
 
 def act_select(name: str):
@@ -204,14 +198,14 @@ def act_select(name: str):
     return act
 
 
-def act_run(name: str, check: str, frames: int = WAIT_FRAMES, before: Callable[[UiDriver], None] | None = None):
+def act_run(name: str, check: str, frames: int = SETTLE_FRAMES, before: Callable[[UiDriver], None] | None = None):
     def act(d):
         if ui(d).bench.selected != name:
             act_select(name)(d)
         if before:
             before(d)
         d.tap(ui(d).check_button(check))
-        settle(d, finished(d, name, check), frames)
+        d.settle(finished(d, name, check), frames)
     return act
 
 
@@ -228,7 +222,7 @@ def act_open_door(door: int):
         act_toggle("close_all")(d)      # doors opened by earlier tours shut, by hand
         d.tap(ui(d).door_button(door))
         d.tap(ui(d).check_button("open_door"))
-        settle(d, finished(d, "locker", "open_door"))
+        d.settle(finished(d, "locker", "open_door"))
     return act
 
 
@@ -236,14 +230,14 @@ def act_open_all_then_stop(d):
     t = ui(d)
     act_toggle("close_all")(d)
     d.tap(t.check_button("open_all"))
-    settle(d, lambda: sum(not x["closed"] for x in t.bench.doors) >= DOORS_SHOWN_OPENING)
+    d.settle(lambda: sum(not x["closed"] for x in t.bench.doors) >= DOORS_SHOWN_OPENING)
     d.pump(2)
 
 
 def act_stop(d):
     t = ui(d)
     d.tap(t.stop_button)
-    settle(d, finished(d, "locker", "open_all"))
+    d.settle(finished(d, "locker", "open_all"))
 
 
 def act_scan(d):
@@ -251,21 +245,21 @@ def act_scan(d):
     d.tap(ui(d).check_button("scan"))
     d.pump(2)
     d.tap(ui(d).control_toggle("scan_payment"))   # the simulator stands in for a phone held to the scanner
-    settle(d, finished(d, "scanner", "scan"))
+    d.settle(finished(d, "scanner", "scan"))
 
 
 def act_fault(d):
     t = ui(d)
     act_select("receipt_printer")(d)
     act_toggle("cover_open")(d)
-    settle(d, lambda: t.bench.rows["receipt_printer"].detail == "cover_open")
+    d.settle(lambda: t.bench.rows["receipt_printer"].detail == "cover_open")
 
 
 def act_tab(panel: str, done: Callable[[UiDriver], bool] | None = None):
     def act(d):
         d.tap(ui(d).screen.ids[f"tab_{panel}"])
         if done:
-            settle(d, lambda: done(d), WAIT_FRAMES)
+            d.settle(lambda: done(d))
     return act
 
 
@@ -273,7 +267,7 @@ def act_clear_fault(d):
     t = ui(d)
     act_tab("devices")(d)
     act_toggle("cover_open")(d)
-    settle(d, lambda: t.bench.rows["receipt_printer"].detail != "cover_open"
+    d.settle(lambda: t.bench.rows["receipt_printer"].detail != "cover_open"
            and not any(a["code"] == "cover_open" for a in t.tech.alarms.active))
     act_tab("system")(d)
 
@@ -288,7 +282,7 @@ def act_export(d):
     t.screen.ids.system_panel.scroll_to(t.screen.ids.export, animate=False)
     d.pump(2)
     d.tap(t.screen.ids.export)
-    settle(d, lambda: "export" not in t.system.working and bool(t.system.message), WAIT_PRINT_FRAMES)
+    d.settle(lambda: "export" not in t.system.working and bool(t.system.message), SETTLE_LONG_FRAMES)
 
 
 def act_exit(d):
@@ -316,7 +310,7 @@ def register_steps() -> None:
         Step("locker-every-door-stopped", act_stop, on_panel("devices", doors_open(bool, "some doors open"))),
         Step("receipt-test", lambda d: (act_toggle("close_all")(d), act_run("receipt_printer", "print_receipt")(d)),
              on_panel("devices", passed("receipt_printer", "print_receipt"))),
-        Step("a4-test-page", act_run("document_printer", "print_a4", WAIT_PRINT_FRAMES),
+        Step("a4-test-page", act_run("document_printer", "print_a4", SETTLE_LONG_FRAMES),
              on_panel("devices", passed("document_printer", "print_a4", "completed"))),
         Step("payment-sale-refund", act_run("payment", "test_sale"),
              on_panel("devices", passed("payment", "test_sale", "approved", "refund"))),
@@ -325,7 +319,7 @@ def register_steps() -> None:
         Step("fault-alarm", act_tab("system", lambda d: "cover_open" in ui(d).screen.alarms_text),
              on_panel("system", alarm_listed(True, "cover_open"))),
         Step("fault-cleared", act_clear_fault, on_panel("system", alarm_listed(False, "cover_open"))),
-        Step("system", lambda d: settle(d, lambda: system_ready(d)), on_panel("system", system_read)),
+        Step("system", lambda d: d.settle(lambda: system_ready(d)), on_panel("system", system_read)),
         Step("bundle-exported", act_export, on_panel("system", bundle_written)),
         Step("exit", act_exit, at_home),
     ])

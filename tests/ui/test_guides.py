@@ -13,9 +13,7 @@ DEMO_CATALOG_CODE_DISABLED = "11010009"   # 工伤认定申请, kiosk_enabled fa
 
 
 def settle(ui, done, frames=900):
-    from kiosk.screens.guides_tour import settle as wait   # kivy only once the app has configured it
-
-    return wait(ui, done, frames)
+    return ui.settle(done, frames)
 
 
 def type_keys(ui, keys):

@@ -138,8 +138,4 @@ def test_a_silent_lock_board_makes_pickup_unavailable_with_the_reason(pickup_ui)
 
 
 def wait_for(ui, done, what: str):
-    # imported here, not at the top: kiosk.compose.pickup_tour loads kivy, which must not happen at
-    # collection time, before the UI fixture has configured it (data dir, window size)
-    from kiosk.compose.pickup_tour import wait_for as wait
-
-    return wait(ui, done, what=what)
+    return ui.wait_for(done, what=what)
