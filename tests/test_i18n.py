@@ -75,3 +75,20 @@ def test_dates_read_as_each_language_writes_them():
     day = dt.date(2026, 5, 18)
     assert i18n.format_date(day, "zh_CN") == "2026年5月18日星期一"
     assert i18n.format_date(day, "en") == "Monday, May 18, 2026"
+
+
+def test_a_date_is_written_once_and_babel_keeps_no_locale_data_for_it():
+    from babel import localedata
+
+    i18n.catalog("en")
+    day = dt.date(2026, 11, 23)
+    first = i18n.format_date(day, "zh_CN")
+    assert localedata._cache == {}            # about 4.7 MB for zh_CN and en when kept
+    assert i18n.format_date(day, "zh_CN") is first
+    assert i18n.format_date(day + dt.timedelta(days=1), "zh_CN") == "2026年11月24日星期二"
+    assert (day, "zh_CN") not in i18n._dates  # yesterday's line is let go
+
+
+def test_the_clock_is_24_hour_in_both_languages():
+    assert i18n.format_clock(dt.datetime(2026, 11, 23, 9, 5)) == "09:05"
+    assert i18n.format_clock(dt.time(21, 40)) == "21:40"
