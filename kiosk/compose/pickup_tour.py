@@ -40,7 +40,7 @@ def _expect_panel(screen: str, panel: str):
 
 def _type(d, keypad, text: str) -> None:
     for ch in text:
-        d.tap(keypad.ids["k" + ch])
+        d.tap_key(keypad, ch)
 
 
 # --- staff -----------------------------------------------------------------------------------------

@@ -74,22 +74,36 @@ class UiDriver:
     def tap(self, widget) -> None:
         """A finger down and up on the centre of `widget`, scrolled into view first as a citizen
         would swipe to it (a widget clipped by a ScrollView cannot be touched where it is)."""
+        self._tap_point(widget, widget.center)
+
+    def tap_key(self, pad, key: str) -> None:
+        """A finger on one key of a pad of keys drawn as one widget (kiosk/screens/keys.py)."""
+        self._tap_point(pad, pad.key_center(key))
+
+    def _tap_point(self, widget, point: tuple[float, float]) -> None:
         if widget.get_root_window() is None:
             raise AssertionError(f"{widget!r} is not on the window")
-        self.scroll_into_view(widget)
-        x, y = widget.to_window(*widget.center)
-        self.tap_at(x, y)
+        self.scroll_into_view(widget, point)
+        self.tap_at(*widget.to_window(*point))
 
-    def scroll_into_view(self, widget) -> None:
+    def scroll_into_view(self, widget, point: tuple[float, float] | None = None) -> None:
+        """Scroll every scroll view around `widget` until `point` (in the coordinates of
+        `widget.pos`; its centre by default) is in the middle of it or as near as it goes."""
         from kivy.uix.scrollview import ScrollView
 
+        point = point or widget.center
         parent = widget.parent
         while parent is not None and parent is not parent.parent:
             if isinstance(parent, ScrollView):
-                wx, wy = widget.to_window(*widget.center)
+                wx, wy = widget.to_window(*point)
                 sx, sy = parent.to_window(*parent.pos)
                 if not (sx <= wx <= sx + parent.width and sy <= wy <= sy + parent.height):
-                    parent.scroll_to(widget, animate=False)
+                    ex, ey = parent.convert_distance_to_scroll(sx + parent.width / 2 - wx,
+                                                               sy + parent.height / 2 - wy)
+                    if parent.do_scroll_x:
+                        parent.scroll_x = min(1.0, max(0.0, parent.scroll_x - ex))
+                    if parent.do_scroll_y:
+                        parent.scroll_y = min(1.0, max(0.0, parent.scroll_y - ey))
                     self.pump(2)
             parent = parent.parent
 

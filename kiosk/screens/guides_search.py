@@ -10,55 +10,33 @@ from __future__ import annotations
 from pathlib import Path
 
 from kivy.lang import Builder
-from kivy.properties import ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
+from kivy.properties import DictProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.i18n import N_
 from kiosk.screens import guides  # noqa: F401  (shared guide widgets)
+from kiosk.screens.keys import KeyGrid
 from kiosk.screens.widgets import RoundButton
 
 KEY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 FOUND = N_("Guides found")
 
 
-class KeyButton(RoundButton):
-    key = StringProperty()   # a letter or digit; "back" and "clear" for the two edit keys
-
-
 class WordChip(RoundButton):
     word = StringProperty()
 
 
-class OnScreenKeyboard(BoxLayout):
-    """Letters, digits, delete and clear; `key_action(key)` for each tap. Built once."""
+class OnScreenKeyboard(KeyGrid):
+    """Digits and letters, then delete ("back") and clear; `on_key(key)` for each tap."""
 
-    key_action = ObjectProperty(None, allownone=True)
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.keys: dict[str, KeyButton] = {}
-        for n, row in enumerate(KEY_ROWS):
-            line = BoxLayout(spacing=self.spacing)
-            for ch in row:
-                self._add(line, KeyButton(key=ch, text=ch))
-            if n == len(KEY_ROWS) - 1:
-                self._add(line, KeyButton(key="back", size_hint_x=1.6))
-                self._add(line, KeyButton(key="clear", size_hint_x=1.6))
-            self.add_widget(line)
-
-    def _add(self, line, key: KeyButton) -> None:
-        key.bind(on_release=lambda k: self.key_action(k.key) if self.key_action else None)
-        self.keys[key.key] = key
-        line.add_widget(key)
+    rows = ListProperty([list(row) for row in KEY_ROWS[:-1]] + [list(KEY_ROWS[-1]) + ["back", "clear"]])
+    widths = DictProperty({"back": 1.6, "clear": 1.6})
+    edit_keys = ListProperty(["back", "clear"])
 
 
 class GuideSearchView(Screen):
     flow = ObjectProperty()
     status = StringProperty()   # msgid of the line above the results
-
-    def on_kv_post(self, _base) -> None:
-        self.ids.keyboard.key_action = self.key
 
     def key(self, key: str) -> None:
         if key == "back":

@@ -49,7 +49,7 @@ def open_guides(d: UiDriver) -> None:
 def type_keys(d: UiDriver, keys: str) -> None:
     keyboard = view(d, View.SEARCH).ids.keyboard
     for k in keys:
-        d.tap(keyboard.keys[k])
+        d.tap_key(keyboard, k)
     d.advance(SEARCH_DEBOUNCE_S + 0.05)
     d.settle(lambda: not flow(d).browser.searching)
 
@@ -190,7 +190,7 @@ def act_search_word(d):
 
 
 def act_results(d):
-    d.tap(view(d, View.SEARCH).ids.keyboard.keys["clear"])
+    d.tap_key(view(d, View.SEARCH).ids.keyboard, "clear")
     type_keys(d, "gjj")
 
 

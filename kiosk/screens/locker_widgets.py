@@ -21,6 +21,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.i18n import N_, _
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
+from kiosk.screens.keys import KeyGrid
 
 log = logging.getLogger(__name__)
 
@@ -123,14 +124,14 @@ class LockerFlowScreen(Screen):
         raise NotImplementedError
 
 
-class Keypad(GridLayout):
-    """0-9, clear and back-space as big keys; `on_key(key)` with '0'-'9', 'clear' or 'back'."""
+class Keypad(KeyGrid):
+    """0-9, clear and back-space as big keys; `on_key(key)` with '0'-'9', 'clear' or 'back'.
 
-    __events__ = ("on_key",)
+    `key_height` is in dp before the elder scale."""
+
     key_height = NumericProperty(120)
-
-    def on_key(self, key):
-        pass
+    rows = ListProperty([["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], ["clear", "0", "back"]])
+    edit_keys = ListProperty(["clear", "back"])
 
 
 class LockerMap(GridLayout):

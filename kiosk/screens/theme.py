@@ -33,10 +33,22 @@ TOUCH_MIN_DP = 60                # never smaller, in any mode
 BUTTON_DP = 88
 HEADER_DP = 120
 PAD_DP = 48
-TITLE_SP = 60
-BODY_SP = 34
-SMALL_SP = 28
-CLOCK_SP = 128
-BUTTON_SP = 38
 CHIP_DP = 72
-CHIP_SP = 28
+
+# the type scale, in sp before the elder scale: every text of the citizen's screens is one of
+# these sizes. Few sizes read calmer, and each size on screen (and each size times the elder
+# scale) is a font face the text renderer keeps open, about 350 KB each.
+SMALL_SP = 28                    # captions, chips, the header
+BODY_SP = 34
+BUTTON_SP = 38                   # buttons; also the larger body text (guide names, details)
+LEAD_SP = 44                     # headlines inside a page, the service tiles, the search keys
+HEADING_SP = 52                  # page titles beside a back button, the search box
+TITLE_SP = 60                    # page titles, the keypads' digits
+DISPLAY_S_SP = 72                # figures: a print reference
+DISPLAY_M_SP = 96                # a pickup code being typed, an amount to pay
+DISPLAY_L_SP = 128               # the clock, a pickup code issued
+DISPLAY_XL_SP = 160              # countdowns
+DISPLAY_XXL_SP = 200             # the door number
+TYPE_SCALE = (SMALL_SP, BODY_SP, BUTTON_SP, LEAD_SP, HEADING_SP, TITLE_SP,
+              DISPLAY_S_SP, DISPLAY_M_SP, DISPLAY_L_SP, DISPLAY_XL_SP, DISPLAY_XXL_SP)
+CHIP_SP = SMALL_SP

@@ -102,6 +102,51 @@ def ui(kiosk_ui):
     kiosk_ui.reset()
 
 
+@pytest.fixture(scope="module")
+def guides_screen(kiosk_ui):
+    """The guides screen in the shared app (its service list is the stand-in one): built once, kept."""
+    app = kiosk_ui.app
+    if "guides" not in app.screens.screen_names:
+        from kiosk.compose import guides
+
+        app.screens.add_widget(guides.build_screen(app))
+    app.devices.get("receipt_printer") or kiosk_ui.app.device_runtime.wait_ready(10)
+    return app.screens.get_screen("guides")
+
+
+def screen_widgets(app, exclude: tuple[str, ...] = ()) -> list:
+    """Every widget of the app's screens, in their step panels and inner screens shown or not."""
+    from kivy.uix.screenmanager import ScreenManager
+
+    found, seen = [], set()
+    for screen in app.screens.screens:
+        if screen.name in exclude:
+            continue
+        stack = [screen, *getattr(getattr(screen, "panels", None), "panels", {}).values()]
+        while stack:
+            w = stack.pop()
+            if id(w) not in seen:
+                seen.add(id(w))
+                found.append(w)
+                stack.extend(w.screens if isinstance(w, ScreenManager) else w.children)
+    return found
+
+
+@pytest.fixture
+def pickup_ui(ui):
+    """The app with the locker service up and its screens (pickup, staff) added."""
+    app = ui.app
+    ui.pump()
+    ui.wait_for(lambda: getattr(app, "pickup", None) is not None, what="the locker service")
+    if "pickup" not in app.screens.screen_names:
+        from kiosk.screens.pickup import build_screen
+
+        app.screens.add_widget(build_screen(app))
+    yield ui
+    app.go_home()
+    ui.pump()
+
+
 @pytest.fixture
 def shot(request, ui):
     """shot("name") saves what the window shows to tests/artifacts/ui/<test>-<name>.png."""

@@ -22,18 +22,6 @@ def type_keys(ui, keys):
     typing(ui, keys)
 
 
-@pytest.fixture(scope="module")
-def guides_screen(kiosk_ui):
-    """The guides screen in the shared app (its service list is the stand-in one): built once, kept."""
-    app = kiosk_ui.app
-    if "guides" not in app.screens.screen_names:
-        from kiosk.compose import guides
-
-        app.screens.add_widget(guides.build_screen(app))
-    app.devices.get("receipt_printer") or kiosk_ui.app.device_runtime.wait_ready(10)
-    return app.screens.get_screen("guides")
-
-
 @pytest.fixture
 def guides(ui, guides_screen):
     """The guides' home on screen, the receipt simulator with paper and nothing captured."""
@@ -66,16 +54,16 @@ def open_top_result(ui, screen):
 def test_typing_on_the_on_screen_keyboard_shows_results_as_you_type(ui, guides, shot):
     open_search(ui, guides)
     view = guides.views[View.SEARCH]
-    ui.tap(view.ids.keyboard.keys["s"])
+    ui.tap_key(view.ids.keyboard, "s")
     assert view.ids.query.text == "s" and guides.flow.browser.searching
-    ui.tap(view.ids.keyboard.keys["b"])
+    ui.tap_key(view.ids.keyboard, "b")
     ui.advance(SEARCH_DEBOUNCE_S + 0.05)
     settle(ui, lambda: not guides.flow.browser.searching)
     names = [w.name for w in view.ids.guide_list.row_widgets()]
     assert view.ids.query.text == "sb" and "社会保障卡申领" in names
     shot("sb")
-    ui.tap(view.ids.keyboard.keys["back"])
-    ui.tap(view.ids.keyboard.keys["clear"])
+    ui.tap_key(view.ids.keyboard, "back")
+    ui.tap_key(view.ids.keyboard, "clear")
     assert view.ids.query.text == "" and view.ids.guide_list.rows == []
 
 
@@ -208,10 +196,13 @@ def test_a_disabled_item_never_appears(ui, guides):
 
 def test_elder_mode_enlarges_the_keyboard_and_the_guide(ui, guides, shot):
     open_search(ui, guides)
-    key = guides.views[View.SEARCH].ids.keyboard.keys["a"]
-    normal = key.height
+    from tests.ui.test_keys import small_keys
+
+    keyboard = guides.views[View.SEARCH].ids.keyboard
+    assert len(keyboard.keys()) == 38 and not keyboard.children and not small_keys(keyboard)
+    normal = keyboard.key_rect("a")[3]
     ui.tap(ui.app.header.ids.elder_toggle)
-    assert key.height > normal * 1.4
+    assert keyboard.key_rect("a")[3] > normal * 1.4 and not small_keys(keyboard)
     type_keys(ui, "sbk")
     open_top_result(ui, guides)
     title = next(w for w in guides.views[View.DETAIL].ids.content.children if getattr(w, "style", "") == "title")

@@ -12,21 +12,6 @@ import time
 import pytest
 
 
-
-@pytest.fixture
-def pickup_ui(ui):
-    app = ui.app
-    ui.pump()
-    wait_for(ui, lambda: getattr(app, "pickup", None) is not None, what="the locker service")
-    if "pickup" not in app.screens.screen_names:
-        from kiosk.screens.pickup import build_screen
-
-        app.screens.add_widget(build_screen(app))
-    yield ui
-    app.go_home()
-    ui.pump()
-
-
 def _sim():
     from kiosk.hardware.transport import simulator
 
@@ -54,31 +39,18 @@ def _deposit(app, case: str) -> tuple[int, str]:
 def _open(ui):
     ui.app.screens.current = "pickup"
     screen = ui.app.screens.get_screen("pickup")
-    wait_for(ui, lambda: screen.panels.current in ("code", "locked"), what="the keypad")
+    ui.wait_for(lambda: screen.panels.current in ("code", "locked"), what="the keypad")
     return screen
 
 
-def visible(ui, widget):
-    """Scroll the screen's scroll view so `widget` is in the window (the test window may be small)."""
-    from kivy.uix.scrollview import ScrollView
-
-    parent = widget.parent
-    while parent is not None and not isinstance(parent, ScrollView):
-        parent = parent.parent
-    if parent is not None:
-        parent.scroll_to(widget, padding=10, animate=False)
-        ui.pump(2)
-
-
 def _type(ui, screen, text):
-    """Tap each key and wait until the flow has it (the scroll view hands a tap on a moment later)."""
+    """Tap each key (scrolled into the window, which may be small in tests) and wait until the flow
+    has it (the scroll view hands a tap on a moment later)."""
     flow = ui.app.pickup.pickup
     for ch in text:
-        key = screen.ids.keypad.ids["k" + ch]
-        visible(ui, key)
         before = (flow.digits, flow.tries_left, flow.step)
-        ui.tap(key)
-        wait_for(ui, lambda: (flow.digits, flow.tries_left, flow.step) != before or screen.worker.pending,
+        ui.tap_key(screen.ids.keypad, ch)
+        ui.wait_for(lambda: (flow.digits, flow.tries_left, flow.step) != before or screen.worker.pending,
                  what=f"key {ch} taken")
 
 
@@ -88,16 +60,16 @@ def test_a_code_typed_on_the_keypad_opens_the_door_and_shows_which_one(pickup_ui
     screen = _open(ui)
     _type(ui, screen, code[:4])
     # the keys sit in a scroll view, which hands a tap to them a moment after the finger lifts
-    wait_for(ui, lambda: len(ui.app.pickup.pickup.digits) == 4, what="four digits typed")
+    ui.wait_for(lambda: len(ui.app.pickup.pickup.digits) == 4, what="four digits typed")
     assert screen.ids.code_shown.text.replace(" ", "").startswith(code[:4])
     _type(ui, screen, code[4:])
-    wait_for(ui, lambda: screen.panels.current == "door_open", what="the door open")
+    ui.wait_for(lambda: screen.panels.current == "door_open", what="the door open")
     assert screen.ids.door_number.text == str(door) and _sim().is_open(door)
     assert "请取出您的证照" in screen.ids.take_and_close.text
     assert ui.app.session.held
     shot("door-open")
     _sim().close_door(door)
-    wait_for(ui, lambda: screen.panels.current == "done", what="done")
+    ui.wait_for(lambda: screen.panels.current == "done", what="done")
     assert not ui.app.session.held
     shot("done")
 
@@ -107,15 +79,15 @@ def test_five_wrong_codes_show_the_countdown_and_the_keypad_returns_when_it_ends
     screen = _open(ui)
     for _ in range(5):
         _type(ui, screen, "000000")
-        wait_for(ui, lambda: not screen.worker.pending and not ui.app.pickup.pickup.digits, what="the code checked")
-    wait_for(ui, lambda: screen.panels.current == "locked", what="the lockout")
+        ui.wait_for(lambda: not screen.worker.pending and not ui.app.pickup.pickup.digits, what="the code checked")
+    ui.wait_for(lambda: screen.panels.current == "locked", what="the lockout")
     assert int(screen.ids.countdown.text) == 60
     shot("locked")
     ui.advance(30)
     time.sleep(0.6)
-    wait_for(ui, lambda: int(screen.ids.countdown.text) <= 30, what="the countdown")
+    ui.wait_for(lambda: int(screen.ids.countdown.text) <= 30, what="the countdown")
     ui.advance(31)
-    wait_for(ui, lambda: screen.panels.current == "code", what="the keypad back")
+    ui.wait_for(lambda: screen.panels.current == "code", what="the keypad back")
 
 
 def test_a_silent_lock_board_makes_pickup_unavailable_with_the_reason(pickup_ui):
@@ -136,6 +108,3 @@ def test_a_silent_lock_board_makes_pickup_unavailable_with_the_reason(pickup_ui)
         ui.pump()
     assert "locker" not in ui.app.device_problems
 
-
-def wait_for(ui, done, what: str):
-    return ui.wait_for(done, what=what)
