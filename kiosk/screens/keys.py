@@ -101,6 +101,9 @@ class KeyGrid(Widget):
         return x + w / 2, y + h / 2
 
     def key_at(self, x: float, y: float) -> str | None:
+        """The key at (x, y), in the coordinates of `pos`; laid out afresh, as the pad may have
+        moved in this frame before it is drawn again."""
+        self._layout()
         for key, (kx, ky, kw, kh) in self._rects.items():
             if kx <= x <= kx + kw and ky <= y <= ky + kh:
                 return key
@@ -130,7 +133,7 @@ class KeyGrid(Widget):
 
     def _texture(self, caption: str, font_size: float, bold: bool, textures: dict):
         ident = (caption, int(round(font_size)), bold)
-        texture = textures.get(ident) or self._textures.get(ident)
+        texture = textures.get(ident, self._textures.get(ident))
         if texture is None:
             # drawn white and tinted by the Color before it, so a colour change needs no new texture
             label = CoreLabel(text=caption, font_size=font_size, bold=bold, color=(1, 1, 1, 1))
