@@ -27,10 +27,7 @@ from kivy.properties import (AliasProperty, BooleanProperty, ColorProperty, Dict
 from kivy.uix.widget import Widget
 
 from kiosk.screens import theme
-
-RADIUS_DP = 16
-OUTLINE_DP = 1.5
-CORNER_SEGMENTS = 12
+from kiosk.screens.widgets import OUTLINE_DP, RADIUS_DP, outline_shape
 
 
 class KeyGrid(Widget):
@@ -148,7 +145,6 @@ class KeyGrid(Widget):
         self._fills = {}
         textures: dict = {}
         radius = [dp(RADIUS_DP)]
-        line_w = dp(OUTLINE_DP)
         with self.canvas:
             for key, (x, y, w, h) in self._rects.items():
                 (font_size, bold), (bg, _pressed, fg) = self._style(key)
@@ -157,8 +153,7 @@ class KeyGrid(Widget):
                 ink = theme.ON_DISABLED if self.disabled else fg
                 if self.outline:
                     Color(rgba=ink)
-                    Line(rounded_rectangle=(x + line_w, y + line_w, w - 2 * line_w, h - 2 * line_w,
-                                            radius[0], CORNER_SEGMENTS), width=line_w)
+                    Line(rounded_rectangle=outline_shape(x, y, w, h), width=dp(OUTLINE_DP))
                 caption = self.captions.get(key, key)
                 if caption:
                     texture = self._texture(caption, font_size, bold, textures)

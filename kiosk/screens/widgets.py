@@ -20,6 +20,18 @@ from kiosk import i18n
 from kiosk.screens import theme
 
 
+RADIUS_DP = 16          # the corners of buttons and keys (as the fill's radius in widgets.kv)
+OUTLINE_DP = 1.5
+CORNER_SEGMENTS = 12    # per corner of an outline; at this radius more are not seen
+
+
+def outline_shape(x: float, y: float, width: float, height: float) -> tuple:
+    """A `Line(rounded_rectangle=...)` for the border of a button or key at (x, y, width, height),
+    drawn inside its edge; the line's width is dp(OUTLINE_DP)."""
+    w = dp(OUTLINE_DP)
+    return (x + w, y + w, width - 2 * w, height - 2 * w, dp(RADIUS_DP), CORNER_SEGMENTS)
+
+
 class RoundButton(ButtonBehavior, Label):
     """A rounded button drawn in the kiosk's colours; `outline` adds a border in `fg_color`.
 
@@ -32,10 +44,6 @@ class RoundButton(ButtonBehavior, Label):
     pressed_color = ColorProperty(theme.ACCENT_PRESSED)
     fg_color = ColorProperty(theme.ON_HEADER)
     outline = BooleanProperty(False)
-
-    OUTLINE_DP = 1.5
-    RADIUS_DP = 16
-    CORNER_SEGMENTS = 12  # per corner; at this radius more are not seen
 
     def on_kv_post(self, base_widget):
         super().on_kv_post(base_widget)
@@ -52,12 +60,10 @@ class RoundButton(ButtonBehavior, Label):
                 self.canvas.before.remove(self._border[0])
                 self._border = None
             return
-        w = dp(self.OUTLINE_DP)
-        rect = (self.x + w, self.y + w, self.width - 2 * w, self.height - 2 * w,
-                dp(self.RADIUS_DP), self.CORNER_SEGMENTS)
+        rect = outline_shape(self.x, self.y, self.width, self.height)
         if self._border is None:
             group = InstructionGroup()
-            color, line = Color(rgba=self.fg_color), Line(rounded_rectangle=rect, width=w)
+            color, line = Color(rgba=self.fg_color), Line(rounded_rectangle=rect, width=dp(OUTLINE_DP))
             group.add(color)
             group.add(line)
             self.canvas.before.add(group)
@@ -68,6 +74,17 @@ class RoundButton(ButtonBehavior, Label):
             line.rounded_rectangle = rect
 
 
+def widget_tree(root):
+    """`root` and every widget under it, the screens of a screen manager included (shown or not)."""
+    from kivy.uix.screenmanager import ScreenManager
+
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        yield widget
+        stack.extend(widget.screens if isinstance(widget, ScreenManager) else widget.children)
+
+
 def forget_widget_tree(root) -> None:
     """Undo the kv rules' bindings of a widget tree that is let go for good.
 
@@ -76,13 +93,8 @@ def forget_widget_tree(root) -> None:
     they stay in the list until unbound. A tree that is built and dropped again (the
     technician's screens) would leave a few hundred each time.
     """
-    from kivy.uix.screenmanager import ScreenManager
-
-    stack = [root]
-    while stack:
-        widget = stack.pop()
+    for widget in widget_tree(root):
         Builder.unbind_widget(widget.uid)
-        stack.extend(widget.screens if isinstance(widget, ScreenManager) else widget.children)
 
 
 class BigButton(RoundButton):

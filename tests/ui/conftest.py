@@ -116,20 +116,26 @@ def guides_screen(kiosk_ui):
 
 def screen_widgets(app, exclude: tuple[str, ...] = ()) -> list:
     """Every widget of the app's screens, in their step panels and inner screens shown or not."""
-    from kivy.uix.screenmanager import ScreenManager
+    from kiosk.screens.widgets import widget_tree
 
     found, seen = [], set()
     for screen in app.screens.screens:
         if screen.name in exclude:
             continue
-        stack = [screen, *getattr(getattr(screen, "panels", None), "panels", {}).values()]
-        while stack:
-            w = stack.pop()
-            if id(w) not in seen:
-                seen.add(id(w))
-                found.append(w)
-                stack.extend(w.screens if isinstance(w, ScreenManager) else w.children)
+        for root in (screen, *getattr(getattr(screen, "panels", None), "panels", {}).values()):
+            for w in widget_tree(root):
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    found.append(w)
     return found
+
+
+def small_keys(pad) -> list:
+    """The keys of a KeyGrid under the 60 dp touch target, with their rects."""
+    from kivy.metrics import dp
+
+    return [(key, pad.key_rect(key)) for key in pad.keys()
+            if pad.key_rect(key)[2] < dp(60) or pad.key_rect(key)[3] < dp(60)]
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ import pytest
 
 from kiosk.core.guides import FAILED_PAPER_OUT, SEARCH_DEBOUNCE_S, PrintPhase, View
 from kiosk.demo.cupsd import PrivateCupsd
+from tests.ui.conftest import small_keys
 
 DEMO_CATALOG_CODE_DISABLED = "11010009"   # 工伤认定申请, kiosk_enabled false
-
-
-def settle(ui, done, frames=900):
-    return ui.settle(done, frames)
 
 
 def type_keys(ui, keys):
@@ -32,7 +29,7 @@ def guides(ui, guides_screen):
     sim.clear()
     ui.app.screens.current = "guides"
     ui.pump()
-    settle(ui, lambda: guides_screen.flow.browser.popular != [])
+    ui.settle(lambda: guides_screen.flow.browser.popular != [])
     yield guides_screen
     sim.set_paper("ok")
 
@@ -47,7 +44,7 @@ def open_top_result(ui, screen):
     top = max(rows, key=lambda w: w.y)
     code = top.code
     ui.tap(top)
-    settle(ui, lambda: not screen.flow._checking)
+    ui.settle(lambda: not screen.flow._checking)
     return code
 
 
@@ -58,7 +55,7 @@ def test_typing_on_the_on_screen_keyboard_shows_results_as_you_type(ui, guides, 
     assert view.ids.query.text == "s" and guides.flow.browser.searching
     ui.tap_key(view.ids.keyboard, "b")
     ui.advance(SEARCH_DEBOUNCE_S + 0.05)
-    settle(ui, lambda: not guides.flow.browser.searching)
+    ui.settle(lambda: not guides.flow.browser.searching)
     names = [w.name for w in view.ids.guide_list.row_widgets()]
     assert view.ids.query.text == "sb" and "社会保障卡申领" in names
     shot("sb")
@@ -72,7 +69,7 @@ def test_a_popular_word_searches_in_chinese(ui, guides):
     view = guides.views[View.SEARCH]
     ui.tap(view.chip("社保"))
     ui.advance(SEARCH_DEBOUNCE_S + 0.05)
-    settle(ui, lambda: not guides.flow.browser.searching)
+    ui.settle(lambda: not guides.flow.browser.searching)
     assert view.ids.query.text == "社保"
     assert "社会保障卡申领" in [w.name for w in view.ids.guide_list.row_widgets()]
 
@@ -125,7 +122,7 @@ def test_the_receipt_button_prints_a_receipt_that_decodes_back_to_the_item(ui, g
     open_top_result(ui, guides)
     name = guides.flow.item.name
     ui.tap(guides.views[View.DETAIL].ids.print_receipt)
-    settle(ui, lambda: guides.flow.printing.phase is not PrintPhase.PRINTING)
+    ui.settle(lambda: guides.flow.printing.phase is not PrintPhase.PRINTING)
     assert guides.flow.printing.phase is PrintPhase.DONE and guides.flow.view is View.PRINT
     receipts = simulator("receipt").receipts("gb18030")
     assert receipts and name in [line.text for line in receipts[-1].lines]
@@ -134,12 +131,14 @@ def test_the_receipt_button_prints_a_receipt_that_decodes_back_to_the_item(ui, g
 
 @pytest.mark.skipif(PrivateCupsd.unavailable() is not None, reason=PrivateCupsd.unavailable() or "")
 def test_the_a4_button_prints_through_cups_to_completed_and_records_the_print(ui, guides, shot):
+    from kiosk.screens.driver import SETTLE_LONG_FRAMES   # kivy only once the app has configured it
+
     open_search(ui, guides)
     type_keys(ui, "gjj")
     open_top_result(ui, guides)
     code = guides.flow.item.code
     ui.tap(guides.views[View.DETAIL].ids.print_a4)
-    settle(ui, lambda: guides.flow.printing.phase is not PrintPhase.PRINTING, 3600)
+    ui.settle(lambda: guides.flow.printing.phase is not PrintPhase.PRINTING, SETTLE_LONG_FRAMES)
     state = guides.flow.printing
     assert (state.phase, state.job_state) == (PrintPhase.DONE, "completed") and state.pages >= 1
     conn = ui.app.guides.recorder.store.connect()
@@ -162,7 +161,7 @@ def test_paper_out_shows_the_calm_message_and_raises_an_alarm(ui, guides, shot):
     open_top_result(ui, guides)
     simulator("receipt").set_paper("out")
     ui.tap(guides.views[View.DETAIL].ids.print_receipt)
-    settle(ui, lambda: guides.flow.printing.phase is not PrintPhase.PRINTING)
+    ui.settle(lambda: guides.flow.printing.phase is not PrintPhase.PRINTING)
     view = guides.views[View.PRINT]
     assert view.ids.line.text == "打印机缺纸，办事指南没有打印完。"
     assert guides.flow.printing.message == FAILED_PAPER_OUT
@@ -196,8 +195,6 @@ def test_a_disabled_item_never_appears(ui, guides):
 
 def test_elder_mode_enlarges_the_keyboard_and_the_guide(ui, guides, shot):
     open_search(ui, guides)
-    from tests.ui.test_keys import small_keys
-
     keyboard = guides.views[View.SEARCH].ids.keyboard
     assert len(keyboard.keys()) == 38 and not keyboard.children and not small_keys(keyboard)
     normal = keyboard.key_rect("a")[3]

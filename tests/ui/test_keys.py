@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.conftest import screen_widgets
+from tests.ui.conftest import screen_widgets, small_keys
 
 
 @pytest.fixture
@@ -118,13 +118,6 @@ def test_captions_are_drawn_and_follow_a_new_caption(ui, pad):
     ui.pump()
     after = caption_textures()
     assert len(after) == 5 and wide not in after and max(t.width for t in after) < wide.width
-
-
-def small_keys(pad) -> list:
-    from kivy.metrics import dp
-
-    return [(key, pad.key_rect(key)) for key in pad.keys()
-            if pad.key_rect(key)[2] < dp(60) or pad.key_rect(key)[3] < dp(60)]
 
 
 def test_every_locker_key_is_a_60_dp_target_and_says_delete_and_clear_in_the_language(pickup_ui):

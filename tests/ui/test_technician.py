@@ -270,7 +270,6 @@ def test_a_lockout_outlives_the_screen_and_is_read_back_from_the_store(ui, tech)
     assert again.locked_for() > 0
 
 
-
 def test_the_screens_exist_only_for_the_visit_and_leave_nothing_behind(ui, tech):
     """Citizens never see the technician's screens: built at the PIN, let go at exit."""
     import gc
