@@ -42,6 +42,9 @@ class KioskSection(Section):
     idle_timeout_s: Annotated[int, Field(ge=15, le=3600)] = 90
     idle_warning_s: Annotated[int, Field(ge=20, le=300)] = 30
     idle_extensions: Annotated[int, Field(ge=10, le=100)] = 10
+    # the number on screens and slips when a citizen needs a person: a door that did not open, money
+    # to settle (12345 is the government service hotline; a hall may have its own desk number)
+    hotline: Annotated[str, Field(pattern=r"^[0-9+][0-9 -]{2,23}$")] = "12345"
     groups: list[str] = []  # fleet groups this kiosk belongs to (config bundle targets)
 
 

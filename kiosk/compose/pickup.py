@@ -123,6 +123,8 @@ def attach(app, settings: Settings, store, runtime, monotonic: Callable[[], floa
         except Exception:  # the locker must still serve; the log and the alarm say what went wrong
             log.exception("pickup: start-up reconciliation failed")
         runtime.add_listener(lambda device, status: service.on_status(status) if device is locker else None)
+        for flow in (service.pickup, service.deposit, service.recall):
+            app.session.attach(flow)     # which of their steps a visit may leave (kiosk/core/flow.py)
         app.pickup = service
 
     runtime.on_ready(ready)

@@ -49,6 +49,7 @@ def attach(app, settings, device_runtime) -> Printing:
     from kiosk.core.background import Threads
     from kiosk.core.catalog import GuideCatalog
     from kiosk.core.documents import DocumentPrintFlow, FormLibrary
+    from kiosk.core.money_slip import MoneySlips
     from kiosk.core.payment import PaymentFlow, PaymentLedger, PaymentRecovery
     from kiosk.core.rating import RatingFlow
     from kiosk.store import Store
@@ -61,9 +62,12 @@ def attach(app, settings, device_runtime) -> Printing:
     gateway = code_gateway(central)
     ledger = PaymentLedger(store, outbox)
     pay = settings.payments
+    slips = MoneySlips(lambda: device_runtime.devices.get("receipt_printer"), hall=settings.kiosk.hall,
+                       kiosk_id=settings.kiosk.id, hotline=settings.kiosk.hotline, now=app.now)
     payment = PaymentFlow(ledger, background=background, gateway=gateway, methods=pay.methods,
                           code_scan_timeout_s=pay.code_scan_timeout_s,
-                          code_confirm_timeout_s=pay.code_confirm_timeout_s, code_poll_s=pay.code_poll_s)
+                          code_confirm_timeout_s=pay.code_confirm_timeout_s, code_poll_s=pay.code_poll_s,
+                          slips=slips)
     forms = FormLibrary(GuideCatalog(store), settings.data_path / settings.documents.forms_dir,
                         demo_forms=settings.documents.demo_forms)
     documents = DocumentPrintFlow(
@@ -90,6 +94,8 @@ def attach(app, settings, device_runtime) -> Printing:
         rating.reset()
 
     app.session.on("wipe", wipe)
+    app.session.attach(payment)      # which of their steps a visit may leave (kiosk/core/flow.py)
+    app.session.attach(documents)
     app.printing = printing
     app.ask_rating = functools.partial(ask_rating, app)
     app.print_blank_form = functools.partial(print_blank_form, app)

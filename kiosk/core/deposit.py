@@ -7,7 +7,12 @@
               --open past the timeout--> DOOR_LEFT_OPEN            (waits: no code for an open door)
     CODE --seen--> CASE (the next item)
     OPENING --door does not open after a retry--> DOOR_FAILED (alarm; another door can be tried)
+    DOOR_OPEN --"the door did not open"--> OPENING once more; the second time DOOR_FAILED (alarm)
     no door of a fitting size free --> NO_FREE_DOOR
+
+Leaving the visit (kiosk/core/flow.py): a door being unlocked or standing open
+for a deposit finishes first (the item must be in and the door closed before
+a code exists), and the code, shown only once, must be confirmed as noted.
 
 The staff member is signed in before (kiosk.core.staff). The holder's ID
 number lives only until it is hashed; the store and the `deposit` transaction
@@ -24,6 +29,7 @@ from typing import Callable
 from stdnum.cn import ric
 
 from kiosk.core import doors
+from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number
 from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
@@ -52,6 +58,15 @@ class Notice(str, enum.Enum):
     NO_CARD = "no_card"
     CARD_NOT_READ = "card_not_read"
     NO_SCAN = "no_scan"
+    CLOSE_THE_DOOR = "close_the_door"
+
+
+LEAVING = {
+    Step.OPENING: Leaving(Leave.FINISH, "door_opening"),
+    Step.DOOR_OPEN: Leaving(Leave.FINISH, "deposit_door_open"),
+    Step.DOOR_LEFT_OPEN: Leaving(Leave.FINISH, "deposit_door_open"),
+    Step.CODE: Leaving(Leave.CONFIRM, "code_shown_once"),
+}
 
 
 def check_id_number(value: str) -> str:
@@ -75,6 +90,7 @@ class DepositFlow:
         self.clock = clock
         self.listeners: list[Callable[["DepositFlow"], None]] = []
         self._cancel = CancelToken()
+        self._interrupt = ""         # why the door watch was stopped: help | finish | "" (canceled)
         self.staff_id: str | None = None
         self._reset_item()
 
@@ -90,6 +106,7 @@ class DepositFlow:
         self.failed_doors: set[int] = set()
         self.code: str | None = None
         self.door: int | None = None
+        self.help_asked = 0
 
     @property
     def model(self) -> LockerModel:
@@ -104,6 +121,16 @@ class DepositFlow:
         if notice is not False:
             self.notice = notice
         tell_listeners(self, self.listeners, "deposit")
+
+    # --- leaving the visit (kiosk/core/flow.py) ------------------------------------------------------
+    def leaving(self, idle: bool) -> Leaving:
+        if idle and self.step is Step.CODE:
+            # staff walked away: the code must not stay on an unattended screen (the item is recorded)
+            return FREE
+        return LEAVING.get(self.step, FREE)
+
+    def cancel_in_flight(self) -> None:
+        """Nothing to call back: an open door finishes its deposit, a code waits to be noted."""
 
     # --- the item --------------------------------------------------------------------------------
 
@@ -191,6 +218,7 @@ class DepositFlow:
 
     def _deposit(self) -> None:
         model = self.model
+        self.help_asked = 0
         item = model.reserve(case_number=self.case_number, size=self.size, holder_hash=self.holder,
                              staff_id=self.staff_id or "?", prefer_low=self.prefer_low, avoid=self.failed_doors)
         if item is None:
@@ -221,7 +249,17 @@ class DepositFlow:
             try:
                 closed = doors.watch_closed(self.locker, item.door, timeout, self._cancel, self.clock)
             except doors.DoorFailure:
-                return  # canceled: cancel() settled the reservation
+                why, self._interrupt = self._interrupt, ""
+                if not why:
+                    return  # canceled: cancel() settled the reservation
+                self._cancel = CancelToken()
+                if why == "help":
+                    self._door_help()
+                    return
+                closed = doors.watch_closed(self.locker, item.door, 0, self._cancel, self.clock)
+                if not closed.closed:  # "Finish" with the door still open: say so, keep watching
+                    self._set(notice=Notice.CLOSE_THE_DOOR)
+                    continue
             if closed.closed:
                 break
             self._set(Step.DOOR_LEFT_OPEN, None)  # staff are at the kiosk: keep asking, no code for an open door
@@ -232,6 +270,39 @@ class DepositFlow:
         item, self.code = model.complete_deposit(item.id)
         self.item = item
         self._set(Step.CODE, None)
+
+    def finish_open(self) -> None:
+        """DOOR_OPEN and staff tap Finish: the door is looked at now (the code follows once it is closed)."""
+        if self.step in (Step.DOOR_OPEN, Step.DOOR_LEFT_OPEN):
+            self._interrupt = "finish"
+            self._cancel.cancel()
+
+    def door_did_not_open(self) -> None:
+        """DOOR_OPEN, but the door did not open: unlocked once more, then another door."""
+        if self.step in (Step.DOOR_OPEN, Step.DOOR_LEFT_OPEN):
+            self._interrupt = "help"
+            self._cancel.cancel()
+
+    def _door_help(self) -> None:
+        item, model = self.item, self.model
+        self.help_asked += 1
+        if self.help_asked == 1:
+            self._set(Step.OPENING, None)
+            try:
+                doors.open_door(self.locker, item.door, self._cancel)
+            except doors.DoorFailure as exc:
+                if exc.reason == "canceled":
+                    return
+            else:
+                self._set(Step.DOOR_OPEN, None)
+                self._watch()
+                return
+        model.in_use.discard(item.door)
+        model.release(item.id)
+        self.failed_doors.add(item.door)
+        model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
+                                 f"door {item.door} did not open for a deposit although the board reports it open")
+        self._set(Step.DOOR_FAILED, None)
 
     def another_door(self) -> None:
         """DOOR_FAILED: try the next free door that fits."""

@@ -9,6 +9,13 @@
     printing (job state, pages done) --> done (a `print` transaction) | failed (calm words, staff alarm,
                                                                        no charge: refunded or owed)
 
+Leaving the visit (kiosk/core/flow.py): a job that is printing must finish
+(the paper is moving; a refund follows a failure), the payment declares its
+own steps; everything else ends with the visit's reset, which stops a card
+read and drops the answers of requests still under way. A job's completion is
+recorded (the `print` transaction, the sale delivered) by the worker that
+sees it, so it is recorded even when it arrives after the visit ended.
+
 The ID card is read only to compute the holder's keyed hash (privacy.holder_hash)
 and a masked name to greet with; both are forgotten with the visit. The central
 platform is asked with a short timeout on a worker; when it cannot be reached the
@@ -39,6 +46,7 @@ from typing import Any, Callable
 from kiosk.core import privacy
 from kiosk.core.alarms import Alarms
 from kiosk.core.background import Background
+from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.payment import PaymentFlow, PayState, SystemClock
 from kiosk.store import transaction
@@ -235,12 +243,24 @@ class DocState(str, enum.Enum):
     FAILED = "failed"                # the printer failed mid-job: calm words, alarm, money back
 
 
+@dataclass
+class _JobWatch:
+    """One A4 job being followed: what its `print` record will say, until when, for which visit."""
+
+    job_id: int
+    record: tuple[dict[str, Any], str | None]
+    deadline: float
+    gen: int
+    errors: int = 0
+
+
 # job states (RFC 8011) as the citizen's progress line names them
 JOB_WORDS = {3: "queued", 4: "held", 5: "printing", 6: "stopped", 7: "canceled", 8: "aborted", 9: "completed"}
 
 
 class DocumentPrintFlow:
     SERVICE = "documents"
+    LEAVING = {DocState.PRINTING: Leaving(Leave.FINISH, "printing")}
 
     def __init__(self, *, printer, background: Background, payment: PaymentFlow, store, outbox,
                  fees, hash_key: str, central=None, reader=None, forms: FormLibrary | None = None,
@@ -299,6 +319,12 @@ class DocumentPrintFlow:
 
     def on_change(self, fn: Callable[["DocumentPrintFlow"], None]) -> None:
         self._listeners.append(fn)
+
+    def leaving(self, idle: bool) -> Leaving:
+        return self.LEAVING.get(self.state, FREE)
+
+    def cancel_in_flight(self) -> None:
+        """Nothing of this flow is CANCEL: a card read stops with the reset, a job must finish."""
 
     def _changed(self) -> None:
         tell_listeners(self, self._listeners, "documents")
@@ -476,83 +502,46 @@ class DocumentPrintFlow:
                 self._set(DocState.PAYMENT_UNKNOWN, "payment_unknown")
             elif payment.state is PayState.CANCELED:
                 self._set(DocState.PREVIEW, "")
-        elif self.state is DocState.FAILED:
-            self._changed()  # the refund's progress shows on the failure screen
+        elif self.state in (DocState.FAILED, DocState.PAYMENT_UNKNOWN):
+            self._changed()  # the refund's progress and the slip show on this screen
 
     def _print(self) -> None:
         self.job_id, self.pages_done, self.job_word = None, 0, "queued"
         self._set(DocState.PRINTING, "")
-        doc, pdf = self.chosen, self.preview.pdf
+        doc, pdf, gen = self.chosen, self.preview.pdf, self._generation
         title = f"kiosk {doc.source} {doc.key[-24:]}"
-        self._run(lambda: self.printer.submit(pdf, title=title), self._submitted)
+        record = self._print_record()
+        self.background.run(lambda: self.printer.submit(pdf, title=title),
+                            lambda job_id, error: self._submitted(gen, record, job_id, error))
 
-    def _submitted(self, job_id, error) -> None:
+    def _submitted(self, gen: int, record, job_id, error) -> None:
+        ours = gen == self._generation
         if error is not None:
-            self._failed(getattr(error, "detail", "") or "submit_failed", str(error))
+            if ours:
+                self._failed(getattr(error, "detail", "") or "submit_failed", str(error))
             return
-        self.job_id = job_id
-        self._deadline = self.clock.monotonic() + self.print_timeout_s
-        self._errors = 0
-        self._poll(first=True)
+        watch = _JobWatch(job_id, record, self.clock.monotonic() + self.print_timeout_s, gen)
+        if ours:
+            self.job_id = job_id
+        self._poll(watch, first=True)
 
-    def _poll(self, first: bool = False) -> None:
-        printer, job_id, wait = self.printer, self.job_id, 0 if first else self.poll_s
+    def _poll(self, watch: "_JobWatch", first: bool = False) -> None:
+        printer, wait = self.printer, 0 if first else self.poll_s
 
         def work():
             if wait:
                 self.clock.sleep(wait)
-            info = printer.job(job_id)
+            info = printer.job(watch.job_id)
+            if info.state == 9:
+                # recorded here, on the worker, so a job finishing after its visit ended is still recorded
+                return info, None, self._record_print(*watch.record)
             # the queue's state says why a job stopped (paper out, cover open) or that it will not go on
-            status = None if info.state == 9 else printer.status()
-            return info, status
+            return info, printer.status(), None
 
-        self._run(work, self._polled)
+        self.background.run(work, lambda result, error: self._polled(watch, result, error))
 
-    def _polled(self, result, error) -> None:
-        if self.state is not DocState.PRINTING:
-            return
-        if error is not None:
-            self._errors += 1
-            if self._errors >= 3:
-                self._cancel_job()
-                self._failed(getattr(error, "detail", "") or "printer_unreachable", str(error))
-            else:
-                self._poll()
-            return
-        self._errors = 0
-        info, status = result
-        self.job_word = JOB_WORDS.get(info.state, "printing")
-        if info.pages is not None:
-            self.pages_done = min(info.pages, self.pages)
-        if info.state == 9:
-            self._done(info)
-            return
-        if info.final:
-            cause = (status.detail if status is not None and not status.usable else "") or (
-                "job_canceled" if info.state == 7 else "job_aborted")
-            self._failed(cause, f"job {info.job_id} {info.state_name} ({', '.join(info.reasons) or info.message})")
-            return
-        if status is not None and not status.usable:
-            self._cancel_job()
-            self._failed(status.detail or status.state.value, f"printer {status.state.value} mid-job")
-            return
-        if self.clock.monotonic() >= self._deadline:
-            self._cancel_job()
-            self._failed("job_timeout", f"job {self.job_id} not done after {self.print_timeout_s:g} s")
-            return
-        self._changed()
-        self._poll()
-
-    def _cancel_job(self) -> None:
-        """So a job that failed here never prints later, after the citizen has been refunded."""
-        printer, job_id = self.printer, self.job_id
-
-        def done(_result, error):
-            if error is not None:  # it failed anyway; the alarm tells staff to look
-                log.warning("job %s could not be canceled: %s", job_id, error)
-        self.background.run(lambda: printer.cancel_job(job_id), done)
-
-    def _done(self, info) -> None:
+    def _print_record(self) -> tuple[dict[str, Any], str | None]:
+        """What the `print` transaction of the job under way will say, and the sale it delivers."""
         doc = self.chosen
         data: dict[str, Any] = {
             "service": self.SERVICE, "source": doc.source,
@@ -561,15 +550,78 @@ class DocumentPrintFlow:
             "item_code": doc.item_code or None, "pages": self.pages, "copies": 1,
             "amount_fen": self.price_fen, "payment_reference": self.payment.reference if self.price_fen else None,
             "job_state": "completed"}
+        paid = self.payment.reference if self.price_fen and self.payment.state is PayState.APPROVED else None
+        return data, paid
+
+    def _record_print(self, data: dict[str, Any], paid: str | None) -> str:
         conn = self._conn()
         with transaction(conn):
             entry = self.outbox.enqueue(conn, "print", data)
-            if self.price_fen:
-                self.payment.mark_delivered(conn)
-        self.print_transaction_id = entry.id
-        self.pages_done = self.pages
-        log.info("printed %s %s: %d pages, %d fen", doc.source, doc.key, self.pages, self.price_fen)
-        self._set(DocState.DONE)
+            if paid:
+                self.payment.ledger.mark_delivered(conn, paid)
+        log.info("printed %s %s: %d pages, %d fen", data["source"], data["document"] or data["form_url"],
+                 data["pages"], data["amount_fen"])
+        return entry.id
+
+    def _polled(self, watch: "_JobWatch", result, error) -> None:
+        if watch.gen != self._generation or self.state is not DocState.PRINTING:
+            self._follow_alone(watch, result, error)
+            return
+        if error is not None:
+            watch.errors += 1
+            if watch.errors >= 3:
+                self._cancel_job(watch.job_id)
+                self._failed(getattr(error, "detail", "") or "printer_unreachable", str(error))
+            else:
+                self._poll(watch)
+            return
+        watch.errors = 0
+        info, status, transaction_id = result
+        self.job_word = JOB_WORDS.get(info.state, "printing")
+        if info.pages is not None:
+            self.pages_done = min(info.pages, self.pages)
+        if info.state == 9:
+            self.print_transaction_id = transaction_id
+            self.pages_done = self.pages
+            self._set(DocState.DONE)
+            return
+        if info.final:
+            cause = (status.detail if status is not None and not status.usable else "") or (
+                "job_canceled" if info.state == 7 else "job_aborted")
+            self._failed(cause, f"job {info.job_id} {info.state_name} ({', '.join(info.reasons) or info.message})")
+            return
+        if status is not None and not status.usable:
+            self._cancel_job(watch.job_id)
+            self._failed(status.detail or status.state.value, f"printer {status.state.value} mid-job")
+            return
+        if self.clock.monotonic() >= watch.deadline:
+            self._cancel_job(watch.job_id)
+            self._failed("job_timeout", f"job {watch.job_id} not done after {self.print_timeout_s:g} s")
+            return
+        self._changed()
+        self._poll(watch)
+
+    def _follow_alone(self, watch: "_JobWatch", result, error) -> None:
+        """A job whose visit ended (a forced end): followed to its end so a completion is still recorded
+        (the worker did that), shown to nobody; one that never ends is canceled at its deadline."""
+        info = result[0] if error is None else None
+        if info is not None and (info.state == 9 or info.final):
+            return
+        if self.clock.monotonic() < watch.deadline and (error is None or watch.errors < 3):
+            watch.errors += error is not None
+            self._poll(watch)
+        else:
+            log.warning("job %s of an ended visit did not finish; canceled", watch.job_id)
+            self._cancel_job(watch.job_id)
+
+    def _cancel_job(self, job_id: int) -> None:
+        """So a job that failed here never prints later, after the citizen has been refunded."""
+        printer = self.printer
+
+        def done(_result, error):
+            if error is not None:  # it failed anyway; the alarm tells staff to look
+                log.warning("job %s could not be canceled: %s", job_id, error)
+        self.background.run(lambda: printer.cancel_job(job_id), done)
 
     def _failed(self, cause: str, detail: str) -> None:
         log.warning("printing failed: %s (%s)", cause, detail)

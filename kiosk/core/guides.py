@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Protocol
 
 from kiosk.core import guide_print
 from kiosk.core.catalog import GuideCatalog, Group
+from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.search import GuideSearch
 from kiosk.hardware.device import Device, DeviceError, State, Status
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 SEARCH_DEBOUNCE_S = 0.25   # a search runs this long after the last key press
 MAX_QUERY = 32             # characters in the search box
 KEYS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-HOLD = "guide-print"       # the session hold while a print is under way
 # words offered under the search box (there is no input method for Chinese); shown when they find something
 POPULAR_WORDS = ("社保", "医保", "公积金", "户口", "身份证", "驾照", "护照", "婚姻", "个税", "残疾")
 
@@ -346,7 +346,7 @@ class GuideFlow:
     clock: Callable[[], float]
     worker: Worker = field(default_factory=Inline)
     recorder: PrintRecorder | None = None
-    session: Any = None                        # kiosk.core.session.VisitorSession: hold/release while printing
+    session: Any = None                        # kiosk.core.session.VisitorSession: the flow resets with its wipe
     font_path: str | Path | None = None        # the Chinese font the A4 PDF embeds
     spool_dir: str | Path | None = None        # where the PDF is written before CUPS takes it
     hall: str = ""
@@ -369,6 +369,16 @@ class GuideFlow:
                 self.options[kind] = PrintOption(kind, device, True)
         if self.session is not None:
             self.session.on("wipe", lambda _reason: self.reset())
+            self.session.attach(self)
+
+    # -- leaving the visit (kiosk/core/flow.py): a guide being printed finishes first -------------------
+    def leaving(self, idle: bool) -> Leaving:
+        if self.printing is not None and self.printing.phase is PrintPhase.PRINTING:
+            return Leaving(Leave.FINISH, "printing")
+        return FREE
+
+    def cancel_in_flight(self) -> None:
+        """Nothing to call back: a guide print finishes (it is recorded by its worker either way)."""
 
     # -- listeners ---------------------------------------------------------------------------------
     def on_change(self, fn: Callable[[str], None]) -> None:
@@ -506,8 +516,6 @@ class GuideFlow:
                 return self._print_a4(device, item, printed_at, report)
 
         self.printing = PrintState(kind, PrintPhase.PRINTING, pages=1 if kind == RECEIPT else 0)
-        if self.session is not None:
-            self.session.hold(HOLD)
         self._changed("print")
         self._go(View.PRINT)
 
@@ -517,8 +525,6 @@ class GuideFlow:
                 self._changed("print")
 
         def done(outcome: Outcome) -> None:
-            if self.session is not None:
-                self.session.release(HOLD)
             if visit != self._visit:
                 return  # the visit was wiped meanwhile; what was printed is recorded already
             if outcome.error is None:

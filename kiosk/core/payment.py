@@ -16,10 +16,19 @@ with the reference number the citizen was shown.
                               \\--cancel()--> canceled          declined --retry()--> choose
     approved --refund()--> refunding --> refunded | refund_owed (the reference goes to staff)
 
-Cancel is possible until a request has been sent (choose, wait_code); after
-that only the terminal or the payer's phone can end it, because a request
-called back half way is exactly how a payment becomes unknown. Nothing is ever
-sent twice: a sale whose answer did not come is queried, never retried.
+Cancel is possible until a request has been sent (choose, wait_code). A code
+payment sent to the acquirer can be called back (`cancel_in_flight()`: the
+acquirer reverses it and confirms); a sale the card terminal holds cannot
+(protocol E has no abort), so leaving the visit waits for the terminal's
+answer (kiosk/core/flow.py). Nothing is ever sent twice: a sale whose answer
+did not come is queried, never retried. An answer that arrives after its visit
+ended is recorded in the ledger, and a sale approved for a visit that is gone
+is given back (a code payment is refunded; a card sale is handed to staff).
+
+When money went wrong (an unknown outcome, a refund after the service failed,
+a refund that could not be made here) the citizen gets a slip
+(kiosk/core/money_slip.py); `slip` says whether it printed, and while it has
+not the reference stays on screen until the citizen confirms.
 
 `PaymentRecovery` runs when the UI starts, before any new payment: every row
 still `in_flight` is queried (the card terminal's late answer, the acquirer's
@@ -46,6 +55,7 @@ from typing import Any, Callable, Protocol
 
 from kiosk.core.alarms import Alarms
 from kiosk.core.background import Background
+from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.store import explain, transaction
 
@@ -338,6 +348,13 @@ class PayState(str, enum.Enum):
 
 
 FINAL = (PayState.APPROVED, PayState.UNKNOWN, PayState.CANCELED, PayState.REFUNDED, PayState.REFUND_OWED)
+SLIP_STATES = (PayState.UNKNOWN, PayState.REFUNDED, PayState.REFUND_OWED)   # the citizen takes a slip away
+# leaving the visit, by step (kiosk/core/flow.py); the slip states are decided by `leaving()`
+LEAVING = {
+    PayState.CODE_CONFIRM: Leaving(Leave.CANCEL, "code_payment"),   # the acquirer reverses it and confirms
+    PayState.WAIT_CARD: Leaving(Leave.FINISH, "card_terminal"),     # protocol E cannot call a sale back
+    PayState.REFUNDING: Leaving(Leave.FINISH, "refund"),
+}
 
 
 class PaymentFlow:
@@ -345,7 +362,8 @@ class PaymentFlow:
 
     def __init__(self, ledger: PaymentLedger, *, background: Background, terminal=None, scanner=None,
                  gateway: CodePaymentGateway | None = None, methods=("card", "code"), clock: Clock | None = None,
-                 code_scan_timeout_s: float = 60, code_confirm_timeout_s: float = 45, code_poll_s: float = 2.0):
+                 code_scan_timeout_s: float = 60, code_confirm_timeout_s: float = 45, code_poll_s: float = 2.0,
+                 slips=None):
         self.ledger = ledger
         self.background = background
         self.terminal = terminal
@@ -356,6 +374,8 @@ class PaymentFlow:
         self.code_scan_timeout_s = code_scan_timeout_s
         self.code_confirm_timeout_s = code_confirm_timeout_s
         self.code_poll_s = code_poll_s
+        self.slips = slips                  # kiosk.core.money_slip.MoneySlips; None: no receipt printer
+        self._reverse_now = threading.Event()
         self._listeners: list[Callable[[PaymentFlow], None]] = []
         self._generation = 0  # answers of a payment that was reset meanwhile are dropped
         self.reset()
@@ -363,7 +383,10 @@ class PaymentFlow:
     # -- what the screen reads ---------------------------------------------------------------------
     def reset(self) -> None:
         self._generation += 1
+        if getattr(self, "_cancel_token", None) is not None:
+            self._cancel_token.cancel()   # a scan still waiting must not take the next citizen's code
         self._cancel_token = None
+        self._reverse_now = threading.Event()   # a code sale of the ended visit keeps its own
         self.state = PayState.IDLE
         self.service = ""
         self.amount_fen = 0
@@ -373,6 +396,7 @@ class PaymentFlow:
         self.channel: str | None = None
         self.detail = ""                     # technician's word for the last outcome (never shown as is)
         self.notice = ""                     # a calm hint on the current screen: no_code, not_a_payment_code
+        self.slip = ""                       # the money slip: "" | printing | printed | failed
         self._changed()
 
     @property
@@ -401,7 +425,56 @@ class PaymentFlow:
         if detail is not None:
             self.detail = detail
         self.notice = notice
+        if state in SLIP_STATES and self.slips is not None:
+            self._print_slip(state)
         self._changed()
+
+    # -- leaving the visit (kiosk/core/flow.py) -------------------------------------------------------
+    def leaving(self, idle: bool) -> Leaving:
+        if self.state in (PayState.UNKNOWN, PayState.REFUND_OWED):
+            if self.slip == "printing":
+                return Leaving(Leave.FINISH, "slip")
+            # the citizen must have the reference: on the slip they took, or read off the screen
+            if self.slip == "noted" or (idle and self.slip == "printed"):
+                return FREE
+            return Leaving(Leave.CONFIRM, "reference")
+        if self.state is PayState.REFUNDED and self.slip == "printing":
+            return Leaving(Leave.FINISH, "slip")
+        return LEAVING.get(self.state, FREE)
+
+    def cancel_in_flight(self) -> None:
+        """A code payment the payer has not confirmed yet: ask the acquirer to reverse it now."""
+        if self.state is PayState.CODE_CONFIRM and not self._reverse_now.is_set():
+            self._reverse_now.set()
+            self._changed()
+
+    @property
+    def canceling(self) -> bool:
+        """A code payment is being called back at the acquirer."""
+        return self.state is PayState.CODE_CONFIRM and self._reverse_now.is_set()
+
+    def acknowledge(self) -> None:
+        """The citizen confirmed they have the reference (the screen's Finish): the visit may end."""
+        if self.state in (PayState.UNKNOWN, PayState.REFUND_OWED):
+            self.slip = "noted"
+            self._changed()
+
+    def _print_slip(self, state: PayState) -> None:
+        refund = state in (PayState.REFUNDED, PayState.REFUND_OWED)
+        reference = show_reference(self.reference or self.refund_reference or "")
+        refund_reference = show_reference(self.refund_reference or "") if refund else ""
+        amount, gen, slips = yuan(self.amount_fen), self._generation, self.slips
+        self.slip = "printing"
+
+        def done(printed, error):
+            if error is not None:
+                log.error("money slip for %s: %s", reference, error)
+            if gen == self._generation:
+                self.slip = "printed" if printed and error is None else "failed"
+                self._changed()
+
+        self.background.run(lambda: slips.print(state.value, reference=reference, amount=amount,
+                                                refund_reference=refund_reference), done)
 
     # -- what the citizen does ---------------------------------------------------------------------
     def start(self, service: str, amount_fen: int) -> bool:
@@ -509,8 +582,10 @@ class PaymentFlow:
             log.warning("payment %s: no answer to pay (%s); querying, never paying again", ref, exc)
             answer = self._query(ref)
         deadline = self.clock.monotonic() + self.code_confirm_timeout_s
-        while answer.status in ("pending", "unknown", "not_found") and self.clock.monotonic() < deadline:
-            self.clock.sleep(self.code_poll_s)
+        reverse_now = self._reverse_now
+        while (answer.status in ("pending", "unknown", "not_found") and self.clock.monotonic() < deadline
+               and not reverse_now.is_set()):
+            self.clock.sleep(self.code_poll_s)   # a call-back request is acted on at the next poll
             answer = self._query(ref)
         if answer.status == "approved":
             return "approved", answer.detail or "approved"
@@ -523,7 +598,7 @@ class PaymentFlow:
             log.warning("payment %s: reverse got no answer (%s)", ref, exc)
             return "unknown", f"{answer.status}_then_reverse_unanswered"
         if back.status in ("reversed", "not_found"):
-            return "canceled", "not_confirmed_in_time"
+            return "canceled", "canceled_by_citizen" if reverse_now.is_set() else "not_confirmed_in_time"
         if back.status == "approved":  # it completed before the reversal could stop it
             return "approved", "approved_late"
         return "unknown", f"{answer.status}_then_reverse_{back.status}"
@@ -563,17 +638,23 @@ class PaymentFlow:
         else:
             state, detail = result
         if gen != self._generation:
-            return  # the visit ended meanwhile; the ledger already holds the outcome
+            # the visit ended meanwhile: the ledger holds the outcome; money taken for it goes back
+            if state == "approved":
+                self.background.run(lambda: self._give_back_orphan(ref), lambda what, error: log.warning(
+                    "payment %s approved after its visit ended: %s", ref, error or what))
+            return
         target = {"approved": PayState.APPROVED, "declined": PayState.DECLINED, "unknown": PayState.UNKNOWN,
                   "canceled": PayState.DECLINED}[state]
         self._set(target, detail)
 
-    # -- after the service -------------------------------------------------------------------------
-    def mark_delivered(self, conn: sqlite3.Connection) -> None:
-        """Inside the service's own transaction: the paid service happened."""
-        if self.reference and self.state is PayState.APPROVED:
-            self.ledger.mark_delivered(conn, self.reference)
+    def _give_back_orphan(self, ref: str) -> str:
+        row = self.ledger.get(ref)
+        if row is None or row.service_state != "open":
+            return "nothing to give back"
+        return PaymentRecovery(self.ledger, terminal=self.terminal, gateway=self.gateway).give_back(
+            row, "approved after the citizen's visit had ended; the service did not happen")
 
+    # -- after the service -------------------------------------------------------------------------
     def refund(self, why: str) -> bool:
         """The service failed after payment: give the money back, or hand it to staff with the reference."""
         if self.state is not PayState.APPROVED or not self.reference:
@@ -653,7 +734,7 @@ class PaymentRecovery:
                 report.append((row.reference, f"{row.kind} in flight -> {state} ({detail})"))
             # a sale approved whose service never happened (the citizen left with nothing)
             for row in self.ledger.rows("kind='sale' AND state='approved' AND service_state='open'"):
-                report.append((row.reference, self._give_back(row)))
+                report.append((row.reference, self.give_back(row)))
         finally:
             self.ledger.recovered.set()
         for ref, what in report:
@@ -696,8 +777,10 @@ class PaymentRecovery:
             return "canceled", "never_reached_acquirer"
         return "unknown", answer.status
 
-    def _give_back(self, row: PaymentRow) -> str:
-        why = "approved while the kiosk restarted; the service did not happen"
+    def give_back(self, row: PaymentRow, why: str = "approved while the kiosk restarted; the service did not "
+                                                     "happen") -> str:
+        """An approved sale whose service never happened: a code payment is refunded, a card sale (the
+        refund needs the cardholder's card) is handed to staff with an alarm."""
         if row.method == "code" and self.gateway is not None:
             rref = new_reference()
             self.ledger.prepare(rref, "refund", "code", row.channel, row.amount_fen, row.service,

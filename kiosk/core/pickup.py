@@ -6,6 +6,14 @@
               --door closed, the sensor still sees the item--> ITEM_LEFT --open again / finish-->
               --door open past door_close_timeout_s--> DOOR_LEFT_OPEN  (pickup recorded, alarm)
     OPENING --door does not open after a retry--> DOOR_FAILED  (code still valid, alarm)
+    DOOR_OPEN --"the door did not open"--> OPENING once more; the second time HELP (code still valid,
+              alarm, the hotline on screen)
+    DOOR_OPEN --"Finish" or leaving the visit--> DONE   (pickup recorded; a door still open is watched)
+
+Leaving the visit (kiosk/core/flow.py): a door being unlocked finishes first;
+a door standing open (or closed on the certificate) is called back: the
+pickup is recorded (with an alarm when the item is still inside) and the
+visit ends. A card read or a code check stops with the visit's reset.
 
 A plain state machine: blocking device steps (`submit`, `read_card`, ...) run
 on the caller's worker thread; every change of state is announced to the
@@ -24,6 +32,7 @@ import time
 from typing import Callable
 
 from kiosk.core import doors
+from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
 from kiosk.core.privacy import holder_hash, remember_person
@@ -43,6 +52,7 @@ class Step(str, enum.Enum):
     DOOR_LEFT_OPEN = "door_left_open"
     DONE = "done"
     DOOR_FAILED = "door_failed"
+    HELP = "help"                        # the door did not open for the citizen twice: staff come
 
 
 class Notice(str, enum.Enum):
@@ -58,6 +68,11 @@ class Notice(str, enum.Enum):
 
 # how long the citizen has to close a door left open before the flow stops watching it
 LEFT_OPEN_WATCH_S = 300.0
+LEAVING = {
+    Step.OPENING: Leaving(Leave.FINISH, "door_opening"),
+    Step.DOOR_OPEN: Leaving(Leave.CANCEL, "door_open"),    # recorded, then the visit ends
+    Step.ITEM_LEFT: Leaving(Leave.CANCEL, "item_left"),    # recorded with an alarm, then the visit ends
+}
 
 
 class PickupFlow:
@@ -74,6 +89,9 @@ class PickupFlow:
         self.listeners: list[Callable[["PickupFlow"], None]] = []
         self._busy = threading.Lock()
         self._cancel = CancelToken()
+        self._interrupt = ""         # why the door watch was stopped: help | finish | "" (the visit ends)
+        # runs a step on the flow's own worker thread (the screen's), for what the main thread asks
+        self.run_on_worker: Callable[[Callable[[], None]], None] = lambda fn: fn()
         self._reset_fields()
 
     def _reset_fields(self) -> None:
@@ -90,6 +108,7 @@ class PickupFlow:
         self.column = self.row = 0
         self.recorded = False
         self.transaction_id: str | None = None
+        self.help_asked = 0
 
     @property
     def model(self) -> LockerModel:
@@ -104,6 +123,27 @@ class PickupFlow:
         if notice is not False:
             self.notice = notice
         tell_listeners(self, self.listeners, "pickup")
+
+    # --- leaving the visit (kiosk/core/flow.py) ------------------------------------------------------
+    def leaving(self, idle: bool) -> Leaving:
+        if idle and self.step is Step.DOOR_OPEN:
+            # the citizen is taking the certificate; the door's own timeout ends the wait, not the idle timer
+            return Leaving(Leave.FINISH, "door_open")
+        return LEAVING.get(self.step, FREE)
+
+    def cancel_in_flight(self) -> None:
+        """The citizen leaves with the door open (or closed on the certificate): record the pickup."""
+        if self.step is Step.DOOR_OPEN:
+            self._stop_watch("")
+        elif self.step is Step.ITEM_LEFT:
+            self.run_on_worker(self.finish_with_item_left)
+
+    def end_visit(self) -> None:
+        """After the visit's wipe, on the worker: nothing of it stays in the flow."""
+        self.leave()
+        self._interrupt = ""
+        self._reset_fields()
+        self._set(Step.CODE, None)
 
     # --- the keypad ----------------------------------------------------------------------------
 
@@ -259,8 +299,14 @@ class PickupFlow:
         try:
             closed = doors.watch_closed(self.locker, item.door, self.rules.door_close_timeout_s, self._cancel, self.clock)
         except doors.DoorFailure:
+            why, self._interrupt = self._interrupt, ""
+            if why == "help":
+                self._cancel = CancelToken()
+                self._door_help()
+                return
             # the citizen finished while the door was still open: recorded, and watched by the health poll
             self._record(door_left_open=True)
+            self._set(Step.DONE, None)
             return
         if not closed.closed:
             model.alarms.raise_alarm(DEVICE, f"door_left_open:{item.door}",
@@ -288,6 +334,43 @@ class PickupFlow:
         self.recorded = self.transaction_id is not None
         if self.recorded:
             log.info("pickup recorded: case %s, door %d", self.item.case_number, self.item.door)
+
+    def _stop_watch(self, why: str) -> None:
+        self._interrupt = why
+        self._cancel.cancel()
+
+    def finish_open(self) -> None:
+        """DOOR_OPEN and the citizen taps Finish: the pickup is recorded, the open door watched."""
+        if self.step is Step.DOOR_OPEN:
+            self._stop_watch("finish")
+
+    def door_did_not_open(self) -> None:
+        """DOOR_OPEN, but the citizen says the door did not open (a latch that reports open and sticks)."""
+        if self.step is Step.DOOR_OPEN:
+            self._stop_watch("help")
+
+    def _door_help(self) -> None:
+        """On the worker: the first time the door is unlocked again; the second time staff are called."""
+        item, model = self.item, self.model
+        self.help_asked += 1
+        if self.help_asked == 1:
+            log.info("pickup: the citizen says door %d did not open; unlocking it again", item.door)
+            self._set(Step.OPENING, None)
+            try:
+                doors.open_door(self.locker, item.door, self._cancel)
+            except doors.DoorFailure as exc:
+                if exc.reason == "canceled":
+                    return
+                log.warning("pickup: door %d did not open again: %s", item.door, exc.message)
+            else:
+                self._set(Step.DOOR_OPEN, None)
+                self._watch()
+                return
+        model.abandon(item)   # nothing was taken: the code stays valid for when staff have freed the door
+        model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
+                                 f"door {item.door} did not open for the citizen (case {item.case_number}), "
+                                 "although the board reports it open; the code stays valid")
+        self._set(Step.HELP, None)
 
     def open_again(self) -> None:
         """ITEM_LEFT: the citizen closed the door on the certificate; open it once more."""

@@ -7,6 +7,10 @@
 The list holds overdue items and deposits a restart interrupted. The intent is
 committed before the unlock, so a power cut while a door stands open is
 recorded on restart as an unconfirmed recall.
+
+Leaving the visit (kiosk/core/flow.py): a door being unlocked finishes first,
+and a door standing open waits for the staff member to say whether the item
+came out: only they know, and the intent is recorded either way.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import time
 from typing import Callable
 
 from kiosk.core import doors
+from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
 from kiosk.hardware.device import CancelToken
@@ -29,6 +34,12 @@ class Step(str, enum.Enum):
     DOOR_FAILED = "door_failed"
 
 
+LEAVING = {
+    Step.OPENING: Leaving(Leave.FINISH, "door_opening"),
+    Step.DOOR_OPEN: Leaving(Leave.CONFIRM, "recall_door_open"),
+}
+
+
 class RecallFlow:
     def __init__(self, model: Callable[[], LockerModel], locker, *, clock: Callable[[], float] = time.monotonic):
         self._model_factory = model
@@ -40,6 +51,7 @@ class RecallFlow:
         self.items: list[Item] = []
         self.current: Item | None = None
         self.recalled = 0
+        self.help_asked = 0
         self.step = Step.LIST
         self._cancel = CancelToken()
 
@@ -54,6 +66,12 @@ class RecallFlow:
         if step is not None:
             self.step = step
         tell_listeners(self, self.listeners, "recall")
+
+    def leaving(self, idle: bool) -> Leaving:
+        return LEAVING.get(self.step, FREE)
+
+    def cancel_in_flight(self) -> None:
+        """Nothing to call back: a recall's open door waits for the staff member's word."""
 
     def begin(self, staff_id: str) -> None:
         self.staff_id = staff_id
@@ -73,6 +91,7 @@ class RecallFlow:
         item = next((i for i in self.items if i.id == item_id), self.items[0]) if item_id else self.items[0]
         model = self.model
         self.current = item
+        self.help_asked = 0
         self._set(Step.OPENING)
         model.begin(item, "recall", staff_id=self.staff_id)
         try:
@@ -104,6 +123,27 @@ class RecallFlow:
         self.model.alarms.raise_alarm(DEVICE, f"item_missing:{item.door}",
                                       f"recall: door {item.door} should hold case {item.case_number} but it was empty")
         self.refresh()
+
+    def door_did_not_open(self) -> None:
+        """DOOR_OPEN, but the door did not open: unlocked once more; the second time staff are alerted."""
+        if self.step is not Step.DOOR_OPEN or self.current is None:
+            return
+        item, model = self.current, self.model
+        self.help_asked += 1
+        if self.help_asked == 1:
+            self._set(Step.OPENING)
+            try:
+                doors.open_door(self.locker, item.door, self._cancel)
+            except doors.DoorFailure as exc:
+                if exc.reason == "canceled":
+                    return
+            else:
+                self._set(Step.DOOR_OPEN)
+                return
+        model.abandon(item)
+        model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
+                                 f"door {item.door} did not open for a recall although the board reports it open")
+        self._set(Step.DOOR_FAILED)
 
     def back(self) -> None:
         if self.step is Step.DOOR_FAILED:

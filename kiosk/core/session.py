@@ -4,14 +4,24 @@ A plain state machine driven by an injected clock (seconds, monotonic):
 
     HOME --touch--> ACTIVE --idle_timeout_s without a touch--> WARNING
     WARNING --more_time() (at most `extensions` times)--> ACTIVE
-    WARNING --warning_s run out--> wipe --> HOME
-    any --end()--> wipe --> HOME
+    WARNING --warning_s run out--> leave("idle")
+    any --leave(reason)--> wipe --> HOME                      every flow's step is FREE
+                       --> LEAVING --flows confirm--> wipe     a step is CANCEL: called back first
+                       --> stays ACTIVE ("stay" event)         a step is FINISH or CONFIRM
+
+Every way out of a visit (the header's Home, a flow's Finish, the idle
+timeout) is `leave(reason)`, and what it may do is what the visit's flows
+declare for the steps they are in (kiosk/core/flow.py): the screen never
+decides. While a flow's step must finish (a card terminal holding a sale, a
+job printing) or be confirmed by the citizen (a reference that could not be
+printed) the idle timer does not run; once the step has ended the timer
+starts again, so an unattended kiosk still ends the visit by itself.
 
 Elder mode doubles the idle timeout. The wipe forgets everything of the
 visit: the card holders scrubbed from logs (`privacy.forget_people()`), then
-every "wipe" listener, so each flow clears its own state. While a flow holds
-the session (a payment waiting for the cardholder, a door being opened) the
-idle timer does not run. The UI calls `tick()` a few times a second.
+every "wipe" listener, so each flow clears its own state. A mode that is not
+a citizen's flow (the technician's) holds the session with `hold()`. The UI
+calls `tick()` a few times a second.
 """
 from __future__ import annotations
 
@@ -22,6 +32,7 @@ import time
 from typing import Callable
 
 from kiosk.core import privacy
+from kiosk.core.flow import Leave, Leaving, VisitFlow, strictest
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +43,11 @@ class Phase(enum.Enum):
     HOME = "home"  # nobody is being served
     ACTIVE = "active"  # a visit is running
     WARNING = "warning"  # the "more time?" countdown is showing
+    LEAVING = "leaving"  # the visit ends once what a flow called back is confirmed ("正在取消…")
 
 
-EVENTS = ("start", "warning", "extend", "wipe", "elder")
+EVENTS = ("start", "warning", "extend", "wipe", "elder", "leaving", "stay")
+CANCEL_WAIT_S = 90.0  # a cancel not confirmed by then: the visit stays and the flow's screen shows why
 
 
 class VisitorSession:
@@ -53,11 +66,16 @@ class VisitorSession:
         self._last_activity = clock()
         self._warning_since = 0.0
         self._holds: set[str] = set()
+        self._flows: list[VisitFlow] = []
+        self.leaving_reason = ""          # why the visit is being left (LEAVING)
+        self._leaving_since = 0.0
         self._listeners: dict[str, list[Callable[..., None]]] = {e: [] for e in EVENTS}
 
     # -- listeners -------------------------------------------------------------------------
     def on(self, event: str, fn: Callable[..., None]) -> None:
-        """`fn` runs on `event`: start(), warning(), extend(), wipe(reason), elder(on)."""
+        """`fn` runs on `event`: start(), warning(), extend(), wipe(reason), elder(on),
+        leaving(reason, Leaving) when a step is being called back, stay(reason, Leaving) when the
+        visit cannot end now (the step that must finish or be confirmed first)."""
         if event not in self._listeners:
             raise ValueError(f"unknown session event {event!r}; one of {', '.join(EVENTS)}")
         self._listeners[event].append(fn)
@@ -81,7 +99,7 @@ class VisitorSession:
     def touch(self) -> None:
         """Any touch or key press. Starts a visit at home; during the warning only
         `more_time()` counts, so a stray touch beside the button does not dismiss it."""
-        if self.phase is Phase.WARNING:
+        if self.phase in (Phase.WARNING, Phase.LEAVING):
             return
         self._last_activity = self.clock()
         if self.phase is Phase.HOME:
@@ -105,8 +123,70 @@ class VisitorSession:
             self._emit("elder", on)
 
     # -- flows --------------------------------------------------------------------------------
+    def attach(self, flow: VisitFlow) -> None:
+        """A flow of the visits (kiosk/core/flow.py): asked before any visit ends."""
+        self._flows.append(flow)
+
+    def rule(self, idle: bool = False) -> Leaving:
+        """The strictest rule of the visit's flows for leaving now."""
+        rules = []
+        for flow in self._flows:
+            try:
+                rules.append(flow.leaving(idle))
+            except Exception:  # a flow that cannot say is treated as one that must finish
+                log.exception("flow %r could not say whether the visit may end", flow)
+                rules.append(Leaving(Leave.FINISH, "unknown"))
+        return strictest(rules)
+
+    def leave(self, reason: str = "done") -> Phase:
+        """Any way out of the visit. Ends it now when every flow's step is FREE; calls back the steps
+        that are CANCEL and ends it once they are FREE (LEAVING); stays when a step must FINISH or be
+        CONFIRMed, telling the "stay" listeners which (the visit goes on from the flow's screen)."""
+        if self.phase is Phase.LEAVING:
+            return self.phase
+        now = self.rule(idle=reason == "idle")
+        if now.rule in (Leave.FINISH, Leave.CONFIRM):
+            self._stay(reason, now)
+            return self.phase
+        if now.rule is Leave.CANCEL:
+            self.phase = Phase.LEAVING
+            self.leaving_reason = reason
+            self._leaving_since = self.clock()
+            for flow in self._flows:
+                if flow.leaving(reason == "idle").rule is Leave.CANCEL:
+                    try:
+                        flow.cancel_in_flight()
+                    except Exception:
+                        log.exception("flow %r could not call back its step", flow)
+            log.info("visit ending (%s): calling back %s first", reason, now.why)
+            self._emit("leaving", reason, now)
+            return self._follow_leaving()
+        self._wipe(reason)
+        return self.phase
+
+    def _follow_leaving(self) -> Phase:
+        reason = self.leaving_reason
+        now = self.rule(idle=reason == "idle")
+        if now.free:
+            self._wipe(reason)
+        elif now.rule is not Leave.CANCEL or self.clock() - self._leaving_since >= CANCEL_WAIT_S:
+            if now.rule is Leave.CANCEL:
+                log.error("visit ending (%s): %s not confirmed after %.0f s; the visit stays", reason, now.why,
+                          CANCEL_WAIT_S)
+            self.phase = Phase.ACTIVE
+            self._last_activity = self.clock()
+            self._stay(reason, now)
+        return self.phase
+
+    def _stay(self, reason: str, now: Leaving) -> None:
+        log.info("visit not ended (%s): %s must %s first", reason, now.why, now.rule.name.lower())
+        if self.phase is Phase.WARNING:
+            self.phase = Phase.ACTIVE
+        self._last_activity = self.clock()
+        self._emit("stay", reason, now)
+
     def hold(self, reason: str) -> None:
-        """Keep the visit alive while something the citizen waits for is under way."""
+        """Keep the visit alive while a mode that is not a citizen's flow runs (the technician's)."""
         self._holds.add(reason)
 
     def release(self, reason: str) -> None:
@@ -115,10 +195,17 @@ class VisitorSession:
 
     @property
     def held(self) -> bool:
-        return bool(self._holds)
+        """The idle timer is not running: a mode holds the visit, or a flow's step must finish or be
+        confirmed first."""
+        return bool(self._holds) or self.rule(idle=True).rule in (Leave.FINISH, Leave.CONFIRM)
 
-    def end(self, reason: str = "done") -> None:
-        """The visit is over (done, cancel): wipe it now."""
+    def end(self, reason: str = "done") -> Phase:
+        """The visit is over (done, cancel): `leave(reason)`."""
+        return self.leave(reason)
+
+    def wipe_now(self, reason: str) -> None:
+        """End the visit whatever its flows have under way; their late results are recorded, never
+        shown. Only for a kiosk taken out of citizens' hands (tests between cases, a shutdown)."""
         self._wipe(reason)
 
     # -- time ---------------------------------------------------------------------------------
@@ -130,7 +217,9 @@ class VisitorSession:
 
     def tick(self) -> Phase:
         now = self.clock()
-        if self._holds:
+        if self.phase is Phase.LEAVING:
+            return self._follow_leaving()
+        if self.phase is Phase.ACTIVE and self.held:
             self._last_activity = now
         if self.phase is Phase.ACTIVE and now - self._last_activity >= self.idle_timeout_s:
             # the countdown starts when it is shown, so a late tick never shortens it
@@ -138,7 +227,7 @@ class VisitorSession:
             self._warning_since = now
             self._emit("warning")
         elif self.phase is Phase.WARNING and now - self._warning_since >= self.warning_s:
-            self._wipe("idle")
+            self.leave("idle")
         return self.phase
 
     def _wipe(self, reason: str) -> None:
@@ -146,6 +235,7 @@ class VisitorSession:
         self.phase = Phase.HOME
         self.extensions_used = 0
         self._holds.clear()
+        self.leaving_reason = ""
         self._last_activity = self.clock()
         self.visits_ended += 1
         self.set_elder(False)  # the next citizen starts from the standard screen

@@ -57,8 +57,15 @@ MESSAGES = {
     DocState.PRINTER_DOWN: N_("The A4 printer cannot print right now. Nothing was charged. The staff have been told."),
     DocState.PAYMENT_UNKNOWN: N_("Nothing will be printed. If money was taken, the staff will return it. Please "
                                  "show this reference number at the service desk:"),
-    DocState.PRINTING: N_("Please wait. Take your document from the A4 paper tray when it is done."),
+    DocState.PRINTING: N_("Please wait: printing cannot be stopped halfway. Take your document from the A4 "
+                          "paper tray when it is done."),
     DocState.DONE: N_("Please take your document from the A4 paper tray."),
+}
+TAKE_CARD_TOO = N_("Please take your document from the A4 paper tray, and your ID card from the card reader.")
+SLIP_WORDS = {
+    "printing": N_("Printing a slip with this reference for you…"),
+    "printed": N_("Please take the slip with this reference from the receipt slot."),
+    "failed": N_("The slip printer is not working: please note this reference number before you tap Finish."),
 }
 
 PROBLEMS = {
@@ -119,7 +126,6 @@ class DocumentsScreen(Screen):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._holding = False
         self._back_from_payment = False
         self._redraw = Clock.create_trigger(self.render, 0)
         self.flow.on_change(lambda _flow: self._redraw())
@@ -155,10 +161,6 @@ class DocumentsScreen(Screen):
             state is DocState.FAILED and f.payment.state is PayState.REFUNDING)
         self.actions = self._actions(f, state)
         self._draw_actions()
-        if app is not None and self.busy != self._holding:
-            # while a card, a payment or a print is under way the idle timer must not end the visit
-            (app.session.hold if self.busy else app.session.release)("documents")
-            self._holding = self.busy
 
     def _message(self, f, state) -> str:
         if state is DocState.LIST:
@@ -170,6 +172,8 @@ class DocumentsScreen(Screen):
             from kiosk import i18n
             gap = "" if i18n.language().startswith("zh") else " "
             return gap.join([_(PAPER if f.paper_problem else FAULT), _(STAFF_TOLD)])
+        if state is DocState.DONE and f.chosen is not None and f.chosen.source == "released":
+            return _(TAKE_CARD_TOO)
         return _(MESSAGES[state]) if state in MESSAGES else ""
 
     def _detail(self, f, state) -> str:
@@ -185,8 +189,12 @@ class DocumentsScreen(Screen):
             return word
         if state is DocState.FAILED:
             if f.price_fen and f.payment.state in REFUND_WORDS:
-                return _(REFUND_WORDS[f.payment.state])
+                words = _(REFUND_WORDS[f.payment.state])
+                slip = SLIP_WORDS.get(f.payment.slip) if f.payment.state is not PayState.REFUNDING else None
+                return words + ("\n" + _(slip) if slip else "")
             return _(NOTHING_CHARGED) if not f.price_fen or f.payment.state is not PayState.APPROVED else ""
+        if state is DocState.PAYMENT_UNKNOWN and f.payment.slip in SLIP_WORDS:
+            return _(SLIP_WORDS[f.payment.slip])
         return ""
 
     def _actions(self, f, state) -> list[tuple[str, str, str]]:
@@ -200,6 +208,8 @@ class DocumentsScreen(Screen):
             return out + [home]
         if state is DocState.READ_CARD:
             return [(N_("Cancel"), "cancel_card", "plain")]
+        if state in (DocState.LOOKUP, DocState.FETCHING, DocState.CHECKING):
+            return [(N_("Cancel"), "start_over", "plain")]
         if state in (DocState.CARD_PROBLEM, DocState.OFFLINE):
             return [(N_("Try again"), "released", "main"), home]
         if state in (DocState.LIST, DocState.FORMS, DocState.NO_DOCUMENTS):
@@ -210,10 +220,12 @@ class DocumentsScreen(Screen):
             label = N_("Pay and print") if f.price_fen else N_("Print")
             return [(label, "confirm", "main"), (N_("Back"), "back_to_list", "plain")]
         if state in (DocState.PRINTER_DOWN, DocState.PAYMENT_UNKNOWN):
+            if state is DocState.PAYMENT_UNKNOWN and f.payment.slip == "printing":
+                return []   # the slip first: Finish appears once it is out (or could not be printed)
             return [(N_("Finish"), "finish", "main")]
         if state is DocState.DONE:
             return [(N_("Finish"), "rate", "main")]
-        if state is DocState.FAILED and f.payment.state is not PayState.REFUNDING:
+        if state is DocState.FAILED and f.payment.state is not PayState.REFUNDING and f.payment.slip != "printing":
             return [(N_("Finish"), "finish", "main")]
         return []
 
@@ -255,9 +267,9 @@ class DocumentsScreen(Screen):
     def act(self, name: str) -> None:
         f, app = self.flow, self._app()
         if name == "home":
-            f.reset()
-            app.go_home()
+            app.end_visit("home")
         elif name == "finish":
+            f.payment.acknowledge()   # the citizen has the reference (slip or screen)
             app.end_visit("done")
         elif name == "rate":
             app.ask_rating(f.SERVICE, f.print_transaction_id)

@@ -166,7 +166,7 @@ class UiDriver:
 
     def reset(self) -> None:
         """Back to a fresh home screen, as after a visitor's session is wiped."""
-        self.app.end_visit("reset")
+        self.app.session.wipe_now("reset")
         self.pump()
 
     def grab(self):

@@ -31,6 +31,7 @@ TITLE_DONE = N_("Your guide has been printed")
 TITLE_FAILED = N_("Your guide could not be printed")
 TAKE_RECEIPT = N_("Please take it from the receipt slot below the screen.")
 TAKE_A4 = N_("Please take it from the A4 paper tray.")
+CANNOT_STOP = N_("Printing cannot be stopped halfway. You can leave as soon as it is done.")
 NEXT_FAILED = FAILED_NEXT
 
 
@@ -47,7 +48,12 @@ class GuidePrintView(Screen):
 
     def show(self, aspects: set[str]) -> None:
         state = self.flow.printing
-        if "print" not in aspects or state is None:
+        if "print" not in aspects:
+            return
+        if state is None:   # the visit ended: nothing of its print stays on the view
+            self.item_name = self.title = self.line = self.hint = ""
+            self.busy = self.failed = False
+            self.pages = self.pages_done = 0
             return
         self.item_name = self.flow.item.name if self.flow.item else ""
         self.busy = state.phase is PrintPhase.PRINTING
@@ -57,7 +63,7 @@ class GuidePrintView(Screen):
         if state.phase is PrintPhase.PRINTING:
             self.title = TITLE_PRINTING
             self.line = JOB_WORDS.get(state.job_state, JOB_WORDS["processing"])
-            self.hint = ""
+            self.hint = CANNOT_STOP
         elif state.phase is PrintPhase.DONE:
             self.title = TITLE_DONE
             self.line = ""

@@ -35,7 +35,8 @@ MESSAGES = {
     PayState.WAIT_CARD: N_("Insert, swipe or tap your bank card on the card terminal and follow its instructions. "
                            "To stop, press Cancel on the terminal."),
     PayState.WAIT_CODE: N_("Open WeChat or Alipay, show your payment code and hold it under the scanner."),
-    PayState.CODE_CONFIRM: N_("If your phone asks you to confirm the payment, please confirm it there."),
+    PayState.CODE_CONFIRM: N_("If your phone asks you to confirm the payment, please confirm it there. To stop, "
+                              "tap \"Cancel the payment\"."),
     PayState.DECLINED: N_("Nothing was charged. You can try again or choose another way to pay."),
     PayState.CANCELED: N_("Nothing was charged."),
 }
@@ -44,6 +45,8 @@ NOTICES = {
     "scanner_failed": N_("The code scanner is not working. Please pay by card."),
     "not_a_payment_code": N_("That was not a payment code. Please show the payment code from WeChat or Alipay."),
 }
+CANCELING = N_("Canceling…")
+CANCELING_CODE = N_("The payment request is being called back. Nothing will be charged once it is canceled.")
 METHODS = {"card": N_("Pay by bank card"), "code": N_("Pay with a WeChat or Alipay code")}
 
 
@@ -69,15 +72,17 @@ class PaymentScreen(Screen):
 
     def render(self, *_args) -> None:
         f = self.flow
-        self.title = _(TITLES.get(f.state, TITLES[PayState.CHOOSE]))
+        self.title = _(CANCELING if f.canceling else TITLES.get(f.state, TITLES[PayState.CHOOSE]))
         self.amount = yuan(f.amount_fen) if f.amount_fen else ""
-        self.message = _(MESSAGES[f.state]) if f.state in MESSAGES else ""
+        self.message = _(CANCELING_CODE if f.canceling else MESSAGES[f.state]) if f.state in MESSAGES else ""
         self.notice = _(NOTICES[f.notice]) if f.notice in NOTICES else ""
         self.waiting = f.state in (PayState.WAIT_CARD, PayState.CODE_CONFIRM, PayState.REFUNDING)
         if f.state is PayState.CHOOSE:
             self.actions = [(METHODS[m], f"pay_by_{m}", "main") for m in f.methods] + [(N_("Cancel"), "cancel", "plain")]
         elif f.state is PayState.WAIT_CODE:
             self.actions = [(N_("Cancel"), "cancel", "plain")]
+        elif f.state is PayState.CODE_CONFIRM and not f.canceling:
+            self.actions = [(N_("Cancel the payment"), "cancel_in_flight", "plain")]
         elif f.state is PayState.DECLINED:
             self.actions = [(N_("Try again"), "retry", "main"), (N_("Cancel"), "cancel", "plain")]
         else:

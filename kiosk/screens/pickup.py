@@ -2,10 +2,10 @@
 
 One panel per flow step (pickup.kv). Taps go to the flow; its blocking steps
 (checking the code, the ID card, the door) run on the screen's worker thread,
-and the flow's changes come back through a trigger to the main thread. While a
-door is being opened or stands open the visit is held, so the idle reset never
-cuts a pickup short. Built once per process; every visit starts from
-`flow.begin()`.
+and the flow's changes come back through a trigger to the main thread. What
+leaving the visit does at each step is the flow's to say (kiosk/core/flow.py);
+when the visit ends the flow forgets it on the worker and the screen shows an
+empty keypad. Built once per process; every visit starts from `flow.begin()`.
 """
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ NOTICES = {
                        "reader is not working. Please ask at the service desk."),
     "door_busy": N_("That door is being opened right now. Please wait a moment and try again."),
 }
-HELD_STEPS = {"checking", "opening", "door_open", "id_card"}
 SCAN_POLL_S = 0.5
 
 
@@ -53,6 +52,7 @@ class PickupScreen(LockerFlowScreen):
     can_submit = BooleanProperty(False)
     has_scanner = BooleanProperty(False)
     rating = BooleanProperty(False)
+    hotline = StringProperty("")
 
     flow_name = "pickup"
 
@@ -62,6 +62,7 @@ class PickupScreen(LockerFlowScreen):
         self._reading = False
         self.code_length = app.settings.pickup.code_length
         self.rating = hasattr(app, "ask_rating")
+        self.hotline = app.settings.kiosk.hotline
         Clock.schedule_interval(self._tick, 0.5)
         app.session.on("wipe", self._on_wipe)
 
@@ -69,6 +70,7 @@ class PickupScreen(LockerFlowScreen):
         plan = service.plan
         self.ids.locker_map.set_plan(plan.columns, plan.rows, plan.numbering, len(plan.doors))
         self.has_scanner = flow.scanner is not None
+        flow.run_on_worker = self.worker.run
 
     # --- visits -----------------------------------------------------------------------------------
     def on_pre_enter(self, *_a):
@@ -85,11 +87,13 @@ class PickupScreen(LockerFlowScreen):
         if flow is not None:
             flow.cancel()               # a wait under way stops now, not after the queue
             self.worker.run(flow.leave)
-        self.app.session.release("pickup")
 
     def _on_wipe(self, _reason):
-        if self.app.screens.current == "pickup":
-            self.on_leave()
+        self._scanning.clear()
+        flow = self._flow
+        if flow is not None:
+            flow.cancel()
+            self.worker.run(flow.end_visit)   # after whatever the worker is finishing
 
     # --- the scanner ------------------------------------------------------------------------------
     def _start_scanning(self):
@@ -142,6 +146,16 @@ class PickupScreen(LockerFlowScreen):
     def item_left_finish(self) -> None:
         self.worker.run(self.flow.finish_with_item_left)
 
+    def finish_open(self) -> None:
+        flow = self.flow
+        if flow is not None:
+            flow.finish_open()
+
+    def door_did_not_open(self) -> None:
+        flow = self.flow
+        if flow is not None:
+            flow.door_did_not_open()
+
     def finish(self) -> None:
         flow = self.flow
         if self.rating and flow is not None and flow.recorded:
@@ -164,15 +178,10 @@ class PickupScreen(LockerFlowScreen):
         self.tries_left = flow.tries_left
         self.can_submit = flow.can_submit
         self.seconds_locked = flow.seconds_locked()
-        if flow.door:
-            self.door, self.column, self.row = flow.door, flow.column, flow.row
-            self.position = list(flow.position)
-            self.ids.locker_map.lit = flow.door
+        self.door, self.column, self.row = flow.door or 0, flow.column, flow.row
+        self.position = list(flow.position)
+        self.ids.locker_map.lit = flow.door or 0
         self.panels.show(step)
-        if step in HELD_STEPS:
-            self.app.session.hold("pickup")
-        else:
-            self.app.session.release("pickup")
         if step == "id_card" and not flow.notice and not self._reading:
             self._reading = True
             self.worker.run(flow.read_card, then=self._read_done)

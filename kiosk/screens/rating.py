@@ -18,7 +18,7 @@ from kiosk.core.rating import LEVELS, RateState
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.widgets import BigButton, RoundButton
 
-THANKS_S = 4.0   # the thank-you stays this long, then the visit ends
+THANKS_S = 4     # the thank-you stays this long (seconds, counted down on screen), then the visit ends
 
 
 class LevelButton(BigButton):
@@ -37,6 +37,7 @@ class RatingScreen(Screen):
     asks_reasons = BooleanProperty(False)
     can_submit = BooleanProperty(False)
     thanked = BooleanProperty(False)
+    seconds_left = NumericProperty(0)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -47,7 +48,7 @@ class RatingScreen(Screen):
             self.ids.reasons.add_widget(ReasonChip(msgid=reason,
                                                    on_release=lambda c: self.flow.toggle_reason(c.msgid)))
         self._redraw = Clock.create_trigger(self.render, 0)
-        self._finish = Clock.create_trigger(self._end_visit, THANKS_S)
+        self._countdown = None
         self.flow.on_change(lambda _flow: self._redraw())
         self.render()
 
@@ -63,14 +64,22 @@ class RatingScreen(Screen):
 
     def submit(self) -> None:
         if self.flow.submit():
-            self._finish()
+            self.seconds_left = THANKS_S
+            self._countdown = Clock.schedule_interval(self._count_down, 1.0)
+
+    def _count_down(self, _dt) -> None:
+        self.seconds_left = max(0, self.seconds_left - 1)
+        if self.seconds_left == 0:
+            self._end_visit()
 
     def skip(self) -> None:
         self.flow.skip()
         self._end_visit()
 
     def _end_visit(self, *_args) -> None:
-        self._finish.cancel()
+        if self._countdown is not None:
+            self._countdown.cancel()
+            self._countdown = None
         from kivy.app import App
 
         app = App.get_running_app()

@@ -3,6 +3,10 @@
 Everything is built once per process and reused for every visitor: the
 screens, the tiles, the idle overlay. The visitor session (kiosk.core) decides
 when to warn and when to wipe; this app only shows it and forwards touches.
+Every way out of a visit (the header's Home, a flow's Finish or Back to home,
+the idle overlay's Finish, the idle timeout) is `end_visit(reason)`, which asks
+the session, so what a flow has under way is called back or finished first
+(kiosk/core/flow.py); the home screen is shown only when the visit is wiped.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from kiosk import i18n, memory
 from kiosk.app import Service, unavailable_reason
 from kiosk.config import Settings
 from kiosk.core.config_follow import ConfigChange, ConfigFollower
+from kiosk.core.flow import Leave
 from kiosk.core.session import Phase, VisitorSession
 from kiosk.fonts import FontChoice
 from kiosk.screens.text import keep_text_pixels_once
@@ -73,6 +78,7 @@ class KioskApp(App):
         # the .kv rules load with their modules, after the font is the default
         from kiosk.screens.home import HomeScreen
         from kiosk.screens.idle import IdleOverlay
+        from kiosk.screens.leaving import LeaveOverlay
 
         i18n.set_language(self.default_language)
         self.lang = self.default_language
@@ -89,11 +95,14 @@ class KioskApp(App):
         root.add_widget(self.header)
         root.add_widget(self.screens)
         self.idle_overlay = IdleOverlay()
+        self.leave_overlay = LeaveOverlay()
 
         self.session.on("warning", self._on_warning)
         self.session.on("extend", self._on_extend)
         self.session.on("wipe", self._on_wipe)
         self.session.on("elder", self._on_elder)
+        self.session.on("leaving", self._on_leaving)
+        self.session.on("stay", self._on_stay)
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_key)
         Window.bind(on_flip=self._on_flip)
         Window.clearcolor = (0.95, 0.96, 0.97, 1)
@@ -125,9 +134,11 @@ class KioskApp(App):
         self.session.more_time()
 
     def end_visit(self, reason: str = "done") -> None:
-        self.session.end(reason)
+        """Any way out of the visit: ends it, calls back what is under way first, or stays and says why."""
+        self.session.leave(reason)
 
     def go_home(self) -> None:
+        """The home screen, once the visit is wiped (never a way out on its own)."""
         self.screens.current = "home"
 
     def open_service(self, key: str) -> None:
@@ -196,6 +207,22 @@ class KioskApp(App):
         phase = self.session.tick()
         if phase is Phase.WARNING:
             self.idle_overlay.show_state(self.session.seconds_left(), self.session.extensions_left)
+        elif phase is Phase.ACTIVE and self.leave_overlay.parent is not None:
+            now = self.session.rule()
+            if now.rule in (Leave.FREE, Leave.CANCEL) or now.why != self.leave_overlay.why:
+                # what had to happen first is over: the flow's screen shows what comes next
+                self.leave_overlay.close()
+
+    def _on_leaving(self, _reason: str, leaving) -> None:
+        self.idle_overlay.dismiss(animation=False)
+        self.leave_overlay.show_leaving(leaving.why)
+
+    def _on_stay(self, reason: str, leaving) -> None:
+        self.idle_overlay.dismiss(animation=False)
+        if reason == "idle":
+            self.leave_overlay.close()  # nobody at the screen: the flow's own screen says what happens
+        else:
+            self.leave_overlay.show_stay(leaving.why)
 
     def _on_warning(self) -> None:
         self.idle_overlay.show_state(self.session.seconds_left(), self.session.extensions_left)
@@ -206,6 +233,7 @@ class KioskApp(App):
 
     def _on_wipe(self, reason: str) -> None:
         self.idle_overlay.dismiss(animation=False)
+        self.leave_overlay.close()
         self.set_language(self.default_language)
         self.go_home()
         # once the home screen is drawn again: what the visit freed goes back to the system

@@ -85,7 +85,6 @@ class StaffScreen(Screen):
             if r.ok:
                 self.signed_in = r.staff_id
                 self.recallable = result["n"]
-                self.app.session.hold("staff")
                 self.show_menu()
             elif r.locked_for_s:
                 self.locked_for = r.locked_for_s
@@ -115,7 +114,6 @@ class StaffScreen(Screen):
         self.signed_in = ""
         self._pin = ""
         self.pin_dots = ""
-        self.app.session.release("staff")
         if go_home:
             self.app.end_visit("staff")
 

@@ -23,6 +23,7 @@ NOTICES = {
     "no_card": N_("No ID card was read. Place the card on the reader and try again."),
     "card_not_read": N_("The card could not be read. Place it again and try again."),
     "no_scan": N_("Nothing was scanned. Type the case number, or scan again."),
+    "close_the_door": N_("The door is still open. Push it until it clicks shut."),
 }
 SIZES = {"small": N_("Small"), "medium": N_("Medium"), "large": N_("Large")}
 
@@ -101,6 +102,12 @@ class DepositScreen(LockerFlowScreen):
 
     def open_again(self) -> None:
         self.worker.run(self.flow.open_again)
+
+    def finish_open(self) -> None:
+        self.flow.finish_open()
+
+    def door_did_not_open(self) -> None:
+        self.flow.door_did_not_open()
 
     def next_item(self) -> None:
         self.flow.code_seen()

@@ -42,6 +42,9 @@ class RecallScreen(LockerFlowScreen):
     def not_there(self) -> None:
         self.worker.run(self.flow.not_there)
 
+    def door_did_not_open(self) -> None:
+        self.worker.run(self.flow.door_did_not_open)
+
     def back(self) -> None:
         self.worker.run(self.flow.back)
 

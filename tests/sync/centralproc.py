@@ -31,7 +31,10 @@ def free_port() -> int:
 class Central:
     """`kiosk central` in a subprocess, with one provisioned kiosk."""
 
-    def __init__(self, workdir: Path, port: int | None = None):
+    def __init__(self, workdir: Path, port: int | None = None, *, kiosk_id: str = KIOSK_ID, secret: str = SECRET,
+                 seed_hash_key: str | None = None):
+        """`seed_hash_key`: also load the demo catalog and documents, released to the demo card holder
+        hashed with that key (`kiosk central seed`)."""
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.db = self.dir / "central.db"
@@ -39,8 +42,11 @@ class Central:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.log = self.dir / "central.log"
-        r = run_kiosk("central", "add-kiosk", KIOSK_ID, "--secret", SECRET, "--db", str(self.db), "--json")
+        r = run_kiosk("central", "add-kiosk", kiosk_id, "--secret", secret, "--db", str(self.db), "--json")
         assert r.returncode == 0, r.stderr
+        if seed_hash_key is not None:
+            r = run_kiosk("central", "seed", "--db", str(self.db), "--hash-key", seed_hash_key)
+            assert r.returncode == 0, r.stderr
 
     def start(self, timeout: float = 20) -> "Central":
         env = dict(os.environ, KIVY_NO_ARGS="1")

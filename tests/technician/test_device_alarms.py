@@ -131,3 +131,16 @@ def test_the_desk_writes_from_its_own_thread_what_pollers_report(tmp_path):
     assert alarm_log(c) == [("receipt_printer", "cover_open", "raised"), ("receipt_printer", "cover_open", "cleared")]
     assert [len(s) for s in seen] == [1, 0]
     c.close()
+
+
+@pytest.mark.parametrize("device,code", [
+    ("payment", "outcome_unknown_K7Q2M9X4A1"),   # the ledger's: a sale whose outcome is not known
+    ("payment", "refund_owed_K7Q2M9X4A1"),       # the ledger's: money staff must give back
+    ("locker", "door_stuck:7"),                  # a citizen said the door did not open
+])
+def test_money_and_door_alarms_of_the_flows_survive_the_device_coming_back_online(conn, device, code):
+    alarms = Alarms(conn, Outbox(conn))
+    alarms.raise_alarm(device, code, "raised by a flow")
+    d = DeviceAlarms(alarms)
+    d.observe(device, device, "online", "")
+    assert f"{device}:{code}" in {f"{a.device}:{a.code}" for a in alarms.active()}

@@ -40,14 +40,9 @@ def _config(directory: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def kiosk_ui(tmp_path_factory):
-    from kiosk import app as composition
-    from kiosk import config
-    from kiosk.core.session import SteerableClock
-    from kiosk.screens.xvfb import VirtualDisplay, needs_virtual_display
-
-    # the A4 printer: the default config's CUPS queue "sim" on a private cupsd (kiosk/demo/cupsd.py), for the app
-    # and for `kiosk tour` run from here (both find it through $CUPS_SERVER)
+def ui_cupsd():
+    """The A4 printer: the default config's CUPS queue "sim" on a private cupsd (kiosk/demo/cupsd.py), for the app
+    and for `kiosk tour` run from here (both find it through $CUPS_SERVER); None where CUPS cannot run."""
     from kiosk.demo.cupsd import PrivateCupsd
 
     cups, saved_cups_server = None, os.environ.get("CUPS_SERVER")
@@ -55,6 +50,24 @@ def kiosk_ui(tmp_path_factory):
         cups = PrivateCupsd().start()
         cups.add_queue("sim")
         os.environ["CUPS_SERVER"] = cups.socket
+    try:
+        yield cups
+    finally:
+        if cups:
+            cups.stop()
+            if saved_cups_server is None:
+                os.environ.pop("CUPS_SERVER", None)
+            else:
+                os.environ["CUPS_SERVER"] = saved_cups_server
+
+
+@pytest.fixture(scope="session")
+def kiosk_ui(tmp_path_factory, ui_cupsd):
+    from kiosk import app as composition
+    from kiosk import config
+    from kiosk.core.session import SteerableClock
+    from kiosk.screens.xvfb import VirtualDisplay, needs_virtual_display
+
     settings = config.load(_config(tmp_path_factory.mktemp("ui-kiosk")))
     display = VirtualDisplay(settings.ui.width, settings.ui.height) if needs_virtual_display() else None
     if display:
@@ -84,12 +97,6 @@ def kiosk_ui(tmp_path_factory):
             driver.stop()
         if display:
             display.stop()
-        if cups:
-            cups.stop()
-            if saved_cups_server is None:
-                os.environ.pop("CUPS_SERVER", None)
-            else:
-                os.environ["CUPS_SERVER"] = saved_cups_server
 
 
 @pytest.fixture
@@ -136,6 +143,36 @@ def small_keys(pad) -> list:
 
     return [(key, pad.key_rect(key)) for key in pad.keys()
             if pad.key_rect(key)[2] < dp(60) or pad.key_rect(key)[3] < dp(60)]
+
+
+def locker_sim():
+    from kiosk.hardware.transport import simulator
+
+    return simulator("locker")
+
+
+def deposit_item(app, case: str, close_after_s: float = 1.5, holder: str | None = None) -> tuple[int, str]:
+    """Staff deposit an item through the flow (the door closes `close_after_s` after it opened): (door, code).
+    With `holder` (an ID number) the item is handed over only with that holder's card."""
+    import threading
+
+    flow = app.pickup.deposit
+    flow.begin("1001")
+    assert flow.set_case(case)
+    flow.choose(size="medium", require_id=holder is not None)
+    closer = lambda f: f.step.value == "door_open" and threading.Timer(close_after_s, locker_sim().close_door,
+                                                                        (f.door,)).start()
+    flow.listeners.append(closer)
+    try:
+        flow.confirm_options()
+        if holder is not None:
+            assert flow.set_holder_number(holder)
+    finally:
+        flow.listeners.remove(closer)
+    assert flow.step.value == "code"
+    door, code = flow.door, flow.code
+    flow.code_seen()
+    return door, code
 
 
 @pytest.fixture

@@ -6,34 +6,12 @@ kiosk/compose/device_runtime.py. The pickup screens are added to it here once.
 """
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
-
-def _sim():
-    from kiosk.hardware.transport import simulator
-
-    return simulator("locker")
-
-
-def _deposit(app, case: str) -> tuple[int, str]:
-    """Staff deposit an item (the door closes 1.5 s after it opened)."""
-    flow = app.pickup.deposit
-    flow.begin("1001")
-    assert flow.set_case(case)
-    flow.choose(size="medium", require_id=False)
-    closer = lambda f: f.step.value == "door_open" and threading.Timer(1.5, _sim().close_door, (f.door,)).start()
-    flow.listeners.append(closer)
-    try:
-        flow.confirm_options()
-    finally:
-        flow.listeners.remove(closer)
-    assert flow.step.value == "code"
-    door, code = flow.door, flow.code
-    flow.code_seen()
-    return door, code
+from tests.ui.conftest import deposit_item as _deposit
+from tests.ui.conftest import locker_sim as _sim
 
 
 def _open(ui):
