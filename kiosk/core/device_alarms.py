@@ -137,8 +137,10 @@ class DeviceAlarms:
             log.warning("alarm raised: %s:door_not_opened:%d (%s)", device, door, message)
 
     def door_opened(self, device: str, door: int) -> None:
-        if self.alarms.clear(device, f"door_not_opened:{door}", f"door {door} opened"):
-            log.info("alarm cleared: %s:door_not_opened:%d", device, door)
+        """A technician opened the door from the diagnostics bench: its door alarms are dealt with."""
+        for code in (f"door_not_opened:{door}", f"door_stuck:{door}"):
+            if self.alarms.clear(device, code, f"door {door} opened"):
+                log.info("alarm cleared: %s:%s", device, code)
 
     def payment_unknown(self, device: str, reference: str, detail: str) -> None:
         if self.alarms.raise_alarm(device, f"payment_unknown:{reference}",

@@ -150,7 +150,7 @@ class DocumentsScreen(Screen):
         self.message = self._message(f, state)
         self.detail = self._detail(f, state)
         self.reference = (f.payment.shown_reference if state is DocState.PAYMENT_UNKNOWN or (
-            state is DocState.FAILED and f.payment.state is PayState.REFUND_OWED) else "")
+            state is DocState.FAILED and f.payment.state in (PayState.REFUND_OWED, PayState.REFUNDED)) else "")
         self.showing_preview = state is DocState.PREVIEW and f.preview is not None
         self.thumbnail = str(f.preview.thumbnail) if self.showing_preview and f.preview.thumbnail else ""
         items = f.documents if state is DocState.LIST else f.forms if state is DocState.FORMS else []

@@ -91,6 +91,16 @@ def test_a_door_that_failed_to_open_stays_alarmed_through_status_changes_until_i
     assert alarm_log(conn) == [("locker", "door_not_opened:3", "raised"), ("locker", "door_not_opened:3", "cleared")]
 
 
+def test_a_door_a_citizen_could_not_open_stays_alarmed_until_a_technician_opens_it(conn):
+    d = DeviceAlarms(Alarms(conn, Outbox(conn)))
+    d.alarms.raise_alarm("locker", "door_stuck:4", "door 4 did not open for the citizen")
+    d.observe("locker", "locker", "online", "")
+    d.observe("locker", "locker", "online", "door_open:4")
+    assert [a.code for a in d.alarms.active()] == ["door_stuck:4"]
+    d.door_opened("locker", 4)
+    assert alarm_log(conn) == [("locker", "door_stuck:4", "raised"), ("locker", "door_stuck:4", "cleared")]
+
+
 def test_an_unknown_payment_is_an_alarm_a_technician_can_mark_checked(conn):
     d = DeviceAlarms(Alarms(conn, Outbox(conn)))
     d.payment_unknown("payment", "ABC1234567", "no_result")

@@ -192,8 +192,14 @@ def pickup_ui(ui):
 
 @pytest.fixture
 def shot(request, ui):
-    """shot("name") saves what the window shows to tests/artifacts/ui/<test>-<name>.png."""
-    def save(name: str) -> Path:
+    """shot("name") saves what the window shows to tests/artifacts/ui/<test>-<name>.png;
+    shot("name", text=...) saves what a device printed (a receipt slip) beside it as <test>-<name>.txt."""
+    def save(name: str, text: str | None = None) -> Path:
+        if text is not None:
+            path = ARTIFACTS / f"{request.node.name}-{name}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return path
         return ui.screenshot(ARTIFACTS / f"{request.node.name}-{name}.png")
     return save
 

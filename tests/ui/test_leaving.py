@@ -429,6 +429,7 @@ def test_a_code_payment_whose_reversal_fails_stays_on_the_reference_with_a_slip(
     slip = ui.sims["receipt"].receipts()[-1].text
     assert reference in slip and "¥1.00" in slip and ui.app.settings.kiosk.hotline in slip
     assert HOLDER_NAME not in slip and "张示例" not in slip
+    shot("slip", text=slip)
     alarm = _alarm_detail(ui, f"outcome_unknown_{pay(ui).reference}")
     assert reference in alarm                       # the same reference as the technician sees
     # the Home that started it is answered: the slip (while it prints), then the reference
@@ -576,6 +577,7 @@ def test_a_printer_fault_mid_job_refunds_and_prints_a_slip(hall, shot):
         slip = ui.sims["receipt"].receipts()[-1].text
         assert show_reference(pay(ui).reference) in slip and "¥1.00" in slip
         shot("refunded-with-slip")
+        shot("slip", text=slip)
         added = records.added()
         assert added["print"] == 0 and added["refund"] == (1 if pay(ui).state.value == "refunded" else 0)
     finally:
