@@ -47,6 +47,7 @@ class DepositScreen(LockerFlowScreen):
 
     def __init__(self, app, **kwargs):
         super().__init__(app, name="staff_deposit", first_panel="case", **kwargs)
+        app.session.on("wipe", self._on_wipe)
 
     def flow_bound(self, service, flow) -> None:
         self.has_scanner = flow.scanner is not None
@@ -60,6 +61,11 @@ class DepositScreen(LockerFlowScreen):
         self.typed = ""
         flow.begin(staff)
         self.render()
+
+    def _on_wipe(self, _reason) -> None:
+        """Nothing typed for one deposit (a case number, part of a holder's ID number) outlives the visit."""
+        self.typed = self.notice = self.code = self.case_number = ""
+        self.door = 0
 
     def on_leave(self, *_a):
         flow = self.flow

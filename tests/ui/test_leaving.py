@@ -858,6 +858,50 @@ def to_deposit_door_open(ui, case: str):
     return flow.door
 
 
+def open_deposit(ui):
+    staff = ui.app.screens.get_screen("staff")
+    ui.app.session.touch()
+    staff.signed_in = "1001"
+    ui.app.screens.current = "staff_deposit"
+    ui.pump(3)
+    return ui.app.screens.get_screen("staff_deposit")
+
+
+@pytest.mark.parametrize("step", ["case-typed", "options", "holder-typed"])
+@pytest.mark.parametrize("way", WAYS)
+def test_staff_leaving_a_deposit_before_the_door_opens_ends_it_with_nothing_deposited(locker, step, way):
+    ui = locker
+    case = f"UI-EARLY-{step}-{way}".upper()
+    screen = open_deposit(ui)
+    flow = deposit_flow(ui)
+    deposits = outbox_kinds(ui).count("deposit")
+    if step == "case-typed":
+        for ch in "4711":
+            ui.tap_key(screen.ids.keypad, ch)
+        ui.wait_for(lambda: screen.typed == "4711", 5, "the typed case number")
+        case = "4711"
+    else:
+        assert flow.set_case(case)
+        ui.wait_for(lambda: flow.step.value == "options", 5, "the options")
+        if step == "holder-typed":
+            flow.choose(size="small", require_id=True)
+            screen.confirm_options()
+            ui.wait_for(lambda: flow.step.value == "holder", 5, "the holder step")
+            for ch in "110101":
+                ui.tap_key(screen.ids.holder_keypad, ch)
+            ui.wait_for(lambda: screen.typed == "110101", 5, "the typed ID number")
+    WAYS[way](ui)
+    assert_visit_ended(ui)
+    assert_nothing_of_the_visit_left(ui, case, "110101")
+    assert not ui.app.screens.get_screen("staff").signed_in
+    assert outbox_kinds(ui).count("deposit") == deposits
+    # the next deposit starts at its first step with nothing of this one
+    screen = open_deposit(ui)
+    assert flow.step.value == "case" and flow.case_number in (None, "") and screen.typed == ""
+    ui.app.end_visit("done")
+    assert_visit_ended(ui)
+
+
 @pytest.mark.parametrize("way", WAYS)
 def test_staff_leaving_a_deposit_with_the_door_open_must_close_it_and_note_the_code(locker, way, shot):
     from tests.ui.conftest import locker_sim
