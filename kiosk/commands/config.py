@@ -254,9 +254,21 @@ def destination(url: str, operator: bool) -> tuple[str, str, str]:
     return kind, urlunsplit((parts.scheme, parts.netloc, path, "", "")), path
 
 
-def run_push(ctx) -> int:
+def _request(ctx, method: str, url: str, **kw):
+    """(the response, its JSON answer), or (None, the exit status) after saying why `url` was not reached."""
     import requests
 
+    try:
+        resp = requests.request(method, url, allow_redirects=False, **kw)
+    except requests.RequestException as exc:
+        return None, _fail(ctx, EXIT_FAILED, f"{url}: cannot be reached: {exc.__class__.__name__}: {exc}")
+    try:
+        return resp, resp.json()
+    except ValueError:
+        return resp, {"message": resp.text[:300]}
+
+
+def run_push(ctx) -> int:
     from kiosk.sync import bundle
     from kiosk.wire import auth
 
@@ -291,14 +303,9 @@ def run_push(ctx) -> int:
         method = "PUT"
     else:
         method = "POST"
-    try:
-        resp = requests.request(method, url, data=body, headers=headers, timeout=args.timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        return _fail(ctx, EXIT_FAILED, f"{url}: cannot be reached: {exc.__class__.__name__}: {exc}")
-    try:
-        answer = resp.json()
-    except ValueError:
-        answer = {"message": resp.text[:300]}
+    resp, answer = _request(ctx, method, url, data=body, headers=headers, timeout=args.timeout)
+    if resp is None:
+        return answer
     doc = {"to": url, "kind": kind, "status": resp.status_code, "answer": answer}
     if kind == "fleet":
         ok = resp.status_code == 200
@@ -358,8 +365,6 @@ def run_status(ctx) -> int:
 
 def run_remote_status(ctx) -> int:
     """A kiosk's config status over its management API, read with a request signed by an operator key."""
-    import requests
-
     from kiosk.sync import operator_auth
 
     args = ctx.args
@@ -374,16 +379,11 @@ def run_remote_status(ctx) -> int:
         return err
     url = urlunsplit((parts.scheme, parts.netloc, MANAGEMENT_PATH, "", ""))
     headers = operator_auth.sign_request(keys[0], "GET", MANAGEMENT_PATH)
-    try:
-        resp = requests.get(url, headers=headers, timeout=args.timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        return _fail(ctx, EXIT_FAILED, f"{url}: cannot be reached: {exc.__class__.__name__}: {exc}")
-    try:
-        doc = resp.json()
-    except ValueError:
-        doc = {"reason": resp.text[:300]}
+    resp, doc = _request(ctx, "GET", url, headers=headers, timeout=args.timeout)
+    if resp is None:
+        return doc
     if resp.status_code != 200:
         return _fail(ctx, EXIT_FAILED, f"{url}: refused ({resp.status_code}): {doc.get('code', '')}: "
-                                       f"{doc.get('reason') or doc}")
+                                       f"{doc.get('reason') or doc.get('message') or doc}")
     ctx.emit(doc, status_text)
     return EXIT_OK
