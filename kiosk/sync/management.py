@@ -172,8 +172,8 @@ def openapi_document(limits: Limits) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"operatorSignature": {
                 "type": "apiKey", "in": "header", "name": "Authorization",
-                "description": f'{operator_auth.SCHEME} keyid="<hex>", ts="<unix s>", sig="<base64 Ed25519 over '
-                               f'\'{operator_auth.SCHEME}\\nMETHOD\\nPATH\\nTS\'>"; ts within '
+                "description": f'{operator_auth.SCHEME} keyid="<hex>", ts="<unix s>", nonce="<hex>", sig="<base64 '
+                               f'Ed25519 over \'{operator_auth.SCHEME}\\nMETHOD\\nPATH\\nTS\\nNONCE\'>"; ts within '
                                f"{operator_auth.SKEW_S:g} s of the kiosk's clock; each signature is taken once"}},
             "schemas": {
                 "Envelope": _envelope_schema(list(bundle.PAYLOAD_TYPES), True),
@@ -221,7 +221,6 @@ def build_app(applier: ConfigApplier, limits: Limits = LIMITS,
             return _unauthorized(exc.code, exc.reason)
         return None
 
-    @app.get(PATH)
     async def config_status(request: Request):
         refused = await signed_by_operator(request)
         if refused is not None:
@@ -233,7 +232,10 @@ def build_app(applier: ConfigApplier, limits: Limits = LIMITS,
         refused = await signed_by_operator(request)
         return refused if refused is not None else JSONResponse(document)
 
-    @app.post(PATH)
+    @app.api_route(PATH, methods=["GET", "POST"])  # one route, so a 405 names both in Allow
+    async def config(request: Request):
+        return await (push(request) if request.method == "POST" else config_status(request))
+
     async def push(request: Request):
         raw = await request.body()  # the guard checked its declared length and holds the deadline
         if len(raw) > limits.max_body:

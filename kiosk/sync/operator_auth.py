@@ -9,11 +9,13 @@ no trace on the kiosk's disk:
   signed by an operator key in the `Authorization` header:
 
       Authorization: KIOSK-ED25519 keyid="<sha256 hex of the raw public key>", ts="<unix seconds>",
-                     sig="<base64 Ed25519 signature>"
+                     nonce="<16 to 64 hex digits>", sig="<base64 Ed25519 signature>"
 
-  over `KIOSK-ED25519\\n<METHOD>\\n<path with query>\\n<ts>`. The time must be
-  within SKEW_S of the kiosk's clock and a signature is taken once (a replay
-  cache for that window), so a captured header opens nothing later.
+  over `KIOSK-ED25519\\n<METHOD>\\n<path with query>\\n<ts>\\n<nonce>`. The time
+  must be within SKEW_S of the kiosk's clock and a signature is taken once (a
+  replay cache for that window), so a captured header opens nothing later; the
+  nonce lets one operator sign two requests in the same second (Ed25519
+  signatures are deterministic).
 
 The keys are those of the kiosk's trust (the pinned rotation or `[management]
 trusted_keys`), read on each request: a rotation takes effect at once.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -51,19 +54,20 @@ class Unauthorized(Exception):
         self.reason = reason
 
 
-def message(method: str, target: str, ts: int) -> bytes:
-    return f"{SCHEME}\n{method.upper()}\n{target}\n{ts}".encode("ascii")
+def message(method: str, target: str, ts: int, nonce: str) -> bytes:
+    return f"{SCHEME}\n{method.upper()}\n{target}\n{ts}\n{nonce}".encode("ascii")
 
 
 def sign_request(key: Ed25519PrivateKey, method: str, target: str, now: float | None = None) -> dict[str, str]:
     """The `Authorization` header of a request by this operator key (the operator's side)."""
     ts = int(time.time() if now is None else now)
-    sig = key.sign(message(method, target, ts))
+    nonce = secrets.token_hex(16)
+    sig = key.sign(message(method, target, ts, nonce))
     kid = bundle.keyid(key.public_key())
-    return {"Authorization": f'{SCHEME} keyid="{kid}", ts="{ts}", sig="{bundle.b64(sig)}"'}
+    return {"Authorization": f'{SCHEME} keyid="{kid}", ts="{ts}", nonce="{nonce}", sig="{bundle.b64(sig)}"'}
 
 
-def parse_header(value: str) -> tuple[str, int, bytes]:
+def parse_header(value: str) -> tuple[str, int, str, bytes]:
     scheme, _, rest = value.partition(" ")
     if scheme != SCHEME:
         raise Unauthorized("unauthenticated", f"sign the request with an operator key ({SCHEME}); "
@@ -73,19 +77,23 @@ def parse_header(value: str) -> tuple[str, int, bytes]:
     while pos < len(rest):
         m = _PARAM.match(rest, pos)
         if not m or m.end() == pos:
-            raise Unauthorized("bad_authorization", f"the {SCHEME} header is not keyid=\"…\", ts=\"…\", sig=\"…\"")
+            raise Unauthorized("bad_authorization", f"the {SCHEME} header is not keyid=\"…\", ts=\"…\", "
+                                                    "nonce=\"…\", sig=\"…\"")
         params[m.group(1)] = m.group(2)
         pos = m.end()
     kid, ts, sig = params.get("keyid", ""), params.get("ts", ""), params.get("sig", "")
-    if not re.fullmatch(r"[0-9a-f]{64}", kid) or not re.fullmatch(r"[0-9]{1,12}", ts):
-        raise Unauthorized("bad_authorization", "keyid must be 64 hex digits and ts unix seconds")
+    nonce = params.get("nonce", "")
+    if not re.fullmatch(r"[0-9a-f]{64}", kid) or not re.fullmatch(r"[0-9]{1,12}", ts) \
+            or not re.fullmatch(r"[0-9a-f]{16,64}", nonce):
+        raise Unauthorized("bad_authorization", "keyid must be 64 hex digits, ts unix seconds and nonce "
+                                                "16 to 64 hex digits")
     try:
         raw = base64.b64decode(sig, validate=True)
     except (binascii.Error, ValueError):
         raise Unauthorized("bad_authorization", "sig is not base64") from None
     if len(raw) != 64:
         raise Unauthorized("bad_authorization", "sig is not an Ed25519 signature (64 bytes)")
-    return kid, int(ts), raw
+    return kid, int(ts), nonce, raw
 
 
 @dataclass
@@ -104,7 +112,7 @@ class RequestVerifier:
         if not header:
             raise Unauthorized("unauthenticated", f"this route needs a request signed by an operator key "
                                                   f"({SCHEME}); e.g. `kiosk config status --remote URL --key KEY`")
-        kid, ts, sig = parse_header(header)
+        kid, ts, nonce, sig = parse_header(header)
         now = self.now()
         if abs(now - ts) > self.skew_s:
             raise Unauthorized("stale_request", f"the request was signed at {ts}, {now - ts:+.0f} s from this "
@@ -113,7 +121,7 @@ class RequestVerifier:
         if key is None:
             raise Unauthorized("unknown_key", f"key {kid[:16]} is not trusted by this kiosk")
         try:
-            key.verify(sig, message(method, target, ts))
+            key.verify(sig, message(method, target, ts, nonce))
         except InvalidSignature:
             raise Unauthorized("bad_signature", "the signature does not match the request") from None
         with self._lock:
