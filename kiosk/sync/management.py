@@ -32,6 +32,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from kiosk import __version__
 from kiosk.sync import bundle, http_guard, operator_auth
@@ -237,7 +238,10 @@ def build_app(applier: ConfigApplier, limits: Limits = LIMITS,
         return await (push(request) if request.method == "POST" else config_status(request))
 
     async def push(request: Request):
-        raw = await request.body()  # the guard checked its declared length and holds the deadline
+        try:
+            raw = await request.body()  # the guard checked its declared length and holds the deadline
+        except ClientDisconnect:  # the guard answered (408, a truncated body) and closed: this goes nowhere
+            return _refuse(400, "truncated", "the body did not arrive whole")
         if len(raw) > limits.max_body:
             return _refuse(413, "too_large", f"{len(raw)} bytes; a signed bundle is at most {limits.max_body}")
         trust = await run_in_threadpool(applier.trust)

@@ -18,7 +18,7 @@ from kiosk import config
 from kiosk.core.alarms import Alarms
 from kiosk.store import Store
 from kiosk.sync import bundle, management, operator_auth
-from kiosk.sync.http_guard import Limits
+from kiosk.sync.http_guard import ConnectionBoard, Guard, Limits
 from kiosk.sync.outbox import Outbox
 from tests.config_bundle.bundlekit import DAY, signed
 from tests.config_bundle.managementkit import (DiskSpy, connect, disk, raw_request, read_all, running_api,
@@ -160,6 +160,24 @@ def test_a_slow_sender_is_answered_408_and_closed_at_the_whole_request_deadline(
         assert elapsed < 0.6 + 1.0  # cut at the deadline, not after the last byte (~9 s of dribbling)
 
 
+def test_a_body_sent_slowly_after_a_quick_head_is_cut_at_the_deadline_without_a_traceback(tmp_path, caplog):
+    with running_api(tmp_path / "kiosk", Limits(request_deadline_s=0.5)) as api:
+        with connect(api.port, timeout=5) as s:
+            s.sendall(post_head("100"))
+            for _ in range(30):  # 3 s of body at one byte per 0.1 s; the deadline comes first
+                try:
+                    s.send(b"x")
+                except OSError:
+                    break
+                if select.select([s], [], [], 0.1)[0]:
+                    break
+            answer = read_all(s)
+        assert status_line(answer) == b"HTTP/1.1 408 Request Timeout"
+        truncated = raw_request(api.port, post_head("100"), b"{", shut=True, timeout=5)
+        assert status_line(truncated).startswith(b"HTTP/1.1 400") and b"truncated" in truncated
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
+
+
 def test_a_silent_connection_is_closed_at_the_deadline(tmp_path):
     with running_api(tmp_path / "kiosk", Limits(request_deadline_s=0.3)) as api:
         with connect(api.port, timeout=5) as s:
@@ -210,3 +228,36 @@ def test_kiosk_config_status_remote_reads_a_kiosk_with_a_signed_request(api):
     assert json.loads(r.stdout)["state"] == "none"
     unsigned = run_kiosk("config", "status", "--remote", api.base, "--json")
     assert unsigned.returncode == 2 and "--key" in unsigned.stderr
+
+
+def test_a_flooding_address_waits_out_its_window_and_the_alarm_is_raised_once_and_cleared_once():
+    t = [1000.0]
+    raised, cleared = [], []
+    guard = Guard(Limits(refusals=3, window_s=60), on_flood=raised.append, on_calm=lambda: cleared.append(1),
+                  now=lambda: t[0])
+    for _ in range(3):
+        assert guard.limiter.retry_after("10.0.0.9") is None
+        guard.refused("10.0.0.9")
+    assert guard.limiter.retry_after("10.0.0.9") == 61
+    assert guard.limiter.retry_after("10.0.0.8") is None  # another address is heard
+    for _ in range(5):
+        guard.refused("10.0.0.9")
+    assert len(raised) == 1 and "10.0.0.9" in raised[0]
+    guard.succeeded()  # an operator answered while the flood goes on: the alarm stays
+    assert cleared == []
+    t[0] += 61
+    assert guard.limiter.retry_after("10.0.0.9") is None
+    guard.succeeded()
+    assert cleared == [1]
+    guard.succeeded()
+    assert cleared == [1]
+
+
+def test_connection_caps_count_per_address_and_in_all():
+    board = ConnectionBoard(Limits(per_address=2, total=3))
+    assert board.admit("a") is None and board.admit("a") is None
+    assert "from a" in board.admit("a")
+    assert board.admit("b") is None
+    assert "at most 3" in board.admit("c")
+    board.leave("a")
+    assert board.admit("c") is None
