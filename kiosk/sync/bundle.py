@@ -449,7 +449,8 @@ def rotation_payload(generation: int, keys: list[Ed25519PublicKey], *, threshold
 
 # -- authentication without side effects ------------------------------------------------------
 
-def follow_rotations(rotations: tuple[Envelope, ...] | list[Envelope], trust: TrustSet) -> tuple[TrustSet, list[KeyRotation]]:
+def follow_rotations(rotations: tuple[Envelope, ...] | list[Envelope],
+                     trust: TrustSet) -> tuple[TrustSet, list[KeyRotation]]:
     """The trust set after each attached rotation that the trust of its time verifies, in memory.
     Steps already followed or not signed by the keys of their time are skipped (the bundle's own
     signature then decides). Writes nothing: a caller that adopts the result pins it itself."""

@@ -31,6 +31,9 @@ def api(tmp_path):
         yield kiosk
 
 
+GET_AND_CLOSE = f"GET {management.PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+
+
 def post_head(length: bytes | str, path: str = management.PATH) -> bytes:
     if isinstance(length, str):
         length = length.encode()
@@ -197,8 +200,7 @@ def test_one_address_holds_at_most_its_connection_cap(tmp_path):
         assert all(b"retry-after" in a.lower() for a in answers)
         # the held ones are still open (no answer yet), and another address still gets in
         assert not select.select(held, [], [], 0)[0]
-        other = raw_request(api.port, f"GET {management.PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(),
-                            source="127.0.0.2", timeout=5)
+        other = raw_request(api.port, GET_AND_CLOSE, source="127.0.0.2", timeout=5)
         assert status_line(other).startswith(b"HTTP/1.1 401")
         for s in held:
             s.close()
@@ -214,8 +216,7 @@ def test_all_addresses_together_hold_at_most_the_total_cap(tmp_path):
         for s in held:
             s.close()
         time.sleep(0.2)
-        r = raw_request(api.port, f"GET {management.PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(),
-                        source="127.0.0.4", timeout=5)
+        r = raw_request(api.port, GET_AND_CLOSE, source="127.0.0.4", timeout=5)
         assert status_line(r).startswith(b"HTTP/1.1 401")
 
 
