@@ -176,6 +176,9 @@ class Guard:
 
     # -- the two layers --------------------------------------------------------------------------
     def protocol(self) -> type[H11Protocol]:
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, QuietParseErrors) for f in uvicorn_log.filters):
+            uvicorn_log.addFilter(QuietParseErrors())
         return type("GuardedH11Protocol", (GuardedH11Protocol,), {"guard": self})
 
     def wrap(self, app) -> "GuardMiddleware":
@@ -249,6 +252,13 @@ class GuardMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
+class QuietParseErrors(logging.Filter):
+    """uvicorn logs each unparsable request; the guard counts them and logs a flood once instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Invalid HTTP request received."
+
+
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with the connection caps, the whole-request deadline and JSON 400s."""
 
@@ -259,6 +269,11 @@ class GuardedH11Protocol(H11Protocol):
         self._peer = (self.client or ("?", 0))[0]
         self._admitted = False
         self._deadline: asyncio.TimerHandle | None = None
+        wait = self.guard.limiter.retry_after(self._peer)
+        if wait is not None:  # a flooding address is not even parsed
+            self._refuse(429, "too_many_refusals", f"too many refused requests from {self._peer}; try again in "
+                                                   f"{wait} s", [b"retry-after: %d" % wait])
+            return
         why = self.guard.board.admit(self._peer)
         if why is not None:
             self.guard.refused(self._peer)

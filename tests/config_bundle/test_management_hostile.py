@@ -101,6 +101,9 @@ def test_an_unauthenticated_post_flood_gets_401_then_429_writes_nothing_and_rais
     assert set(statuses[limit:]) == {429}
     r = requests.post(api.url, data=forged, timeout=10)
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    # a new connection from the flooding address is answered before its request is parsed
+    answer = raw_request(api.port, post_head(b"\xb2"), timeout=5)
+    assert status_line(answer) == b"HTTP/1.1 429 Too Many Requests" and b"retry-after" in answer
     # a flooded address is refused even with a valid signature, until its window passes
     assert signed_get(api).status_code == 429
     assert spy.calls == [] and disk(api.dir) == before
