@@ -1,8 +1,9 @@
 """The management API under a hostile hall network, against a real `kiosk agent` process.
 
 Figures printed (no budgets of DESIGN.md; the summary lines use this module's own):
-- slow senders: 300 connections from 30 loopback addresses, each sending one
-  byte a second: how many the agent holds, how many are refused at once (503),
+- slow senders: 300 connections from one loopback address, then from 30,
+  each sending one byte a second: how many the agent holds, how many are
+  refused at once (503, or 429 once the address is over its refusal limit),
   and how long a held one lasts (the whole-request deadline, 10 s);
 - an unauthenticated POST flood from one address: the answers by status, and
   the files under the kiosk's data dir that changed (none may, but the one
@@ -61,13 +62,13 @@ def files(root: Path) -> dict[str, tuple[int, int]]:
             for p in root.rglob("*") if p.is_file() and not p.name.startswith("kiosk.db")}
 
 
-def slow_senders(port: int) -> dict:
+def slow_senders(port: int, addresses: int) -> dict:
     head = f"POST {management.PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n".encode() + b"x" * 100
     socks: dict[socket.socket, dict] = {}
     t0 = time.monotonic()
     for i in range(SLOW):
         s = socket.socket()
-        s.bind((f"127.0.0.{2 + i % ADDRESSES}", 0))
+        s.bind((f"127.0.0.{2 + i % addresses}", 0))
         s.setblocking(False)
         s.connect_ex(("127.0.0.1", port))
         socks[s] = {"sent": 0, "answer": b"", "closed_at": None}
@@ -131,6 +132,7 @@ def main() -> int:
         bundle.write_keypair(Path(tmp) / "stranger")
         stranger = bundle.load_private_key(Path(tmp) / "stranger" / "operator.key")
         env = dict(os.environ, KIVY_NO_ARGS="1")
+        limits = management.LIMITS
         agent = subprocess.Popen([str(ROOT / ".venv/bin/kiosk"), "--config", str(cfg), "agent"], cwd=ROOT, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -138,7 +140,8 @@ def main() -> int:
             time.sleep(2)  # the agent's start-up work (catalog seed) settles
             rss_before = rss_mb(agent.pid)
             before = files(home)
-            slow = slow_senders(port)
+            one = slow_senders(port, 1)
+            slow = slow_senders(port, ADDRESSES)
             rss_slow = rss_mb(agent.pid)
             statuses, took = post_flood(port, stranger)
             rss_after = rss_mb(agent.pid)
@@ -151,7 +154,8 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 agent.kill()
                 code = "killed"
-    limits = management.LIMITS
+    print(f"slow senders: {SLOW} connections from one address, one byte a second: answers {one['answers']}; "
+          f"held after 2 s: {one['held_at_2s']}; a held one was cut after {one['held_for_s']:.1f} s")
     print(f"slow senders: {SLOW} connections from {ADDRESSES} addresses, one byte a second: answers "
           f"{slow['answers']}; held after 2 s: {slow['held_at_2s']} (caps {limits.per_address} per address, "
           f"{limits.total} in all); a held one was cut after {slow['held_for_s']:.1f} s having sent "
