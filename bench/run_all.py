@@ -24,6 +24,7 @@ BENCHES = [
     ("pickup.py", "pickup: code accepted to unlock frame (ms)"),
     ("soak.py", "UI RSS after 500 scripted sessions (MB)"),
     ("config_bundle.py", "signed config: verify and apply; a 50 MB body refused"),
+    ("management_hostile.py", "management API: slow senders held, files written by a refused flood, agent RSS"),
 ]
 
 

@@ -124,13 +124,16 @@ def run(ctx) -> int:
     restart: dict = {}
     agent, closables = build(ctx, stop, notifier, restart)
     # the management API (signed config pushed by an operator) runs beside the loop, until `stop`
-    threading.Thread(target=management.serve, args=(ctx.settings, stop), name="management", daemon=True).start()
+    api = threading.Thread(target=management.serve, args=(ctx.settings, stop), name="management", daemon=True)
+    api.start()
     threading.Thread(target=prepare_catalog, args=(ctx.settings, ctx.store), name="catalog", daemon=True).start()
     notifier.ready("agent running")
     try:
         agent.run()
     finally:
         notifier.stopping()
+        stop.set()
+        api.join(15)  # the API's server closes its socket (a restart binds it again) and its connections
         for c in closables:
             c.close()
     if "version" in restart:

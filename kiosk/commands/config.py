@@ -1,7 +1,8 @@
 """`kiosk config`: operator keys, signing and pushing config bundles, applying one, and the kiosk's config status.
 
 keygen, sign, rotate-keys and push run on an operator's machine and need no
-kiosk config; apply and status act on this kiosk (its --config and data dir).
+kiosk config; apply and status act on this kiosk (its --config and data dir), status
+--remote on another over its management API, with a request signed by an operator key.
 """
 from __future__ import annotations
 
@@ -73,9 +74,14 @@ def register(sub) -> None:
     add_json(q)
     q.set_defaults(handler=run_apply)
 
-    q = cs.add_parser("status", help="the applied config version, its digest, the last outcome and rejection")
+    q = cs.add_parser("status", help="the applied config version, its digest, the last outcome and rejection "
+                                     "(of this kiosk, or of another over its management API with --remote)")
+    q.add_argument("--remote", metavar="URL", help="a kiosk's management API (http://KIOSK:8701); the request is "
+                                                   "signed with --key")
+    q.add_argument("--key", metavar="KEY", help="with --remote: a trusted operator's private key")
+    q.add_argument("--timeout", type=float, default=10.0, metavar="S", help="with --remote: seconds to wait")
     add_json(q)
-    q.set_defaults(handler=run_status)
+    q.set_defaults(handler=run_status, needs_config=False)  # with --remote no kiosk config is needed
 
 
 def _fail(ctx, code: int, message: str, **doc) -> int:
@@ -248,9 +254,21 @@ def destination(url: str, operator: bool) -> tuple[str, str, str]:
     return kind, urlunsplit((parts.scheme, parts.netloc, path, "", "")), path
 
 
-def run_push(ctx) -> int:
+def _request(ctx, method: str, url: str, **kw):
+    """(the response, its JSON answer), or (None, the exit status) after saying why `url` was not reached."""
     import requests
 
+    try:
+        resp = requests.request(method, url, allow_redirects=False, **kw)
+    except requests.RequestException as exc:
+        return None, _fail(ctx, EXIT_FAILED, f"{url}: cannot be reached: {exc.__class__.__name__}: {exc}")
+    try:
+        return resp, resp.json()
+    except ValueError:
+        return resp, {"message": resp.text[:300]}
+
+
+def run_push(ctx) -> int:
     from kiosk.sync import bundle
     from kiosk.wire import auth
 
@@ -285,14 +303,9 @@ def run_push(ctx) -> int:
         method = "PUT"
     else:
         method = "POST"
-    try:
-        resp = requests.request(method, url, data=body, headers=headers, timeout=args.timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        return _fail(ctx, EXIT_FAILED, f"{url}: cannot be reached: {exc.__class__.__name__}: {exc}")
-    try:
-        answer = resp.json()
-    except ValueError:
-        answer = {"message": resp.text[:300]}
+    resp, answer = _request(ctx, method, url, data=body, headers=headers, timeout=args.timeout)
+    if resp is None:
+        return answer
     doc = {"to": url, "kind": kind, "status": resp.status_code, "answer": answer}
     if kind == "fleet":
         ok = resp.status_code == 200
@@ -342,5 +355,35 @@ def status_text(doc: dict) -> str:
 def run_status(ctx) -> int:
     from kiosk.sync.config_apply import status
 
+    if ctx.args.remote:
+        return run_remote_status(ctx)
+    if ctx.args.key:
+        return _fail(ctx, EXIT_USAGE, "--key goes with --remote URL (this kiosk's own status needs no key)")
     ctx.emit(status(ctx.settings), status_text)
+    return EXIT_OK
+
+
+def run_remote_status(ctx) -> int:
+    """A kiosk's config status over its management API, read with a request signed by an operator key."""
+    from kiosk.sync import operator_auth
+
+    args = ctx.args
+    if not args.key:
+        return _fail(ctx, EXIT_USAGE, "--remote needs --key KEY: the management API answers only requests signed "
+                                      "by an operator key the kiosk trusts")
+    parts = urlsplit(args.remote)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return _fail(ctx, EXIT_USAGE, f"--remote {args.remote!r}: expected http(s)://HOST:PORT")
+    keys, err = _private_keys(ctx, [args.key])
+    if err is not None:
+        return err
+    url = urlunsplit((parts.scheme, parts.netloc, MANAGEMENT_PATH, "", ""))
+    headers = operator_auth.sign_request(keys[0], "GET", MANAGEMENT_PATH)
+    resp, doc = _request(ctx, "GET", url, headers=headers, timeout=args.timeout)
+    if resp is None:
+        return doc
+    if resp.status_code != 200:
+        return _fail(ctx, EXIT_FAILED, f"{url}: refused ({resp.status_code}): {doc.get('code', '')}: "
+                                       f"{doc.get('reason') or doc.get('message') or doc}")
+    ctx.emit(doc, status_text)
     return EXIT_OK

@@ -445,3 +445,45 @@ def rotation_payload(generation: int, keys: list[Ed25519PublicKey], *, threshold
     payload = canonical(doc)
     decode_rotation(Envelope(ROTATE_TYPE, payload, ()))
     return payload
+
+
+# -- authentication without side effects ------------------------------------------------------
+
+def follow_rotations(rotations: tuple[Envelope, ...] | list[Envelope],
+                     trust: TrustSet) -> tuple[TrustSet, list[KeyRotation]]:
+    """The trust set after each attached rotation that the trust of its time verifies, in memory.
+    Steps already followed or not signed by the keys of their time are skipped (the bundle's own
+    signature then decides). Writes nothing: a caller that adopts the result pins it itself."""
+    adopted: list[KeyRotation] = []
+    for env in rotations:
+        if env.payload_type != ROTATE_TYPE:
+            raise BundleError("malformed", "envelope.rotations: holds something other than a key rotation")
+        try:
+            verify(env, trust)
+            rot = decode_rotation(env)
+        except BundleError:
+            continue
+        if rot.generation > trust.generation:
+            trust = TrustSet(dict(rot.keys), rot.threshold, rot.generation)
+            adopted.append(rot)
+    return trust, adopted
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """An envelope whose signatures verified against a kiosk's trust (after its attached rotations)."""
+    envelope: Envelope
+    trust: TrustSet
+    keyids: tuple[str, ...]
+
+
+def authenticate(env: Envelope, trust: TrustSet) -> Authenticated:
+    """Is this envelope signed by keys the kiosk trusts (following its attached rotations)? Pure: it
+    reads and writes nothing, so a network service can refuse a forged body before any disk write.
+    BundleError `malformed`/`unknown_type` for a body that is no bundle, `no_trusted_keys`,
+    `unknown_key` or `bad_signature` for one nobody trusted signed."""
+    if env.payload_type not in PAYLOAD_TYPES:
+        raise BundleError("unknown_type", f"payload type {env.payload_type!r} is neither a config bundle "
+                                          "nor a key rotation")
+    after, _ = follow_rotations(env.rotations, trust)
+    return Authenticated(env, after, tuple(verify(env, after)))

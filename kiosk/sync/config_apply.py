@@ -440,22 +440,16 @@ class ConfigApplier:
         raise AssertionError("unreachable")
 
     def _follow_rotations(self, rotations: Iterable[bundle.Envelope]) -> TrustSet:
-        """Adopt each attached rotation that the trust of its time verifies; the others (older steps
-        already followed, or anything not signed by the current keys) are skipped: the bundle's own
-        signature then decides."""
-        trust = self.trust()
-        start = trust.generation
-        for env in rotations:
-            if env.payload_type != bundle.ROTATE_TYPE:
-                raise _Refused("malformed", "envelope.rotations: holds something other than a key rotation")
-            try:
-                bundle.verify(env, trust)
-                rot = bundle.decode_rotation(env)
-            except BundleError:
-                continue
-            if rot.generation > trust.generation:
-                trust = self._pin(rot)
-        if trust.generation != start:
+        """Adopt each attached rotation that the trust of its time verifies (bundle.follow_rotations,
+        which writes nothing) and pin the newest; the others are skipped: the bundle's own signature
+        then decides."""
+        start = self.trust()
+        try:
+            trust, adopted = bundle.follow_rotations(tuple(rotations), start)
+        except BundleError as exc:
+            raise _Refused(exc.code, exc.reason) from None
+        if adopted:
+            trust = self._pin(adopted[-1])
             log.warning("config: trusted operator keys rotated to generation %d (%s)", trust.generation,
                         ", ".join(k[:12] for k in sorted(trust.keys)))
         return trust

@@ -2,80 +2,38 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 
 import pytest
 import requests
 
-from kiosk import config
 from kiosk.sync import management
-from kiosk.sync.config_apply import ConfigApplier
-from tests.config_bundle.bundlekit import DAY, make_kiosk, signed
+from tests.config_bundle.bundlekit import DAY, signed
+from tests.config_bundle.managementkit import fresh, raw_request, running_api, signed_get
 from tests.conftest import run_kiosk
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def api(tmp_path):
-    port = free_port()
-    kiosk = make_kiosk(tmp_path / "kiosk", **{r'^listen = .*$': f'listen = "127.0.0.1:{port}"'})
-    settings = config.load(kiosk.config)
-    stop, ready = threading.Event(), threading.Event()
-    worker = threading.Thread(target=management.serve, args=(settings, stop),
-                              kwargs={"ready": ready, "applier": ConfigApplier(settings)}, daemon=True)
-    worker.start()
-    assert ready.wait(10)
-    kiosk.url = f"http://127.0.0.1:{port}{management.PATH}"
-    kiosk.port = port
-    yield kiosk
-    stop.set()
-    worker.join(10)
-    assert not worker.is_alive()
-
-
-def fresh(kiosk, version, **kw):
-    now = time.time()
-    return signed(kiosk.key, version, issued=now, expires=now + 30 * DAY, **kw)
-
-
-def raw_request(port: int, head: bytes, body: bytes = b"", shut: bool = False) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(head + body)
-        if shut:
-            s.shutdown(socket.SHUT_WR)
-        chunks = []
-        while True:
-            try:
-                data = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks)
+    with running_api(tmp_path / "kiosk") as kiosk:
+        yield kiosk
 
 
 def test_a_signed_bundle_posted_to_the_management_api_is_applied(api):
     r = requests.post(api.url, data=fresh(api, 3), timeout=10)
     assert r.status_code == 200 and r.json()["result"] == "applied"
     assert api.hall() == "Hall v3"
-    status = requests.get(api.url, timeout=10).json()
+    status = signed_get(api).json()
     assert (status["version"], status["state"]) == (3, "applied")
 
 
-def test_a_forged_bundle_posted_is_refused_with_the_reason(api, stranger_key):
+def test_a_forged_bundle_posted_is_refused_401_with_the_reason_and_nothing_recorded(api, stranger_key):
     now = time.time()
     r = requests.post(api.url, data=signed(stranger_key, 3, issued=now, expires=now + DAY), timeout=10)
-    assert r.status_code == 422
+    assert r.status_code == 401
     assert (r.json()["result"], r.json()["code"]) == ("rejected", "unknown_key")
-    assert requests.get(api.url, timeout=10).json()["last_rejection"]["code"] == "unknown_key"
+    # unauthenticated: refused before the applier, so not even the rejection is written
+    assert signed_get(api).json()["last_rejection"] is None
     assert api.hall() == "示例政务服务中心 24小时自助服务区"
 
 
@@ -105,6 +63,7 @@ def test_a_body_without_a_length_is_refused(api):
 def test_other_paths_and_methods_are_refused(api):
     base = api.url.removesuffix(management.PATH)
     assert requests.get(base + "/", timeout=10).status_code == 404
+    assert requests.delete(api.url, timeout=10).status_code == 405
     assert requests.put(api.url, data=b"{}", timeout=10).status_code == 405
 
 
