@@ -16,10 +16,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.hardware import idcard, locker_8a, locker_kerong, payment
-from kiosk.hardware.device import ProtocolError
-from kiosk.hardware.locker import LockBoard, protocol_for
-from kiosk.hardware.scanner import MAX_CODE, LineSplitter, classify
+from kiosk.hardware.device import DeviceError, ProtocolError, VirtualClock
+from kiosk.hardware.idcard import SamReader
+from kiosk.hardware.locker import LockBoard, Locker, protocol_for
+from kiosk.hardware.payment import ConcertTerminal, Result
+from kiosk.hardware.scanner import MAX_CODE, LineSplitter, SerialScanner, classify
 from kiosk.hardware.sim import idcard as sim_idcard
+from kiosk.hardware.sim.idcard import SamSimulator
+from kiosk.hardware.sim.locker import LockerSimulator
+from kiosk.hardware.sim.payment import ConcertSimulator
+from kiosk.hardware.sim.scanner import ScannerSimulator
+from kiosk.hardware.transport import SimPort
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True)
 TODAY = dt.date(2026, 12, 5)
@@ -300,3 +307,139 @@ def test_lines_of_mutated_codes_come_out_whole_in_order_and_a_bad_one_loses_no_g
     assert len(splitter.take_rejected()) == bad
     for line in got:
         classify(line)
+
+
+# --- the drivers, against simulators whose replies are mutated and framed again ------------------
+# What a field parser lets through, the driver must still turn into a value or a DeviceError,
+# in bounded (virtual) time: the SAM fuzzer of the attack went this way.
+
+DRIVER_FUZZ = settings(max_examples=150, deadline=None, derandomize=True)
+
+
+def mutate_replies(sim, reframe, edits, which: set[int]) -> list[bytes]:
+    """Make `sim` mutate the contents of its `which`-th whole replies (0 = the first) and frame them
+    again with `reframe(frame, edits)`; returns the list of what it sent, for the test to check."""
+    sent: list[bytes] = []
+    emit = sim.emit
+
+    def mutating_emit(data: bytes, delay: float = 0.0) -> None:
+        if len(data) > 1:                  # a frame, not a link control byte
+            if len(sent) in which:
+                data = reframe(data, edits)
+            sent.append(data)
+        emit(data, delay)
+
+    sim.emit = mutating_emit
+    return sent
+
+
+def sam_reframe(frame: bytes, edits) -> bytes:
+    return idcard.encode_frame(mutate(idcard.decode_body(frame), edits))
+
+
+@DRIVER_FUZZ
+@given(st.sampled_from(CARDS), st.one_of(mutations(270, resize=False), mutations(270)),
+       st.sets(st.integers(0, 5), min_size=1), st.booleans())
+def test_the_sam_reader_given_framed_mutated_replies_reads_a_card_or_raises_a_device_error(name, edits, which,
+                                                                                           fingerprint):
+    clock = VirtualClock()
+    start = clock.monotonic()
+    sim = SamSimulator(clock)
+    sim.insert_card(sim_idcard.CARDS[name]())
+    sim.appended_address = "北京市示例路2号"
+    mutate_replies(sim, sam_reframe, edits, which)
+    reader = SamReader("idcard", f"sim://fuzz-idcard-{name}", clock=clock,
+                       transport=SimPort(f"sim://fuzz-idcard-{name}", sim, "idcard"))
+    try:
+        for action in (lambda: use_card(reader.read_card(2, fingerprint=fingerprint)), reader.read_address,
+                       reader.sam_id, reader.self_test, reader.status):
+            try:
+                action()
+            except DeviceError:
+                pass
+    finally:
+        reader.close()
+    assert clock.monotonic() - start < 60     # every wait ended on its own timeout
+
+
+def concert_reframe(frame: bytes, edits) -> bytes:
+    return concert_frame(mutate(frame[1:-2], edits))
+
+
+@DRIVER_FUZZ
+@given(st.sampled_from(["approve", "decline", "not_verified"]), mutations(30), st.integers(1, 99_999_999))
+def test_the_terminal_given_a_framed_mutated_result_never_approves_what_it_was_not_told(outcome, edits, amount):
+    clock = VirtualClock()
+    sim = ConcertSimulator(clock)
+    sim.set_outcome(outcome)
+    sent = mutate_replies(sim, concert_reframe, edits, {0, 1, 2})
+    terminal = ConcertTerminal("payment", "sim://fuzz-payment", clock=clock,
+                               transport=SimPort("sim://fuzz-payment", sim, "payment"))
+    try:
+        pending = terminal.prepare_sale(amount)
+        result = terminal.send(pending)
+    finally:
+        terminal.close()
+    assert result.result in set(Result)
+    if result.result is Result.APPROVED:      # only when a frame said exactly that
+        said = [payment.decode_response(payment.decode_frame(f)) for f in sent if valid_concert(f)]
+        assert any(r.result == "0" and r.reference == pending.reference and r.amount_fen == amount for r in said)
+
+
+def valid_concert(frame: bytes) -> bool:
+    try:
+        payment.decode_response(payment.decode_frame(frame))
+    except ProtocolError:
+        return False
+    return True
+
+
+def lock_reframe(driver: str):
+    if driver == "lock8a":
+        return lambda frame, edits: framed_8a(mutate(frame[:-1], edits))
+    return lambda frame, edits: framed_kerong(mutate(frame[1:-2], edits))
+
+
+@DRIVER_FUZZ
+@given(st.sampled_from(["lock8a", "kerong"]), mutations(8), st.sets(st.integers(0, 6), min_size=1))
+def test_the_locker_given_framed_mutated_replies_reports_doors_or_raises_a_device_error(driver, edits, which):
+    clock = VirtualClock()
+    start = clock.monotonic()
+    sim = LockerSimulator(clock)
+    boards = [(1, 24)] if driver == "lock8a" else [(0, 16)]
+    sim.configure(driver, boards)
+    mutate_replies(sim, lock_reframe(driver), edits, which)
+    locker = Locker("locker", f"sim://fuzz-locker-{driver}", [LockBoard(a, d) for a, d in boards], driver,
+                    clock=clock, transport=SimPort(f"sim://fuzz-locker-{driver}", sim, "locker"))
+    doors = boards[0][1]
+    try:
+        for action in (locker.door_states, lambda: [locker.open_door(3)], lambda: [locker.door_state(5)],
+                       locker.status):
+            try:
+                states = action()
+            except DeviceError:
+                continue
+            if isinstance(states, list):
+                assert all(1 <= s.door <= doors for s in states)
+    finally:
+        locker.close()
+    assert clock.monotonic() - start < 60
+
+
+@DRIVER_FUZZ
+@given(st.lists(st.tuples(st.sampled_from(GOOD_SCANS), mutations(24), LINE_ENDS), min_size=1, max_size=5))
+def test_the_scanner_given_mutated_lines_reads_codes_or_raises_a_device_error(lines):
+    clock = VirtualClock()
+    sim = ScannerSimulator(clock)
+    scanner = SerialScanner("scanner", "sim://fuzz-scanner", clock=clock,
+                            transport=SimPort("sim://fuzz-scanner", sim, "scanner"))
+    try:
+        sim.scan_bytes(b"".join(mutate(good, edits) + end for good, edits, end in lines))
+        for _ in range(2 * len(lines) + 2):
+            try:
+                scanner.read_code(1)
+            except DeviceError as exc:
+                assert exc.detail == "bad_scan"
+        scanner.status()
+    finally:
+        scanner.close()
