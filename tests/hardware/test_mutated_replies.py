@@ -10,12 +10,14 @@ UnicodeDecodeError, KeyError, and never a hang.
 from __future__ import annotations
 
 import datetime as dt
+import plistlib
+import subprocess
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.hardware import idcard, locker_8a, locker_kerong, payment
+from kiosk.hardware import cups, idcard, locker_8a, locker_kerong, payment
 from kiosk.hardware.device import DeviceError, ProtocolError, VirtualClock
 from kiosk.hardware.idcard import SamReader
 from kiosk.hardware.locker import LockBoard, Locker, protocol_for
@@ -443,3 +445,65 @@ def test_the_scanner_given_mutated_lines_reads_codes_or_raises_a_device_error(li
         scanner.status()
     finally:
         scanner.close()
+
+
+# --- document printer (CUPS, ipptool -X plists) ----------------------------------------------------
+# The plist is ipptool's, but the attribute values are the printer's: a well-formed plist whose
+# values have the wrong type or shape must become a value or ProtocolError too.
+
+PLIST_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)   # what XML can carry
+PLIST_VALUE = st.recursive(
+    st.one_of(st.integers(-(1 << 63), (1 << 64) - 1), PLIST_TEXT, st.booleans(), st.binary(max_size=8),
+              st.floats(allow_nan=False), st.sampled_from(["3", "idle", "none", "media-empty-error", "", "٣"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(PLIST_TEXT, inner, max_size=3)),
+    max_leaves=6)
+
+
+def ipp_answer(**values) -> dict:
+    printer = {"printer-state": 3, "printer-state-reasons": "none", "printer-is-accepting-jobs": True,
+               "printer-state-message": "", "printer-error-policy": "abort-job", "job-state": 9,
+               "job-state-reasons": "job-completed-successfully", "job-impressions-completed": 1}
+    printer.update({k: v for k, v in values.items() if k in printer})
+    test = {"StatusCode": values.get("StatusCode", "successful-ok"),
+            "ResponseAttributes": values.get("ResponseAttributes", [{"attributes-charset": "utf-8"}, printer])}
+    return {"Tests": values.get("Tests", [test])}
+
+
+IPP_KEYS = ["printer-state", "printer-state-reasons", "printer-is-accepting-jobs", "printer-state-message",
+            "printer-error-policy", "job-state", "job-state-reasons", "job-impressions-completed", "StatusCode",
+            "ResponseAttributes", "Tests"]
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(IPP_KEYS), PLIST_VALUE, min_size=1, max_size=3),
+       st.one_of(st.none(), PLIST_VALUE))
+def test_a_well_formed_ipptool_plist_with_mutated_values_gives_a_status_or_protocol_error(values, root):
+    doc = ipp_answer(**values) if root is None else root
+    code, attrs, error = cups.parse_ipptool_plist(plistlib.dumps(doc))
+    assert (code is None or isinstance(code, str)) and isinstance(attrs, dict) and isinstance(error, str)
+    try:
+        cups.printer_info_from(attrs).as_status()
+    except ProtocolError:
+        pass
+    try:
+        cups.job_info_from(7, attrs).as_dict()
+    except ProtocolError:
+        pass
+
+
+@pytest.mark.parametrize("doc", [
+    ipp_answer(**{"printer-state": "idle"}), ipp_answer(**{"printer-state": [3, 4]}), ipp_answer(Tests={"a": 1}),
+    ipp_answer(Tests=["x"]), ipp_answer(ResponseAttributes=5), ipp_answer(StatusCode=0), ["not", "a", "dict"]])
+def test_the_cups_printer_given_an_oddly_shaped_answer_reports_a_status_not_a_crash(doc):
+    printer = cups.CupsPrinter("document_printer", "a4", server="/nonexistent/cups.sock")
+    printer._run = lambda cmd: subprocess.CompletedProcess(cmd, 0, plistlib.dumps(doc), b"")
+    try:
+        printer.printer_info()                # no attributes at all: the defaults, "not accepting jobs"
+    except DeviceError as err:
+        assert err.detail in ("bad_reply", "no_answer")
+    assert printer.status().state.value in ("offline", "hardware_error")
+    try:
+        printer.job(7)
+    except DeviceError as err:
+        assert err.detail in ("bad_reply", "no_answer")
+    printer.close()
