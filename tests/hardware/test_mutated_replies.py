@@ -19,9 +19,11 @@ from hypothesis import strategies as st
 
 from kiosk.hardware import cups, idcard, locker_8a, locker_kerong, payment
 from kiosk.hardware.device import DeviceError, ProtocolError, VirtualClock
+from kiosk.hardware.escpos_stream import EscPosStream, decode_receipts
 from kiosk.hardware.idcard import SamReader
 from kiosk.hardware.locker import LockBoard, Locker, protocol_for
 from kiosk.hardware.payment import ConcertTerminal, Result
+from kiosk.hardware.receipt import Receipt, render
 from kiosk.hardware.scanner import MAX_CODE, LineSplitter, SerialScanner, classify
 from kiosk.hardware.sim import idcard as sim_idcard
 from kiosk.hardware.sim.idcard import SamSimulator
@@ -507,3 +509,23 @@ def test_the_cups_printer_given_an_oddly_shaped_answer_reports_a_status_not_a_cr
     except DeviceError as err:
         assert err.detail in ("bad_reply", "no_answer")
     printer.close()
+
+
+# --- receipt printer: what the printer simulator reads back ---------------------------------------
+# Its status answers are single bytes (every value is covered in test_receipt_codec.py); the
+# decoder with framing is the simulator's ESC/POS reader, whose commands carry lengths.
+
+RECEIPT = Receipt().line("取件凭证 Pickup receipt", bold=True, large=True, align="center").line("门 7 · door 7") \
+    .qr("KIOSK-PICKUP:12345678").feed(2).cut(partial=True).line("second").cut()
+
+
+@FUZZ
+@given(st.sampled_from(["gb18030", "utf-8"]), st.one_of(mutations(120, resize=False), mutations(120)))
+def test_rendered_receipts_with_mutated_bytes_decode_or_raise_protocol_error(encoding, edits):
+    data = mutate(render(RECEIPT, encoding), edits)
+    EscPosStream(strict=False).feed(data)
+    try:
+        printed = decode_receipts(data, encoding)
+    except ProtocolError:
+        return
+    assert all(isinstance(line.text, str) for receipt in printed for line in receipt.lines)
