@@ -217,7 +217,7 @@ class PickupSection(Section):
     collect_when_overdue: bool = True                             # overdue items stay collectable until recalled
     wrong_codes_before_lockout: Annotated[int, Field(ge=3, le=20)] = 5
     lockout_base_s: Annotated[float, Field(ge=10, le=3600)] = 60  # doubles with each further wrong code
-    lockout_max_s: Annotated[float, Field(ge=60, le=86400)] = 3600
+    lockout_max_s: Annotated[float, Field(ge=60, le=86400)] = 3600   # the doubling stops here
     door_close_timeout_s: Annotated[float, Field(ge=10, le=600)] = 60   # then "door left open"
     id_card_timeout_s: Annotated[float, Field(ge=10, le=300)] = 45
     # the locker's face as a citizen sees it: doors numbered down each column, or across each row
@@ -225,6 +225,17 @@ class PickupSection(Section):
     rows: Annotated[int, Field(ge=1, le=64)] = 6
     numbering: Literal["down", "across"] = "down"
     doors: list[PickupDoorSection] = []   # doors not listed are medium, standard height, in service
+
+    @model_validator(mode="after")
+    def _cap_not_below_the_first_lockout(self):
+        if self.lockout_max_s < self.lockout_base_s:
+            # reported at the key itself (pickup.lockout_max_s), not as the whole section
+            raise ValidationError.from_exception_data("PickupSection", [{
+                "type": PydanticCustomError(
+                    "pickup_lockout", f"the longest lockout is shorter than the first (lockout_base_s = "
+                    f"{self.lockout_base_s:g} s): set lockout_max_s to at least lockout_base_s"),
+                "loc": ("lockout_max_s",), "input": self.lockout_max_s}])
+        return self
 
 
 class StaffMemberSection(Section):

@@ -13,7 +13,8 @@
   pickup (recall) flagged `unconfirmed`, with an alarm: never lost, never twice.
 - `reconcile_open_doors()`: the board's door states against the model; a door
   found open that should be closed raises an alarm, cleared when it closes.
-- The wrong-code lockout of pickup on this kiosk (`locker_lockout`).
+- The wrong-code lockout of pickup on this kiosk (`locker_lockout`): doubling, capped at
+  `lockout_max_s`, with the `pickup:wrong_codes` alarm while it stays at the cap.
 
 Plain Python; the connection, outbox, alarms and clock are injected.
 """
@@ -38,6 +39,7 @@ SIZES = ("small", "medium", "large")
 CASE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,39}")
 DAY_S = 86400.0
 DEVICE = "pickup"   # alarms about what the doors hold (the locker device's own are kiosk/core/device_alarms.py's)
+WRONG_CODES_ALARM = "wrong_codes"   # pickup:wrong_codes, raised while the lockout is at its cap
 BOARD = "locker"    # the device: a door that did not open is its event alarm, as in device_alarms
 
 
@@ -47,6 +49,20 @@ class LockerRuleError(ValueError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+def lockout_seconds(wrong: int, limit: int, base_s: float, max_s: float) -> float:
+    """How long pickup locks after the `wrong`-th wrong code in a row: none before `limit`, then
+    `base_s` doubling with each further wrong code, never more than `max_s`.
+
+    The doubling stops at the first power of two that reaches the cap, so no number ever grows
+    with the count (2 ** 1030 as a float overflows: the lockout would stop working)."""
+    if wrong < limit:
+        return 0.0
+    if base_s >= max_s:
+        return float(max_s)
+    doublings = min(wrong - limit, math.ceil(math.log2(max_s / base_s)))
+    return float(min(max_s, base_s * 2 ** doublings))
 
 
 def code_hash(key: str, code: str) -> str:
@@ -403,27 +419,34 @@ class LockerModel:
         return max(0, math.ceil(round((row["locked_until"] if row else 0) - self.clock(), 3)))
 
     def wrong_code(self) -> tuple[int, int]:
-        """Count a wrong code. Returns (seconds locked now, 0 if not locked; wrong codes left before a lockout)."""
+        """Count a wrong code. Returns (seconds locked now, 0 if not locked; wrong codes left before a lockout).
+
+        The count goes on past the cap of the lockout; from the cap on, each wrong code keeps the
+        `pickup:wrong_codes` alarm raised (someone may be trying codes), cleared by a right code."""
         limit = self.rules.wrong_codes_before_lockout
+        cap = self.rules.lockout_max_s
 
         def apply():
             row = self.conn.execute("SELECT wrong FROM locker_lockout WHERE scope='pickup'").fetchone()
             wrong = (row["wrong"] if row else 0) + 1
-            until = 0.0
-            if wrong >= limit:
-                # 60 s at the 5th wrong code, doubling with each further one
-                until = self.clock() + min(self.rules.lockout_max_s,
-                                           self.rules.lockout_base_s * 2 ** (wrong - limit))
+            seconds = lockout_seconds(wrong, limit, self.rules.lockout_base_s, cap)
+            until = self.clock() + seconds if seconds else 0.0
             self.conn.execute("INSERT INTO locker_lockout (scope, wrong, locked_until) VALUES ('pickup', ?, ?) "
                               "ON CONFLICT(scope) DO UPDATE SET wrong=excluded.wrong, "
                               "locked_until=MAX(locked_until, excluded.locked_until)", (wrong, until))
-            return wrong
+            return wrong, seconds
 
-        wrong = self._write(apply)
-        if wrong >= limit:
-            log.warning("pickup locked after %d wrong codes", wrong)
-            return self.locked_for(), 0
-        return 0, limit - wrong
+        wrong, seconds = self._write(apply)
+        if wrong < limit:
+            return 0, limit - wrong
+        log.warning("pickup locked for %d s after %d wrong codes", math.ceil(seconds), wrong)
+        if seconds >= cap:
+            self.alarms.raise_alarm(DEVICE, WRONG_CODES_ALARM,
+                                    f"{wrong} wrong pickup codes in a row; pickup is locked for the longest "
+                                    f"lockout ({cap:g} s, [pickup] lockout_max_s) after each one: someone may be "
+                                    "trying codes; check the hall")
+        return self.locked_for(), 0
 
     def good_code(self) -> None:
         self._write(lambda: self.conn.execute("DELETE FROM locker_lockout WHERE scope='pickup'"))
+        self.alarms.clear(DEVICE, WRONG_CODES_ALARM, "a right code was entered")

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from kiosk.hardware.device import (SYSTEM_CLOCK, CancelToken, Clock, Completion, Device, DeviceError, SelfTest, State,
-                                   Status, Timeouts)
+from kiosk.hardware.device import (SYSTEM_CLOCK, CancelToken, Clock, Completion, Device, DeviceError, ProtocolError,
+                                   SelfTest, State, Status, Timeouts)
 
 log = logging.getLogger(__name__)
 
@@ -179,20 +179,59 @@ class JobInfo:
 
 
 def parse_ipptool_plist(data: bytes) -> tuple[str | None, dict, str]:
-    """ipptool -X output -> (IPP status code or None, the merged response attributes, error message)."""
+    """ipptool -X output -> (IPP status code or None, the merged response attributes, error message).
+
+    Never raises: output of any other shape (a root that is not a dictionary, `Tests` that is not
+    a list of dictionaries, a status code that is not text) is "no answer" with what was wrong."""
     try:
         doc = plistlib.loads(data)
     except Exception as exc:
         return None, {}, f"unreadable ipptool output: {exc}"
-    tests = doc.get("Tests") or []
-    if not tests:
+    if not isinstance(doc, dict):
+        return None, {}, f"ipptool output is a {type(doc).__name__}, not a dictionary"
+    tests = doc.get("Tests")
+    if not tests or not isinstance(tests, list) or not isinstance(tests[0], dict):
         return None, {}, str(doc.get("ErrorMessage", "no answer"))
     test = tests[0]
     attrs: dict = {}
-    for group in test.get("ResponseAttributes") or []:
+    groups = test.get("ResponseAttributes")
+    for group in groups if isinstance(groups, list) else []:
         if isinstance(group, dict):
             attrs.update(group)
-    return test.get("StatusCode"), attrs, str(test.get("ErrorMessage", ""))
+    code = test.get("StatusCode")
+    if code is not None and not isinstance(code, str):
+        return None, {}, f"ipptool status code {code!r} is not text"
+    return code, attrs, str(test.get("ErrorMessage", ""))
+
+
+def int_attribute(attrs: Mapping, key: str, default: int = 0) -> int:
+    """An integer (or enum) IPP attribute; ProtocolError when the printer sent something else."""
+    value = attrs.get(key, default)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(f"IPP attribute {key} is {value!r}, not an integer")
+    return value
+
+
+def printer_info_from(attrs: Mapping) -> PrinterInfo:
+    """The answer to the printer query -> PrinterInfo; ProtocolError when printer-state is not an integer."""
+    return PrinterInfo(state=int_attribute(attrs, "printer-state"),
+                       reasons=tuple(reasons_of(attrs.get("printer-state-reasons"))),
+                       accepting=bool(attrs.get("printer-is-accepting-jobs", False)),
+                       message=str(attrs.get("printer-state-message", "")),
+                       error_policy=str(attrs.get("printer-error-policy", "")),
+                       make_and_model=str(attrs.get("printer-make-and-model", "")),
+                       device_uri=str(attrs.get("device-uri", "")))
+
+
+def job_info_from(job_id: int, attrs: Mapping) -> JobInfo:
+    """The answer to the job query -> JobInfo; ProtocolError when job-state is not an integer."""
+    pages = attrs.get("job-impressions-completed")
+    return JobInfo(job_id=job_id, state=int_attribute(attrs, "job-state"),
+                   reasons=tuple(reasons_of(attrs.get("job-state-reasons"))),
+                   pages=pages if isinstance(pages, int) and not isinstance(pages, bool) else None,
+                   message=str(attrs.get("job-printer-state-message", "")))
 
 
 class CupsPrinter(Device):
@@ -260,14 +299,11 @@ class CupsPrinter(Device):
     # --- printer ---------------------------------------------------------------------------------
 
     def printer_info(self) -> PrinterInfo:
-        a = self._ipp("printer", _PRINTER_TEST)
-        return PrinterInfo(state=int(a.get("printer-state", 0)),
-                           reasons=tuple(reasons_of(a.get("printer-state-reasons"))),
-                           accepting=bool(a.get("printer-is-accepting-jobs", False)),
-                           message=str(a.get("printer-state-message", "")),
-                           error_policy=str(a.get("printer-error-policy", "")),
-                           make_and_model=str(a.get("printer-make-and-model", "")),
-                           device_uri=str(a.get("device-uri", "")))
+        try:
+            return printer_info_from(self._ipp("printer", _PRINTER_TEST))
+        except ProtocolError as exc:
+            raise self._failed(Completion.HARDWARE_ERROR, f"CUPS answered the printer query oddly: {exc}",
+                               "bad_reply") from None
 
     def status(self) -> Status:
         try:
@@ -318,12 +354,11 @@ class CupsPrinter(Device):
         return job_id
 
     def job(self, job_id: int) -> JobInfo:
-        a = self._ipp("job", _JOB_TEST, job_id=str(job_id))
-        pages = a.get("job-impressions-completed")
-        return JobInfo(job_id=job_id, state=int(a.get("job-state", 0)),
-                       reasons=tuple(reasons_of(a.get("job-state-reasons"))),
-                       pages=int(pages) if isinstance(pages, int) else None,
-                       message=str(a.get("job-printer-state-message", "")))
+        try:
+            return job_info_from(job_id, self._ipp("job", _JOB_TEST, job_id=str(job_id)))
+        except ProtocolError as exc:
+            raise self._failed(Completion.HARDWARE_ERROR, f"CUPS answered the query of job {job_id} oddly: {exc}",
+                               "bad_reply") from None
 
     def cancel_job(self, job_id: int) -> None:
         done = self._run(["cancel", f"{self.printer}-{job_id}"])

@@ -86,11 +86,28 @@ def classify(text: str) -> ScannedCode:
 
 
 class LineSplitter:
-    """Bytes in, whole lines out: CR, LF or CR LF end a line; empty lines are dropped."""
+    """Bytes in, whole lines out: CR, LF or CR LF end a line; empty lines are dropped.
+
+    A line that is not text, or longer than any QR code, is dropped and its problem kept in
+    `rejected` (a ProtocolError each) for the driver to report: it never takes the good lines
+    read with it, before or after it. A runaway line (no line end within MAX_CODE bytes) is
+    skipped up to its line end, so its tail never comes out as a code of its own.
+    """
 
     def __init__(self, encoding: str = "utf-8"):
         self.encoding = encoding
         self.buffer = bytearray()
+        self.rejected: list[ProtocolError] = []
+        self._skipping = False   # inside a runaway line: drop bytes up to the next line end
+
+    def clear(self) -> None:
+        self.buffer.clear()
+        self.rejected.clear()
+        self._skipping = False
+
+    def take_rejected(self) -> list[ProtocolError]:
+        out, self.rejected = self.rejected, []
+        return out
 
     def feed(self, data: bytes) -> list[str]:
         self.buffer += data
@@ -100,15 +117,22 @@ class LineSplitter:
             if not ends:
                 if len(self.buffer) > MAX_CODE:
                     self.buffer.clear()
-                    raise ProtocolError(f"no line end within {MAX_CODE} bytes: is the scanner set to add CR/LF?")
+                    if not self._skipping:
+                        self._skipping = True
+                        self.rejected.append(ProtocolError(
+                            f"no line end within {MAX_CODE} bytes: is the scanner set to add CR/LF?"))
                 return lines
             end = min(ends)
             raw = bytes(self.buffer[:end])
             del self.buffer[:end + 1]
+            if self._skipping:
+                self._skipping = False
+                continue
             if not raw.strip():
                 continue
             if len(raw) > MAX_CODE:
-                raise ProtocolError(f"a code of {len(raw)} bytes is longer than any QR code")
+                self.rejected.append(ProtocolError(f"a code of {len(raw)} bytes is longer than any QR code"))
+                continue
             try:
                 lines.append(raw.decode(self.encoding))
             except UnicodeDecodeError:
@@ -116,7 +140,7 @@ class LineSplitter:
                 try:
                     lines.append(raw.decode("gb18030"))
                 except UnicodeDecodeError:
-                    raise ProtocolError("scanned bytes are neither UTF-8 nor GB18030 text") from None
+                    self.rejected.append(ProtocolError("scanned bytes are neither UTF-8 nor GB18030 text"))
 
 
 DEFAULT_TIMEOUTS = {"poll": 0.5}   # how often a waiting read checks for cancel
@@ -149,6 +173,9 @@ class SerialScanner(Device):
             while not self._pending:
                 for token in tokens:
                     token.check(self.name)
+                rejected = self._lines.take_rejected()
+                if rejected:   # a bad scan is reported in its turn, after the good codes read before it
+                    raise self._failed(Completion.INVALID_DATA, str(rejected[-1]), "bad_scan")
                 left = deadline - self.clock.monotonic()
                 if left <= 0:
                     return None
@@ -159,10 +186,7 @@ class SerialScanner(Device):
                     self._failure = exc
                     raise
                 if data:
-                    try:
-                        self._pending += self._lines.feed(data)
-                    except ProtocolError as exc:
-                        raise self._failed(Completion.INVALID_DATA, str(exc), "bad_scan") from None
+                    self._pending += self._lines.feed(data)
             code = classify(self._pending.pop(0))
         log.info("%s: scanned %s", self.name, code)
         return code
@@ -171,7 +195,7 @@ class SerialScanner(Device):
         """Forget codes scanned while nobody was asking (a flow starts fresh)."""
         with self._lock:
             self._pending.clear()
-            self._lines.buffer.clear()
+            self._lines.clear()
             try:
                 self._port.flush_input()
             except DeviceError as exc:   # a scanner that is gone has nothing to discard; status() says so
@@ -187,12 +211,10 @@ class SerialScanner(Device):
         try:
             data = self._port.read(256, 0)
             self._failure = None
-            if data:
+            if data:   # a bad line stays in `rejected` for read_code: the scanner's setup, not its presence
                 self._pending += self._lines.feed(data)
         except DeviceError as exc:
             self._failure = exc
-        except ProtocolError:
-            pass   # a bad line is the scanner's configuration, not its presence
         finally:
             self._lock.release()
         if self._failure is not None:

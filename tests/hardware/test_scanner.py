@@ -53,8 +53,18 @@ def test_a_code_split_across_reads_is_joined():
 
 
 def test_a_stream_without_line_ends_is_a_protocol_error_naming_the_setting():
-    with pytest.raises(ProtocolError, match="CR/LF"):
-        LineSplitter().feed(b"1" * 5000)
+    s = LineSplitter()
+    assert s.feed(b"1" * 5000) == []
+    [problem] = s.take_rejected()
+    assert isinstance(problem, ProtocolError) and "CR/LF" in str(problem)
+    # the runaway line's tail is skipped up to its end, not delivered as a code of its own
+    assert s.feed(b"123456\r\n654321\r\n") == ["654321"] and s.take_rejected() == []
+
+
+def test_a_bad_line_loses_no_good_line_read_with_it():
+    s = LineSplitter()
+    assert s.feed(b"123456\r\n\xff\xfe\xff\r\n654321\r\n") == ["123456", "654321"]
+    assert "neither UTF-8 nor GB18030" in str(s.take_rejected()[0])
 
 
 def test_gb18030_text_from_a_gbk_scanner_is_decoded():
@@ -101,6 +111,16 @@ def test_a_scanned_code_is_read_and_classified(scanner, sim):
     sim.scan("134567890123456789", delay=3)
     code = scanner.read_code(10)
     assert code.kind is CodeKind.WECHAT_PAY
+
+
+def test_a_bad_scan_between_two_codes_is_reported_in_its_turn_and_loses_neither(scanner, sim):
+    sim.scan_bytes(b"123456\r\n\xff\xfe\xff\r\nKIOSK-PICKUP:654321\r\n")
+    assert scanner.read_code(1).value == "123456"
+    assert scanner.read_code(1).value == "654321"
+    with pytest.raises(DeviceError) as err:
+        scanner.read_code(1)
+    assert err.value.detail == "bad_scan"
+    assert scanner.read_code(1) is None
 
 
 def test_two_codes_in_one_read_are_both_delivered_in_order(scanner, sim):
