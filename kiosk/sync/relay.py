@@ -145,11 +145,7 @@ class Relay:
                 result.dead_reasons[batch[0].seq] = why
                 log.warning("outbox item seq %d (%s) is dead: %s", batch[0].seq, batch[0].kind, why)
                 return
-            # one bad row must not hold back the others: narrow it down
-            mid = len(batch) // 2
-            result.sent -= len(batch)
-            self._send(batch[:mid], result)
-            self._send(batch[mid:], result)
+            self._halves(batch, result)  # one bad row must not hold back the others: narrow it down
             return
         except CentralError as exc:
             server = isinstance(exc, CentralServerError) and 500 <= exc.status <= 599
@@ -157,10 +153,7 @@ class Relay:
                 if len(batch) == 1:
                     result.suspects.append((batch[0], str(exc)))  # judged when the step is over
                     return
-                mid = len(batch) // 2
-                result.sent -= len(batch)
-                self._send(batch[:mid], result)
-                self._send(batch[mid:], result)
+                self._halves(batch, result)
                 return
             retry_after = exc.retry_after if isinstance(exc, CentralServerError) else None
             delay = self.backoff.failed(retry_after)
@@ -188,6 +181,12 @@ class Relay:
         result.dead_reasons.update(dead)
         for seq, why in dead.items():
             log.warning("outbox item seq %d is dead: %s", seq, why)
+
+    def _halves(self, batch: list[Entry], result: StepResult) -> None:
+        mid = len(batch) // 2
+        result.sent -= len(batch)
+        self._send(batch[:mid], result)
+        self._send(batch[mid:], result)
 
     def _release(self, batch: list[Entry], error: str, result: StepResult, *, server_failure: bool = False) -> None:
         self.outbox.release([e.seq for e in batch], error, self.not_before, server_failure=server_failure)
