@@ -32,7 +32,7 @@ from typing import Callable
 from kiosk.sync.catalog_pull import CatalogPull
 from kiosk.sync.client import CentralError
 from kiosk.sync.heartbeat import HeartbeatSender
-from kiosk.sync.outbox import Outbox
+from kiosk.sync.outbox import Outbox, local_time
 from kiosk.sync.relay import Relay
 from kiosk.store import StoreError
 from kiosk.sync.state import SyncState
@@ -226,6 +226,16 @@ class Agent:
             return False
         self.disk_full["alarm"] = True
         return True
+
+    def unwritten_alarms(self) -> list[dict]:
+        """`outbox:disk_full` while the database has not taken its alarm row: the heartbeat (a read and
+        a request, no write) still tells the platform."""
+        full = self.disk_full
+        if full is None or full["alarm"]:
+            return []
+        return [{"device": DISK_FULL_ALARM[0], "code": DISK_FULL_ALARM[1], "severity": "fault",
+                 "detail": f"no space left for the kiosk database in {self.data_dir or 'the data dir'}",
+                 "raised_at": local_time(full["since"])}]
 
     def _disk_maybe_back(self) -> None:
         """No write failed this round: prove it with the alarm's own writes, then say so."""

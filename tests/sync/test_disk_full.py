@@ -88,6 +88,9 @@ def test_a_full_disk_gives_one_clear_line_an_alarm_and_quiet_retries(small_disk,
     line = loud[0].getMessage()
     assert "disk is full" in line and str(small_disk) in line and "outbox:disk_full" in line
     assert outbox.summary().counts["pending"] == 20  # nothing lost
+    # the heartbeat carries the alarm even while the database cannot take its row
+    written = [a.key for a in alarms.active()]
+    assert "outbox:disk_full" in written or [a["code"] for a in agent.unwritten_alarms()] == ["disk_full"]
 
     caplog.clear()
     filler.unlink()
