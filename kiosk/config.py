@@ -65,6 +65,28 @@ def _http_url(value: str) -> str:
     return value
 
 
+NETWORK_SCHEMES = ("tcp://", "socket://", "rfc2217://")
+
+
+def _device_address(value: str) -> str:
+    """A device path, sim://NAME, serial:PATH, usb://..., or a network address (tcp://, socket://,
+    rfc2217://) that must be HOST:PORT with a port 1-65535."""
+    if value.startswith(NETWORK_SCHEMES):
+        scheme, _, rest = value.partition("://")
+        hostport = rest.split("/", 1)[0].split("?", 1)[0]
+        if any(c.isspace() for c in value):
+            raise PydanticCustomError("bad_address", f"a {scheme}:// address has no space in it; write "
+                                                     f"{scheme}://HOST:PORT")
+        host, sep, port = hostport.rpartition(":")
+        if not sep or not host.strip("[]"):
+            raise PydanticCustomError("bad_address", f"expected {scheme}://HOST:PORT, e.g. {scheme}://192.168.1.50:9100")
+        _port_in_range(port, f"the {scheme}:// address's port")
+    return value
+
+
+DeviceAddress = Annotated[str, AfterValidator(_device_address)]
+
+
 def _host_port(value: str) -> str:
     """HOST:PORT or [IPv6]:PORT, as the management API listens."""
     host, sep, port = value.rpartition(":")
@@ -105,7 +127,7 @@ class UiSection(Section):
 
 class IdCardSection(Section):
     driver: Literal["sam"]
-    port: str
+    port: DeviceAddress
     baudrate: int = 115200
     timeouts: dict[str, Seconds] = {}
 
@@ -126,7 +148,7 @@ _LOCK_BOARD_LIMITS = {"lock8a": (1, 64, 32), "kerong": (0, 15, 16)}
 
 class LockerSection(Section):
     driver: Literal["lock8a", "kerong"]
-    port: str
+    port: DeviceAddress
     baudrate: int | None = None  # None: the board protocol's usual rate
     boards: Annotated[list[LockBoardSection], Field(min_length=1)]
     local_echo: bool = False     # an RS-485 adapter that hears its own transmission
@@ -151,7 +173,7 @@ class LockerSection(Section):
 
 class ReceiptPrinterSection(Section):
     driver: Literal["escpos"]
-    connection: str
+    connection: DeviceAddress
     encoding: Literal["gb18030", "gbk", "big5", "utf-8"] = "gb18030"
     baudrate: int = 9600          # serial: connections
     # false only for one-way links (a capture file): status then says "status_not_reported"
@@ -170,7 +192,7 @@ class DocumentPrinterSection(Section):
 
 class PaymentSection(Section):
     driver: Literal["concert"]
-    port: str
+    port: DeviceAddress
     baudrate: int = 9600
     # [0-9], not \d: a pattern's \d takes any Unicode digit (٠١, １５６), which the terminal does not
     pos_number: Annotated[str, Field(pattern=r"^[0-9]{2}$")] = "01"
@@ -181,7 +203,7 @@ class PaymentSection(Section):
 
 class ScannerSection(Section):
     driver: Literal["serial"]
-    port: str
+    port: DeviceAddress
     baudrate: int = 9600
     timeouts: dict[str, Seconds] = {}
 

@@ -94,3 +94,24 @@ def test_bundle_json_with_nan_or_deep_nesting_is_malformed():
     assert err.value.code in ("malformed", "too_large")
     with pytest.raises(bundle.BundleError, match="nested"):
         bundle.parse_envelope(b'{"a":' + b"[" * 3000 + b"]" * 3000 + b"}")
+
+
+def test_signing_a_source_with_inf_or_deep_nesting_is_refused_before_it_reaches_a_kiosk():
+    from datetime import datetime, timezone
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    head = 'version = 1\nexpires = "2027-01-01T00:00:00Z"\ntargets = ["k"]\n'
+    with pytest.raises(bundle.BundleError, match="Infinity"):
+        bundle.payload_from_source(head + "[settings.sync]\ninterval_s = inf\n", now=now, where="b.toml")
+    with pytest.raises(bundle.BundleError, match="b.toml: .*nested"):
+        bundle.payload_from_source(head + "x = " + "[" * 3000 + "]" * 3000 + "\n", now=now, where="b.toml")
+
+
+@pytest.mark.parametrize("pattern, replacement, key", [
+    (r'^connection = .*$', 'connection = "tcp://192.168.1.50:99999"', "devices.receipt_printer.connection"),
+    (r'^port = "sim://scanner".*$', 'port = "socket://:7003"', "devices.scanner.port"),
+    (r'^port = "sim://payment".*$', 'port = "socket://127.0.0.1 :7002"', "devices.payment.port"),
+])
+def test_a_device_network_address_with_a_bad_port_or_host_is_named(tmp_path, pattern, replacement, key):
+    path = write_config(tmp_path, **{pattern: replacement})
+    with pytest.raises(ConfigError, match=rf"{path}: {key}: "):
+        config.load(path)

@@ -446,6 +446,8 @@ def payload_from_source(text: str, *, now: datetime, where: str = "bundle") -> t
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BundleError("malformed", f"{where}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise BundleError("malformed", f"{where}: tables or arrays nested more than {MAX_JSON_DEPTH} deep") from None
     unknown = sorted(set(doc) - SOURCE_KEYS)
     if unknown:
         raise BundleError("malformed", f"{where}: unknown key(s) {', '.join(unknown)}; a bundle has "
