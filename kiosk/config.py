@@ -5,17 +5,26 @@ must not pass silently). `load()` raises `ConfigError` whose message names the
 file, the key and the problem, for example
 `config/kiosk.toml: devices.locker.baudrate: expected an integer, got "9600x"`.
 The same models validate the settings of a signed config bundle.
+
+Hostile input is named, not crashed on (issue 24): a document nested deeper
+than MAX_DEPTH, a control character (NUL included) in any string or key, a
+number that is not finite (TOML `inf`, `nan`), a URL without a host or with a
+port beyond 65535, a listen address that is not HOST:PORT, and non-ASCII
+digits where a pattern wants digits are each refused with the file and key.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tomllib
+import unicodedata
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 DEFAULT_CONFIG = Path("config/kiosk.toml")
@@ -26,9 +35,65 @@ class ConfigError(Exception):
     """A settings file that cannot be used; the message is for a person."""
 
 
+MAX_DEPTH = 32  # tables and arrays inside each other; the real config needs 5
+
+
 class Section(BaseModel):
-    # strict: a quoted "9600" where a number belongs is a mistake worth naming
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # strict: a quoted "9600" where a number belongs is a mistake worth naming;
+    # allow_inf_nan=False: TOML's inf and nan are never a timeout or an interval
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+def _port_in_range(port: str, what: str) -> int:
+    if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise PydanticCustomError("bad_port", f"{what}: the port must be a number 1-65535")
+    return int(port)
+
+
+def _http_url(value: str) -> str:
+    """http(s)://HOST[:PORT][/path]: a host, a port in range, no spaces (they would reach the request line)."""
+    if any(c.isspace() for c in value):
+        raise PydanticCustomError("bad_url", "a URL has no space in it; write it as http(s)://HOST:PORT")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise PydanticCustomError("bad_url", "expected an http:// or https:// URL, e.g. http://127.0.0.1:8700")
+    if not parts.hostname:
+        raise PydanticCustomError("bad_url", "the URL has no host; write it as http(s)://HOST:PORT")
+    _, sep, port = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")
+    if sep:
+        _port_in_range(port, "the URL's port")
+    return value
+
+
+NETWORK_SCHEMES = ("tcp://", "socket://", "rfc2217://")
+
+
+def _device_address(value: str) -> str:
+    """A device path, sim://NAME, serial:PATH, usb://..., or a network address (tcp://, socket://,
+    rfc2217://) that must be HOST:PORT with a port 1-65535."""
+    if value.startswith(NETWORK_SCHEMES):
+        scheme, _, rest = value.partition("://")
+        hostport = rest.split("/", 1)[0].split("?", 1)[0]
+        if any(c.isspace() for c in value):
+            raise PydanticCustomError("bad_address", f"a {scheme}:// address has no space in it; write "
+                                                     f"{scheme}://HOST:PORT")
+        host, sep, port = hostport.rpartition(":")
+        if not sep or not host.strip("[]"):
+            raise PydanticCustomError("bad_address", f"expected {scheme}://HOST:PORT, e.g. {scheme}://192.168.1.50:9100")
+        _port_in_range(port, f"the {scheme}:// address's port")
+    return value
+
+
+DeviceAddress = Annotated[str, AfterValidator(_device_address)]
+
+
+def _host_port(value: str) -> str:
+    """HOST:PORT or [IPv6]:PORT, as the management API listens."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host.strip("[]") or any(c.isspace() for c in value):
+        raise PydanticCustomError("bad_listen", "expected HOST:PORT, e.g. 127.0.0.1:8701 (or [::1]:8701)")
+    _port_in_range(port, "listen")
+    return value
 
 
 Seconds = Annotated[float, Field(gt=0)]
@@ -62,7 +127,7 @@ class UiSection(Section):
 
 class IdCardSection(Section):
     driver: Literal["sam"]
-    port: str
+    port: DeviceAddress
     baudrate: int = 115200
     timeouts: dict[str, Seconds] = {}
 
@@ -83,7 +148,7 @@ _LOCK_BOARD_LIMITS = {"lock8a": (1, 64, 32), "kerong": (0, 15, 16)}
 
 class LockerSection(Section):
     driver: Literal["lock8a", "kerong"]
-    port: str
+    port: DeviceAddress
     baudrate: int | None = None  # None: the board protocol's usual rate
     boards: Annotated[list[LockBoardSection], Field(min_length=1)]
     local_echo: bool = False     # an RS-485 adapter that hears its own transmission
@@ -108,7 +173,7 @@ class LockerSection(Section):
 
 class ReceiptPrinterSection(Section):
     driver: Literal["escpos"]
-    connection: str
+    connection: DeviceAddress
     encoding: Literal["gb18030", "gbk", "big5", "utf-8"] = "gb18030"
     baudrate: int = 9600          # serial: connections
     # false only for one-way links (a capture file): status then says "status_not_reported"
@@ -127,17 +192,18 @@ class DocumentPrinterSection(Section):
 
 class PaymentSection(Section):
     driver: Literal["concert"]
-    port: str
+    port: DeviceAddress
     baudrate: int = 9600
-    pos_number: Annotated[str, Field(pattern=r"^\d{2}$")] = "01"
-    currency: Annotated[str, Field(pattern=r"^\d{3}$")] = "156"
+    # [0-9], not \d: a pattern's \d takes any Unicode digit (٠١, １５６), which the terminal does not
+    pos_number: Annotated[str, Field(pattern=r"^[0-9]{2}$")] = "01"
+    currency: Annotated[str, Field(pattern=r"^[0-9]{3}$")] = "156"
     result_timeout_s: Annotated[float, Field(gt=0, le=600)] = 120
     timeouts: dict[str, Seconds] = {}
 
 
 class ScannerSection(Section):
     driver: Literal["serial"]
-    port: str
+    port: DeviceAddress
     baudrate: int = 9600
     timeouts: dict[str, Seconds] = {}
 
@@ -152,7 +218,7 @@ class DevicesSection(Section):
 
 
 class CentralSection(Section):
-    url: Annotated[str, Field(pattern=r"^https?://")] = "http://127.0.0.1:8700"
+    url: Annotated[str, AfterValidator(_http_url)] = "http://127.0.0.1:8700"
     secret: Annotated[str, Field(min_length=16)]
     ca_bundle: str | None = None  # PEM file; None = the system's trust store
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
@@ -174,7 +240,7 @@ class SyncSection(Section):
 
 
 class ManagementSection(Section):
-    listen: str = "127.0.0.1:8701"
+    listen: Annotated[str, AfterValidator(_host_port)] = "127.0.0.1:8701"
     trusted_keys: list[str] = []
 
 
@@ -393,9 +459,50 @@ def validation_messages(exc: ValidationError, where: str) -> list[str]:
     return out
 
 
+def document_problems(doc: object, path: str = "", depth: int = 0) -> list[str]:
+    """What no schema check names well: nesting deeper than MAX_DEPTH, control characters in a
+    string or key, numbers that are not finite. Each as `key: problem`."""
+    at = path or "(top level)"
+    if depth > MAX_DEPTH:
+        outer = path.split("[")[0] or at
+        return [f"{outer}: nested more than {MAX_DEPTH} deep; a config has tables and lists a few levels deep"]
+    if isinstance(doc, dict):
+        out = []
+        for k, v in doc.items():
+            key = str(k)
+            sub = f"{path}.{key}" if path else key
+            bad = _control_char(key)
+            if bad:
+                out.append(f"{sub}: the key holds a control character ({bad}); retype the key")
+            out.extend(document_problems(v, sub, depth + 1))
+        return out
+    if isinstance(doc, list):
+        out = []
+        for i, v in enumerate(doc):
+            out.extend(document_problems(v, f"{path}[{i}]", depth + 1))
+        return out
+    if isinstance(doc, str):
+        bad = _control_char(doc)
+        return [f"{at}: holds a control character ({bad}); a NUL or other control character is never part "
+                "of a name, path or URL: retype the value"] if bad else []
+    if isinstance(doc, float) and not math.isfinite(doc):
+        return [f"{at}: expected a finite number, got {doc} (inf and nan are not a time or a size)"]
+    return []
+
+
+def _control_char(text: str) -> str | None:
+    for c in text:
+        if unicodedata.category(c) == "Cc":
+            return f"U+{ord(c):04X}"
+    return None
+
+
 def parse(data: dict, source: Path, where: str | None = None) -> Settings:
     """Validate an already-parsed document (the file, or a bundle's merged settings)."""
     where = where or str(source)
+    problems = document_problems(data)
+    if problems:
+        raise ConfigError("\n".join(f"{where}: {p}" for p in problems[:20]))
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -419,6 +526,9 @@ def read_document(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
     try:
         return tomllib.loads(raw.decode("utf-8"))
+    except RecursionError:  # tomllib recurses per level: a 3,000-deep array must be named, not crash
+        raise ConfigError(f"{path}: tables or arrays nested more than {MAX_DEPTH} deep (far deeper: the reader "
+                          "gave up); a config has tables and lists a few levels deep") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:

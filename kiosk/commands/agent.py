@@ -92,9 +92,12 @@ def build(ctx, stop: threading.Event, notifier: Notifier | None = None,
     health = HealthBoard(conn)
     state = SyncState(conn)
     relay = Relay.from_settings(settings, outbox, client)
+    built: list[Agent] = []
     beat = HeartbeatSender(client, outbox, kiosk_id=settings.kiosk.id, db_uuid=store.identity.db_uuid,
                            devices=lambda: [d.as_dict() for d in health.all()],
-                           alarms=lambda: [a.as_dict() for a in alarms.active()],
+                           # + the disk_full alarm while a full database cannot take its row
+                           alarms=lambda: [a.as_dict() for a in alarms.active()] + (
+                               built[0].unwritten_alarms() if built else []),
                            config_version=lambda: current_version(settings))
     apply, guides = catalog_importer(store)
     catalog = CatalogPull(client, state, apply, alarms)
@@ -108,6 +111,7 @@ def build(ctx, stop: threading.Event, notifier: Notifier | None = None,
                          Periodic("config follow", CONFIG_FOLLOW_S, restart_on_new_config(settings, stop, restart))],
                   rng=random.SystemRandom(), stop=stop,
                   beat=notifier.watchdog if notifier.enabled else None, beat_interval_s=watchdog_interval())
+    built.append(agent)
     return agent, [client, guides, conn]
 
 

@@ -83,6 +83,14 @@ def register(sub) -> None:
     add_json(q)
     q.set_defaults(handler=run_status, needs_config=False)  # with --remote no kiosk config is needed
 
+    q = cs.add_parser("reset-time", help="reset the expiry time mark to this kiosk's clock (raises an alarm)",
+                      description="The latest trustworthy time this kiosk has seen never goes back; if a wrong "
+                                  "clock once pushed it far ahead, every bundle is refused as expired. This puts "
+                                  "it back to the kiosk's clock (check the clock first) and raises the alarm "
+                                  "config:time_mark_reset, cleared by the next applied bundle.")
+    add_json(q)
+    q.set_defaults(handler=run_reset_time)
+
 
 def _fail(ctx, code: int, message: str, **doc) -> int:
     if ctx.json:
@@ -333,6 +341,19 @@ def run_apply(ctx) -> int:
     outcome = ConfigApplier(ctx.settings).apply_file(path)
     ctx.emit(outcome.as_dict(), outcome.text())
     return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def run_reset_time(ctx) -> int:
+    from kiosk.sync.config_apply import ConfigApplier
+
+    try:
+        doc = ConfigApplier(ctx.settings).reset_time()
+    except OSError as exc:
+        return _fail(ctx, EXIT_FAILED, f"the time mark could not be written ({exc.strerror or exc}); "
+                                       "free space in the data dir and try again")
+    ctx.emit(doc, lambda d: f"expiry time mark reset from {d['previous'] or 'none'} ({d['previous_source'] or '-'}) "
+                            f"to the local clock {d['high_water']}; alarm {d['alarm']} raised")
+    return EXIT_OK
 
 
 def status_text(doc: dict) -> str:

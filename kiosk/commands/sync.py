@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 
+import json
+import sys
+
 from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+from kiosk.store import StoreError
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.relay import Relay
@@ -62,18 +66,38 @@ def run_once(ctx) -> int:
 
 
 def run_probe(ctx) -> int:
+    """Each id is printed as soon as it is committed (without --json), so a run cut short (a full disk,
+    a kill) has told which ids exist; a failure names how many were committed and exits 1."""
     n = ctx.args.count
     if not 1 <= n <= MAX_PROBES:
         print(f"kiosk sync probe: --count must be 1..{MAX_PROBES}, got {n}")
         return EXIT_USAGE
+    ids: list[str] = []
+    error = None
     conn = ctx.store.connect()
     try:
         outbox = Outbox(conn)
-        ids = [outbox.record("probe", {"probe": i + 1, "of": n, "source": "kiosk sync probe"}).id for i in range(n)]
+        for i in range(n):
+            try:
+                tid = outbox.record("probe", {"probe": i + 1, "of": n, "source": "kiosk sync probe"}).id
+            except StoreError as exc:
+                error = str(exc)
+                break
+            ids.append(tid)
+            if not ctx.json:
+                print(tid, flush=True)
     finally:
         conn.close()
-    ctx.emit({"ids": ids}, lambda d: f"{len(ids)} probe transaction(s) committed; `kiosk sync --once` sends them\n"
-                                     + "\n".join(ids))
+    if error is not None:
+        if ctx.json:
+            print(json.dumps({"ids": ids, "committed": len(ids), "count": n, "error": error}, ensure_ascii=False))
+        print(f"kiosk sync probe: {len(ids)} of {n} probe transaction(s) committed (listed above), then: {error}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    if ctx.json:
+        ctx.emit({"ids": ids}, "")
+    else:
+        print(f"{len(ids)} probe transaction(s) committed; `kiosk sync --once` sends them")
     return EXIT_OK
 
 

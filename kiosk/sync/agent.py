@@ -8,12 +8,21 @@ logged and tried again on its own schedule; nothing here ends the loop but
 `stop` (set by SIGTERM/SIGINT), which is honoured between requests, so a
 shutdown never leaves more than one batch inflight, and that batch is sent
 again on the next start.
+
+A full disk is one state, not an error a interval: the first write that fails
+with "database or disk is full" (or ENOSPC) logs one clear line and raises the
+alarm `outbox:disk_full` (written as soon as the database takes a write, so a
+disk full to the last page reports it once space frees up), then the loop
+retries quietly (debug lines only); when a write works again a line says so
+and the alarm is cleared.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import random
 import shutil
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -23,11 +32,23 @@ from typing import Callable
 from kiosk.sync.catalog_pull import CatalogPull
 from kiosk.sync.client import CentralError
 from kiosk.sync.heartbeat import HeartbeatSender
-from kiosk.sync.outbox import Outbox
+from kiosk.sync.outbox import Outbox, local_time
 from kiosk.sync.relay import Relay
+from kiosk.store import StoreError
 from kiosk.sync.state import SyncState
 
 log = logging.getLogger(__name__)
+
+DISK_FULL_ALARM = ("outbox", "disk_full")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full", as raised or as the store explains it, or ENOSPC."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, (sqlite3.Error, StoreError)):
+        return "disk is full" in str(exc) or "database or disk is full" in str(exc)
+    return False
 
 HOUSEKEEPING_INTERVAL_S = 300.0
 LAST_SYNC_KEY = "last_sync_at"
@@ -76,7 +97,8 @@ class Agent:
                  tasks: list[Periodic] = (), start_jitter_s: float = 0.0, rng: random.Random | None = None,
                  monotonic: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
                  stop: threading.Event | None = None,
-                 beat: Callable[[], object] | None = None, beat_interval_s: float | None = None):
+                 beat: Callable[[], object] | None = None, beat_interval_s: float | None = None,
+                 alarms=None, data_dir: Path | str | None = None):
         # `beat` tells a supervisor (systemd's watchdog) the loop is alive, at least every
         # `beat_interval_s`; a loop stuck in a request stops beating and gets restarted
         self.beat = beat
@@ -98,6 +120,10 @@ class Agent:
         self.monotonic = monotonic
         self.wall = wall
         self.stop = stop or threading.Event()
+        self.alarms = alarms if alarms is not None else (capacity.alarms if capacity else None)
+        self.data_dir = data_dir if data_dir is not None else (capacity.data_dir if capacity else None)
+        self.disk_full: dict | None = None   # while writes fail for want of space: since, alarm written, retries
+        self._due: list[float] | None = None
 
     def run(self) -> None:
         back = self.outbox.recover()
@@ -107,20 +133,29 @@ class Agent:
         log.info("agent started; first contact with the platform in %.1f s", jitter)
         if self._wait(jitter):
             return
-        start = self.monotonic()
-        due = [start] * len(self.tasks)
         while not self.stop.is_set():
-            wait = self._relay()
-            for i, task in enumerate(self.tasks):
-                now = self.monotonic()
-                if now >= due[i]:
-                    self._task(task.name, task.run)
-                    due[i] = now + task.interval_s
+            wait = self.tick()
             if wait > 0:
-                self._wait(max(0.0, min(wait, min(due) - self.monotonic())))
+                self._wait(max(0.0, min(wait, min(self._due) - self.monotonic())) if self._due else wait)
             elif self.beat:
                 self.beat()
         log.info("agent stopped")
+
+    def tick(self) -> float:
+        """One round of the loop: a relay step, then every task that is due. Returns how long the relay
+        wants to wait (the loop waits that, or until the next task is due). A seam for tests."""
+        if self._due is None:
+            self._due = [self.monotonic()] * len(self.tasks)
+        self._write_failed = False
+        wait = self._relay()
+        for i, task in enumerate(self.tasks):
+            now = self.monotonic()
+            if now >= self._due[i]:
+                self._task(task.name, task.run)
+                self._due[i] = now + task.interval_s
+        if self.disk_full is not None and not self._write_failed:
+            self._disk_maybe_back()
+        return wait
 
     def _wait(self, seconds: float) -> bool:
         """Wait until `seconds` pass or stop is set (True), beating the watchdog meanwhile."""
@@ -138,8 +173,11 @@ class Agent:
     def _relay(self) -> float:
         try:
             result = self.relay.step()
-        except Exception:  # a locked or full database: log it, keep the loop alive, try again later
-            log.exception("agent: sync step failed")
+        except Exception as exc:  # a locked or full database: log it, keep the loop alive, try again later
+            if is_disk_full(exc):
+                self._on_disk_full(exc, "sync step")
+            else:
+                log.exception("agent: sync step failed")
             return self.relay.idle_wait_s
         if result.acked or result.dead:
             self._task("last sync", lambda: self.state.set(LAST_SYNC_KEY, str(self.wall())))
@@ -157,5 +195,60 @@ class Agent:
             fn()
         except CentralError as exc:
             log.warning("agent: %s: %s", name, exc)
-        except Exception:
-            log.exception("agent: %s failed", name)
+        except Exception as exc:
+            if is_disk_full(exc):
+                self._on_disk_full(exc, name)
+            else:
+                log.exception("agent: %s failed", name)
+
+    # -- a full disk -------------------------------------------------------------------------
+    def _on_disk_full(self, exc: BaseException, what: str) -> None:
+        self._write_failed = True
+        if self.disk_full is None:
+            self.disk_full = {"since": self.wall(), "alarm": False, "retries": 0}
+            log.error("agent: the disk is full: %s cannot write the kiosk database in %s (nothing committed is "
+                      "lost; new work waits); alarm %s; free space there; retrying quietly every %.0f s",
+                      what, self.data_dir or "the data dir", ":".join(DISK_FULL_ALARM), self.relay.idle_wait_s)
+        else:
+            self.disk_full["retries"] += 1
+            log.debug("agent: %s: still no space (%s)", what, exc)
+        self._raise_disk_alarm()
+
+    def _raise_disk_alarm(self) -> bool:
+        """Write the alarm once the database takes it (it may not, on a disk full to the last page)."""
+        if self.alarms is None or self.disk_full is None or self.disk_full["alarm"]:
+            return True
+        try:
+            self.alarms.raise_alarm(*DISK_FULL_ALARM, f"no space left for the kiosk database in "
+                                    f"{self.data_dir or 'the data dir'}; transactions wait", severity="fault")
+        except Exception as exc:
+            log.debug("agent: alarm %s not written yet: %s", ":".join(DISK_FULL_ALARM), exc)
+            return False
+        self.disk_full["alarm"] = True
+        return True
+
+    def unwritten_alarms(self) -> list[dict]:
+        """`outbox:disk_full` while the database has not taken its alarm row: the heartbeat (a read and
+        a request, no write) still tells the platform."""
+        full = self.disk_full
+        if full is None or full["alarm"]:
+            return []
+        return [{"device": DISK_FULL_ALARM[0], "code": DISK_FULL_ALARM[1], "severity": "fault",
+                 "detail": f"no space left for the kiosk database in {self.data_dir or 'the data dir'}",
+                 "raised_at": local_time(full["since"])}]
+
+    def _disk_maybe_back(self) -> None:
+        """No write failed this round: prove it with the alarm's own writes, then say so."""
+        if self.alarms is not None:
+            if not self._raise_disk_alarm():
+                return
+            try:
+                self.alarms.clear(*DISK_FULL_ALARM, "writes work again")
+            except Exception as exc:
+                log.debug("agent: still no space (%s)", exc)
+                return
+        full = self.disk_full
+        self.disk_full = None
+        log.warning("agent: writes work again in %s after %.0f s of a full disk (%d quiet retries); alarm %s "
+                    "cleared", self.data_dir or "the data dir", max(0.0, self.wall() - full["since"]),
+                    full["retries"], ":".join(DISK_FULL_ALARM))

@@ -244,12 +244,40 @@ def _envelope_from(doc: Any, where: str, depth: int) -> Envelope:
     return Envelope(ptype, payload, tuple(sigs), tuple(rotations), hints)
 
 
+MAX_JSON_DEPTH = 32  # an envelope is 4 levels deep, settings a few more
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number (a signed bundle carries only finite numbers)")
+
+
+def _depth_ok(doc: Any, depth: int = 0) -> bool:
+    if depth > MAX_JSON_DEPTH:
+        return False
+    if isinstance(doc, dict):
+        return all(_depth_ok(v, depth + 1) for v in doc.values())
+    if isinstance(doc, list):
+        return all(_depth_ok(v, depth + 1) for v in doc)
+    return True
+
+
+def strict_json(text: str) -> Any:
+    """json.loads without NaN/Infinity and with a nesting bound; ValueError names the problem."""
+    try:
+        doc = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_JSON_DEPTH} deep") from None
+    if not _depth_ok(doc):
+        raise ValueError(f"nested more than {MAX_JSON_DEPTH} deep")
+    return doc
+
+
 def parse_envelope(raw: bytes, limit: int = MAX_ENVELOPE_BYTES) -> Envelope:
     """The envelope's structure, after the size check; the payload stays opaque bytes."""
     if len(raw) > limit:
         raise BundleError("too_large", f"{len(raw)} bytes; a signed bundle is at most {limit} bytes")
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = strict_json(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise BundleError("malformed", "not UTF-8 text; a signed bundle is the JSON `kiosk config sign` writes") from None
     except ValueError as exc:
@@ -341,7 +369,7 @@ class KeyRotation:
 
 def _json_object(payload: bytes, what: str) -> dict[str, Any]:
     try:
-        doc = json.loads(payload.decode("utf-8"))
+        doc = strict_json(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BundleError("malformed", f"{what} payload is not JSON: {exc}") from None
     if not isinstance(doc, dict):
@@ -418,6 +446,8 @@ def payload_from_source(text: str, *, now: datetime, where: str = "bundle") -> t
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BundleError("malformed", f"{where}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise BundleError("malformed", f"{where}: tables or arrays nested more than {MAX_JSON_DEPTH} deep") from None
     unknown = sorted(set(doc) - SOURCE_KEYS)
     if unknown:
         raise BundleError("malformed", f"{where}: unknown key(s) {', '.join(unknown)}; a bundle has "

@@ -13,9 +13,12 @@ current config with the reason recorded on the first failure:
     content changes nothing (`unchanged`), with other content it is refused with an
     alarm (`version_conflict`); a bundle once rolled back is not taken again (`rolled_back_before`)
  6. not expired, judged against the latest wall time this kiosk has trustworthily seen
-    (`expired`): a high-water mark fed by the local clock, the issue times of verified
-    bundles and the central platform's Date headers, which never goes back, so a
-    clock set back cannot revive an old bundle
+    (`expired`): a high-water mark fed by the local clock and the signed issue times of
+    verified bundles (at most MAX_MARK_STEP_S past the local clock, so one bundle signed
+    on a machine with a wild clock cannot expire every later one), which never goes back,
+    so a clock set back cannot revive an old bundle. Unauthenticated times (an HTTP
+    `Date` header) never move it; `kiosk config reset-time` puts it back to the clock
+    and raises the alarm `config:time_mark_reset`
  7. `min_software` not above this software (`software_too_old`)
  8. only keys an operator may change remotely (`local_only_setting`; device wiring,
     identity, secrets and trust stay in kiosk.toml), and the bundle's settings merged
@@ -72,6 +75,10 @@ from kiosk.sync.bundle import BundleError, TrustSet
 log = logging.getLogger(__name__)
 
 KEEP = 5  # configs kept for rollback
+# the furthest a signed issue time may move the expiry high-water mark past the local clock:
+# clocks of kiosk and operator machine may disagree by hours, not by years
+MAX_MARK_STEP_S = 86400.0
+TIME_RESET_ALARM = ("config", "time_mark_reset")
 
 # The keys an operator may change remotely, by table; None = every key of the table.
 # Everything else (device wiring, screen geometry, identity, the central URL and
@@ -264,6 +271,13 @@ class TimeMark:
         write_atomic(self.path, _dump({"high_water": ts, "source": source, "at": iso(ts)}))
         return ts, source
 
+    def reset(self, ts: float, source: str) -> tuple[float, str]:
+        """Set the mark to `ts` even when that is backwards (a technician's decision); the old mark back."""
+        old = self.read()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, _dump({"high_water": ts, "source": source, "at": iso(ts)}))
+        return old
+
 
 # -- the applier -----------------------------------------------------------------------------
 
@@ -342,10 +356,28 @@ class ConfigApplier:
             "trial": self.dir.journal.exists(),
         }
 
-    def observe_time(self, ts: float, source: str) -> None:
-        """Feed the high-water mark a wall time from a trusted source (the central platform's Date)."""
-        self.dir.ensure()
-        self.clock.advance(ts, source)
+    def observe_signed_time(self, ts: float, source: str) -> tuple[float, str]:
+        """Feed the high-water mark a signed (verified) time, at most MAX_MARK_STEP_S past the local clock."""
+        limit = self.now() + MAX_MARK_STEP_S
+        if ts > limit:
+            log.warning("config: %s is %s, more than a day past this kiosk's clock (%s); the expiry mark moves "
+                        "only to %s", source, iso(ts), iso(self.now()), iso(limit))
+            ts, source = limit, f"{source}, capped at the local clock + 1 day"
+        return self.clock.advance(ts, source)
+
+    def reset_time(self, source: str = "kiosk config reset-time") -> dict[str, Any]:
+        """A technician's reset of the high-water mark to the local clock; raises `config:time_mark_reset`."""
+        with self._locked():
+            old, old_source = self.clock.reset(self.now(), f"reset by {source} to the local clock")
+        now = self.now()
+        detail = (f"expiry time mark reset from {iso(old) if old else 'none'} ({old_source}) to the local clock "
+                  f"{iso(now)} by {source}")
+        log.warning("config: %s", detail)
+        raise_alarm = getattr(self.report, "raise_alarm", None)
+        if raise_alarm is not None:
+            raise_alarm(*TIME_RESET_ALARM, detail)
+        return {"previous": iso(old) if old else None, "previous_source": old_source if old else None,
+                "high_water": iso(now), "alarm": ":".join(TIME_RESET_ALARM)}
 
     def trust(self) -> TrustSet:
         """The pinned set of the latest rotation, else the [management] trusted_keys files."""
@@ -389,7 +421,7 @@ class ConfigApplier:
             b = bundle.decode_config(env, keyids)
         except BundleError as exc:
             raise _Refused(exc.code, exc.reason, sha256=env.sha256) from None
-        mark, mark_source = self.clock.advance(b.issued.timestamp(), f"issue time of bundle version {b.version}")
+        mark, mark_source = self.observe_signed_time(b.issued.timestamp(), f"issue time of bundle version {b.version}")
         try:
             local_doc = config.read_document(self.source)
             local = config.parse(config.merged(local_doc, {}), self.source)
@@ -473,7 +505,7 @@ class ConfigApplier:
             code = "rotation_" + exc.code if exc.code in ("unknown_key", "bad_signature") else exc.code
             raise _Refused(code, f"key rotation refused: {exc.reason} (a rotation must be signed by the keys "
                                  "this kiosk trusts now)", sha256=env.sha256) from None
-        self.clock.advance(rot.issued.timestamp(), f"issue time of key rotation {rot.generation}")
+        self.observe_signed_time(rot.issued.timestamp(), f"issue time of key rotation {rot.generation}")
         if rot.generation <= trust.generation:
             raise _Refused("stale_rotation", f"key rotation generation {rot.generation} is not newer than the "
                                              f"trusted generation {trust.generation}", sha256=env.sha256)
@@ -698,7 +730,7 @@ class AlarmReport:
     """Outcomes to the central platform: `alarm` transactions through kiosk.core.alarms, raised once
     and cleared by the next successful apply (so a flood of bad bundles is one alarm, not a flood)."""
 
-    CODES = ("rejected", "rolled_back", "version_conflict")
+    CODES = ("rejected", "rolled_back", "version_conflict", "time_mark_reset")
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -720,6 +752,18 @@ class AlarmReport:
             code = "version_conflict" if outcome.code == "version_conflict" else outcome.result
             detail = f"{outcome.code}: version {outcome.version or '?'}: {outcome.reason}"
             alarms.raise_alarm("config", code, detail[:300], severity="warning")
+        finally:
+            conn.close()
+
+    def raise_alarm(self, device: str, code: str, detail: str) -> None:
+        """An alarm of the config machinery itself (a technician's reset of the time mark)."""
+        from kiosk.core.alarms import Alarms
+        from kiosk.store import Store
+        from kiosk.sync.outbox import Outbox
+
+        conn = Store.from_settings(self.settings).connect()
+        try:
+            Alarms(conn, Outbox(conn)).raise_alarm(device, code, detail[:300], severity="warning")
         finally:
             conn.close()
 

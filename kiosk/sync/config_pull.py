@@ -6,12 +6,13 @@ to `ConfigApplier.apply_bytes`, exactly as a bundle from a file or the
 management API. The ETag is kept once the bundle has an outcome (applied,
 unchanged, rejected or rolled back), so a refused bundle is not fetched and
 refused again every poll; an error on the way (disk full) leaves it unkept and
-the bundle is fetched again. The platform's Date header feeds the applier's
-time high-water mark (one of the trustworthy times an expiry is judged against).
+the bundle is fetched again. The response's `Date` header is NOT fed to the
+expiry high-water mark: it is not authenticated (plain HTTP by default), and one
+far-future Date from anything in the middle would make every later bundle
+"expired" (issue 24). Only the signed `issued` of a verified bundle moves it.
 """
 from __future__ import annotations
 
-import email.utils
 import logging
 
 from kiosk.sync.client import CentralClient, CentralNotFound
@@ -33,12 +34,11 @@ class ConfigPull:
         """One poll; None when there is nothing new. CentralError propagates (the agent retries)."""
         etag = self.state.get(ETAG_KEY)
         try:
-            # the client's own request (signed, typed errors); the response is needed whole for its Date
+            # the client's own request (signed, typed errors); the response is needed whole for its ETag
             resp = self.client._request("GET", f"/api/v1/kiosks/{self.client.kiosk_id}/config",
                                         headers={"If-None-Match": etag} if etag else {}, ok=(200, 304))
         except CentralNotFound:
             return None
-        self._observe_date(resp.headers.get("Date"))
         if resp.status_code == 304:
             return None
         outcome = self.applier.apply_bytes(resp.content, source="fleet")
@@ -48,13 +48,3 @@ class ConfigPull:
         if outcome.result in ("applied", "rotated"):
             log.info("config pull: %s", outcome.text())
         return outcome
-
-    def _observe_date(self, header: str | None) -> None:
-        if not header:
-            return
-        try:
-            when = email.utils.parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return
-        if when is not None and when.tzinfo is not None:
-            self.applier.observe_time(when.timestamp(), f"central platform Date ({self.client.base})")

@@ -14,6 +14,7 @@ order the events of one boot by uptime). States:
     pending --claim--> inflight --accepted/duplicate--> acked --(prune after N days)--> gone
                           |  \\--rejected / invalid------> dead   (kept, with its reason)
                           \\--network error, 5xx, 429----> pending (attempts+1, next_try_at, last_error)
+                          \\--5xx to it alone, 3 times----> dead   (the platform takes the others: see relay)
 
 A row left inflight by a process that died goes back to pending on start:
 sending it again is safe because the platform stores an id once.
@@ -61,6 +62,8 @@ class Entry:
     state: str = "pending"
     attempts: int = 0
     last_error: str | None = None
+    server_failures: int = 0       # batches carrying it answered 5xx (see relay: narrowing)
+    isolated_failures: int = 0     # 5xx answers to it sent alone while other rows went through
 
     def wire(self) -> dict[str, Any]:
         """The item as `POST /api/v1/transactions` carries it."""
@@ -173,8 +176,11 @@ def _entry(row: sqlite3.Row, strict: bool = True) -> Entry:
         if strict:
             raise
         data = {}  # listed for the technician; the row's last_error says the body is unreadable
+    keys = row.keys()
     return Entry(row["seq"], row["id"], row["kind"], data, row["occurred_at"],
-                 row["boot_id"], row["uptime_s"], row["state"], row["attempts"], row["last_error"])
+                 row["boot_id"], row["uptime_s"], row["state"], row["attempts"], row["last_error"],
+                 row["server_failures"] if "server_failures" in keys else 0,
+                 row["isolated_failures"] if "isolated_failures" in keys else 0)
 
 
 @dataclass(frozen=True)
@@ -256,11 +262,33 @@ class Outbox:
                 [(why, seq) for seq, why in broken]))
         return entries
 
-    def release(self, seqs: Iterable[int], error: str, next_try_at: float) -> None:
-        """Back to pending after a failed attempt, to be tried again at `next_try_at`."""
+    def release(self, seqs: Iterable[int], error: str, next_try_at: float, *, server_failure: bool = False) -> None:
+        """Back to pending after a failed attempt, to be tried again at `next_try_at`.
+        `server_failure`: the platform answered 5xx (counted, so a batch that keeps failing is narrowed)."""
+        bump = 1 if server_failure else 0
         self._write(lambda: self.conn.executemany(
-            "UPDATE outbox SET state='pending', attempts=attempts+1, last_error=?, next_try_at=? "
-            "WHERE seq=? AND state='inflight'", [(error[:1000], next_try_at, s) for s in seqs]))
+            "UPDATE outbox SET state='pending', attempts=attempts+1, last_error=?, next_try_at=?, "
+            "server_failures=server_failures+? WHERE seq=? AND state='inflight'",
+            [(error[:1000], next_try_at, bump, s) for s in seqs]))
+
+    def failed_alone(self, seq: int, error: str, next_try_at: float, dead_after: int) -> bool:
+        """A 5xx answer to this row sent alone, while the platform took others: counted; at `dead_after`
+        such answers the row goes dead with the reason (True), else back to pending."""
+        def apply() -> bool:
+            row = self.conn.execute("SELECT isolated_failures FROM outbox WHERE seq=?", (seq,)).fetchone()
+            n = (row[0] if row else 0) + 1
+            if n >= dead_after:
+                why = (f"the platform answered 5xx to this item sent alone {n} times while accepting the others "
+                       f"(a server-side fault with this item; fix it there, then `kiosk sync retry-dead`): {error}")
+                self.conn.execute("UPDATE outbox SET state='dead', attempts=attempts+1, server_failures="
+                                  "server_failures+1, isolated_failures=?, last_error=? WHERE seq=?",
+                                  (n, why[:1000], seq))
+                return True
+            self.conn.execute("UPDATE outbox SET state='pending', attempts=attempts+1, server_failures="
+                              "server_failures+1, isolated_failures=?, last_error=?, next_try_at=? WHERE seq=?",
+                              (n, error[:1000], next_try_at, seq))
+            return False
+        return self._write(apply)
 
     def settle(self, acked: Iterable[int], dead: dict[int, str], retry: dict[int, str], next_try_at: float) -> None:
         """The outcome of one answered batch, in one commit."""
@@ -281,9 +309,11 @@ class Outbox:
         """A technician's decision: dead rows (all, or these) go back to pending."""
         if seqs is None:
             return self._write(lambda: self.conn.execute(
-                "UPDATE outbox SET state='pending', attempts=0, next_try_at=0 WHERE state='dead'").rowcount)
+                "UPDATE outbox SET state='pending', attempts=0, next_try_at=0, server_failures=0, "
+                "isolated_failures=0 WHERE state='dead'").rowcount)
         return self._write(lambda: sum(self.conn.execute(
-            "UPDATE outbox SET state='pending', attempts=0, next_try_at=0 WHERE state='dead' AND seq=?",
+            "UPDATE outbox SET state='pending', attempts=0, next_try_at=0, server_failures=0, isolated_failures=0 "
+            "WHERE state='dead' AND seq=?",
             (s,)).rowcount for s in seqs))
 
     # -- reporting and housekeeping --------------------------------------------------------

@@ -12,6 +12,14 @@ When the whole request fails:
 - 400/413/422 (the platform refuses the request as invalid): the batch is
   split in halves and each half sent on its own, down to the single row the
   platform refuses, which goes dead with the reason. The good rows arrive.
+- 5xx again for a batch whose rows were already answered 5xx (one item the
+  platform chokes on turns the whole batch into a 500): the same narrowing by
+  halves. A row answered 5xx when sent alone, in a step where the platform took
+  other rows, waits a growing delay; the third time it goes dead with the
+  reason, so one poisoned row never blocks the queue. When nothing in the step
+  went through (the platform is down, not choking on one row) the narrowing
+  stops after the first failed sibling: no row is blamed, the step costs at
+  most log2(batch) + 2 requests, and the usual backoff follows.
 
 Time (`now`) and randomness (`rng`) are injected; the relay never sleeps:
 it says when it wants to run again and the caller (the agent, or
@@ -32,6 +40,7 @@ from kiosk.wire.transactions import MAX_BATCH
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 3600.0  # a Retry-After beyond this is taken as a mistake, not an order
+DEAD_AFTER_ISOLATED_5XX = 3  # 5xx answers to one row sent alone, while others went through, before it is dead
 
 
 @dataclass
@@ -65,6 +74,8 @@ class StepResult:
     wait_s: float = 0.0
     requests: int = 0
     dead_reasons: dict[int, str] = field(default_factory=dict)
+    answered: int = 0              # requests the platform answered with per-item results
+    suspects: list = field(default_factory=list)  # (Entry, error): rows answered 5xx when sent alone
 
     @property
     def idle(self) -> bool:
@@ -86,6 +97,8 @@ class Relay:
         self.not_before = 0.0          # no request before this (unix seconds): backoff or Retry-After
         self.last_success_at: float | None = None
         self.last_error: str | None = None
+        self.answers = 0                       # batches the platform answered, over this relay's life
+        self._blamed_at: dict[int, int] = {}   # seq -> `answers` when it last failed alone (evidence since)
 
     @classmethod
     def from_settings(cls, settings, outbox: Outbox, client: CentralClient, **kw) -> "Relay":
@@ -105,6 +118,7 @@ class Relay:
             return StepResult(wait_s=wait)
         result = StepResult()
         self._send(batch, result)
+        self._judge_suspects(result)
         if result.error is None:
             self.backoff.succeeded()
             self.last_success_at = self.now()
@@ -131,20 +145,25 @@ class Relay:
                 result.dead_reasons[batch[0].seq] = why
                 log.warning("outbox item seq %d (%s) is dead: %s", batch[0].seq, batch[0].kind, why)
                 return
-            # one bad row must not hold back the others: narrow it down
-            mid = len(batch) // 2
-            result.sent -= len(batch)
-            self._send(batch[:mid], result)
-            self._send(batch[mid:], result)
+            self._halves(batch, result)  # one bad row must not hold back the others: narrow it down
             return
         except CentralError as exc:
+            server = isinstance(exc, CentralServerError) and 500 <= exc.status <= 599
+            if server and self._narrow(batch, result):
+                if len(batch) == 1:
+                    result.suspects.append((batch[0], str(exc)))  # judged when the step is over
+                    return
+                self._halves(batch, result)
+                return
             retry_after = exc.retry_after if isinstance(exc, CentralServerError) else None
             delay = self.backoff.failed(retry_after)
             self.not_before = self.now() + delay
             result.error = str(exc)
             log.warning("sync: %s; %d item(s) back to pending, next try in %.1f s", exc, len(batch), delay)
-            self._release(batch, str(exc), result)
+            self._release(batch, str(exc), result, server_failure=server)
             return
+        result.answered += 1
+        self.answers += 1
         by_id = {r.id: r for r in answer.results}
         acked, dead, retry = [], {}, {}
         for e in batch:
@@ -163,9 +182,56 @@ class Relay:
         for seq, why in dead.items():
             log.warning("outbox item seq %d is dead: %s", seq, why)
 
-    def _release(self, batch: list[Entry], error: str, result: StepResult) -> None:
-        self.outbox.release([e.seq for e in batch], error, self.not_before)
+    def _halves(self, batch: list[Entry], result: StepResult) -> None:
+        mid = len(batch) // 2
+        result.sent -= len(batch)
+        self._send(batch[:mid], result)
+        self._send(batch[mid:], result)
+
+    def _release(self, batch: list[Entry], error: str, result: StepResult, *, server_failure: bool = False) -> None:
+        self.outbox.release([e.seq for e in batch], error, self.not_before, server_failure=server_failure)
         result.retried += len(batch)
+
+    @staticmethod
+    def _narrow(batch: list[Entry], result: StepResult) -> bool:
+        """Split a batch answered 5xx? Only one that failed with 5xx before (a lone 500 is retried whole),
+        and not once a row has been isolated in a step where nothing went through (the platform is down)."""
+        if result.suspects and result.answered == 0:  # the first lone row failed and nothing went through
+            return False
+        return any(e.server_failures > 0 for e in batch)
+
+    def _judge_suspects(self, result: StepResult) -> None:
+        """Rows answered 5xx alone. With evidence the platform works (it took other rows in this step, or
+        since this row last failed alone) the failure counts against the row (dead at
+        DEAD_AFTER_ISOLATED_5XX); without, it is the platform: back to pending, no blame, backoff."""
+        suspects, result.suspects = result.suspects, []
+        down = []
+        for entry, error in suspects:
+            if not (result.answered or self.answers > self._blamed_at.get(entry.seq, self.answers)):
+                down.append((entry, error))
+                continue
+            wait = min(self.backoff.cap_s, self.backoff.base_s * 4 ** (entry.isolated_failures + 1))
+            if self.outbox.failed_alone(entry.seq, error, self.now() + wait, DEAD_AFTER_ISOLATED_5XX):
+                self._blamed_at.pop(entry.seq, None)
+                why = self.outbox.get(entry.id).last_error or error
+                result.dead += 1
+                result.dead_reasons[entry.seq] = why
+                log.warning("outbox item seq %d (%s) is dead: %s", entry.seq, entry.kind, why)
+            else:
+                self._blamed_at[entry.seq] = self.answers
+                result.retried += 1
+                log.warning("sync: outbox item seq %d (%s) answered 5xx when sent alone (%d of %d) while the "
+                            "platform takes others; it waits %.0f s", entry.seq, entry.kind,
+                            entry.isolated_failures + 1, DEAD_AFTER_ISOLATED_5XX, wait)
+        if down:
+            if result.error is None:
+                delay = self.backoff.failed()
+                self.not_before = self.now() + delay
+                result.error = down[0][1]
+                log.warning("sync: %s; %d item(s) back to pending, next try in %.1f s", result.error,
+                            len(down), delay)
+            for entry, error in down:
+                self._release([entry], error, result, server_failure=True)
 
     def drain(self, *, force: bool = True, max_steps: int = 1_000_000) -> StepResult:
         """Send until nothing is pending or a request fails (`kiosk sync --once`)."""
