@@ -278,10 +278,12 @@ def _recall_list(d) -> None:
     d.tap(_screen(d, "staff").ids.deposit)
     _deposit_without_id_rule(d, "2026051800099")
     d.tap(_screen(d, "staff_deposit").ids.next_item)
-    d.app.screens.current = "staff"
+    d.app.end_visit("done")
     d.pump()
+    # staff come back and sign in again: a signed-in screen never outlives its visit
     d.advance(8 * 86400)
-    d.app.session.touch()
+    _long_press_hall_name(d)
+    _sign_in(d)
     d.tap(_screen(d, "staff").ids.recall)
     rec = _screen(d, "staff_recall")
     d.wait_for(lambda: rec.count > 0, what="the recall list")

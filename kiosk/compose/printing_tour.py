@@ -143,7 +143,7 @@ def _printing(d) -> None:
 
 def _finish_to_rating(d) -> None:
     _tap_action(d, "documents", "Finish")
-    wait_for(d, lambda: d.app.screens.current == "rating", 5, "the rating screen")
+    wait_for(d, lambda: d.app.screens.current == "rating", 15, "the rating screen")
 
 
 def _rate_low(d) -> None:
