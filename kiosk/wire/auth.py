@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -22,6 +23,16 @@ from dataclasses import dataclass
 WINDOW_S = 300  # a request older or newer than this is refused; nonces are kept this long
 HEADER_KIOSK, HEADER_OPERATOR = "X-Kiosk-Id", "X-Operator-Id"
 HEADER_TS, HEADER_NONCE, HEADER_SIG = "X-Timestamp", "X-Nonce", "X-Signature"
+
+# Each header has an exact ASCII grammar with a bounded length: anything else is refused before it is
+# converted (str.isdigit() accepts "²", which int() refuses; int() refuses 5,000 digits).
+GRAMMAR = {
+    HEADER_KIOSK: re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII),
+    HEADER_OPERATOR: re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII),
+    HEADER_TS: re.compile(r"[0-9]{1,12}", re.ASCII),
+    HEADER_NONCE: re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII),
+    HEADER_SIG: re.compile(r"[0-9a-f]{64}", re.ASCII),
+}
 
 
 def canonical(method: str, path_qs: str, principal: str, timestamp: str, nonce: str, body: bytes) -> bytes:
@@ -57,10 +68,9 @@ def parse_headers(headers, *, operator: bool = False) -> Claimed:
         principal, ts, nonce, sig = (headers[h] for h in (name, HEADER_TS, HEADER_NONCE, HEADER_SIG))
     except KeyError as exc:
         raise AuthError(f"missing header {exc.args[0]}") from None
-    if not ts.isdigit():
-        raise AuthError("timestamp is not a number")
-    if len(nonce) < 16 or len(nonce) > 64:
-        raise AuthError("nonce has the wrong length")
+    for header, value in ((name, principal), (HEADER_TS, ts), (HEADER_NONCE, nonce), (HEADER_SIG, sig)):
+        if len(value) > 128 or not GRAMMAR[header].fullmatch(value):
+            raise AuthError(f"header {header} is not of the form {GRAMMAR[header].pattern}")
     return Claimed(principal, int(ts), nonce, sig)
 
 
