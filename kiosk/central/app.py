@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from kiosk import __version__
-from kiosk.central import intake
+from kiosk.central import edge, intake
 from kiosk.central.db import PRINCIPAL_ID, CentralDB, sha256_hex
 from kiosk.store import StoreError
 from kiosk.wire import auth
@@ -182,25 +182,27 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _no_constants(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def parse_json(request: Request, body: bytes) -> Any:
+def parse_json(request: Request, body: bytes, *, check: bool = True) -> Any:
+    """The body as JSON, strictly (kiosk/central/edge.py): 400 when it cannot be parsed, 422 naming each
+    field whose value cannot be stored faithfully. `check=False` leaves the walk to the caller."""
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype not in ("application/json", ""):
         raise ApiError(415, "unsupported_media_type", f"Content-Type {ctype!r}: send application/json")
     if not body.strip():
         raise ApiError(400, "malformed_json", "the body is empty; a JSON document was expected")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not UTF-8 (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json",
-                       f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except ValueError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+        doc = edge.loads(body)
+    except edge.JSONRefused as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None
+    if check:
+        refuse_unstorable(doc)
+    return doc
+
+
+def refuse_unstorable(doc: Any, prefix: str = "") -> None:
+    found = edge.problems(doc, prefix)
+    if found:
+        raise ApiError(422, "invalid", f"{found[0]['field']}: {found[0]['problem']}", found)
 
 
 @dataclass(frozen=True)
@@ -295,8 +297,9 @@ def declared_bundle_fields(envelope: Any) -> tuple[int, list[str]]:
                         {"field": "targets", "problem": "required: the kiosk ids and group names it is for"}])
     version, targets = source["version"], source["targets"]
     details = []
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        details.append({"field": "version", "problem": f"expected a positive integer, got {json.dumps(version)}"})
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= edge.INT64_MAX:
+        details.append({"field": "version", "problem": f"expected an integer from 1 to {edge.INT64_MAX}, "
+                                                       f"got {json.dumps(version)[:40]}"})
     if (not isinstance(targets, list) or not targets
             or not all(isinstance(t, str) and 0 < len(t) <= 64 for t in targets)):
         details.append({"field": "targets", "problem": "expected a non-empty list of kiosk ids and group names"})
@@ -362,7 +365,7 @@ def create_app(db: CentralDB) -> FastAPI:
                                                     "on its own"))
     async def post_transactions(request: Request, caller: Caller = Depends(Signed("kiosk", limit="transactions"))):
         try:
-            kiosk_id, items = intake.check_batch(parse_json(request, caller.body))
+            kiosk_id, items = intake.check_batch(parse_json(request, caller.body, check=False))
         except intake.EnvelopeError as exc:
             raise ApiError(422, "invalid", f"the batch is not usable: {exc}", exc.details) from None
         own_kiosk(caller, kiosk_id)
@@ -375,7 +378,7 @@ def create_app(db: CentralDB) -> FastAPI:
 
     @app.get("/api/v1/kiosks/{kiosk_id}/transactions", response_model=TransactionList, responses=ERRORS,
              tags=["transactions"], summary="What the platform holds for a kiosk, by seq (operator, or the kiosk itself)")
-    async def list_transactions(kiosk_id: str, after_seq: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=5000),
+    async def list_transactions(kiosk_id: str, after_seq: int = Query(0, ge=0, le=edge.INT64_MAX), limit: int = Query(1000, ge=1, le=5000),
                                 caller: Caller = Depends(Signed("operator", "kiosk"))):
         own_kiosk(caller, kiosk_id)
         if not db.kiosk_exists(kiosk_id):

@@ -57,7 +57,13 @@ class CentralDB:
         self.clock = clock
         self.conn = store.connect(self.path)
         try:
-            store.migrate(self.conn, package=MIGRATIONS)
+            self.applied_migrations = store.migrate(self.conn, package=MIGRATIONS)
+            if "0003_quarantine" in self.applied_migrations:
+                # rows stored before the edge checks existed: move the unservable ones aside once
+                from kiosk.central.quarantine import quarantine
+                moved = quarantine(self.conn, self.clock)
+                if any(moved.values()):
+                    log.warning("quarantined rows the platform cannot serve: %s (table quarantine)", moved)
         except sqlite3.Error as exc:
             self.conn.close()
             raise store.explain(exc, self.path) from None

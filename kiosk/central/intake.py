@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kiosk.central import edge
 from kiosk.central.db import CheckedItem, sha256_hex
 from kiosk.wire.transactions import MAX_BATCH, TransactionItem
 
@@ -60,6 +61,11 @@ def _item_id(raw: Any) -> str:
 
 
 def check_item(raw: Any, index: int) -> CheckedItem:
+    # an item sits two levels down in the batch ({"items": [item]}): the same depth limit as a whole body
+    unstorable = edge.problems(raw, max_depth=edge.MAX_DEPTH - 2)
+    if unstorable:
+        reason = "; ".join(f"{p['field']}: {p['problem']}" for p in unstorable)
+        return CheckedItem(_item_id(raw), None, f"item {index} invalid: {reason}")
     try:
         item = TransactionItem.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:

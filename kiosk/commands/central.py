@@ -67,6 +67,11 @@ def register(sub) -> None:
     add_json(q)
     q.set_defaults(handler=run_seed, needs_config=False)
 
+    q = cs.add_parser("migrate", help="upgrade the platform's database in place and quarantine rows it cannot serve")
+    db_option(q)
+    add_json(q)
+    q.set_defaults(handler=run_migrate, needs_config=False)
+
     q = cs.add_parser("export", help="what the platform stored: transactions by kiosk and seq")
     db_option(q)
     q.add_argument("--kiosk", metavar="ID", help="only this kiosk's transactions")
@@ -233,5 +238,21 @@ def run_export(ctx) -> int:
                             for r in rows]}
     lines = [f"{r['kiosk_id']}\t{r['seq']}\t{r['kind']}\t{r['id']}" for r in rows]
     lines.append(f"{len(rows)} transactions" + (f" of kiosk {ctx.args.kiosk}" if ctx.args.kiosk else ""))
+    ctx.emit(doc, "\n".join(lines))
+    return EXIT_OK
+
+
+def run_migrate(ctx) -> int:
+    """Apply pending migrations (opening the database does) and move unservable rows into `quarantine`."""
+    from kiosk.central.quarantine import quarantine
+
+    with _db(ctx) as db:
+        applied = db.applied_migrations
+        moved = quarantine(db.conn, db.clock)
+        kept = db.count("quarantine")
+    doc = {"applied": applied, "quarantined": moved, "quarantine_rows": kept}
+    lines = [f"migrations applied: {', '.join(applied) or 'none (up to date)'}"]
+    lines += [f"quarantined from {t}: {n}" for t, n in moved.items()]
+    lines.append(f"rows in quarantine: {kept} (SELECT * FROM quarantine)")
     ctx.emit(doc, "\n".join(lines))
     return EXIT_OK

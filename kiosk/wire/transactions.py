@@ -10,15 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 KINDS = ("pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe")
 Kind = Literal["pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe"]
 MAX_BATCH = 500
+INT64_MAX = 2**63 - 1  # what SQLite and PostgreSQL store in an integer column
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TransactionItem(Model):
     id: UUID                                   # the idempotency key
-    seq: Annotated[int, Field(ge=1)]           # per-kiosk, monotonic
+    seq: Annotated[int, Field(ge=1, le=INT64_MAX)]          # per-kiosk, monotonic
     kind: Kind
     occurred_at: datetime                      # RFC 3339, the kiosk's local clock
     data: dict[str, Any]
@@ -47,8 +48,8 @@ class Heartbeat(Model):
     db_uuid: str | None = None
     sent_at: datetime
     software_version: str
-    config_version: int | None = None
-    queue_depth: int
+    config_version: Annotated[int, Field(ge=0, le=INT64_MAX)] | None = None
+    queue_depth: Annotated[int, Field(ge=0, le=INT64_MAX)]
     oldest_pending_age_s: float | None = None
     devices: list[dict[str, Any]] = []         # {"name","driver","state","detail"}
     alarms: list[dict[str, Any]] = []          # alarms raised and not yet cleared
