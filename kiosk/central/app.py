@@ -4,8 +4,10 @@ Every request but `/api/v1/health` and the OpenAPI document is signed
 (kiosk/wire/auth.py; docs/central-api.md). A request is checked in this
 order, and a refusal at any step stores nothing:
 
-    body size (413, before the body is read whole) -> signature, window and
-    nonce (401) -> who may call this endpoint (403) -> JSON (400) -> schema (422)
+    declared size (413) -> signed headers: signature over the declared body
+    hash, window and nonce (401) -> who may call this endpoint (403) -> the
+    body, read only now, against its size limit (413) and the signed hash
+    (401) -> JSON (400) -> schema (422)
 
 Bodies are read and parsed here rather than by FastAPI's body parameters, so
 an unauthenticated caller never learns how its JSON was judged and a batch
@@ -17,10 +19,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import logging
 import re
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -56,6 +61,7 @@ LIMITS = {
     "document": 32 * MIB,        # one PDF, base64 in JSON
     "none": 64 * KIB,            # GET requests: no body expected
 }
+SPOOL_AT = 1 * MIB  # bodies larger than this are spooled to a temporary file while they are hashed
 HOLDER = re.compile(r"^[0-9a-f]{64}$")
 AUTH_SCHEME = "KIOSK-HMAC-SHA256"
 
@@ -164,22 +170,33 @@ def error_response(exc: ApiError) -> JSONResponse:
 
 # -- reading and checking a request ---------------------------------------------------------------
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it is known to exceed `limit`:
-    from Content-Length before reading anything, else by counting while it streams in."""
+def declared_length(request: Request, limit: int) -> None:
+    """413 from Content-Length alone, before anything is read."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (0 < len(declared) <= 19 and declared.isascii() and declared.isdigit()):
             raise ApiError(400, "bad_request", "Content-Length is not a number")
         if int(declared) > limit:
             raise ApiError(413, "too_large", f"the body is {declared} bytes; this endpoint takes at most {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too_large", f"the body exceeds {limit} bytes, the most this endpoint takes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+
+async def read_body(request: Request, limit: int, want_sha256: str) -> bytes:
+    """The body, checked against the signed hash while it streams in: 413 as soon as it exceeds `limit`,
+    401 when it is not the body that was signed. Past SPOOL_AT it goes to a temporary file rather than
+    a list of chunks in memory, so a slow upload holds a small buffer only."""
+    digest, size = hashlib.sha256(), 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_AT) as spool:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "too_large", f"the body exceeds {limit} bytes, the most this endpoint takes")
+            digest.update(chunk)
+            spool.write(chunk)
+        if not hmac.compare_digest(digest.hexdigest(), want_sha256):
+            raise ApiError(401, "unauthenticated", f"the body is not the one signed: its SHA-256 differs from "
+                           f"{auth.HEADER_BODY}", headers={"WWW-Authenticate": AUTH_SCHEME})
+        spool.seek(0)
+        return spool.read()
 
 
 def parse_json(request: Request, body: bytes, *, check: bool = True) -> Any:
@@ -229,7 +246,7 @@ class Signed:
         self.limit = LIMITS[limit]
 
     async def __call__(self, request: Request) -> Caller:
-        body = await read_body(request, self.limit)
+        declared_length(request, self.limit)
         db: CentralDB = request.app.state.db
         now = db.clock()
         operator = auth.HEADER_OPERATOR in request.headers
@@ -259,7 +276,7 @@ class Signed:
                          f"({int(now)}): set the clock (NTP) and sign each request when it is sent",
                          "timestamp outside the window", details=[{"server_time": int(now)}])
         try:
-            auth.verify(secret, claimed, request.method, path_qs, body, now=now)
+            auth.verify(secret, claimed, request.method, path_qs, now=now)  # the body is checked as it is read
         except auth.AuthError as exc:
             raise refuse(UNAUTHENTICATED, str(exc)) from None
         if not db.remember_nonce(f"{kind}:{claimed.principal}", claimed.nonce, claimed.timestamp + auth.WINDOW_S):
@@ -268,6 +285,7 @@ class Signed:
         if kind not in self.kinds:
             allowed = " or ".join(f"a {k}" for k in self.kinds)
             raise ApiError(403, "forbidden", f"this endpoint is for {allowed}, not a {kind}")
+        body = await read_body(request, self.limit, claimed.body_sha256)
         return Caller(kind, claimed.principal, body)
 
 

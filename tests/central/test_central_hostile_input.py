@@ -182,3 +182,63 @@ def test_migrate_quarantines_rows_stored_with_non_finite_numbers(tmp_path):
     conn.close()
     again = json.loads(run_kiosk("central", "migrate", "--db", str(db), "--json").stdout)
     assert again["quarantined"] == {"transactions": 0, "heartbeats": 0, "kiosk_status": 0}
+
+
+# -- authentication before the body is read (finding 6) ---------------------------------------------
+
+def _declare_big_body(central, headers: dict, size: int = 60 * 1024 * 1024) -> tuple[int, dict]:
+    """Send a PUT /catalog declaring `size` bytes but only 1 KiB of them: an answer can only come from a
+    server that decided without reading the body."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", central.server.port, timeout=5)
+    try:
+        conn.putrequest("PUT", "/api/v1/catalog")
+        for k, v in headers.items():
+            conn.putheader(k, v)
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(size))
+        conn.endheaders()
+        conn.send(b"{" + b" " * 1023)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_unauthenticated_large_put_is_refused_before_its_body_is_read(central):
+    before = central.counts()
+    status, doc = _declare_big_body(central, {"X-Operator-Id": "op"})
+    assert status == 401 and doc["error"] == "unauthenticated", doc
+    forged = central.headers("PUT", "/api/v1/catalog", b"x", operator="op", secret="not-the-secret-000000000")
+    status, doc = _declare_big_body(central, forged)
+    assert status == 401 and doc["error"] == "unauthenticated", doc
+    assert central.counts() == before
+
+
+def test_a_kiosk_may_not_upload_a_catalog_and_hears_so_before_sending_it(central):
+    status, doc = _declare_big_body(central, central.headers("PUT", "/api/v1/catalog", b"x"))
+    assert status == 403 and doc["error"] == "forbidden", doc
+
+
+def test_signed_request_without_the_body_hash_header_is_401(central):
+    h = central.headers("GET", "/api/v1/catalog")
+    h.pop("X-Content-SHA256", None)
+    resp = requests.get(central.url + "/api/v1/catalog", headers=h, timeout=10)
+    assert resp.status_code == 401, resp.text
+    assert "X-Content-SHA256" in resp.json()["message"]
+
+
+def test_body_hash_header_other_than_the_body_is_401_and_nothing_stored(central):
+    import hashlib
+
+    before = central.counts()
+    sent = json.dumps({"kiosk_id": "k1", "items": [item(seq=31)]}).encode()
+    other = json.dumps({"kiosk_id": "k1", "items": [item(seq=32)]}).encode()
+    # a signature over the hash of `other`, with `sent` on the wire
+    h = central.headers("POST", "/api/v1/transactions", other)
+    assert h["X-Content-SHA256"] == hashlib.sha256(other).hexdigest()
+    resp = requests.post(central.url + "/api/v1/transactions", data=sent,
+                         headers={**h, "Content-Type": "application/json"}, timeout=10)
+    assert resp.status_code == 401, resp.text
+    assert central.counts() == before
