@@ -28,6 +28,10 @@ MIGRATIONS = "kiosk.central.migrations"
 PRINCIPAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # the form of [kiosk] id
 MIN_SECRET = 16
 HEARTBEAT_KEEP_S = 30 * 86400
+# what one item can make the database refuse without the database being at fault; anything else
+# (a full disk, a lock) fails the whole batch, which the kiosk retries
+ITEM_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, OverflowError,
+               UnicodeEncodeError, ValueError, TypeError)
 
 
 class ProvisioningError(Exception):
@@ -164,30 +168,44 @@ class CentralDB:
                 if item.row is None:
                     results.append({"id": item.id, "status": "rejected", "reason": item.reason})
                     continue
-                row = item.row
-                old = self.conn.execute("SELECT kiosk_id, body_sha256 FROM transactions WHERE id = ?",
-                                        (row["id"],)).fetchone()
-                if old is None:
-                    self.conn.execute(
-                        "INSERT INTO transactions (id, kiosk_id, seq, kind, occurred_at, boot_id, uptime_s, data,"
-                        " body_sha256, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (row["id"], kiosk_id, row["seq"], row["kind"], row["occurred_at"], row["boot_id"],
-                         row["uptime_s"], row["data"], row["body_sha256"], now))
-                    results.append({"id": item.id, "status": "accepted", "reason": None})
-                    continue
-                if old["kiosk_id"] == kiosk_id and old["body_sha256"] == row["body_sha256"]:
-                    results.append({"id": item.id, "status": "duplicate", "reason": None})
-                    continue
-                reason = ("id already used by another kiosk" if old["kiosk_id"] != kiosk_id else
-                          "id already stored with a different body (an id is used once, for one transaction)")
-                self.conn.execute(
-                    "INSERT INTO transaction_conflicts (id, kiosk_id, body, body_sha256, reason, received_at)"
-                    " VALUES (?,?,?,?,?,?)", (row["id"], kiosk_id, row["body"], row["body_sha256"], reason, now))
-                conflicts.append((row["id"], reason))
-                results.append({"id": item.id, "status": "rejected", "reason": reason})
+                # each item in its own savepoint: one the database refuses is rejected alone, with its
+                # reason, instead of failing the batch (and, retried, failing it for ever)
+                self.conn.execute("SAVEPOINT batch_item")
+                try:
+                    result = self._store_item(kiosk_id, item, now, conflicts)
+                except ITEM_ERRORS as exc:
+                    self.conn.execute("ROLLBACK TO batch_item")
+                    log.error("kiosk %s: transaction %s could not be stored: %s: %s", kiosk_id, item.id,
+                              type(exc).__name__, exc)
+                    result = {"id": item.id, "status": "rejected",
+                              "reason": f"could not be stored ({type(exc).__name__}); kept out of the platform"}
+                self.conn.execute("RELEASE batch_item")
+                results.append(result)
         for tx_id, reason in conflicts:
             log.warning("kiosk %s: transaction %s refused: %s", kiosk_id, tx_id, reason)
         return results
+
+    def _store_item(self, kiosk_id: str, item: CheckedItem, now: float,
+                    conflicts: list[tuple[str, str]]) -> dict[str, Any]:
+        row = item.row
+        old = self.conn.execute("SELECT kiosk_id, body_sha256 FROM transactions WHERE id = ?",
+                                (row["id"],)).fetchone()
+        if old is None:
+            self.conn.execute(
+                "INSERT INTO transactions (id, kiosk_id, seq, kind, occurred_at, boot_id, uptime_s, data,"
+                " body_sha256, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (row["id"], kiosk_id, row["seq"], row["kind"], row["occurred_at"], row["boot_id"],
+                 row["uptime_s"], row["data"], row["body_sha256"], now))
+            return {"id": item.id, "status": "accepted", "reason": None}
+        if old["kiosk_id"] == kiosk_id and old["body_sha256"] == row["body_sha256"]:
+            return {"id": item.id, "status": "duplicate", "reason": None}
+        reason = ("id already used by another kiosk" if old["kiosk_id"] != kiosk_id else
+                  "id already stored with a different body (an id is used once, for one transaction)")
+        self.conn.execute(
+            "INSERT INTO transaction_conflicts (id, kiosk_id, body, body_sha256, reason, received_at)"
+            " VALUES (?,?,?,?,?,?)", (row["id"], kiosk_id, row["body"], row["body_sha256"], reason, now))
+        conflicts.append((row["id"], reason))
+        return {"id": item.id, "status": "rejected", "reason": reason}
 
     def transactions(self, kiosk_id: str | None = None, after_seq: int = 0,
                      limit: int | None = None) -> list[dict[str, Any]]:
