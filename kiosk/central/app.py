@@ -534,14 +534,16 @@ def create_app(db: CentralDB) -> FastAPI:
              responses={**ERRORS, 404: {"model": ErrorBody},
                         200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
              summary="The PDF of a released document (kiosks only; each download is logged)")
-    async def get_document(doc_id: str, holder: str | None = Query(None, description="when given, the document "
-                                                                   "must have been released to this holder"),
+    async def get_document(doc_id: str, holder: str = Query(..., min_length=64, max_length=64, pattern="^[0-9a-f]{64}$",
+                                                            description="the keyed hash of the holder the kiosk "
+                                                                        "looked up: the document must have been "
+                                                                        "released to this holder"),
                            caller: Caller = Depends(Signed("kiosk"))):
-        if holder is not None and not HOLDER.match(holder):
+        if not HOLDER.match(holder):
             raise ApiError(422, "invalid", "holder: expected the keyed hash of the ID number (64 lowercase hex digits)")
         row = db.released_document(doc_id, holder)
         if row is None:
-            raise ApiError(404, "not_found", f"no released document {doc_id!r}" + (" for this holder" if holder else ""))
+            raise ApiError(404, "not_found", f"no document {doc_id!r} released to this holder")
         db.log_download(doc_id, caller.name, holder)
         log.info("document %s downloaded by kiosk %s", doc_id, caller.name)
         return Response(row["pdf"], media_type="application/pdf",

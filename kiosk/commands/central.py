@@ -31,12 +31,16 @@ def register(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8700, help="port to listen on (default 8700)")
     p.add_argument("--db", default=str(DEFAULT_DB), metavar="PATH", help=f"the platform's SQLite file ({DEFAULT_DB})")
+    p.add_argument("--key-file", metavar="PATH", help="the key that seals the secrets at rest (else "
+                   "$KIOSK_CENTRAL_KEY_FILE, else central.key beside the database; made 0600 on first start)")
     p.set_defaults(handler=run_server, needs_config=False)
     cs = p.add_subparsers(dest="central_command", metavar="SUBCOMMAND", title="sub-commands")
 
     def db_option(q):
         # SUPPRESS: `kiosk central --db X add-kiosk ...` keeps X
         q.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH", help="the platform's SQLite file")
+        q.add_argument("--key-file", default=argparse.SUPPRESS, metavar="PATH",
+                       help="the key that seals secrets at rest (default: central.key beside the database)")
 
     q = cs.add_parser("add-kiosk", help="provision a kiosk; prints its secret once")
     q.add_argument("kiosk_id", metavar="ID")
@@ -80,9 +84,13 @@ def register(sub) -> None:
 
 
 def _db(ctx):
-    from kiosk.central.db import CentralDB
+    from kiosk.central.db import CentralDB, SecretKeyError
 
-    return CentralDB(ctx.args.db)
+    try:
+        return CentralDB(ctx.args.db, key_file=ctx.args.key_file)
+    except SecretKeyError as exc:
+        print(f"kiosk: central: {exc}", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
 
 
 def run_server(ctx) -> int:
