@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
@@ -46,6 +47,7 @@ from kiosk.central.db import PRINCIPAL_ID, CentralDB, sha256_hex
 from kiosk.store import StoreError
 from kiosk.wire import auth
 from kiosk.wire.catalog import Catalog
+from kiosk.wire.numbers import json_int
 from kiosk.wire.transactions import (BatchResult, ConfigStored, DocumentList, Heartbeat, HeartbeatAck,
                                      TransactionBatch)
 
@@ -61,6 +63,7 @@ LIMITS = {
     "document": 32 * MIB,        # one PDF, base64 in JSON
     "none": 64 * KIB,            # GET requests: no body expected
 }
+PDF_BASE64 = r"^JVBERi0[A-Za-z0-9+/](?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 SPOOL_AT = 1 * MIB  # bodies larger than this are spooled to a temporary file while they are hashed
 HOLDER = re.compile(r"^[0-9a-f]{64}$")
 AUTH_SCHEME = "KIOSK-HMAC-SHA256"
@@ -113,8 +116,9 @@ class DocumentUpload(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     title: Annotated[str, Field(min_length=1, max_length=200)]
-    pages: Annotated[int, Field(ge=1, le=1000)]
-    pdf_base64: Annotated[str, Field(min_length=8)]
+    pages: json_int(ge=1, le=1000)
+    # base64 of a PDF: starts "%PDF-", so "JVBERi0"; whole groups of four, padded
+    pdf_base64: Annotated[str, Field(min_length=8, pattern=PDF_BASE64)]
     holders: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = []
 
 
@@ -131,7 +135,7 @@ class CodePaymentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     reference: Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$")]
-    amount_fen: Annotated[int, Field(ge=1, le=99_999_999)]
+    amount_fen: json_int(ge=1, le=99_999_999)
     code: Annotated[str, Field(pattern=r"^[0-9]{16,24}$")]
     channel: Literal["wechat_pay", "alipay"]
     service: Annotated[str, Field(min_length=1, max_length=40)]
@@ -140,7 +144,7 @@ class CodePaymentRequest(BaseModel):
 class CodeRefundRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     refund_reference: Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$")]
-    amount_fen: Annotated[int, Field(ge=1, le=99_999_999)]
+    amount_fen: json_int(ge=1, le=99_999_999)
 
 
 class CodePaymentStatus(BaseModel):
@@ -314,6 +318,8 @@ def declared_bundle_fields(envelope: Any) -> tuple[int, list[str]]:
                        [{"field": "version", "problem": "required: the bundle's version, an integer"},
                         {"field": "targets", "problem": "required: the kiosk ids and group names it is for"}])
     version, targets = source["version"], source["targets"]
+    if isinstance(version, float) and version.is_integer() and abs(version) <= edge.INT64_MAX:
+        version = int(version)  # JSON has one number type: 7.0 is the integer 7
     details = []
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= edge.INT64_MAX:
         details.append({"field": "version", "problem": f"expected an integer from 1 to {edge.INT64_MAX}, "
@@ -328,11 +334,37 @@ def declared_bundle_fields(envelope: Any) -> tuple[int, list[str]]:
 
 # -- the application ------------------------------------------------------------------------------
 
-ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 413, 415, 422)}
+# every signed route can answer these (the order of checks in the module docstring; 503 when storage fails)
+ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 413, 415, 422, 503)}
+NOT_FOUND = {404: {"model": ErrorBody, "description": "no such resource (for this caller)"}}
+CONFLICT = {409: {"model": ErrorBody, "description": "conflicts with what is stored"}}
 
 
-def _body(model: type[BaseModel] | None, description: str) -> dict:
-    schema = {"$ref": f"#/components/schemas/{model.__name__}"} if model else {"type": "object"}
+_BUNDLE_FIELDS = {"version": {"type": "integer", "minimum": 1, "maximum": edge.INT64_MAX},
+                  "targets": {"type": "array", "minItems": 1,
+                              "items": {"type": "string", "minLength": 1, "maxLength": 64}}}
+# what declared_bundle_fields reads: version and targets at the top level, or in `payload` or `bundle`
+BUNDLE_SCHEMA = {
+    "type": "object",
+    "properties": {**_BUNDLE_FIELDS, "payload": {"type": "object", "properties": _BUNDLE_FIELDS},
+                   "bundle": {"type": "object", "properties": _BUNDLE_FIELDS}},
+    "anyOf": [{"required": ["version", "targets"]},
+              {"required": ["payload"], "properties": {"payload": {"required": ["version", "targets"]}}},
+              {"required": ["bundle"], "properties": {"bundle": {"required": ["version", "targets"]}}}],
+    "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+    "description": "integers anywhere in the envelope fit in 64 bits; nesting is at most 64 levels"}
+# any JSON value the platform stores faithfully (kiosk/central/edge.py); the depth limit is not expressed
+JSON_VALUE = {"anyOf": [{"type": ["string", "boolean", "null"]},
+                        {"type": "number", "minimum": edge.INT64_MIN, "maximum": edge.INT64_MAX},
+                        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+                        {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}]}
+
+
+def _body(model: type[BaseModel] | dict | None, description: str) -> dict:
+    if isinstance(model, dict):
+        schema = model
+    else:
+        schema = {"$ref": f"#/components/schemas/{model.__name__}"} if model else {"type": "object"}
     return {"requestBody": {"required": True, "description": description,
                             "content": {"application/json": {"schema": schema}}}}
 
@@ -394,7 +426,7 @@ def create_app(db: CentralDB) -> FastAPI:
                         rejected[0]["reason"])
         return JSONResponse({"results": results})
 
-    @app.get("/api/v1/kiosks/{kiosk_id}/transactions", response_model=TransactionList, responses=ERRORS,
+    @app.get("/api/v1/kiosks/{kiosk_id}/transactions", response_model=TransactionList, responses={**ERRORS, **NOT_FOUND},
              tags=["transactions"], summary="What the platform holds for a kiosk, by seq (operator, or the kiosk itself)")
     async def list_transactions(kiosk_id: str, after_seq: int = Query(0, ge=0, le=edge.INT64_MAX), limit: int = Query(1000, ge=1, le=5000),
                                 caller: Caller = Depends(Signed("operator", "kiosk"))):
@@ -409,7 +441,7 @@ def create_app(db: CentralDB) -> FastAPI:
 
     # -- catalog ---------------------------------------------------------------------------------
 
-    @app.get("/api/v1/catalog", tags=["catalog"], responses={**ERRORS, 304: {"description": "unchanged"},
+    @app.get("/api/v1/catalog", tags=["catalog"], responses={**ERRORS, **NOT_FOUND, 304: {"description": "unchanged"},
                                                              200: {"content": {"application/json": {
                                                                  "schema": {"$ref": "#/components/schemas/Catalog"}}}}},
              summary="The guide catalog (DESIGN.md section 6), with an ETag; If-None-Match gives 304")
@@ -460,7 +492,7 @@ def create_app(db: CentralDB) -> FastAPI:
     @app.put("/api/v1/fleet/config", response_model=ConfigStored, tags=["config"],
              responses={**ERRORS, 409: {"model": ErrorBody, "description": "version not above the newest stored"}},
              summary="Upload a signed config bundle for the fleet (operator)",
-             openapi_extra=_body(None, "the signed envelope made by `kiosk config sign`; it declares `version` "
+             openapi_extra=_body(BUNDLE_SCHEMA, "the signed envelope made by `kiosk config sign`; it declares `version` "
                                        "(integer, strictly increasing) and `targets` (kiosk ids and group names) "
                                        "at its top level or in its `payload` object"))
     async def put_fleet_config(request: Request, caller: Caller = Depends(Signed("operator", limit="config"))):
@@ -491,7 +523,7 @@ def create_app(db: CentralDB) -> FastAPI:
         newest = db.newest_config_for(kiosk_id)
         return JSONResponse({"received_at": rfc3339(at), "config_version": newest["version"] if newest else None})
 
-    @app.get("/api/v1/kiosks/{kiosk_id}/heartbeat", tags=["kiosks"], responses=ERRORS,
+    @app.get("/api/v1/kiosks/{kiosk_id}/heartbeat", tags=["kiosks"], responses={**ERRORS, **NOT_FOUND},
              summary="The latest heartbeat of a kiosk and its recent history (operator, or the kiosk itself)")
     async def get_heartbeat(kiosk_id: str, history: int = Query(0, ge=0, le=1000),
                             caller: Caller = Depends(Signed("operator", "kiosk"))):
@@ -553,7 +585,7 @@ def create_app(db: CentralDB) -> FastAPI:
              summary="Store a document and release it to holders (operator); releases are only ever added",
              openapi_extra=_body(DocumentUpload, "the PDF (base64), its title and page count, and the keyed "
                                                  "hashes of the holders it is released to"))
-    async def put_document(request: Request, doc_id: str, caller: Caller = Depends(Signed("operator", limit="document"))):
+    async def put_document(request: Request, doc_id: Annotated[str, FastPath(pattern=PRINCIPAL_ID.pattern)], caller: Caller = Depends(Signed("operator", limit="document"))):
         if not PRINCIPAL_ID.match(doc_id):
             raise ApiError(422, "invalid", "doc_id: 1-64 letters, digits, '.', '_' or '-'")
         doc = parse_json(request, caller.body)
@@ -597,7 +629,7 @@ def create_app(db: CentralDB) -> FastAPI:
             raise ApiError(422, "invalid", "the payment request is not valid",
                            [{"field": p["field"], "problem": p["problem"]} for p in intake.problems(exc)]) from None
 
-    @app.post("/api/v1/payments/code", response_model=CodePaymentStatus, responses=ERRORS, tags=["payments (demo)"],
+    @app.post("/api/v1/payments/code", response_model=CodePaymentStatus, responses={**ERRORS, **NOT_FOUND, **CONFLICT}, tags=["payments (demo)"],
               summary="Demo acquirer: pay with a WeChat/Alipay payment code (idempotent on the reference)",
               openapi_extra=_body(CodePaymentRequest, "the kiosk's reference, the amount and the scanned code; "
                                                       "the code's last digit picks the demo outcome"))
@@ -606,17 +638,17 @@ def create_app(db: CentralDB) -> FastAPI:
         return await _demo(lambda: acquirer.pay(caller.name, req.reference, req.amount_fen, req.code, req.channel,
                                                  req.service))
 
-    @app.get("/api/v1/payments/code/{reference}", response_model=CodePaymentStatus, responses=ERRORS,
+    @app.get("/api/v1/payments/code/{reference}", response_model=CodePaymentStatus, responses={**ERRORS, **NOT_FOUND, **CONFLICT},
              tags=["payments (demo)"], summary="Demo acquirer: where a payment stands")
     async def query_code(reference: str, caller: Caller = Depends(Signed("kiosk"))):
         return await _demo(lambda: acquirer.query(caller.name, reference))
 
-    @app.post("/api/v1/payments/code/{reference}/reverse", response_model=CodePaymentStatus, responses=ERRORS,
+    @app.post("/api/v1/payments/code/{reference}/reverse", response_model=CodePaymentStatus, responses={**ERRORS, **NOT_FOUND, **CONFLICT},
               tags=["payments (demo)"], summary="Demo acquirer: call back a payment that is not confirmed")
     async def reverse_code(reference: str, caller: Caller = Depends(Signed("kiosk"))):
         return await _demo(lambda: acquirer.reverse(caller.name, reference))
 
-    @app.post("/api/v1/payments/code/{reference}/refund", response_model=CodePaymentStatus, responses=ERRORS,
+    @app.post("/api/v1/payments/code/{reference}/refund", response_model=CodePaymentStatus, responses={**ERRORS, **NOT_FOUND, **CONFLICT},
               tags=["payments (demo)"], summary="Demo acquirer: give an approved payment back (once)",
               openapi_extra=_body(CodeRefundRequest, "the kiosk's refund reference and the amount"))
     async def refund_code(reference: str, caller: Caller = Depends(Signed("kiosk"))):
@@ -640,13 +672,19 @@ def create_app(db: CentralDB) -> FastAPI:
         _, defs = models_json_schema([(m, "validation") for m in bodies], ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update(defs.get("$defs", {}))
-        components["securitySchemes"] = {
-            name: {"type": "apiKey", "in": "header", "name": name, "description": text}
-            for name, text in ((auth.HEADER_KIOSK, "the kiosk id (or X-Operator-Id for an operator)"),
-                               (auth.HEADER_TS, "unix seconds; within 300 s of the server's clock"),
-                               (auth.HEADER_NONCE, "32 random hex digits, never reused"),
-                               (auth.HEADER_SIG, "hex HMAC-SHA256 of the canonical request; docs/central-api.md"))}
-        requirement = [{name: [] for name in components["securitySchemes"]}]
+        components["schemas"]["JsonValue"] = JSON_VALUE
+        described = ((auth.HEADER_KIOSK, "the kiosk id; a kiosk's requests"),
+                     (auth.HEADER_OPERATOR, "the operator name; an operator's requests"),
+                     (auth.HEADER_TS, "unix seconds, 1-12 ASCII digits; within 300 s of the server's clock"),
+                     (auth.HEADER_NONCE, "16-64 of [A-Za-z0-9_-] (32 random hex digits), never reused"),
+                     (auth.HEADER_BODY, "hex SHA-256 of the body as sent (of nothing for a GET); signed"),
+                     (auth.HEADER_SIG, "hex HMAC-SHA256 of the canonical request; docs/central-api.md"))
+        components["securitySchemes"] = {name: {"type": "apiKey", "in": "header", "name": name, "description": text}
+                                         for name, text in described}
+        common = [auth.HEADER_TS, auth.HEADER_NONCE, auth.HEADER_BODY, auth.HEADER_SIG]
+        # either a kiosk's or an operator's signature (never both principal headers)
+        requirement = [{name: [] for name in (principal, *common)}
+                       for principal in (auth.HEADER_KIOSK, auth.HEADER_OPERATOR)]
         for path, ops in schema["paths"].items():
             if path in ("/api/v1/health",):
                 continue
