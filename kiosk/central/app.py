@@ -340,7 +340,10 @@ NOT_FOUND = {404: {"model": ErrorBody, "description": "no such resource (for thi
 CONFLICT = {409: {"model": ErrorBody, "description": "conflicts with what is stored"}}
 
 
-_BUNDLE_FIELDS = {"version": {"type": "integer", "minimum": 1, "maximum": edge.INT64_MAX},
+# Bounds in the document are 2^53 - 1, inside the server's int64: JSON Schema tools (hypothesis-jsonschema
+# among them) handle numbers as doubles, and 2^63 - 1 rounds up to 2^63, past what the server takes.
+JSON_SAFE_INT = 2**53 - 1
+_BUNDLE_FIELDS = {"version": {"type": "integer", "minimum": 1, "maximum": JSON_SAFE_INT},
                   "targets": {"type": "array", "minItems": 1,
                               "items": {"type": "string", "minLength": 1, "maxLength": 64}}}
 # what declared_bundle_fields reads: version and targets at the top level, or in `payload` or `bundle`
@@ -348,14 +351,16 @@ BUNDLE_SCHEMA = {
     "type": "object",
     "properties": {**_BUNDLE_FIELDS, "payload": {"type": "object", "properties": _BUNDLE_FIELDS},
                    "bundle": {"type": "object", "properties": _BUNDLE_FIELDS}},
-    "anyOf": [{"required": ["version", "targets"]},
-              {"required": ["payload"], "properties": {"payload": {"required": ["version", "targets"]}}},
-              {"required": ["bundle"], "properties": {"bundle": {"required": ["version", "targets"]}}}],
+    # each alternative complete in itself: generators do not always merge a branch with its parent
+    "anyOf": [{"type": "object", "required": ["version", "targets"], "properties": _BUNDLE_FIELDS},
+              *({"type": "object", "required": [place], "properties": {place: {
+                  "type": "object", "required": ["version", "targets"], "properties": _BUNDLE_FIELDS}}}
+                for place in ("payload", "bundle"))],
     "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
     "description": "integers anywhere in the envelope fit in 64 bits; nesting is at most 64 levels"}
 # any JSON value the platform stores faithfully (kiosk/central/edge.py); the depth limit is not expressed
 JSON_VALUE = {"anyOf": [{"type": ["string", "boolean", "null"]},
-                        {"type": "number", "minimum": edge.INT64_MIN, "maximum": edge.INT64_MAX},
+                        {"type": "number", "minimum": -JSON_SAFE_INT, "maximum": JSON_SAFE_INT},
                         {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
                         {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}]}
 
