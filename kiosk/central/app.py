@@ -349,12 +349,14 @@ _BUNDLE_FIELDS = {"version": {"type": "integer", "minimum": 1, "maximum": JSON_S
 # what declared_bundle_fields reads: version and targets at the top level, or in `payload` or `bundle`
 BUNDLE_SCHEMA = {
     "type": "object",
-    "properties": {**_BUNDLE_FIELDS, "payload": {"type": "object", "properties": _BUNDLE_FIELDS},
-                   "bundle": {"type": "object", "properties": _BUNDLE_FIELDS}},
+    "properties": {**_BUNDLE_FIELDS, **{place: {"type": "object", "properties": _BUNDLE_FIELDS,
+                                                "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}
+                                        for place in ("payload", "bundle")}},
     # each alternative complete in itself: generators do not always merge a branch with its parent
     "anyOf": [{"type": "object", "required": ["version", "targets"], "properties": _BUNDLE_FIELDS},
               *({"type": "object", "required": [place], "properties": {place: {
-                  "type": "object", "required": ["version", "targets"], "properties": _BUNDLE_FIELDS}}}
+                  "type": "object", "required": ["version", "targets"], "properties": _BUNDLE_FIELDS,
+                  "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}}}
                 for place in ("payload", "bundle"))],
     "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
     "description": "integers anywhere in the envelope fit in 64 bits; nesting is at most 64 levels"}
@@ -363,6 +365,20 @@ JSON_VALUE = {"anyOf": [{"type": ["string", "boolean", "null"]},
                         {"type": "number", "minimum": -JSON_SAFE_INT, "maximum": JSON_SAFE_INT},
                         {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
                         {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}]}
+
+
+def _free_json_is_storable(schemas: dict) -> None:
+    """Free-form objects (`dict[str, Any]`: a transaction's data, a heartbeat's devices and alarms) hold
+    values the edge checks too: say so, rather than `additionalProperties: true`."""
+    stack: list[Any] = list(schemas.values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "object" and node.get("additionalProperties") is True and not node.get("properties"):
+                node["additionalProperties"] = {"$ref": "#/components/schemas/JsonValue"}
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _body(model: type[BaseModel] | dict | None, description: str) -> dict:
@@ -554,7 +570,7 @@ def create_app(db: CentralDB) -> FastAPI:
 
     @app.get("/api/v1/kiosks/{kiosk_id}/documents", response_model=DocumentList, responses=ERRORS,
              tags=["documents"], summary="Documents released for printing to the holder whose keyed hash is H")
-    async def list_documents(kiosk_id: str, holder: str = Query(..., description="holder_hash(key, ID number): 64 "
+    async def list_documents(kiosk_id: str, holder: str = Query(..., pattern="^[0-9a-f]{64}$", description="holder_hash(key, ID number): 64 "
                                                                                   "lowercase hex digits"),
                              caller: Caller = Depends(Signed("kiosk", "operator"))):
         own_kiosk(caller, kiosk_id)
@@ -678,6 +694,7 @@ def create_app(db: CentralDB) -> FastAPI:
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update(defs.get("$defs", {}))
         components["schemas"]["JsonValue"] = JSON_VALUE
+        _free_json_is_storable(components["schemas"])
         described = ((auth.HEADER_KIOSK, "the kiosk id; a kiosk's requests"),
                      (auth.HEADER_OPERATOR, "the operator name; an operator's requests"),
                      (auth.HEADER_TS, "unix seconds, 1-12 ASCII digits; within 300 s of the server's clock"),
