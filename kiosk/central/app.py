@@ -4,8 +4,10 @@ Every request but `/api/v1/health` and the OpenAPI document is signed
 (kiosk/wire/auth.py; docs/central-api.md). A request is checked in this
 order, and a refusal at any step stores nothing:
 
-    body size (413, before the body is read whole) -> signature, window and
-    nonce (401) -> who may call this endpoint (403) -> JSON (400) -> schema (422)
+    declared size (413) -> signed headers: signature over the declared body
+    hash, window and nonce (401) -> who may call this endpoint (403) -> the
+    body, read only now, against its size limit (413) and the signed hash
+    (401) -> JSON (400) -> schema (422)
 
 Bodies are read and parsed here rather than by FastAPI's body parameters, so
 an unauthenticated caller never learns how its JSON was judged and a batch
@@ -17,16 +19,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import logging
 import re
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
@@ -36,11 +42,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from kiosk import __version__
-from kiosk.central import intake
+from kiosk.central import edge, intake
 from kiosk.central.db import PRINCIPAL_ID, CentralDB, sha256_hex
 from kiosk.store import StoreError
 from kiosk.wire import auth
 from kiosk.wire.catalog import Catalog
+from kiosk.wire.numbers import json_int
 from kiosk.wire.transactions import (BatchResult, ConfigStored, DocumentList, Heartbeat, HeartbeatAck,
                                      TransactionBatch)
 
@@ -56,6 +63,8 @@ LIMITS = {
     "document": 32 * MIB,        # one PDF, base64 in JSON
     "none": 64 * KIB,            # GET requests: no body expected
 }
+PDF_BASE64 = r"^JVBERi0[A-Za-z0-9+/](?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+SPOOL_AT = 1 * MIB  # bodies larger than this are spooled to a temporary file while they are hashed
 HOLDER = re.compile(r"^[0-9a-f]{64}$")
 AUTH_SCHEME = "KIOSK-HMAC-SHA256"
 
@@ -107,8 +116,9 @@ class DocumentUpload(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     title: Annotated[str, Field(min_length=1, max_length=200)]
-    pages: Annotated[int, Field(ge=1, le=1000)]
-    pdf_base64: Annotated[str, Field(min_length=8)]
+    pages: json_int(ge=1, le=1000)
+    # base64 of a PDF: starts "%PDF-", so "JVBERi0"; whole groups of four, padded
+    pdf_base64: Annotated[str, Field(min_length=8, pattern=PDF_BASE64)]
     holders: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = []
 
 
@@ -125,7 +135,7 @@ class CodePaymentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     reference: Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$")]
-    amount_fen: Annotated[int, Field(ge=1, le=99_999_999)]
+    amount_fen: json_int(ge=1, le=99_999_999)
     code: Annotated[str, Field(pattern=r"^[0-9]{16,24}$")]
     channel: Literal["wechat_pay", "alipay"]
     service: Annotated[str, Field(min_length=1, max_length=40)]
@@ -134,7 +144,7 @@ class CodePaymentRequest(BaseModel):
 class CodeRefundRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     refund_reference: Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$")]
-    amount_fen: Annotated[int, Field(ge=1, le=99_999_999)]
+    amount_fen: json_int(ge=1, le=99_999_999)
 
 
 class CodePaymentStatus(BaseModel):
@@ -164,43 +174,56 @@ def error_response(exc: ApiError) -> JSONResponse:
 
 # -- reading and checking a request ---------------------------------------------------------------
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it is known to exceed `limit`:
-    from Content-Length before reading anything, else by counting while it streams in."""
+def declared_length(request: Request, limit: int) -> None:
+    """413 from Content-Length alone, before anything is read."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (0 < len(declared) <= 19 and declared.isascii() and declared.isdigit()):
             raise ApiError(400, "bad_request", "Content-Length is not a number")
         if int(declared) > limit:
             raise ApiError(413, "too_large", f"the body is {declared} bytes; this endpoint takes at most {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too_large", f"the body exceeds {limit} bytes, the most this endpoint takes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
-def _no_constants(name: str):
-    raise ValueError(f"{name} is not a JSON number")
+async def read_body(request: Request, limit: int, want_sha256: str) -> bytes:
+    """The body, checked against the signed hash while it streams in: 413 as soon as it exceeds `limit`,
+    401 when it is not the body that was signed. Past SPOOL_AT it goes to a temporary file rather than
+    a list of chunks in memory, so a slow upload holds a small buffer only."""
+    digest, size = hashlib.sha256(), 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_AT) as spool:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "too_large", f"the body exceeds {limit} bytes, the most this endpoint takes")
+            digest.update(chunk)
+            spool.write(chunk)
+        if not hmac.compare_digest(digest.hexdigest(), want_sha256):
+            raise ApiError(401, "unauthenticated", f"the body is not the one signed: its SHA-256 differs from "
+                           f"{auth.HEADER_BODY}", headers={"WWW-Authenticate": AUTH_SCHEME})
+        spool.seek(0)
+        return spool.read()
 
 
-def parse_json(request: Request, body: bytes) -> Any:
+def parse_json(request: Request, body: bytes, *, check: bool = True) -> Any:
+    """The body as JSON, strictly (kiosk/central/edge.py): 400 when it cannot be parsed, 422 naming each
+    field whose value cannot be stored faithfully. `check=False` leaves the walk to the caller."""
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype not in ("application/json", ""):
         raise ApiError(415, "unsupported_media_type", f"Content-Type {ctype!r}: send application/json")
     if not body.strip():
         raise ApiError(400, "malformed_json", "the body is empty; a JSON document was expected")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not UTF-8 (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json",
-                       f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except ValueError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+        doc = edge.loads(body)
+    except edge.JSONRefused as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None
+    if check:
+        refuse_unstorable(doc)
+    return doc
+
+
+def refuse_unstorable(doc: Any, prefix: str = "") -> None:
+    found = edge.problems(doc, prefix)
+    if found:
+        raise ApiError(422, "invalid", f"{found[0]['field']}: {found[0]['problem']}", found)
 
 
 @dataclass(frozen=True)
@@ -227,7 +250,7 @@ class Signed:
         self.limit = LIMITS[limit]
 
     async def __call__(self, request: Request) -> Caller:
-        body = await read_body(request, self.limit)
+        declared_length(request, self.limit)
         db: CentralDB = request.app.state.db
         now = db.clock()
         operator = auth.HEADER_OPERATOR in request.headers
@@ -257,7 +280,7 @@ class Signed:
                          f"({int(now)}): set the clock (NTP) and sign each request when it is sent",
                          "timestamp outside the window", details=[{"server_time": int(now)}])
         try:
-            auth.verify(secret, claimed, request.method, path_qs, body, now=now)
+            auth.verify(secret, claimed, request.method, path_qs, now=now)  # the body is checked as it is read
         except auth.AuthError as exc:
             raise refuse(UNAUTHENTICATED, str(exc)) from None
         if not db.remember_nonce(f"{kind}:{claimed.principal}", claimed.nonce, claimed.timestamp + auth.WINDOW_S):
@@ -266,6 +289,7 @@ class Signed:
         if kind not in self.kinds:
             allowed = " or ".join(f"a {k}" for k in self.kinds)
             raise ApiError(403, "forbidden", f"this endpoint is for {allowed}, not a {kind}")
+        body = await read_body(request, self.limit, claimed.body_sha256)
         return Caller(kind, claimed.principal, body)
 
 
@@ -294,9 +318,12 @@ def declared_bundle_fields(envelope: Any) -> tuple[int, list[str]]:
                        [{"field": "version", "problem": "required: the bundle's version, an integer"},
                         {"field": "targets", "problem": "required: the kiosk ids and group names it is for"}])
     version, targets = source["version"], source["targets"]
+    if isinstance(version, float) and version.is_integer() and abs(version) <= edge.INT64_MAX:
+        version = int(version)  # JSON has one number type: 7.0 is the integer 7
     details = []
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        details.append({"field": "version", "problem": f"expected a positive integer, got {json.dumps(version)}"})
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= edge.INT64_MAX:
+        details.append({"field": "version", "problem": f"expected an integer from 1 to {edge.INT64_MAX}, "
+                                                       f"got {json.dumps(version)[:40]}"})
     if (not isinstance(targets, list) or not targets
             or not all(isinstance(t, str) and 0 < len(t) <= 64 for t in targets)):
         details.append({"field": "targets", "problem": "expected a non-empty list of kiosk ids and group names"})
@@ -307,11 +334,58 @@ def declared_bundle_fields(envelope: Any) -> tuple[int, list[str]]:
 
 # -- the application ------------------------------------------------------------------------------
 
-ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 413, 415, 422)}
+# every signed route can answer these (the order of checks in the module docstring; 503 when storage fails)
+ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 413, 415, 422, 503)}
+NOT_FOUND = {404: {"model": ErrorBody, "description": "no such resource (for this caller)"}}
+CONFLICT = {409: {"model": ErrorBody, "description": "conflicts with what is stored"}}
 
 
-def _body(model: type[BaseModel] | None, description: str) -> dict:
-    schema = {"$ref": f"#/components/schemas/{model.__name__}"} if model else {"type": "object"}
+# Bounds in the document are 2^53 - 1, inside the server's int64: JSON Schema tools (hypothesis-jsonschema
+# among them) handle numbers as doubles, and 2^63 - 1 rounds up to 2^63, past what the server takes.
+JSON_SAFE_INT = 2**53 - 1
+_BUNDLE_FIELDS = {"version": {"type": "integer", "minimum": 1, "maximum": JSON_SAFE_INT},
+                  "targets": {"type": "array", "minItems": 1,
+                              "items": {"type": "string", "minLength": 1, "maxLength": 64}}}
+# what declared_bundle_fields reads: version and targets at the top level, or in `payload` or `bundle`
+BUNDLE_SCHEMA = {
+    "type": "object",
+    "properties": {**_BUNDLE_FIELDS, **{place: {"type": "object", "properties": _BUNDLE_FIELDS,
+                                                "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}
+                                        for place in ("payload", "bundle")}},
+    # each alternative complete in itself: generators do not always merge a branch with its parent
+    "anyOf": [{"type": "object", "required": ["version", "targets"], "properties": _BUNDLE_FIELDS},
+              *({"type": "object", "required": [place], "properties": {place: {
+                  "type": "object", "required": ["version", "targets"], "properties": _BUNDLE_FIELDS,
+                  "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}}}
+                for place in ("payload", "bundle"))],
+    "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+    "description": "integers anywhere in the envelope fit in 64 bits; nesting is at most 64 levels"}
+# any JSON value the platform stores faithfully (kiosk/central/edge.py); the depth limit is not expressed
+JSON_VALUE = {"anyOf": [{"type": ["string", "boolean", "null"]},
+                        {"type": "number", "minimum": -JSON_SAFE_INT, "maximum": JSON_SAFE_INT},
+                        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+                        {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}}]}
+
+
+def _free_json_is_storable(schemas: dict) -> None:
+    """Free-form objects (`dict[str, Any]`: a transaction's data, a heartbeat's devices and alarms) hold
+    values the edge checks too: say so, rather than `additionalProperties: true`."""
+    stack: list[Any] = list(schemas.values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "object" and node.get("additionalProperties") is True and not node.get("properties"):
+                node["additionalProperties"] = {"$ref": "#/components/schemas/JsonValue"}
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _body(model: type[BaseModel] | dict | None, description: str) -> dict:
+    if isinstance(model, dict):
+        schema = model
+    else:
+        schema = {"$ref": f"#/components/schemas/{model.__name__}"} if model else {"type": "object"}
     return {"requestBody": {"required": True, "description": description,
                             "content": {"application/json": {"schema": schema}}}}
 
@@ -362,7 +436,7 @@ def create_app(db: CentralDB) -> FastAPI:
                                                     "on its own"))
     async def post_transactions(request: Request, caller: Caller = Depends(Signed("kiosk", limit="transactions"))):
         try:
-            kiosk_id, items = intake.check_batch(parse_json(request, caller.body))
+            kiosk_id, items = intake.check_batch(parse_json(request, caller.body, check=False))
         except intake.EnvelopeError as exc:
             raise ApiError(422, "invalid", f"the batch is not usable: {exc}", exc.details) from None
         own_kiosk(caller, kiosk_id)
@@ -373,9 +447,9 @@ def create_app(db: CentralDB) -> FastAPI:
                         rejected[0]["reason"])
         return JSONResponse({"results": results})
 
-    @app.get("/api/v1/kiosks/{kiosk_id}/transactions", response_model=TransactionList, responses=ERRORS,
+    @app.get("/api/v1/kiosks/{kiosk_id}/transactions", response_model=TransactionList, responses={**ERRORS, **NOT_FOUND},
              tags=["transactions"], summary="What the platform holds for a kiosk, by seq (operator, or the kiosk itself)")
-    async def list_transactions(kiosk_id: str, after_seq: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=5000),
+    async def list_transactions(kiosk_id: str, after_seq: int = Query(0, ge=0, le=edge.INT64_MAX), limit: int = Query(1000, ge=1, le=5000),
                                 caller: Caller = Depends(Signed("operator", "kiosk"))):
         own_kiosk(caller, kiosk_id)
         if not db.kiosk_exists(kiosk_id):
@@ -388,7 +462,7 @@ def create_app(db: CentralDB) -> FastAPI:
 
     # -- catalog ---------------------------------------------------------------------------------
 
-    @app.get("/api/v1/catalog", tags=["catalog"], responses={**ERRORS, 304: {"description": "unchanged"},
+    @app.get("/api/v1/catalog", tags=["catalog"], responses={**ERRORS, **NOT_FOUND, 304: {"description": "unchanged"},
                                                              200: {"content": {"application/json": {
                                                                  "schema": {"$ref": "#/components/schemas/Catalog"}}}}},
              summary="The guide catalog (DESIGN.md section 6), with an ETag; If-None-Match gives 304")
@@ -439,7 +513,7 @@ def create_app(db: CentralDB) -> FastAPI:
     @app.put("/api/v1/fleet/config", response_model=ConfigStored, tags=["config"],
              responses={**ERRORS, 409: {"model": ErrorBody, "description": "version not above the newest stored"}},
              summary="Upload a signed config bundle for the fleet (operator)",
-             openapi_extra=_body(None, "the signed envelope made by `kiosk config sign`; it declares `version` "
+             openapi_extra=_body(BUNDLE_SCHEMA, "the signed envelope made by `kiosk config sign`; it declares `version` "
                                        "(integer, strictly increasing) and `targets` (kiosk ids and group names) "
                                        "at its top level or in its `payload` object"))
     async def put_fleet_config(request: Request, caller: Caller = Depends(Signed("operator", limit="config"))):
@@ -470,7 +544,7 @@ def create_app(db: CentralDB) -> FastAPI:
         newest = db.newest_config_for(kiosk_id)
         return JSONResponse({"received_at": rfc3339(at), "config_version": newest["version"] if newest else None})
 
-    @app.get("/api/v1/kiosks/{kiosk_id}/heartbeat", tags=["kiosks"], responses=ERRORS,
+    @app.get("/api/v1/kiosks/{kiosk_id}/heartbeat", tags=["kiosks"], responses={**ERRORS, **NOT_FOUND},
              summary="The latest heartbeat of a kiosk and its recent history (operator, or the kiosk itself)")
     async def get_heartbeat(kiosk_id: str, history: int = Query(0, ge=0, le=1000),
                             caller: Caller = Depends(Signed("operator", "kiosk"))):
@@ -496,7 +570,7 @@ def create_app(db: CentralDB) -> FastAPI:
 
     @app.get("/api/v1/kiosks/{kiosk_id}/documents", response_model=DocumentList, responses=ERRORS,
              tags=["documents"], summary="Documents released for printing to the holder whose keyed hash is H")
-    async def list_documents(kiosk_id: str, holder: str = Query(..., description="holder_hash(key, ID number): 64 "
+    async def list_documents(kiosk_id: str, holder: str = Query(..., pattern="^[0-9a-f]{64}$", description="holder_hash(key, ID number): 64 "
                                                                                   "lowercase hex digits"),
                              caller: Caller = Depends(Signed("kiosk", "operator"))):
         own_kiosk(caller, kiosk_id)
@@ -513,14 +587,16 @@ def create_app(db: CentralDB) -> FastAPI:
              responses={**ERRORS, 404: {"model": ErrorBody},
                         200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
              summary="The PDF of a released document (kiosks only; each download is logged)")
-    async def get_document(doc_id: str, holder: str | None = Query(None, description="when given, the document "
-                                                                   "must have been released to this holder"),
+    async def get_document(doc_id: str, holder: str = Query(..., min_length=64, max_length=64, pattern="^[0-9a-f]{64}$",
+                                                            description="the keyed hash of the holder the kiosk "
+                                                                        "looked up: the document must have been "
+                                                                        "released to this holder"),
                            caller: Caller = Depends(Signed("kiosk"))):
-        if holder is not None and not HOLDER.match(holder):
+        if not HOLDER.match(holder):
             raise ApiError(422, "invalid", "holder: expected the keyed hash of the ID number (64 lowercase hex digits)")
         row = db.released_document(doc_id, holder)
         if row is None:
-            raise ApiError(404, "not_found", f"no released document {doc_id!r}" + (" for this holder" if holder else ""))
+            raise ApiError(404, "not_found", f"no document {doc_id!r} released to this holder")
         db.log_download(doc_id, caller.name, holder)
         log.info("document %s downloaded by kiosk %s", doc_id, caller.name)
         return Response(row["pdf"], media_type="application/pdf",
@@ -530,7 +606,7 @@ def create_app(db: CentralDB) -> FastAPI:
              summary="Store a document and release it to holders (operator); releases are only ever added",
              openapi_extra=_body(DocumentUpload, "the PDF (base64), its title and page count, and the keyed "
                                                  "hashes of the holders it is released to"))
-    async def put_document(request: Request, doc_id: str, caller: Caller = Depends(Signed("operator", limit="document"))):
+    async def put_document(request: Request, doc_id: Annotated[str, FastPath(pattern=PRINCIPAL_ID.pattern)], caller: Caller = Depends(Signed("operator", limit="document"))):
         if not PRINCIPAL_ID.match(doc_id):
             raise ApiError(422, "invalid", "doc_id: 1-64 letters, digits, '.', '_' or '-'")
         doc = parse_json(request, caller.body)
@@ -574,7 +650,7 @@ def create_app(db: CentralDB) -> FastAPI:
             raise ApiError(422, "invalid", "the payment request is not valid",
                            [{"field": p["field"], "problem": p["problem"]} for p in intake.problems(exc)]) from None
 
-    @app.post("/api/v1/payments/code", response_model=CodePaymentStatus, responses=ERRORS, tags=["payments (demo)"],
+    @app.post("/api/v1/payments/code", response_model=CodePaymentStatus, responses={**ERRORS, **NOT_FOUND, **CONFLICT}, tags=["payments (demo)"],
               summary="Demo acquirer: pay with a WeChat/Alipay payment code (idempotent on the reference)",
               openapi_extra=_body(CodePaymentRequest, "the kiosk's reference, the amount and the scanned code; "
                                                       "the code's last digit picks the demo outcome"))
@@ -583,17 +659,17 @@ def create_app(db: CentralDB) -> FastAPI:
         return await _demo(lambda: acquirer.pay(caller.name, req.reference, req.amount_fen, req.code, req.channel,
                                                  req.service))
 
-    @app.get("/api/v1/payments/code/{reference}", response_model=CodePaymentStatus, responses=ERRORS,
+    @app.get("/api/v1/payments/code/{reference}", response_model=CodePaymentStatus, responses={**ERRORS, **NOT_FOUND, **CONFLICT},
              tags=["payments (demo)"], summary="Demo acquirer: where a payment stands")
     async def query_code(reference: str, caller: Caller = Depends(Signed("kiosk"))):
         return await _demo(lambda: acquirer.query(caller.name, reference))
 
-    @app.post("/api/v1/payments/code/{reference}/reverse", response_model=CodePaymentStatus, responses=ERRORS,
+    @app.post("/api/v1/payments/code/{reference}/reverse", response_model=CodePaymentStatus, responses={**ERRORS, **NOT_FOUND, **CONFLICT},
               tags=["payments (demo)"], summary="Demo acquirer: call back a payment that is not confirmed")
     async def reverse_code(reference: str, caller: Caller = Depends(Signed("kiosk"))):
         return await _demo(lambda: acquirer.reverse(caller.name, reference))
 
-    @app.post("/api/v1/payments/code/{reference}/refund", response_model=CodePaymentStatus, responses=ERRORS,
+    @app.post("/api/v1/payments/code/{reference}/refund", response_model=CodePaymentStatus, responses={**ERRORS, **NOT_FOUND, **CONFLICT},
               tags=["payments (demo)"], summary="Demo acquirer: give an approved payment back (once)",
               openapi_extra=_body(CodeRefundRequest, "the kiosk's refund reference and the amount"))
     async def refund_code(reference: str, caller: Caller = Depends(Signed("kiosk"))):
@@ -617,13 +693,20 @@ def create_app(db: CentralDB) -> FastAPI:
         _, defs = models_json_schema([(m, "validation") for m in bodies], ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {})
         components.setdefault("schemas", {}).update(defs.get("$defs", {}))
-        components["securitySchemes"] = {
-            name: {"type": "apiKey", "in": "header", "name": name, "description": text}
-            for name, text in ((auth.HEADER_KIOSK, "the kiosk id (or X-Operator-Id for an operator)"),
-                               (auth.HEADER_TS, "unix seconds; within 300 s of the server's clock"),
-                               (auth.HEADER_NONCE, "32 random hex digits, never reused"),
-                               (auth.HEADER_SIG, "hex HMAC-SHA256 of the canonical request; docs/central-api.md"))}
-        requirement = [{name: [] for name in components["securitySchemes"]}]
+        components["schemas"]["JsonValue"] = JSON_VALUE
+        _free_json_is_storable(components["schemas"])
+        described = ((auth.HEADER_KIOSK, "the kiosk id; a kiosk's requests"),
+                     (auth.HEADER_OPERATOR, "the operator name; an operator's requests"),
+                     (auth.HEADER_TS, "unix seconds, 1-12 ASCII digits; within 300 s of the server's clock"),
+                     (auth.HEADER_NONCE, "16-64 of [A-Za-z0-9_-] (32 random hex digits), never reused"),
+                     (auth.HEADER_BODY, "hex SHA-256 of the body as sent (of nothing for a GET); signed"),
+                     (auth.HEADER_SIG, "hex HMAC-SHA256 of the canonical request; docs/central-api.md"))
+        components["securitySchemes"] = {name: {"type": "apiKey", "in": "header", "name": name, "description": text}
+                                         for name, text in described}
+        common = [auth.HEADER_TS, auth.HEADER_NONCE, auth.HEADER_BODY, auth.HEADER_SIG]
+        # either a kiosk's or an operator's signature (never both principal headers)
+        requirement = [{name: [] for name in (principal, *common)}
+                       for principal in (auth.HEADER_KIOSK, auth.HEADER_OPERATOR)]
         for path, ops in schema["paths"].items():
             if path in ("/api/v1/health",):
                 continue

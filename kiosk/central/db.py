@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import secrets
 import sqlite3
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from kiosk import store
+from kiosk.central.sealing import SecretKeyError, SecretSeal, is_sealed, key_path, load_or_create_key  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,25 @@ MIGRATIONS = "kiosk.central.migrations"
 PRINCIPAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # the form of [kiosk] id
 MIN_SECRET = 16
 HEARTBEAT_KEEP_S = 30 * 86400
+# what one item can make the database refuse without the database being at fault; anything else
+# (a full disk, a lock) fails the whole batch, which the kiosk retries
+ITEM_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, OverflowError,
+               UnicodeEncodeError, ValueError, TypeError)
+
+
+def prepare_private_file(path: Path) -> None:
+    """The database holds every principal's (sealed) secret and every kiosk's data: its directory is
+    made 0700 when the platform creates it, and the file 0600 (SQLite gives its -wal and -shm the
+    file's mode). A file another user may read is tightened, with a warning."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            log.warning("%s was readable by others (mode %o): made 0600", path, mode)
+            os.chmod(path, 0o600)
 
 
 class ProvisioningError(Exception):
@@ -52,18 +73,40 @@ class CheckedItem:
 
 
 class CentralDB:
-    def __init__(self, path: Path | str = DEFAULT_DB, *, clock: Callable[[], float] = time.time):
+    def __init__(self, path: Path | str = DEFAULT_DB, *, clock: Callable[[], float] = time.time,
+                 key_file: Path | str | None = None):
         self.path = Path(path)
         self.clock = clock
+        prepare_private_file(self.path)
+        key = key_path(self.path, key_file)
+        self.seal = SecretSeal(load_or_create_key(key), key)
         self.conn = store.connect(self.path)
         try:
-            store.migrate(self.conn, package=MIGRATIONS)
+            self.applied_migrations = store.migrate(self.conn, package=MIGRATIONS)
+            if "0003_quarantine" in self.applied_migrations:
+                # rows stored before the edge checks existed: move the unservable ones aside once
+                from kiosk.central.quarantine import quarantine
+                moved = quarantine(self.conn, self.clock)
+                if any(moved.values()):
+                    log.warning("quarantined rows the platform cannot serve: %s (table quarantine)", moved)
+            self._seal_plain_secrets()
         except sqlite3.Error as exc:
             self.conn.close()
             raise store.explain(exc, self.path) from None
 
     def close(self) -> None:
         self.conn.close()
+
+    def _seal_plain_secrets(self) -> None:
+        """Secrets stored in plain text by a platform before sealing existed: sealed in place, once."""
+        with store.transaction(self.conn):
+            for table, key, kind in (("kiosks", "kiosk_id", "kiosk"), ("operators", "name", "operator")):
+                rows = self.conn.execute(f"SELECT {key} AS name, secret FROM {table}").fetchall()
+                for r in rows:
+                    if not is_sealed(r["secret"]):
+                        self.conn.execute(f"UPDATE {table} SET secret = ? WHERE {key} = ?",
+                                          (self.seal.seal(r["secret"], f"{kind}:{r['name']}"), r["name"]))
+                        log.info("%s %s: secret sealed at rest", kind, r["name"])
 
     def __enter__(self) -> "CentralDB":
         return self
@@ -81,21 +124,23 @@ class CentralDB:
                                     "starting with a letter or digit")
         if secret is not None and len(secret) < MIN_SECRET:
             raise ProvisioningError(f"the secret is too short: at least {MIN_SECRET} characters")
+        owner = f"{'kiosk' if table == 'kiosks' else 'operator'}:{name}"
         with store.transaction(self.conn):
             row = self.conn.execute(f"SELECT secret FROM {table} WHERE {key} = ?", (name,)).fetchone()
             if row is not None:
-                if secret is not None and secrets.compare_digest(secret, row["secret"]):
+                if secret is not None and secrets.compare_digest(secret, self.seal.unseal(row["secret"], owner)):
                     return secret, False  # provisioning again with the same secret changes nothing
                 if not rotate:
                     raise ProvisioningError(
                         f"{what} {name!r} is already provisioned; pass --rotate to issue a new secret "
                         "(the old one stops working at once)")
                 secret = secret or new_secret()
-                self.conn.execute(f"UPDATE {table} SET secret = ? WHERE {key} = ?", (secret, name))
+                self.conn.execute(f"UPDATE {table} SET secret = ? WHERE {key} = ?",
+                                  (self.seal.seal(secret, owner), name))
                 log.info("%s %s: secret rotated", table[:-1], name)
                 return secret, False
             secret = secret or new_secret()
-            cols = {key: name, "secret": secret, "created_at": self.clock(), **(extra or {})}
+            cols = {key: name, "secret": self.seal.seal(secret, owner), "created_at": self.clock(), **(extra or {})}
             self.conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                               tuple(cols.values()))
             log.info("%s %s provisioned", table[:-1], name)
@@ -122,7 +167,7 @@ class CentralDB:
         sql = ("SELECT secret FROM kiosks WHERE kiosk_id = ?" if kind == "kiosk"
                else "SELECT secret FROM operators WHERE name = ?")
         row = self.conn.execute(sql, (principal,)).fetchone()
-        return row["secret"] if row else None
+        return self.seal.unseal(row["secret"], f"{kind}:{principal}") if row else None
 
     def kiosk_exists(self, kiosk_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone() is not None
@@ -158,30 +203,44 @@ class CentralDB:
                 if item.row is None:
                     results.append({"id": item.id, "status": "rejected", "reason": item.reason})
                     continue
-                row = item.row
-                old = self.conn.execute("SELECT kiosk_id, body_sha256 FROM transactions WHERE id = ?",
-                                        (row["id"],)).fetchone()
-                if old is None:
-                    self.conn.execute(
-                        "INSERT INTO transactions (id, kiosk_id, seq, kind, occurred_at, boot_id, uptime_s, data,"
-                        " body_sha256, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (row["id"], kiosk_id, row["seq"], row["kind"], row["occurred_at"], row["boot_id"],
-                         row["uptime_s"], row["data"], row["body_sha256"], now))
-                    results.append({"id": item.id, "status": "accepted", "reason": None})
-                    continue
-                if old["kiosk_id"] == kiosk_id and old["body_sha256"] == row["body_sha256"]:
-                    results.append({"id": item.id, "status": "duplicate", "reason": None})
-                    continue
-                reason = ("id already used by another kiosk" if old["kiosk_id"] != kiosk_id else
-                          "id already stored with a different body (an id is used once, for one transaction)")
-                self.conn.execute(
-                    "INSERT INTO transaction_conflicts (id, kiosk_id, body, body_sha256, reason, received_at)"
-                    " VALUES (?,?,?,?,?,?)", (row["id"], kiosk_id, row["body"], row["body_sha256"], reason, now))
-                conflicts.append((row["id"], reason))
-                results.append({"id": item.id, "status": "rejected", "reason": reason})
+                # each item in its own savepoint: one the database refuses is rejected alone, with its
+                # reason, instead of failing the batch (and, retried, failing it for ever)
+                self.conn.execute("SAVEPOINT batch_item")
+                try:
+                    result = self._store_item(kiosk_id, item, now, conflicts)
+                except ITEM_ERRORS as exc:
+                    self.conn.execute("ROLLBACK TO batch_item")
+                    log.error("kiosk %s: transaction %s could not be stored: %s: %s", kiosk_id, item.id,
+                              type(exc).__name__, exc)
+                    result = {"id": item.id, "status": "rejected",
+                              "reason": f"could not be stored ({type(exc).__name__}); kept out of the platform"}
+                self.conn.execute("RELEASE batch_item")
+                results.append(result)
         for tx_id, reason in conflicts:
             log.warning("kiosk %s: transaction %s refused: %s", kiosk_id, tx_id, reason)
         return results
+
+    def _store_item(self, kiosk_id: str, item: CheckedItem, now: float,
+                    conflicts: list[tuple[str, str]]) -> dict[str, Any]:
+        row = item.row
+        old = self.conn.execute("SELECT kiosk_id, body_sha256 FROM transactions WHERE id = ?",
+                                (row["id"],)).fetchone()
+        if old is None:
+            self.conn.execute(
+                "INSERT INTO transactions (id, kiosk_id, seq, kind, occurred_at, boot_id, uptime_s, data,"
+                " body_sha256, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (row["id"], kiosk_id, row["seq"], row["kind"], row["occurred_at"], row["boot_id"],
+                 row["uptime_s"], row["data"], row["body_sha256"], now))
+            return {"id": item.id, "status": "accepted", "reason": None}
+        if old["kiosk_id"] == kiosk_id and old["body_sha256"] == row["body_sha256"]:
+            return {"id": item.id, "status": "duplicate", "reason": None}
+        reason = ("id already used by another kiosk" if old["kiosk_id"] != kiosk_id else
+                  "id already stored with a different body (an id is used once, for one transaction)")
+        self.conn.execute(
+            "INSERT INTO transaction_conflicts (id, kiosk_id, body, body_sha256, reason, received_at)"
+            " VALUES (?,?,?,?,?,?)", (row["id"], kiosk_id, row["body"], row["body_sha256"], reason, now))
+        conflicts.append((row["id"], reason))
+        return {"id": item.id, "status": "rejected", "reason": reason}
 
     def transactions(self, kiosk_id: str | None = None, after_seq: int = 0,
                      limit: int | None = None) -> list[dict[str, Any]]:

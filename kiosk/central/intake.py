@@ -9,12 +9,16 @@ canonical form whose hash tells a retried item from a conflicting one.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from pydantic import ValidationError
 
+from kiosk.central import edge
 from kiosk.central.db import CheckedItem, sha256_hex
 from kiosk.wire.transactions import MAX_BATCH, TransactionItem
+
+log = logging.getLogger(__name__)
 
 
 class EnvelopeError(ValueError):
@@ -60,6 +64,11 @@ def _item_id(raw: Any) -> str:
 
 
 def check_item(raw: Any, index: int) -> CheckedItem:
+    # an item sits two levels down in the batch ({"items": [item]}): the same depth limit as a whole body
+    unstorable = edge.problems(raw, max_depth=edge.MAX_DEPTH - 2)
+    if unstorable:
+        reason = "; ".join(f"{p['field']}: {p['problem']}" for p in unstorable)
+        return CheckedItem(_item_id(raw), None, f"item {index} invalid: {reason}")
     try:
         item = TransactionItem.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:
@@ -84,6 +93,16 @@ def check_item(raw: Any, index: int) -> CheckedItem:
     return CheckedItem(_item_id(raw), row)  # results name the id as the kiosk wrote it
 
 
+def _checked_alone(raw: Any, index: int) -> CheckedItem:
+    """check_item, with any failure of the check itself confined to this item: a batch must never fail
+    whole (and so for ever, as the kiosk retries it) because of one item."""
+    try:
+        return check_item(raw, index)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        log.error("item %d could not be checked: %s", index, type(exc).__name__)
+        return CheckedItem(_item_id(raw), None, f"item {index} could not be checked ({type(exc).__name__})")
+
+
 def check_batch(doc: Any) -> tuple[str, list[CheckedItem]]:
     kiosk_id, items = check_envelope(doc)
-    return kiosk_id, [check_item(raw, i) for i, raw in enumerate(items)]
+    return kiosk_id, [_checked_alone(raw, i) for i, raw in enumerate(items)]

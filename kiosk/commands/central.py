@@ -31,12 +31,16 @@ def register(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8700, help="port to listen on (default 8700)")
     p.add_argument("--db", default=str(DEFAULT_DB), metavar="PATH", help=f"the platform's SQLite file ({DEFAULT_DB})")
+    p.add_argument("--key-file", metavar="PATH", help="the key that seals the secrets at rest (else "
+                   "$KIOSK_CENTRAL_KEY_FILE, else central.key beside the database; made 0600 on first start)")
     p.set_defaults(handler=run_server, needs_config=False)
     cs = p.add_subparsers(dest="central_command", metavar="SUBCOMMAND", title="sub-commands")
 
     def db_option(q):
         # SUPPRESS: `kiosk central --db X add-kiosk ...` keeps X
         q.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH", help="the platform's SQLite file")
+        q.add_argument("--key-file", default=argparse.SUPPRESS, metavar="PATH",
+                       help="the key that seals secrets at rest (default: central.key beside the database)")
 
     q = cs.add_parser("add-kiosk", help="provision a kiosk; prints its secret once")
     q.add_argument("kiosk_id", metavar="ID")
@@ -67,6 +71,11 @@ def register(sub) -> None:
     add_json(q)
     q.set_defaults(handler=run_seed, needs_config=False)
 
+    q = cs.add_parser("migrate", help="upgrade the platform's database in place and quarantine rows it cannot serve")
+    db_option(q)
+    add_json(q)
+    q.set_defaults(handler=run_migrate, needs_config=False)
+
     q = cs.add_parser("export", help="what the platform stored: transactions by kiosk and seq")
     db_option(q)
     q.add_argument("--kiosk", metavar="ID", help="only this kiosk's transactions")
@@ -75,9 +84,13 @@ def register(sub) -> None:
 
 
 def _db(ctx):
-    from kiosk.central.db import CentralDB
+    from kiosk.central.db import CentralDB, SecretKeyError
 
-    return CentralDB(ctx.args.db)
+    try:
+        return CentralDB(ctx.args.db, key_file=ctx.args.key_file)
+    except SecretKeyError as exc:
+        print(f"kiosk: central: {exc}", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
 
 
 def run_server(ctx) -> int:
@@ -233,5 +246,21 @@ def run_export(ctx) -> int:
                             for r in rows]}
     lines = [f"{r['kiosk_id']}\t{r['seq']}\t{r['kind']}\t{r['id']}" for r in rows]
     lines.append(f"{len(rows)} transactions" + (f" of kiosk {ctx.args.kiosk}" if ctx.args.kiosk else ""))
+    ctx.emit(doc, "\n".join(lines))
+    return EXIT_OK
+
+
+def run_migrate(ctx) -> int:
+    """Apply pending migrations (opening the database does) and move unservable rows into `quarantine`."""
+    from kiosk.central.quarantine import quarantine
+
+    with _db(ctx) as db:
+        applied = db.applied_migrations
+        moved = quarantine(db.conn, db.clock)
+        kept = db.count("quarantine")
+    doc = {"applied": applied, "quarantined": moved, "quarantine_rows": kept}
+    lines = [f"migrations applied: {', '.join(applied) or 'none (up to date)'}"]
+    lines += [f"quarantined from {t}: {n}" for t, n in moved.items()]
+    lines.append(f"rows in quarantine: {kept} (SELECT * FROM quarantine)")
     ctx.emit(doc, "\n".join(lines))
     return EXIT_OK

@@ -15,8 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kiosk.wire.numbers import json_int
+
 Text = Annotated[str, Field(max_length=20_000)]
-Short = Annotated[str, Field(min_length=1, max_length=200)]
+Short = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]  # not blank: values are stripped
 Url = Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2_000)]
 
 MAX_PROBLEMS = 20  # a broken file would otherwise print thousands of lines
@@ -40,7 +42,7 @@ class Material(Model):
     name: Short
     required: bool
     form: Literal["original", "copy", "electronic"]
-    copies: Annotated[int, Field(ge=0, le=100)]  # how many to hand in; 0 = shown and given back
+    copies: json_int(ge=0, le=100)  # how many to hand in; 0 = shown and given back
     blank_form_url: Url | None = None
     sample_url: Url | None = None
     notes: Text | None = None
@@ -53,11 +55,13 @@ class Step(Model):
 
 
 class Duration(Model):
-    value: Annotated[int, Field(ge=0, le=3650)]
+    value: json_int(ge=0, le=3650)
     unit: Literal["working_days", "days", "immediate"]
 
 
 class TimeLimit(Model):
+    """The promised time is not longer than the legal one when both are in the same unit."""
+
     legal: Duration
     promised: Duration
 
@@ -97,7 +101,7 @@ class Item(Model):
     hours: Text
     phone: Text
     complaint_phone: Text
-    visits: Annotated[int, Field(ge=0, le=20)]
+    visits: json_int(ge=0, le=20)
     online_url: Url | None = None
     faq: list[Faq]
     keywords: list[Short] = []
@@ -108,7 +112,10 @@ class Item(Model):
 
 
 class Catalog(Model):
-    version: Annotated[str, Field(min_length=1, max_length=64)]
+    """A guide catalog. Item codes are unique within it (a catalog with a code twice is refused); text is
+    stripped of surrounding whitespace before its length is checked."""
+
+    version: Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
     items: list[Item]
 
     @field_validator("items")

@@ -7,18 +7,20 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.wire.numbers import INT64_MAX, json_int  # INT64_MAX: what an integer column stores
+
 KINDS = ("pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe")
 Kind = Literal["pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe"]
 MAX_BATCH = 500
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TransactionItem(Model):
     id: UUID                                   # the idempotency key
-    seq: Annotated[int, Field(ge=1)]           # per-kiosk, monotonic
+    seq: json_int(ge=1, le=INT64_MAX)          # per-kiosk, monotonic
     kind: Kind
     occurred_at: datetime                      # RFC 3339, the kiosk's local clock
     data: dict[str, Any]
@@ -28,7 +30,7 @@ class TransactionItem(Model):
 
 
 class TransactionBatch(Model):
-    kiosk_id: str
+    kiosk_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     items: Annotated[list[TransactionItem], Field(max_length=MAX_BATCH)]
 
 
@@ -47,8 +49,8 @@ class Heartbeat(Model):
     db_uuid: str | None = None
     sent_at: datetime
     software_version: str
-    config_version: int | None = None
-    queue_depth: int
+    config_version: json_int(ge=0, le=INT64_MAX) | None = None
+    queue_depth: json_int(ge=0, le=INT64_MAX)
     oldest_pending_age_s: float | None = None
     devices: list[dict[str, Any]] = []         # {"name","driver","state","detail"}
     alarms: list[dict[str, Any]] = []          # alarms raised and not yet cleared

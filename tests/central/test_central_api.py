@@ -259,17 +259,19 @@ def test_a_raw_id_number_as_holder_is_refused_and_not_echoed(central, seeded):
 def test_released_pdf_is_downloaded_by_a_kiosk_and_each_download_logged(central, seeded):
     doc_id = DEMO_DOCUMENTS[0].doc_id
     before = central.counts()["document_downloads"]
-    resp = central.call("GET", f"/api/v1/documents/{doc_id}")
+    h1 = holder_hash(HASH_KEY, DEMO_HOLDERS[0].id_number)
+    resp = central.call("GET", f"/api/v1/documents/{doc_id}?holder={h1}")
     assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/pdf"
     assert resp.content.startswith(b"%PDF-") and resp.content.rstrip().endswith(b"%%EOF")
-    h1 = holder_hash(HASH_KEY, DEMO_HOLDERS[0].id_number)
     assert central.call("GET", f"/api/v1/documents/{doc_id}?holder={h1}").content == resp.content
     assert central.counts()["document_downloads"] == before + 2
+    # a download is tied to the holder the kiosk looked up: without one it is refused
+    assert central.call("GET", f"/api/v1/documents/{doc_id}").status_code == 422
     # released to holder 1 only: asking for it on behalf of holder 2 finds nothing
     h2 = holder_hash(HASH_KEY, DEMO_HOLDERS[1].id_number)
     assert central.call("GET", f"/api/v1/documents/{doc_id}?holder={h2}").status_code == 404
-    assert central.call("GET", f"/api/v1/documents/{doc_id}", operator="op").status_code == 403
-    assert central.call("GET", "/api/v1/documents/DEMO-NOT-THERE").status_code == 404
+    assert central.call("GET", f"/api/v1/documents/{doc_id}?holder={h1}", operator="op").status_code == 403
+    assert central.call("GET", f"/api/v1/documents/DEMO-NOT-THERE?holder={h1}").status_code == 404
     assert central.counts()["document_downloads"] == before + 2
 
 
@@ -278,7 +280,8 @@ def test_a_document_not_released_to_anyone_is_not_served(central, seeded):
 
     with CentralDB(central.db) as db:
         db.put_document("UNRELEASED-1", "未发布的文件", 1, b"%PDF-1.4\n%%EOF\n")
-    assert central.call("GET", "/api/v1/documents/UNRELEASED-1").status_code == 404
+    h1 = holder_hash(HASH_KEY, DEMO_HOLDERS[0].id_number)
+    assert central.call("GET", f"/api/v1/documents/UNRELEASED-1?holder={h1}").status_code == 404
 
 
 def test_openapi_document_lists_every_path_of_the_contract(central):
@@ -304,7 +307,7 @@ def test_operator_uploads_a_document_and_releases_it_to_holders(central):
     assert resp.json()["new_releases"] == 1
     listed = central.call("GET", f"/api/v1/kiosks/k1/documents?holder={h}").json()["documents"]
     assert "UP-0001" in {d["id"] for d in listed}
-    assert central.call("GET", "/api/v1/documents/UP-0001").content == pdf
+    assert central.call("GET", f"/api/v1/documents/UP-0001?holder={h}").content == pdf
     again = central.call("PUT", "/api/v1/documents/UP-0001", upload, operator="op")
     assert again.json()["new_releases"] == 0
 

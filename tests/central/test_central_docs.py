@@ -22,6 +22,7 @@ def test_documented_signing_test_vector_matches_the_code():
     headers = auth.sign(v["secret"], "POST", "/api/v1/transactions", v["X-Kiosk-Id"], body,
                         now=int(v["X-Timestamp"]), nonce=v["X-Nonce"])
     assert headers[auth.HEADER_SIG] == v["X-Signature"]
+    assert headers[auth.HEADER_BODY] == v["X-Content-SHA256"]
 
 
 def test_documented_window_is_the_one_enforced():
