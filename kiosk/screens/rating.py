@@ -67,6 +67,16 @@ class RatingScreen(Screen):
             self.seconds_left = THANKS_S
             self._countdown = Clock.schedule_interval(self._count_down, 1.0)
 
+    def on_leave(self, *_args) -> None:
+        """A countdown belongs to its visit: left another way (Home, the idle timeout), it must never end
+        a later visit that comes back to this screen."""
+        self._stop_countdown()
+
+    def _stop_countdown(self) -> None:
+        if self._countdown is not None:
+            self._countdown.cancel()
+            self._countdown = None
+
     def _count_down(self, _dt) -> None:
         self.seconds_left = max(0, self.seconds_left - 1)
         if self.seconds_left == 0:
@@ -77,9 +87,7 @@ class RatingScreen(Screen):
         self._end_visit()
 
     def _end_visit(self, *_args) -> None:
-        if self._countdown is not None:
-            self._countdown.cancel()
-            self._countdown = None
+        self._stop_countdown()
         from kivy.app import App
 
         app = App.get_running_app()

@@ -616,6 +616,33 @@ def test_the_thank_you_that_returns_home_shows_its_countdown(hall):
     ui.wait_for(lambda: ui.app.session.phase.value == "home", 10, "the countdown to end the visit")
 
 
+def test_a_thank_you_left_by_home_never_ends_the_next_visit_on_the_rating_screen(hall):
+    """Found by the tour: the countdown of a thank-you left by Home kept running and ended the next
+    visit the moment that visit reached the rating screen."""
+    from kiosk.screens.rating import THANKS_S
+
+    ui = hall
+    to_printing_free_form(ui)
+    wait_docs(ui, "done", timeout=60)
+    tap_action(ui, "documents", "Finish")
+    screen = ui.app.screens.get_screen("rating")
+    ui.tap(next(b for b in screen.ids.levels.children if b.value == 5))
+    ui.tap(screen.ids.submit)
+    tap_home(ui)
+    assert_visit_ended(ui)
+    to_printing_free_form(ui)
+    wait_docs(ui, "done", timeout=60)
+    tap_action(ui, "documents", "Finish")
+    assert ui.app.screens.current == "rating"
+    end = time.monotonic() + THANKS_S + 1.5
+    while time.monotonic() < end:
+        ui.pump(1)
+        assert ui.app.screens.current == "rating" and ui.app.session.phase.value == "active", \
+            "an earlier visit's countdown ended this one"
+    ui.tap(screen.ids.skip)
+    assert_visit_ended(ui)
+
+
 # --- guides printing ---------------------------------------------------------------------------------------
 
 def guides_flow(ui):
