@@ -288,12 +288,10 @@ class DepositFlow:
         self.help_asked += 1
         if self.help_asked == 1:
             self._set(Step.OPENING, None)
-            try:
-                doors.open_door(self.locker, item.door, self._cancel)
-            except doors.DoorFailure as exc:
-                if exc.reason == "canceled":
-                    return
-            else:
+            opened = doors.open_once_more(self.locker, item.door, self._cancel)
+            if opened is None:
+                return
+            if opened:
                 self._set(Step.DOOR_OPEN, None)
                 self._watch()
                 return

@@ -48,6 +48,21 @@ def open_door(locker, door: int, cancel: CancelToken | None = None, attempts: in
     raise DoorFailure(door, reason, last.message)
 
 
+def open_once_more(locker, door: int, cancel: CancelToken | None = None) -> bool | None:
+    """The person at the locker says an open door did not open: unlock it once more.
+
+    True: it reports open again; False: it did not (staff must come); None: the flow was canceled.
+    """
+    try:
+        open_door(locker, door, cancel)
+    except DoorFailure as exc:
+        if exc.reason == "canceled":
+            return None
+        log.warning("door %d did not open again: %s", door, exc.message)
+        return False
+    return True
+
+
 def has_item_sensor(locker) -> bool:
     return "item_sensor" in getattr(locker, "capabilities", ())
 

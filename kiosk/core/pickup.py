@@ -356,13 +356,10 @@ class PickupFlow:
         if self.help_asked == 1:
             log.info("pickup: the citizen says door %d did not open; unlocking it again", item.door)
             self._set(Step.OPENING, None)
-            try:
-                doors.open_door(self.locker, item.door, self._cancel)
-            except doors.DoorFailure as exc:
-                if exc.reason == "canceled":
-                    return
-                log.warning("pickup: door %d did not open again: %s", item.door, exc.message)
-            else:
+            opened = doors.open_once_more(self.locker, item.door, self._cancel)
+            if opened is None:
+                return
+            if opened:
                 self._set(Step.DOOR_OPEN, None)
                 self._watch()
                 return

@@ -132,12 +132,10 @@ class RecallFlow:
         self.help_asked += 1
         if self.help_asked == 1:
             self._set(Step.OPENING)
-            try:
-                doors.open_door(self.locker, item.door, self._cancel)
-            except doors.DoorFailure as exc:
-                if exc.reason == "canceled":
-                    return
-            else:
+            opened = doors.open_once_more(self.locker, item.door, self._cancel)
+            if opened is None:
+                return
+            if opened:
                 self._set(Step.DOOR_OPEN)
                 return
         model.abandon(item)
