@@ -43,7 +43,8 @@ def _screen(d, name):
     return d.app.screens.get_screen(name)
 
 
-def _tap_action(d, screen: str, msgid: str) -> None:
+def tap_action(d, screen: str, msgid: str) -> None:
+    """Tap the enabled action button of `screen` whose text is `msgid` in the current language."""
     from kiosk.i18n import _
 
     s = _screen(d, screen)
@@ -89,7 +90,7 @@ def _open(d) -> None:
 
 def _ask_for_card(d) -> None:
     _sim("idcard").remove_card()
-    _tap_action(d, "documents", "My documents (read ID card)")
+    tap_action(d, "documents", "My documents (read ID card)")
     wait_for(d, lambda: _docs(d).state.value == "read_card", 5, "the card prompt")
 
 
@@ -112,7 +113,7 @@ def _choose(index: int):
 
 def _confirm(d) -> None:
     f = _docs(d)
-    _tap_action(d, "documents", "Pay and print" if f.price_fen else "Print")
+    tap_action(d, "documents", "Pay and print" if f.price_fen else "Print")
     wait_for(d, lambda: _docs(d).state.value in ("paying", "printing", "done", "printer_down"), 30,
              "the payment screen or printing")
 
@@ -120,7 +121,7 @@ def _confirm(d) -> None:
 def _pay_card(delay: float = 3.0, outcome: str = "approve"):
     def act(d) -> None:
         _sim("payment").set_outcome(outcome, answer_delay=delay)
-        _tap_action(d, "payment", "Pay by bank card")
+        tap_action(d, "payment", "Pay by bank card")
         wait_for(d, lambda: _pay(d).state.value == "wait_card", 5, "the card prompt")
     return act
 
@@ -142,7 +143,7 @@ def _printing(d) -> None:
 
 
 def _finish_to_rating(d) -> None:
-    _tap_action(d, "documents", "Finish")
+    tap_action(d, "documents", "Finish")
     wait_for(d, lambda: d.app.screens.current == "rating", 15, "the rating screen")
 
 
@@ -158,7 +159,7 @@ def _submit_rating(d) -> None:
 
 
 def _pay_code(d) -> None:
-    _tap_action(d, "payment", "Pay with a WeChat or Alipay code")
+    tap_action(d, "payment", "Pay with a WeChat or Alipay code")
     wait_for(d, lambda: _pay(d).state.value == "wait_code", 5, "the code prompt")
 
 
@@ -175,7 +176,7 @@ def _elder_on(d) -> None:
 
 
 def _blank_forms(d) -> None:
-    _tap_action(d, "documents", "A blank form")
+    tap_action(d, "documents", "A blank form")
     wait_for(d, lambda: _docs(d).state.value == "forms", 30, "the forms list")
 
 
@@ -220,7 +221,7 @@ def _queue_back(d) -> None:
         printer = _docs(d).printer
         _cups("cupsenable", printer.printer)
         _state.pop("driver")
-    _tap_action(d, "documents", "Finish")
+    tap_action(d, "documents", "Finish")
 
 
 def _nothing(d) -> None:
@@ -265,7 +266,7 @@ def register_steps() -> None:
         Step("declined", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d), _confirm(d),
                                     _pay_card(0.5, "decline")(d), _until_pay(("declined",))(d)),
              _expect("payment", "paying", "declined")),
-        Step("canceled", lambda d: (_tap_action(d, "payment", "Cancel"), _until(("preview",))(d)),
+        Step("canceled", lambda d: (tap_action(d, "payment", "Cancel"), _until(("preview",))(d)),
              _expect("documents", "preview", "canceled")),
     ])
     register("documents-unknown-elder", [
@@ -275,7 +276,7 @@ def register_steps() -> None:
     ])
     register("documents-offline", [
         Step("offline", lambda d: (_open(d), _platform_down(d)), _expect("documents", "offline")),
-        Step("back", lambda d: (_platform_back(d), _tap_action(d, "documents", "Back to home")),
+        Step("back", lambda d: (_platform_back(d), tap_action(d, "documents", "Back to home")),
              lambda d: None if d.app.screens.current == "home" else f"showing {d.app.screens.current}"),
     ])
     register("documents-printer-fault", [
