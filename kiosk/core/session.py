@@ -129,14 +129,15 @@ class VisitorSession:
 
     def rule(self, idle: bool = False) -> Leaving:
         """The strictest rule of the visit's flows for leaving now."""
-        rules = []
-        for flow in self._flows:
-            try:
-                rules.append(flow.leaving(idle))
-            except Exception:  # a flow that cannot say is treated as one that must finish
-                log.exception("flow %r could not say whether the visit may end", flow)
-                rules.append(Leaving(Leave.FINISH, "unknown"))
-        return strictest(rules)
+        return strictest([self._rule_of(flow, idle) for flow in self._flows])
+
+    @staticmethod
+    def _rule_of(flow: VisitFlow, idle: bool) -> Leaving:
+        try:
+            return flow.leaving(idle)
+        except Exception:  # a flow that cannot say is treated as one that must finish
+            log.exception("flow %r could not say whether the visit may end", flow)
+            return Leaving(Leave.FINISH, "unknown")
 
     def leave(self, reason: str = "done") -> Phase:
         """Any way out of the visit. Ends it now when every flow's step is FREE; calls back the steps
@@ -153,7 +154,7 @@ class VisitorSession:
             self.leaving_reason = reason
             self._leaving_since = self.clock()
             for flow in self._flows:
-                if flow.leaving(reason == "idle").rule is Leave.CANCEL:
+                if self._rule_of(flow, reason == "idle").rule is Leave.CANCEL:
                     try:
                         flow.cancel_in_flight()
                     except Exception:
