@@ -282,8 +282,20 @@ def assert_nothing_of_the_visit_left(ui, *visit_texts: str) -> None:
     assert not left, f"texts of the ended visit still in the widget tree: {left}"
 
 
+def assert_no_page_of_the_visit_kept(ui) -> None:
+    """The preview's page image is the citizen's own: gone with the visit, not kept in Kivy's image cache."""
+    from kivy.cache import Cache
+
+    screen = ui.app.screens.get_screen("documents")
+    assert screen.ids.thumbnail.texture is None
+    kept = [key for category in ("kv.image", "kv.texture") for key in Cache._objects.get(category, {})
+            if "documents" in str(key)]
+    assert kept == [], kept
+
+
 def assert_documents_start_fresh(ui, *visit_texts: str) -> None:
     assert_nothing_of_the_visit_left(ui, HOLDER_NAME, *TITLES, *visit_texts)
+    assert_no_page_of_the_visit_kept(ui)
     open_documents(ui)
     screen = ui.app.screens.get_screen("documents")
     assert screen.title == _("Print documents") and not screen.showing_list and not screen.reference
