@@ -31,7 +31,7 @@ from kiosk.hardware.locker import LockBoard, Locker  # noqa: E402
 from kiosk.hardware.scanner import classify  # noqa: E402
 from kiosk.hardware.sim.locker import LockerSimulator  # noqa: E402
 from kiosk.hardware.transport import SimPort  # noqa: E402
-from kiosk.compose.pickup import PickupService  # noqa: E402
+from kiosk.app.pickup import PickupService  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 
 BUDGET_MS = 100.0

@@ -286,7 +286,7 @@ def test_the_ui_seeds_without_readings_and_the_agent_stores_them_at_its_start(ki
     settings = config.load(kiosk_config)
     store = Store.from_settings(settings)
     guides = GuideCatalog(store)
-    info = guides.ensure_seeded(settings, with_readings=False)  # as kiosk/compose/guides.py does
+    info = guides.ensure_seeded(settings, with_readings=False)  # as kiosk/app/guides.py does
     assert info is not None and info.version == demo["version"] and guides.readings() == {}
     prepare_catalog(settings, store)
     stored = guides.readings()

@@ -24,7 +24,7 @@ def register_into(checks) -> None:
 
 def run_bundle(ctx) -> int:
     from kiosk.store import StoreError
-    from kiosk.compose.tech_sources import KioskFacts
+    from kiosk.app.tech_sources import KioskFacts
 
     out = ctx.args.out
     if out is not None and out.exists() and out.is_dir():

@@ -32,11 +32,11 @@ def wait_for(d, cond, timeout: float = 30.0, what: str = "") -> None:
 
 
 def _docs(d):
-    return d.app.printing.documents
+    return d.app.kiosk.printing.documents
 
 
 def _pay(d):
-    return d.app.printing.payment
+    return d.app.kiosk.printing.payment
 
 
 def _screen(d, name):
@@ -65,8 +65,8 @@ def _expect(screen: str, doc_state: str | None = None, pay_state: str | None = N
             problems.append(f"documents flow is {_docs(d).state.value} ({_docs(d).problem}), expected {doc_state}")
         if pay_state and _pay(d).state.value != pay_state:
             problems.append(f"payment is {_pay(d).state.value} ({_pay(d).detail}), expected {pay_state}")
-        if rating and d.app.printing.rating.state.value != rating:
-            problems.append(f"rating is {d.app.printing.rating.state.value}, expected {rating}")
+        if rating and d.app.kiosk.printing.rating.state.value != rating:
+            problems.append(f"rating is {d.app.kiosk.printing.rating.state.value}, expected {rating}")
         return "; ".join(problems) or None
     return check
 
@@ -76,7 +76,7 @@ def _expect(screen: str, doc_state: str | None = None, pay_state: str | None = N
 def _open(d) -> None:
     """From home: the documents tile, once the printer has answered and old payments are settled."""
     wait_for(d, lambda: "documents" in d.app.screens.screen_names and "document_printer" not in
-             d.app.device_problems and d.app.printing.ledger.recovered.is_set(), 60,
+             d.app.device_problems and d.app.kiosk.printing.ledger.recovered.is_set(), 60,
              "the A4 printer to be ready (is the CUPS queue there?) and the payment recovery")
     for sim in ("payment", "idcard"):
         _sim(sim)

@@ -164,7 +164,7 @@ class AlarmDesk:
     """`DeviceAlarms` on a thread of its own: listeners from any thread queue their news here.
 
     `open_alarms` is called on that thread and returns the `Alarms` of a
-    connection it opened there (kiosk/app.py composes it from the store and
+    connection it opened there (kiosk/app/root.py composes it from the store and
     the outbox). The door timers are checked every `interval_s`.
     """
 

@@ -6,7 +6,7 @@ the reader). Labels are msgids; the screen translates them. Locker controls act
 on the door the technician has selected.
 
 The simulators themselves live in kiosk/hardware/sim/; core does not reach for
-them. The composition (kiosk/compose/tech.py) gives a `SimFaults` the way to
+them. The composition (kiosk/app/tech.py) gives a `SimFaults` the way to
 find a simulator by name and installs it, and the device panel gets it
 injected. Controls use only the simulators' public control methods.
 """
@@ -138,7 +138,7 @@ def install(faults: SimFaults | None) -> None:
 
 def installed() -> SimFaults:
     if _installed is None:
-        raise RuntimeError("no simulator controls installed: the app's composition (kiosk/compose/tech.py) "
+        raise RuntimeError("no simulator controls installed: the app's composition (kiosk/app/tech.py) "
                            "installs them when it builds the technician mode")
     return _installed
 

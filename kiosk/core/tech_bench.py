@@ -11,7 +11,7 @@ device; `on_change(name)` is called from that thread after each step, and the
 screen redraws through a trigger. A door that does not open and a payment
 whose outcome is unknown go to the alarms (kiosk/core/device_alarms.py).
 Plain Python, devices injected: tested without a display. What core may
-not build itself comes from the composition (kiosk/compose/tech.py): the
+not build itself comes from the composition (kiosk/app/tech.py): the
 simulator controls (`faults`), the test receipt (`test_receipt(cut)`) and the
 A4 test page (`test_page(path, hall)`).
 """

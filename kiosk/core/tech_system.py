@@ -3,7 +3,7 @@
 It shows a snapshot read on a worker thread (`refresh`), probes the central
 platform with a short timeout (`probe`), puts dead outbox items back to
 pending (`retry_dead`) and exports the diagnostics bundle (`export`). Where the
-facts come from is injected (kiosk/compose/tech_sources.py composes them), so this is
+facts come from is injected (kiosk/app/tech_sources.py composes them), so this is
 plain Python, tested without a display or a network.
 """
 from __future__ import annotations

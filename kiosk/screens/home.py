@@ -1,6 +1,6 @@
 """The home screen: the hall's name, the date and time, and one tile per service.
 
-Tiles come from the service list of `kiosk/app.py`; a service whose device is
+Tiles come from the service list of `kiosk/app/root.py`; a service whose device is
 down shows as a disabled tile with the reason. With no service built yet the
 screen says where to get help instead of offering a tile that leads nowhere.
 """

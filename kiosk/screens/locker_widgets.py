@@ -93,8 +93,14 @@ class StepPanels:
         self.current = name
 
 
+def locker_service(app):
+    """The pickup locker service once its locker is up and checked, else None."""
+    service = app.kiosk.pickup
+    return service if service is not None and service.ready else None
+
+
 class LockerFlowScreen(Screen):
-    """A screen that renders one flow of the pickup locker service (`app.pickup`): its worker, its
+    """A screen that renders one flow of the pickup locker service (`app.kiosk.pickup`): its worker, its
     step panels, and the flow, bound on first use once the locker is up (it may come up late)."""
 
     flow_name = ""  # the service's attribute: "pickup", "deposit" or "recall"
@@ -109,7 +115,7 @@ class LockerFlowScreen(Screen):
 
     @property
     def flow(self):
-        service = getattr(self.app, "pickup", None)
+        service = locker_service(self.app)
         flow = getattr(service, self.flow_name) if service is not None else None
         if flow is not None and flow is not self._flow:
             self._flow = flow

@@ -51,7 +51,6 @@ class PickupScreen(LockerFlowScreen):
     position = ListProperty(["", ""])
     can_submit = BooleanProperty(False)
     has_scanner = BooleanProperty(False)
-    rating = BooleanProperty(False)
     hotline = StringProperty("")
 
     flow_name = "pickup"
@@ -61,7 +60,6 @@ class PickupScreen(LockerFlowScreen):
         self._scanning = threading.Event()
         self._reading = False
         self.code_length = app.settings.pickup.code_length
-        self.rating = hasattr(app, "ask_rating")
         self.hotline = app.settings.kiosk.hotline
         Clock.schedule_interval(self._tick, 0.5)
         app.session.on("wipe", self._on_wipe)
@@ -158,7 +156,7 @@ class PickupScreen(LockerFlowScreen):
 
     def finish(self) -> None:
         flow = self.flow
-        if self.rating and flow is not None and flow.recorded:
+        if flow is not None and flow.recorded:
             self.app.ask_rating("pickup", flow.transaction_id)
             return
         self.app.end_visit("done")

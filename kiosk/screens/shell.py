@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -23,13 +23,15 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk import i18n, memory
-from kiosk.app import Service, unavailable_reason
-from kiosk.config import Settings
 from kiosk.core.config_follow import ConfigChange, ConfigFollower
 from kiosk.core.flow import Leave
-from kiosk.core.session import Phase, VisitorSession
+from kiosk.core.offer import CitizenService, unavailable_reason
+from kiosk.core.session import Phase
 from kiosk.fonts import FontChoice
 from kiosk.screens.text import keep_text_pixels_once
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kiosk.app.root import Kiosk
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +57,29 @@ class KioskApp(App):
     hall = StringProperty()
     first_frame_drawn = BooleanProperty(False)
 
-    def __init__(self, *, settings: Settings, session: VisitorSession, services: list[Service],
-                 font: FontChoice, now: Callable[[], dt.datetime] = dt.datetime.now, **kwargs):
+    def __init__(self, kiosk: "Kiosk", *, services: list[CitizenService], **kwargs):
+        """`kiosk`: every part of the UI process (kiosk/app/root.py); `services`: the citizen services
+        offered, in home-screen order."""
         super().__init__(**kwargs)
-        self.settings = settings
-        self.session = session
+        self.kiosk = kiosk
+        self.settings = kiosk.settings
+        self.session = kiosk.session
         self.services = list(services)
-        self.font = font
-        self.now = now
-        self.hall = settings.kiosk.hall
-        self.default_language = settings.kiosk.language
+        self.font: FontChoice = kiosk.font
+        self.now: Callable[[], dt.datetime] = kiosk.now
+        self.hall = kiosk.settings.kiosk.hall
+        self.default_language = kiosk.settings.kiosk.language
         self.device_problems: dict[str, str] = {}
         self._refresh_tiles = Clock.create_trigger(self._show_tiles, 0)
         self._first_frame_callbacks: list[Callable[[], None]] = []
         self.config_follower: ConfigFollower | None = None
         self.restart_for_config: int | None = None  # a config version that needs the flows rebuilt
+        # the widgets, made by build()
+        self.header = self.screens = self.home = None
+        self.idle_overlay = self.leave_overlay = None
+        self.technician_ui = None     # kiosk/screens/tech.py, once the app has started
+        self.staff_press = None       # kiosk/screens/staff.py, where the locker is offered
+        kiosk.problems.to(self.set_device_problem)
 
     # -- building ---------------------------------------------------------------------------------
     def build(self):
@@ -90,7 +100,13 @@ class KioskApp(App):
         self.home = HomeScreen(name="home", hall=self.hall)
         self.screens.add_widget(self.home)
         for service in self.services:
-            self.screens.add_widget(service.screen(self))
+            self.screens.add_widget(service.make_screen(self))
+        # the payment and rating steps of any service's visit
+        from kiosk.screens.payment import PaymentScreen
+        from kiosk.screens.rating import RatingScreen
+
+        self.screens.add_widget(PaymentScreen(name="payment", flow=self.kiosk.printing.payment))
+        self.screens.add_widget(RatingScreen(name="rating", flow=self.kiosk.printing.rating))
         self.screens.bind(current=lambda _sm, name: setattr(self.header, "at_home", name == "home"))
         root.add_widget(self.header)
         root.add_widget(self.screens)
@@ -115,6 +131,15 @@ class KioskApp(App):
         self._show_tiles()
         return root
 
+    def on_start(self):
+        from kiosk.screens.tech import TechnicianUi
+
+        self.technician_ui = TechnicianUi(self, self.kiosk.technician)
+        self.kiosk.start()   # the devices come up in the background; the home screen does not wait
+
+    def on_stop(self):
+        self.kiosk.stop()
+
     # Kivy's settings panel (F1) is not for citizens
     def open_settings(self, *largs):
         return False
@@ -136,6 +161,11 @@ class KioskApp(App):
     def end_visit(self, reason: str = "done") -> None:
         """Any way out of the visit: ends it, calls back what is under way first, or stays and says why."""
         self.session.leave(reason)
+
+    def ask_rating(self, service_key: str, linked_transaction_id: str | None) -> None:
+        """The rating screen after a completed service; the visit ends after it (rated or skipped)."""
+        self.kiosk.printing.rating.start(service_key, linked_transaction_id)
+        self.screens.current = "rating"
 
     def go_home(self) -> None:
         """The home screen, once the visit is wiped (never a way out on its own)."""

@@ -46,7 +46,7 @@ class StaffScreen(Screen):
 
     @property
     def service(self):
-        return getattr(self.app, "pickup", None)
+        return locker_widgets.locker_service(self.app)
 
     def on_pre_enter(self, *_a):
         if not self.signed_in:
@@ -143,7 +143,7 @@ class HallNamePress:
     def _tick(self, *_a):
         if self._down_at is not None and self.app.session.clock() - self._down_at >= HOLD_S:
             self._down_at = None
-            if "staff" in self.app.screens.screen_names and getattr(self.app, "pickup", None) is not None:
+            if "staff" in self.app.screens.screen_names and locker_widgets.locker_service(self.app) is not None:
                 self.app.screens.current = "staff"
 
 

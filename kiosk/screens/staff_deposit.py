@@ -133,7 +133,7 @@ class DepositScreen(LockerFlowScreen):
         self.code = flow.code or ""
         if flow.door:
             self.door = flow.door
-            d = self.app.pickup.plan.doors.get(flow.door)
+            d = self.app.kiosk.pickup.plan.doors.get(flow.door)
             if d is not None:
                 self.column, self.row = d.column, d.row
         self.panels.show(self.step)

@@ -140,6 +140,9 @@ class TechnicianUi:
     """Binds the core technician objects to the app's window and screens."""
 
     def __init__(self, app, tech):
+        from kiosk.screens import tech_tour
+
+        tech_tour.register_steps()   # the `kiosk tour` steps of the technician mode
         self.app = app
         self.tech = tech
         self.mode = tech.mode
@@ -543,14 +546,6 @@ class TechnicianUi:
         self.screen.system_busy = sorted(self.system.working)
         if self.system.message:
             self.screen.system_message = self.system.message
-
-
-def install(app, tech) -> TechnicianUi:
-    from kiosk.screens import tech_tour
-
-    app.technician_ui = TechnicianUi(app, tech)
-    tech_tour.register_steps()
-    return app.technician_ui
 
 
 Builder.load_file(str(Path(__file__).with_name("tech.kv")))

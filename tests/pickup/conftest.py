@@ -23,7 +23,7 @@ from kiosk.hardware.sim.idcard import SamSimulator
 from kiosk.hardware.sim.locker import LockerSimulator
 from kiosk.hardware.sim.scanner import ScannerSimulator
 from kiosk.hardware.transport import SimPort
-from kiosk.compose.pickup import PickupService
+from kiosk.app.pickup import PickupService
 from kiosk.store import Store
 from tests.conftest import write_config
 

@@ -7,7 +7,7 @@ from kiosk import config
 from kiosk.core import diag_bundle, recent_log
 from kiosk.core.privacy import forget_people, remember_person
 from kiosk.sync.outbox import Outbox
-from kiosk.compose.tech_sources import KioskFacts
+from kiosk.app.tech_sources import KioskFacts
 from tests.conftest import run_kiosk, write_config
 
 ID_NUMBER = "110105199003071234"

@@ -65,6 +65,7 @@ def ui_cupsd():
 def kiosk_ui(tmp_path_factory, ui_cupsd):
     from kiosk import app as composition
     from kiosk import config
+    from kiosk.core.offer import CitizenService
     from kiosk.core.session import SteerableClock
     from kiosk.screens.xvfb import VirtualDisplay, needs_virtual_display
 
@@ -85,7 +86,7 @@ def kiosk_ui(tmp_path_factory, ui_cupsd):
             return screen
 
         # a stand-in service, for the tile behaviour only: the real list is empty until flows exist
-        demo = composition.Service(DEMO_SERVICE, "Home", ("locker",), demo_screen)
+        demo = CitizenService(DEMO_SERVICE, "Home", ("locker",), demo_screen)
         app = composition.build(settings, clock=clock, now=lambda: WALL_CLOCK, services=[demo])
         from kiosk.screens.driver import UiDriver
 
@@ -109,15 +110,21 @@ def ui(kiosk_ui):
     kiosk_ui.reset()
 
 
+def add_service_screen(app, key: str) -> None:
+    """The screen of the citizen service `key`, made as the composition root makes it, in the shared app
+    (whose service list is the stand-in one); once."""
+    from kiosk.app.root import CITIZEN_SERVICES
+
+    if key not in app.screens.screen_names:
+        app.screens.add_widget(next(s for s in CITIZEN_SERVICES if s.key == key).make_screen(app))
+
+
 @pytest.fixture(scope="module")
 def guides_screen(kiosk_ui):
     """The guides screen in the shared app (its service list is the stand-in one): built once, kept."""
     app = kiosk_ui.app
-    if "guides" not in app.screens.screen_names:
-        from kiosk.compose import guides
-
-        app.screens.add_widget(guides.build_screen(app))
-    app.devices.get("receipt_printer") or kiosk_ui.app.device_runtime.wait_ready(10)
+    add_service_screen(app, "guides")
+    app.kiosk.runtime.devices.get("receipt_printer") or kiosk_ui.app.kiosk.runtime.wait_ready(10)
     return app.screens.get_screen("guides")
 
 
@@ -156,7 +163,7 @@ def deposit_item(app, case: str, close_after_s: float = 1.5, holder: str | None 
     With `holder` (an ID number) the item is handed over only with that holder's card."""
     import threading
 
-    flow = app.pickup.deposit
+    flow = app.kiosk.pickup.deposit
     flow.begin("1001")
     assert flow.set_case(case)
     flow.choose(size="medium", require_id=holder is not None)
@@ -180,11 +187,8 @@ def pickup_ui(ui):
     """The app with the locker service up and its screens (pickup, staff) added."""
     app = ui.app
     ui.pump()
-    ui.wait_for(lambda: getattr(app, "pickup", None) is not None, what="the locker service")
-    if "pickup" not in app.screens.screen_names:
-        from kiosk.screens.pickup import build_screen
-
-        app.screens.add_widget(build_screen(app))
+    ui.wait_for(lambda: app.kiosk.pickup.ready, what="the locker service")
+    add_service_screen(app, "pickup")
     yield ui
     app.go_home()
     ui.pump()

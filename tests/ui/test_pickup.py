@@ -2,7 +2,7 @@
 
 The shared app of tests/ui/conftest.py runs the default config, so its devices
 are the built-in simulators of this process (`sim://locker`, ...), brought up by
-kiosk/compose/device_runtime.py. The pickup screens are added to it here once.
+kiosk/app/device_runtime.py. The pickup screens are added to it here once.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _open(ui):
 def _type(ui, screen, text):
     """Tap each key (scrolled into the window, which may be small in tests) and wait until the flow
     has it (the scroll view hands a tap on a moment later)."""
-    flow = ui.app.pickup.pickup
+    flow = ui.app.kiosk.pickup.pickup
     for ch in text:
         before = (flow.digits, flow.tries_left, flow.step)
         ui.tap_key(screen.ids.keypad, ch)
@@ -38,7 +38,7 @@ def test_a_code_typed_on_the_keypad_opens_the_door_and_shows_which_one(pickup_ui
     screen = _open(ui)
     _type(ui, screen, code[:4])
     # the keys sit in a scroll view, which hands a tap to them a moment after the finger lifts
-    ui.wait_for(lambda: len(ui.app.pickup.pickup.digits) == 4, what="four digits typed")
+    ui.wait_for(lambda: len(ui.app.kiosk.pickup.pickup.digits) == 4, what="four digits typed")
     assert screen.ids.code_shown.text.replace(" ", "").startswith(code[:4])
     _type(ui, screen, code[4:])
     ui.wait_for(lambda: screen.panels.current == "door_open", what="the door open")
@@ -57,7 +57,7 @@ def test_five_wrong_codes_show_the_countdown_and_the_keypad_returns_when_it_ends
     screen = _open(ui)
     for _ in range(5):
         _type(ui, screen, "000000")
-        ui.wait_for(lambda: not screen.worker.pending and not ui.app.pickup.pickup.digits, what="the code checked")
+        ui.wait_for(lambda: not screen.worker.pending and not ui.app.kiosk.pickup.pickup.digits, what="the code checked")
     ui.wait_for(lambda: screen.panels.current == "locked", what="the lockout")
     assert int(screen.ids.countdown.text) == 60
     shot("locked")
@@ -69,16 +69,17 @@ def test_five_wrong_codes_show_the_countdown_and_the_keypad_returns_when_it_ends
 
 
 def test_a_silent_lock_board_makes_pickup_unavailable_with_the_reason(pickup_ui):
-    from kiosk.app import SERVICES, unavailable_reason
+    from kiosk.app.root import CITIZEN_SERVICES
+    from kiosk.core.offer import unavailable_reason
 
     ui = pickup_ui
-    poller = next(p for p in ui.app.health_pollers if p.device.name == "locker")
+    poller = next(p for p in ui.app.kiosk.runtime.pollers if p.device.name == "locker")
     _sim().silence(1)
     try:
         poller.poll_once()
         ui.pump()
         assert ui.app.device_problems["locker"].startswith("offline")
-        pickup = next(s for s in SERVICES if s.key == "pickup")
+        pickup = next(s for s in CITIZEN_SERVICES if s.key == "pickup")
         assert unavailable_reason(pickup, ui.app.device_problems) == "Temporarily out of service"
     finally:
         _sim().silence(1, False)

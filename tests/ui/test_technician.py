@@ -176,7 +176,7 @@ def alarms_in_outbox(app):
 
 def test_an_injected_fault_shows_and_is_one_alarm_until_cleared(ui, tech, shot):
     app = ui.app
-    poller = next(p for p in app.technician.pollers if p.device.name == "receipt_printer")
+    poller = next(p for p in app.kiosk.runtime.pollers if p.device.name == "receipt_printer")
     poller.poll_once()
     before = [a for a in alarms_in_outbox(app) if a[:2] == ("receipt_printer", "cover_open")]
     open_mode(ui, tech)
@@ -186,8 +186,8 @@ def test_an_injected_fault_shows_and_is_one_alarm_until_cleared(ui, tech, shot):
     ui.tap(toggle)
     for _ in range(5):
         poller.poll_once()
-        app.technician.alarms.on_status(poller.device, poller.current)   # seen again and again: still one alarm
-    assert app.technician.alarms.flush()
+        app.kiosk.technician.alarms.on_status(poller.device, poller.current)   # seen again and again: still one alarm
+    assert app.kiosk.technician.alarms.flush()
     assert wait(ui, lambda: tech.bench.rows["receipt_printer"].detail == "cover_open", 600)
     ui.pump(3)
     assert "cover_open" in tech._rows["receipt_printer"].state_text
@@ -206,7 +206,7 @@ def test_an_injected_fault_shows_and_is_one_alarm_until_cleared(ui, tech, shot):
 
     assert not simulator("receipt").cover_open and not toggle.active
     poller.poll_once()
-    assert app.technician.alarms.flush()
+    assert app.kiosk.technician.alarms.flush()
     after = [a for a in alarms_in_outbox(app) if a[:2] == ("receipt_printer", "cover_open")]
     assert after[len(before):] == [("receipt_printer", "cover_open", "raised"),
                                    ("receipt_printer", "cover_open", "cleared")]

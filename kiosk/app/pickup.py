@@ -5,7 +5,7 @@ reader and the scanner) to the store, the outbox and the alarms, and makes
 the three flows (pickup, deposit, recall) and the staff sign-in. On start it
 reconstructs what a power cut interrupted (`LockerModel.recover`) and checks
 the board's door states against what the doors should hold. Used by the UI
-(kiosk/app.py), the tests and bench/pickup.py; needs no network.
+(kiosk/app/root.py), the tests and bench/pickup.py; needs no network.
 """
 from __future__ import annotations
 
@@ -27,7 +27,11 @@ log = logging.getLogger(__name__)
 
 
 class PickupService:
-    def __init__(self, settings: Settings, store, locker, *, idcard=None, scanner=None,
+    """The locker's flows exist from the start; the devices bind into them once they are up
+    (`bind_devices`). Until the restart checks have run on them `ready` is False (the pickup tile
+    is disabled meanwhile: its device has no status yet)."""
+
+    def __init__(self, settings: Settings, store, locker=None, *, idcard=None, scanner=None,
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic):
         self.settings = settings
         self.store = store
@@ -43,6 +47,19 @@ class PickupService:
                                    scanner=scanner, clock=monotonic)
         self.recall = RecallFlow(self.open_model, locker, clock=monotonic)
         self.staff = StaffSignIn.from_settings(settings.staff, clock=monotonic)
+        self.ready = locker is not None   # the locker is up, bound and checked: visits may start
+
+    @property
+    def flows(self) -> tuple:
+        return self.pickup, self.deposit, self.recall
+
+    def bind_devices(self, locker, idcard=None, scanner=None) -> None:
+        """The devices, once they are up, into every flow (`ready` once the restart checks ran)."""
+        for flow in (self.pickup, self.deposit):
+            flow.idcard, flow.scanner = idcard, scanner
+        for flow in self.flows:
+            flow.locker = locker
+        self.locker = locker
 
     def open_model(self) -> LockerModel:
         """A model on a connection of its own, for the calling thread."""
@@ -103,31 +120,32 @@ def wall_clock_from(monotonic: Callable[[], float]) -> Callable[[], float]:
     return lambda: base_wall + (monotonic() - base_mono)
 
 
-def attach(app, settings: Settings, store, runtime, monotonic: Callable[[], float] = time.monotonic) -> None:
-    """The UI's pickup locker: `app.pickup` is the PickupService once the devices are up (None before,
-    and when no locker is configured). Recovery and the door check run on the bring-up thread."""
-    app.pickup = None
+def make(settings: Settings, store, runtime, session, monotonic: Callable[[], float] = time.monotonic
+         ) -> PickupService | None:
+    """The UI's pickup locker, None when no locker is configured. Its flows exist from the start and
+    the session knows which of their steps a visit may leave (kiosk/core/flow.py); the devices bind
+    in once the runtime has them, and recovery and the door check run then, on the bring-up thread."""
     if settings.devices.locker is None:
-        return
+        return None
+    service = PickupService(settings, store, clock=wall_clock_from(monotonic), monotonic=monotonic)
+    for flow in service.flows:
+        session.attach(flow)
 
     def ready(devices) -> None:
         locker = devices.get("locker")
         if locker is None or not hasattr(locker, "open_door"):
             log.warning("pickup: the locker could not be opened; pickup stays unavailable")
             return
-        service = PickupService(settings, store, locker, idcard=_usable(devices.get("idcard")),
-                                scanner=_usable(devices.get("scanner")), clock=wall_clock_from(monotonic),
-                                monotonic=monotonic)
+        service.bind_devices(locker, idcard=_usable(devices.get("idcard")), scanner=_usable(devices.get("scanner")))
         try:
             service.start()
         except Exception:  # the locker must still serve; the log and the alarm say what went wrong
             log.exception("pickup: start-up reconciliation failed")
+        service.ready = True
         runtime.add_listener(lambda device, status: service.on_status(status) if device is locker else None)
-        for flow in (service.pickup, service.deposit, service.recall):
-            app.session.attach(flow)     # which of their steps a visit may leave (kiosk/core/flow.py)
-        app.pickup = service
 
     runtime.on_ready(ready)
+    return service
 
 
 def _usable(device):

@@ -1,0 +1,101 @@
+"""Composition of document printing, payment and ratings in the UI process (kiosk/app/root.py).
+
+Builds, once per process, over the device runtime (kiosk/app/device_runtime.py,
+one owner per port), a central client and worker threads of its own: the
+payment ledger and its restart recovery, the one `PaymentFlow`, the
+`DocumentPrintFlow`, the `RatingFlow` and the form library. The devices bind
+into the flows once they are up. Every flow is reset when the visitor session
+is wiped. The app shows the payment and rating screens over these flows and
+offers the other flows the rating after a service (`KioskApp.ask_rating`).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Printing:
+    ledger: Any        # kiosk.core.payment.PaymentLedger
+    payment: Any       # kiosk.core.payment.PaymentFlow
+    documents: Any     # kiosk.core.documents.DocumentPrintFlow
+    rating: Any        # kiosk.core.rating.RatingFlow
+    forms: Any         # kiosk.core.documents.FormLibrary
+    background: Any    # kiosk.core.background.Threads: the flows' workers
+
+    def stop(self) -> None:
+        self.background.shutdown()
+
+
+def code_gateway(central):
+    """The payment-code acquirer. The reference platform's demo acquirer stands in; a deployment with a
+    real acquirer plugs its `CodePaymentGateway` in here."""
+    from kiosk.core.payment import CentralDemoAcquirer
+
+    return CentralDemoAcquirer(central)
+
+
+def main_thread_delivery(fn) -> None:
+    from kivy.clock import Clock
+
+    Clock.schedule_once(lambda _dt: fn(), 0)
+
+
+def make(settings, runtime, session, now) -> Printing:
+    """`runtime` is the UI's device runtime (kiosk/app/device_runtime.py): its devices fill in once
+    built, so the flows get theirs then; the payment recovery runs right after, before any payment
+    is possible."""
+    from kiosk.core.background import Threads
+    from kiosk.core.catalog import GuideCatalog
+    from kiosk.core.documents import DocumentPrintFlow, FormLibrary
+    from kiosk.core.money_slip import MoneySlips
+    from kiosk.core.payment import PaymentFlow, PaymentLedger, PaymentRecovery
+    from kiosk.core.rating import RatingFlow
+    from kiosk.store import Store
+    from kiosk.sync import outbox
+    from kiosk.sync.client import CentralClient
+
+    store = Store.from_settings(settings)
+    central = CentralClient.from_settings(settings)
+    background = Threads(main_thread_delivery, workers=3, name="kiosk-printing")
+    gateway = code_gateway(central)
+    ledger = PaymentLedger(store, outbox)
+    pay = settings.payments
+    slips = MoneySlips(lambda: runtime.devices.get("receipt_printer"), hall=settings.kiosk.hall,
+                       kiosk_id=settings.kiosk.id, hotline=settings.kiosk.hotline, now=now)
+    payment = PaymentFlow(ledger, background=background, gateway=gateway, methods=pay.methods,
+                          code_scan_timeout_s=pay.code_scan_timeout_s,
+                          code_confirm_timeout_s=pay.code_confirm_timeout_s, code_poll_s=pay.code_poll_s,
+                          slips=slips)
+    forms = FormLibrary(GuideCatalog(store), settings.data_path / settings.documents.forms_dir,
+                        demo_forms=settings.documents.demo_forms)
+    documents = DocumentPrintFlow(
+        printer=None, background=background, payment=payment, store=store, outbox=outbox, fees=settings.fees,
+        hash_key=settings.privacy.hash_key, central=central, forms=forms, spool_dir=settings.data_path / "spool",
+        card_timeout_s=settings.documents.id_card_timeout_s, lookup_timeout_s=settings.central.lookup_timeout_s,
+        print_timeout_s=settings.documents.print_timeout_s)
+    rating = RatingFlow(store, outbox, settings.ratings.low_reasons)
+    printing = Printing(ledger, payment, documents, rating, forms, background)
+
+    def devices_ready(devices):
+        payment.terminal, payment.scanner = devices.get("payment"), devices.get("scanner")
+        documents.printer, documents.reader = devices.get("document_printer"), devices.get("idcard")
+        # before any new payment: what a crash or power cut left in flight is asked about first
+        recovery = PaymentRecovery(ledger, terminal=payment.terminal, gateway=gateway)
+        background.run(recovery.run, lambda _report, error: error and log.error(
+            "payment recovery failed: %s (new payments stay refused)", error))
+
+    runtime.on_ready(devices_ready)
+
+    def wipe(_reason):
+        documents.reset()
+        payment.reset()
+        rating.reset()
+
+    session.on("wipe", wipe)
+    session.attach(payment)      # which of their steps a visit may leave (kiosk/core/flow.py)
+    session.attach(documents)
+    return printing
