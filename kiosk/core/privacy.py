@@ -1,5 +1,8 @@
 """Privacy rules of DESIGN.md section 7: masking for screen and paper, keyed hashes, log redaction.
 
+The masks themselves live in the leaf module `kiosk.masking` (shared with the
+card reader driver) and are re-exported here.
+
 A full ID number or name never reaches a log, a screenshot, a receipt or the
 outbox. What must be matched later is matched by a keyed hash
 (HMAC-SHA256 with the per-deployment key) of the normalised value.
@@ -12,41 +15,11 @@ import logging
 import re
 import threading
 
+from kiosk.masking import mask_id_number, mask_name, normalise_id_number
+
 # Resident ID (18, last may be X), old 15-digit IDs, HK/Macao/Taiwan permits (same 18-char form),
 # foreign permanent resident cards: old [A-Z]{3}\d{12}, 2023 edition starts with 9 (18 chars).
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15}|[A-Z]{3}\d{12})(?![0-9A-Za-z])")
-
-
-def normalise_id_number(value: str) -> str:
-    return value.strip().replace(" ", "").upper()
-
-
-def mask_id_number(value: str) -> str:
-    """`110***********1234`: the first 3 and last 4 characters, a `*` for each hidden one."""
-    v = normalise_id_number(value)
-    if len(v) <= 7:
-        return "*" * len(v)
-    return v[:3] + "*" * (len(v) - 7) + v[-4:]
-
-
-def mask_name(value: str) -> str:
-    """`张*`, `欧阳**`: the surname (two characters for known compound surnames), then `*`s.
-
-    Latin-script names (foreign permanent residents) keep their first letter.
-    """
-    v = value.strip()
-    if not v:
-        return ""
-    if v[0].isascii():
-        return v[0] + "*" * (len(v.replace(" ", "")) - 1)
-    keep = 2 if v[:2] in COMPOUND_SURNAMES and len(v) > 2 else 1
-    return v[:keep] + "*" * (len(v) - keep)
-
-
-COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 "
-    "澹台 公冶 太史 申屠 端木 闻人 濮阳 南宫 独孤 百里 东郭 西门 呼延 万俟 赫连 拓跋".split()
-)
 
 
 def keyed_hash(key: str | bytes, value: str, purpose: str) -> str:

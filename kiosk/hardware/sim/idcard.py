@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from stdnum.cn import ric
 
 from kiosk.hardware.device import SYSTEM_CLOCK, Clock, ProtocolError
-from kiosk.hardware.idcard import (
+from kiosk.hardware.idcard.codec import (
     FIND_CARD, PHOTO_SIZE, READ_ADDRESS, READ_TEXT_PHOTO, READ_TEXT_PHOTO_FINGERPRINT, RESET_SAM, SAM_ID,
     SAM_STATUS, SELECT_CARD, TEXT_SIZE, FrameScanner, decode_request, encode_frame,
 )
