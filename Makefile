@@ -1,21 +1,28 @@
 # make run   - the kiosk on simulated devices with a local central platform
 # make test  - the whole test suite
 # make bench - the benchmarks of DESIGN.md section 8
-# Both install what they need first: the Debian packages (as root) and .venv.
+# Both install what they need first: the Debian packages (as root), .venv and the compiled
+# catalogs (kiosk/locale/*/LC_MESSAGES/kiosk.mo, from their .po; not in git).
 
 PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed
+PO     := $(wildcard kiosk/locale/*/LC_MESSAGES/kiosk.po)
+MO     := $(PO:.po=.mo)
 
 .PHONY: setup run test bench clean look
 
-setup: $(STAMP)
+setup: $(STAMP) $(MO)
 
-$(STAMP): pyproject.toml scripts/system-packages.sh
+$(STAMP): pyproject.toml setup.py scripts/system-packages.sh
 	scripts/system-packages.sh
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
+
+# the UI reads the .mo with the standard library and refuses one older than its .po
+kiosk/locale/%/LC_MESSAGES/kiosk.mo: kiosk/locale/%/LC_MESSAGES/kiosk.po $(STAMP)
+	$(VENV)/bin/python -m kiosk.i18n compile $*
 
 run: setup
 	scripts/run-kiosk.sh
@@ -27,7 +34,7 @@ bench: setup
 	$(VENV)/bin/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) var tests/artifacts
+	rm -rf $(VENV) var tests/artifacts $(MO)
 
 # a picture of the kiosk's screen when it runs on the virtual display of `make run`
 look: setup

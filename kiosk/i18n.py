@@ -1,29 +1,36 @@
 """Citizen-facing text in the kiosk's languages (gettext), switched live.
 
 Source strings (msgids) are English; `kiosk/locale/<lang>/LC_MESSAGES/kiosk.po`
-holds each language, zh_CN first. The .po files are compiled in memory with
-Babel when first used, so there is no compiled .mo that could fall out of
-step with its .po. `set_language()` tells every listener, and the UI
-re-renders each visible string from `_()`.
+holds each language, zh_CN first. The .po files are compiled to .mo files when
+the kiosk is set up (`make setup`, which runs `python -m kiosk.i18n compile`)
+and when its wheel is built (`setup.py`); the .mo files are not in git. At run
+time only the standard library reads them, and dates are written from the
+tables below, so the UI process never loads Babel and its CLDR data.
+
+Where the .po is there (a source tree), a .mo older than its .po is refused
+with the command that fixes it, as is a missing one: the UI never shows text
+that differs from the catalogs without saying so. An installed kiosk carries
+the .mo files only, compiled when its wheel was built.
+
+`set_language()` tells every listener, and the UI re-renders each visible
+string from `_()`.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import gettext
-import io
+import os
+import sys
 import threading
 from pathlib import Path
 from typing import Callable
-
-from babel import Locale, localedata
-from babel.dates import format_date as _babel_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
 DOMAIN = "kiosk"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+COMPILE_COMMAND = ("`make setup` in the source tree (it runs `python -m kiosk.i18n compile`); "
+                   "on an installed kiosk, scripts/install-kiosk.sh again")
 
 # what the language switch shows for each language: its own name, in itself
 NATIVE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -33,8 +40,45 @@ class LanguageError(ValueError):
     pass
 
 
-def po_path(lang: str) -> Path:
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+class CatalogError(RuntimeError):
+    """A compiled catalog (.mo) is missing or older than its .po."""
+
+
+def _known(lang: str) -> str:
+    if lang not in LANGUAGES:
+        raise LanguageError(f"unknown language {lang!r}; the kiosk speaks {', '.join(LANGUAGES)}")
+    return lang
+
+
+def po_path(lang: str, locale_dir: Path | None = None) -> Path:
+    return (locale_dir or LOCALE_DIR) / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def mo_path(lang: str, locale_dir: Path | None = None) -> Path:
+    return po_path(lang, locale_dir).with_suffix(".mo")
+
+
+def _newer(po: Path, mo: Path) -> bool:
+    """The .po was changed after its .mo was compiled (False where no .po is shipped)."""
+    return po.exists() and po.stat().st_mtime_ns > mo.stat().st_mtime_ns
+
+
+def checked_mo(lang: str) -> Path:
+    """The .mo of `lang`; CatalogError, naming the file and the fix, if it is missing or stale."""
+    mo, po = mo_path(_known(lang)), po_path(lang)
+    if not mo.exists():
+        raise CatalogError(f"{mo} is missing: compile the catalogs with {COMPILE_COMMAND}")
+    if _newer(po, mo):
+        raise CatalogError(f"{mo} is older than {po.name} beside it: "
+                           f"compile the catalogs again with {COMPILE_COMMAND}")
+    return mo
+
+
+def check_catalogs() -> None:
+    """Every language's .mo is there and current: checked when the UI starts, so a missing
+    catalog stops the start with its name rather than a visit at the language switch."""
+    for lang in LANGUAGES:
+        checked_mo(lang)
 
 
 _catalogs: dict[str, gettext.GNUTranslations] = {}
@@ -42,18 +86,11 @@ _lock = threading.Lock()
 
 
 def catalog(lang: str) -> gettext.GNUTranslations:
-    """The compiled catalog of one language (compiled from its .po once per process)."""
-    if lang not in LANGUAGES:
-        raise LanguageError(f"unknown language {lang!r}; the kiosk speaks {', '.join(LANGUAGES)}")
+    """The compiled catalog of one language (its .mo, read once per process)."""
     with _lock:
         if lang not in _catalogs:
-            with po_path(lang).open("rb") as f:
-                po = read_po(f, locale=lang, domain=DOMAIN)
-            buf = io.BytesIO()
-            write_mo(buf, po, use_fuzzy=False)
-            buf.seek(0)
-            _catalogs[lang] = gettext.GNUTranslations(buf)
-            forget_locale_data()  # read_po loaded the language's CLDR data for its plural rule
+            with checked_mo(lang).open("rb") as f:
+                _catalogs[lang] = gettext.GNUTranslations(f)
         return _catalogs[lang]
 
 
@@ -100,38 +137,68 @@ def N_(message: str) -> str:
     return message
 
 
-# the full dates already written, today's only: {(day, lang): text}
-_dates: dict[tuple[_dt.date, str], str] = {}
-_dates_lock = threading.Lock()
+# CLDR's full dates (what Babel writes with format="full"), held to Babel's output by
+# tests/test_i18n.py; the names run Monday first, as date.weekday() counts
+_ZH_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
+_FULL_DATE: dict[str, Callable[[_dt.date], str]] = {
+    "zh_CN": lambda d: f"{d.year}年{d.month}月{d.day}日{_ZH_WEEKDAYS[d.weekday()]}",
+    "en": lambda d: f"{_EN_WEEKDAYS[d.weekday()]}, {_EN_MONTHS[d.month - 1]} {d.day}, {d.year}",
+}
 
 
 def format_date(day: _dt.date, lang: str | None = None) -> str:
-    """The full date as the language writes it: 2026年11月22日星期日 / Sunday, November 22, 2026.
-
-    Babel writes it from CLDR, and keeps every locale it loaded for the life of the
-    process: 4.7 MB for zh_CN and en (with their parents), for one line on the home
-    screen that changes once a day. The line is kept instead, and Babel's data let go
-    once it is written (`forget_locale_data`); the next day, or the other language,
-    loads it again for a few milliseconds.
-    """
-    lang = lang or _language
-    with _dates_lock:
-        text = _dates.get((day, lang))
-        if text is None:
-            text = _babel_date(day, format="full", locale=Locale.parse(lang))
-            for old in [k for k in _dates if k[0] != day]:
-                del _dates[old]
-            _dates[(day, lang)] = text
-            forget_locale_data()
-    return text
-
-
-def forget_locale_data() -> None:
-    """Let go of the CLDR data Babel has loaded (its cache; it loads what it needs again)."""
-    with localedata._cache_lock:
-        localedata._cache.clear()
+    """The full date as the language writes it: 2026年11月22日星期日 / Sunday, November 22, 2026."""
+    return _FULL_DATE[_known(lang or _language)](day)
 
 
 def format_clock(moment: _dt.datetime | _dt.time) -> str:
     """24-hour wall-clock time, 09:05 (both languages; halls run on 24-hour time)."""
     return moment.strftime("%H:%M")
+
+
+def compile_catalogs(langs: tuple[str, ...] | list[str] = LANGUAGES, *, out_dir: Path | None = None,
+                     only_stale: bool = False) -> list[Path]:
+    """Compile each language's .po to its .mo (in `out_dir`, by default beside the .po); the
+    .mo files written. A set-up and build step: it needs Babel, which the UI never loads."""
+    try:
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+    except ImportError as exc:  # an installed kiosk: its wheel carries the compiled catalogs
+        raise CatalogError(f"compiling the catalogs needs Babel ({exc}): run `make setup` in the "
+                           "source tree; an installed kiosk's wheel carries them compiled") from exc
+    written = []
+    for lang in langs:
+        po, mo = po_path(_known(lang)), mo_path(lang, out_dir)
+        if only_stale and mo.exists() and not _newer(po, mo):
+            continue
+        with po.open("rb") as f:
+            messages = read_po(f, locale=lang, domain=DOMAIN)
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        part = mo.with_name(f".{mo.name}.{os.getpid()}")
+        with part.open("wb") as f:
+            write_mo(f, messages, use_fuzzy=False)
+        part.replace(mo)  # readers see the old file or the new one, never half of one
+        written.append(mo)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m kiosk.i18n compile [LANG ...]: compile the catalogs (all languages by default)."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "compile":
+        print(f"usage: python -m kiosk.i18n compile [{' '.join(LANGUAGES)}]", file=sys.stderr)
+        return 2
+    try:
+        for mo in compile_catalogs(args[1:] or LANGUAGES):
+            print(f"compiled {mo}")
+    except (LanguageError, CatalogError) as exc:
+        print(f"kiosk.i18n compile: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

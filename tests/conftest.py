@@ -34,6 +34,14 @@ def write_config(directory: Path, text: str | None = None, **replace: str) -> Pa
     return path
 
 
+def pytest_sessionstart(session):
+    """The compiled catalogs the UI reads (kiosk/i18n.py), as `make setup` leaves them, also when
+    pytest is run on its own after a .po changed."""
+    from kiosk.i18n import compile_catalogs
+
+    compile_catalogs(only_stale=True)
+
+
 @pytest.fixture
 def kiosk_config(tmp_path) -> Path:
     return write_config(tmp_path / "kiosk")

@@ -58,6 +58,7 @@ def start_watchdog(notifier: Notifier, interval: float | None = None):
 def run(ctx) -> int:
     from kiosk import app as composition
     from kiosk.fonts import FontError
+    from kiosk.i18n import CatalogError, check_catalogs
     from kiosk.screens.xvfb import needs_virtual_display
 
     settings = ctx.settings
@@ -66,8 +67,9 @@ def run(ctx) -> int:
               "`make run`, which starts a virtual display (Xvfb) when there is none.", file=sys.stderr)
         return EXIT_FAILED
     try:
+        check_catalogs()
         app = composition.build(settings)
-    except FontError as exc:
+    except (FontError, CatalogError) as exc:
         print(f"kiosk ui: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
