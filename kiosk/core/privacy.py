@@ -1,6 +1,6 @@
 """Privacy rules of DESIGN.md section 7: masking for screen and paper, keyed hashes, log redaction.
 
-The masks themselves live in the leaf module `kiosk.masking` (shared with the
+The masks themselves live in the leaf module `kiosk.hardware.masking` (shared with the
 card reader driver) and are re-exported here.
 
 A full ID number or name never reaches a log, a screenshot, a receipt or the
@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 
-from kiosk.masking import mask_id_number, mask_name, normalise_id_number
+from kiosk.hardware.masking import mask_id_number, mask_name, normalise_id_number
 
 # Resident ID (18, last may be X), old 15-digit IDs, HK/Macao/Taiwan permits (same 18-char form),
 # foreign permanent resident cards: old [A-Z]{3}\d{12}, 2023 edition starts with 9 (18 chars).

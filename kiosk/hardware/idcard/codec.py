@@ -28,7 +28,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from kiosk.hardware.device import ProtocolError
-from kiosk.masking import mask_card_number, mask_name_initial
+from kiosk.hardware.masking import mask_card_number, mask_name_initial
 
 # --- frame codec --------------------------------------------------------------------------------
 
@@ -351,7 +351,7 @@ class Card:
                mask_number: Callable[[str], str] = mask_card_number) -> dict:
         """The card as `kiosk diag read-card` shows it: name and number masked, no photo bytes.
 
-        The default masks are the plain ones of `kiosk.masking`; screens and `kiosk diag` pass the
+        The default masks are the plain ones of `kiosk.hardware.masking`; screens and `kiosk diag` pass the
         surname-aware `mask_name` and `mask_id_number`."""
         today = today or dt.date.today()
         return {

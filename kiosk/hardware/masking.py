@@ -3,10 +3,10 @@
 ID numbers show the first 3 and the last 4 characters (`110***********1234`);
 names show the surname and a `*` for each other character (`张*`, `欧阳**`).
 
-A leaf module: it imports nothing of `kiosk`, only the standard library. The
-layer rule is that `kiosk/hardware/` imports nothing else of `kiosk/` except
-this module, so the card reader (`kiosk.hardware.idcard`) and the privacy
-rules of the domain (`kiosk.core.privacy`) mask with the same code.
+It imports only the standard library and sits in `kiosk/hardware/`, which
+imports nothing else of `kiosk/`; the domain may use hardware, so the card
+reader (`kiosk.hardware.idcard`) and the privacy rules (`kiosk.core.privacy`)
+mask with the same code.
 """
 from __future__ import annotations
 
