@@ -43,6 +43,7 @@ def make(settings: Settings, store, runtime, session, *, font_path, now, report_
     from kiosk.core.catalog import CatalogError, GuideCatalog
     from kiosk.core.guides import GuideFlow, StorePrintRecorder
     from kiosk.core.search import GuideSearch
+    from kiosk.sync.outbox import Outbox
 
     catalog = GuideCatalog(store)
     try:
@@ -52,6 +53,6 @@ def make(settings: Settings, store, runtime, session, *, font_path, now, report_
     except CatalogError as exc:  # the kiosk still runs; the guides list what the catalog holds (maybe nothing)
         log.error("guide catalog seed: %s", exc)
     return GuideFlow(catalog=catalog, search=GuideSearch(catalog), printers=RuntimePrinters(runtime, settings),
-                     clock=session.clock, worker=worker, recorder=StorePrintRecorder(store), session=session,
+                     clock=session.clock, worker=worker, recorder=StorePrintRecorder(store, Outbox), session=session,
                      font_path=font_path, spool_dir=settings.data_path / "spool", hall=settings.kiosk.hall,
                      now=now, on_device_problem=report_problem)

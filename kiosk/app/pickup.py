@@ -14,7 +14,7 @@ import time
 from typing import Callable
 
 from kiosk.config import Settings
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 from kiosk.core.deposit import DepositFlow
 from kiosk.core.locker import DoorPlan, DoorsInUse, LockerModel
 from kiosk.core.pickup import PickupFlow

@@ -40,7 +40,7 @@ def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: boo
     """The technician mode over the device runtime; `pickup_watches_doors` when the pickup locker raises
     door_left_open itself, knowing which doors are in use (kiosk/core/locker.py)."""
     from kiosk.core import recent_log, sim_faults
-    from kiosk.core.alarms import Alarms
+    from kiosk.alarms import Alarms
     from kiosk.core.device_alarms import AlarmDesk
     from kiosk.core.tech_bench import DeviceBench
     from kiosk.core.tech_system import SystemPanel

@@ -21,7 +21,7 @@ from typing import Callable
 from kiosk import __version__
 from kiosk.config import Settings
 from kiosk.core import diag_bundle, recent_log
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 from kiosk.core.health import HealthBoard
 from kiosk.store import Store
 

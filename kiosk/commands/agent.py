@@ -10,7 +10,7 @@ import threading
 
 from kiosk.cli import EXIT_OK
 from kiosk.sdnotify import Notifier, watchdog_interval
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 from kiosk.core.config_follow import ConfigFollower
 from kiosk.core.health import HealthBoard
 from kiosk.sync import management

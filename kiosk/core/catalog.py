@@ -85,7 +85,7 @@ def _terms(item: Item) -> str:
 def _readings(catalog: Catalog) -> list[tuple[str, str]]:
     """The pinyin readings of what the search index will read, worked out here, once per import, so
     that the UI builds its index without loading pypinyin (kiosk/core/search.py)."""
-    from kiosk.core.search import stored_readings  # search reads this module's IndexedItem
+    from kiosk.core.search import stored_readings  # search and rapidfuzz: only where a catalog is imported
 
     items = [IndexedItem(i.code, i.name, i.department, tuple(i.themes), tuple(i.keywords),
                          tuple(m.name for m in i.materials), pos)

@@ -3,7 +3,7 @@
 Status-derived alarms follow the health pollers (a listener on each
 `HealthPoller`): the status a device reports is mapped to a set of faults
 (`paper_out`, `printer_offline`, `board_offline`, `door_left_open:7`, ...);
-new faults are raised, faults that are gone are cleared. `kiosk/core/alarms.py`
+new faults are raised, faults that are gone are cleared. `kiosk/alarms.py`
 makes each a single `alarm` transaction when raised and one when cleared, so a
 sensor stuck on "paper out" costs two transactions, however often it is polled.
 
@@ -29,7 +29,7 @@ import threading
 import time
 from typing import Callable
 
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kiosk.core import privacy
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 from kiosk.core.background import Background
 from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -119,19 +120,20 @@ class StorePrintRecorder:
     clears when that printer next prints a guide.
     """
 
-    def __init__(self, store, now: Callable[[], float] = time.time):
+    def __init__(self, store, outbox_for: Callable[[sqlite3.Connection], Any],
+                 now: Callable[[], float] = time.time):
         self.store = store
+        self.outbox_for = outbox_for    # the outbox (kiosk.sync.outbox.Outbox) of a connection
         self.now = now
         self._local = threading.local()
 
     def _parts(self):
-        from kiosk.core.alarms import Alarms
-        from kiosk.sync.outbox import Outbox
+        from kiosk.alarms import Alarms
 
         parts = getattr(self._local, "parts", None)
         if parts is None:
             conn = self.store.connect()
-            outbox = Outbox(conn, now=self.now)
+            outbox = self.outbox_for(conn)
             parts = self._local.parts = (outbox, Alarms(conn, outbox, now=self.now))
         return parts
 

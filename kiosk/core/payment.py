@@ -53,7 +53,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 from kiosk.core.background import Background
 from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners

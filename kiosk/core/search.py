@@ -38,12 +38,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
-from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from kiosk.core.catalog import GuideCatalog, IndexedItem
+if TYPE_CHECKING:  # the catalog imports this module to store readings; this one reads its rows only
+    from kiosk.core.catalog import IndexedItem
 
 log = logging.getLogger(__name__)
 
@@ -628,10 +629,19 @@ class SearchIndex:
         return SearchResult(query, hits, union.bit_count())
 
 
+class IndexSource(Protocol):
+    """What the search reads of the catalog (kiosk.core.catalog.GuideCatalog)."""
+
+    def stamp(self) -> str | None: ...
+    def version(self) -> str | None: ...
+    def indexed_items(self) -> list[IndexedItem]: ...
+    def readings(self) -> Mapping[str, str]: ...
+
+
 class GuideSearch:
     """Search over a GuideCatalog's enabled items; the index is rebuilt when the catalog changes."""
 
-    def __init__(self, catalog: GuideCatalog):
+    def __init__(self, catalog: IndexSource):
         self.catalog = catalog
         self._lock = threading.Lock()
         self._stamp: str | None = None

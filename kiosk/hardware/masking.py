@@ -3,12 +3,22 @@
 ID numbers show the first 3 and the last 4 characters (`110***********1234`);
 names show the surname and a `*` for each other character (`张*`, `欧阳**`).
 
+`ID_NUMBER` finds what looks like an ID number in free text: the log
+redaction (`kiosk.log`) masks it, the outbox refuses it.
+
 It imports only the standard library and sits in `kiosk/hardware/`, which
-imports nothing else of `kiosk/`; the domain may use hardware, so the card
-reader (`kiosk.hardware.idcard`) and the privacy rules (`kiosk.core.privacy`)
-mask with the same code.
+imports nothing else of `kiosk/`; it is the one part of hardware the other
+layers import, so the card reader (`kiosk.hardware.idcard`), the log
+redaction, the outbox and the privacy rules (`kiosk.core.privacy`) mask with
+the same code. No driver comes with it.
 """
 from __future__ import annotations
+
+import re
+
+# Resident ID (18, last may be X), old 15-digit IDs, HK/Macao/Taiwan permits (same 18-char form),
+# foreign permanent resident cards: old [A-Z]{3}\d{12}, 2023 edition starts with 9 (18 chars).
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15}|[A-Z]{3}\d{12})(?![0-9A-Za-z])")
 
 COMPOUND_SURNAMES = frozenset(
     "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 "

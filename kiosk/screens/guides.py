@@ -7,63 +7,19 @@ trigger, so a burst of changes costs one redraw. The views are built once per
 process and reused for every visitor; the search debounce runs on the flow's
 clock, looked at a few times a second while this screen is showing.
 
-Shared widgets of the views live here: the top bar with its back button, the
-list of guides (a RecycleView, so only the rows in sight exist however long
-the list is) and its rows.
+The widgets the views share (the top bar, the list of guides and its rows)
+live in kiosk/screens/guides_widgets.py.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.lang import Builder
-from kivy.properties import ListProperty, ObjectProperty, StringProperty
-from kivy.uix.behaviors import ButtonBehavior
-from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.recycleview import RecycleView
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from kiosk.core.guides import GuideFlow, View
-from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
+from kiosk.screens import guides_widgets  # noqa: F401  (the views' shared widgets)
 
 TICK_S = 0.1   # how often the search debounce is looked at
-
-
-class GuideTopBar(BoxLayout):
-    """Back, and the title of the view."""
-
-    title = StringProperty()
-    back_action = ObjectProperty(None, allownone=True)
-
-
-class GuideRow(ButtonBehavior, BoxLayout):
-    """One guide in a list: its name and its department; a tap opens it."""
-
-    code = StringProperty()
-    name = StringProperty()
-    department = StringProperty()
-    owner = ObjectProperty(None, allownone=True)   # the GuideList
-
-
-class GuideList(RecycleView):
-    """The guides of a theme, a department or a search. Rows are recycled: a list of 5,000 guides
-    builds as many row widgets as fit on the screen."""
-
-    rows = ListProperty()   # [Row]
-    opener = ObjectProperty(None, allownone=True)
-
-    def on_rows(self, _rv, rows) -> None:
-        self.data = [{"code": r.code, "name": r.name, "department": r.department, "owner": self} for r in rows]
-        self.scroll_y = 1
-
-    def open(self, code: str) -> None:
-        if self.opener is not None:
-            self.opener(code)
-
-    def row_widgets(self) -> list[GuideRow]:
-        """The row widgets that exist now (for tests: bounded by the viewport, not by the rows)."""
-        return [w for w in self.layout_manager.children if isinstance(w, GuideRow)]
 
 
 class GuidesScreen(Screen):
@@ -128,6 +84,3 @@ class GuidesScreen(Screen):
 
 def build_screen(flow: GuideFlow) -> GuidesScreen:
     return GuidesScreen(flow, name="guides")
-
-
-Builder.load_file(str(Path(__file__).with_name("guides.kv")))

@@ -13,7 +13,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
-from kiosk.screens import guides  # noqa: F401  (shared guide widgets)
+from kiosk.screens import guides_widgets  # noqa: F401  (shared guide widgets)
 
 
 class GroupTile(ButtonBehavior, BoxLayout):

@@ -7,7 +7,7 @@ from kivy.lang import Builder
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.screens import guides  # noqa: F401  (shared guide widgets)
+from kiosk.screens import guides_widgets  # noqa: F401  (shared guide widgets)
 
 
 class GuideListView(Screen):

@@ -15,7 +15,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.core.guides import A4, FAILED_NEXT, PrintPhase
 from kiosk.i18n import N_
-from kiosk.screens import guides  # noqa: F401  (shared guide widgets)
+from kiosk.screens import guides_widgets  # noqa: F401  (shared guide widgets)
 
 # CUPS job states in the citizen's words (msgids)
 JOB_WORDS = {

@@ -14,7 +14,7 @@ from kivy.properties import DictProperty, ListProperty, ObjectProperty, StringPr
 from kivy.uix.screenmanager import Screen
 
 from kiosk.i18n import N_
-from kiosk.screens import guides  # noqa: F401  (shared guide widgets)
+from kiosk.screens import guides_widgets  # noqa: F401  (shared guide widgets)
 from kiosk.screens.keys import KeyGrid
 from kiosk.screens.widgets import RoundButton
 

@@ -49,7 +49,7 @@ to report a store that does not open. Under `<data_dir>/config/`:
     .lock          flock: one apply at a time across the agent and the CLI
 
 Outcomes are reported to the central platform as `alarm` transactions through
-kiosk.core.alarms (raised once, cleared by the next successful apply), and the
+kiosk.alarms (raised once, cleared by the next successful apply), and the
 version in the heartbeat comes from `current_version()`.
 """
 from __future__ import annotations
@@ -727,7 +727,7 @@ class _Unchanged(_Refused):
 
 
 class AlarmReport:
-    """Outcomes to the central platform: `alarm` transactions through kiosk.core.alarms, raised once
+    """Outcomes to the central platform: `alarm` transactions through kiosk.alarms, raised once
     and cleared by the next successful apply (so a flood of bad bundles is one alarm, not a flood)."""
 
     CODES = ("rejected", "rolled_back", "version_conflict", "time_mark_reset")
@@ -738,7 +738,7 @@ class AlarmReport:
     def __call__(self, outcome: Outcome) -> None:
         if outcome.result in ("unchanged", "rotated"):
             return
-        from kiosk.core.alarms import Alarms
+        from kiosk.alarms import Alarms
         from kiosk.store import Store
         from kiosk.sync.outbox import Outbox
 
@@ -757,7 +757,7 @@ class AlarmReport:
 
     def raise_alarm(self, device: str, code: str, detail: str) -> None:
         """An alarm of the config machinery itself (a technician's reset of the time mark)."""
-        from kiosk.core.alarms import Alarms
+        from kiosk.alarms import Alarms
         from kiosk.store import Store
         from kiosk.sync.outbox import Outbox
 

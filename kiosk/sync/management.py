@@ -263,9 +263,9 @@ def build_app(applier: ConfigApplier, limits: Limits = LIMITS,
 # -- the server -----------------------------------------------------------------------------------
 
 def flood_alarm(settings) -> tuple[Callable[[str], None], Callable[[], None]]:
-    """Raise and clear `management:refusal_flood` in the kiosk's database (kiosk.core.alarms)."""
+    """Raise and clear `management:refusal_flood` in the kiosk's database (kiosk.alarms)."""
     def with_alarms(fn) -> None:
-        from kiosk.core.alarms import Alarms
+        from kiosk.alarms import Alarms
         from kiosk.store import Store
         from kiosk.sync.outbox import Outbox
 

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from kiosk.core.privacy import ID_NUMBER
+from kiosk.hardware.masking import ID_NUMBER
 from kiosk.store import explain, transaction
 from kiosk.wire.transactions import KINDS
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from kiosk import config
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 from kiosk.store import Store
 from kiosk.sync import bundle, management, operator_auth
 from kiosk.sync.http_guard import ConnectionBoard, Guard, Limits

@@ -12,6 +12,7 @@ from kiosk.core.session import SteerableClock, VisitorSession
 from kiosk.fonts import find_chinese_font
 from kiosk.hardware.transport import reset_simulators, simulator
 from kiosk.store import Store
+from kiosk.sync.outbox import Outbox
 
 from kiosk.demo.cupsd import PrivateCupsd
 
@@ -108,7 +109,7 @@ def make_flow(store, catalog, clock, *, printers, worker=None, session=None, fon
 
     problems = {}
     flow = GuideFlow(catalog=catalog, search=GuideSearch(catalog), printers=printers, clock=clock,
-                     worker=worker or Inline(), recorder=StorePrintRecorder(store), session=session,
+                     worker=worker or Inline(), recorder=StorePrintRecorder(store, Outbox), session=session,
                      font_path=font_path, spool_dir=spool, hall="示例政务服务中心",
                      on_device_problem=lambda dev, detail: problems.__setitem__(dev, detail))
     flow.problems = problems

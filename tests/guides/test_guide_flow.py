@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from kiosk import i18n
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 from kiosk.core.guides import (A4, FAILED_PAPER_OUT, RECEIPT, REASON_PAPER_OUT, SEARCH_DEBOUNCE_S, PrintPhase,
                                View)
 from kiosk.hardware.escpos_stream import decode_receipts

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import store
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 from kiosk.sync.agent import Agent
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.relay import Relay

@@ -214,7 +214,7 @@ def test_batches_of_500_and_the_interactive_lookups_work_against_the_platform(ce
 
 
 def test_the_heartbeat_carries_devices_queue_and_alarms_to_the_platform(central, kiosk_factory):
-    from kiosk.core.alarms import Alarms
+    from kiosk.alarms import Alarms
     from kiosk.core.health import HealthBoard
     from kiosk.sync.heartbeat import HeartbeatSender
     from kiosk.wire import auth
@@ -251,7 +251,7 @@ CATALOG = {"version": "2026.11", "items": [{
 
 def test_catalog_pull_is_conditional_and_a_refused_catalog_keeps_the_old_one_and_raises_an_alarm(
         central, kiosk_factory, tmp_path):
-    from kiosk.core.alarms import Alarms
+    from kiosk.alarms import Alarms
     from kiosk.sync.catalog_pull import CatalogPull
     from kiosk.sync.state import SyncState
 

@@ -2,7 +2,7 @@
 import pytest
 
 from kiosk import store
-from kiosk.core.alarms import Alarms
+from kiosk.alarms import Alarms
 from kiosk.core.device_alarms import AlarmDesk, DeviceAlarms, status_faults
 from kiosk.sync.outbox import Outbox
 

@@ -152,7 +152,7 @@ def test_the_a4_button_prints_through_cups_to_completed_and_records_the_print(ui
 
 
 def test_paper_out_shows_the_calm_message_and_raises_an_alarm(ui, guides, shot):
-    from kiosk.core.alarms import Alarms
+    from kiosk.alarms import Alarms
     from kiosk.hardware.transport import simulator
     from kiosk.sync.outbox import Outbox
 

@@ -6,6 +6,10 @@ when it clears, never in between, so a stuck sensor cannot flood the outbox.
 The active alarms go into the heartbeat. Plain Python: the outbox is injected
 (anything with `enqueue(conn, kind, data)`), and the alarm row and its
 transaction are committed together.
+
+It sits beside `kiosk/store.py` rather than in a layer: the domain (device,
+payment and print faults), sync (config refusals, a flood of bad management
+requests, a full outbox) and the commands all raise alarms into the same table.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Protocol
 
-from kiosk.core.privacy import redact
+from kiosk.log import redact
 from kiosk.store import explain, transaction
 
 # faults that leave the kiosk serving; everything else is a fault
