@@ -13,13 +13,15 @@ import contextlib
 import hashlib
 import logging
 import sqlite3
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Generic, Iterator, TypeVar
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 DB_NAME = "kiosk.db"
@@ -196,6 +198,21 @@ def identity(conn: sqlite3.Connection, kiosk_id: str, fingerprint: str | None = 
             "its transactions would be mixed up with the original kiosk's; give this kiosk a fresh data dir"
         )
     return Identity(kiosk_id, db_uuid, made_for, created, problems)
+
+
+class PerThread(Generic[T]):
+    """One value per thread, made on first use there: a SQLite connection (and whatever is built on
+    one: an outbox, a model) is never shared between threads. `per_thread()` is this thread's."""
+
+    def __init__(self, make: Callable[[], T]):
+        self._make = make
+        self._local = threading.local()
+
+    def __call__(self) -> T:
+        value = getattr(self._local, "value", None)
+        if value is None:
+            value = self._local.value = self._make()
+        return value
 
 
 class Store:

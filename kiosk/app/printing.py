@@ -77,7 +77,7 @@ def make(settings, runtime, session, now) -> Printing:
         hash_key=settings.privacy.hash_key, central=central, forms=forms, spool_dir=settings.data_path / "spool",
         card_timeout_s=settings.documents.id_card_timeout_s, lookup_timeout_s=settings.central.lookup_timeout_s,
         print_timeout_s=settings.documents.print_timeout_s)
-    rating = RatingFlow(store, outbox, settings.ratings.low_reasons)
+    rating = RatingFlow(store, outbox, settings.ratings.low_reasons, executor=background)
     printing = Printing(ledger, payment, documents, rating, forms, background)
 
     def devices_ready(devices):

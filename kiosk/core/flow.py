@@ -1,4 +1,14 @@
-"""Leaving a visit: what each flow declares about the step it is in, so every way out is equally safe.
+"""The one shape of a flow (`Flow`), and what each flow declares about leaving a visit.
+
+A flow is a plain-Python state machine: a state enum with the transitions it
+allows, listeners (its screens) told of every change, an injected executor for
+the blocking steps (kiosk/core/background.py) and one injected clock. Every
+visit has a number; a result that comes back after its visit ended (a card
+read, a network answer, a print job's state) is dropped, never shown to the
+next citizen. A flow's blocking step, database writes included, runs in the
+executor's `work`; what comes back on the UI thread only changes state.
+
+Leaving a visit
 
 A citizen may leave at any moment: the header's Home, a flow's own Back to
 home or Finish, the idle timeout. What leaving may do depends on what the flow
@@ -22,8 +32,18 @@ flow of the visit and acts on the strictest answer.
 from __future__ import annotations
 
 import enum
+import logging
+import threading
+import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Callable, Generic, Mapping, Protocol, TypeVar
+
+from kiosk.core.background import Done, Executor, Inline
+from kiosk.core.listeners import tell_listeners
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]   # monotonic seconds, injected: tests and the tour move it, nothing sleeps
 
 
 class Leave(enum.IntEnum):
@@ -60,3 +80,95 @@ class VisitFlow(Protocol):
 
 def strictest(rules: list[Leaving]) -> Leaving:
     return max(rules, key=lambda r: r.rule, default=FREE)
+
+
+# -- the flow base ----------------------------------------------------------------------------------
+
+S = TypeVar("S", bound=enum.Enum)
+
+
+class FlowError(RuntimeError):
+    """A change of state the flow does not declare: a defect, named with the flow and both states."""
+
+
+class Flow(Generic[S]):
+    """The base of every flow. A subclass names itself and its transitions:
+
+        class RatingFlow(Flow[RateState]):
+            name = "rating"
+            transitions = {RateState.IDLE: {RateState.ASKING}, RateState.ASKING: {...}, ...}
+
+    and calls `Flow.__init__(self, initial, executor=..., clock=...)`. `go(state)` moves to a
+    state the current one allows (staying is always allowed) and tells the listeners;
+    `changed()` tells them of a change within the state. `run(work, done)` runs a blocking step
+    on the executor and drops `done` if the visit changed meanwhile; `new_visit()` starts the
+    next visit at the initial state."""
+
+    name: str = "flow"
+    transitions: Mapping[Any, frozenset | set | tuple] = {}
+
+    def __init__(self, initial: S, *, executor: Executor | None = None, clock: Clock = time.monotonic):
+        self._initial = initial
+        self._state: S = initial
+        self.executor: Executor = executor if executor is not None else Inline()
+        self.clock = clock
+        self._listeners: list[Callable[[Any], None]] = []
+        self._visit = 0
+        self._visit_lock = threading.Lock()
+
+    # -- state ----------------------------------------------------------------------------------
+    @property
+    def state(self) -> S:
+        return self._state
+
+    def allowed(self, new: S) -> bool:
+        return new is self._state or new in self.transitions.get(self._state, ())
+
+    def go(self, new: S, tell: bool = True) -> None:
+        if not self.allowed(new):
+            raise FlowError(f"{self.name}: {self._state.value} -> {new.value} is not a transition of this flow")
+        self._state = new
+        if tell:
+            self.changed()
+
+    def on_change(self, fn: Callable[[Any], None]) -> None:
+        self._listeners.append(fn)
+
+    def changed(self) -> None:
+        tell_listeners(self, self._listeners, self.name)
+
+    # -- visits ---------------------------------------------------------------------------------
+    @property
+    def visit(self) -> int:
+        return self._visit
+
+    def new_visit(self) -> None:
+        """The visit ended: late results of it are dropped from now on, and the flow starts again."""
+        with self._visit_lock:
+            self._visit += 1
+        self._state = self._initial
+
+    def current(self, visit: int) -> bool:
+        return visit == self._visit
+
+    # -- blocking steps -------------------------------------------------------------------------
+    def run(self, work: Callable[[], Any], done: Done | None = None) -> None:
+        """`work` on the executor; `done(result, error)` back on the flow's thread, unless the visit
+        that started it has ended by then (a late result is logged and dropped)."""
+        visit = self._visit
+        if done is None:
+            self.executor.run(work)
+            return
+
+        def back(result, error) -> None:
+            if visit != self._visit:
+                log.info("%s: a result of an ended visit dropped (%s)", self.name,
+                         type(error).__name__ if error else "done")
+                return
+            done(result, error)
+        self.executor.run(work, back)
+
+    def deliver(self, fn: Callable[[], None]) -> None:
+        """`fn` on the flow's own thread (a progress report from `work`)."""
+        visit = self._visit
+        self.executor.deliver(lambda: fn() if visit == self._visit else None)

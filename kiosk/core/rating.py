@@ -1,8 +1,12 @@
 """Rating a completed service (好差评): five levels, never pre-selected, always skippable.
 
     idle --start(service, transaction id)--> asking --choose(level)--> asking (a level chosen)
-    asking --submit()--> done (a `rating` transaction)        asking --skip()--> skipped (nothing recorded)
+    asking --submit()--> saving --written--> done (a `rating` transaction)
+                                --the write failed--> asking (logged; the citizen may submit again)
+    asking --skip()--> skipped (nothing recorded)
     a chosen level of 不满意 or 非常不满意 shows the reasons to choose from (any number, none required)
+
+The write runs on the flow's executor (kiosk/core/background.py), off the UI thread.
 
 The `rating` transaction carries the service, the id of the service's own
 transaction, the level and the chosen reasons: no personal data. A rating is
@@ -13,13 +17,12 @@ from __future__ import annotations
 
 import enum
 import logging
-import threading
 from dataclasses import dataclass
-from typing import Callable
 
-from kiosk.core.listeners import tell_listeners
+from kiosk.core.background import Executor
+from kiosk.core.flow import Flow
 from kiosk.i18n import N_
-from kiosk.store import transaction
+from kiosk.store import PerThread, transaction
 
 log = logging.getLogger(__name__)
 
@@ -44,33 +47,35 @@ LOW = (1, 2)   # these ask for reasons
 class RateState(str, enum.Enum):
     IDLE = "idle"
     ASKING = "asking"
+    SAVING = "saving"
     DONE = "done"
     SKIPPED = "skipped"
 
 
-class RatingFlow:
-    def __init__(self, store, outbox, reasons: list[str]):
-        self.store = store
+class RatingFlow(Flow[RateState]):
+    name = "rating"
+    transitions = {
+        RateState.IDLE: {RateState.ASKING},
+        RateState.ASKING: {RateState.SAVING, RateState.SKIPPED},
+        RateState.SAVING: {RateState.DONE, RateState.ASKING},
+    }
+
+    def __init__(self, store, outbox, reasons: list[str], *, executor: Executor | None = None):
+        super().__init__(RateState.IDLE, executor=executor)
         self.outbox = outbox
         self.reasons = list(reasons)   # msgids (or any text an operator configured)
-        self._local = threading.local()
-        self._listeners: list[Callable[[RatingFlow], None]] = []
+        self._conn = PerThread(store.connect)
         self.reset()
 
     def reset(self) -> None:
-        self.state = RateState.IDLE
+        """The visit ended: nothing of its rating stays, and a write still under way is not shown."""
+        self.new_visit()
         self.service = ""
         self.linked_transaction_id: str | None = None
         self.level: int | None = None
         self.chosen_reasons: list[str] = []
         self.transaction_id: str | None = None
-        self._changed()
-
-    def on_change(self, fn: Callable[["RatingFlow"], None]) -> None:
-        self._listeners.append(fn)
-
-    def _changed(self) -> None:
-        tell_listeners(self, self._listeners, "rating")
+        self.changed()
 
     @property
     def asks_reasons(self) -> bool:
@@ -81,8 +86,7 @@ class RatingFlow:
         self.reset()
         self.service = service
         self.linked_transaction_id = linked_transaction_id
-        self.state = RateState.ASKING
-        self._changed()
+        self.go(RateState.ASKING)
 
     def choose(self, level: int) -> None:
         if self.state is not RateState.ASKING:
@@ -92,7 +96,7 @@ class RatingFlow:
         self.level = level
         if level not in LOW:
             self.chosen_reasons = []
-        self._changed()
+        self.changed()
 
     def toggle_reason(self, reason: str) -> None:
         if self.state is not RateState.ASKING or not self.asks_reasons or reason not in self.reasons:
@@ -101,35 +105,38 @@ class RatingFlow:
             self.chosen_reasons.remove(reason)
         else:
             self.chosen_reasons.append(reason)
-        self._changed()
+        self.changed()
 
     def submit(self) -> bool:
-        """Record the rating; False while no level is chosen (nothing is ever chosen for the citizen)."""
+        """Record the rating (on the executor); False while no level is chosen (nothing is ever chosen
+        for the citizen)."""
         if self.state is not RateState.ASKING or self.level is None:
             return False
         level = next(lv for lv in LEVELS if lv.value == self.level)
         data = {"service": self.service, "service_transaction_id": self.linked_transaction_id,
                 "level": level.value, "level_key": level.key,
                 "reasons": [r for r in self.reasons if r in self.chosen_reasons]}
-        conn = self._conn()
-        with transaction(conn):
-            entry = self.outbox.enqueue(conn, "rating", data)
-        self.transaction_id = entry.id
-        self.state = RateState.DONE
-        log.info("rating of %s: %s", self.service, level.key)
-        self._changed()
+        self.go(RateState.SAVING)
+
+        def write() -> str:
+            conn = self._conn()
+            with transaction(conn):
+                return self.outbox.enqueue(conn, "rating", data).id
+
+        def written(transaction_id, error) -> None:
+            if error is not None:
+                log.error("rating of %s not recorded: %s", self.service, error)
+                self.go(RateState.ASKING)
+                return
+            self.transaction_id = transaction_id
+            log.info("rating of %s: %s", self.service, level.key)
+            self.go(RateState.DONE)
+        self.run(write, written)
         return True
 
     def skip(self) -> None:
         if self.state is RateState.ASKING:
-            self.state = RateState.SKIPPED
-            self._changed()
-
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.store.connect()
-        return conn
+            self.go(RateState.SKIPPED)
 
 
 # the default reasons of `[ratings] low_reasons` (kiosk/config.py), marked here for translation
