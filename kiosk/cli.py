@@ -9,57 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import pkgutil
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable
 
-from kiosk import __version__, config, log
-from kiosk.config import ConfigError, Settings
-from kiosk.store import Store, StoreError
+from kiosk import __version__, log
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Context, add_json  # noqa: F401 (re-exported)
+from kiosk.config import ConfigError
+from kiosk.store import StoreError
 
 # the order of DESIGN.md section 3; commands not listed come after, by name
 ORDER = ["ui", "agent", "central", "diag", "queue", "sync", "guides", "config", "tour"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-@dataclass
-class Context:
-    """What a command handler gets: parsed arguments, settings loaded on first use, the store."""
-
-    args: argparse.Namespace
-    _settings: Settings | None = None
-    _store: Store | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = config.load(self.args.config)
-        return self._settings
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = Store.from_settings(self.settings)
-        return self._store
-
-    @property
-    def json(self) -> bool:
-        return bool(getattr(self.args, "json", False))
-
-    def emit(self, doc: dict, text: str | Callable[[dict], str]) -> None:
-        """Print one JSON document with --json, else the text for a person."""
-        if self.json:
-            print(json.dumps(doc, ensure_ascii=False, indent=None, default=str))
-        else:
-            print(text(doc) if callable(text) else text)
-
-
-def add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
 def _command_name(argv: list[str]) -> str | None:

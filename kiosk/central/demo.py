@@ -18,7 +18,8 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from kiosk.core.privacy import holder_hash, mask_id_number
+from kiosk.hardware.masking import mask_id_number
+from kiosk.wire.hashing import holder_hash
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import sys
 import signal
 import threading
 
-from kiosk.cli import EXIT_OK
+from kiosk.commands.base import EXIT_OK
 from kiosk.sdnotify import Notifier, watchdog_interval
 from kiosk.alarms import Alarms
 from kiosk.core.config_follow import ConfigFollower

@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 
 ENV_OPERATOR, ENV_OPERATOR_SECRET = "KIOSK_OPERATOR_ID", "KIOSK_OPERATOR_SECRET"
 FLEET_PATH = "/api/v1/fleet/config"

@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 import sys
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.core.privacy import mask_id_number, mask_name
 from kiosk.devices import BUILDERS, DEVICE_NAMES, build_device
 from kiosk.hardware.device import Completion, DeviceError, State, Status, UnavailableDevice

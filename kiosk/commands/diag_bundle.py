@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json
 
 
 def register_into(checks) -> None:

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.devices import build_device
 from kiosk.hardware.device import Completion, DeviceError, UnavailableDevice
 

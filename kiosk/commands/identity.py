@@ -1,5 +1,5 @@
 """`kiosk identity`: which kiosk this is, and whether its database came from another one."""
-from kiosk.cli import EXIT_FAILED, EXIT_OK, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json
 
 
 def register(sub) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kiosk.cli import EXIT_OK, add_json
+from kiosk.commands.base import EXIT_OK, add_json
 from kiosk.sync.agent import LAST_SYNC_KEY
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.state import SyncState

@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 
-from kiosk.cli import EXIT_OK, EXIT_USAGE
+from kiosk.commands.base import EXIT_OK, EXIT_USAGE
 
 PUMP_INTERVAL = 0.02
 

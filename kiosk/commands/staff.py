@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 
 
 def register(sub) -> None:

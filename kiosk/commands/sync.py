@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.store import StoreError
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox

@@ -17,7 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
-from kiosk.cli import EXIT_FAILED, EXIT_OK, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json
 from kiosk.sdnotify import Notifier, watchdog_interval
 
 log = logging.getLogger(__name__)
