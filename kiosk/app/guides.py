@@ -3,7 +3,7 @@
 Opens the catalog (seeding it from `[guides] seed_file` on a kiosk that has
 none yet), the search over it, and the `GuideFlow` with the receipt and A4
 printers the kiosk has, the outbox and alarms (`StorePrintRecorder`), the
-visitor session and a background worker. The printers are the UI's own
+visitor session and the executor its blocking steps run on. The printers are the UI's own
 devices (the device runtime's, filled once they are up); until then the print
 buttons say the printer is not available yet.
 """
@@ -39,7 +39,7 @@ class RuntimePrinters(Mapping):
         return len(self.names)
 
 
-def make(settings: Settings, store, runtime, session, *, font_path, now, report_problem, worker):
+def make(settings: Settings, store, runtime, session, *, font_path, now, report_problem, executor):
     from kiosk.core.catalog import CatalogError, GuideCatalog
     from kiosk.core.guides import GuideFlow, StorePrintRecorder
     from kiosk.core.search import GuideSearch
@@ -53,6 +53,6 @@ def make(settings: Settings, store, runtime, session, *, font_path, now, report_
     except CatalogError as exc:  # the kiosk still runs; the guides list what the catalog holds (maybe nothing)
         log.error("guide catalog seed: %s", exc)
     return GuideFlow(catalog=catalog, search=GuideSearch(catalog), printers=RuntimePrinters(runtime, settings),
-                     clock=session.clock, worker=worker, recorder=StorePrintRecorder(store, Outbox), session=session,
+                     clock=session.clock, executor=executor, recorder=StorePrintRecorder(store, Outbox), session=session,
                      font_path=font_path, spool_dir=settings.data_path / "spool", hall=settings.kiosk.hall,
                      now=now, on_device_problem=report_problem)

@@ -85,6 +85,7 @@ class Kiosk:
     def stop(self) -> None:
         self.technician.stop()
         self.printing.stop()
+        self.guides.executor.shutdown()
         self.runtime.stop()
 
 
@@ -171,7 +172,8 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     """Every part of the UI process, over the settings; nothing waits for a device."""
     from kiosk.app import guides, pickup, printing, tech
     from kiosk.app.device_runtime import DeviceRuntime
-    from kiosk.screens.worker import KivyWorker
+    from kiosk.app.printing import main_thread_delivery
+    from kiosk.core.background import Threads
     from kiosk.store import Store
 
     session = VisitorSession(idle_timeout_s=settings.kiosk.idle_timeout_s,
@@ -185,7 +187,9 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
         settings=settings, clock=clock, now=now, font=font, session=session, store=store, runtime=runtime,
         problems=problems, pickup=locker, printing=printing.make(settings, runtime, session, now),
         guides=guides.make(settings, store, runtime, session, font_path=font.path, now=now,
-                           report_problem=problems, worker=KivyWorker("guides")),
+                           report_problem=problems,
+                           # one thread: a printer is asked and printed on in order
+                           executor=Threads(main_thread_delivery, workers=1, name="kiosk-guides")),
         technician=tech.make(settings, clock, runtime, store, pickup_watches_doors=locker is not None))
 
 

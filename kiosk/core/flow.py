@@ -168,7 +168,8 @@ class Flow(Generic[S]):
             done(result, error)
         self.executor.run(work, back)
 
-    def deliver(self, fn: Callable[[], None]) -> None:
-        """`fn` on the flow's own thread (a progress report from `work`)."""
-        visit = self._visit
+    def deliver(self, fn: Callable[[], None], visit: int | None = None) -> None:
+        """`fn` on the flow's own thread (a progress report from `work`), dropped when `visit` (the
+        one the work was started for; default: the current one) has ended by then."""
+        visit = self._visit if visit is None else visit
         self.executor.deliver(lambda: fn() if visit == self._visit else None)

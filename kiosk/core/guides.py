@@ -12,10 +12,12 @@ whole service as a state machine:
 
 Printing is gated by the printers' state: each print option says whether it
 can print now and, when not, the citizen's reason, so a printer that is down
-shows as unavailable instead of failing half way. Blocking work (searching,
-asking a printer, printing, writing the outbox) goes to an injected `Worker`,
-which in the UI runs it off the main thread and reports back on it; tests use
-`Inline`. A completed print is one `print` transaction (guide code, pages,
+shows as unavailable instead of failing half way. `GuideFlow` is a flow on the one
+base (kiosk/core/flow.py): its views are the states, with the transitions above
+declared. Blocking work (searching, asking a printer, printing, writing the
+outbox) runs on the injected executor (kiosk/core/background.py), which in the
+UI runs it off the main thread and reports back on it; tests use `Inline` or
+`Held`. A print's progress comes back through the executor's `deliver`. A completed print is one `print` transaction (guide code, pages,
 printer kind); a printer fault mid-job gives a calm message and an alarm.
 """
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -31,13 +32,16 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple, Protocol
 
+from kiosk.core.background import Executor, Inline
+
 from kiosk.core import guide_print
 from kiosk.core.catalog import GuideCatalog, Group
-from kiosk.core.flow import FREE, Leave, Leaving
+from kiosk.core.flow import FREE, Flow, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.search import GuideSearch
 from kiosk.hardware.device import Device, DeviceError, State, Status
 from kiosk.i18n import N_
+from kiosk.store import PerThread
 from kiosk.wire.catalog import Item
 
 log = logging.getLogger(__name__)
@@ -69,33 +73,6 @@ def reason_for(detail: str) -> str:
     return REASON_DOWN
 
 
-# -- running work off the UI thread --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Outcome:
-    value: Any = None
-    error: BaseException | None = None
-
-
-class Worker(Protocol):
-    def run(self, work: Callable[[Callable[[Any], None]], Any], progress: Callable[[Any], None],
-            done: Callable[[Outcome], None]) -> None:
-        """Run `work(report)` somewhere that may block; `progress(x)` for each `report(x)` and then
-        `done(outcome)` are called back on the flow's own thread."""
-
-
-class Inline:
-    """Runs the work at once, on the caller's thread (tests, commands)."""
-
-    def run(self, work, progress, done) -> None:
-        try:
-            value = work(progress)
-        except Exception as exc:  # the flow decides what a failure means
-            done(Outcome(error=exc))
-        else:
-            done(Outcome(value))
-
-
 # -- what the flow records -------------------------------------------------------------------------
 
 class PrintRecorder(Protocol):
@@ -125,17 +102,14 @@ class StorePrintRecorder:
         self.store = store
         self.outbox_for = outbox_for    # the outbox (kiosk.sync.outbox.Outbox) of a connection
         self.now = now
-        self._local = threading.local()
+        self._parts = PerThread(self._open)
 
-    def _parts(self):
+    def _open(self):
         from kiosk.alarms import Alarms
 
-        parts = getattr(self._local, "parts", None)
-        if parts is None:
-            conn = self.store.connect()
-            outbox = self.outbox_for(conn)
-            parts = self._local.parts = (outbox, Alarms(conn, outbox, now=self.now))
-        return parts
+        conn = self.store.connect()
+        outbox = self.outbox_for(conn)
+        return outbox, Alarms(conn, outbox, now=self.now)
 
     def printed(self, kind: str, code: str, pages: int) -> None:
         outbox, _alarms = self._parts()
@@ -216,11 +190,11 @@ class GuideBrowser:
     """Themes, departments, one list at a time, and the search box."""
 
     def __init__(self, catalog: GuideCatalog, search: GuideSearch, *, clock: Callable[[], float],
-                 worker: Worker, on_change: Callable[[str], None] = lambda aspect: None):
+                 executor: Executor, on_change: Callable[[str], None] = lambda aspect: None):
         self.catalog = catalog
         self.search = search
         self.clock = clock
-        self.worker = worker
+        self.executor = executor
         self.on_change = on_change
         self.themes: list[Group] = []
         self.departments: list[Group] = []
@@ -244,15 +218,15 @@ class GuideBrowser:
         self.departments = self.catalog.departments()
         self.on_change("groups")
 
-        def work(_report):   # also builds the search index before the first key press
+        def work():   # also builds the search index before the first key press
             return [w for w in POPULAR_WORDS if self.search.search(w, limit=1).hits]
 
-        def done(outcome: Outcome) -> None:
-            if outcome.error is None and outcome.value != self.popular:
-                self.popular = outcome.value
+        def done(popular, error) -> None:
+            if error is None and popular != self.popular:
+                self.popular = popular
                 self.on_change("popular")
 
-        self.worker.run(work, lambda _x: None, done)
+        self.executor.run(work, done)
         return True
 
     def open_theme(self, theme: str) -> None:
@@ -311,22 +285,22 @@ class GuideBrowser:
         self._due = None
         generation, query = self._generation, self.query
 
-        def work(_report):
+        def work():
             return self.search.search(query, limit=None)
 
-        def done(outcome: Outcome) -> None:
+        def done(result, error) -> None:
             if generation != self._generation:
                 return  # the citizen typed on, or left: a newer search or list wins
             self.searching = False
-            if outcome.error is not None:
-                log.error("guide search for a %d-character query failed: %s", len(query), outcome.error)
+            if error is not None:
+                log.error("guide search for a %d-character query failed: %s", len(query), error)
                 self.rows = []
             else:
-                self.rows = [Row(h.code, h.name, h.department) for h in outcome.value.hits]
+                self.rows = [Row(h.code, h.name, h.department) for h in result.hits]
             self.on_change("rows")
             self.on_change("query")
 
-        self.worker.run(work, lambda _x: None, done)
+        self.executor.run(work, done)
 
     def reset(self) -> None:
         self._generation += 1
@@ -337,8 +311,17 @@ class GuideBrowser:
 # -- the service ----------------------------------------------------------------------------------
 
 @dataclass
-class GuideFlow:
+class GuideFlow(Flow[View]):
     """The guides service: find, read, print. Plain Python; the screen renders `view` and its state."""
+
+    name = "guides"
+    transitions = {
+        View.HOME: {View.LIST, View.SEARCH, View.DETAIL},
+        View.LIST: {View.HOME, View.SEARCH, View.DETAIL},
+        View.SEARCH: {View.HOME, View.LIST, View.DETAIL},
+        View.DETAIL: {View.HOME, View.LIST, View.SEARCH, View.PRINT},
+        View.PRINT: {View.HOME, View.DETAIL},   # a guide is printed from its page only
+    }
 
     catalog: GuideCatalog
     search: GuideSearch
@@ -346,7 +329,7 @@ class GuideFlow:
     # fitted (no button), a value None = fitted but not up yet (the UI brings devices up in the background)
     printers: Mapping[str, Device | None]
     clock: Callable[[], float]
-    worker: Worker = field(default_factory=Inline)
+    executor: Executor = field(default_factory=Inline)
     recorder: PrintRecorder | None = None
     session: Any = None                        # kiosk.core.session.VisitorSession: the flow resets with its wipe
     font_path: str | Path | None = None        # the Chinese font the A4 PDF embeds
@@ -356,15 +339,13 @@ class GuideFlow:
     on_device_problem: Callable[[str, str | None], None] = lambda device, detail: None
 
     def __post_init__(self) -> None:
-        self.view = View.HOME
+        Flow.__init__(self, View.HOME, executor=self.executor, clock=self.clock)
         self.item: Item | None = None
         self.options: dict[str, PrintOption] = {}
         self.printing: PrintState | None = None
         self._came_from = View.HOME
-        self._listeners: list[Callable[[str], None]] = []
-        self._visit = 0          # bumped by each wipe: late answers of an earlier visit are dropped
         self._checking = False
-        self.browser = GuideBrowser(self.catalog, self.search, clock=self.clock, worker=self.worker,
+        self.browser = GuideBrowser(self.catalog, self.search, clock=self.clock, executor=self.executor,
                                     on_change=self._changed)
         for kind, device in PRINTER_OF.items():
             if device in self.printers:
@@ -380,18 +361,24 @@ class GuideFlow:
         return FREE
 
     def cancel_in_flight(self) -> None:
-        """Nothing to call back: a guide print finishes (it is recorded by its worker either way)."""
+        """Nothing to call back: a guide print finishes (its work step records it either way)."""
 
-    # -- listeners ---------------------------------------------------------------------------------
+    # -- listeners: unlike the other flows', they hear which aspect changed ---------------------------
     def on_change(self, fn: Callable[[str], None]) -> None:
         """`fn(aspect)` after each change: view, groups, rows, query, detail, options, print."""
         self._listeners.append(fn)
 
-    def _changed(self, aspect: str) -> None:
+    def changed(self, aspect: str = "view") -> None:
         tell_listeners(aspect, self._listeners, f"guide flow ({aspect})")
 
+    _changed = changed
+
+    @property
+    def view(self) -> View:
+        return self.state
+
     def _go(self, view: View) -> None:
-        self.view = view
+        self.go(view, tell=False)
         self._changed("view")
 
     # -- finding ----------------------------------------------------------------------------------
@@ -455,14 +442,13 @@ class GuideFlow:
 
     # -- printers ---------------------------------------------------------------------------------
     def check_printers(self) -> None:
-        """Ask each fitted printer whether it can print now (in the worker); options follow."""
+        """Ask each fitted printer whether it can print now (on the executor); options follow."""
         if self._checking or not self.options:
             return
         self._checking = True
         devices = {kind: self.printers.get(opt.device) for kind, opt in self.options.items()}
-        visit = self._visit
 
-        def work(_report):
+        def work():
             states = {}
             for kind, device in devices.items():
                 if device is None:
@@ -474,17 +460,18 @@ class GuideFlow:
                     states[kind] = exc
             return states
 
-        def done(outcome: Outcome) -> None:
+        def done(states, error) -> None:   # dropped when the visit ended (reset() cleared _checking)
             self._checking = False
-            if outcome.error is not None or visit != self._visit:
+            if error is not None:
+                log.error("guide printers: the status check failed: %r", error)
                 return
-            for kind, status in outcome.value.items():
+            for kind, status in states.items():
                 if isinstance(status, Exception):
                     self._set_option(kind, False, "no_answer")
                 else:
                     self._set_option(kind, status.usable, status.detail)
 
-        self.worker.run(work, lambda _x: None, done)
+        self.run(work, done)
 
     def _set_option(self, kind: str, available: bool, detail: str) -> None:
         opt = self.options[kind]
@@ -503,38 +490,38 @@ class GuideFlow:
         if (self.item is None or opt is None or not opt.available
                 or (self.printing and self.printing.phase is PrintPhase.PRINTING)):
             return False
-        item, device, visit = self.item, self.printers.get(opt.device), self._visit
+        item, device, visit = self.item, self.printers.get(opt.device), self.visit
         if device is None:
             return False
+
+        def progress(p: Progress) -> None:   # on the flow's thread; dropped when the visit ended
+            if self.printing and self.printing.phase is PrintPhase.PRINTING:
+                self.printing = replace(self.printing, job_state=p.job_state, pages_done=p.pages_done, pages=p.pages)
+                self._changed("print")
+
+        def report(p: Progress) -> None:     # in the work: hand the progress to the flow's thread
+            self.deliver(lambda: progress(p), visit)
+
         if kind == RECEIPT:
             receipt = guide_print.receipt_of(item, hall=self.hall, printed_at=self.now())
 
-            def work(_report):
+            def work():
                 return self._print_receipt(device, receipt, item)
         else:
             printed_at = self.now()
 
-            def work(report):
+            def work():
                 return self._print_a4(device, item, printed_at, report)
 
         self.printing = PrintState(kind, PrintPhase.PRINTING, pages=1 if kind == RECEIPT else 0)
         self._changed("print")
         self._go(View.PRINT)
 
-        def progress(p: Progress) -> None:
-            if visit == self._visit and self.printing and self.printing.phase is PrintPhase.PRINTING:
-                self.printing = replace(self.printing, job_state=p.job_state, pages_done=p.pages_done, pages=p.pages)
-                self._changed("print")
-
-        def done(outcome: Outcome) -> None:
-            if visit != self._visit:
-                return  # the visit was wiped meanwhile; what was printed is recorded already
-            if outcome.error is None:
-                pages = outcome.value
+        def done(pages, err) -> None:   # not called when the visit was wiped: the work recorded the print
+            if err is None:
                 self.printing = PrintState(kind, PrintPhase.DONE, "completed" if kind == A4 else "", pages, pages)
                 self._set_option(kind, True, "")
             else:
-                err = outcome.error
                 detail = err.detail if isinstance(err, PrintFailed) else "print_failed"
                 if not isinstance(err, PrintFailed):
                     log.error("guide print on %s failed unexpectedly: %r", opt.device, err)
@@ -543,10 +530,10 @@ class GuideFlow:
                 self._set_option(kind, False, detail)
             self._changed("print")
 
-        self.worker.run(work, progress, done)
+        self.run(work, done)
         return True
 
-    # in the worker ---------------------------------------------------------------------------------
+    # -- in the work step (on the executor's thread) ----------------------------------------------------
     def _fault(self, device: Device, detail: str, message: str) -> PrintFailed:
         log.warning("guide print: %s: %s (%s)", device.name, message, detail)
         if self.recorder is not None:
@@ -632,17 +619,16 @@ class GuideFlow:
     # -- the visit ends -------------------------------------------------------------------------------
     def reset(self, quiet: bool = False) -> None:
         """Forget the visit: query, lists, the open guide, the print outcome."""
-        self._visit += 1
+        self.new_visit()   # back to HOME; late answers of the ended visit are dropped
         self._checking = False
         self.browser.reset()
         self.item = None
         self.printing = None
         self._came_from = View.HOME
-        self.view = View.HOME
         if not quiet:
             for aspect in ("rows", "query", "detail", "print", "view"):
                 self._changed(aspect)
 
 
-__all__ = ["A4", "RECEIPT", "GuideBrowser", "GuideFlow", "Inline", "Outcome", "PrintOption", "PrintPhase",
-           "PrintState", "Progress", "Row", "StorePrintRecorder", "View", "Worker"]
+__all__ = ["A4", "RECEIPT", "GuideBrowser", "GuideFlow", "PrintOption", "PrintPhase", "PrintState", "Progress",
+           "Row", "StorePrintRecorder", "View"]

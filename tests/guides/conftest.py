@@ -22,28 +22,6 @@ DEMO_CATALOG = ROOT / "config" / "demo-catalog.json"
 needs_cupsd = pytest.mark.skipif(PrivateCupsd.unavailable() is not None, reason=PrivateCupsd.unavailable() or "")
 
 
-class Deferred:
-    """A worker that keeps the work until the test runs it: what the UI's background thread does, in order."""
-
-    def __init__(self):
-        self.jobs = []
-
-    def run(self, work, progress, done):
-        self.jobs.append((work, progress, done))
-
-    def run_all(self):
-        from kiosk.core.guides import Outcome
-
-        while self.jobs:
-            work, progress, done = self.jobs.pop(0)
-            try:
-                value = work(progress)
-            except Exception as exc:
-                done(Outcome(error=exc))
-            else:
-                done(Outcome(value))
-
-
 @pytest.fixture
 def store(tmp_path):
     return Store(tmp_path / "var", "test-kiosk")
@@ -105,11 +83,12 @@ def font_path():
 
 
 def make_flow(store, catalog, clock, *, printers, worker=None, session=None, font_path=None, spool=None):
-    from kiosk.core.guides import GuideFlow, Inline, StorePrintRecorder
+    from kiosk.core.background import Inline
+    from kiosk.core.guides import GuideFlow, StorePrintRecorder
 
     problems = {}
     flow = GuideFlow(catalog=catalog, search=GuideSearch(catalog), printers=printers, clock=clock,
-                     worker=worker or Inline(), recorder=StorePrintRecorder(store, Outbox), session=session,
+                     executor=worker or Inline(), recorder=StorePrintRecorder(store, Outbox), session=session,
                      font_path=font_path, spool_dir=spool, hall="示例政务服务中心",
                      on_device_problem=lambda dev, detail: problems.__setitem__(dev, detail))
     flow.problems = problems

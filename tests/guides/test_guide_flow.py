@@ -12,12 +12,13 @@ import pytest
 
 from kiosk import i18n
 from kiosk.alarms import Alarms
+from kiosk.core.background import Held
 from kiosk.core.guides import (A4, FAILED_PAPER_OUT, RECEIPT, REASON_PAPER_OUT, SEARCH_DEBOUNCE_S, PrintPhase,
                                View)
 from kiosk.hardware.escpos_stream import decode_receipts
 from kiosk.sync.outbox import Outbox
 
-from tests.guides.conftest import Deferred, a4_printer, make_flow, needs_cupsd
+from tests.guides.conftest import a4_printer, make_flow, needs_cupsd
 
 DISABLED = "11010009"   # 工伤认定申请: kiosk_enabled false in the demo catalog
 
@@ -108,7 +109,7 @@ def test_a_burst_of_key_presses_costs_one_search(store, catalog, clock):
 
 
 def test_an_answer_to_an_older_query_does_not_overwrite_the_newer_one(store, catalog, clock):
-    worker = Deferred()
+    worker = Held()
     flow = make_flow(store, catalog, clock, printers={}, worker=worker)
     flow.enter()
     flow.open_search()
@@ -116,7 +117,7 @@ def test_an_answer_to_an_older_query_does_not_overwrite_the_newer_one(store, cat
     flow.browser.type_text("公积金")          # ...when the citizen types on
     clock.advance(SEARCH_DEBOUNCE_S)
     flow.tick()
-    worker.run_all()
+    worker.release()
     assert flow.browser.rows and all("公积金" in r.name or "公积金" in r.department for r in flow.browser.rows[:3])
 
 
@@ -221,18 +222,18 @@ def test_paper_running_out_when_printing_gives_a_calm_message_an_alarm_and_no_pr
 
 
 def test_the_visit_is_held_while_the_paper_moves(store, catalog, clock, receipt_printer, session):
-    worker = Deferred()
+    worker = Held()
     flow = make_flow(store, catalog, clock, printers={"receipt_printer": receipt_printer}, worker=worker,
                      session=session)
     flow.enter()
     flow.open_item("11010001")
-    worker.run_all()
+    worker.release()
     flow.print(RECEIPT)
     assert session.held and flow.printing.phase is PrintPhase.PRINTING
     flow.back()
     assert flow.view is View.PRINT      # no way out while printing
     assert flow.print(RECEIPT) is False  # and no second job
-    worker.run_all()
+    worker.release()
     assert not session.held and flow.printing.phase is PrintPhase.DONE
 
 
