@@ -47,8 +47,90 @@ def kiosk_config(tmp_path) -> Path:
     return write_config(tmp_path / "kiosk")
 
 
+# the commands that only run to an end and hold no process-wide state (signals, a window, a server):
+# these run in this process through `kiosk.cli.main(argv)`; the rest, and every call with an
+# environment of its own, run as the `kiosk` executable (tests/test_cli_process.py keeps a smoke
+# test of that path for the in-process ones too)
+IN_PROCESS = frozenset({"config", "diag", "guides", "identity", "queue", "staff", "sync"})
+IN_PROCESS_CENTRAL = frozenset({"seed", "migrate"})
+
+
+def _in_process(args: list[str], env: dict | None) -> bool:
+    if env:
+        return False
+    words = [a for a in args if not a.startswith("-")]
+    if not words:
+        return False
+    if words[0] == "central":
+        return len(words) > 1 and words[1] in IN_PROCESS_CENTRAL
+    return words[0] in IN_PROCESS
+
+
 def run_kiosk(*args: str, config: Path | None = None, timeout: float = 60, env: dict | None = None,
-              input: str | None = None) -> subprocess.CompletedProcess:
-    cmd = [str(KIOSK)] + (["--config", str(config)] if config else []) + list(args)
+              input: str | None = None, process: bool = False) -> subprocess.CompletedProcess:
+    """`kiosk [--config CONFIG] ARGS...`: exit status, stdout and stderr, as the command line gives
+    them. Run in this process where the command allows (`IN_PROCESS`), else, or with
+    `process=True`, as the `kiosk` executable."""
+    argv = (["--config", str(config)] if config else []) + list(args)
+    if not process and _in_process(list(args), env):
+        return run_cli(argv, input=input)
+    cmd = [str(KIOSK)] + argv
     full_env = dict(os.environ, KIVY_NO_ARGS="1", **(env or {}))
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=ROOT, input=input)
+
+
+def _fresh_simulators():
+    """Set this process's running simulators aside for one command; the call returned puts them back."""
+    from kiosk.hardware import transport
+
+    saved = dict(transport._running)
+    transport._running.clear()
+
+    def restore() -> None:
+        transport._running.clear()
+        transport._running.update(saved)
+    return restore
+
+
+def run_cli(argv: list[str], input: str | None = None) -> subprocess.CompletedProcess:
+    """`kiosk.cli.main(argv)` in this process, its output captured as the executable's would be:
+    exit status (SystemExit included, as argparse's usage errors raise it; an unexpected exception
+    is status 1 with its traceback on stderr, as the interpreter gives it), stdout, stderr. The
+    logging set-up and the UI language are put back afterwards."""
+    import contextlib
+    import io
+    import logging
+    import traceback
+
+    from kiosk import cli, i18n
+
+    out, err = io.StringIO(), io.StringIO()
+    simulators = _fresh_simulators()   # a process starts with none running: sim:// devices at their defaults
+    root = logging.getLogger()
+    handlers, level, language = list(root.handlers), root.level, i18n.language()
+    stdin = sys.stdin
+    sys.stdin = io.StringIO(input or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(list(argv))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if exc.code is not None and not isinstance(exc.code, int):
+                    print(exc.code, file=sys.stderr)
+            except Exception:
+                traceback.print_exc()
+                code = 1
+    finally:
+        simulators()
+        sys.stdin = stdin
+        for h in list(root.handlers):
+            if h not in handlers:
+                root.removeHandler(h)
+        for h in handlers:
+            if h not in root.handlers:
+                root.addHandler(h)
+        root.setLevel(level)
+        if i18n.language() != language:
+            i18n.set_language(language)
+    return subprocess.CompletedProcess(["kiosk", *argv], code, out.getvalue(), err.getvalue())

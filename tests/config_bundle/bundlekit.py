@@ -15,6 +15,7 @@ from typing import Any
 from kiosk import config
 from kiosk.sync import bundle
 from kiosk.sync.config_apply import ConfigApplier, Outcome
+from tests.clocks import ManualClock
 from tests.conftest import write_config
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc).timestamp()
@@ -47,20 +48,11 @@ def rotation(signing_keys, new_pubs, generation: int, threshold: int = 1, issued
                                    now=datetime.fromtimestamp(issued, timezone.utc))
     return bundle.sign(bundle.ROTATE_TYPE, body, signing_keys)
 
-
-@dataclass
-class Clock:
-    t: float = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @dataclass
 class Kiosk:
     config: Path
     key: Any                                       # the trusted operator's private key
-    clock: Clock = field(default_factory=Clock)
+    clock: ManualClock = field(default_factory=lambda: ManualClock(T0))
     reports: list[Outcome] = field(default_factory=list)
 
     def applier(self, **kw) -> ConfigApplier:

@@ -13,20 +13,13 @@ from kiosk.alarms import Alarms
 from kiosk.core.locker import DoorPlan, LockerModel, lockout_seconds
 from kiosk.store import migrate
 from kiosk.sync.outbox import Outbox
+from tests.clocks import ManualClock
 from tests.conftest import DEFAULT_CONFIG, write_config
 
 HASH_KEY = "demo-deployment-key-change-me-000000"
 
 
-class Clock:
-    def __init__(self, start: float = 1_000_000.0):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def memory_model(clock: Clock) -> LockerModel:
+def memory_model(clock: ManualClock) -> LockerModel:
     """The real model on an in-memory store: 100,000 commits in seconds, not fsyncs."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -42,7 +35,7 @@ def stored_wrong(model: LockerModel) -> int:
 
 
 def test_100000_wrong_codes_keep_pickup_locked_for_lockout_max_s_and_raise_the_alarm():
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     model = memory_model(clock)
     assert (model.rules.wrong_codes_before_lockout, model.rules.lockout_base_s, model.rules.lockout_max_s) \
         == (5, 60, 3600)
@@ -53,7 +46,7 @@ def test_100000_wrong_codes_keep_pickup_locked_for_lockout_max_s_and_raise_the_a
         if n <= 12 or n % 25_000 == 0:
             seen.append(locked)
         if n < 100_000:
-            clock.now += locked             # the next try comes when the lockout ends, as the keypad allows
+            clock.t += locked             # the next try comes when the lockout ends, as the keypad allows
     assert seen[:12] == [0, 0, 0, 0, 60, 120, 240, 480, 960, 1920, 3600, 3600]
     assert seen[12:] == [3600] * 4
     assert model.locked_for() == 3600
@@ -67,10 +60,10 @@ def test_100000_wrong_codes_keep_pickup_locked_for_lockout_max_s_and_raise_the_a
 
 
 def test_a_right_code_clears_the_count_the_lockout_and_the_wrong_codes_alarm():
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     model = memory_model(clock)
     for _ in range(11):
-        clock.now += model.wrong_code()[0]
+        clock.t += model.wrong_code()[0]
     assert model.alarms.is_active("pickup", "wrong_codes")
     model.good_code()
     assert model.locked_for() == 0 and not model.alarms.is_active("pickup", "wrong_codes")
@@ -78,10 +71,10 @@ def test_a_right_code_clears_the_count_the_lockout_and_the_wrong_codes_alarm():
 
 
 def test_the_alarm_waits_for_the_cap():
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     model = memory_model(clock)
     for _ in range(10):                     # 60 .. 1920 s: still doubling
-        clock.now += model.wrong_code()[0]
+        clock.t += model.wrong_code()[0]
     assert not model.alarms.is_active("pickup", "wrong_codes")
 
 

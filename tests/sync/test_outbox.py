@@ -5,14 +5,7 @@ import pytest
 from kiosk import store
 from kiosk.store import StoreError, transaction
 from kiosk.sync.outbox import Outbox, OutboxError, enqueue
-
-
-class Clock:
-    def __init__(self, t=1_800_000_000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
+from tests.clocks import ManualClock
 
 
 @pytest.fixture
@@ -58,7 +51,7 @@ def test_a_row_carries_uuid_local_time_with_offset_boot_id_and_uptime(conn):
 
 
 def test_seq_is_monotonic_and_never_reused_after_pruning(conn):
-    clock = Clock()
+    clock = ManualClock(1_800_000_000.0)
     ob = Outbox(conn, now=clock)
     first = [ob.record("probe", {"n": i}).seq for i in range(5)]
     assert first == sorted(first) and len(set(first)) == 5
@@ -69,7 +62,7 @@ def test_seq_is_monotonic_and_never_reused_after_pruning(conn):
 
 
 def test_prune_keeps_recent_acked_and_everything_not_acked(conn):
-    clock = Clock()
+    clock = ManualClock(1_800_000_000.0)
     ob = Outbox(conn, now=clock)
     a, b, c = (ob.record("probe", {"n": i}).seq for i in range(3))
     ob.claim(10)
@@ -92,7 +85,7 @@ def test_inflight_rows_go_back_to_pending_on_start(conn):
 
 
 def test_claim_skips_rows_not_yet_due_unless_forced(conn):
-    clock = Clock()
+    clock = ManualClock(1_800_000_000.0)
     ob = Outbox(conn, now=clock)
     s = ob.record("probe", {}).seq
     ob.claim(1)
@@ -102,7 +95,7 @@ def test_claim_skips_rows_not_yet_due_unless_forced(conn):
 
 
 def test_a_next_try_far_in_the_future_is_treated_as_due_after_a_clock_jump(conn):
-    clock = Clock()
+    clock = ManualClock(1_800_000_000.0)
     ob = Outbox(conn, now=clock)
     s = ob.record("probe", {}).seq
     ob.claim(1)

@@ -11,14 +11,7 @@ from kiosk.sync.client import CentralInvalid, CentralOffline, CentralServerError
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.relay import Backoff, Relay
 from kiosk.wire.transactions import BatchResult, ItemResult
-
-
-class Clock:
-    def __init__(self, t=1_800_000_000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
+from tests.clocks import ManualClock
 
 
 class ScriptedCentral:
@@ -53,7 +46,7 @@ class ScriptedCentral:
 def outbox(tmp_path):
     conn = store.connect(tmp_path / "kiosk.db")
     store.migrate(conn)
-    clock = Clock()
+    clock = ManualClock(1_800_000_000.0)
     yield Outbox(conn, now=clock)
     conn.close()
 

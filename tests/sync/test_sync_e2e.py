@@ -16,18 +16,11 @@ from kiosk.store import Store
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.relay import Relay
+from tests.clocks import ManualClock
 from tests.sync.centralproc import KIOSK_ID, SECRET, kiosk_config, run_kiosk
 from tests.sync.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.slow
-
-
-class Clock:
-    def __init__(self, t=1_800_000_000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 class Kiosk:
@@ -37,7 +30,7 @@ class Kiosk:
         self.config = kiosk_config(tmp_path / "kiosk", url)
         self.store = Store(tmp_path / "kiosk" / "var", KIOSK_ID)
         self.conn = self.store.connect()
-        self.clock = Clock()
+        self.clock = ManualClock(1_800_000_000.0)
         self.outbox = Outbox(self.conn, now=self.clock)
         self.client = CentralClient(url, KIOSK_ID, SECRET, timeout_s=timeout_s)
         self.relay = Relay(self.outbox, self.client, batch_size=batch_size, backoff_base_s=1, backoff_cap_s=30,

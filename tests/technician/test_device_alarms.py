@@ -5,13 +5,7 @@ from kiosk import store
 from kiosk.alarms import Alarms
 from kiosk.core.device_alarms import AlarmDesk, DeviceAlarms, status_faults
 from kiosk.sync.outbox import Outbox
-
-
-class Clock:
-    t = 100.0
-
-    def __call__(self):
-        return self.t
+from tests.clocks import ManualClock
 
 
 @pytest.fixture
@@ -69,7 +63,7 @@ def test_paper_near_end_is_a_warning_and_gives_way_to_paper_out(conn):
 
 
 def test_a_door_open_longer_than_the_limit_is_left_open_and_clears_when_shut(conn):
-    clock = Clock()
+    clock = ManualClock(100.0)
     d = DeviceAlarms(Alarms(conn, Outbox(conn)), door_left_open_s=60, clock=clock)
     d.observe("locker", "locker", "online", "door_open:7")
     clock.t += 59

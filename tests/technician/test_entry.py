@@ -3,16 +3,9 @@ import pytest
 
 from kiosk.core.staff import hash_pin
 from kiosk.core.technician import Phase, TechnicianMode
+from tests.clocks import ManualClock
 
 PIN = "135790"
-
-
-class Clock:
-    def __init__(self):
-        self.t = 1000.0
-
-    def __call__(self):
-        return self.t
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +15,7 @@ def hashes():
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock()
 
 
 @pytest.fixture
