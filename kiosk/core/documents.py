@@ -50,6 +50,7 @@ from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.payment import PaymentFlow, PayState, SystemClock
 from kiosk.store import transaction
+from kiosk.wire.errors import PlatformUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -456,8 +457,7 @@ class DocumentPrintFlow:
         if error is not None:
             log.warning("document %s could not be fetched: %s: %s", self.chosen.key if self.chosen else "?",
                         type(error).__name__, error)
-            offline = type(error).__name__ in ("CentralOffline", "CentralTimeout", "CentralServerError",
-                                               "CentralAuthRefused")
+            offline = isinstance(error, PlatformUnavailable)
             self._set(DocState.FETCH_FAILED, "central_offline" if offline else (
                 "form_not_here" if isinstance(error, FileNotFoundError) else "document_unreadable"))
             return
