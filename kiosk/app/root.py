@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Callable
 from kiosk import fonts, memory
 from kiosk.config import Settings
 from kiosk.core.offer import CitizenService, offered
-from kiosk.core.session import Clock, VisitorSession
+from kiosk.core.flow import Clock
+from kiosk.core.session import VisitorSession
 from kiosk.i18n import N_
 
 if TYPE_CHECKING:  # pragma: no cover
