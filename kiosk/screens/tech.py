@@ -140,9 +140,6 @@ class TechnicianUi:
     """Binds the core technician objects to the app's window and screens."""
 
     def __init__(self, app, tech):
-        from kiosk.screens import tech_tour
-
-        tech_tour.register_steps()   # the `kiosk tour` steps of the technician mode
         self.app = app
         self.tech = tech
         self.mode = tech.mode

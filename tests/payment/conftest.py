@@ -10,10 +10,10 @@ from kiosk import store
 from kiosk.central.code_payments import AnswerLost, DemoAcquirer, DemoError
 from kiosk.core.background import Inline
 from kiosk.core.payment import CodeAnswer, CodePaymentGateway, GatewayError, PaymentFlow, PaymentLedger
-from kiosk.hardware import transport
 from kiosk.hardware.device import VirtualClock
 from kiosk.hardware.payment import ConcertTerminal
 from kiosk.hardware.scanner import SerialScanner
+from kiosk.sim import registry as sim_registry
 from kiosk.sync import outbox as outbox_module
 from kiosk.sync.outbox import Outbox
 
@@ -80,9 +80,9 @@ def ledger(kiosk_store):
 
 @pytest.fixture
 def sims(clock):
-    transport.reset_simulators()
-    yield {"payment": transport.simulator("payment", clock), "scanner": transport.simulator("scanner", clock)}
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
+    yield {"payment": sim_registry.simulator("payment", clock), "scanner": sim_registry.simulator("scanner", clock)}
+    sim_registry.reset_simulators()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from kiosk.core import privacy
 from kiosk.core.documents import DocState, Printable
 from kiosk.core.payment import PayState
 from kiosk.hardware.device import State, Status
-from kiosk.hardware.sim.idcard import demo_resident, expired_resident
+from kiosk.sim.idcard import demo_resident, expired_resident
 
 from tests.printing.conftest import HASH_KEY, of_kind
 

@@ -2,12 +2,12 @@
 import pytest
 
 from kiosk import config
-from kiosk.core.sim_faults import SimFaults
 from kiosk.core.tech_bench import DeviceBench
 from kiosk.devices import build_devices, close_all
 from kiosk.hardware.device import VirtualClock
 from kiosk.hardware.receipt import diagnostic_receipt
-from kiosk.hardware.transport import reset_simulators, simulator
+from kiosk.sim.faults import SimFaults
+from kiosk.sim.registry import reset_simulators, simulator
 from tests.conftest import write_config
 
 SIMULATED = ("idcard", "locker", "receipt_printer", "payment", "scanner")
