@@ -96,14 +96,14 @@ def run_kiosk(*args: str, config: Path | None = None, timeout: float = 60, env: 
 
 def _fresh_simulators():
     """Set this process's running simulators aside for one command; the call returned puts them back."""
-    from kiosk.hardware import transport
+    from kiosk.sim import registry
 
-    saved = dict(transport._running)
-    transport._running.clear()
+    saved = dict(registry._running)
+    registry._running.clear()
 
     def restore() -> None:
-        transport._running.clear()
-        transport._running.update(saved)
+        registry._running.clear()
+        registry._running.update(saved)
     return restore
 
 
