@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.tech import Technician
     from kiosk.core.guides import GuideFlow
     from kiosk.core.tech_bench import FaultControls
+    from kiosk.core.visit import VisitPath
     from kiosk.fonts import FontChoice
     from kiosk.screens.shell import KioskApp
     from kiosk.store import Store
@@ -79,6 +80,7 @@ class Kiosk:
     printing: "Printing"                       # documents, payment, rating, forms
     guides: "GuideFlow"
     technician: "Technician"
+    visit: "VisitPath"                         # a visit's chain: a service, its payment, the rating
 
     def start(self) -> None:
         """The devices come up (off the main thread)."""
@@ -108,7 +110,7 @@ def _guides_screen(app):
 def _documents_screen(app):
     from kiosk.screens.documents import DocumentsScreen
 
-    return DocumentsScreen(name="documents", flow=app.kiosk.printing.documents)
+    return DocumentsScreen(name="documents", flow=app.kiosk.printing.documents, path=app.kiosk.visit)
 
 
 CITIZEN_SERVICES: tuple[CitizenService, ...] = (
@@ -174,6 +176,8 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     from kiosk.app.device_runtime import DeviceRuntime
     from kiosk.app.printing import main_thread_delivery
     from kiosk.core.background import Threads
+    from kiosk.core.documents import DocState
+    from kiosk.core.visit import VisitPath
     from kiosk.store import Store
 
     session = VisitorSession(idle_timeout_s=settings.kiosk.idle_timeout_s,
@@ -183,9 +187,12 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     problems = ProblemRelay()
     runtime = DeviceRuntime(settings, store, report_problem=problems)
     locker = pickup.make(settings, store, runtime, session, monotonic=clock)
+    paper = printing.make(settings, runtime, session, now)
+    visit = VisitPath(payment=paper.payment, rating=paper.rating, session=session)
+    visit.pays_through(paper.documents.SERVICE, paper.documents, lambda: paper.documents.state is DocState.PAYING)
     return Kiosk(
         settings=settings, clock=clock, now=now, font=font, session=session, store=store, runtime=runtime,
-        problems=problems, pickup=locker, printing=printing.make(settings, runtime, session, now),
+        problems=problems, pickup=locker, printing=paper, visit=visit,
         guides=guides.make(settings, store, runtime, session, font_path=font.path, now=now,
                            report_problem=problems,
                            # one thread: a printer is asked and printed on in order
