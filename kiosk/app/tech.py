@@ -34,8 +34,12 @@ class Technician:
     alarms: Any                    # kiosk.core.device_alarms.AlarmDesk
     recent: Any                    # kiosk.core.recent_log.RecentLog
 
+    executor: Any = None           # kiosk.core.background.Threads: the panels' device and system work
+
     def stop(self) -> None:
         self.alarms.stop()
+        if self.executor is not None:
+            self.executor.shutdown()
 
 
 def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: bool, faults=None) -> Technician:
@@ -44,6 +48,7 @@ def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: boo
     simulators' fault controls its device panel offers (kiosk.core.tech_bench.FaultControls), None on a
     real kiosk."""
     from kiosk.core import recent_log
+    from kiosk.core.background import Threads
     from kiosk.alarms import Alarms
     from kiosk.core.device_alarms import AlarmDesk
     from kiosk.core.tech_bench import DeviceBench
@@ -62,13 +67,16 @@ def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: boo
 
     desk = AlarmDesk(open_alarms, door_left_open_s=None if pickup_watches_doors else
                      settings.pickup.door_close_timeout_s)
-    bench = DeviceBench(runtime.devices, alarms=desk, hall=settings.kiosk.hall, faults=faults,
+    # a device check may wait on a card or a door for seconds: enough workers that the other devices'
+    # status questions never queue behind it; the panels redraw through their own triggers
+    work = Threads(lambda fn: fn(), workers=8, name="kiosk-tech")
+    bench = DeviceBench(runtime.devices, alarms=desk, hall=settings.kiosk.hall, faults=faults, executor=work,
                         test_receipt=lambda cut: diagnostic_receipt(cut=cut), test_page=write_test_page)
     bench.status_listeners.append(desk.on_status)
     facts = KioskFacts(settings, store, recent=recent.records)
-    system = SystemPanel(facts, devices=bench.describe, before_export=lambda: desk.flush(2.0))
+    system = SystemPanel(facts, executor=work, devices=bench.describe, before_export=lambda: desk.flush(2.0))
     mode = TechnicianMode.from_settings(settings.technician, clock=clock, lockout_book=StoredLockout(store.connect))
-    tech = Technician(mode, bench, system, desk, recent)
+    tech = Technician(mode, bench, system, desk, recent, work)
     # before the runtime starts: every status change from the first one on reaches both
     runtime.add_listener(desk.on_status)
     runtime.add_listener(bench.on_status)

@@ -8,8 +8,8 @@ simulated kiosk the simulators' fault controls are here too, when the compositio
 hands them in (`faults`, a `FaultControls`: kiosk/sim/faults.py, composed in by
 the tour, the UI tests and `kiosk ui` on simulated devices, never built here).
 
-Every device command runs on a worker thread (`spawn`), one at a time per
-device; `on_change(name)` is called from that thread after each step, and the
+Every device command runs on the injected executor (kiosk/core/background.py),
+one at a time per device; `on_change(name)` is called from its thread after each step, and the
 screen redraws through a trigger. A door that does not open and a payment
 whose outcome is unknown go to the alarms (kiosk/core/device_alarms.py).
 Plain Python, devices injected: tested without a display. What core may
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from kiosk.core.background import Executor, Inline
 from kiosk.core.privacy import mask_id_number, mask_name
 from kiosk.hardware.device import Device, DeviceError, State, Status
 from kiosk.i18n import N_
@@ -86,9 +87,6 @@ def _outcome(out) -> str:
     return value + (f" ({detail})" if detail and detail != value else "")
 
 
-def _spawn(fn: Callable[[], None], name: str) -> None:
-    threading.Thread(target=fn, name=name, daemon=True).start()
-
 
 @dataclass
 class Result:
@@ -115,7 +113,7 @@ class Row:
 
 
 class DeviceBench:
-    def __init__(self, devices: Mapping[str, Device], *, alarms=None, spawn=_spawn,
+    def __init__(self, devices: Mapping[str, Device], *, alarms=None, executor: Executor | None = None,
                  faults: FaultControls | None = None, test_receipt: Callable[[str], Any] | None = None,
                  test_page: Callable[[Path, str], Any] | None = None,
                  on_change: Callable[[str], None] | None = None, card_timeout_s: float = 15.0,
@@ -129,7 +127,7 @@ class DeviceBench:
         # who else hears a status the panel read itself (the alarm desk: a fault injected or fixed while the
         # technician watches raises or clears its alarm now, not at the next health poll)
         self.status_listeners: list[Callable[[Device, Status], None]] = []
-        self.spawn = spawn
+        self.executor: Executor = executor if executor is not None else Inline()
         self.on_change = on_change or (lambda name: None)
         self.card_timeout_s = card_timeout_s
         self.scan_timeout_s = scan_timeout_s
@@ -216,7 +214,7 @@ class DeviceBench:
         """Ask each device for its status now (on workers), as the panel opens."""
         for name in names or self.names():
             if name not in self._busy:
-                self.spawn(lambda n=name: self._poll(n), f"tech-status-{name}")
+                self.executor.run(lambda n=name: self._poll(n))
         if self.locker and (names is None or self.locker in names):
             self.run(self.locker, "door_states")
 
@@ -253,7 +251,7 @@ class DeviceBench:
                 with self._lock:
                     self._busy.discard(name)
                 self.on_change(name)
-        self.spawn(run, "tech-doors")
+        self.executor.run(run)
 
     # -- choosing ------------------------------------------------------------------------------
     def select(self, name: str) -> None:
@@ -298,7 +296,7 @@ class DeviceBench:
             self._stop[name] = threading.Event()
         self.results[name] = Result(check, at=self.wall())
         self.on_change(name)
-        self.spawn(lambda: self._run(name, check, kwargs), f"tech-{check}")
+        self.executor.run(lambda: self._run(name, check, kwargs))
         return True
 
     def stop(self, name: str) -> None:
