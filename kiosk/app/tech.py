@@ -29,10 +29,10 @@ log = logging.getLogger(__name__)
 @dataclass
 class Technician:
     mode: Any                      # kiosk.core.technician.TechnicianMode
-    bench: Any                     # kiosk.core.tech_bench.DeviceBench
-    system: Any                    # kiosk.core.tech_system.SystemPanel
+    bench: Any                     # kiosk.core.technician.bench.DeviceBench
+    system: Any                    # kiosk.core.technician.system.SystemPanel
     alarms: Any                    # kiosk.core.device_alarms.AlarmDesk
-    recent: Any                    # kiosk.core.recent_log.RecentLog
+    recent: Any                    # kiosk.core.technician.recent_log.RecentLog
 
     executor: Any = None           # kiosk.core.background.Threads: the panels' device and system work
 
@@ -45,15 +45,15 @@ class Technician:
 def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: bool, faults=None) -> Technician:
     """The technician mode over the device runtime; `pickup_watches_doors` when the pickup locker raises
     door_left_open itself, knowing which doors are in use (kiosk/core/locker.py); `faults` the
-    simulators' fault controls its device panel offers (kiosk.core.tech_bench.FaultControls), None on a
+    simulators' fault controls its device panel offers (kiosk.core.technician.bench.FaultControls), None on a
     real kiosk."""
-    from kiosk.core import recent_log
+    from kiosk.core.technician import recent_log
     from kiosk.core.background import Threads
     from kiosk.alarms import Alarms
     from kiosk.core.device_alarms import AlarmDesk
-    from kiosk.core.tech_bench import DeviceBench
-    from kiosk.core.tech_system import SystemPanel
-    from kiosk.core.technician import StoredLockout, TechnicianMode
+    from kiosk.core.technician.bench import DeviceBench
+    from kiosk.core.technician.system import SystemPanel
+    from kiosk.core.technician.mode import StoredLockout, TechnicianMode
     from kiosk.hardware.a4_test_page import write_test_page
     from kiosk.hardware.receipt import diagnostic_receipt
     from kiosk.sync.outbox import Outbox

@@ -20,7 +20,7 @@ from typing import Callable
 
 from kiosk import __version__
 from kiosk.config import Settings
-from kiosk.core import diag_bundle, recent_log
+from kiosk.core.technician import bundle as diag_bundle, recent_log
 from kiosk.alarms import Alarms
 from kiosk.core.health import HealthBoard
 from kiosk.store import Store

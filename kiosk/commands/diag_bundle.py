@@ -3,7 +3,7 @@
 Registered into `kiosk diag` by kiosk/commands/diag.py through `register_into`.
 Without --out the zip goes to a mounted USB stick (`[technician] usb_mounts`),
 else to DATA_DIR/diagnostics/. Device states are those the UI last wrote, the
-recent log lines those it mirrored (kiosk/core/recent_log.py).
+recent log lines those it mirrored (kiosk/core/technician/recent_log.py).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The technician mode on screen: the hidden corner press, the PIN pad, the device panel and the system panel.
 
-Thin views over kiosk/core/technician.py (entry, idle), tech_bench.py
-(devices) and tech_system.py (system). The corner press is watched on the
+Thin views over kiosk/core/technician/mode.py (entry, idle), bench.py
+(devices) and system.py (system). The corner press is watched on the
 window itself, only on the home screen, with nothing drawn there. While the
 PIN pad or the mode shows, the visitor session is held (no "more time?"
 overlay); the mode's own idle timer, or leaving, ends the visit and returns to
@@ -26,7 +26,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk import i18n
-from kiosk.core.technician import Phase
+from kiosk.core.technician.mode import Phase
 from kiosk.i18n import N_
 from kiosk.screens import theme, widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.widgets import forget_widget_tree
@@ -423,7 +423,7 @@ class TechnicianUi:
 
     @staticmethod
     def bench_check_label(check: str) -> str:
-        from kiosk.core.tech_bench import CHECKS
+        from kiosk.core.technician.bench import CHECKS
 
         return CHECKS[check]
 

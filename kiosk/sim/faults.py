@@ -6,7 +6,7 @@ the reader). Labels are msgids; the screen translates them. Locker controls act
 on the door the technician has selected.
 
 The product never builds them: the technician's device panel
-(kiosk/core/tech_bench.py) takes any `FaultControls`, and a `SimFaults` is
+(kiosk/core/technician/bench.py) takes any `FaultControls`, and a `SimFaults` is
 handed to the composition root (kiosk/app/root.py `build(faults=...)`) by the
 tour, the UI tests and `kiosk ui` on a config whose devices are simulators.
 Tour steps and tests switch faults with `apply` below, through the same
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from kiosk.core.tech_bench import Target
+from kiosk.core.technician.bench import Target
 from kiosk.i18n import N_
 
 # a made-up WeChat-shaped payment code and a pickup code: what the scanner test shows, masked

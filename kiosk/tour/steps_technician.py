@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from kiosk import i18n
-from kiosk.core.technician import Phase
+from kiosk.core.technician.mode import Phase
 from kiosk.tour.driver import SETTLE_FRAMES, SETTLE_LONG_FRAMES, Finger, UiDriver
 from kiosk.tour.step import Step
 

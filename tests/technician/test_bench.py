@@ -3,7 +3,7 @@ import pytest
 
 from kiosk import config
 from kiosk.core.background import Inline
-from kiosk.core.tech_bench import DeviceBench
+from kiosk.core.technician.bench import DeviceBench
 from kiosk.devices import build_devices, close_all
 from kiosk.hardware.device import VirtualClock
 from kiosk.hardware.receipt import diagnostic_receipt

@@ -4,7 +4,7 @@ import logging
 import zipfile
 
 from kiosk import config
-from kiosk.core import diag_bundle, recent_log
+from kiosk.core.technician import bundle as diag_bundle, recent_log
 from kiosk.core.privacy import forget_people, remember_person
 from kiosk.sync.outbox import Outbox
 from kiosk.app.tech_sources import KioskFacts

@@ -2,7 +2,7 @@
 import pytest
 
 from kiosk.core.staff import hash_pin
-from kiosk.core.technician import Phase, TechnicianMode
+from kiosk.core.technician.mode import Phase, TechnicianMode
 from tests.clocks import ManualClock
 
 PIN = "135790"
@@ -169,7 +169,7 @@ def test_a_wall_clock_set_back_does_not_lengthen_the_lockout(hashes, clock):
 
 
 def test_the_lockout_is_kept_in_the_store(tmp_path, hashes, clock):
-    from kiosk.core.technician import StoredLockout
+    from kiosk.core.technician.mode import StoredLockout
     from kiosk.store import Store
 
     store = Store(tmp_path, "k1")

@@ -227,7 +227,7 @@ def test_system_panel_shows_the_outbox_and_exports_a_redacted_bundle(ui, tech, s
     ui.pump(3)
     assert tech.system.message_ok, tech.system.message
     path = tech.system.message.split(" to ", 1)[1].split(" (", 1)[0]
-    from kiosk.core.diag_bundle import contents
+    from kiosk.core.technician.bundle import contents
 
     blob = "\n".join(contents(path).values())
     settings = ui.app.settings
@@ -257,7 +257,7 @@ def test_tabs_and_exit_take_taps_from_either_panel(ui, tech):
 
 
 def test_a_lockout_outlives_the_screen_and_is_read_back_from_the_store(ui, tech):
-    from kiosk.core.technician import StoredLockout, TechnicianMode
+    from kiosk.core.technician.mode import StoredLockout, TechnicianMode
     from kiosk.store import Store
 
     hold_corner(ui, 5.1)
