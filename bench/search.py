@@ -25,8 +25,8 @@ from pathlib import Path
 
 from pypinyin import lazy_pinyin
 
-from kiosk.core.catalog import GuideCatalog
-from kiosk.core.search import SearchIndex
+from kiosk.core.guides.catalog import GuideCatalog
+from kiosk.core.guides.search import SearchIndex
 from kiosk.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

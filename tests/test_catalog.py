@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT, run_kiosk, write_config
 from kiosk import config
-from kiosk.core.catalog import CatalogError, GuideCatalog
+from kiosk.core.guides.catalog import CatalogError, GuideCatalog
 from kiosk.store import Store, StoreError
 from kiosk.wire.catalog import load_catalog
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypinyin import lazy_pinyin
 
-from kiosk.core.catalog import GuideCatalog, IndexedItem
-from kiosk.core.search import (GuideSearch, SearchIndex, decode_readings, encode_readings, index_texts,
+from kiosk.core.guides.catalog import GuideCatalog, IndexedItem
+from kiosk.core.guides.search import (GuideSearch, SearchIndex, decode_readings, encode_readings, index_texts,
                                normalise, readings)
 from kiosk.store import Store
 from tests.conftest import ROOT, run_kiosk
@@ -281,7 +281,7 @@ def test_a_catalog_imported_before_readings_were_stored_is_read_and_found(tmp_pa
     catalog = GuideCatalog(Store(tmp_path / "var", "test-k01"))
     catalog.replace(DEMO)
     catalog._conn().execute("DELETE FROM catalog_readings")
-    with caplog.at_level("INFO", logger="kiosk.core.search"):
+    with caplog.at_level("INFO", logger="kiosk.core.guides.search"):
         hits = GuideSearch(catalog).search("shebao").hits
     assert hits and hits[0].name.startswith("社会保障卡")
     assert "had no stored pinyin" in caplog.text
@@ -299,8 +299,8 @@ def test_the_ui_process_builds_and_searches_the_index_without_loading_pypinyin(t
     catalog.close()
     script = (
         "import sys\n"
-        "from kiosk.core.catalog import GuideCatalog\n"
-        "from kiosk.core.search import GuideSearch\n"
+        "from kiosk.core.guides.catalog import GuideCatalog\n"
+        "from kiosk.core.guides.search import GuideSearch\n"
         "from kiosk.store import Store\n"
         f"s = GuideSearch(GuideCatalog(Store({str(tmp_path / 'var')!r}, 'test-k01')))\n"
         "print(s.search('shebao').hits[0].name, s.index().read_here)\n"

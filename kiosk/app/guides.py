@@ -40,9 +40,9 @@ class RuntimePrinters(Mapping):
 
 
 def make(settings: Settings, store, runtime, session, *, font_path, now, report_problem, executor):
-    from kiosk.core.catalog import CatalogError, GuideCatalog
-    from kiosk.core.guides import GuideFlow, StorePrintRecorder
-    from kiosk.core.search import GuideSearch
+    from kiosk.core.guides.catalog import CatalogError, GuideCatalog
+    from kiosk.core.guides.flow import GuideFlow, StorePrintRecorder
+    from kiosk.core.guides.search import GuideSearch
     from kiosk.sync.outbox import Outbox
 
     catalog = GuideCatalog(store)

@@ -49,7 +49,7 @@ def make(settings, runtime, session, now) -> Printing:
     built, so the flows get theirs then; the payment recovery runs right after, before any payment
     is possible."""
     from kiosk.core.background import Threads
-    from kiosk.core.catalog import GuideCatalog
+    from kiosk.core.guides.catalog import GuideCatalog
     from kiosk.core.documents import DocumentPrintFlow, FormLibrary
     from kiosk.core.money_slip import MoneySlips
     from kiosk.core.payment import PaymentFlow, PaymentLedger, PaymentRecovery

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.pickup import PickupService
     from kiosk.app.printing import Printing
     from kiosk.app.tech import Technician
-    from kiosk.core.guides import GuideFlow
+    from kiosk.core.guides.flow import GuideFlow
     from kiosk.core.technician.bench import FaultControls
     from kiosk.core.visit import VisitPath
     from kiosk.fonts import FontChoice

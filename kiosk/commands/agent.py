@@ -34,7 +34,7 @@ def register(sub) -> None:
 
 def catalog_importer(store):
     """`apply_catalog(bytes) -> version` over the kiosk's guide catalog, and what to close after."""
-    from kiosk.core.catalog import GuideCatalog
+    from kiosk.core.guides.catalog import GuideCatalog
     guides = GuideCatalog(store)
 
     def apply(data: bytes) -> str:
@@ -66,7 +66,7 @@ def restart_on_new_config(settings, stop: threading.Event, restart: dict):
 def prepare_catalog(settings, store) -> None:
     """At start, off the loop: seed a kiosk that has no catalog and store the search readings of
     one that lacks them (first boot, an upgrade), so the UI never reads pinyin itself."""
-    from kiosk.core.catalog import CatalogError, GuideCatalog
+    from kiosk.core.guides.catalog import CatalogError, GuideCatalog
 
     guides = GuideCatalog(store)
     try:

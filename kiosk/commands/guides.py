@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json
-from kiosk.core.catalog import CatalogError, GuideCatalog
+from kiosk.core.guides.catalog import CatalogError, GuideCatalog
 
 
 def _positive(text: str) -> int:
@@ -104,7 +104,7 @@ def run_search(ctx) -> int:
     if catalog is None:
         return _fail(ctx, "this kiosk has no guide catalog: import one with `kiosk guides import FILE`, "
                           "or set [guides] seed_file")
-    from kiosk.core.search import GuideSearch  # pypinyin loads its dictionaries: only when searching
+    from kiosk.core.guides.search import GuideSearch  # pypinyin loads its dictionaries: only when searching
 
     result = GuideSearch(catalog).search(ctx.args.query, ctx.args.limit)
     doc = {"query": ctx.args.query, "total": result.total, "version": catalog.version(),

@@ -117,7 +117,7 @@ class FormLibrary:
     """Blank forms of the guide catalog, printed from the kiosk's forms cache (see the module docstring)."""
 
     def __init__(self, catalog, cache_dir: Path, *, demo_forms: bool = False):
-        self.catalog = catalog        # kiosk.core.catalog.GuideCatalog
+        self.catalog = catalog        # kiosk.core.guides.catalog.GuideCatalog
         self.cache_dir = Path(cache_dir)
         self.demo_forms = demo_forms
         self._lock = threading.Lock()

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from typing import Callable
 
-from kiosk.core.guide_print import wrap
+from kiosk.core.guides.printout import wrap
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import N_, _
 

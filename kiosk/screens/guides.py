@@ -1,6 +1,6 @@
 """The service-guides screen: one Screen of the app, holding the views of the GuideFlow.
 
-The flow (kiosk/core/guides.py) decides; this screen shows its `view` (home,
+The flow (kiosk/core/guides/flow.py) decides; this screen shows its `view` (home,
 list, search, detail, print) and forwards taps. Flow changes arrive as
 aspects ("rows", "detail", ...) and are drawn once per frame through a
 trigger, so a burst of changes costs one redraw. The views are built once per
@@ -16,7 +16,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
-from kiosk.core.guides import GuideFlow, View
+from kiosk.core.guides.flow import GuideFlow, View
 from kiosk.screens import guides_widgets  # noqa: F401  (the views' shared widgets)
 
 TICK_S = 0.1   # how often the search debounce is looked at

@@ -19,8 +19,8 @@ from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
-from kiosk.core import guide_print
-from kiosk.core.guides import A4, RECEIPT
+from kiosk.core.guides import printout as guide_print
+from kiosk.core.guides.flow import A4, RECEIPT
 from kiosk.i18n import N_, _
 from kiosk.screens import guides_widgets  # noqa: F401  (shared guide widgets)
 from kiosk.screens.widgets import RoundButton, forget_widget_tree

@@ -13,7 +13,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.core.guides import A4, FAILED_NEXT, PrintPhase
+from kiosk.core.guides.flow import A4, FAILED_NEXT, PrintPhase
 from kiosk.i18n import N_
 from kiosk.screens import guides_widgets  # noqa: F401  (shared guide widgets)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from kiosk import i18n
-from kiosk.core.guides import A4, FAILED_PAPER_OUT, RECEIPT, SEARCH_DEBOUNCE_S, PrintPhase, View
+from kiosk.core.guides.flow import A4, FAILED_PAPER_OUT, RECEIPT, SEARCH_DEBOUNCE_S, PrintPhase, View
 from kiosk.sim import faults as sim_faults
 from kiosk.tour.driver import SETTLE_FRAMES, SETTLE_LONG_FRAMES, UiDriver
 from kiosk.tour.step import Step

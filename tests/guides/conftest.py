@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.catalog import GuideCatalog
-from kiosk.core.search import GuideSearch
+from kiosk.core.guides.catalog import GuideCatalog
+from kiosk.core.guides.search import GuideSearch
 from kiosk.core.session import SteerableClock, VisitorSession
 from kiosk.fonts import find_chinese_font
 from kiosk.sim.registry import reset_simulators, simulator
@@ -84,7 +84,7 @@ def font_path():
 
 def make_flow(store, catalog, clock, *, printers, worker=None, session=None, font_path=None, spool=None):
     from kiosk.core.background import Inline
-    from kiosk.core.guides import GuideFlow, StorePrintRecorder
+    from kiosk.core.guides.flow import GuideFlow, StorePrintRecorder
 
     problems = {}
     flow = GuideFlow(catalog=catalog, search=GuideSearch(catalog), printers=printers, clock=clock,

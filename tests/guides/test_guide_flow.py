@@ -13,7 +13,7 @@ import pytest
 from kiosk import i18n
 from kiosk.alarms import Alarms
 from kiosk.core.background import Held
-from kiosk.core.guides import (A4, FAILED_PAPER_OUT, RECEIPT, REASON_PAPER_OUT, SEARCH_DEBOUNCE_S, PrintPhase,
+from kiosk.core.guides.flow import (A4, FAILED_PAPER_OUT, RECEIPT, REASON_PAPER_OUT, SEARCH_DEBOUNCE_S, PrintPhase,
                                View)
 from kiosk.hardware.escpos_stream import decode_receipts
 from kiosk.sync.outbox import Outbox
@@ -279,7 +279,7 @@ def test_a_printer_fault_mid_job_on_a4_gives_a_calm_message_and_an_alarm(store, 
 # -- the A4 document -------------------------------------------------------------------------------------
 
 def test_the_a4_guide_embeds_its_font_and_carries_every_section(catalog, font_path, tmp_path):
-    from kiosk.core.guide_print import a4_pdf
+    from kiosk.core.guides.printout import a4_pdf
 
     item = catalog.get("11010001")
     pdf = tmp_path / "guide.pdf"
@@ -304,7 +304,7 @@ def test_the_a4_guide_embeds_its_font_and_carries_every_section(catalog, font_pa
 
 def test_the_a4_guide_is_rendered_in_a_child_in_the_citizens_language(catalog, font_path, tmp_path):
     from kiosk.core.apart import ApartError
-    from kiosk.core.guide_print import a4_pdf_apart
+    from kiosk.core.guides.printout import a4_pdf_apart
 
     item = catalog.get("11010001")
     before = set(sys.modules)

@@ -163,7 +163,7 @@ def test_a_free_blank_form_prints_without_payment(parts, outbox, tmp_path):
             return "s1"
 
         def items(self):
-            from kiosk.core.catalog import ItemSummary
+            from kiosk.core.guides.catalog import ItemSummary
             return [ItemSummary("11010001", "居民身份证换领", "示例市公安局", "person")]
 
         def get(self, code):

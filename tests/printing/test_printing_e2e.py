@@ -8,7 +8,7 @@ import pytest
 from kiosk import config, store
 from kiosk.core.background import Held
 from kiosk.core.documents import DocState, DocumentPrintFlow, FormLibrary
-from kiosk.core.catalog import GuideCatalog
+from kiosk.core.guides.catalog import GuideCatalog
 from kiosk.core.payment import CentralDemoAcquirer, PaymentFlow, PaymentLedger, PayState
 from kiosk.core.rating import RatingFlow
 from kiosk.hardware.cups import CupsPrinter

@@ -144,7 +144,7 @@ def test_the_agent_pulls_the_catalog_into_the_kiosk_and_sends_heartbeats(central
     import requests
     from tests.sync.test_sync_e2e import CATALOG
 
-    from kiosk.core.catalog import GuideCatalog
+    from kiosk.core.guides.catalog import GuideCatalog
     from kiosk.wire import auth
 
     catalog_file = tmp_path / "catalog.json"

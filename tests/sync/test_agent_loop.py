@@ -92,7 +92,7 @@ def test_the_agent_and_sync_modules_never_load_a_device_driver_or_kivy():
     the log redaction shares; no driver, transport or simulator comes with them."""
     import subprocess
     import sys
-    code = ("import sys, kiosk.commands.agent, kiosk.commands.sync, kiosk.commands.queue, kiosk.core.catalog;"
+    code = ("import sys, kiosk.commands.agent, kiosk.commands.sync, kiosk.commands.queue, kiosk.core.guides.catalog;"
             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('kivy', 'serial', 'escpos', 'usb')"
             " or (m.startswith(('kiosk.hardware', 'kiosk.screens'))"
             " and m not in ('kiosk.hardware', 'kiosk.hardware.masking')))))")

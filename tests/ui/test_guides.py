@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kiosk.core.guides import FAILED_PAPER_OUT, SEARCH_DEBOUNCE_S, PrintPhase, View
+from kiosk.core.guides.flow import FAILED_PAPER_OUT, SEARCH_DEBOUNCE_S, PrintPhase, View
 from kiosk.tour.cupsd import PrivateCupsd
 from tests.ui.conftest import small_keys
 

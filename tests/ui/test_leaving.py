@@ -670,7 +670,7 @@ def to_guide_detail(ui):
 
 def to_guide_printing(ui):
     name = to_guide_detail(ui)
-    from kiosk.core.guides import View
+    from kiosk.core.guides.flow import View
 
     ui.tap(ui.app.screens.get_screen("guides").views[View.DETAIL].ids.print_a4)
     assert guides_flow(ui).printing.phase.value == "printing"

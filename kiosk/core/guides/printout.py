@@ -274,7 +274,7 @@ def a4_pdf_apart(item: Item, out: str | Path, *, font_path: str | Path, hall: st
     Raises apart.ApartError naming what failed."""
     from kiosk.core.apart import call_apart
 
-    return call_apart("kiosk.core.guide_print:a4_pdf_job", item=item.model_dump(mode="json"), out=str(out),
+    return call_apart("kiosk.core.guides.printout:a4_pdf_job", item=item.model_dump(mode="json"), out=str(out),
                       font_path=str(font_path), hall=hall,
                       printed_at=printed_at.isoformat() if printed_at else None)
 

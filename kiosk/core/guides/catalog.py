@@ -84,8 +84,8 @@ def _terms(item: Item) -> str:
 
 def _readings(catalog: Catalog) -> list[tuple[str, str]]:
     """The pinyin readings of what the search index will read, worked out here, once per import, so
-    that the UI builds its index without loading pypinyin (kiosk/core/search.py)."""
-    from kiosk.core.search import stored_readings  # search and rapidfuzz: only where a catalog is imported
+    that the UI builds its index without loading pypinyin (kiosk/core/guides/search.py)."""
+    from kiosk.core.guides.search import stored_readings  # search and rapidfuzz: only where a catalog is imported
 
     items = [IndexedItem(i.code, i.name, i.department, tuple(i.themes), tuple(i.keywords),
                          tuple(m.name for m in i.materials), pos)
@@ -178,7 +178,7 @@ class GuideCatalog:
     def ensure_readings(self) -> int:
         """Store the search readings of a catalog that has none (imported before they were stored);
         returns how many texts were read. Nothing to do for a catalog imported since."""
-        from kiosk.core.search import stored_readings
+        from kiosk.core.guides.search import stored_readings
 
         conn = self._conn()
         stamp = self.stamp()

@@ -34,11 +34,11 @@ from typing import Any, Callable, Mapping, NamedTuple, Protocol
 
 from kiosk.core.background import Executor, Inline
 
-from kiosk.core import guide_print
-from kiosk.core.catalog import GuideCatalog, Group
+from kiosk.core.guides import printout as guide_print
+from kiosk.core.guides.catalog import GuideCatalog, Group
 from kiosk.core.flow import FREE, Flow, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
-from kiosk.core.search import GuideSearch
+from kiosk.core.guides.search import GuideSearch
 from kiosk.hardware.device import Device, DeviceError, State, Status
 from kiosk.i18n import N_
 from kiosk.store import PerThread

@@ -44,7 +44,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 if TYPE_CHECKING:  # the catalog imports this module to store readings; this one reads its rows only
-    from kiosk.core.catalog import IndexedItem
+    from kiosk.core.guides.catalog import IndexedItem
 
 log = logging.getLogger(__name__)
 
@@ -630,7 +630,7 @@ class SearchIndex:
 
 
 class IndexSource(Protocol):
-    """What the search reads of the catalog (kiosk.core.catalog.GuideCatalog)."""
+    """What the search reads of the catalog (kiosk.core.guides.catalog.GuideCatalog)."""
 
     def stamp(self) -> str | None: ...
     def version(self) -> str | None: ...
