@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Printing:
-    ledger: Any        # kiosk.core.payment.PaymentLedger
-    payment: Any       # kiosk.core.payment.PaymentFlow
+    ledger: Any        # kiosk.core.payment.ledger.PaymentLedger
+    payment: Any       # kiosk.core.payment.flow.PaymentFlow
     documents: Any     # kiosk.core.documents.DocumentPrintFlow
     rating: Any        # kiosk.core.rating.RatingFlow
     forms: Any         # kiosk.core.documents.FormLibrary
@@ -31,11 +31,11 @@ class Printing:
 
 
 def code_gateway(central):
-    """The payment-code acquirer. The reference platform's demo acquirer stands in; a deployment with a
-    real acquirer plugs its `CodePaymentGateway` in here."""
-    from kiosk.core.payment import CentralDemoAcquirer
+    """The payment-code acquirer (kiosk/core/payment/gateway.py). The reference platform's demo acquirer
+    stands in; a deployment with a real acquirer plugs its `CodePaymentGateway` in here."""
+    from kiosk.sync.code_payments import CentralCodePayments
 
-    return CentralDemoAcquirer(central)
+    return CentralCodePayments(central)
 
 
 def main_thread_delivery(fn) -> None:
@@ -52,7 +52,9 @@ def make(settings, runtime, session, now) -> Printing:
     from kiosk.core.catalog import GuideCatalog
     from kiosk.core.documents import DocumentPrintFlow, FormLibrary
     from kiosk.core.money_slip import MoneySlips
-    from kiosk.core.payment import PaymentFlow, PaymentLedger, PaymentRecovery
+    from kiosk.core.payment.flow import PaymentFlow
+    from kiosk.core.payment.ledger import PaymentLedger
+    from kiosk.core.payment.recovery import PaymentRecovery
     from kiosk.core.rating import RatingFlow
     from kiosk.store import Store
     from kiosk.sync import outbox

@@ -9,7 +9,9 @@ import pytest
 from kiosk import store
 from kiosk.central.code_payments import AnswerLost, DemoAcquirer, DemoError
 from kiosk.core.background import Inline
-from kiosk.core.payment import CodeAnswer, CodePaymentGateway, GatewayError, PaymentFlow, PaymentLedger
+from kiosk.core.payment.flow import PaymentFlow
+from kiosk.core.payment.gateway import CodeAnswer, CodePaymentGateway, GatewayError
+from kiosk.core.payment.ledger import PaymentLedger
 from kiosk.hardware import transport
 from kiosk.hardware.device import VirtualClock
 from kiosk.hardware.payment import ConcertTerminal

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.core.background import Held
-from kiosk.core.payment import PaymentFlow, PayState, show_reference, yuan
+from kiosk.core.payment.flow import PaymentFlow, PayState
+from kiosk.core.payment.money import show_reference, yuan
 
 from tests.payment.conftest import kinds, of_kind, show_code_when_asked
 

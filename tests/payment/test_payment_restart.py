@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from kiosk.core.background import Inline
-from kiosk.core.payment import PaymentFlow, PaymentLedger, PaymentRecovery, PayState, new_reference
+from kiosk.core.payment.flow import PaymentFlow, PayState
+from kiosk.core.payment.ledger import PaymentLedger
+from kiosk.core.payment.money import new_reference
+from kiosk.core.payment.recovery import PaymentRecovery
 from kiosk.sync import outbox as outbox_module
 
 from tests.payment.conftest import KIOSK, of_kind

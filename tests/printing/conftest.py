@@ -11,7 +11,8 @@ from kiosk import config, store
 from kiosk.central import demo
 from kiosk.core.background import Held
 from kiosk.core.documents import DocumentPrintFlow
-from kiosk.core.payment import PaymentFlow, PaymentLedger
+from kiosk.core.payment.flow import PaymentFlow
+from kiosk.core.payment.ledger import PaymentLedger
 from kiosk.hardware import transport
 from kiosk.hardware.cups import JobInfo
 from kiosk.hardware.device import State, Status, VirtualClock

@@ -1,14 +1,6 @@
-"""Paying for a service at the kiosk: the card terminal or a payment code, and never a guessed outcome.
+"""One citizen paying for a service: the card terminal or a payment code, and never a guessed outcome.
 
-Three parts:
-
-`PaymentLedger` keeps every sale and refund in the `payments` table. A row is
-written (committed) BEFORE the request leaves the kiosk; its outcome is written
-with the `payment` or `refund` outbox transaction in the same commit. A payment
-whose outcome is not known is an alarm of its own (`payment:outcome_unknown_REF`)
-with the reference number the citizen was shown.
-
-`PaymentFlow` is one citizen paying, a plain state machine:
+`PaymentFlow` is a plain state machine:
 
     idle --start(amount)--> choose --pay_by_card()--> wait_card --terminal--> approved | declined | unknown
                               |  \\--pay_by_code()--> wait_code --code shown--> code_confirm --> approved |
@@ -22,61 +14,34 @@ acquirer reverses it and confirms); a sale the card terminal holds cannot
 (protocol E has no abort), so leaving the visit waits for the terminal's
 answer (kiosk/core/flow.py). Nothing is ever sent twice: a sale whose answer
 did not come is queried, never retried. An answer that arrives after its visit
-ended is recorded in the ledger, and a sale approved for a visit that is gone
-is given back (a code payment is refunded; a card sale is handed to staff).
+ended is recorded in the ledger (kiosk/core/payment/ledger.py), and a sale
+approved for a visit that is gone is given back (a code payment is refunded; a
+card sale is handed to staff: kiosk/core/payment/recovery.py).
 
 When money went wrong (an unknown outcome, a refund after the service failed,
 a refund that could not be made here) the citizen gets a slip
 (kiosk/core/money_slip.py); `slip` says whether it printed, and while it has
 not the reference stays on screen until the citizen confirms.
 
-`PaymentRecovery` runs when the UI starts, before any new payment: every row
-still `in_flight` is queried (the card terminal's late answer, the acquirer's
-query), and an approved sale whose service never happened is refunded (code) or
-handed to staff (card: the cardholder has gone).
-
-Payment codes go through a `CodePaymentGateway`: an acquirer's back-end, which
-this project cannot include. `CentralDemoAcquirer` implements it against the
-reference central platform's demo endpoints (docs/central-api.md); a real
-deployment plugs in its acquirer's gateway instead.
+Payment codes go through the gateway port (kiosk/core/payment/gateway.py).
 """
 from __future__ import annotations
 
 import enum
-import json
 import logging
-import secrets
-import sqlite3
 import threading
 import time
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
-from kiosk.alarms import Alarms
 from kiosk.core.background import Background
 from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
-from kiosk.store import explain, transaction
+from kiosk.core.payment.gateway import CodeAnswer, CodePaymentGateway, GatewayError
+from kiosk.core.payment.ledger import PaymentLedger
+from kiosk.core.payment.money import new_reference, show_reference, yuan
+from kiosk.core.payment.recovery import PaymentRecovery
 
 log = logging.getLogger(__name__)
-
-REFERENCE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: read aloud to staff without doubt
-REFERENCE_SIZE = 10                                        # the Concert private field's size
-
-
-def new_reference() -> str:
-    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_SIZE))
-
-
-def show_reference(reference: str) -> str:
-    """`K7Q2M-9X4A1`: two groups of five, easier to read out and copy."""
-    return f"{reference[:5]}-{reference[5:]}" if len(reference) == REFERENCE_SIZE else reference
-
-
-def yuan(fen: int) -> str:
-    """`¥1.50`: fen shown as yuan, always with two decimals."""
-    return f"¥{fen // 100}.{fen % 100:02d}"
 
 
 class Clock(Protocol):
@@ -91,242 +56,6 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
-
-# --- payment codes: the acquirer's interface ----------------------------------------------------------
-
-class GatewayError(Exception):
-    """The acquirer's answer did not arrive (network, timeout, 5xx): the outcome is NOT known."""
-
-
-@dataclass(frozen=True)
-class CodeAnswer:
-    # approved | declined | pending (payer still confirming) | reversed | refunded | not_found | unknown
-    status: str
-    detail: str = ""
-
-
-class CodePaymentGateway(ABC):
-    """Pay with a WeChat/Alipay payment code the citizen shows to the scanner (an acquirer's back-end).
-
-    Every call is idempotent on `reference`: paying the same reference twice charges once. A call
-    whose answer does not arrive raises `GatewayError`; the caller then queries, never pays again.
-    """
-
-    @abstractmethod
-    def pay(self, reference: str, amount_fen: int, code: str, channel: str, service: str) -> CodeAnswer: ...
-
-    @abstractmethod
-    def query(self, reference: str) -> CodeAnswer: ...
-
-    @abstractmethod
-    def reverse(self, reference: str) -> CodeAnswer:
-        """Call back a payment whose outcome is pending or unknown: `reversed` when it will never be charged."""
-
-    @abstractmethod
-    def refund(self, reference: str, refund_reference: str, amount_fen: int) -> CodeAnswer: ...
-
-
-class CentralDemoAcquirer(CodePaymentGateway):
-    """The demo acquirer of the reference central platform (POST /api/v1/payments/code, ...).
-
-    For demos and tests only: outcomes are chosen by the code's last digit
-    (docs/central-api.md). A deployment replaces it with its acquirer's gateway.
-    """
-
-    def __init__(self, central, timeout_s: float | None = None):
-        self.central = central  # kiosk.sync.client.CentralClient
-        self.timeout_s = timeout_s or central.lookup_timeout_s * 2
-
-    def _call(self, method: str, path: str, body: dict | None = None) -> CodeAnswer:
-        from kiosk.sync.client import CentralError, CentralNotFound
-
-        try:
-            # the client's signed request; the demo endpoints are not part of the sync API it wraps
-            resp = self.central._request(method, path, body=body, timeout=self.timeout_s)
-        except CentralNotFound:
-            return CodeAnswer("not_found", "not_found")
-        except CentralError as exc:
-            raise GatewayError(str(exc)) from None
-        try:
-            doc = resp.json()
-            return CodeAnswer(str(doc["status"]), str(doc.get("detail") or ""))
-        except (ValueError, KeyError, TypeError):
-            raise GatewayError(f"{method} {path}: the answer is not a payment status") from None
-
-    def pay(self, reference, amount_fen, code, channel, service):
-        return self._call("POST", "/api/v1/payments/code", {
-            "reference": reference, "amount_fen": amount_fen, "code": code, "channel": channel,
-            "service": service})
-
-    def query(self, reference):
-        return self._call("GET", f"/api/v1/payments/code/{reference}")
-
-    def reverse(self, reference):
-        return self._call("POST", f"/api/v1/payments/code/{reference}/reverse", {})
-
-    def refund(self, reference, refund_reference, amount_fen):
-        return self._call("POST", f"/api/v1/payments/code/{reference}/refund",
-                          {"refund_reference": refund_reference, "amount_fen": amount_fen})
-
-
-# --- the ledger ---------------------------------------------------------------------------------------
-
-class Enqueues(Protocol):
-    def enqueue(self, conn: sqlite3.Connection, kind: str, data: dict[str, Any]): ...
-
-
-@dataclass(frozen=True)
-class PaymentRow:
-    reference: str
-    kind: str
-    method: str
-    channel: str
-    amount_fen: int
-    service: str
-    state: str
-    detail: str | None
-    pending: dict | None
-    sale_reference: str | None
-    service_state: str
-    outbox_id: str | None
-
-
-class PaymentLedger:
-    """The `payments` table: written before a request is sent, settled with its outbox transaction.
-
-    Each thread gets its own connection (SQLite connections stay in their thread):
-    flows write from worker threads, screens never touch it.
-    """
-
-    def __init__(self, store, outbox: Enqueues, *, now: Callable[[], float] = time.time):
-        self.store = store
-        self.outbox = outbox
-        self.now = now
-        self._local = threading.local()
-        self.recovered = threading.Event()  # set once PaymentRecovery has looked at what a restart left
-
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.store.connect()
-        return conn
-
-    def alarms(self) -> Alarms:
-        return Alarms(self.conn(), self.outbox, now=self.now)
-
-    def _write(self, fn):
-        conn = self.conn()
-        try:
-            with transaction(conn):
-                return fn(conn)
-        except sqlite3.Error as exc:
-            raise explain(exc, "kiosk database") from None
-
-    def prepare(self, reference: str, kind: str, method: str, channel: str, amount_fen: int, service: str,
-                pending: dict | None = None, sale_reference: str | None = None) -> None:
-        """Record a payment about to be sent (committed when this returns)."""
-        now = self.now()
-        self._write(lambda c: c.execute(
-            "INSERT INTO payments (reference, kind, method, channel, amount_fen, service, state, pending,"
-            " sale_reference, created_at, updated_at) VALUES (?,?,?,?,?,?,'in_flight',?,?,?,?)",
-            (reference, kind, method, channel, amount_fen, service, json.dumps(pending) if pending else None,
-             sale_reference, now, now)))
-
-    def get(self, reference: str) -> PaymentRow | None:
-        row = self.conn().execute("SELECT * FROM payments WHERE reference=?", (reference,)).fetchone()
-        return _row(row) if row else None
-
-    def rows(self, where: str = "1", params: tuple = ()) -> list[PaymentRow]:
-        return [_row(r) for r in self.conn().execute(f"SELECT * FROM payments WHERE {where} ORDER BY created_at",
-                                                     params)]
-
-    def settle(self, reference: str, state: str, detail: str) -> PaymentRow:
-        """The outcome of a sent request; approved ones get their outbox transaction in the same commit,
-        unknown ones an alarm for staff with the reference."""
-        if state not in ("approved", "declined", "unknown", "canceled"):
-            raise ValueError(f"unknown payment state {state!r}")
-
-        def apply(c):
-            row = c.execute("SELECT * FROM payments WHERE reference=?", (reference,)).fetchone()
-            if row is None:
-                raise ValueError(f"no payment {reference!r} in the ledger")
-            p = _row(row)
-            outbox_id = p.outbox_id
-            if state == "approved" and p.outbox_id is None:
-                if p.kind == "sale":
-                    entry = self.outbox.enqueue(c, "payment", {
-                        "reference": p.reference, "method": p.method, "channel": p.channel,
-                        "amount_fen": p.amount_fen, "currency": "CNY", "service": p.service, "result": "approved"})
-                else:
-                    entry = self.outbox.enqueue(c, "refund", {
-                        "reference": p.reference, "payment_reference": p.sale_reference, "method": p.method,
-                        "channel": p.channel, "amount_fen": p.amount_fen, "currency": "CNY", "service": p.service})
-                    c.execute("UPDATE payments SET service_state='refunded', updated_at=? WHERE reference=?",
-                              (self.now(), p.sale_reference))
-                outbox_id = entry.id
-            c.execute("UPDATE payments SET state=?, detail=?, outbox_id=?, updated_at=? WHERE reference=?",
-                      (state, detail, outbox_id, self.now(), reference))
-            alarms = Alarms(c, self.outbox, now=self.now)
-            code = f"outcome_unknown_{reference}"
-            if state == "unknown":
-                alarms_apply_raise(alarms, "payment", code,
-                                   f"{p.kind} {show_reference(reference)} of {yuan(p.amount_fen)} by {p.channel} "
-                                   f"for {p.service}: outcome unknown ({detail}); check the terminal's journal or "
-                                   "the acquirer's statement before any new attempt")
-            elif alarms_is_active(c, "payment", code):
-                alarms_apply_clear(alarms, "payment", code, f"settled as {state} ({detail})")
-            return _row(c.execute("SELECT * FROM payments WHERE reference=?", (reference,)).fetchone())
-
-        result = self._write(apply)
-        log.info("payment %s (%s %s, %d fen): %s (%s)", reference, result.kind, result.channel,
-                 result.amount_fen, state, detail)
-        return result
-
-    def mark_delivered(self, conn: sqlite3.Connection, reference: str) -> None:
-        """Inside the caller's transaction (the `print` record): the sale's service happened."""
-        conn.execute("UPDATE payments SET service_state='delivered', updated_at=? WHERE reference=? AND kind='sale'",
-                     (self.now(), reference))
-
-    def refund_owed(self, reference: str, why: str) -> None:
-        """The service failed and the money could not be given back here: staff settle it (alarm)."""
-        def apply(c):
-            p = _row(c.execute("SELECT * FROM payments WHERE reference=?", (reference,)).fetchone())
-            c.execute("UPDATE payments SET service_state='refund_owed', updated_at=? WHERE reference=?",
-                      (self.now(), reference))
-            alarms_apply_raise(Alarms(c, self.outbox, now=self.now), "payment", f"refund_owed_{reference}",
-                               f"refund owed: sale {show_reference(reference)} of {yuan(p.amount_fen)} by "
-                               f"{p.channel} for {p.service}: {why}")
-        self._write(apply)
-        log.warning("payment %s: refund owed, staff must settle it (%s)", reference, why)
-
-
-def alarms_is_active(conn: sqlite3.Connection, device: str, code: str) -> bool:
-    return conn.execute("SELECT 1 FROM alarms WHERE key=?", (f"{device}:{code}",)).fetchone() is not None
-
-
-def _inline(alarms: Alarms) -> Alarms:
-    """Alarms that write inside the caller's open transaction instead of opening their own."""
-    class _Nested(Alarms):
-        def _write(self, fn):
-            return fn()
-    return _Nested(alarms.conn, alarms.outbox, now=alarms.now)
-
-
-def alarms_apply_raise(alarms: Alarms, device: str, code: str, detail: str) -> None:
-    _inline(alarms).raise_alarm(device, code, detail, severity="fault")
-
-
-def alarms_apply_clear(alarms: Alarms, device: str, code: str, detail: str) -> None:
-    _inline(alarms).clear(device, code, detail)
-
-
-def _row(r: sqlite3.Row) -> PaymentRow:
-    return PaymentRow(r["reference"], r["kind"], r["method"], r["channel"], r["amount_fen"], r["service"],
-                      r["state"], r["detail"], json.loads(r["pending"]) if r["pending"] else None,
-                      r["sale_reference"], r["service_state"], r["outbox_id"])
-
-
-# --- one citizen paying ---------------------------------------------------------------------------------
 
 class PayState(str, enum.Enum):
     IDLE = "idle"
@@ -710,90 +439,3 @@ class PaymentFlow:
         log.warning("refund %s of %s: no answer (%s); querying the sale", rref, sale, exc)
         answer = self._query(sale)
         return CodeAnswer("refunded", "refunded_per_query") if answer.status == "refunded" else answer
-
-
-# --- after a restart --------------------------------------------------------------------------------
-
-class PaymentRecovery:
-    """Settle what a crash or power cut left open, before the kiosk takes any new payment."""
-
-    def __init__(self, ledger: PaymentLedger, *, terminal=None, gateway: CodePaymentGateway | None = None,
-                 reconcile_listen_s: float | None = None):
-        self.ledger = ledger
-        self.terminal = terminal
-        self.gateway = gateway
-        self.reconcile_listen_s = reconcile_listen_s
-
-    def run(self) -> list[tuple[str, str]]:
-        """(reference, what happened) for every row it looked at; sets `ledger.recovered` at the end."""
-        report: list[tuple[str, str]] = []
-        try:
-            for row in self.ledger.rows("state='in_flight'"):
-                state, detail = self._query(row)
-                self.ledger.settle(row.reference, state, detail)
-                report.append((row.reference, f"{row.kind} in flight -> {state} ({detail})"))
-            # a sale approved whose service never happened (the citizen left with nothing)
-            for row in self.ledger.rows("kind='sale' AND state='approved' AND service_state='open'"):
-                report.append((row.reference, self.give_back(row)))
-        finally:
-            self.ledger.recovered.set()
-        for ref, what in report:
-            log.warning("payment recovery: %s: %s", ref, what)
-        return report
-
-    def _query(self, row: PaymentRow) -> tuple[str, str]:
-        if row.method == "card":
-            if self.terminal is None:
-                return "unknown", "terminal_not_configured"
-            from kiosk.hardware.payment import PendingSale
-
-            try:
-                outcome = self.terminal.reconcile(PendingSale.from_dict(row.pending), self.reconcile_listen_s)
-            except Exception as exc:  # a terminal that is gone: the outcome stays for staff
-                return "unknown", f"reconcile_failed:{type(exc).__name__}"
-            result = getattr(outcome.result, "value", str(outcome.result))
-            return (result if result in ("approved", "declined") else "unknown"), outcome.detail
-        if self.gateway is None:
-            return "unknown", "gateway_not_configured"
-        try:
-            answer = self.gateway.query(row.reference if row.kind == "sale" else row.sale_reference)
-        except GatewayError as exc:
-            return "unknown", f"query_unanswered:{exc}"[:200]
-        if row.kind == "refund":
-            return ("approved", "refunded_per_query") if answer.status == "refunded" else ("unknown", answer.status)
-        if answer.status in ("approved", "declined"):
-            return answer.status, f"after_restart:{answer.detail or answer.status}"
-        if answer.status in ("pending", "unknown"):
-            try:
-                back = self.gateway.reverse(row.reference)
-            except GatewayError:
-                return "unknown", f"{answer.status}_after_restart"
-            if back.status in ("reversed", "not_found"):
-                return "canceled", "reversed_after_restart"
-            if back.status == "approved":
-                return "approved", "approved_late"
-            return "unknown", f"{answer.status}_after_restart"
-        if answer.status == "not_found":
-            return "canceled", "never_reached_acquirer"
-        return "unknown", answer.status
-
-    def give_back(self, row: PaymentRow, why: str = "approved while the kiosk restarted; the service did not "
-                                                     "happen") -> str:
-        """An approved sale whose service never happened: a code payment is refunded, a card sale (the
-        refund needs the cardholder's card) is handed to staff with an alarm."""
-        if row.method == "code" and self.gateway is not None:
-            rref = new_reference()
-            self.ledger.prepare(rref, "refund", "code", row.channel, row.amount_fen, row.service,
-                                sale_reference=row.reference)
-            try:
-                answer = self.gateway.refund(row.reference, rref, row.amount_fen)
-            except GatewayError as exc:
-                answer = CodeAnswer("unknown", f"refund_unanswered:{exc}"[:200])
-            state = "approved" if answer.status in ("refunded", "approved") else (
-                "declined" if answer.status == "declined" else "unknown")
-            self.ledger.settle(rref, state, answer.detail or answer.status)
-            if state == "approved":
-                return f"refunded as {rref}"
-        # a card refund needs the cardholder's card: staff settle it
-        self.ledger.refund_owed(row.reference, why)
-        return "refund owed (alarm raised)"
