@@ -10,6 +10,7 @@ offers the other flows the rating after a service (`KioskApp.ask_rating`).
 """
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -30,12 +31,29 @@ class Printing:
         self.background.shutdown()
 
 
-def code_gateway(central):
-    """The payment-code acquirer (kiosk/core/payment/gateway.py). The reference platform's demo acquirer
-    stands in; a deployment with a real acquirer plugs its `CodePaymentGateway` in here."""
-    from kiosk.sync.code_payments import CentralCodePayments
+def code_gateway(settings, central):
+    """The payment-code acquirer that `[payments] acquirer` names, loaded by name: `module:callable`,
+    called with the central client and the settings, returning a `CodePaymentGateway`
+    (kiosk/core/payment/gateway.py). The default config names the demo plug-in (kiosk/sim/acquirer.py);
+    a deployment names its acquirer's gateway. None (payment codes are not offered) when none is named
+    or it cannot be loaded (logged: the card terminal still works)."""
+    from kiosk.core.payment.gateway import CodePaymentGateway
 
-    return CentralCodePayments(central)
+    name = settings.payments.acquirer
+    if not name:
+        return None
+    module, _, attr = name.partition(":")
+    try:
+        gateway = getattr(importlib.import_module(module), attr)(central, settings)
+    except Exception as exc:
+        log.error("[payments] acquirer = %r cannot be loaded (%s: %s): payment codes are not offered", name,
+                  type(exc).__name__, exc)
+        return None
+    if not isinstance(gateway, CodePaymentGateway):
+        log.error("[payments] acquirer = %r gave a %s, not a payment-code gateway (pay, query, reverse, "
+                  "refund): payment codes are not offered", name, type(gateway).__name__)
+        return None
+    return gateway
 
 
 def main_thread_delivery(fn) -> None:
@@ -63,7 +81,7 @@ def make(settings, runtime, session, now) -> Printing:
     store = Store.from_settings(settings)
     central = CentralClient.from_settings(settings)
     background = Threads(main_thread_delivery, workers=3, name="kiosk-printing")
-    gateway = code_gateway(central)
+    gateway = code_gateway(settings, central)
     ledger = PaymentLedger(store, outbox)
     pay = settings.payments
     slips = MoneySlips(lambda: runtime.devices.get("receipt_printer"), hall=settings.kiosk.hall,

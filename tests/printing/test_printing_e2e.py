@@ -19,7 +19,7 @@ from kiosk.hardware.payment import ConcertTerminal
 from kiosk.hardware.scanner import SerialScanner
 from kiosk.sync import outbox as outbox_module
 from kiosk.sync.client import CentralClient
-from kiosk.sync.code_payments import CentralCodePayments
+from kiosk.sim.acquirer import CentralDemoAcquirer
 from kiosk.demo.cupsd import PrivateCupsd
 from tests.printing.env import QUEUE, Hall
 from tests.sync.centralproc import run_kiosk
@@ -49,7 +49,7 @@ def kiosk(hall, tmp_path):
     ledger.recovered.set()
     held = Held()
     payment = PaymentFlow(ledger, background=held, terminal=terminal, scanner=scanner,
-                          gateway=CentralCodePayments(central), code_poll_s=0.2)
+                          gateway=CentralDemoAcquirer(central), code_poll_s=0.2)
     flow = DocumentPrintFlow(printer=printer, background=held, payment=payment, store=kstore, outbox=outbox_module,
                              fees=settings.fees, hash_key=settings.privacy.hash_key, central=central, reader=reader,
                              forms=FormLibrary(GuideCatalog(kstore), tmp_path / "forms", demo_forms=True),
