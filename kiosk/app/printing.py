@@ -86,7 +86,7 @@ def make(settings, runtime, session, now) -> Printing:
     pay = settings.payments
     slips = MoneySlips(lambda: runtime.devices.get("receipt_printer"), hall=settings.kiosk.hall,
                        kiosk_id=settings.kiosk.id, hotline=settings.kiosk.hotline, now=now)
-    payment = PaymentFlow(ledger, background=background, gateway=gateway, methods=pay.methods,
+    payment = PaymentFlow(ledger, executor=background, gateway=gateway, methods=pay.methods,
                           code_scan_timeout_s=pay.code_scan_timeout_s,
                           code_confirm_timeout_s=pay.code_confirm_timeout_s, code_poll_s=pay.code_poll_s,
                           slips=slips)

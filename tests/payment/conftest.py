@@ -111,8 +111,9 @@ def acquirer(tmp_path, clock):
 
 @pytest.fixture
 def flow(ledger, terminal, scanner, acquirer, clock):
-    return PaymentFlow(ledger, background=Inline(), terminal=terminal, scanner=scanner, gateway=acquirer,
-                       clock=clock, code_scan_timeout_s=60, code_confirm_timeout_s=45, code_poll_s=2)
+    return PaymentFlow(ledger, executor=Inline(), terminal=terminal, scanner=scanner, gateway=acquirer,
+                       clock=clock.monotonic, sleep=clock.sleep, code_scan_timeout_s=60, code_confirm_timeout_s=45,
+                       code_poll_s=2)
 
 
 def kinds(outbox: Outbox) -> list[str]:

@@ -110,7 +110,7 @@ def parts(sims, clock, kiosk_store, tmp_path):
     ledger = PaymentLedger(kiosk_store, outbox_module)
     ledger.recovered.set()
     held = Held()
-    payment = PaymentFlow(ledger, background=held, terminal=terminal, clock=clock)
+    payment = PaymentFlow(ledger, executor=held, terminal=terminal, clock=clock.monotonic, sleep=clock.sleep)
     fees = config.FeesSection(documents=config.FeeRule(per_page_fen=50), blank_forms=config.FeeRule())
     queue, platform = ScriptedQueue(), PlatformStandIn()
     flow = DocumentPrintFlow(printer=queue, background=held, payment=payment, store=kiosk_store,

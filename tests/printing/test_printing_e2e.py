@@ -48,7 +48,7 @@ def kiosk(hall, tmp_path):
     ledger = PaymentLedger(kstore, outbox_module)
     ledger.recovered.set()
     held = Held()
-    payment = PaymentFlow(ledger, background=held, terminal=terminal, scanner=scanner,
+    payment = PaymentFlow(ledger, executor=held, terminal=terminal, scanner=scanner,
                           gateway=CentralDemoAcquirer(central), code_poll_s=0.2)
     flow = DocumentPrintFlow(printer=printer, background=held, payment=payment, store=kstore, outbox=outbox_module,
                              fees=settings.fees, hash_key=settings.privacy.hash_key, central=central, reader=reader,

@@ -1,6 +1,7 @@
 """One citizen paying for a service: the card terminal or a payment code, and never a guessed outcome.
 
-`PaymentFlow` is a plain state machine:
+`PaymentFlow` is a flow on the flow base (kiosk/core/flow.py: `Flow[PayState]`, its
+transitions declared below):
 
     idle --start(amount)--> choose --pay_by_card()--> wait_card --terminal--> approved | declined | unknown
                               |  \\--pay_by_code()--> wait_code --code shown--> code_confirm --> approved |
@@ -24,6 +25,11 @@ a refund that could not be made here) the citizen gets a slip
 not the reference stays on screen until the citizen confirms.
 
 Payment codes go through the gateway port (kiosk/core/payment/gateway.py).
+
+The blocking steps (the terminal, the scanner, the acquirer) and every ledger
+write run in the executor's work step, never on the UI thread; what comes back
+only changes state. A result of an ended visit is dropped, except a sale's
+outcome: the ledger has it already, and an approved one is given back.
 """
 from __future__ import annotations
 
@@ -31,30 +37,16 @@ import enum
 import logging
 import threading
 import time
-from typing import Callable, Protocol
+from typing import Any, Callable
 
-from kiosk.core.background import Background
-from kiosk.core.flow import FREE, Leave, Leaving
-from kiosk.core.listeners import tell_listeners
+from kiosk.core.background import Executor
+from kiosk.core.flow import FREE, Clock, Flow, Leave, Leaving
 from kiosk.core.payment.gateway import CodeAnswer, CodePaymentGateway, GatewayError
 from kiosk.core.payment.ledger import PaymentLedger
 from kiosk.core.payment.money import new_reference, show_reference, yuan
 from kiosk.core.payment.recovery import PaymentRecovery
 
 log = logging.getLogger(__name__)
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 class PayState(str, enum.Enum):
@@ -86,37 +78,55 @@ LEAVING = {
 }
 
 
-class PaymentFlow:
+P = PayState
+
+TRANSITIONS = {
+    P.IDLE: {P.CHOOSE},
+    P.CHOOSE: {P.WAIT_CARD, P.WAIT_CODE, P.CANCELED},
+    P.WAIT_CODE: {P.CHOOSE, P.CODE_CONFIRM, P.CANCELED},   # staying: a code that is not a payment code
+    P.WAIT_CARD: {P.APPROVED, P.DECLINED, P.UNKNOWN},
+    P.CODE_CONFIRM: {P.APPROVED, P.DECLINED, P.UNKNOWN},    # called back or not confirmed: declined
+    P.DECLINED: {P.CHOOSE, P.CANCELED},
+    P.APPROVED: {P.REFUNDING},
+    P.REFUNDING: {P.REFUNDED, P.REFUND_OWED},
+}
+OUTCOME = {"approved": P.APPROVED, "declined": P.DECLINED, "unknown": P.UNKNOWN, "canceled": P.DECLINED}
+
+
+class PaymentFlow(Flow[PayState]):
     """One payment for one service, reused visit after visit (`reset()` on the session's wipe)."""
 
-    def __init__(self, ledger: PaymentLedger, *, background: Background, terminal=None, scanner=None,
-                 gateway: CodePaymentGateway | None = None, methods=("card", "code"), clock: Clock | None = None,
+    name = "payment"
+    transitions = TRANSITIONS
+
+    def __init__(self, ledger: PaymentLedger, *, executor: Executor | None = None, terminal=None, scanner=None,
+                 gateway: CodePaymentGateway | None = None, methods=("card", "code"),
+                 clock: Clock = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  code_scan_timeout_s: float = 60, code_confirm_timeout_s: float = 45, code_poll_s: float = 2.0,
                  slips=None):
+        super().__init__(PayState.IDLE, executor=executor, clock=clock)
         self.ledger = ledger
-        self.background = background
         self.terminal = terminal
         self.scanner = scanner
         self.gateway = gateway
-        self.clock = clock or SystemClock()
-        self.allowed = tuple(methods)
+        self.sleep = sleep                  # between the acquirer's polls, in the work step
+        self.offered = tuple(methods)       # `[payments] methods`; `methods` is what can be used now
         self.code_scan_timeout_s = code_scan_timeout_s
         self.code_confirm_timeout_s = code_confirm_timeout_s
         self.code_poll_s = code_poll_s
         self.slips = slips                  # kiosk.core.money_slip.MoneySlips; None: no receipt printer
+        self._cancel_token = None
         self._reverse_now = threading.Event()
-        self._listeners: list[Callable[[PaymentFlow], None]] = []
-        self._generation = 0  # answers of a payment that was reset meanwhile are dropped
         self.reset()
 
     # -- what the screen reads ---------------------------------------------------------------------
     def reset(self) -> None:
-        self._generation += 1
-        if getattr(self, "_cancel_token", None) is not None:
+        """The visit ended: late results of it are dropped (a sale's is given back, see `_run_sale`)."""
+        self.new_visit()
+        if self._cancel_token is not None:
             self._cancel_token.cancel()   # a scan still waiting must not take the next citizen's code
         self._cancel_token = None
         self._reverse_now = threading.Event()   # a code sale of the ended visit keeps its own
-        self.state = PayState.IDLE
         self.service = ""
         self.amount_fen = 0
         self.reference: str | None = None   # of the sale; shown when it is unknown
@@ -126,15 +136,15 @@ class PaymentFlow:
         self.detail = ""                     # technician's word for the last outcome (never shown as is)
         self.notice = ""                     # a calm hint on the current screen: no_code, not_a_payment_code
         self.slip = ""                       # the money slip: "" | printing | printed | failed
-        self._changed()
+        self.changed()
 
     @property
     def methods(self) -> list[str]:
         """The ways to pay this kiosk offers now."""
         out = []
-        if "card" in self.allowed and self.terminal is not None:
+        if "card" in self.offered and self.terminal is not None:
             out.append("card")
-        if "code" in self.allowed and self.scanner is not None and self.gateway is not None:
+        if "code" in self.offered and self.scanner is not None and self.gateway is not None:
             out.append("code")
         return out
 
@@ -143,20 +153,14 @@ class PaymentFlow:
         ref = self.refund_reference if self.state is PayState.REFUND_OWED and not self.reference else self.reference
         return show_reference(ref or "")
 
-    def on_change(self, fn: Callable[["PaymentFlow"], None]) -> None:
-        self._listeners.append(fn)
-
-    def _changed(self) -> None:
-        tell_listeners(self, self._listeners, "payment")
-
     def _set(self, state: PayState, detail: str | None = None, notice: str = "") -> None:
-        self.state = state
+        self.go(state, tell=False)
         if detail is not None:
             self.detail = detail
         self.notice = notice
         if state in SLIP_STATES and self.slips is not None:
             self._print_slip(state)
-        self._changed()
+        self.changed()
 
     # -- leaving the visit (kiosk/core/flow.py) -------------------------------------------------------
     def leaving(self, idle: bool) -> Leaving:
@@ -175,7 +179,7 @@ class PaymentFlow:
         """A code payment the payer has not confirmed yet: ask the acquirer to reverse it now."""
         if self.state is PayState.CODE_CONFIRM and not self._reverse_now.is_set():
             self._reverse_now.set()
-            self._changed()
+            self.changed()
 
     @property
     def canceling(self) -> bool:
@@ -186,24 +190,23 @@ class PaymentFlow:
         """The citizen confirmed they have the reference (the screen's Finish): the visit may end."""
         if self.state in (PayState.UNKNOWN, PayState.REFUND_OWED):
             self.slip = "noted"
-            self._changed()
+            self.changed()
 
     def _print_slip(self, state: PayState) -> None:
         refund = state in (PayState.REFUNDED, PayState.REFUND_OWED)
         reference = show_reference(self.reference or self.refund_reference or "")
         refund_reference = show_reference(self.refund_reference or "") if refund else ""
-        amount, gen, slips = yuan(self.amount_fen), self._generation, self.slips
+        amount, slips = yuan(self.amount_fen), self.slips
         self.slip = "printing"
 
-        def done(printed, error):
+        def printed(ok, error):
             if error is not None:
                 log.error("money slip for %s: %s", reference, error)
-            if gen == self._generation:
-                self.slip = "printed" if printed and error is None else "failed"
-                self._changed()
+            self.slip = "printed" if ok and error is None else "failed"
+            self.changed()
 
-        self.background.run(lambda: slips.print(state.value, reference=reference, amount=amount,
-                                                refund_reference=refund_reference), done)
+        self.run(lambda: slips.print(state.value, reference=reference, amount=amount,
+                                     refund_reference=refund_reference), printed)
 
     # -- what the citizen does ---------------------------------------------------------------------
     def start(self, service: str, amount_fen: int) -> bool:
@@ -222,12 +225,12 @@ class PaymentFlow:
         return True
 
     def cancel(self) -> bool:
-        """Stop before anything was sent; False once a request is out (the terminal or phone ends it)."""
+        """Stop before anything was sent; False once a request is out (the terminal or phone ends it).
+        A scan still waiting is canceled; its empty result finds the flow no longer waiting for a code."""
         if not self.state.cancelable:
             return False
         if self.state is PayState.WAIT_CODE and self._cancel_token is not None:
             self._cancel_token.cancel()
-        self._generation += 1
         self._set(PayState.CANCELED, "canceled_by_citizen")
         return True
 
@@ -243,16 +246,16 @@ class PaymentFlow:
             return False
         self.method, self.channel, self.reference = "card", "card", new_reference()
         self._set(PayState.WAIT_CARD)
-        ref, amount, service, gen = self.reference, self.amount_fen, self.service, self._generation
+        ref, amount, service, terminal = self.reference, self.amount_fen, self.service, self.terminal
 
-        def work():
-            pending = self.terminal.prepare_sale(amount, reference=ref)
+        def sale() -> tuple[str, str]:
+            pending = terminal.prepare_sale(amount, reference=ref)
             # persisted and committed BEFORE the request leaves: a restart finds it and asks first
             self.ledger.prepare(ref, "sale", "card", "card", amount, service, pending=pending.as_dict())
-            outcome = self.terminal.send(pending)
+            outcome = terminal.send(pending)
             return self._settle_card(ref, outcome)
 
-        self.background.run(work, lambda result, error: self._answered(gen, ref, result, error))
+        self._run_sale(ref, sale)
         return True
 
     def pay_by_code(self) -> bool:
@@ -267,17 +270,16 @@ class PaymentFlow:
 
         token = self._cancel_token = CancelToken()
         self._set(PayState.WAIT_CODE, notice=notice)
-        gen = self._generation
         scanner, timeout = self.scanner, self.code_scan_timeout_s
 
-        def work():
+        def read():
             scanner.discard_pending()  # a code scanned before we asked is not this payment's
             return scanner.read_code(timeout, cancel=token)
 
-        self.background.run(work, lambda code, error: self._code_scanned(gen, code, error))
+        self.run(read, self._code_scanned)
 
-    def _code_scanned(self, gen: int, code, error) -> None:
-        if gen != self._generation or self.state is not PayState.WAIT_CODE:
+    def _code_scanned(self, code, error) -> None:
+        if self.state is not PayState.WAIT_CODE:   # canceled meanwhile
             return
         if error is not None:
             log.warning("payment code: scanner failed: %s", error)
@@ -293,28 +295,28 @@ class PaymentFlow:
         self.channel, self.reference = kind, new_reference()
         self._set(PayState.CODE_CONFIRM)
         ref, amount, service, channel = self.reference, self.amount_fen, self.service, kind
-        value = code.value
+        value, reverse_now = code.value, self._reverse_now
 
-        def work():
+        def sale() -> tuple[str, str]:
             self.ledger.prepare(ref, "sale", "code", channel, amount, service)
-            state, detail = self._code_sale(ref, amount, value, channel, service)
+            state, detail = self._code_sale(ref, amount, value, channel, service, reverse_now)
             self.ledger.settle(ref, state, detail)
             return state, detail
 
-        self.background.run(work, lambda result, error: self._answered(gen, ref, result, error))
+        self._run_sale(ref, sale)
 
-    def _code_sale(self, ref: str, amount: int, code: str, channel: str, service: str) -> tuple[str, str]:
+    def _code_sale(self, ref: str, amount: int, code: str, channel: str, service: str,
+                   reverse_now: threading.Event) -> tuple[str, str]:
         """Pay, follow the payer's confirmation, and call back what stays unclear. Never pays twice."""
         try:
             answer = self.gateway.pay(ref, amount, code, channel, service)
         except GatewayError as exc:
             log.warning("payment %s: no answer to pay (%s); querying, never paying again", ref, exc)
             answer = self._query(ref)
-        deadline = self.clock.monotonic() + self.code_confirm_timeout_s
-        reverse_now = self._reverse_now
-        while (answer.status in ("pending", "unknown", "not_found") and self.clock.monotonic() < deadline
+        deadline = self.clock() + self.code_confirm_timeout_s
+        while (answer.status in ("pending", "unknown", "not_found") and self.clock() < deadline
                and not reverse_now.is_set()):
-            self.clock.sleep(self.code_poll_s)   # a call-back request is acted on at the next poll
+            self.sleep(self.code_poll_s)   # a call-back request is acted on at the next poll
             answer = self._query(ref)
         if answer.status == "approved":
             return "approved", answer.detail or "approved"
@@ -349,32 +351,45 @@ class PaymentFlow:
         self.ledger.settle(ref, state, outcome.detail)
         return state, outcome.detail
 
-    def _answered(self, gen: int, ref: str, result, error) -> None:
-        if error is not None:
-            # the ledger or the device failed in a way we did not foresee: the outcome is not known
-            log.error("payment %s: %s: %s", ref, type(error).__name__, error)
-            state, detail = "unknown", f"error:{type(error).__name__}"
+    # -- a sale's outcome ----------------------------------------------------------------------------
+    def _run_sale(self, ref: str, sale: Callable[[], tuple[str, str]]) -> None:
+        """`sale` (it writes the ledger) on the executor. Its outcome is never simply dropped like other
+        late results: when the visit has ended meanwhile the ledger holds it already, and money taken
+        for a visit that is gone goes back (`_give_back_orphan`, on the executor too)."""
+        visit = self.visit
+
+        def work() -> tuple[str, str]:
             try:
-                row = self.ledger.get(ref)
-                if row is None:  # it was never recorded, so it was never sent
-                    state, detail = "declined", "not_sent:could_not_record"
-                elif row.state == "in_flight":
-                    self.ledger.settle(ref, "unknown", detail)
-                else:
-                    state = row.state if row.state != "canceled" else "declined"
-            except Exception:
-                log.exception("payment %s: the ledger cannot be read", ref)
-        else:
-            state, detail = result
-        if gen != self._generation:
-            # the visit ended meanwhile: the ledger holds the outcome; money taken for it goes back
-            if state == "approved":
-                self.background.run(lambda: self._give_back_orphan(ref), lambda what, error: log.warning(
-                    "payment %s approved after its visit ended: %s", ref, error or what))
-            return
-        target = {"approved": PayState.APPROVED, "declined": PayState.DECLINED, "unknown": PayState.UNKNOWN,
-                  "canceled": PayState.DECLINED}[state]
-        self._set(target, detail)
+                return sale()
+            except Exception as exc:   # the ledger or the device failed in a way we did not foresee
+                return self._unforeseen(ref, exc)
+
+        def done(outcome: Any, error: BaseException | None) -> None:
+            state, detail = outcome if error is None else ("unknown", f"error:{type(error).__name__}")
+            if not self.current(visit):
+                if state == "approved":
+                    self.executor.run(lambda: self._give_back_orphan(ref), lambda what, err: log.warning(
+                        "payment %s approved after its visit ended: %s", ref, err or what))
+                return
+            self._set(OUTCOME[state], detail)
+
+        self.executor.run(work, done)
+
+    def _unforeseen(self, ref: str, error: Exception) -> tuple[str, str]:
+        """In the work step: what the ledger knows of a sale whose step failed; the outcome is not known."""
+        log.error("payment %s: %s: %s", ref, type(error).__name__, error)
+        state, detail = "unknown", f"error:{type(error).__name__}"
+        try:
+            row = self.ledger.get(ref)
+            if row is None:  # it was never recorded, so it was never sent
+                return "declined", "not_sent:could_not_record"
+            if row.state == "in_flight":
+                self.ledger.settle(ref, "unknown", detail)
+            else:
+                state = row.state if row.state != "canceled" else "declined"
+        except Exception:
+            log.exception("payment %s: the ledger cannot be read", ref)
+        return state, detail
 
     def _give_back_orphan(self, ref: str) -> str:
         row = self.ledger.get(ref)
@@ -390,16 +405,15 @@ class PaymentFlow:
             return False
         sale, amount, service, method = self.reference, self.amount_fen, self.service, self.method
         self.refund_reference = new_reference()
-        rref, channel = self.refund_reference, self.channel
+        rref, channel, terminal, gateway = self.refund_reference, self.channel, self.terminal, self.gateway
         self._set(PayState.REFUNDING)
-        gen = self._generation
 
-        def work():
+        def give_back() -> str:
             if method == "card":
-                pending = self.terminal.prepare_refund(amount, reference=rref)
+                pending = terminal.prepare_refund(amount, reference=rref)
                 self.ledger.prepare(rref, "refund", "card", channel, amount, service,
                                     pending=pending.as_dict(), sale_reference=sale)
-                outcome = self.terminal.send(pending)
+                outcome = terminal.send(pending)
                 result = getattr(outcome.result, "value", str(outcome.result))
                 state = result if result in ("approved", "declined") else "unknown"
                 if result == "declined" and not outcome.sent:
@@ -408,7 +422,7 @@ class PaymentFlow:
             else:
                 self.ledger.prepare(rref, "refund", "code", channel, amount, service, sale_reference=sale)
                 try:
-                    answer = self.gateway.refund(sale, rref, amount)
+                    answer = gateway.refund(sale, rref, amount)
                     if answer.status not in ("refunded", "approved"):
                         answer = CodeAnswer(answer.status, answer.detail)
                 except GatewayError as exc:
@@ -421,18 +435,22 @@ class PaymentFlow:
                 self.ledger.refund_owed(sale, f"{why}; refund {show_reference(rref)} {state}")
             return state
 
-        def done(state, error):
-            if error is not None:
+        def work() -> str:
+            try:
+                return give_back()
+            except Exception as error:
                 log.error("refund of %s failed: %s", sale, error)
                 try:
                     self.ledger.refund_owed(sale, f"{why}; refund failed: {type(error).__name__}")
                 except Exception:
                     log.exception("refund of %s: not even the alarm could be written", sale)
-                state = "error"
-            if gen == self._generation:
-                self._set(PayState.REFUNDED if state == "approved" else PayState.REFUND_OWED, str(state))
+                return "error"
 
-        self.background.run(work, done)
+        def done(state, error) -> None:
+            state = "error" if error is not None else state
+            self._set(PayState.REFUNDED if state == "approved" else PayState.REFUND_OWED, str(state))
+
+        self.run(work, done)
         return True
 
     def _query_refund(self, sale: str, rref: str, exc: Exception) -> CodeAnswer:
