@@ -29,9 +29,9 @@ from kiosk.hardware import locker_8a  # noqa: E402
 from kiosk.hardware.device import VirtualClock  # noqa: E402
 from kiosk.hardware.locker import LockBoard, Locker  # noqa: E402
 from kiosk.hardware.scanner import classify  # noqa: E402
-from kiosk.hardware.sim.locker import LockerSimulator  # noqa: E402
-from kiosk.hardware.transport import SimPort  # noqa: E402
 from kiosk.app.pickup import PickupService  # noqa: E402
+from kiosk.sim.base import SimPort  # noqa: E402
+from kiosk.sim.locker import LockerSimulator  # noqa: E402
 from kiosk.store import Store  # noqa: E402
 
 BUDGET_MS = 100.0

@@ -1,7 +1,7 @@
 """UI memory over many visitors: 500 scripted sessions through the real UI under Xvfb (DESIGN.md 8).
 
 Each session replays one of the tour's flows through the real widgets of one
-long-lived app, in a private demo hall (kiosk/demo/hall.py), then the visit is
+long-lived app, in a private demo hall (kiosk/tour/hall.py), then the visit is
 wiped as after a real citizen. The cycle is a day in the hall: window staff
 deposit certificates, citizens collect them by code, QR code and ID card (one
 leaves the door open, one mistypes into a lockout), look up and search guides,
@@ -64,8 +64,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from kiosk import config
-    from kiosk.demo.hall import DemoHall
-    from kiosk.screens.xvfb import VirtualDisplay, needs_virtual_display
+    from kiosk.tour.hall import DemoHall
+    from kiosk.tour.xvfb import VirtualDisplay, needs_virtual_display
 
     base = config.load(ROOT / "config" / "kiosk.toml")
     hall = DemoHall(base)
@@ -74,13 +74,13 @@ def main() -> int:
         settings = config.load(hall.start())
         if display:
             display.start()
-        from kiosk import app as composition
         from kiosk.core.session import SteerableClock
+        from kiosk.tour.compose import build_app
 
         clock = SteerableClock(follow_real_time=True)
-        app = composition.build(settings, clock=clock)
-        from kiosk.screens import tour
-        from kiosk.screens.driver import UiDriver
+        app = build_app(settings, clock=clock)
+        from kiosk.tour import runner as tour
+        from kiosk.tour.driver import UiDriver
 
         driver = UiDriver(app, clock)
         driver.start()

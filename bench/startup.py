@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kiosk.screens.xvfb import VirtualDisplay, needs_virtual_display  # noqa: E402
+from kiosk.tour.xvfb import VirtualDisplay, needs_virtual_display  # noqa: E402
 
 BUDGET_S = 3.0
 KIOSK = Path(sys.executable).parent / "kiosk"

@@ -4,6 +4,11 @@ kiosk/hardware/ knows nothing of the settings models, so each builder here
 turns one `[devices.NAME]` section into plain driver arguments. A device that
 cannot be opened still appears, as an `UnavailableDevice` that reports
 `no_device` with the reason, so flows can show why they are unavailable.
+
+A device on `sim://NAME` (the default config) is served by the simulators'
+plug-in, which registers the `sim` scheme with the transport: it is loaded
+here only when a configured device names that scheme (`load_port_plugins`),
+so a kiosk on real hardware never loads a simulator.
 """
 from __future__ import annotations
 
@@ -24,6 +29,25 @@ def _port_of(section) -> str:
         if hasattr(section, key):
             return str(getattr(section, key))
     return ""
+
+
+SIM_SCHEME = "sim://"
+
+
+def simulated(settings: Settings, only: tuple[str, ...] = DEVICE_NAMES) -> list[str]:
+    """The configured devices that are built-in simulators (`sim://NAME`)."""
+    return [name for name in only
+            if (section := getattr(settings.devices, name, None)) is not None
+            and _port_of(section).startswith(SIM_SCHEME)]
+
+
+def load_port_plugins(port: str) -> None:
+    """The plug-in that opens `port`'s scheme, when the config names one: `sim://` loads the simulators."""
+    if port.startswith(SIM_SCHEME):
+        # the config asks for simulators: their plug-in registers sim:// with the transport
+        from kiosk.sim import registry
+
+        registry.install()
 
 
 # --- builders: one per device kind, (name, section, clock) -> Device -------------------------
@@ -99,6 +123,7 @@ def build_device(settings: Settings, name: str, clock: Clock = SYSTEM_CLOCK) -> 
     builder = BUILDERS.get(name)
     if builder is None:
         raise RuntimeError(f"no driver builder for device {name!r}")
+    load_port_plugins(_port_of(section))
     try:
         return builder(name, section, clock)
     except DeviceError as exc:

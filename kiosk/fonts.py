@@ -83,3 +83,40 @@ def fontconfig_chinese_faces() -> list[tuple[str, int, str]]:
     # Regular faces of single-file fonts before collections and bold/light variants
     faces.sort(key=lambda f: (not f[0].endswith((".ttf", ".otf")), "Bold" in f[0] or "Light" in f[0], f[0]))
     return faces
+
+
+# -- the same font in the PDFs the kiosk and the platform make (reportlab) -------------------------
+
+BUILTIN_PDF_FONT = "STSong-Light"   # reportlab's Simplified-Chinese CID font: no file, not embedded
+
+
+def builtin_pdf_font() -> str:
+    """reportlab's built-in Simplified-Chinese CID font, registered (a viewer supplies the glyphs)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if BUILTIN_PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(BUILTIN_PDF_FONT))
+    return BUILTIN_PDF_FONT
+
+
+def pdf_font(path: str | Path | None = None, *, fallback: bool = True) -> tuple[str, str]:
+    """A Chinese font registered with reportlab, embedded as a subset in what it draws: (font name,
+    where it came from). `path` is that font; None is the one `find_chinese_font` picks. Face 0 of a
+    collection (.ttc) is used, the Simplified-Chinese face of the fonts accepted here. When that
+    font cannot be embedded (none installed, or OpenType/CFF, which reportlab cannot embed):
+    the built-in STSong-Light with `fallback`, else the error (FontError, or reportlab's TTFError)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+    try:
+        font = Path(path) if path is not None else find_chinese_font().path
+        name = f"KioskCJK-{font.name}"
+        if name not in pdfmetrics.getRegisteredFontNames():
+            kwargs = {"subfontIndex": 0} if font.suffix.lower() == ".ttc" else {}
+            pdfmetrics.registerFont(TTFont(name, str(font), **kwargs))
+        return name, str(font)
+    except (FontError, TTFError, OSError):
+        if not fallback:
+            raise
+    return builtin_pdf_font(), f"reportlab built-in CID font {BUILTIN_PDF_FONT} (not embedded)"

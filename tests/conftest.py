@@ -42,6 +42,21 @@ def pytest_sessionstart(session):
     compile_catalogs(only_stale=True)
 
 
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs the suite on a few processes (pytest-xdist, `--dist loadgroup`): the tests of
+    the Kivy window (tests/ui) share one window, so they run in one process; the tour (marker
+    `tour`, tests/test_tour.py: the whole tour as a subprocess, the longest single set-up) runs
+    in a process of its own beside the rest. `pytest -m tour` or `-m "not tour"` picks it alone."""
+    ui, tour = ROOT / "tests" / "ui", ROOT / "tests" / "test_tour.py"
+    for item in items:
+        path = Path(str(item.fspath))
+        if path == tour:
+            item.add_marker(pytest.mark.tour)
+            item.add_marker(pytest.mark.xdist_group("tour"))
+        elif ui in path.parents:
+            item.add_marker(pytest.mark.xdist_group("ui"))
+
+
 @pytest.fixture
 def kiosk_config(tmp_path) -> Path:
     return write_config(tmp_path / "kiosk")
@@ -81,14 +96,14 @@ def run_kiosk(*args: str, config: Path | None = None, timeout: float = 60, env: 
 
 def _fresh_simulators():
     """Set this process's running simulators aside for one command; the call returned puts them back."""
-    from kiosk.hardware import transport
+    from kiosk.sim import registry
 
-    saved = dict(transport._running)
-    transport._running.clear()
+    saved = dict(registry._running)
+    registry._running.clear()
 
     def restore() -> None:
-        transport._running.clear()
-        transport._running.update(saved)
+        registry._running.clear()
+        registry._running.update(saved)
     return restore
 
 

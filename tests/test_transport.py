@@ -3,7 +3,8 @@ import pytest
 
 from kiosk.hardware import transport
 from kiosk.hardware.device import DeviceError, VirtualClock
-from kiosk.hardware.transport import SimPort, Simulator, read_exactly
+from kiosk.hardware.transport import read_exactly
+from kiosk.sim.base import SimPort, Simulator
 
 
 class Echo(Simulator):

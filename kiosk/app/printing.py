@@ -5,8 +5,8 @@ one owner per port), a central client and worker threads of its own: the
 payment ledger and its restart recovery, the one `PaymentFlow`, the
 `DocumentPrintFlow`, the `RatingFlow` and the form library. The devices bind
 into the flows once they are up. Every flow is reset when the visitor session
-is wiped. The app shows the payment and rating screens over these flows and
-offers the other flows the rating after a service (`KioskApp.ask_rating`).
+is wiped. The app shows the payment and rating screens over these flows; the
+visit's chain (kiosk/core/visit.py, made in kiosk/app/root.py) moves between them.
 """
 from __future__ import annotations
 

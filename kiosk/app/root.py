@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Callable
 from kiosk import fonts, memory
 from kiosk.config import Settings
 from kiosk.core.offer import CitizenService, offered
-from kiosk.core.session import Clock, VisitorSession
+from kiosk.core.flow import Clock
+from kiosk.core.session import VisitorSession
 from kiosk.i18n import N_
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,6 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.printing import Printing
     from kiosk.app.tech import Technician
     from kiosk.core.guides import GuideFlow
+    from kiosk.core.tech_bench import FaultControls
+    from kiosk.core.visit import VisitPath
     from kiosk.fonts import FontChoice
     from kiosk.screens.shell import KioskApp
     from kiosk.store import Store
@@ -77,6 +80,7 @@ class Kiosk:
     printing: "Printing"                       # documents, payment, rating, forms
     guides: "GuideFlow"
     technician: "Technician"
+    visit: "VisitPath"                         # a visit's chain: a service, its payment, the rating
 
     def start(self) -> None:
         """The devices come up (off the main thread)."""
@@ -92,7 +96,6 @@ class Kiosk:
 # --- the citizen services, in home-screen order ---------------------------------------------------------
 
 def _pickup_screen(app):
-    from kiosk.compose import pickup_tour  # noqa: F401  (registers the locker's `kiosk tour` steps)
     from kiosk.screens.pickup import build_screen  # kivy only once configure_kivy() has run
 
     return build_screen(app)
@@ -100,18 +103,14 @@ def _pickup_screen(app):
 
 def _guides_screen(app):
     from kiosk.screens.guides import build_screen
-    from kiosk.screens.guides_tour import register_steps
 
-    register_steps()
     return build_screen(app.kiosk.guides)
 
 
 def _documents_screen(app):
-    from kiosk.compose import printing_tour
     from kiosk.screens.documents import DocumentsScreen
 
-    printing_tour.register_steps()
-    return DocumentsScreen(name="documents", flow=app.kiosk.printing.documents)
+    return DocumentsScreen(name="documents", flow=app.kiosk.printing.documents, path=app.kiosk.visit)
 
 
 CITIZEN_SERVICES: tuple[CitizenService, ...] = (
@@ -168,12 +167,17 @@ def configure_kivy(settings: Settings) -> None:
 
 
 def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
-               now: Callable[[], dt.datetime] = dt.datetime.now, font: "FontChoice") -> Kiosk:
-    """Every part of the UI process, over the settings; nothing waits for a device."""
+               now: Callable[[], dt.datetime] = dt.datetime.now, font: "FontChoice",
+               faults: "FaultControls | None" = None) -> Kiosk:
+    """Every part of the UI process, over the settings; nothing waits for a device. `faults`: the
+    simulators' fault controls for the technician mode (kiosk/sim/faults.py), only where the kiosk runs
+    on simulators and whoever runs it hands them in; None on a real kiosk."""
     from kiosk.app import guides, pickup, printing, tech
     from kiosk.app.device_runtime import DeviceRuntime
     from kiosk.app.printing import main_thread_delivery
     from kiosk.core.background import Threads
+    from kiosk.core.documents import DocState
+    from kiosk.core.visit import VisitPath
     from kiosk.store import Store
 
     session = VisitorSession(idle_timeout_s=settings.kiosk.idle_timeout_s,
@@ -183,24 +187,30 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     problems = ProblemRelay()
     runtime = DeviceRuntime(settings, store, report_problem=problems)
     locker = pickup.make(settings, store, runtime, session, monotonic=clock)
+    paper = printing.make(settings, runtime, session, now)
+    visit = VisitPath(payment=paper.payment, rating=paper.rating, session=session)
+    visit.pays_through(paper.documents.SERVICE, paper.documents, lambda: paper.documents.state is DocState.PAYING)
     return Kiosk(
         settings=settings, clock=clock, now=now, font=font, session=session, store=store, runtime=runtime,
-        problems=problems, pickup=locker, printing=printing.make(settings, runtime, session, now),
+        problems=problems, pickup=locker, printing=paper, visit=visit,
         guides=guides.make(settings, store, runtime, session, font_path=font.path, now=now,
                            report_problem=problems,
                            # one thread: a printer is asked and printed on in order
                            executor=Threads(main_thread_delivery, workers=1, name="kiosk-guides")),
-        technician=tech.make(settings, clock, runtime, store, pickup_watches_doors=locker is not None))
+        technician=tech.make(settings, clock, runtime, store, pickup_watches_doors=locker is not None,
+                             faults=faults))
 
 
 def build(settings: Settings, *, clock: Clock = time.monotonic,
           now: Callable[[], dt.datetime] = dt.datetime.now,
-          services: tuple[CitizenService, ...] | list[CitizenService] | None = None) -> "KioskApp":
-    """The kiosk app, ready to run. Raises fonts.FontError when no Chinese font is installed."""
+          services: tuple[CitizenService, ...] | list[CitizenService] | None = None,
+          faults: "FaultControls | None" = None) -> "KioskApp":
+    """The kiosk app, ready to run. Raises fonts.FontError when no Chinese font is installed.
+    The tour and the UI tests build it here too, with their clock and the simulators' `faults`."""
     font = fonts.find_chinese_font(settings.resolve(settings.ui.font) if settings.ui.font else None)
     memory.tune()  # before the window and the screens allocate anything large (kiosk/memory.py)
     configure_kivy(settings)
-    kiosk = make_kiosk(settings, clock=clock, now=now, font=font)
+    kiosk = make_kiosk(settings, clock=clock, now=now, font=font, faults=faults)
     from kiosk.screens.shell import KioskApp
 
     chosen = [s for s in (CITIZEN_SERVICES if services is None else services) if offered(s, settings.devices)]

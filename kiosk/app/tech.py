@@ -9,8 +9,10 @@ The devices are the UI's own (one owner per port): those of the device
 runtime (kiosk/app/device_runtime.py), whose status changes the alarm desk
 and the device panel listen to; the panel gets the devices once they are up.
 What kiosk/core/ may not import from kiosk/hardware/ is handed in from here:
-the simulators' fault controls, the test receipt and the A4 test page. The
-PIN lockout is kept in the store.
+the test receipt and the A4 test page. The simulators' fault controls are
+not made here: whoever runs the kiosk on simulators (the tour, the UI tests,
+`kiosk ui` on a simulated config) hands them to `build(faults=...)`. The PIN
+lockout is kept in the store.
 """
 from __future__ import annotations
 
@@ -32,14 +34,21 @@ class Technician:
     alarms: Any                    # kiosk.core.device_alarms.AlarmDesk
     recent: Any                    # kiosk.core.recent_log.RecentLog
 
+    executor: Any = None           # kiosk.core.background.Threads: the panels' device and system work
+
     def stop(self) -> None:
         self.alarms.stop()
+        if self.executor is not None:
+            self.executor.shutdown()
 
 
-def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: bool) -> Technician:
+def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: bool, faults=None) -> Technician:
     """The technician mode over the device runtime; `pickup_watches_doors` when the pickup locker raises
-    door_left_open itself, knowing which doors are in use (kiosk/core/locker.py)."""
-    from kiosk.core import recent_log, sim_faults
+    door_left_open itself, knowing which doors are in use (kiosk/core/locker.py); `faults` the
+    simulators' fault controls its device panel offers (kiosk.core.tech_bench.FaultControls), None on a
+    real kiosk."""
+    from kiosk.core import recent_log
+    from kiosk.core.background import Threads
     from kiosk.alarms import Alarms
     from kiosk.core.device_alarms import AlarmDesk
     from kiosk.core.tech_bench import DeviceBench
@@ -47,7 +56,6 @@ def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: boo
     from kiosk.core.technician import StoredLockout, TechnicianMode
     from kiosk.hardware.a4_test_page import write_test_page
     from kiosk.hardware.receipt import diagnostic_receipt
-    from kiosk.hardware.transport import simulator
     from kiosk.sync.outbox import Outbox
     from kiosk.app.tech_sources import KioskFacts
 
@@ -59,15 +67,16 @@ def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: boo
 
     desk = AlarmDesk(open_alarms, door_left_open_s=None if pickup_watches_doors else
                      settings.pickup.door_close_timeout_s)
-    faults = sim_faults.SimFaults(simulator)
-    sim_faults.install(faults)   # tour steps switch faults through the same controls
-    bench = DeviceBench(runtime.devices, alarms=desk, hall=settings.kiosk.hall, faults=faults,
+    # a device check may wait on a card or a door for seconds: enough workers that the other devices'
+    # status questions never queue behind it; the panels redraw through their own triggers
+    work = Threads(lambda fn: fn(), workers=8, name="kiosk-tech")
+    bench = DeviceBench(runtime.devices, alarms=desk, hall=settings.kiosk.hall, faults=faults, executor=work,
                         test_receipt=lambda cut: diagnostic_receipt(cut=cut), test_page=write_test_page)
     bench.status_listeners.append(desk.on_status)
     facts = KioskFacts(settings, store, recent=recent.records)
-    system = SystemPanel(facts, devices=bench.describe, before_export=lambda: desk.flush(2.0))
+    system = SystemPanel(facts, executor=work, devices=bench.describe, before_export=lambda: desk.flush(2.0))
     mode = TechnicianMode.from_settings(settings.technician, clock=clock, lockout_book=StoredLockout(store.connect))
-    tech = Technician(mode, bench, system, desk, recent)
+    tech = Technician(mode, bench, system, desk, recent, work)
     # before the runtime starts: every status change from the first one on reaches both
     runtime.add_listener(desk.on_status)
     runtime.add_listener(bench.on_status)

@@ -94,30 +94,17 @@ def releases(key: str | bytes) -> list[tuple[str, str]]:
 
 def builtin_cjk_font() -> str:
     """reportlab's built-in Simplified-Chinese CID font (needs no file; a viewer supplies the glyphs)."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from kiosk.fonts import builtin_pdf_font
 
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
+    return builtin_pdf_font()
 
 
 def cjk_font() -> tuple[str, str]:
     """(reportlab font name, where it came from): an installed TrueType CJK font, embedded as a
     subset, when there is one; else the built-in STSong-Light."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFError, TTFont
+    from kiosk.fonts import pdf_font
 
-    try:
-        from kiosk.fonts import FontError, find_chinese_font
-        choice = find_chinese_font()
-        if "KioskDemoCJK" not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont("KioskDemoCJK", str(choice.path), subfontIndex=0))
-        return "KioskDemoCJK", str(choice.path)
-    except (ImportError, FontError, TTFError, OSError) as exc:
-        # an OpenType/CFF font (Noto CJK) cannot be embedded by reportlab
-        log.info("demo documents: no embeddable CJK TrueType font (%s); using STSong-Light", exc)
-    return builtin_cjk_font(), "reportlab built-in CID font STSong-Light (not embedded)"
+    return pdf_font()
 
 
 def render_pdf(doc: DemoDocument, holder_id_numbers: list[str], issued: date = date(2026, 11, 20),

@@ -5,7 +5,8 @@ URL), in real time and from another process, exactly as it would reach a
 serial-to-Ethernet converter: the same commands work against it as against
 `sim://NAME`. One client at a time, like a serial port. The options set the
 simulator's starting state (`--card`, `--reader-fault`, `--payment`,
-`--answer-delay`, `--scan`). Stops on SIGTERM or Ctrl-C.
+`--answer-delay`, `--scan`). Stops on SIGTERM or Ctrl-C. The simulators are
+kiosk/sim/ (this command is one of the few things that may import them).
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def _configure(sim, args) -> None:
         if args.card == "none":
             sim.remove_card()
         else:
-            from kiosk.hardware.sim.idcard import CARDS
+            from kiosk.sim.idcard import CARDS
 
             if args.card not in CARDS:
                 raise ValueError(f"--card {args.card!r}: known cards are {', '.join(CARDS)}, none")
@@ -96,13 +97,13 @@ def _serve_client(sim, conn: socket.socket, scans: list[str], stop: threading.Ev
 
 
 def run_serve(ctx) -> int:
-    from kiosk.hardware import transport
     from kiosk.hardware.device import DeviceError
+    from kiosk.sim import registry
 
     args = ctx.args
     try:
         host, port = _listen_address(args.listen)
-        sim = transport.simulator(args.name)
+        sim = registry.simulator(args.name)
         wants = {"card": args.card or args.reader_fault, "payment": args.payment is not None or args.answer_delay is not None,
                  "scan": args.scan}
         needed = {"card": "insert_card", "payment": "set_outcome", "scan": "scan"}

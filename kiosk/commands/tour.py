@@ -1,11 +1,12 @@
 """`kiosk tour --out DIR`: drive the real UI through every flow, one PNG per step.
 
 The app runs in a real window (on a virtual display started here when there
-is no display, stopped by pid after). The steps are those registered in
-kiosk/screens/tour.py; each checks the widget state it expects. Exit 1 when
-any step failed.
+is no display, stopped by pid after, kiosk/tour/xvfb.py), built by the same
+composition root as `kiosk ui` (kiosk/tour/compose.py). The steps are those
+listed in kiosk/tour/runner.py; each checks the widget state it expects. Exit
+1 when any step failed.
 
-The tour runs in a private demo hall (kiosk/demo/hall.py): a fresh data dir,
+The tour runs in a private demo hall (kiosk/tour/hall.py): a fresh data dir,
 the reference platform seeded on a free loopback port, and a private CUPS
 queue where the machine allows, so it shows the same on every machine and
 never writes into a real kiosk's outbox. `--live` uses the config as it is.
@@ -30,9 +31,8 @@ def register(sub) -> None:
 
 
 def run(ctx) -> int:
-    from kiosk import app as composition
     from kiosk.fonts import FontError
-    from kiosk.screens.xvfb import VirtualDisplay, XvfbError, needs_virtual_display
+    from kiosk.tour.xvfb import VirtualDisplay, XvfbError, needs_virtual_display
 
     settings = ctx.settings
     out: Path = ctx.args.out
@@ -47,7 +47,7 @@ def run(ctx) -> int:
     try:
         if not ctx.args.live:
             from kiosk import config
-            from kiosk.demo.hall import DemoHall
+            from kiosk.tour.hall import DemoHall
 
             hall = DemoHall(settings)
             settings = config.load(hall.start())
@@ -55,7 +55,7 @@ def run(ctx) -> int:
                 print(f"kiosk tour: {note}", file=sys.stderr)
         if display:
             display.start()
-        return _tour(ctx, settings, composition, out, hall)
+        return _tour(ctx, settings, out, hall)
     except (FontError, XvfbError, RuntimeError) as exc:
         print(f"kiosk tour: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -66,25 +66,27 @@ def run(ctx) -> int:
             hall.stop()
 
 
-def _tour(ctx, settings, composition, out: Path, hall=None) -> int:
+def _tour(ctx, settings, out: Path, hall=None) -> int:
     from kiosk.core.session import SteerableClock
+    from kiosk.tour.compose import build_app
 
     clock = SteerableClock(follow_real_time=True)
-    app = composition.build(settings, clock=clock)
+    app = build_app(settings, clock=clock)
     # kivy, and with it the window, only now that the display is there
-    from kiosk.screens import tour
-    from kiosk.screens.driver import UiDriver
+    from kiosk.tour import runner
+    from kiosk.tour.driver import UiDriver
 
     driver = UiDriver(app, clock)
     driver.start()
     try:
         flows = set(ctx.args.flow) if ctx.args.flow else None
-        unknown = (flows or set()) - set(tour.FLOWS)
+        known = runner.flows(app)
+        unknown = (flows or set()) - set(known)
         if unknown:
-            print(f"kiosk tour: no flow named {', '.join(sorted(unknown))}; there are: {', '.join(tour.FLOWS)}",
+            print(f"kiosk tour: no flow named {', '.join(sorted(unknown))}; there are: {', '.join(known)}",
                   file=sys.stderr)
             return EXIT_FAILED
-        results = tour.run(driver, out, flows)
+        results = runner.run(driver, out, flows)
     finally:
         driver.stop()
     failed = [r for r in results if not r.ok]

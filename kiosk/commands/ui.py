@@ -8,6 +8,11 @@ screen, and the measurement of bench/startup.py. While the UI runs,
 Under systemd (Type=notify) the UI says READY=1 once the home screen is
 drawn, and pings the watchdog from the Kivy main loop itself: a frozen UI
 thread stops the pings and systemd restarts the UI.
+
+On a config whose devices are the built-in simulators (`sim://`, the default
+config: `make run`), the technician mode also offers the simulators' fault
+controls (kiosk/sim/faults.py), loaded only then; a kiosk on real hardware
+never loads kiosk/sim/ or kiosk/tour/.
 """
 from __future__ import annotations
 
@@ -55,27 +60,42 @@ def start_watchdog(notifier: Notifier, interval: float | None = None):
     return Clock.schedule_interval(lambda _dt: notifier.watchdog(), interval)
 
 
+def no_display() -> bool:
+    return not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+
+
+def simulator_faults(settings):
+    """The simulators' fault controls for the technician mode when the config runs devices on them; else None."""
+    from kiosk.devices import simulated
+
+    if not simulated(settings):
+        return None
+    # a simulated kiosk (the default config): the only branch of `kiosk ui` that loads kiosk/sim/
+    from kiosk.sim.faults import SimFaults
+
+    return SimFaults()
+
+
 def run(ctx) -> int:
     from kiosk import app as composition
     from kiosk.fonts import FontError
     from kiosk.i18n import CatalogError, check_catalogs
-    from kiosk.screens.xvfb import needs_virtual_display
 
     settings = ctx.settings
-    if needs_virtual_display() and not os.environ.get("SDL_VIDEODRIVER"):
+    if no_display() and not os.environ.get("SDL_VIDEODRIVER"):
         print("kiosk ui: no display ($DISPLAY is not set). Run it on the kiosk's screen, or use "
               "`make run`, which starts a virtual display (Xvfb) when there is none.", file=sys.stderr)
         return EXIT_FAILED
     try:
         check_catalogs()
-        app = composition.build(settings)
+        app = composition.build(settings, faults=simulator_faults(settings))
     except (FontError, CatalogError) as exc:
         print(f"kiosk ui: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
     from kivy.clock import Clock
 
-    from kiosk.screens.driver import grab_window, save_png
+    from kiosk.screens.screenshot import grab_window, save_png
 
     result: dict = {}
 

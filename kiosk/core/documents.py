@@ -49,7 +49,9 @@ from kiosk.core.background import Background
 from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.payment import PaymentFlow, PayState, SystemClock
+from kiosk.hardware.cups import JobState
 from kiosk.store import transaction
+from kiosk.wire.errors import PlatformUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +178,9 @@ def render_demo_form(title: str, item_name: str, url: str) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
 
-    font = _cjk_font()
+    from kiosk.fonts import pdf_font
+
+    font = pdf_font()[0]
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=A4, invariant=1)
     c.setTitle(title)
@@ -200,24 +204,6 @@ def render_demo_form(title: str, item_name: str, url: str) -> bytes:
     c.showPage()
     c.save()
     return buf.getvalue()
-
-
-def _cjk_font() -> str:
-    """An embeddable Chinese TrueType font for reportlab, else its built-in CID font."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfbase.ttfonts import TTFError, TTFont
-
-    if "KioskFormCJK" in pdfmetrics.getRegisteredFontNames():
-        return "KioskFormCJK"
-    try:
-        from kiosk.fonts import FontError, find_chinese_font
-        pdfmetrics.registerFont(TTFont("KioskFormCJK", str(find_chinese_font().path), subfontIndex=0))
-        return "KioskFormCJK"
-    except (ImportError, FontError, TTFError, OSError):
-        if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-        return "STSong-Light"
 
 
 # --- the flow ---------------------------------------------------------------------------------------
@@ -255,7 +241,10 @@ class _JobWatch:
 
 
 # job states (RFC 8011) as the citizen's progress line names them
-JOB_WORDS = {3: "queued", 4: "held", 5: "printing", 6: "stopped", 7: "canceled", 8: "aborted", 9: "completed"}
+# what the citizen reads of a job state (the screen translates the word)
+JOB_WORDS = {JobState.PENDING: "queued", JobState.HELD: "held", JobState.PROCESSING: "printing",
+             JobState.STOPPED: "stopped", JobState.CANCELED: "canceled", JobState.ABORTED: "aborted",
+             JobState.COMPLETED: "completed"}
 
 
 class DocumentPrintFlow:
@@ -456,8 +445,7 @@ class DocumentPrintFlow:
         if error is not None:
             log.warning("document %s could not be fetched: %s: %s", self.chosen.key if self.chosen else "?",
                         type(error).__name__, error)
-            offline = type(error).__name__ in ("CentralOffline", "CentralTimeout", "CentralServerError",
-                                               "CentralAuthRefused")
+            offline = isinstance(error, PlatformUnavailable)
             self._set(DocState.FETCH_FAILED, "central_offline" if offline else (
                 "form_not_here" if isinstance(error, FileNotFoundError) else "document_unreadable"))
             return
@@ -532,7 +520,7 @@ class DocumentPrintFlow:
             if wait:
                 self.clock.sleep(wait)
             info = printer.job(watch.job_id)
-            if info.state == 9:
+            if info.completed:
                 # recorded here, on the worker, so a job finishing after its visit ended is still recorded
                 return info, None, self._record_print(*watch.record)
             # the queue's state says why a job stopped (paper out, cover open) or that it will not go on
@@ -580,14 +568,14 @@ class DocumentPrintFlow:
         self.job_word = JOB_WORDS.get(info.state, "printing")
         if info.pages is not None:
             self.pages_done = min(info.pages, self.pages)
-        if info.state == 9:
+        if info.completed:
             self.print_transaction_id = transaction_id
             self.pages_done = self.pages
             self._set(DocState.DONE)
             return
         if info.final:
             cause = (status.detail if status is not None and not status.usable else "") or (
-                "job_canceled" if info.state == 7 else "job_aborted")
+                info.failure_detail)
             self._failed(cause, f"job {info.job_id} {info.state_name} ({', '.join(info.reasons) or info.message})")
             return
         if status is not None and not status.usable:
@@ -605,7 +593,7 @@ class DocumentPrintFlow:
         """A job whose visit ended (a forced end): followed to its end so a completion is still recorded
         (the worker did that), shown to nobody; one that never ends is canceled at its deadline."""
         info = result[0] if error is None else None
-        if info is not None and (info.state == 9 or info.final):
+        if info is not None and info.final:
             return
         if self.clock.monotonic() < watch.deadline and (error is None or watch.errors < 3):
             watch.errors += error is not None

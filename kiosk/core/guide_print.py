@@ -143,20 +143,6 @@ def receipt_of(item: Item, *, hall: str = "", printed_at: dt.datetime | None = N
 
 # -- the A4 version ---------------------------------------------------------------------------------
 
-FONT_NAME = "KioskCJK"
-
-
-def _register_font(font_path: str | Path) -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
-        # face 0 of a collection (.ttc) is the Simplified-Chinese face of the fonts kiosk.fonts accepts
-        kwargs = {"subfontIndex": 0} if str(font_path).lower().endswith(".ttc") else {}
-        pdfmetrics.registerFont(TTFont(FONT_NAME, str(font_path), **kwargs))
-    return FONT_NAME
-
-
 def qr_matrix(data: str) -> list[list[bool]]:
     """The QR code of `data` as rows of dark (True) modules, quiet zone included."""
     import qrcode
@@ -199,7 +185,9 @@ def a4_pdf(item: Item, out: str | Path, *, font_path: str | Path, hall: str = ""
     from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
     from xml.sax.saxutils import escape
 
-    font = _register_font(font_path)
+    from kiosk.fonts import pdf_font
+
+    font = pdf_font(font_path, fallback=False)[0]   # the UI's own font, embedded
     base = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     small = ParagraphStyle("small", parent=base, fontSize=9, leading=13, textColor=colors.HexColor("#4A5968"))
     title = ParagraphStyle("title", parent=base, fontSize=18, leading=26, spaceAfter=4)

@@ -580,8 +580,8 @@ class GuideFlow(Flow[View]):
             except DeviceError as exc:
                 raise self._fault(printer, exc.detail or "submit_failed", exc.message) from None
             info = self._follow(printer, job_id, pages, report)
-            if info.state != 9:
-                detail = "job_canceled" if info.state == 7 else "job_aborted"
+            if not info.completed:
+                detail = info.failure_detail
                 try:  # the queue may say why (media-empty, door-open, ...)
                     now = printer.status()
                     if not now.usable and now.detail:

@@ -32,11 +32,9 @@ import time
 from typing import Callable
 
 from kiosk.core import privacy
-from kiosk.core.flow import Leave, Leaving, VisitFlow, strictest
+from kiosk.core.flow import Clock, Leave, Leaving, VisitFlow, strictest
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], float]
 
 
 class Phase(enum.Enum):

@@ -3,17 +3,19 @@
 Each device shows its driver, port, state and detail, the last error and the
 last self-test. Checks: read a card (shown masked), open one door or every door
 in turn (door states follow live), print a test receipt, print an A4 test
-page, a test sale and its refund, a scanner test (payment codes masked). On
-simulators the fault controls (kiosk/core/sim_faults.py) are here too.
+page, a test sale and its refund, a scanner test (payment codes masked). On a
+simulated kiosk the simulators' fault controls are here too, when the composition
+hands them in (`faults`, a `FaultControls`: kiosk/sim/faults.py, composed in by
+the tour, the UI tests and `kiosk ui` on simulated devices, never built here).
 
-Every device command runs on a worker thread (`spawn`), one at a time per
-device; `on_change(name)` is called from that thread after each step, and the
+Every device command runs on the injected executor (kiosk/core/background.py),
+one at a time per device; `on_change(name)` is called from its thread after each step, and the
 screen redraws through a trigger. A door that does not open and a payment
 whose outcome is unknown go to the alarms (kiosk/core/device_alarms.py).
 Plain Python, devices injected: tested without a display. What core may
 not build itself comes from the composition (kiosk/app/tech.py): the
-simulator controls (`faults`), the test receipt (`test_receipt(cut)`) and the
-A4 test page (`test_page(path, hall)`).
+simulator controls (`faults`, None on a real kiosk), the test receipt
+(`test_receipt(cut)`) and the A4 test page (`test_page(path, hall)`).
 """
 from __future__ import annotations
 
@@ -23,9 +25,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
-from kiosk.core import sim_faults
+from kiosk.core.background import Executor, Inline
 from kiosk.core.privacy import mask_id_number, mask_name
 from kiosk.hardware.device import Device, DeviceError, State, Status
 from kiosk.i18n import N_
@@ -54,13 +56,36 @@ _BY_KIND = {
 }
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a fault control acts on besides its simulator: the selected door and the locker's first board."""
+    door: int = 1
+    board: int = 1
+
+
+class FaultControl(Protocol):
+    key: str
+    label: str                   # msgid
+    sim: str                     # the simulator's name, as in sim://NAME
+
+    @property
+    def one_shot(self) -> bool: ...
+
+
+class FaultControls(Protocol):
+    """Fault injection on the devices that are simulators (kiosk/sim/faults.py `SimFaults`)."""
+
+    def controls_for(self, port: str) -> Sequence[FaultControl]: ...
+
+    def state(self, control: FaultControl, target: Target) -> bool: ...
+
+    def apply(self, control: FaultControl, on: bool, target: Target) -> None: ...
+
+
 def _outcome(out) -> str:
     value, detail = out.result.value, out.detail
     return value + (f" ({detail})" if detail and detail != value else "")
 
-
-def _spawn(fn: Callable[[], None], name: str) -> None:
-    threading.Thread(target=fn, name=name, daemon=True).start()
 
 
 @dataclass
@@ -88,8 +113,8 @@ class Row:
 
 
 class DeviceBench:
-    def __init__(self, devices: Mapping[str, Device], *, alarms=None, spawn=_spawn,
-                 faults: sim_faults.SimFaults | None = None, test_receipt: Callable[[str], Any] | None = None,
+    def __init__(self, devices: Mapping[str, Device], *, alarms=None, executor: Executor | None = None,
+                 faults: FaultControls | None = None, test_receipt: Callable[[str], Any] | None = None,
                  test_page: Callable[[Path, str], Any] | None = None,
                  on_change: Callable[[str], None] | None = None, card_timeout_s: float = 15.0,
                  scan_timeout_s: float = 15.0, test_amount_fen: int = 1, hall: str = "",
@@ -102,7 +127,7 @@ class DeviceBench:
         # who else hears a status the panel read itself (the alarm desk: a fault injected or fixed while the
         # technician watches raises or clears its alarm now, not at the next health poll)
         self.status_listeners: list[Callable[[Device, Status], None]] = []
-        self.spawn = spawn
+        self.executor: Executor = executor if executor is not None else Inline()
         self.on_change = on_change or (lambda name: None)
         self.card_timeout_s = card_timeout_s
         self.scan_timeout_s = scan_timeout_s
@@ -149,7 +174,7 @@ class DeviceBench:
     def busy(self, name: str) -> bool:
         return name in self._busy
 
-    def controls(self, name: str) -> list[tuple[sim_faults.SimControl, bool]]:
+    def controls(self, name: str) -> list[tuple[FaultControl, bool]]:
         """The simulator's fault controls for this device, each with whether it is on now."""
         if self.faults is None:
             return []
@@ -189,7 +214,7 @@ class DeviceBench:
         """Ask each device for its status now (on workers), as the panel opens."""
         for name in names or self.names():
             if name not in self._busy:
-                self.spawn(lambda n=name: self._poll(n), f"tech-status-{name}")
+                self.executor.run(lambda n=name: self._poll(n))
         if self.locker and (names is None or self.locker in names):
             self.run(self.locker, "door_states")
 
@@ -226,7 +251,7 @@ class DeviceBench:
                 with self._lock:
                     self._busy.discard(name)
                 self.on_change(name)
-        self.spawn(run, "tech-doors")
+        self.executor.run(run)
 
     # -- choosing ------------------------------------------------------------------------------
     def select(self, name: str) -> None:
@@ -241,10 +266,10 @@ class DeviceBench:
             if self.locker:
                 self.on_change(self.locker)
 
-    def _target(self) -> sim_faults.Target:
+    def _target(self) -> Target:
         name = self.locker
         board = self.devices[name].boards[0].address if name and hasattr(self.devices[name], "boards") else 1
-        return sim_faults.Target(door=self.selected_door, board=board)
+        return Target(door=self.selected_door, board=board)
 
     # -- acting --------------------------------------------------------------------------------
     def toggle(self, name: str, key: str) -> bool:
@@ -271,7 +296,7 @@ class DeviceBench:
             self._stop[name] = threading.Event()
         self.results[name] = Result(check, at=self.wall())
         self.on_change(name)
-        self.spawn(lambda: self._run(name, check, kwargs), f"tech-{check}")
+        self.executor.run(lambda: self._run(name, check, kwargs))
         return True
 
     def stop(self, name: str) -> None:

@@ -12,6 +12,8 @@ import logging
 import threading
 from typing import Callable, Protocol
 
+from kiosk.core.background import Executor, Inline
+
 log = logging.getLogger(__name__)
 
 
@@ -22,15 +24,12 @@ class Facts(Protocol):
     def export_bundle(self, out=None, devices: list[dict] | None = None) -> dict: ...
 
 
-def _spawn(fn: Callable[[], None], name: str) -> None:
-    threading.Thread(target=fn, name=name, daemon=True).start()
-
 
 class SystemPanel:
-    def __init__(self, facts: Facts, *, spawn=_spawn, on_change: Callable[[], None] | None = None,
+    def __init__(self, facts: Facts, *, executor: Executor | None = None, on_change: Callable[[], None] | None = None,
                  devices: Callable[[], list[dict]] = list, before_export: Callable[[], None] = lambda: None):
         self.facts = facts
-        self.spawn = spawn
+        self.executor: Executor = executor if executor is not None else Inline()
         self.on_change = on_change or (lambda: None)
         self.devices = devices
         self.before_export = before_export
@@ -58,7 +57,7 @@ class SystemPanel:
                 with self._lock:
                     self.working.discard(what)
                 self.on_change()
-        self.spawn(run, f"tech-{what}")
+        self.executor.run(run)
         return True
 
     def refresh(self) -> bool:

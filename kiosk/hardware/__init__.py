@@ -1,1 +1,1 @@
-"""Device drivers: wire protocols, transports, simulators. Imports nothing else of kiosk/."""
+"""Device drivers: wire protocols, transports. Imports nothing else of kiosk/ (the simulators are kiosk/sim/)."""

@@ -17,6 +17,7 @@ run a private cupsd, tests/cupsd.py).
 """
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import plistlib
@@ -40,8 +41,23 @@ TIMEOUTS = {
     "poll_interval": 0.5,  # between job-state questions
 }
 
-JOB_STATES = {3: "pending", 4: "held", 5: "processing", 6: "stopped", 7: "canceled", 8: "aborted", 9: "completed"}
-FINAL_JOB_STATES = (7, 8, 9)
+class JobState(enum.IntEnum):
+    """IPP job-state (RFC 8011 section 5.3.7): where a print job is; the last three are final."""
+    PENDING = 3
+    HELD = 4
+    PROCESSING = 5
+    STOPPED = 6
+    CANCELED = 7
+    ABORTED = 8
+    COMPLETED = 9
+
+    @property
+    def final(self) -> bool:
+        return self in (JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED)
+
+
+JOB_STATES = {s.value: s.name.lower() for s in JobState}
+FINAL_JOB_STATES = tuple(s for s in JobState if s.final)
 PRINTER_STATES = {3: "idle", 4: "processing", 5: "stopped"}
 
 # printer-state-reasons keywords (RFC 8011 / PWG 5100.9) -> our detail; the -error/-warning/-report
@@ -160,7 +176,7 @@ class PrinterInfo:
 @dataclass(frozen=True)
 class JobInfo:
     job_id: int
-    state: int
+    state: JobState | int          # an int only for a state RFC 8011 does not define
     reasons: tuple[str, ...] = ()
     pages: int | None = None       # job-impressions-completed, when CUPS reports it
     message: str = ""
@@ -172,6 +188,15 @@ class JobInfo:
     @property
     def final(self) -> bool:
         return self.state in FINAL_JOB_STATES
+
+    @property
+    def completed(self) -> bool:
+        return self.state == JobState.COMPLETED
+
+    @property
+    def failure_detail(self) -> str:
+        """The detail of a final job that did not complete (a queue reason may say more)."""
+        return "job_canceled" if self.state == JobState.CANCELED else "job_aborted"
 
     def as_dict(self) -> dict:
         return {"job_id": self.job_id, "state": self.state, "state_name": self.state_name,
@@ -228,7 +253,8 @@ def printer_info_from(attrs: Mapping) -> PrinterInfo:
 def job_info_from(job_id: int, attrs: Mapping) -> JobInfo:
     """The answer to the job query -> JobInfo; ProtocolError when job-state is not an integer."""
     pages = attrs.get("job-impressions-completed")
-    return JobInfo(job_id=job_id, state=int_attribute(attrs, "job-state"),
+    state = int_attribute(attrs, "job-state")
+    return JobInfo(job_id=job_id, state=JobState(state) if state in JOB_STATES else state,
                    reasons=tuple(reasons_of(attrs.get("job-state-reasons"))),
                    pages=pages if isinstance(pages, int) and not isinstance(pages, bool) else None,
                    message=str(attrs.get("job-printer-state-message", "")))
@@ -393,9 +419,9 @@ class CupsPrinter(Device):
                                status.detail)
         job_id = self.submit(pdf, title, copies)
         info = self.wait(job_id, cancel=cancel)
-        if info.state == 9:
+        if info.completed:
             return info
-        if info.state == 7:
+        if info.state == JobState.CANCELED:
             raise self._failed(Completion.CANCELED, f"job {job_id} was canceled", "job_canceled")
         raise self._failed(Completion.HARDWARE_ERROR,
                            f"job {job_id} was aborted by CUPS ({', '.join(info.reasons) or info.message or 'no reason'})",

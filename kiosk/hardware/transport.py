@@ -1,9 +1,11 @@
-"""Byte transports the drivers talk through: real serial ports, pyserial URLs, and simulators.
+"""Byte transports the drivers talk through: real serial ports, pyserial URLs, and registered schemes.
 
 `open_port(url, ...)` gives a `Port` for a device path (`/dev/kiosk-lockbus`),
-any pyserial URL (`socket://127.0.0.1:7001`, `loop://`, `spy://...`) or
-`sim://NAME`, the built-in simulator of that device. Drivers see only the
-`Port` interface, so the code under test is the code that talks to hardware.
+any pyserial URL (`socket://127.0.0.1:7001`, `loop://`, `spy://...`) or a
+URL of a scheme registered with `register_scheme`: `sim://NAME`, the built-in
+simulator of that device, once the simulators' plug-in (kiosk/sim/registry.py)
+is loaded; this module knows nothing of it. Drivers see only the `Port`
+interface, so the code under test is the code that talks to hardware.
 
 One owner per port: a port already open in this process is refused, and real
 device paths are opened with `exclusive=True` so a second process is refused
@@ -13,12 +15,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from typing import Callable, Protocol
 
 import serial
 
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock, Completion, DeviceError, VirtualClock
+from kiosk.hardware.device import SYSTEM_CLOCK, Clock, Completion, DeviceError
 
 wire = logging.getLogger("kiosk.wire")
 
@@ -55,13 +56,13 @@ def release_port(url: str) -> None:
         _owners.pop(url, None)
 
 
-def _hex(data: bytes) -> str:
+def hex_dump(data: bytes) -> str:
     return data.hex(" ")
 
 
-def _shown(port, data: bytes) -> str:
+def shown(port, data: bytes) -> str:
     """The wire-log form of bytes read: hex, or only their size while the port carries personal data."""
-    return f"<{len(data)} bytes of personal data>" if getattr(port, "private", False) else _hex(data)
+    return f"<{len(data)} bytes of personal data>" if getattr(port, "private", False) else hex_dump(data)
 
 
 class SerialPort:
@@ -83,7 +84,7 @@ class SerialPort:
             raise DeviceError(owner, Completion.DEVICE_NOT_READY, f"cannot open {url}: {exc}", "no_device") from None
 
     def write(self, data: bytes) -> None:
-        wire.debug("%s > %s", self.owner, _hex(data))
+        wire.debug("%s > %s", self.owner, hex_dump(data))
         try:
             self._serial.write(data)
             self._serial.flush()
@@ -103,7 +104,7 @@ class SerialPort:
             raise DeviceError(self.owner, Completion.HARDWARE_ERROR, f"read from {self.url} failed: {exc}",
                               "no_answer") from None
         data = first + rest
-        wire.debug("%s < %s", self.owner, _shown(self, data))
+        wire.debug("%s < %s", self.owner, shown(self, data))
         return data
 
     def flush_input(self) -> None:
@@ -119,135 +120,21 @@ class SerialPort:
             release_port(self.url)
 
 
-class Simulator:
-    """Base of the built-in device simulators: bytes in, timed bytes out.
-
-    A subclass implements `receive(data)` (called with whatever the driver
-    wrote, possibly in fragments) and calls `emit(data, delay)` to answer.
-    Simulators speak the device's real wire protocol; their control methods
-    (insert a card, jam a door, run out of paper) are the fault injection used
-    by tests and the technician screen.
-    """
-
-    def __init__(self, clock: Clock = SYSTEM_CLOCK):
-        self.clock = clock
-        self._out: deque[tuple[float, bytes]] = deque()
-        self._cond = threading.Condition()
-
-    def receive(self, data: bytes) -> None:
-        raise NotImplementedError
-
-    def emit(self, data: bytes, delay: float = 0.0) -> None:
-        """Queue `data` to reach the host `delay` seconds from now."""
-        with self._cond:
-            due = self.clock.monotonic() + delay
-            # keep bytes in order even when a later answer has a shorter delay
-            if self._out and self._out[-1][0] > due:
-                due = self._out[-1][0]
-            self._out.append((due, data))
-            self._cond.notify_all()
-
-    def discard_output(self) -> None:
-        with self._cond:
-            self._out.clear()
-
-    def pending_output(self) -> bool:
-        with self._cond:
-            return bool(self._out)
-
-    def take(self, size: int, timeout: float) -> bytes:
-        """What the host reads: waits on the simulator's clock, virtual or real."""
-        clock = self.clock
-        deadline = clock.monotonic() + timeout
-        with self._cond:
-            while True:
-                now = clock.monotonic()
-                if self._out and self._out[0][0] <= now:
-                    return self._pop(size, now)
-                if isinstance(clock, VirtualClock):
-                    # virtual time: jump to the next answer, or to the deadline
-                    nxt = self._out[0][0] if self._out else None
-                    if nxt is not None and nxt <= deadline:
-                        clock.advance(nxt - now)
-                        continue
-                    clock.advance(max(0.0, deadline - now))
-                    return b""
-                if now >= deadline:
-                    return b""
-                wait = deadline - now
-                if self._out:
-                    wait = min(wait, self._out[0][0] - now)
-                self._cond.wait(max(0.001, wait))
-
-    def _pop(self, size: int, now: float) -> bytes:
-        out = bytearray()
-        while self._out and self._out[0][0] <= now and len(out) < size:
-            due, chunk = self._out.popleft()
-            take = size - len(out)
-            out += chunk[:take]
-            if len(chunk) > take:
-                self._out.appendleft((due, chunk[take:]))
-        return bytes(out)
+# scheme -> how to open a URL of it; a plug-in registers its own (the simulators register sim://, in
+# kiosk/sim/registry.py). Anything else is a device path or a pyserial URL.
+PortOpener = Callable[[str, str, Clock], Port]   # (url, owner, clock) -> Port
+_schemes: dict[str, PortOpener] = {}
 
 
-class SimPort:
-    """A `Port` connected to an in-process simulator."""
-
-    private = False  # as SerialPort.private
-
-    def __init__(self, url: str, simulator: Simulator, owner: str):
-        self.url = url
-        self.owner = owner
-        self.simulator = simulator
-        claim_port(url, owner)
-
-    def write(self, data: bytes) -> None:
-        wire.debug("%s > %s", self.owner, _hex(data))
-        self.simulator.receive(bytes(data))
-
-    def read(self, size: int, timeout: float) -> bytes:
-        data = self.simulator.take(size, timeout)
-        if data:
-            wire.debug("%s < %s", self.owner, _shown(self, data))
-        return data
-
-    def flush_input(self) -> None:
-        self.simulator.discard_output()
-
-    def close(self) -> None:
-        release_port(self.url)
-
-
-# sim://NAME -> a factory making that device's simulator (registered by kiosk.hardware.sim)
-SimulatorFactory = Callable[[Clock], Simulator]
-_simulators: dict[str, SimulatorFactory] = {}
-_running: dict[str, Simulator] = {}
-
-
-def register_simulator(name: str, factory: SimulatorFactory) -> None:
-    _simulators[name] = factory
-
-
-def simulator(name: str, clock: Clock = SYSTEM_CLOCK) -> Simulator:
-    """The running simulator `sim://name` of this process (made on first use): its control interface."""
-    if name not in _running:
-        import kiosk.hardware.sim  # noqa: F401  (registers the built-in simulators)
-
-        if name not in _simulators:
-            raise DeviceError(f"sim://{name}", Completion.DEVICE_NOT_READY,
-                              f"no simulator named {name!r}; there are: {', '.join(sorted(_simulators))}", "no_device")
-        _running[name] = _simulators[name](clock)
-    return _running[name]
-
-
-def reset_simulators() -> None:
-    """Forget every running simulator (tests start each from its defaults)."""
-    _running.clear()
+def register_scheme(scheme: str, opener: PortOpener) -> None:
+    """`scheme://...` URLs are opened by `opener` from now on."""
+    _schemes[scheme] = opener
 
 
 def open_port(url: str, baudrate: int, owner: str, clock: Clock = SYSTEM_CLOCK) -> Port:
-    if url.startswith("sim://"):
-        return SimPort(url, simulator(url.removeprefix("sim://"), clock), owner)
+    scheme, sep, _rest = url.partition("://")
+    if sep and scheme in _schemes:
+        return _schemes[scheme](url, owner, clock)
     return SerialPort(url, baudrate, owner)
 
 

@@ -2,9 +2,10 @@
 
 One screen, built once, renders every state of the flow: a title, one calm
 sentence, the preview (page 1, pages, price) or the list to choose from, the
-print progress, and at most three buttons. While the flow waits for payment
-the shared payment screen is shown; when the print is done the shared rating
-screen follows. Flow changes arrive on the main thread and are coalesced into
+print progress, and at most three buttons. The visit's chain
+(kiosk/core/visit.py) shows the shared payment screen while the flow waits for
+payment and brings the citizen back here after it; "rate" hands over to the
+shared rating screen. Flow changes arrive on the main thread and are coalesced into
 one redraw per frame.
 """
 from __future__ import annotations
@@ -114,6 +115,7 @@ class DocumentRow(BigButton):
 
 class DocumentsScreen(Screen):
     flow = ObjectProperty()
+    path = ObjectProperty()            # kiosk.core.visit.VisitPath: the payment and rating steps
     title = StringProperty()
     message = StringProperty()
     detail = StringProperty()          # the preview's facts, the progress line, the refund sentence
@@ -127,7 +129,6 @@ class DocumentsScreen(Screen):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._back_from_payment = False
         self._redraw = Clock.create_trigger(self.render, 0)
         self.flow.on_change(lambda _flow: self._redraw())
         from kiosk import i18n
@@ -135,18 +136,15 @@ class DocumentsScreen(Screen):
         self.render()
 
     def on_pre_enter(self, *_args):
-        back_from_payment, self._back_from_payment = self._back_from_payment, False
-        if not back_from_payment and self.flow.state in (DocState.DONE, DocState.FAILED, DocState.PAYMENT_UNKNOWN, DocState.PRINTER_DOWN,
+        if not self.path.returned(self.flow.SERVICE) and self.flow.state in (DocState.DONE, DocState.FAILED, DocState.PAYMENT_UNKNOWN, DocState.PRINTER_DOWN,
                                DocState.CARD_PROBLEM, DocState.OFFLINE, DocState.NO_DOCUMENTS):
             self.flow.reset()  # a new visit starts from the beginning
         self.render()
 
     # -- drawing the flow's state ------------------------------------------------------------------
     def render(self, *_args) -> None:
-        f, app = self.flow, self._app()
+        f = self.flow
         state = f.state
-        if app is not None:
-            self._follow(app, state)
         self.title = _(TITLES[state])
         self.message = self._message(f, state)
         self.detail = self._detail(f, state)
@@ -250,15 +248,6 @@ class DocumentsScreen(Screen):
                 button.opacity, button.disabled = 0, True
                 button.height_factor = 0
 
-    def _follow(self, app, state) -> None:
-        """The payment screen while paying; back here when the payment is over."""
-        current = app.screens.current
-        if state is DocState.PAYING and current == self.name:
-            app.screens.current = "payment"
-        elif state is not DocState.PAYING and current == "payment" and self.flow.payment.service == self.flow.SERVICE:
-            self._back_from_payment = True
-            app.screens.current = self.name
-
     @staticmethod
     def _app():
         from kivy.app import App
@@ -273,7 +262,7 @@ class DocumentsScreen(Screen):
             f.payment.acknowledge()   # the citizen has the reference (slip or screen)
             app.end_visit("done")
         elif name == "rate":
-            app.ask_rating(f.SERVICE, f.print_transaction_id)
+            self.path.rate(f.SERVICE, f.print_transaction_id)
         elif name == "start_over":
             f.reset()
         elif name == "forms":

@@ -157,7 +157,7 @@ class PickupScreen(LockerFlowScreen):
     def finish(self) -> None:
         flow = self.flow
         if flow is not None and flow.recorded:
-            self.app.ask_rating("pickup", flow.transaction_id)
+            self.app.kiosk.visit.rate("pickup", flow.transaction_id)
             return
         self.app.end_visit("done")
 

@@ -80,6 +80,7 @@ class KioskApp(App):
         self.technician_ui = None     # kiosk/screens/tech.py, once the app has started
         self.staff_press = None       # kiosk/screens/staff.py, where the locker is offered
         kiosk.problems.to(self.set_device_problem)
+        kiosk.visit.on_change(self.follow_visit)   # a service hands over to the payment or the rating
 
     # -- building ---------------------------------------------------------------------------------
     def build(self):
@@ -162,10 +163,10 @@ class KioskApp(App):
         """Any way out of the visit: ends it, calls back what is under way first, or stays and says why."""
         self.session.leave(reason)
 
-    def ask_rating(self, service_key: str, linked_transaction_id: str | None) -> None:
-        """The rating screen after a completed service; the visit ends after it (rated or skipped)."""
-        self.kiosk.printing.rating.start(service_key, linked_transaction_id)
-        self.screens.current = "rating"
+    def follow_visit(self, path) -> None:
+        """The screen of the step the visit's chain is at (kiosk/core/visit.py)."""
+        if path.showing is not None and path.showing in self.screens.screen_names:
+            self.screens.current = path.showing
 
     def go_home(self) -> None:
         """The home screen, once the visit is wiped (never a way out on its own)."""
@@ -175,6 +176,7 @@ class KioskApp(App):
         service = next(s for s in self.services if s.key == key)
         if unavailable_reason(service, self.device_problems):
             return
+        self.kiosk.visit.enter(key)
         self.screens.current = key
 
     def set_device_problem(self, device: str, detail: str | None) -> None:

@@ -13,7 +13,6 @@ theme.TOUCH_MIN_DP; they keep their size in elder mode.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 
@@ -140,12 +139,10 @@ class TechnicianUi:
     """Binds the core technician objects to the app's window and screens."""
 
     def __init__(self, app, tech):
-        from kiosk.screens import tech_tour
-
-        tech_tour.register_steps()   # the `kiosk tour` steps of the technician mode
         self.app = app
         self.tech = tech
         self.mode = tech.mode
+        self.executor = tech.executor
         self.bench = tech.bench
         self.system = tech.system
         self.pin = ""
@@ -274,14 +271,20 @@ class TechnicianUi:
         self.pin_screen.checking = True
         self.pin_screen.message = _("Checking...")
 
-        def work():   # scrypt takes tens of milliseconds per hash: not on the UI thread
-            result = self.mode.check_pin(pin)
+        def checked(result, error) -> None:   # on a worker: back to the UI thread
+            if error is not None:
+                log.error("technician: the PIN check failed: %r", error)
+                result = None
             Clock.schedule_once(lambda _dt: self._pin_checked(result), 0)
-        threading.Thread(target=work, name="tech-pin", daemon=True).start()
+        # scrypt takes tens of milliseconds per hash: on the technician's executor, not the UI thread
+        self.executor.run(lambda: self.mode.check_pin(pin), checked)
 
     def _pin_checked(self, result) -> None:
         self.pin_screen.checking = False
         self.pin_screen.dots = ""
+        if result is None:   # the check itself failed (logged): the technician may try again
+            self.pin_screen.message = _("Enter the technician PIN")
+            return
         if result.ok:
             return
         if result.locked_for_s:

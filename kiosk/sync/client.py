@@ -25,6 +25,7 @@ import requests
 
 from kiosk import __version__
 from kiosk.wire import auth
+from kiosk.wire.errors import PlatformUnavailable
 from kiosk.wire.transactions import BatchResult, Heartbeat
 
 
@@ -33,22 +34,22 @@ class CentralError(Exception):
     retryable = True
 
 
-class CentralOffline(CentralError):
+class CentralOffline(CentralError, PlatformUnavailable):
     pass
 
 
-class CentralTimeout(CentralError):
+class CentralTimeout(CentralError, PlatformUnavailable):
     pass
 
 
-class CentralServerError(CentralError):
+class CentralServerError(CentralError, PlatformUnavailable):
     def __init__(self, message: str, status: int, retry_after: float | None = None):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
 
 
-class CentralAuthRefused(CentralError):
+class CentralAuthRefused(CentralError, PlatformUnavailable):
     pass
 
 

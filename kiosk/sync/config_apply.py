@@ -60,7 +60,6 @@ import fcntl
 import json
 import logging
 import os
-import signal
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -101,18 +100,18 @@ REMOTE_SETTINGS: dict[str, frozenset[str] | None] = {
     "documents": frozenset({"id_card_timeout_s", "print_timeout_s"}),
 }
 
-# test seam: `kill -9` of this process at the named step (tests/config_bundle)
-CRASH_ENV = "KIOSK_TEST_CRASH_AT"
+# the steps an apply passes, in order; `ConfigApplier(step_reached=...)` hears each one (the crash tests
+# of tests/config_bundle kill the process there)
 APPLY_STEPS = ("verified", "history_written", "journal_written", "switch_tmp_written", "switch_replaced",
                "switch_synced", "health_checked", "state_recorded", "journal_removed")
 ROLLBACK_STEPS = ("rollback_tmp_written", "rollback_replaced", "rollback_synced", "rollback_recorded")
 
 HealthCheck = Callable[[Settings], "str | bool | None"]
+StepHook = Callable[[str], None]
 
 
-def _crash_point(step: str) -> None:
-    if os.environ.get(CRASH_ENV) == step:
-        os.kill(os.getpid(), signal.SIGKILL)
+def no_hook(step: str) -> None:
+    """The default `step_reached`: nothing."""
 
 
 def iso(ts: float | None) -> str | None:
@@ -148,21 +147,22 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, step: str | None = None) -> None:
-    """Write `path` so that a crash leaves the old content or the new, never a mix."""
+def write_atomic(path: Path, data: bytes, step: str | None = None, reached: StepHook = no_hook) -> None:
+    """Write `path` so that a crash leaves the old content or the new, never a mix; `reached` hears
+    `{step}_tmp_written`, `{step}_replaced` and `{step}_synced` when a `step` is named."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
     if step:
-        _crash_point(f"{step}_tmp_written")
+        reached(f"{step}_tmp_written")
     os.replace(tmp, path)
     if step:
-        _crash_point(f"{step}_replaced")
+        reached(f"{step}_replaced")
     fsync_dir(path.parent)
     if step:
-        _crash_point(f"{step}_synced")
+        reached(f"{step}_synced")
 
 
 def unlink_durable(path: Path) -> None:
@@ -288,7 +288,9 @@ class ConfigApplier:
 
     def __init__(self, settings: Settings, *, now: Callable[[], float] = time.time,
                  health_checks: Iterable[HealthCheck] = (), report: Callable[[Outcome], None] | None = None,
-                 software_version: str = __version__, keep: int = KEEP):
+                 software_version: str = __version__, keep: int = KEEP, step_reached: StepHook = no_hook):
+        """`step_reached(step)` is called at each step of APPLY_STEPS and ROLLBACK_STEPS as it is passed:
+        a seam for the tests that kill the process there; a no-op by default."""
         self.settings = settings
         self.source = settings.source
         self.dir = ConfigDir(settings.data_path)
@@ -297,6 +299,7 @@ class ConfigApplier:
         self.report = report if report is not None else AlarmReport(settings)
         self.software_version = software_version
         self.keep = keep
+        self.step_reached = step_reached
         self.clock = TimeMark(self.dir.clock)
 
     # -- public ------------------------------------------------------------------------------
@@ -430,7 +433,7 @@ class ConfigApplier:
             raise _Refused("local_config_invalid", f"this kiosk's own config does not load: {exc}",
                            b.version, b.sha256) from None
         new_settings = self._check(b, local, local_doc, mark, mark_source)
-        _crash_point("verified")
+        self.step_reached("verified")
         return self._switch(b, env, new_settings, source)
 
     def _check(self, b: bundle.ConfigBundle, local: Settings, local_doc: dict, mark: float, mark_source: str) -> Settings:
@@ -528,11 +531,11 @@ class ConfigApplier:
                          "applied_at": iso(self.now()), "settings": b.settings})
         write_atomic(self.dir.history / f"{name}.json", overlay)
         write_atomic(self.dir.history / f"{name}.envelope.json", env.to_bytes())
-        _crash_point("history_written")
+        self.step_reached("history_written")
         previous = self._current_name()
         write_atomic(self.dir.journal, _dump({"from": previous, "to": name, "started_at": iso(self.now())}))
-        _crash_point("journal_written")
-        write_atomic(self.dir.applied, overlay, step="switch")
+        self.step_reached("journal_written")
+        write_atomic(self.dir.applied, overlay, step="switch", reached=self.step_reached)
         problem = self._health(new_settings)
         if problem:
             self._roll_back(previous)
@@ -542,15 +545,15 @@ class ConfigApplier:
                                                       f"check failed ({problem}); back on the previous config",
                                b.version, b.sha256, alarm="rolled_back")
             self._record(refused, source, extra={"rolled_back": blocked})
-            _crash_point("rollback_recorded")
+            self.step_reached("rollback_recorded")
             unlink_durable(self.dir.journal)
             log.error("config: %s", refused.reason)
             return self._outcome(refused)
-        _crash_point("health_checked")
+        self.step_reached("health_checked")
         self._write_state({"state": "applied", "version": b.version, "sha256": b.sha256, "at": iso(self.now())})
-        _crash_point("state_recorded")
+        self.step_reached("state_recorded")
         unlink_durable(self.dir.journal)
-        _crash_point("journal_removed")
+        self.step_reached("journal_removed")
         self._prune(keep_names={name, previous})
         log.info("config: applied version %d (%s)", b.version, b.sha256[:12])
         return Outcome("applied", version=b.version, sha256=b.sha256, current_version=b.version)
@@ -588,7 +591,7 @@ class ConfigApplier:
             log.error("config: history/%s.json is gone; back on kiosk.toml alone", previous)
             unlink_durable(self.dir.applied)
             return
-        write_atomic(self.dir.applied, data, step="rollback")
+        write_atomic(self.dir.applied, data, step="rollback", reached=self.step_reached)
 
     def _recover(self) -> None:
         """Finish what a process that died mid-apply left: a journal means the trial never completed."""

@@ -1,8 +1,8 @@
 """`kill -9` at every step of an apply: the kiosk always comes back on one whole config.
 
-A subprocess applies version 2 over version 1 and is SIGKILLed at the step
-named by KIOSK_TEST_CRASH_AT (config_apply.APPLY_STEPS, and ROLLBACK_STEPS
-when its health check fails). Before recovery the config on disk must load
+A subprocess applies version 2 over version 1 and SIGKILLs itself at the named
+step (config_apply.APPLY_STEPS, and ROLLBACK_STEPS when its health check
+fails), through the applier's `step_reached` hook. Before recovery the config on disk must load
 as version 1 or version 2, nothing in between; after `kiosk config status`
 (which recovers) it must be exactly the config the step implies, the status
 must agree with what loads, and the kiosk must take a bundle again.
@@ -10,7 +10,6 @@ must agree with what loads, and the kiosk must take a bundle again.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,17 +18,22 @@ import time
 import pytest
 
 from kiosk import config
-from kiosk.sync.config_apply import APPLY_STEPS, CRASH_ENV, ROLLBACK_STEPS
+from kiosk.sync.config_apply import APPLY_STEPS, ROLLBACK_STEPS
 from tests.conftest import ROOT, run_kiosk
 from tests.config_bundle.bundlekit import DAY, signed
 
 APPLY = """
-import sys
+import os, signal, sys
 from pathlib import Path
 from kiosk import config
 from kiosk.sync.config_apply import ConfigApplier
 checks = [lambda s: "health check made to fail"] if sys.argv[3] == "fail" else []
-out = ConfigApplier(config.load(sys.argv[1]), health_checks=checks).apply_file(Path(sys.argv[2]))
+
+def kill_at(step):
+    if step == sys.argv[4]:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+out = ConfigApplier(config.load(sys.argv[1]), health_checks=checks, step_reached=kill_at).apply_file(Path(sys.argv[2]))
 print(out.result)
 """
 
@@ -45,8 +49,7 @@ def bundle_file(kiosk, tmp_path, version):
 
 
 def crash_at(kiosk, path, step, health="pass"):
-    env = dict(os.environ, **{CRASH_ENV: step})
-    return subprocess.run([sys.executable, "-c", APPLY, str(kiosk.config), str(path), health], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-c", APPLY, str(kiosk.config), str(path), health, step], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

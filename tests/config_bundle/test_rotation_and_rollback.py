@@ -114,10 +114,10 @@ def test_a_write_that_fails_mid_apply_leaves_the_previous_config(kiosk, monkeypa
     assert kiosk.apply(signed(kiosk.key, 1)).result == "applied"
     real = config_apply.write_atomic
 
-    def disk_full_at_the_switch(path, data, step=None):
+    def disk_full_at_the_switch(path, data, step=None, **hooks):
         if step == "switch":
             raise OSError(28, "No space left on device")
-        return real(path, data, step)
+        return real(path, data, step, **hooks)
 
     monkeypatch.setattr(config_apply, "write_atomic", disk_full_at_the_switch)
     out = kiosk.apply(signed(kiosk.key, 2))

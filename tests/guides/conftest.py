@@ -1,5 +1,5 @@
 """Guide flows without a display: a kiosk database with the demo catalog, the receipt printer on its
-simulator, the A4 printer on a private CUPS (kiosk/demo/cupsd.py), a clock the tests move."""
+simulator, the A4 printer on a private CUPS (kiosk/tour/cupsd.py), a clock the tests move."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,11 +10,11 @@ from kiosk.core.catalog import GuideCatalog
 from kiosk.core.search import GuideSearch
 from kiosk.core.session import SteerableClock, VisitorSession
 from kiosk.fonts import find_chinese_font
-from kiosk.hardware.transport import reset_simulators, simulator
+from kiosk.sim.registry import reset_simulators, simulator
 from kiosk.store import Store
 from kiosk.sync.outbox import Outbox
 
-from kiosk.demo.cupsd import PrivateCupsd
+from kiosk.tour.cupsd import PrivateCupsd
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CATALOG = ROOT / "config" / "demo-catalog.json"

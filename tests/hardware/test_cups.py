@@ -1,4 +1,4 @@
-"""The A4 printer through a real, private CUPS (kiosk/demo/cupsd.py) printing to cups-pdf: a job followed to
+"""The A4 printer through a real, private CUPS (kiosk/tour/cupsd.py) printing to cups-pdf: a job followed to
 completed with its page count, and the faults a technician meets (stopped queue, queue not accepting
 jobs, a failing printer under abort-job and under stop-printer, no queue, no CUPS) with recovery."""
 import plistlib
@@ -13,7 +13,7 @@ from kiosk.hardware.cups import CupsPrinter, PrinterInfo, parse_ipptool_plist, p
 from kiosk.hardware.device import Completion, DeviceError
 
 from tests.conftest import ROOT, run_kiosk, write_config  # noqa: E402
-from kiosk.demo.cupsd import PrivateCupsd  # noqa: E402
+from kiosk.tour.cupsd import PrivateCupsd  # noqa: E402
 
 needs_cupsd = pytest.mark.skipif(PrivateCupsd.unavailable() is not None,
                                  reason=PrivateCupsd.unavailable() or "")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.demo.cupsd import PrivateCupsd
+from kiosk.tour.cupsd import PrivateCupsd
 from tests.conftest import KIOSK, ROOT, run_kiosk, write_config
 
 pytestmark = pytest.mark.slow  # every test here runs the kiosk command in a subprocess

@@ -9,8 +9,8 @@ import pytest
 
 from kiosk.hardware.escpos_stream import decode_receipts
 from kiosk.hardware.receipt import TEST_RECEIPT_LINES, TEST_RECEIPT_QR
-from kiosk.hardware.sim.locker import LockerSimulator
-from kiosk.hardware.sim.receipt import ReceiptSimulator
+from kiosk.sim.locker import LockerSimulator
+from kiosk.sim.receipt import ReceiptSimulator
 
 from tests.conftest import run_kiosk, write_config  # noqa: E402
 

@@ -3,10 +3,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.hardware import transport
 from kiosk.hardware.device import CancelToken, Completion, DeviceError, State, VirtualClock
 from kiosk.hardware.idcard import FIND_CARD, READ_TEXT_PHOTO, SELECT_CARD, CardType, SamReader
-from kiosk.hardware.sim import idcard as sim_idcard
+from kiosk.sim import idcard as sim_idcard
+from kiosk.sim import registry as sim_registry
 
 
 @pytest.fixture
@@ -16,9 +16,9 @@ def clock():
 
 @pytest.fixture
 def sim(clock):
-    transport.reset_simulators()
-    yield transport.simulator("idcard", clock)
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
+    yield sim_registry.simulator("idcard", clock)
+    sim_registry.reset_simulators()
 
 
 @pytest.fixture

@@ -6,18 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.hardware import transport
 from kiosk.hardware.device import CancelToken, Completion, DeviceError, HealthPoller, State, VirtualClock
 from kiosk.hardware.locker import LockBoard, Locker
+from kiosk.sim import registry as sim_registry
 
 H = bytes.fromhex
 
 
 @pytest.fixture
 def clock():
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
     yield VirtualClock()
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def make(clock):
     opened = []
 
     def _make(protocol="lock8a", boards=((1, 24),), sim_boards=None, wiring=None, **kw):
-        sim = transport.simulator("locker", clock)
+        sim = sim_registry.simulator("locker", clock)
         sim.configure(protocol, list(sim_boards or boards), **(wiring or {}))
         board_objs = [b if isinstance(b, LockBoard) else LockBoard(*b) for b in boards]
         locker = Locker("locker", "sim://locker", board_objs, protocol, clock=clock, **kw)
@@ -193,7 +193,7 @@ def test_a_board_answering_with_the_8a_header_is_accepted_and_can_be_refused_by_
     locker, sim = make(wiring={"reply_header": 0x8A})
     assert locker.open_door(2).closed is False
     locker.close()
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
     strict, sim = make(boards=(LockBoard(1, 24, reply_headers=(0x80,)),), sim_boards=((1, 24),),
                        wiring={"reply_header": 0x8A})
     assert strict.status().detail == "no_answer"
@@ -203,7 +203,7 @@ def test_kerong_usual_baud_rate_is_19200_and_8a_is_9600(make):
     kerong, _ = make("kerong", boards=((0, 16),))
     assert kerong.baudrate == 19200
     kerong.close()
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
     assert make()[0].baudrate == 9600
 
 
@@ -321,7 +321,7 @@ def test_a_bus_answering_garbage_gives_only_device_errors_in_bounded_time(answer
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=64))
 def test_the_simulator_survives_any_bytes(data):
-    from kiosk.hardware.sim.locker import LockerSimulator
+    from kiosk.sim.locker import LockerSimulator
 
     sim = LockerSimulator(VirtualClock())
     sim.receive(data)

@@ -6,7 +6,7 @@ import pytest
 
 from kiosk import config
 from kiosk.devices import build_device
-from kiosk.hardware import transport
+from kiosk.sim import registry as sim_registry
 
 from tests.conftest import DEFAULT_CONFIG  # noqa: E402
 
@@ -33,7 +33,7 @@ def test_per_board_vendor_settings_reach_the_driver():
     settings = settings_with(driver="kerong", baudrate=None, local_echo=True,
                              boards=[{"address": 0, "doors": 16, "closed_bit": 0},
                                      {"address": 1, "doors": 8, "open_status": 0}])
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
     locker = build_device(settings, "locker")
     try:
         assert locker.baudrate == 19200 and locker.local_echo is True
@@ -41,7 +41,7 @@ def test_per_board_vendor_settings_reach_the_driver():
         assert locker.door_count == 24
     finally:
         locker.close()
-        transport.reset_simulators()
+        sim_registry.reset_simulators()
 
 
 def test_printer_settings_reach_the_drivers():
@@ -49,7 +49,7 @@ def test_printer_settings_reach_the_drivers():
     data["devices"]["receipt_printer"].update(encoding="big5", cut="partial", timeouts={"status": 0.2})
     data["devices"]["document_printer"].update(server="/tmp/kiosk-test-cups.sock", timeouts={"job": 30.0})
     settings = config.parse(data, Path("kiosk.toml"))
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
     receipt = build_device(settings, "receipt_printer")
     a4 = build_device(settings, "document_printer")
     try:
@@ -58,4 +58,4 @@ def test_printer_settings_reach_the_drivers():
     finally:
         receipt.close()
         a4.close()
-        transport.reset_simulators()
+        sim_registry.reset_simulators()

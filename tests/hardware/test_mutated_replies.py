@@ -25,12 +25,12 @@ from kiosk.hardware.locker import LockBoard, Locker, protocol_for
 from kiosk.hardware.payment import ConcertTerminal, Result
 from kiosk.hardware.receipt import Receipt, render
 from kiosk.hardware.scanner import MAX_CODE, LineSplitter, SerialScanner, classify
-from kiosk.hardware.sim import idcard as sim_idcard
-from kiosk.hardware.sim.idcard import SamSimulator
-from kiosk.hardware.sim.locker import LockerSimulator
-from kiosk.hardware.sim.payment import ConcertSimulator
-from kiosk.hardware.sim.scanner import ScannerSimulator
-from kiosk.hardware.transport import SimPort
+from kiosk.sim import idcard as sim_idcard
+from kiosk.sim.base import SimPort
+from kiosk.sim.idcard import SamSimulator
+from kiosk.sim.locker import LockerSimulator
+from kiosk.sim.payment import ConcertSimulator
+from kiosk.sim.scanner import ScannerSimulator
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True)
 TODAY = dt.date(2026, 12, 5)

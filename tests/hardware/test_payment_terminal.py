@@ -3,9 +3,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.hardware import transport
 from kiosk.hardware.device import Completion, DeviceError, State, VirtualClock
 from kiosk.hardware.payment import ConcertTerminal, PendingSale, Result
+from kiosk.sim import registry as sim_registry
 
 
 @pytest.fixture
@@ -15,9 +15,9 @@ def clock():
 
 @pytest.fixture
 def sim(clock):
-    transport.reset_simulators()
-    yield transport.simulator("payment", clock)
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
+    yield sim_registry.simulator("payment", clock)
+    sim_registry.reset_simulators()
 
 
 @pytest.fixture
@@ -118,8 +118,8 @@ def test_abort_from_another_thread_stops_the_wait_and_leaves_the_outcome_unknown
     import threading
     import time
 
-    transport.reset_simulators()
-    sim = transport.simulator("payment")          # real time: the abort comes from another thread
+    sim_registry.reset_simulators()
+    sim = sim_registry.simulator("payment")          # real time: the abort comes from another thread
     sim.set_outcome("no_answer")
     term = ConcertTerminal("payment", "sim://payment", result_timeout_s=30, timeouts={"abort_grace": 0.2})
     done = {}
@@ -132,7 +132,7 @@ def test_abort_from_another_thread_stops_the_wait_and_leaves_the_outcome_unknown
     term.abort()
     worker.join(10)
     term.close()
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
     assert not worker.is_alive()
     assert (done["o"].result, done["o"].detail) == (Result.UNKNOWN, "canceled")
 

@@ -5,21 +5,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.hardware import transport
 from kiosk.hardware.device import Completion, DeviceError, HealthPoller, VirtualClock
 from kiosk.hardware.receipt import (TEST_RECEIPT_LINES, TEST_RECEIPT_QR, ReceiptPrinter, diagnostic_receipt,
                                     open_connection)
+from kiosk.sim import registry as sim_registry
 
 
 @pytest.fixture
 def printer_and_sim():
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
     clock = VirtualClock()
-    sim = transport.simulator("receipt", clock)
+    sim = sim_registry.simulator("receipt", clock)
     printer = ReceiptPrinter("receipt_printer", "sim://receipt", clock=clock)
     yield printer, sim
     printer.close()
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
 
 
 def test_a_printed_receipt_decodes_back_to_the_chinese_test_text(printer_and_sim):

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.hardware import transport
 from kiosk.hardware.device import CancelToken, Completion, DeviceError, ProtocolError, State, VirtualClock
 from kiosk.hardware.scanner import CodeKind, LineSplitter, SerialScanner, classify
+from kiosk.sim import registry as sim_registry
 
 
 @pytest.mark.parametrize("text, kind, value", [
@@ -95,9 +95,9 @@ def clock():
 
 @pytest.fixture
 def sim(clock):
-    transport.reset_simulators()
-    yield transport.simulator("scanner", clock)
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
+    yield sim_registry.simulator("scanner", clock)
+    sim_registry.reset_simulators()
 
 
 @pytest.fixture

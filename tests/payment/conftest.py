@@ -12,10 +12,10 @@ from kiosk.core.background import Inline
 from kiosk.core.payment.flow import PaymentFlow
 from kiosk.core.payment.gateway import CodeAnswer, CodePaymentGateway, GatewayError
 from kiosk.core.payment.ledger import PaymentLedger
-from kiosk.hardware import transport
 from kiosk.hardware.device import VirtualClock
 from kiosk.hardware.payment import ConcertTerminal
 from kiosk.hardware.scanner import SerialScanner
+from kiosk.sim import registry as sim_registry
 from kiosk.sync import outbox as outbox_module
 from kiosk.sync.outbox import Outbox
 
@@ -82,9 +82,9 @@ def ledger(kiosk_store):
 
 @pytest.fixture
 def sims(clock):
-    transport.reset_simulators()
-    yield {"payment": transport.simulator("payment", clock), "scanner": transport.simulator("scanner", clock)}
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
+    yield {"payment": sim_registry.simulator("payment", clock), "scanner": sim_registry.simulator("scanner", clock)}
+    sim_registry.reset_simulators()
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ from kiosk.hardware.device import VirtualClock
 from kiosk.hardware.idcard import SamReader
 from kiosk.hardware.locker import LockBoard, Locker
 from kiosk.hardware.scanner import SerialScanner
-from kiosk.hardware.sim.idcard import SamSimulator
-from kiosk.hardware.sim.locker import LockerSimulator
-from kiosk.hardware.sim.scanner import ScannerSimulator
-from kiosk.hardware.transport import SimPort
+from kiosk.sim.base import SimPort
+from kiosk.sim.idcard import SamSimulator
+from kiosk.sim.locker import LockerSimulator
+from kiosk.sim.scanner import ScannerSimulator
 from kiosk.app.pickup import PickupService
 from kiosk.store import Store
 from tests.conftest import write_config

@@ -8,7 +8,7 @@ from kiosk.core.deposit import Notice, Step
 from kiosk.core.locker import DoorPlan, LockerRuleError, check_case_number
 from kiosk.core.recall import Step as RecallStep
 from kiosk.core.staff import PinError, StaffSignIn, hash_pin, verify_pin
-from kiosk.hardware.sim.idcard import demo_resident
+from kiosk.sim.idcard import demo_resident
 from tests.conftest import run_kiosk
 from tests.pickup.conftest import ScriptedClock
 

@@ -6,7 +6,7 @@ import sqlite3
 from kiosk.core.locker import code_hash
 from kiosk.core.pickup import Notice, Step
 from kiosk.hardware.scanner import classify
-from kiosk.hardware.sim.idcard import demo_resident, long_term_resident
+from kiosk.sim.idcard import demo_resident, long_term_resident
 from tests.pickup.conftest import HASH_KEY, make_kit
 
 HOLDER = demo_resident().id_number

@@ -13,11 +13,11 @@ from kiosk.core.background import Held
 from kiosk.core.documents import DocumentPrintFlow
 from kiosk.core.payment.flow import PaymentFlow
 from kiosk.core.payment.ledger import PaymentLedger
-from kiosk.hardware import transport
 from kiosk.hardware.cups import JobInfo
 from kiosk.hardware.device import State, Status, VirtualClock
 from kiosk.hardware.idcard import SamReader
 from kiosk.hardware.payment import ConcertTerminal
+from kiosk.sim import registry as sim_registry
 from kiosk.sync import outbox as outbox_module
 from kiosk.sync.client import CentralOffline
 from kiosk.sync.outbox import Outbox
@@ -98,9 +98,9 @@ def outbox(kiosk_store):
 
 @pytest.fixture
 def sims(clock):
-    transport.reset_simulators()
-    yield {"payment": transport.simulator("payment", clock), "idcard": transport.simulator("idcard", clock)}
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
+    yield {"payment": sim_registry.simulator("payment", clock), "idcard": sim_registry.simulator("idcard", clock)}
+    sim_registry.reset_simulators()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kiosk.demo.cupsd import PrivateCupsd
+from kiosk.tour.cupsd import PrivateCupsd
 from tests.sync.centralproc import KIOSK_ID, Central, kiosk_config, run_kiosk
 
 QUEUE = "sim"

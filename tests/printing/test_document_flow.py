@@ -8,7 +8,7 @@ from kiosk.core import privacy
 from kiosk.core.documents import DocState, Printable
 from kiosk.core.payment.flow import PayState
 from kiosk.hardware.device import State, Status
-from kiosk.hardware.sim.idcard import demo_resident, expired_resident
+from kiosk.sim.idcard import demo_resident, expired_resident
 
 from tests.printing.conftest import HASH_KEY, of_kind
 
@@ -204,3 +204,24 @@ def test_the_end_of_the_visit_forgets_the_holder_and_the_spooled_pdf(parts, tmp_
     flow.reset()
     assert flow.holder is None and flow.greeting_name == "" and flow.documents == []
     assert not pdf.exists()
+
+
+def test_a_document_the_platform_cannot_give_now_is_a_platform_problem_and_a_refused_one_is_not(parts):
+    """The domain tells the two apart by the wire's PlatformUnavailable, which every 'try later'
+    error of the central client is, and nothing else is."""
+    from kiosk.sync.client import CentralNotFound, CentralServerError, CentralTimeout
+
+    flow, held, platform = parts["flow"], parts["held"], parts["platform"]
+    to_list(parts)
+    doc = flow.documents[0]
+    for error, problem in ((CentralTimeout("GET document: no answer in 10 s"), "central_offline"),
+                           (CentralServerError("GET document: 503", 503), "central_offline"),
+                           (CentralNotFound("GET document: 404"), "document_unreadable")):
+        def refuse(*_a, _error=error, **_k):
+            raise _error
+        platform.get_document = refuse
+        assert flow.choose(doc)
+        held.release()
+        assert (flow.state, flow.problem) == (DocState.FETCH_FAILED, problem)
+        flow.back_to_list()
+        assert flow.state is DocState.LIST

@@ -12,15 +12,15 @@ from kiosk.core.catalog import GuideCatalog
 from kiosk.core.payment.flow import PaymentFlow, PayState
 from kiosk.core.payment.ledger import PaymentLedger
 from kiosk.core.rating import RatingFlow
-from kiosk.hardware import transport
 from kiosk.hardware.cups import CupsPrinter
 from kiosk.hardware.idcard import SamReader
 from kiosk.hardware.payment import ConcertTerminal
 from kiosk.hardware.scanner import SerialScanner
+from kiosk.sim import registry as sim_registry
 from kiosk.sync import outbox as outbox_module
 from kiosk.sync.client import CentralClient
 from kiosk.sim.acquirer import CentralDemoAcquirer
-from kiosk.demo.cupsd import PrivateCupsd
+from kiosk.tour.cupsd import PrivateCupsd
 from tests.printing.env import QUEUE, Hall
 from tests.sync.centralproc import run_kiosk
 
@@ -37,7 +37,7 @@ def hall(tmp_path_factory):
 @pytest.fixture
 def kiosk(hall, tmp_path):
     settings = config.load(hall.config)
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
     kstore = store.Store.from_settings(settings)
     central = CentralClient.from_settings(settings)
     terminal = ConcertTerminal("payment", "sim://payment")
@@ -58,7 +58,7 @@ def kiosk(hall, tmp_path):
            "central": central, "store": kstore, "config": hall.config}
     for dev in (terminal, scanner, reader):
         dev.close()
-    transport.reset_simulators()
+    sim_registry.reset_simulators()
 
 
 def test_the_simulators_demo_card_finds_its_documents_at_the_platform(kiosk):
@@ -106,7 +106,7 @@ def test_a_released_document_is_paid_printed_through_cups_and_reaches_the_platfo
 
 def test_a_payment_code_is_paid_at_the_platforms_demo_acquirer_after_the_payer_confirms(kiosk):
     from tests.payment.conftest import show_code_when_asked
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
 
     payment, held = kiosk["payment"], kiosk["held"]
     show_code_when_asked(payment.scanner, simulator("scanner"), "134567890123456782")
@@ -118,7 +118,7 @@ def test_a_payment_code_is_paid_at_the_platforms_demo_acquirer_after_the_payer_c
 
 def test_a_lost_answer_at_the_demo_acquirer_is_queried_not_paid_twice(kiosk):
     from tests.payment.conftest import show_code_when_asked
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
 
     payment, held = kiosk["payment"], kiosk["held"]
     show_code_when_asked(payment.scanner, simulator("scanner"), "281234567890123453")

@@ -2,19 +2,16 @@
 import pytest
 
 from kiosk import config
-from kiosk.core.sim_faults import SimFaults
+from kiosk.core.background import Inline
 from kiosk.core.tech_bench import DeviceBench
 from kiosk.devices import build_devices, close_all
 from kiosk.hardware.device import VirtualClock
 from kiosk.hardware.receipt import diagnostic_receipt
-from kiosk.hardware.transport import reset_simulators, simulator
+from kiosk.sim.faults import SimFaults
+from kiosk.sim.registry import reset_simulators, simulator
 from tests.conftest import write_config
 
 SIMULATED = ("idcard", "locker", "receipt_printer", "payment", "scanner")
-
-
-def now(fn, name):
-    fn()
 
 
 class Alarms:
@@ -38,7 +35,7 @@ def bench(tmp_path):
     settings = config.load(write_config(tmp_path / "k"))
     devices = build_devices(settings, clock, only=SIMULATED)
     alarms = Alarms()
-    b = DeviceBench(devices, alarms=alarms, spawn=now, card_timeout_s=3, scan_timeout_s=3,
+    b = DeviceBench(devices, alarms=alarms, executor=Inline(), card_timeout_s=3, scan_timeout_s=3,
                     faults=SimFaults(simulator), test_receipt=lambda cut: diagnostic_receipt(cut=cut))
     yield b
     close_all(devices)

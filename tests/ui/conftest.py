@@ -41,9 +41,9 @@ def _config(directory: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def ui_cupsd():
-    """The A4 printer: the default config's CUPS queue "sim" on a private cupsd (kiosk/demo/cupsd.py), for the app
+    """The A4 printer: the default config's CUPS queue "sim" on a private cupsd (kiosk/tour/cupsd.py), for the app
     and for `kiosk tour` run from here (both find it through $CUPS_SERVER); None where CUPS cannot run."""
-    from kiosk.demo.cupsd import PrivateCupsd
+    from kiosk.tour.cupsd import PrivateCupsd
 
     cups, saved_cups_server = None, os.environ.get("CUPS_SERVER")
     if PrivateCupsd.unavailable() is None:
@@ -63,11 +63,11 @@ def ui_cupsd():
 
 @pytest.fixture(scope="session")
 def kiosk_ui(tmp_path_factory, ui_cupsd):
-    from kiosk import app as composition
     from kiosk import config
     from kiosk.core.offer import CitizenService
     from kiosk.core.session import SteerableClock
-    from kiosk.screens.xvfb import VirtualDisplay, needs_virtual_display
+    from kiosk.tour.compose import build_app
+    from kiosk.tour.xvfb import VirtualDisplay, needs_virtual_display
 
     settings = config.load(_config(tmp_path_factory.mktemp("ui-kiosk")))
     display = VirtualDisplay(settings.ui.width, settings.ui.height) if needs_virtual_display() else None
@@ -87,8 +87,9 @@ def kiosk_ui(tmp_path_factory, ui_cupsd):
 
         # a stand-in service, for the tile behaviour only: the real list is empty until flows exist
         demo = CitizenService(DEMO_SERVICE, "Home", ("locker",), demo_screen)
-        app = composition.build(settings, clock=clock, now=lambda: WALL_CLOCK, services=[demo])
-        from kiosk.screens.driver import UiDriver
+        # built as the tour builds it: the production composition root, plus the simulators' fault controls
+        app = build_app(settings, clock=clock, now=lambda: WALL_CLOCK, services=[demo])
+        from kiosk.tour.driver import UiDriver
 
         driver = UiDriver(app, clock)
         driver.start()
@@ -153,7 +154,7 @@ def small_keys(pad) -> list:
 
 
 def locker_sim():
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
 
     return simulator("locker")
 

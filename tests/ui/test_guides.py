@@ -7,14 +7,14 @@ import json
 import pytest
 
 from kiosk.core.guides import FAILED_PAPER_OUT, SEARCH_DEBOUNCE_S, PrintPhase, View
-from kiosk.demo.cupsd import PrivateCupsd
+from kiosk.tour.cupsd import PrivateCupsd
 from tests.ui.conftest import small_keys
 
 DEMO_CATALOG_CODE_DISABLED = "11010009"   # 工伤认定申请, kiosk_enabled false
 
 
 def type_keys(ui, keys):
-    from kiosk.screens.guides_tour import type_keys as typing
+    from kiosk.tour.steps_guides import type_keys as typing
 
     typing(ui, keys)
 
@@ -22,7 +22,7 @@ def type_keys(ui, keys):
 @pytest.fixture
 def guides(ui, guides_screen):
     """The guides' home on screen, the receipt simulator with paper and nothing captured."""
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
 
     sim = simulator("receipt")
     sim.set_paper("ok")
@@ -115,7 +115,7 @@ def test_leaving_the_guides_lets_the_last_guide_go_and_the_next_guide_shows_in_f
 
 
 def test_the_receipt_button_prints_a_receipt_that_decodes_back_to_the_item(ui, guides, shot):
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
 
     open_search(ui, guides)
     type_keys(ui, "sbk")
@@ -131,7 +131,7 @@ def test_the_receipt_button_prints_a_receipt_that_decodes_back_to_the_item(ui, g
 
 @pytest.mark.skipif(PrivateCupsd.unavailable() is not None, reason=PrivateCupsd.unavailable() or "")
 def test_the_a4_button_prints_through_cups_to_completed_and_records_the_print(ui, guides, shot):
-    from kiosk.screens.driver import SETTLE_LONG_FRAMES   # kivy only once the app has configured it
+    from kiosk.tour.driver import SETTLE_LONG_FRAMES   # kivy only once the app has configured it
 
     open_search(ui, guides)
     type_keys(ui, "gjj")
@@ -153,7 +153,7 @@ def test_the_a4_button_prints_through_cups_to_completed_and_records_the_print(ui
 
 def test_paper_out_shows_the_calm_message_and_raises_an_alarm(ui, guides, shot):
     from kiosk.alarms import Alarms
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
     from kiosk.sync.outbox import Outbox
 
     open_search(ui, guides)

@@ -26,7 +26,7 @@ def pad(ui):
 def finger(ui, x, y):
     from kivy.base import EventLoop
 
-    from kiosk.screens.driver import Finger
+    from kiosk.tour.driver import Finger
 
     touch = Finger(x, y)
     EventLoop.post_dispatch_input("begin", touch)

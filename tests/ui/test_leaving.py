@@ -54,7 +54,7 @@ def hall(ui, platform, ui_cupsd, guides_screen):
     """The app with the documents and guides screens (the catalog seeded), the printers up and old payments
     settled; simulators as a hall starts its day (card off the reader, the terminal approving, paper in the
     receipt printer)."""
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
     from tests.ui.conftest import add_service_screen
 
     if ui_cupsd is None:
@@ -146,7 +146,7 @@ def pay(ui):
 
 
 def tap_action(ui, screen: str, msgid: str) -> None:
-    from kiosk.compose.printing_tour import tap_action as tap   # imports kivy: inside the test, never at collection
+    from kiosk.tour.steps_documents import tap_action as tap   # imports kivy: inside the test, never at collection
 
     tap(ui, screen, msgid)
 
@@ -183,7 +183,7 @@ def to_read_card(ui):
 
 
 def to_list(ui):
-    from kiosk.hardware.sim.idcard import demo_resident
+    from kiosk.sim.idcard import demo_resident
 
     to_read_card(ui)
     ui.sims["idcard"].insert_card(demo_resident())
@@ -331,7 +331,7 @@ def test_leaving_documents_before_anything_is_sent_ends_the_visit_with_nothing_c
 
 
 def test_a_card_read_after_the_visit_ended_is_never_shown(hall):
-    from kiosk.hardware.sim.idcard import demo_resident
+    from kiosk.sim.idcard import demo_resident
 
     ui = hall
     to_read_card(ui)
@@ -785,7 +785,7 @@ def test_leaving_pickup_while_the_holders_card_is_awaited_opens_nothing(locker, 
 
     ui = locker
     ui.sims["idcard"].remove_card()
-    from kiosk.hardware.sim.idcard import demo_resident
+    from kiosk.sim.idcard import demo_resident
 
     door, code = deposit_item(ui.app, f"UI-ID-{way}", holder=demo_resident().id_number)
     screen = open_pickup(ui)

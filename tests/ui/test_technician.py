@@ -37,7 +37,7 @@ def hold_corner(ui, seconds):
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
-    from kiosk.screens.driver import Finger
+    from kiosk.tour.driver import Finger
 
     finger = Finger(20, Window.height - 20)
     EventLoop.post_dispatch_input("begin", finger)
@@ -65,7 +65,7 @@ def tech(ui):
     yield tui
     tui.mode.leave("test over")
     ui.pump(3)
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
 
     simulator("receipt").set_paper("ok")
     simulator("receipt").set_cover_open(False)
@@ -202,7 +202,7 @@ def test_an_injected_fault_shows_and_is_one_alarm_until_cleared(ui, tech, shot):
     assert toggle.active
     ui.tap(toggle)    # a real tap on the device panel, after the system panel was shown
     ui.pump(3)
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
 
     assert not simulator("receipt").cover_open and not toggle.active
     poller.poll_once()

@@ -23,7 +23,7 @@ def run_kiosk(*args, timeout=120):
 
 
 def test_a_failing_tour_step_is_reported_and_the_tour_goes_on(ui, tmp_path, monkeypatch):
-    from kiosk.screens import tour
+    from kiosk.tour import runner as tour
 
     flows = {"broken": [tour.Step("fails", lambda d: None, lambda d: "the widget is not there"),
                         tour.Step("raises", lambda d: 1 / 0, lambda d: None),

@@ -1,7 +1,7 @@
 """Resident ID card reader (SAM module on a serial line), the wire codec: frames, checksums, card contents.
 
 Pure functions and value types, no I/O and no threads: the driver
-(`kiosk.hardware.idcard.driver`) and the simulator (`kiosk.hardware.sim.idcard`)
+(`kiosk.hardware.idcard.driver`) and the simulator (`kiosk.sim.idcard`)
 both speak through them.
 
 Wire format (HARDWARE.md): `AA AA AA 96 69` + LEN (2 bytes BE, every byte

@@ -7,7 +7,7 @@ cups-client, cups-bsd, printer-driver-cups-pdf. `PrivateCupsd.unavailable()`
 says why a machine cannot run one, so tests can skip with that reason.
 
 Queues print to cups-pdf; its output goes to `out_dir` through a per-queue
-/etc/cups/cups-pdf-QUEUE.conf (cups-pdf reads its settings only from /etc/cups),
+/etc/cups/cups-pdf-QUEUE<tag>.conf (cups-pdf reads its settings only from /etc/cups),
 removed again at stop. A `fail` backend (exit 1) stands in for a broken printer.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ CUPS_PDF_CONF_DIR = Path("/etc/cups")
 class PrivateCupsd:
     def __init__(self):
         self.root = Path(tempfile.mkdtemp(prefix="kiosk-cupsd-"))
+        self.tag = "".join(c for c in self.root.name.removeprefix("kiosk-cupsd-") if c.isalnum())
         # filters run as lp and must reach the spool: the tree is world-traversable
         os.chmod(self.root, 0o755)
         self.socket = str(self.root / "cups.sock")
@@ -122,12 +123,14 @@ FileDevice No
         return done
 
     def add_queue(self, name: str, uri: str | None = None, policy: str = "abort-job") -> None:
-        # cups-pdf picks /etc/cups/cups-pdf-NAME.conf from a device URI cups-pdf:/NAME
-        uri = uri or f"cups-pdf:/{name}"
+        # cups-pdf picks /etc/cups/cups-pdf-NAME.conf from a device URI cups-pdf:/NAME; NAME carries
+        # this daemon's own tag, so daemons running side by side (parallel test processes) never
+        # share, or remove, each other's file
+        uri = uri or f"cups-pdf:/{name}{self.tag}"
         self.run("lpadmin", "-p", name, "-E", "-v", uri, "-m", CUPS_PDF_MODEL,
                  "-o", f"printer-error-policy={policy}", check=True)
         if uri.startswith("cups-pdf:") and os.access(CUPS_PDF_CONF_DIR, os.W_OK):
-            conf = CUPS_PDF_CONF_DIR / f"cups-pdf-{name}.conf"
+            conf = CUPS_PDF_CONF_DIR / f"cups-pdf-{uri.removeprefix('cups-pdf:/')}.conf"
             conf.write_text(f"Out {self.out_dir}\nAnonDirName {self.out_dir}\nUserUMask 0000\n")
             self._confs.append(conf)
 

@@ -17,7 +17,7 @@ import threading
 
 from kiosk.hardware.device import SYSTEM_CLOCK, Clock
 from kiosk.hardware.escpos_stream import EscPosStream, PrintedReceipt, decode_receipts
-from kiosk.hardware.transport import Simulator, register_simulator
+from kiosk.sim.base import Simulator
 
 BASE = 0x12   # the fixed bits of every DLE EOT reply
 
@@ -89,6 +89,3 @@ class ReceiptSimulator(Simulator):
             if ev.kind == "status" and ev.value in (1, 2, 3, 4):
                 self.status_requests.append(ev.value)
                 self.emit(bytes([self.status_byte(ev.value)]), self.reply_delay)
-
-
-register_simulator("receipt", ReceiptSimulator)

@@ -1,72 +1,17 @@
-"""The steps of `kiosk tour`: every flow that exists, driven through the real UI.
+"""The home screen in `kiosk tour`: both languages and modes; the idle warning, more time, and the reset.
 
-A flow adds its steps with `register(flow, [Step(...), ...])`; the tour runs
-the flows in registration order and saves one PNG per step, named
-`NN-flow-step.png`. Each step acts through the UI (taps, the session clock)
-and then checks the widget state it expects; `check` returns a problem to
-report, or None.
+Listed by kiosk/tour/runner.py; every kiosk has them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 from kiosk import i18n
 from kiosk.core.session import Phase
-from kiosk.screens.driver import UiDriver
+from kiosk.tour.driver import UiDriver
+from kiosk.tour.step import Step
 
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    act: Callable[[UiDriver], None]
-    check: Callable[[UiDriver], str | None]
-
-
-FLOWS: dict[str, list[Step]] = {}
-
-
-def register(flow: str, steps: list[Step]) -> None:
-    FLOWS.setdefault(flow, []).extend(steps)
-
-
-@dataclass
-class StepResult:
-    flow: str
-    step: str
-    ok: bool
-    problem: str | None
-    png: str | None
-
-
-def run(driver: UiDriver, out: Path, flows: set[str] | None = None) -> list[StepResult]:
-    """Every registered flow (or those named in `flows`); PNGs keep their full-tour numbers,
-    so a partial run replaces exactly the pictures it took."""
-    results = []
-    number = 0
-    for flow, steps in FLOWS.items():
-        if flows is not None and flow not in flows:
-            number += len(steps)
-            continue
-        driver.reset()
-        for step in steps:
-            number += 1
-            png = out / f"{number:02d}-{flow}-{step.name}.png"
-            try:
-                step.act(driver)
-                driver.pump()
-                problem = step.check(driver)
-            except Exception as exc:  # a step that blows up is a failed step, and the tour goes on
-                problem = f"{type(exc).__name__}: {exc}"
-            try:
-                driver.screenshot(png)
-            except Exception as exc:
-                problem = problem or f"screenshot failed: {exc}"
-                png = None
-            results.append(StepResult(flow, step.name, problem is None, problem, str(png) if png else None))
-    driver.reset()
-    return results
+FLOWS: dict[str, list[Step]] = {}   # the flows, in the order the tour runs them (kiosk/tour/runner.py)
 
 
 # -- the home screen, both languages and modes; the idle warning and reset -----------------------------
@@ -147,18 +92,18 @@ def _check_warning(d: UiDriver) -> str | None:
     return "; ".join(problems) or None
 
 
-register("home", [
+FLOWS["home"] = [
     Step("zh_CN", _nothing, _expect(screen="home", lang="zh_CN", elder=False, warning_open=False)),
     Step("en", _tap("header.lang_en"), _expect(screen="home", lang="en", elder=False)),
     Step("en-elder", _tap("header.elder_toggle"), _expect(screen="home", lang="en", elder=True)),
     Step("zh_CN-elder", _tap("header.lang_zh_CN"), _expect(screen="home", lang="zh_CN", elder=True)),
     Step("zh_CN-normal", _tap("header.elder_toggle"), _expect(screen="home", lang="zh_CN", elder=False)),
-])
+]
 
-register("idle", [
+FLOWS["idle"] = [
     Step("warning", _touch_then_idle_out, _check_warning),
     Step("more-time", _tap("idle.more_time"), _expect(warning_open=False, phase=Phase.ACTIVE)),
     Step("en-warning", lambda d: (_tap("header.lang_en")(d), _idle_out(d)), _check_warning),
     Step("reset", _countdown_out,
          _expect(screen="home", lang="zh_CN", elder=False, warning_open=False, phase=Phase.HOME)),
-])
+]

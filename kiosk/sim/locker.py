@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from kiosk.hardware import locker_8a as p8a
 from kiosk.hardware import locker_kerong as pkr
 from kiosk.hardware.device import SYSTEM_CLOCK, Clock, ProtocolError
-from kiosk.hardware.transport import Simulator, register_simulator
+from kiosk.sim.base import Simulator
 
 DEFAULT_LAYOUT = {"lock8a": [(1, 24)], "kerong": [(0, 16)]}
 
@@ -206,6 +206,3 @@ class LockerSimulator(Simulator):
         else:
             self.emit(pkr.encode_status_reply(board.address, board.closed_list(), board.item_list(),
                                               board.closed_bit), self.reply_delay)
-
-
-register_simulator("locker", LockerSimulator)

@@ -4,19 +4,22 @@ code and the lockout, a door left open, recall; in zh_CN, some in elder mode.
 The steps act through the real window (taps, the hidden press on the hall's
 name, the session clock) and play the citizen's and the staff's part at the
 simulators (`sim://locker`, `sim://scanner`, `sim://idcard`): closing a door,
-showing a QR code, putting a card on the reader. They live outside
-kiosk/screens/ because they reach the simulators of kiosk/hardware/.
+showing a QR code, putting a card on the reader (kiosk/sim/). Listed by
+kiosk/tour/runner.py, run only on a kiosk that offers the pickup.
 """
 from __future__ import annotations
 
-from kiosk.screens.tour import Step, register
+from kiosk.tour.step import Step
 
 STAFF_ID, STAFF_PIN = "1001", "246810"   # the demo member of config/kiosk.toml
 _state: dict = {}
 
+# the flows, in the order the tour runs them (listed by kiosk/tour/runner.py)
+FLOWS: dict[str, list[Step]] = {}
+
 
 def _sim(name: str):
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
 
     return simulator(name)
 
@@ -48,7 +51,7 @@ def _type(d, keypad, text: str) -> None:
 def _long_press_hall_name(d) -> None:
     from kivy.base import EventLoop
 
-    from kiosk.screens.driver import Finger
+    from kiosk.tour.driver import Finger
 
     d.app.go_home()
     d.pump()
@@ -126,7 +129,7 @@ def _more_deposits(d) -> None:
     d.tap(_screen(d, "staff").ids.sign_out)
 
 
-register("pickup-deposit", [
+FLOWS["pickup-deposit"] = [
     Step("staff-sign-in", _long_press_hall_name, _expect_panel("staff", "sign_in")),
     Step("staff-menu", _sign_in, _expect_panel("staff", "menu")),
     Step("case-number", _deposit_case, _expect_panel("staff_deposit", "options")),
@@ -134,7 +137,7 @@ register("pickup-deposit", [
     Step("door-open", _deposit_read_card, _expect_panel("staff_deposit", "door_open")),
     Step("code", _deposit_close, _expect_panel("staff_deposit", "code")),
     Step("home-after", _more_deposits, lambda d: None if d.app.screens.current == "home" else "not home"),
-])
+]
 
 
 # --- citizens --------------------------------------------------------------------------------------
@@ -194,20 +197,20 @@ def _rating_shown(d) -> str | None:
     return None if current == "rating" else f"after the pickup: {current}, expected rating"
 
 
-register("pickup-code", [
+FLOWS["pickup-code"] = [
     Step("keypad", lambda d: (_open_pickup()(d), _type_code(lambda: _state["codes"][0], 3)(d)),
          _expect_panel("pickup", "code")),
     Step("door-open", lambda d: (_type_code(lambda: _state["codes"][0][3:])(d), _wait_door_open(d)),
          _expect_panel("pickup", "door_open")),
     Step("done", _close_door, _expect_panel("pickup", "done")),
     Step("rating", _continue_to_rating, _rating_shown),
-])
+]
 
-register("pickup-qr-elder", [
+FLOWS["pickup-qr-elder"] = [
     Step("keypad", _open_pickup(elder=True), _expect_panel("pickup", "code")),
     Step("door-open", _scan(lambda: _state["codes"][1]), _expect_panel("pickup", "door_open")),
     Step("done", _close_door, _expect_panel("pickup", "done")),
-])
+]
 
 
 def _remove_card(d) -> None:
@@ -219,13 +222,13 @@ def _insert_card(d) -> None:
     _wait_door_open(d)
 
 
-register("pickup-id-card", [
+FLOWS["pickup-id-card"] = [
     Step("id-card", lambda d: (_remove_card(d), _open_pickup()(d), _type_code(lambda: _state["id_code"])(d),
                                d.wait_for(lambda: _screen(d, "pickup").panels.current == "id_card")),
          _expect_panel("pickup", "id_card")),
     Step("door-open", _insert_card, _expect_panel("pickup", "door_open")),
     Step("done", _close_door, _expect_panel("pickup", "done")),
-])
+]
 
 
 def _wrong(times: int):
@@ -243,12 +246,12 @@ def _countdown_ends(d) -> None:
     d.wait_for(lambda: screen.panels.current == "code", what="the keypad back")
 
 
-register("pickup-lockout", [
+FLOWS["pickup-lockout"] = [
     Step("wrong-code", lambda d: (_open_pickup()(d), _wrong(1)(d)), _expect_panel("pickup", "code")),
     Step("locked", _wrong(4), _expect_panel("pickup", "locked")),
     Step("locked-elder", lambda d: d.tap(d.app.header.ids.elder_toggle), _expect_panel("pickup", "locked")),
     Step("unlocked", _countdown_ends, _expect_panel("pickup", "code")),
-])
+]
 
 
 def _left_open(d) -> None:
@@ -263,12 +266,12 @@ def _close_late(d) -> None:
     d.wait_for(lambda: screen.panels.current == "done", what="done after closing")
 
 
-register("pickup-door-left-open", [
+FLOWS["pickup-door-left-open"] = [
     Step("door-open-elder", lambda d: (_open_pickup(elder=True)(d), _type_code(lambda: _state["codes"][2])(d),
                                        _wait_door_open(d)), _expect_panel("pickup", "door_open")),
     Step("left-open", _left_open, _expect_panel("pickup", "door_left_open")),
     Step("closed", _close_late, _expect_panel("pickup", "done")),
-])
+]
 
 
 def _recall_list(d) -> None:
@@ -302,8 +305,8 @@ def _recall_confirm(d) -> None:
     d.wait_for(lambda: rec.panels.current == "list" and rec.recalled == 1, what="the recall recorded")
 
 
-register("pickup-recall", [
+FLOWS["pickup-recall"] = [
     Step("list", _recall_list, _expect_panel("staff_recall", "list")),
     Step("door-open", _recall_open, _expect_panel("staff_recall", "door_open")),
     Step("recorded", _recall_confirm, _expect_panel("staff_recall", "list")),
-])
+]

@@ -7,7 +7,7 @@ sends raw bytes (noise, a code without a line end). Default: nothing scanned.
 from __future__ import annotations
 
 from kiosk.hardware.device import SYSTEM_CLOCK, Clock
-from kiosk.hardware.transport import Simulator, register_simulator
+from kiosk.sim.base import Simulator
 
 
 class ScannerSimulator(Simulator):
@@ -23,6 +23,3 @@ class ScannerSimulator(Simulator):
 
     def receive(self, data: bytes) -> None:
         self.received += data
-
-
-register_simulator("scanner", ScannerSimulator)

@@ -13,7 +13,7 @@ from kiosk.hardware.device import SYSTEM_CLOCK, Clock, ProtocolError
 from kiosk.hardware.payment import (
     ACK, ENQ, EOT, ETX, NAK, STX, Request, Response, decode_frame, decode_request, encode_frame, encode_response,
 )
-from kiosk.hardware.transport import Simulator, register_simulator
+from kiosk.sim.base import Simulator
 
 OUTCOMES = ("approve", "decline", "not_verified", "no_answer", "offline", "garbled", "wrong_reference")
 
@@ -109,6 +109,3 @@ class ConcertSimulator(Simulator):
         self._response = frame
         self._state = "await_ack"
         self.emit(bytes([ENQ]), self.answer_delay)
-
-
-register_simulator("payment", ConcertSimulator)

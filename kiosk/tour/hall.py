@@ -25,7 +25,7 @@ from pathlib import Path
 import requests
 
 from kiosk.config import Settings
-from kiosk.demo.cupsd import PrivateCupsd
+from kiosk.tour.cupsd import PrivateCupsd
 
 log = logging.getLogger(__name__)
 KIOSK = Path(sys.executable).parent / "kiosk"

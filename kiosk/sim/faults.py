@@ -5,28 +5,25 @@ fault is injected; off: cleared) or a one-shot (a code scanned, a card put on
 the reader). Labels are msgids; the screen translates them. Locker controls act
 on the door the technician has selected.
 
-The simulators themselves live in kiosk/hardware/sim/; core does not reach for
-them. The composition (kiosk/app/tech.py) gives a `SimFaults` the way to
-find a simulator by name and installs it, and the device panel gets it
-injected. Controls use only the simulators' public control methods.
+The product never builds them: the technician's device panel
+(kiosk/core/tech_bench.py) takes any `FaultControls`, and a `SimFaults` is
+handed to the composition root (kiosk/app/root.py `build(faults=...)`) by the
+tour, the UI tests and `kiosk ui` on a config whose devices are simulators.
+Tour steps and tests switch faults with `apply` below, through the same
+simulators (those of this process, kiosk/sim/registry.py). Controls use only
+the simulators' public control methods.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from kiosk.core.tech_bench import Target
 from kiosk.i18n import N_
 
 # a made-up WeChat-shaped payment code and a pickup code: what the scanner test shows, masked
 DEMO_PAYMENT_CODE = "134567890123456789"
 DEMO_PICKUP_CODE = "KIOSK-PICKUP:482913"
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a control acts on besides the simulator: the selected door and the locker's first board."""
-    door: int = 1
-    board: int = 1
 
 
 @dataclass(frozen=True)
@@ -108,10 +105,17 @@ def sim_name(port: str) -> str | None:
     return port.removeprefix("sim://") if port.startswith("sim://") else None
 
 
-class SimFaults:
-    """The fault controls over the simulators `lookup(name)` returns (kiosk.hardware.transport.simulator)."""
+def _this_process(name: str):
+    from kiosk.sim.registry import simulator
 
-    def __init__(self, lookup: Callable[[str], object], controls: Iterable[SimControl] = CONTROLS):
+    return simulator(name)
+
+
+class SimFaults:
+    """The fault controls over the simulators `lookup(name)` returns (by default this process's,
+    kiosk.sim.registry.simulator); a `FaultControls` for the technician's device panel."""
+
+    def __init__(self, lookup: Callable[[str], object] = _this_process, controls: Iterable[SimControl] = CONTROLS):
         self.lookup = lookup
         self.controls = tuple(controls)
 
@@ -127,26 +131,10 @@ class SimFaults:
         control.set(self.lookup(control.sim), on, target)
 
 
-_installed: SimFaults | None = None
-
-
-def install(faults: SimFaults | None) -> None:
-    """The process's simulator controls, set by the composition; `apply`/`state` below go through them."""
-    global _installed
-    _installed = faults
-
-
-def installed() -> SimFaults:
-    if _installed is None:
-        raise RuntimeError("no simulator controls installed: the app's composition (kiosk/app/tech.py) "
-                           "installs them when it builds the technician mode")
-    return _installed
-
-
 def state(control: SimControl, target: Target) -> bool:
-    return installed().state(control, target)
+    return SimFaults().state(control, target)
 
 
 def apply(control: SimControl, on: bool, target: Target) -> None:
-    """Switch a fault (a tour step, a test) through the installed controls."""
-    installed().apply(control, on, target)
+    """Switch a fault (a tour step, a test) on this process's simulators, as the technician's panel would."""
+    SimFaults().apply(control, on, target)

@@ -1,9 +1,8 @@
 """The technician mode in `kiosk tour`: the hidden entry, each panel, each check, and a fault with its alarm.
 
-Registered when the technician screens are installed (kiosk/screens/tech.py).
-Every step acts through the real widgets — the corner held for five seconds,
-the PIN typed on the pad, taps on devices, checks, doors and the simulator's
-fault toggles — then waits, frame by frame and bounded, for the worker to
+Listed by kiosk/tour/runner.py. Every step acts through the real widgets —
+the corner held for five seconds, the PIN typed on the pad, taps on devices,
+checks, doors and the simulator's fault toggles — then waits, frame by frame and bounded, for the worker to
 report back, and checks what the screen shows. The injected fault (the receipt
 printer's cover opened) is followed to its alarm on the system panel and back
 to "no active alarms" once the cover is closed. One pass in elder mode shows
@@ -15,16 +14,12 @@ from typing import Callable
 
 from kiosk import i18n
 from kiosk.core.technician import Phase
-from kiosk.screens import tour
-from kiosk.screens.driver import SETTLE_FRAMES, SETTLE_LONG_FRAMES, Finger, UiDriver
-from kiosk.screens.tour import Step
+from kiosk.tour.driver import SETTLE_FRAMES, SETTLE_LONG_FRAMES, Finger, UiDriver
+from kiosk.tour.step import Step
 
 DEMO_PIN = "135790"        # the demo hash in config/kiosk.toml [technician]; a real kiosk has its own
 WRONG_PIN = "000000"
 DOORS_SHOWN_OPENING = 4    # the every-door run is stopped after this many, to show it live and the Stop button
-
-_registered = False
-
 
 def ui(d: UiDriver):
     return d.app.technician_ui
@@ -290,40 +285,35 @@ def act_exit(d):
     d.pump(3)
 
 
-def register_steps() -> None:
-    """Add the technician mode to the tour (once per process)."""
-    global _registered
-    if _registered:
-        return
-    _registered = True
-    tour.register("technician", [
-        Step("corner-held-5s", act_hold(), on_pin_pad("Enter the technician PIN")),
-        Step("pin-wrong", act_wrong_pin, on_pin_pad("Wrong PIN. {n} tries left.")),
-        Step("pin-typed", act_type_pin, on_pin_pad(dots=len(DEMO_PIN))),
-        Step("devices", act_open, on_panel("devices", every_device_known)),
-        Step("idcard-read-card", act_run("idcard", "read_card"),
-             on_panel("devices", passed("idcard", "read_card", "张*", "110***********"), no_full_identity)),
-        Step("locker-open-door-7", act_open_door(7),
-             on_panel("devices", passed("locker", "open_door"), doors_open(lambda s: s == {7}, "door 7 only"))),
-        Step("locker-every-door-live", act_open_all_then_stop,
-             on_panel("devices", doors_open(lambda s: len(s) >= DOORS_SHOWN_OPENING, "the first doors open"))),
-        Step("locker-every-door-stopped", act_stop, on_panel("devices", doors_open(bool, "some doors open"))),
-        Step("receipt-test", lambda d: (act_toggle("close_all")(d), act_run("receipt_printer", "print_receipt")(d)),
-             on_panel("devices", passed("receipt_printer", "print_receipt"))),
-        Step("a4-test-page", act_run("document_printer", "print_a4", SETTLE_LONG_FRAMES),
-             on_panel("devices", passed("document_printer", "print_a4", "completed"))),
-        Step("payment-sale-refund", act_run("payment", "test_sale"),
-             on_panel("devices", passed("payment", "test_sale", "approved", "refund"))),
-        Step("scanner-test", act_scan, on_panel("devices", passed("scanner", "scan", "1345**********6789"))),
-        Step("fault-cover-open", act_fault, on_panel("devices", row_shows("receipt_printer", "cover_open"))),
-        Step("fault-alarm", act_tab("system", lambda d: "cover_open" in ui(d).screen.alarms_text),
-             on_panel("system", alarm_listed(True, "cover_open"))),
-        Step("fault-cleared", act_clear_fault, on_panel("system", alarm_listed(False, "cover_open"))),
-        Step("system", lambda d: d.settle(lambda: system_ready(d)), on_panel("system", system_read)),
-        Step("bundle-exported", act_export, on_panel("system", bundle_written)),
-        Step("exit", act_exit, at_home),
-    ])
-    tour.register("technician-elder", [
-        Step("pin-pad", act_hold(elder=True), on_pin_pad("Enter the technician PIN")),
-        Step("devices", lambda d: (act_type_pin(d), act_open(d)), on_panel("devices", every_device_known)),
-    ])
+FLOWS: dict[str, list[Step]] = {}   # the flows, in the order the tour runs them (kiosk/tour/runner.py)
+FLOWS["technician"] = [
+    Step("corner-held-5s", act_hold(), on_pin_pad("Enter the technician PIN")),
+    Step("pin-wrong", act_wrong_pin, on_pin_pad("Wrong PIN. {n} tries left.")),
+    Step("pin-typed", act_type_pin, on_pin_pad(dots=len(DEMO_PIN))),
+    Step("devices", act_open, on_panel("devices", every_device_known)),
+    Step("idcard-read-card", act_run("idcard", "read_card"),
+         on_panel("devices", passed("idcard", "read_card", "张*", "110***********"), no_full_identity)),
+    Step("locker-open-door-7", act_open_door(7),
+         on_panel("devices", passed("locker", "open_door"), doors_open(lambda s: s == {7}, "door 7 only"))),
+    Step("locker-every-door-live", act_open_all_then_stop,
+         on_panel("devices", doors_open(lambda s: len(s) >= DOORS_SHOWN_OPENING, "the first doors open"))),
+    Step("locker-every-door-stopped", act_stop, on_panel("devices", doors_open(bool, "some doors open"))),
+    Step("receipt-test", lambda d: (act_toggle("close_all")(d), act_run("receipt_printer", "print_receipt")(d)),
+         on_panel("devices", passed("receipt_printer", "print_receipt"))),
+    Step("a4-test-page", act_run("document_printer", "print_a4", SETTLE_LONG_FRAMES),
+         on_panel("devices", passed("document_printer", "print_a4", "completed"))),
+    Step("payment-sale-refund", act_run("payment", "test_sale"),
+         on_panel("devices", passed("payment", "test_sale", "approved", "refund"))),
+    Step("scanner-test", act_scan, on_panel("devices", passed("scanner", "scan", "1345**********6789"))),
+    Step("fault-cover-open", act_fault, on_panel("devices", row_shows("receipt_printer", "cover_open"))),
+    Step("fault-alarm", act_tab("system", lambda d: "cover_open" in ui(d).screen.alarms_text),
+         on_panel("system", alarm_listed(True, "cover_open"))),
+    Step("fault-cleared", act_clear_fault, on_panel("system", alarm_listed(False, "cover_open"))),
+    Step("system", lambda d: d.settle(lambda: system_ready(d)), on_panel("system", system_read)),
+    Step("bundle-exported", act_export, on_panel("system", bundle_written)),
+    Step("exit", act_exit, at_home),
+]
+FLOWS["technician-elder"] = [
+    Step("pin-pad", act_hold(elder=True), on_pin_pad("Enter the technician PIN")),
+    Step("devices", lambda d: (act_type_pin(d), act_open(d)), on_panel("devices", every_device_known)),
+]

@@ -19,7 +19,7 @@ from kiosk.hardware.idcard.codec import (
     FIND_CARD, PHOTO_SIZE, READ_ADDRESS, READ_TEXT_PHOTO, READ_TEXT_PHOTO_FINGERPRINT, RESET_SAM, SAM_ID,
     SAM_STATUS, SELECT_CARD, TEXT_SIZE, FrameScanner, decode_request, encode_frame,
 )
-from kiosk.hardware.transport import Simulator, register_simulator
+from kiosk.sim.base import Simulator
 
 SAM_ID_BYTES = bytes.fromhex("05010000202301010000004200000017")
 
@@ -261,6 +261,3 @@ class SamSimulator(Simulator):
                 self.emit(frame[i:i + 5], delay + 0.001 * (i // 5))
         else:
             self.emit(frame, delay)
-
-
-register_simulator("idcard", SamSimulator)

@@ -7,21 +7,21 @@ the kiosk needs in a hall: the central platform at `[central] url` (seeded:
 `[devices.document_printer]` (`make run` sets up both; the UI tests start a
 private platform and a private cupsd). Faults are real ones: the platform made
 unreachable, the CUPS queue stopped mid-job, the terminal declining or
-answering garbage. They live outside kiosk/screens/ because they reach the
-simulators and CUPS.
+answering garbage. Listed by kiosk/tour/runner.py, run only on a kiosk that
+offers document printing.
 """
 from __future__ import annotations
 
 import os
 import subprocess
 
-from kiosk.screens.tour import Step, register
+from kiosk.tour.step import Step
 
 _state: dict = {}
 
 
 def _sim(name: str):
-    from kiosk.hardware.transport import simulator
+    from kiosk.sim.registry import simulator
 
     return simulator(name)
 
@@ -95,7 +95,7 @@ def _ask_for_card(d) -> None:
 
 
 def _put_card(d) -> None:
-    from kiosk.hardware.sim.idcard import demo_resident
+    from kiosk.sim.idcard import demo_resident
 
     _sim("idcard").insert_card(demo_resident())
     wait_for(d, lambda: _docs(d).state.value in ("list", "offline", "no_documents", "card_problem"), 30,
@@ -230,59 +230,56 @@ def _nothing(d) -> None:
 
 # --- the flows -------------------------------------------------------------------------------------
 
-def register_steps() -> None:
-    if _state.get("registered"):
-        return
-    _state["registered"] = True
-    register("documents-card", [
-        Step("start", _open, _expect("documents", "idle")),
-        Step("read-card", _ask_for_card, _expect("documents", "read_card")),
-        Step("list", _put_card, _expect("documents", "list")),
-        Step("preview", _choose(1), _expect("documents", "preview")),
-        Step("pay-choose", _confirm, _expect("payment", "paying", "choose")),
-        Step("pay-card-wait", _pay_card(), _expect("payment", "paying", "wait_card")),
-        Step("printing", _printing, _expect("documents", pay_state="approved")),
-        Step("done", _until(("done",)), _expect("documents", "done")),
-        Step("rating", _finish_to_rating, _expect("rating", rating="asking")),
-        Step("rating-reasons", _rate_low, _expect("rating", rating="asking")),
-        Step("rating-thanks", _submit_rating, _expect("rating", rating="done")),
-    ])
-    register("documents-form-elder", [
-        Step("start", lambda d: (_elder_on(d), _open(d)), _expect("documents", "idle")),
-        Step("forms", _blank_forms, _expect("documents", "forms")),
-        Step("preview", _choose(0), _expect("documents", "preview")),
-        Step("done", lambda d: (_confirm(d), _until(("done",))(d)), _expect("documents", "done")),
-        Step("rating", _finish_to_rating, _expect("rating", rating="asking")),
-    ])
-    register("documents-code", [
-        Step("preview", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d)),
-             _expect("documents", "preview")),
-        Step("pay-choose", _confirm, _expect("payment", "paying", "choose")),
-        Step("show-code", _pay_code, _expect("payment", "paying", "wait_code")),
-        Step("done", lambda d: (_show_code("134567890123456782")(d), _until(("done",))(d)),
-             _expect("documents", "done", "approved")),
-    ])
-    register("documents-declined", [
-        Step("declined", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d), _confirm(d),
-                                    _pay_card(0.5, "decline")(d), _until_pay(("declined",))(d)),
-             _expect("payment", "paying", "declined")),
-        Step("canceled", lambda d: (tap_action(d, "payment", "Cancel"), _until(("preview",))(d)),
-             _expect("documents", "preview", "canceled")),
-    ])
-    register("documents-unknown-elder", [
-        Step("unknown", lambda d: (_elder_on(d), _open(d), _ask_for_card(d), _put_card(d), _choose(0)(d),
-                                   _confirm(d), _pay_card(0.5, "garbled")(d), _until(("payment_unknown",))(d)),
-             _expect("documents", "payment_unknown", "unknown")),
-    ])
-    register("documents-offline", [
-        Step("offline", lambda d: (_open(d), _platform_down(d)), _expect("documents", "offline")),
-        Step("back", lambda d: (_platform_back(d), tap_action(d, "documents", "Back to home")),
-             lambda d: None if d.app.screens.current == "home" else f"showing {d.app.screens.current}"),
-    ])
-    register("documents-printer-fault", [
-        Step("failed-refunded", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d), _confirm(d),
-                                           _stop_queue_when_printing(d)),
-             _expect("documents", "failed", "refunded")),
-        Step("finish", _queue_back, lambda d: None if d.app.screens.current == "home" else
-             f"showing {d.app.screens.current}"),
-    ])
+FLOWS: dict[str, list[Step]] = {}   # the flows, in the order the tour runs them (kiosk/tour/runner.py)
+FLOWS["documents-card"] = [
+    Step("start", _open, _expect("documents", "idle")),
+    Step("read-card", _ask_for_card, _expect("documents", "read_card")),
+    Step("list", _put_card, _expect("documents", "list")),
+    Step("preview", _choose(1), _expect("documents", "preview")),
+    Step("pay-choose", _confirm, _expect("payment", "paying", "choose")),
+    Step("pay-card-wait", _pay_card(), _expect("payment", "paying", "wait_card")),
+    Step("printing", _printing, _expect("documents", pay_state="approved")),
+    Step("done", _until(("done",)), _expect("documents", "done")),
+    Step("rating", _finish_to_rating, _expect("rating", rating="asking")),
+    Step("rating-reasons", _rate_low, _expect("rating", rating="asking")),
+    Step("rating-thanks", _submit_rating, _expect("rating", rating="done")),
+]
+FLOWS["documents-form-elder"] = [
+    Step("start", lambda d: (_elder_on(d), _open(d)), _expect("documents", "idle")),
+    Step("forms", _blank_forms, _expect("documents", "forms")),
+    Step("preview", _choose(0), _expect("documents", "preview")),
+    Step("done", lambda d: (_confirm(d), _until(("done",))(d)), _expect("documents", "done")),
+    Step("rating", _finish_to_rating, _expect("rating", rating="asking")),
+]
+FLOWS["documents-code"] = [
+    Step("preview", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d)),
+         _expect("documents", "preview")),
+    Step("pay-choose", _confirm, _expect("payment", "paying", "choose")),
+    Step("show-code", _pay_code, _expect("payment", "paying", "wait_code")),
+    Step("done", lambda d: (_show_code("134567890123456782")(d), _until(("done",))(d)),
+         _expect("documents", "done", "approved")),
+]
+FLOWS["documents-declined"] = [
+    Step("declined", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d), _confirm(d),
+                                _pay_card(0.5, "decline")(d), _until_pay(("declined",))(d)),
+         _expect("payment", "paying", "declined")),
+    Step("canceled", lambda d: (tap_action(d, "payment", "Cancel"), _until(("preview",))(d)),
+         _expect("documents", "preview", "canceled")),
+]
+FLOWS["documents-unknown-elder"] = [
+    Step("unknown", lambda d: (_elder_on(d), _open(d), _ask_for_card(d), _put_card(d), _choose(0)(d),
+                               _confirm(d), _pay_card(0.5, "garbled")(d), _until(("payment_unknown",))(d)),
+         _expect("documents", "payment_unknown", "unknown")),
+]
+FLOWS["documents-offline"] = [
+    Step("offline", lambda d: (_open(d), _platform_down(d)), _expect("documents", "offline")),
+    Step("back", lambda d: (_platform_back(d), tap_action(d, "documents", "Back to home")),
+         lambda d: None if d.app.screens.current == "home" else f"showing {d.app.screens.current}"),
+]
+FLOWS["documents-printer-fault"] = [
+    Step("failed-refunded", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d), _confirm(d),
+                                       _stop_queue_when_printing(d)),
+         _expect("documents", "failed", "refunded")),
+    Step("finish", _queue_back, lambda d: None if d.app.screens.current == "home" else
+         f"showing {d.app.screens.current}"),
+]

@@ -1,7 +1,7 @@
 """The service guides in `kiosk tour`: browse, search on the on-screen keyboard, read, print, and paper out.
 
-Registered when the guides screen is built (so only a kiosk that offers guides
-tours them). Two passes: in zh_CN, and again in elder mode. Each step acts
+Listed by kiosk/tour/runner.py (run only on a kiosk that offers the guides).
+Two passes: in zh_CN, and again in elder mode. Each step acts
 through the real widgets (taps on tiles, keys and buttons) and waits, frame by
 frame and bounded, for the flow's background work (search, printing) to
 report back; then it checks what the screen shows.
@@ -11,16 +11,12 @@ from __future__ import annotations
 from typing import Callable
 
 from kiosk import i18n
-from kiosk.core import sim_faults
 from kiosk.core.guides import A4, FAILED_PAPER_OUT, RECEIPT, SEARCH_DEBOUNCE_S, PrintPhase, View
-from kiosk.screens import tour
-from kiosk.screens.driver import SETTLE_FRAMES, SETTLE_LONG_FRAMES, UiDriver
-from kiosk.screens.tour import Step
+from kiosk.sim import faults as sim_faults
+from kiosk.tour.driver import SETTLE_FRAMES, SETTLE_LONG_FRAMES, UiDriver
+from kiosk.tour.step import Step
 
 THEME = "社会保障"
-
-_registered = False
-
 
 def screen(d: UiDriver):
     return d.app.screens.get_screen("guides")
@@ -233,31 +229,26 @@ def act_paper_loaded(d):
     d.settle(lambda: not flow(d)._checking)
 
 
-def register_steps() -> None:
-    """Add the guides to the tour (once per process)."""
-    global _registered
-    if _registered:
-        return
-    _registered = True
-    tour.register("guides", [
-        Step("home", act_home(False), expect(View.HOME, has_groups)),
-        Step("theme", act_theme, expect(View.LIST, list_of(THEME))),
-        Step("search-sb", act_search_sb, expect(View.SEARCH, results_for("sb", "社会保障卡"))),
-        Step("search-shebao-word", act_search_word, expect(View.SEARCH, results_for("社保", "社会保障卡"))),
-        Step("results", act_results, expect(View.SEARCH, results_for("gjj", "公积金"))),
-        Step("detail", act_open_first, expect(View.DETAIL, detail_shown)),
-        Step("detail-scrolled", act_scroll_detail, expect(View.DETAIL, qr_in_sight)),
-        Step("receipt-done", act_print(RECEIPT), expect(View.PRINT, printed(RECEIPT))),
-        Step("a4-done", act_print(A4), expect(View.PRINT, printed(A4))),
-        Step("paper-out", act_paper_out, expect(View.PRINT, calm_paper_out)),
-        Step("paper-out-detail", act_back_to_guide, expect(View.DETAIL, receipt_unavailable)),
-        Step("paper-loaded", act_paper_loaded, expect(View.DETAIL, receipt_available)),
-    ])
-    tour.register("guides-elder", [
-        Step("home", act_home(True), expect(View.HOME, has_groups)),
-        Step("theme", act_theme, expect(View.LIST, list_of(THEME))),
-        Step("search-sb", act_search_sb, expect(View.SEARCH, results_for("sb", "社会保障卡"))),
-        Step("detail", act_open_first, expect(View.DETAIL, detail_shown)),
-        Step("detail-scrolled", act_scroll_detail, expect(View.DETAIL, qr_in_sight)),
-        Step("receipt-done", act_print(RECEIPT), expect(View.PRINT, printed(RECEIPT))),
-    ])
+FLOWS: dict[str, list[Step]] = {}   # the flows, in the order the tour runs them (kiosk/tour/runner.py)
+FLOWS["guides"] = [
+    Step("home", act_home(False), expect(View.HOME, has_groups)),
+    Step("theme", act_theme, expect(View.LIST, list_of(THEME))),
+    Step("search-sb", act_search_sb, expect(View.SEARCH, results_for("sb", "社会保障卡"))),
+    Step("search-shebao-word", act_search_word, expect(View.SEARCH, results_for("社保", "社会保障卡"))),
+    Step("results", act_results, expect(View.SEARCH, results_for("gjj", "公积金"))),
+    Step("detail", act_open_first, expect(View.DETAIL, detail_shown)),
+    Step("detail-scrolled", act_scroll_detail, expect(View.DETAIL, qr_in_sight)),
+    Step("receipt-done", act_print(RECEIPT), expect(View.PRINT, printed(RECEIPT))),
+    Step("a4-done", act_print(A4), expect(View.PRINT, printed(A4))),
+    Step("paper-out", act_paper_out, expect(View.PRINT, calm_paper_out)),
+    Step("paper-out-detail", act_back_to_guide, expect(View.DETAIL, receipt_unavailable)),
+    Step("paper-loaded", act_paper_loaded, expect(View.DETAIL, receipt_available)),
+]
+FLOWS["guides-elder"] = [
+    Step("home", act_home(True), expect(View.HOME, has_groups)),
+    Step("theme", act_theme, expect(View.LIST, list_of(THEME))),
+    Step("search-sb", act_search_sb, expect(View.SEARCH, results_for("sb", "社会保障卡"))),
+    Step("detail", act_open_first, expect(View.DETAIL, detail_shown)),
+    Step("detail-scrolled", act_scroll_detail, expect(View.DETAIL, qr_in_sight)),
+    Step("receipt-done", act_print(RECEIPT), expect(View.PRINT, printed(RECEIPT))),
+]

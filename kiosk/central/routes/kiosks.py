@@ -1,0 +1,59 @@
+"""Kiosks: heartbeats (device health, queue depth, config and software version) and the fleet's list."""
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from kiosk.central import intake
+from kiosk.central.deps import DB, Caller, Signed, own_kiosk, parse_json, rfc3339
+from kiosk.central.errors import ERRORS, NOT_FOUND, ApiError
+from kiosk.central.openapi import request_body
+from kiosk.wire.transactions import Heartbeat, HeartbeatAck
+
+router = APIRouter()
+
+
+@router.post("/api/v1/kiosks/{kiosk_id}/heartbeat", response_model=HeartbeatAck, responses=ERRORS,
+             tags=["kiosks"], summary="Device health, queue depth, config and software version",
+             openapi_extra=request_body(Heartbeat, "the kiosk's state now"))
+async def post_heartbeat(request: Request, kiosk_id: str, db: DB,
+                         caller: Caller = Depends(Signed("kiosk", limit="heartbeat"))):
+    own_kiosk(caller, kiosk_id)
+    doc = parse_json(request, caller.body)
+    try:
+        beat = Heartbeat.model_validate_json(json.dumps(doc), strict=True)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid", "the heartbeat is not valid", intake.problems(exc)) from None
+    if beat.kiosk_id != kiosk_id:
+        raise ApiError(403, "forbidden", f"the heartbeat names kiosk {beat.kiosk_id!r}, "
+                                         f"but was sent for {kiosk_id!r}")
+    at = db.record_heartbeat(kiosk_id, beat.model_dump_json())
+    newest = db.newest_config_for(kiosk_id)
+    return JSONResponse({"received_at": rfc3339(at), "config_version": newest["version"] if newest else None})
+
+
+@router.get("/api/v1/kiosks/{kiosk_id}/heartbeat", tags=["kiosks"], responses={**ERRORS, **NOT_FOUND},
+            summary="The latest heartbeat of a kiosk and its recent history (operator, or the kiosk itself)")
+async def get_heartbeat(kiosk_id: str, db: DB, history: int = Query(0, ge=0, le=1000),
+                        caller: Caller = Depends(Signed("operator", "kiosk"))):
+    own_kiosk(caller, kiosk_id)
+    beats = db.heartbeats(kiosk_id, max(history, 1))
+    if not beats:
+        raise ApiError(404, "not_found", f"no heartbeat from kiosk {kiosk_id!r} yet")
+    for b in beats:
+        b["received_at"] = rfc3339(b["received_at"])
+    return JSONResponse({"kiosk_id": kiosk_id, "latest": beats[0], "history": beats[:history]})
+
+
+@router.get("/api/v1/kiosks", tags=["kiosks"], responses=ERRORS,
+            summary="Every provisioned kiosk with its latest heartbeat (operator)")
+async def list_kiosks(db: DB, caller: Caller = Depends(Signed("operator"))):
+    kiosks = db.kiosks()
+    for k in kiosks:
+        k["provisioned_at"] = rfc3339(k["provisioned_at"])
+        if k["last_heartbeat_at"] is not None:
+            k["last_heartbeat_at"] = rfc3339(k["last_heartbeat_at"])
+    return JSONResponse({"kiosks": kiosks})

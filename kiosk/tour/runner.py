@@ -1,0 +1,81 @@
+"""The steps of `kiosk tour`: every flow that exists, driven through the real UI.
+
+The flows are listed here, explicitly and in the order the tour runs them
+(`FLOWS`, from the steps_*.py modules beside this one); nothing registers
+itself when a production screen is built. A flow that walks a citizen
+service's screen (`SERVICE`) runs only where the app offers that service, as
+the home screen shows it. The tour saves one PNG per step, named
+`NN-flow-step.png`. Each step acts through the UI (taps, the session clock)
+and then checks the widget state it expects (kiosk/tour/step.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.tour import steps_documents, steps_guides, steps_home, steps_pickup, steps_technician
+from kiosk.tour.driver import UiDriver
+from kiosk.tour.step import Step
+
+__all__ = ["FLOWS", "SERVICE", "Step", "StepResult", "flows", "run"]
+
+# every flow of the tour, in the order it runs them (the PNGs are numbered in this order)
+FLOWS: dict[str, list[Step]] = {
+    **steps_home.FLOWS,
+    **steps_pickup.FLOWS,
+    **steps_guides.FLOWS,
+    **steps_documents.FLOWS,
+    **steps_technician.FLOWS,
+}
+
+# flow -> the citizen service whose screen it walks (kiosk/app/root.py CITIZEN_SERVICES); the others
+# (home, idle, technician) run on every kiosk
+SERVICE: dict[str, str] = {
+    **dict.fromkeys(steps_pickup.FLOWS, "pickup"),
+    **dict.fromkeys(steps_guides.FLOWS, "guides"),
+    **dict.fromkeys(steps_documents.FLOWS, "documents"),
+}
+
+
+def flows(app) -> dict[str, list[Step]]:
+    """The flows of `FLOWS` this app has: those of the citizen services it offers, and the rest."""
+    offered = {s.key for s in app.services}
+    return {name: steps for name, steps in FLOWS.items() if SERVICE.get(name, None) in (None, *offered)}
+
+
+@dataclass
+class StepResult:
+    flow: str
+    step: str
+    ok: bool
+    problem: str | None
+    png: str | None
+
+
+def run(driver: UiDriver, out: Path, only: set[str] | None = None) -> list[StepResult]:
+    """Every flow the app has (or those named in `only`); PNGs keep their full-tour numbers,
+    so a partial run replaces exactly the pictures it took."""
+    results = []
+    number = 0
+    for flow, steps in flows(driver.app).items():
+        if only is not None and flow not in only:
+            number += len(steps)
+            continue
+        driver.reset()
+        for step in steps:
+            number += 1
+            png = out / f"{number:02d}-{flow}-{step.name}.png"
+            try:
+                step.act(driver)
+                driver.pump()
+                problem = step.check(driver)
+            except Exception as exc:  # a step that blows up is a failed step, and the tour goes on
+                problem = f"{type(exc).__name__}: {exc}"
+            try:
+                driver.screenshot(png)
+            except Exception as exc:
+                problem = problem or f"screenshot failed: {exc}"
+                png = None
+            results.append(StepResult(flow, step.name, problem is None, problem, str(png) if png else None))
+    driver.reset()
+    return results
