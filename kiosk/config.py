@@ -357,11 +357,23 @@ class FeesSection(Section):
     guides: FeeRule = FeeRule()        # a guide printed on A4
 
 
+def _plugin_name(value: str) -> str:
+    """`package.module:callable` (a plug-in the composition root loads by name), or "" for none."""
+    module, sep, attr = value.partition(":")
+    if value and not (sep and attr.isidentifier() and all(p.isidentifier() for p in module.split("."))):
+        raise PydanticCustomError("bad_plugin", "expected a plug-in as package.module:callable, e.g. "
+                                                "kiosk.sim.acquirer:central_demo, or \"\" for none")
+    return value
+
+
 class PaymentsSection(Section):
     methods: list[Literal["card", "code"]] = ["card", "code"]   # offered when a fee applies and the device is there
     code_scan_timeout_s: Annotated[float, Field(ge=10, le=300)] = 60     # waiting for the citizen to show a code
     code_confirm_timeout_s: Annotated[float, Field(ge=5, le=120)] = 45   # the payer confirming on the phone
     code_poll_s: Annotated[float, Field(gt=0, le=10)] = 2.0
+    # the payment-code acquirer: a plug-in `module:callable` (kiosk/app/printing.py: code_gateway);
+    # "" = none, and payment codes are not offered. The default config names the demo one.
+    acquirer: Annotated[str, AfterValidator(_plugin_name)] = ""
 
 
 class DocumentsSection(Section):

@@ -10,6 +10,7 @@ visit's chain (kiosk/core/visit.py, made in kiosk/app/root.py) moves between the
 """
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +20,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Printing:
-    ledger: Any        # kiosk.core.payment.PaymentLedger
-    payment: Any       # kiosk.core.payment.PaymentFlow
+    ledger: Any        # kiosk.core.payment.ledger.PaymentLedger
+    payment: Any       # kiosk.core.payment.flow.PaymentFlow
     documents: Any     # kiosk.core.documents.DocumentPrintFlow
     rating: Any        # kiosk.core.rating.RatingFlow
     forms: Any         # kiosk.core.documents.FormLibrary
@@ -30,12 +31,29 @@ class Printing:
         self.background.shutdown()
 
 
-def code_gateway(central):
-    """The payment-code acquirer. The reference platform's demo acquirer stands in; a deployment with a
-    real acquirer plugs its `CodePaymentGateway` in here."""
-    from kiosk.core.payment import CentralDemoAcquirer
+def code_gateway(settings, central):
+    """The payment-code acquirer that `[payments] acquirer` names, loaded by name: `module:callable`,
+    called with the central client and the settings, returning a `CodePaymentGateway`
+    (kiosk/core/payment/gateway.py). The default config names the demo plug-in (kiosk/sim/acquirer.py);
+    a deployment names its acquirer's gateway. None (payment codes are not offered) when none is named
+    or it cannot be loaded (logged: the card terminal still works)."""
+    from kiosk.core.payment.gateway import CodePaymentGateway
 
-    return CentralDemoAcquirer(central)
+    name = settings.payments.acquirer
+    if not name:
+        return None
+    module, _, attr = name.partition(":")
+    try:
+        gateway = getattr(importlib.import_module(module), attr)(central, settings)
+    except Exception as exc:
+        log.error("[payments] acquirer = %r cannot be loaded (%s: %s): payment codes are not offered", name,
+                  type(exc).__name__, exc)
+        return None
+    if not isinstance(gateway, CodePaymentGateway):
+        log.error("[payments] acquirer = %r gave a %s, not a payment-code gateway (pay, query, reverse, "
+                  "refund): payment codes are not offered", name, type(gateway).__name__)
+        return None
+    return gateway
 
 
 def main_thread_delivery(fn) -> None:
@@ -52,7 +70,9 @@ def make(settings, runtime, session, now) -> Printing:
     from kiosk.core.guides.catalog import GuideCatalog
     from kiosk.core.documents import DocumentPrintFlow, FormLibrary
     from kiosk.core.money_slip import MoneySlips
-    from kiosk.core.payment import PaymentFlow, PaymentLedger, PaymentRecovery
+    from kiosk.core.payment.flow import PaymentFlow
+    from kiosk.core.payment.ledger import PaymentLedger
+    from kiosk.core.payment.recovery import PaymentRecovery
     from kiosk.core.rating import RatingFlow
     from kiosk.store import Store
     from kiosk.sync import outbox
@@ -61,12 +81,12 @@ def make(settings, runtime, session, now) -> Printing:
     store = Store.from_settings(settings)
     central = CentralClient.from_settings(settings)
     background = Threads(main_thread_delivery, workers=3, name="kiosk-printing")
-    gateway = code_gateway(central)
+    gateway = code_gateway(settings, central)
     ledger = PaymentLedger(store, outbox)
     pay = settings.payments
     slips = MoneySlips(lambda: runtime.devices.get("receipt_printer"), hall=settings.kiosk.hall,
                        kiosk_id=settings.kiosk.id, hotline=settings.kiosk.hotline, now=now)
-    payment = PaymentFlow(ledger, background=background, gateway=gateway, methods=pay.methods,
+    payment = PaymentFlow(ledger, executor=background, gateway=gateway, methods=pay.methods,
                           code_scan_timeout_s=pay.code_scan_timeout_s,
                           code_confirm_timeout_s=pay.code_confirm_timeout_s, code_poll_s=pay.code_poll_s,
                           slips=slips)

@@ -34,7 +34,7 @@ from kiosk.alarms import Alarms
 log = logging.getLogger(__name__)
 
 # event alarms: raised by a failed command, never cleared by a status. The payment ledger's own
-# (kiosk/core/payment.py: an outcome not known, a refund owed) carry money staff must settle; a door
+# (kiosk/core/payment/ledger.py: an outcome not known, a refund owed) carry money staff must settle; a door
 # that a citizen says did not open (kiosk/core/pickup.py) needs a person at the locker.
 EVENT_PREFIXES = ("door_not_opened:", "payment_unknown:", "outcome_unknown_", "refund_owed_", "door_stuck:")
 DOOR_LEFT_OPEN = "door_left_open:"

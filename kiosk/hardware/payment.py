@@ -16,8 +16,8 @@ terminal is still trying to deliver; otherwise the outcome stays unknown and
 must be settled from the terminal's journal (`needs_manual_check`).
 
 Customer-presented payment codes (WeChat/Alipay QR shown to the scanner) go
-through an acquirer's back-end, not this terminal: `PaymentCodeGateway` is the
-interface such a vendor plug-in implements; none is included.
+through an acquirer's back-end, not this terminal: the domain's one gateway port
+(`CodePaymentGateway`, kiosk/core/payment/gateway.py) is what such a plug-in implements.
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ import logging
 import secrets
 import string
 import threading
-from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Mapping
@@ -445,25 +444,3 @@ class ConcertTerminal(Device):
 
 class _MaybeSent(Exception):
     """The request frame went out and its fate is unknown."""
-
-
-# --- customer-presented payment codes ---------------------------------------------------------
-
-class PaymentCodeGateway(ABC):
-    """Pay with a WeChat/Alipay payment code the citizen shows to the scanner.
-
-    Needs an acquirer (or the hall's payment platform) and its credentials,
-    which this project does not have: a deployment supplies a plug-in. The
-    state machine (HARDWARE.md): pay -> poll while the payer confirms (up to
-    45 s) -> on an unclear outcome query, then reverse; never retry a pay
-    blindly after a timeout. Every method returns a `PaymentOutcome`.
-    """
-
-    @abstractmethod
-    def pay(self, pending: PendingSale, payment_code: str) -> PaymentOutcome: ...
-
-    @abstractmethod
-    def query(self, pending: PendingSale) -> PaymentOutcome: ...
-
-    @abstractmethod
-    def reverse(self, pending: PendingSale) -> PaymentOutcome: ...

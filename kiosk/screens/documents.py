@@ -18,7 +18,8 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Obje
 from kivy.uix.screenmanager import Screen
 
 from kiosk.core.documents import DocState
-from kiosk.core.payment import PayState, yuan
+from kiosk.core.payment.flow import PayState
+from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.widgets import BigButton

@@ -15,7 +15,8 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.core.payment import PayState, yuan
+from kiosk.core.payment.flow import PayState
+from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
 from kiosk.screens import documents  # noqa: F401  (FlowButton)
 from kiosk.screens import widgets

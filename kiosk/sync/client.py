@@ -178,6 +178,16 @@ class CentralClient:
         return resp.content
 
     # -- plumbing -----------------------------------------------------------------------
+    def request_json(self, method: str, path: str, *, body: Any = None, timeout: float | None = None) -> Any:
+        """A signed request to a service of the platform outside the sync API (the payment codes of
+        kiosk/sync/code_payments.py): the decoded JSON answer, or the typed errors above (an answer
+        that is not JSON is a `CentralServerError`)."""
+        resp = self._request(method, path, body=body, timeout=timeout)
+        try:
+            return resp.json()
+        except ValueError:
+            raise CentralServerError(f"{method} {path}: the answer is not JSON", resp.status_code) from None
+
     def _conditional(self, path: str, etag: str | None) -> Fetched:
         headers = {"If-None-Match": etag} if etag else {}
         resp = self._request("GET", path, headers=headers, ok=(200, 304))

@@ -91,7 +91,8 @@ REMOTE_SETTINGS: dict[str, frozenset[str] | None] = {
     # service policy: fees, ratings, payment timeouts, the locker's rules and door sizes, PIN hashes
     "fees": None,
     "ratings": None,
-    "payments": None,
+    "payments": frozenset({"methods", "code_scan_timeout_s", "code_confirm_timeout_s", "code_poll_s"}),  # not the
+    # acquirer: a plug-in that is code to load, wired in kiosk.toml like a device
     "pickup": None,
     "staff": None,
     "technician": frozenset({"pin_hashes", "hold_s", "wrong_pins_before_lockout", "pin_lockout_s",

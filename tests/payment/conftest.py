@@ -9,7 +9,9 @@ import pytest
 from kiosk import store
 from kiosk.central.code_payments import AnswerLost, DemoAcquirer, DemoError
 from kiosk.core.background import Inline
-from kiosk.core.payment import CodeAnswer, CodePaymentGateway, GatewayError, PaymentFlow, PaymentLedger
+from kiosk.core.payment.flow import PaymentFlow
+from kiosk.core.payment.gateway import CodeAnswer, CodePaymentGateway, GatewayError
+from kiosk.core.payment.ledger import PaymentLedger
 from kiosk.hardware.device import VirtualClock
 from kiosk.hardware.payment import ConcertTerminal
 from kiosk.hardware.scanner import SerialScanner
@@ -109,8 +111,9 @@ def acquirer(tmp_path, clock):
 
 @pytest.fixture
 def flow(ledger, terminal, scanner, acquirer, clock):
-    return PaymentFlow(ledger, background=Inline(), terminal=terminal, scanner=scanner, gateway=acquirer,
-                       clock=clock, code_scan_timeout_s=60, code_confirm_timeout_s=45, code_poll_s=2)
+    return PaymentFlow(ledger, executor=Inline(), terminal=terminal, scanner=scanner, gateway=acquirer,
+                       clock=clock.monotonic, sleep=clock.sleep, code_scan_timeout_s=60, code_confirm_timeout_s=45,
+                       code_poll_s=2)
 
 
 def kinds(outbox: Outbox) -> list[str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.core.background import Held
-from kiosk.core.payment import PaymentFlow, PayState, show_reference, yuan
+from kiosk.core.payment.flow import PaymentFlow, PayState
+from kiosk.core.payment.money import show_reference, yuan
 
 from tests.payment.conftest import kinds, of_kind, show_code_when_asked
 
@@ -79,7 +80,8 @@ def test_no_answer_from_the_terminal_is_unknown_with_a_reference_and_a_staff_ala
 
 def test_cancel_works_before_anything_is_sent_and_not_after(ledger, terminal, scanner, acquirer, clock, sims):
     held = Held()
-    flow = PaymentFlow(ledger, background=held, terminal=terminal, scanner=scanner, gateway=acquirer, clock=clock)
+    flow = PaymentFlow(ledger, executor=held, terminal=terminal, scanner=scanner, gateway=acquirer,
+                       clock=clock.monotonic, sleep=clock.sleep)
     flow.start("documents", 100)
     assert flow.cancel() and flow.state is PayState.CANCELED
     flow.start("documents", 100)
@@ -151,7 +153,8 @@ def test_a_payment_that_cannot_be_called_back_is_unknown_with_an_alarm(flow, sim
 
 def test_a_pickup_code_at_the_scanner_is_not_taken_for_a_payment(ledger, terminal, scanner, acquirer, clock, sims):
     held = Held()
-    flow = PaymentFlow(ledger, background=held, terminal=terminal, scanner=scanner, gateway=acquirer, clock=clock)
+    flow = PaymentFlow(ledger, executor=held, terminal=terminal, scanner=scanner, gateway=acquirer,
+                       clock=clock.monotonic, sleep=clock.sleep)
     show_code_when_asked(scanner, sims["scanner"], "123456", wechat("0"))
     flow.start("documents", 100)
     flow.pay_by_code()

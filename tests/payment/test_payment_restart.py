@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from kiosk.core.background import Inline
-from kiosk.core.payment import PaymentFlow, PaymentLedger, PaymentRecovery, PayState, new_reference
+from kiosk.core.payment.flow import PaymentFlow, PayState
+from kiosk.core.payment.ledger import PaymentLedger
+from kiosk.core.payment.money import new_reference
+from kiosk.core.payment.recovery import PaymentRecovery
 from kiosk.sync import outbox as outbox_module
 
 from tests.payment.conftest import KIOSK, of_kind
@@ -21,7 +24,8 @@ def test_a_restart_queries_the_in_flight_card_payment_before_taking_a_new_one(ki
     pending = crashed_card_sale(kiosk_store, terminal)
     sims["payment"].set_outcome("no_answer")   # the terminal has nothing more to say about it
     after = PaymentLedger(kiosk_store, outbox_module)
-    flow = PaymentFlow(after, background=Inline(), terminal=terminal, scanner=scanner, gateway=acquirer, clock=clock)
+    flow = PaymentFlow(after, executor=Inline(), terminal=terminal, scanner=scanner, gateway=acquirer,
+                       clock=clock.monotonic, sleep=clock.sleep)
     assert not flow.start("documents", 100)       # nothing new before the old one is looked at
     assert sims["payment"].requests == []
 

@@ -11,7 +11,8 @@ from kiosk import config, store
 from kiosk.central import demo
 from kiosk.core.background import Held
 from kiosk.core.documents import DocumentPrintFlow
-from kiosk.core.payment import PaymentFlow, PaymentLedger
+from kiosk.core.payment.flow import PaymentFlow
+from kiosk.core.payment.ledger import PaymentLedger
 from kiosk.hardware.cups import JobInfo
 from kiosk.hardware.device import State, Status, VirtualClock
 from kiosk.hardware.idcard import SamReader
@@ -109,7 +110,7 @@ def parts(sims, clock, kiosk_store, tmp_path):
     ledger = PaymentLedger(kiosk_store, outbox_module)
     ledger.recovered.set()
     held = Held()
-    payment = PaymentFlow(ledger, background=held, terminal=terminal, clock=clock)
+    payment = PaymentFlow(ledger, executor=held, terminal=terminal, clock=clock.monotonic, sleep=clock.sleep)
     fees = config.FeesSection(documents=config.FeeRule(per_page_fen=50), blank_forms=config.FeeRule())
     queue, platform = ScriptedQueue(), PlatformStandIn()
     flow = DocumentPrintFlow(printer=queue, background=held, payment=payment, store=kiosk_store,

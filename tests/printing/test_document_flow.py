@@ -6,7 +6,7 @@ import json
 
 from kiosk.core import privacy
 from kiosk.core.documents import DocState, Printable
-from kiosk.core.payment import PayState
+from kiosk.core.payment.flow import PayState
 from kiosk.hardware.device import State, Status
 from kiosk.sim.idcard import demo_resident, expired_resident
 

@@ -9,7 +9,8 @@ from kiosk import config, store
 from kiosk.core.background import Held
 from kiosk.core.documents import DocState, DocumentPrintFlow, FormLibrary
 from kiosk.core.guides.catalog import GuideCatalog
-from kiosk.core.payment import CentralDemoAcquirer, PaymentFlow, PaymentLedger, PayState
+from kiosk.core.payment.flow import PaymentFlow, PayState
+from kiosk.core.payment.ledger import PaymentLedger
 from kiosk.core.rating import RatingFlow
 from kiosk.hardware.cups import CupsPrinter
 from kiosk.hardware.idcard import SamReader
@@ -18,6 +19,7 @@ from kiosk.hardware.scanner import SerialScanner
 from kiosk.sim import registry as sim_registry
 from kiosk.sync import outbox as outbox_module
 from kiosk.sync.client import CentralClient
+from kiosk.sim.acquirer import CentralDemoAcquirer
 from kiosk.tour.cupsd import PrivateCupsd
 from tests.printing.env import QUEUE, Hall
 from tests.sync.centralproc import run_kiosk
@@ -46,7 +48,7 @@ def kiosk(hall, tmp_path):
     ledger = PaymentLedger(kstore, outbox_module)
     ledger.recovered.set()
     held = Held()
-    payment = PaymentFlow(ledger, background=held, terminal=terminal, scanner=scanner,
+    payment = PaymentFlow(ledger, executor=held, terminal=terminal, scanner=scanner,
                           gateway=CentralDemoAcquirer(central), code_poll_s=0.2)
     flow = DocumentPrintFlow(printer=printer, background=held, payment=payment, store=kstore, outbox=outbox_module,
                              fees=settings.fees, hash_key=settings.privacy.hash_key, central=central, reader=reader,

@@ -420,7 +420,7 @@ def test_leaving_a_code_payment_being_confirmed_reverses_it_and_ends_with_nothin
 
 
 def test_a_code_payment_whose_reversal_fails_stays_on_the_reference_with_a_slip(hall, shot):
-    from kiosk.core.payment import show_reference
+    from kiosk.core.payment.money import show_reference
 
     ui = hall
     to_code_confirm(UNCLEAR_CODE)(ui)
@@ -470,7 +470,7 @@ def test_the_idle_timeout_on_an_unknown_outcome_ends_the_visit_once_the_slip_is_
 
 
 def test_with_the_slip_printer_down_the_reference_stays_on_screen_until_the_citizen_confirms(hall, shot):
-    from kiosk.core.payment import show_reference
+    from kiosk.core.payment.money import show_reference
 
     ui = hall
     ui.sims["receipt"].set_paper("out")
@@ -564,7 +564,7 @@ def lp(printer, *args: str) -> None:
 
 
 def test_a_printer_fault_mid_job_refunds_and_prints_a_slip(hall, shot):
-    from kiosk.core.payment import show_reference
+    from kiosk.core.payment.money import show_reference
 
     ui = hall
     printer = docs(ui).printer
