@@ -15,10 +15,10 @@ from typing import Callable
 
 from kiosk.config import Settings
 from kiosk.alarms import Alarms
-from kiosk.core.deposit import DepositFlow
-from kiosk.core.locker import DoorPlan, DoorsInUse, LockerModel
-from kiosk.core.pickup import PickupFlow
-from kiosk.core.recall import RecallFlow
+from kiosk.core.locker.deposit import DepositFlow
+from kiosk.core.locker.model import DoorPlan, DoorsInUse, LockerModel
+from kiosk.core.locker.pickup import PickupFlow
+from kiosk.core.locker.recall import RecallFlow
 from kiosk.core.staff import StaffSignIn
 from kiosk.hardware.device import DeviceError
 from kiosk.sync.outbox import Outbox

@@ -38,7 +38,7 @@ class Technician:
 
 def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: bool) -> Technician:
     """The technician mode over the device runtime; `pickup_watches_doors` when the pickup locker raises
-    door_left_open itself, knowing which doors are in use (kiosk/core/locker.py)."""
+    door_left_open itself, knowing which doors are in use (kiosk/core/locker/model.py)."""
     from kiosk.core import recent_log, sim_faults
     from kiosk.alarms import Alarms
     from kiosk.core.device_alarms import AlarmDesk

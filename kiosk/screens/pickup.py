@@ -1,4 +1,4 @@
-"""The citizen's pickup screen: a view of `PickupFlow` (kiosk/core/pickup.py).
+"""The citizen's pickup screen: a view of `PickupFlow` (kiosk/core/locker/pickup.py).
 
 One panel per flow step (pickup.kv). Taps go to the flow; its blocking steps
 (checking the code, the ID card, the door) run on the screen's worker thread,

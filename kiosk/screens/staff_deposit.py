@@ -1,4 +1,4 @@
-"""The staff deposit screen: a view of `DepositFlow` (kiosk/core/deposit.py), one panel per step.
+"""The staff deposit screen: a view of `DepositFlow` (kiosk/core/locker/deposit.py), one panel per step.
 
 The case number is typed on the keypad or scanned; the holder's ID number is
 typed (digits and X) or read from the card. The pickup code is shown once, in

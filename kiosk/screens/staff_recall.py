@@ -1,4 +1,4 @@
-"""The staff recall screen: a view of `RecallFlow` (kiosk/core/recall.py).
+"""The staff recall screen: a view of `RecallFlow` (kiosk/core/locker/recall.py).
 
 The list shows how many items wait to be taken back and the first of them
 (door, case number, since when); staff open its door, take the item out and

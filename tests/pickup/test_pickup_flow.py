@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from kiosk.core.locker import code_hash
-from kiosk.core.pickup import Notice, Step
+from kiosk.core.locker.model import code_hash
+from kiosk.core.locker.pickup import Notice, Step
 from kiosk.hardware.scanner import classify
 from kiosk.hardware.sim.idcard import demo_resident, long_term_resident
 from tests.pickup.conftest import HASH_KEY, make_kit

@@ -28,10 +28,10 @@ from typing import Callable
 
 from stdnum.cn import ric
 
-from kiosk.core import doors
+from kiosk.core.locker import doors
 from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number
+from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number
 from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 

@@ -19,10 +19,10 @@ import threading
 import time
 from typing import Callable
 
-from kiosk.core import doors
+from kiosk.core.locker import doors
 from kiosk.core.flow import FREE, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
+from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel
 from kiosk.hardware.device import CancelToken
 
 
