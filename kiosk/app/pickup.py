@@ -4,7 +4,11 @@
 reader and the scanner) to the store, the outbox and the alarms, and makes
 the three flows (pickup, deposit, recall) and the staff sign-in. On start it
 reconstructs what a power cut interrupted (`LockerModel.recover`) and checks
-the board's door states against what the doors should hold. Used by the UI
+the board's door states against what the doors should hold. The flows' blocking
+steps run on the executors it is given (kiosk/core/background.py): in the UI
+one worker thread for the citizen's pickup and one for the staff side
+(deposit, recall, sign-in), each delivering back on the Kivy main thread;
+`Inline` (the default) for the tests, the bench and the commands. Used by the UI
 (kiosk/app/root.py), the tests and bench/pickup.py; needs no network.
 """
 from __future__ import annotations
@@ -15,12 +19,15 @@ from typing import Callable
 
 from kiosk.config import Settings
 from kiosk.alarms import Alarms
-from kiosk.core.deposit import DepositFlow
-from kiosk.core.locker import DoorPlan, DoorsInUse, LockerModel
-from kiosk.core.pickup import PickupFlow
-from kiosk.core.recall import RecallFlow
+from kiosk.core.background import Done, Executor, Inline
+from kiosk.core.flow import Clock
+from kiosk.core.locker.deposit import DepositFlow
+from kiosk.core.locker.model import DoorPlan, DoorsInUse, LockerModel
+from kiosk.core.locker.pickup import PickupFlow
+from kiosk.core.locker.recall import RecallFlow
 from kiosk.core.staff import StaffSignIn
 from kiosk.hardware.device import DeviceError
+from kiosk.store import PerThread
 from kiosk.sync.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -32,7 +39,8 @@ class PickupService:
     is disabled meanwhile: its device has no status yet)."""
 
     def __init__(self, settings: Settings, store, locker=None, *, idcard=None, scanner=None,
-                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.time, monotonic: Clock = time.monotonic,
+                 executor_for: Callable[[str], Executor] = lambda _name: Inline()):
         self.settings = settings
         self.store = store
         self.locker = locker
@@ -41,12 +49,16 @@ class PickupService:
         count = getattr(locker, "door_count", None) or sum(b.doors for b in settings.devices.locker.boards)
         self.plan = DoorPlan.from_settings(settings.pickup, count)
         rules, key = settings.pickup, settings.privacy.hash_key
+        # the citizen's steps on one executor, the staff's (deposit, recall, sign-in) on another
+        self.executors = {"pickup": executor_for("pickup"), "staff": executor_for("staff")}
+        staff_side = self.executors["staff"]
         self.pickup = PickupFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
-                                 scanner=scanner, clock=monotonic)
+                                 scanner=scanner, clock=monotonic, executor=self.executors["pickup"])
         self.deposit = DepositFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
-                                   scanner=scanner, clock=monotonic)
-        self.recall = RecallFlow(self.open_model, locker, clock=monotonic)
+                                   scanner=scanner, clock=monotonic, executor=staff_side)
+        self.recall = RecallFlow(self.open_model, locker, clock=monotonic, executor=staff_side)
         self.staff = StaffSignIn.from_settings(settings.staff, clock=monotonic)
+        self.model = PerThread(self.open_model)   # the service's own reads (staff sign-in), per thread
         self.ready = locker is not None   # the locker is up, bound and checked: visits may start
 
     @property
@@ -60,6 +72,26 @@ class PickupService:
         for flow in self.flows:
             flow.locker = locker
         self.locker = locker
+
+    # --- staff sign-in, on the staff side's executor ---------------------------------------------
+    def sign_in(self, staff_id: str, pin: str, done: Done) -> None:
+        """Check a staff PIN (scrypt: slow on purpose) and count what waits for recall, off the UI
+        thread; `done((SignInResult, recallable count), error)` back on the flow's thread."""
+        def work():
+            result = self.staff.sign_in(staff_id, pin)
+            return result, len(self.model().recallable()) if result.ok else 0
+        self.executors["staff"].run(work, done)
+
+    def count_recallable(self, done: Done) -> None:
+        """How many items wait for recall: `done(count, error)` back on the flow's thread."""
+        self.executors["staff"].run(lambda: len(self.model().recallable()), done)
+
+    def stop(self) -> None:
+        """The process ends: the executors' threads stop taking work."""
+        for executor in self.executors.values():
+            shutdown = getattr(executor, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
 
     def open_model(self) -> LockerModel:
         """A model on a connection of its own, for the calling thread."""
@@ -113,21 +145,23 @@ class PickupService:
             model.conn.close()
 
 
-def wall_clock_from(monotonic: Callable[[], float]) -> Callable[[], float]:
+def wall_clock_from(monotonic: Clock) -> Callable[[], float]:
     """Unix time that moves with `monotonic` (the session clock): steady within a run, and steered
     by the UI tests and the tour like every other timer of the UI."""
     base_wall, base_mono = time.time(), monotonic()
     return lambda: base_wall + (monotonic() - base_mono)
 
 
-def make(settings: Settings, store, runtime, session, monotonic: Callable[[], float] = time.monotonic
-         ) -> PickupService | None:
+def make(settings: Settings, store, runtime, session, monotonic: Clock = time.monotonic, *,
+         executor_for: Callable[[str], Executor] = lambda _name: Inline()) -> PickupService | None:
     """The UI's pickup locker, None when no locker is configured. Its flows exist from the start and
     the session knows which of their steps a visit may leave (kiosk/core/flow.py); the devices bind
-    in once the runtime has them, and recovery and the door check run then, on the bring-up thread."""
+    in once the runtime has them, and recovery and the door check run then, on the bring-up thread.
+    `executor_for(name)` makes the executor of the citizen's ("pickup") and the staff's ("staff") steps."""
     if settings.devices.locker is None:
         return None
-    service = PickupService(settings, store, clock=wall_clock_from(monotonic), monotonic=monotonic)
+    service = PickupService(settings, store, clock=wall_clock_from(monotonic), monotonic=monotonic,
+                            executor_for=executor_for)
     for flow in service.flows:
         session.attach(flow)
 

@@ -89,6 +89,8 @@ class Kiosk:
     def stop(self) -> None:
         self.technician.stop()
         self.printing.stop()
+        if self.pickup is not None:
+            self.pickup.stop()
         self.guides.executor.shutdown()
         self.runtime.stop()
 
@@ -186,7 +188,9 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     store = Store.from_settings(settings)
     problems = ProblemRelay()
     runtime = DeviceRuntime(settings, store, report_problem=problems)
-    locker = pickup.make(settings, store, runtime, session, monotonic=clock)
+    # the locker's steps: one worker thread each for the citizen's and the staff's, as the guides'
+    locker = pickup.make(settings, store, runtime, session, monotonic=clock,
+                         executor_for=lambda name: Threads(main_thread_delivery, workers=1, name=f"kiosk-{name}"))
     paper = printing.make(settings, runtime, session, now)
     visit = VisitPath(payment=paper.payment, rating=paper.rating, session=session)
     visit.pays_through(paper.documents.SERVICE, paper.documents, lambda: paper.documents.state is DocState.PAYING)

@@ -44,7 +44,7 @@ class Technician:
 
 def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: bool, faults=None) -> Technician:
     """The technician mode over the device runtime; `pickup_watches_doors` when the pickup locker raises
-    door_left_open itself, knowing which doors are in use (kiosk/core/locker.py); `faults` the
+    door_left_open itself, knowing which doors are in use (kiosk/core/locker/model.py); `faults` the
     simulators' fault controls its device panel offers (kiosk.core.technician.bench.FaultControls), None on a
     real kiosk."""
     from kiosk.core.technician import recent_log

@@ -45,7 +45,7 @@ DEMO_HOLDERS = (
     DemoHolder("310104196205180991", "demo holder 2: two documents, one shared with holder 3"),
     DemoHolder("330106200109090983", "demo holder 3: one document"),
     DemoHolder("440304198512310994", "demo holder 4: nothing released"),
-    # the kiosk simulator's default card (kiosk/hardware/sim/idcard.py demo_resident()), so that reading
+    # the kiosk simulator's default card (kiosk/sim/idcard.py demo_resident()), so that reading
     # the demo card at a kiosk on simulators finds documents end to end
     DemoHolder("110105199003071239", "the kiosk simulator's demo card: two documents"),
 )

@@ -13,7 +13,7 @@ outcome is unknown (`payment_unknown:REFERENCE`, cleared when it is reconciled
 or a technician marks it checked). Status changes never clear them.
 
 The outbox cap (`outbox:over_cap`) is the agent's (kiosk/sync/agent.py Capacity).
-Where the pickup locker runs (kiosk/core/locker.py), it raises
+Where the pickup locker runs (kiosk/core/locker/model.py), it raises
 `pickup:door_left_open:N` itself, knowing which doors a citizen is using; the
 timer here is then off (`door_left_open_s=None`), so one open door is one alarm.
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # event alarms: raised by a failed command, never cleared by a status. The payment ledger's own
 # (kiosk/core/payment/ledger.py: an outcome not known, a refund owed) carry money staff must settle; a door
-# that a citizen says did not open (kiosk/core/pickup.py) needs a person at the locker.
+# that a citizen says did not open (kiosk/core/locker/pickup.py) needs a person at the locker.
 EVENT_PREFIXES = ("door_not_opened:", "payment_unknown:", "outcome_unknown_", "refund_owed_", "door_stuck:")
 DOOR_LEFT_OPEN = "door_left_open:"
 

@@ -1,5 +1,6 @@
 """Widgets the locker screens share: the big keypad, the locker map with one door lit, step panels,
-and the one worker thread each locker screen runs its flow's blocking steps on.
+and the base of the screens that render one locker flow. The flows run their blocking steps on their
+own executors (kiosk/core/locker/); a screen only calls the flow and renders its changes.
 
 `StepPanels`: a screen declares one panel per flow step in its .kv (ids
 `panel_<step>`); they are built once, taken out of the tree, and `show(step)`
@@ -8,8 +9,6 @@ puts exactly one back, so a hidden panel can never take a touch.
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kivy.clock import Clock
@@ -19,6 +18,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
+from kiosk.core.background import Inline
 from kiosk.i18n import N_, _
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.keys import KeyGrid
@@ -40,31 +40,6 @@ def door_place(column: int, row: int, position: tuple[str, str]) -> str:
     words = POSITIONS.get(tuple(position))
     place = _("Column {column}, row {row}").format(column=column, row=row)
     return f"{place} · {_(words)}" if words else place
-
-
-class FlowWorker:
-    """One background thread per screen: its flow's blocking steps run in order, never on the UI thread."""
-
-    def __init__(self, name: str):
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kiosk-{name}")
-        self._lock = threading.Lock()
-        self.pending = 0   # jobs submitted and not finished (the UI tests wait on it)
-
-    def run(self, fn, *args, then=None) -> None:
-        with self._lock:
-            self.pending += 1
-
-        def job():
-            try:
-                fn(*args)
-            except Exception:
-                log.exception("%s failed", getattr(fn, "__name__", fn))
-            finally:
-                with self._lock:
-                    self.pending -= 1
-                if then is not None:
-                    Clock.schedule_once(lambda _dt: then(), 0)
-        self._pool.submit(job)
 
 
 class StepPanels:
@@ -99,16 +74,18 @@ def locker_service(app):
     return service if service is not None and service.ready else None
 
 
+_NOTHING_UNDER_WAY = Inline()   # pending = 0: what `worker` is before the flow is bound
+
+
 class LockerFlowScreen(Screen):
-    """A screen that renders one flow of the pickup locker service (`app.kiosk.pickup`): its worker, its
-    step panels, and the flow, bound on first use once the locker is up (it may come up late)."""
+    """A screen that renders one flow of the pickup locker service (`app.kiosk.pickup`): its step
+    panels, and the flow, bound on first use once the locker is up (it may come up late)."""
 
     flow_name = ""  # the service's attribute: "pickup", "deposit" or "recall"
 
     def __init__(self, app, *, name: str, first_panel: str, **kwargs):
         super().__init__(name=name, **kwargs)
         self.app = app
-        self.worker = FlowWorker(self.flow_name)
         self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
         self._flow = None
         self.panels = StepPanels.of(self, first_panel)
@@ -119,9 +96,15 @@ class LockerFlowScreen(Screen):
         flow = getattr(service, self.flow_name) if service is not None else None
         if flow is not None and flow is not self._flow:
             self._flow = flow
-            flow.listeners.append(lambda _f: self._render())
+            flow.on_change(lambda _f: self._render())
             self.flow_bound(service, flow)
         return flow
+
+    @property
+    def worker(self):
+        """The flow's executor: its `pending` counts the steps under way (the UI tests and the tour wait on it)."""
+        flow = self.flow
+        return flow.executor if flow is not None else _NOTHING_UNDER_WAY
 
     def flow_bound(self, service, flow) -> None:
         """What the screen takes from the service once (devices present, the door plan)."""

@@ -1,11 +1,12 @@
-"""The citizen's pickup screen: a view of `PickupFlow` (kiosk/core/pickup.py).
+"""The citizen's pickup screen: a view of `PickupFlow` (kiosk/core/locker/pickup.py).
 
 One panel per flow step (pickup.kv). Taps go to the flow; its blocking steps
-(checking the code, the ID card, the door) run on the screen's worker thread,
-and the flow's changes come back through a trigger to the main thread. What
-leaving the visit does at each step is the flow's to say (kiosk/core/flow.py);
-when the visit ends the flow forgets it on the worker and the screen shows an
-empty keypad. Built once per process; every visit starts from `flow.begin()`.
+(checking the code, the ID card, the door) run on the flow's own executor,
+and the flow's changes come back on the main thread, where the screen renders
+them. What leaving the visit does at each step is the flow's to say
+(kiosk/core/flow.py); when the visit ends the flow forgets it after the step
+under way and the screen shows an empty keypad. Built once per process; every
+visit starts from `flow.begin()`.
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ class PickupScreen(LockerFlowScreen):
     def __init__(self, app, **kwargs):
         super().__init__(app, name="pickup", first_panel="code", **kwargs)
         self._scanning = threading.Event()
-        self._reading = False
+        self._scan_when_ready = False
         self.code_length = app.settings.pickup.code_length
         self.hotline = app.settings.kiosk.hotline
         Clock.schedule_interval(self._tick, 0.5)
@@ -68,7 +69,6 @@ class PickupScreen(LockerFlowScreen):
         plan = service.plan
         self.ids.locker_map.set_plan(plan.columns, plan.rows, plan.numbering, len(plan.doors))
         self.has_scanner = flow.scanner is not None
-        flow.run_on_worker = self.worker.run
 
     # --- visits -----------------------------------------------------------------------------------
     def on_pre_enter(self, *_a):
@@ -77,21 +77,22 @@ class PickupScreen(LockerFlowScreen):
         self.panels.show("checking")
         if flow is None:
             return
-        self.worker.run(flow.begin, then=self._start_scanning)
+        self._scan_when_ready = True    # once the flow has begun (render)
+        flow.begin()
 
     def on_leave(self, *_a):
         self._scanning.clear()
+        self._scan_when_ready = False
         flow = self.flow
         if flow is not None:
-            flow.cancel()               # a wait under way stops now, not after the queue
-            self.worker.run(flow.leave)
+            flow.leave()                # a wait under way stops now; what it must record, it records
 
     def _on_wipe(self, _reason):
         self._scanning.clear()
+        self._scan_when_ready = False
         flow = self._flow
         if flow is not None:
-            flow.cancel()
-            self.worker.run(flow.end_visit)   # after whatever the worker is finishing
+            flow.end_visit()            # after the step under way
 
     # --- the scanner ------------------------------------------------------------------------------
     def _start_scanning(self):
@@ -111,7 +112,7 @@ class PickupScreen(LockerFlowScreen):
                 self._scanning.wait(2.0)
                 continue
             if code is not None and self._scanning.is_set() and flow.step.value == "code":
-                self.worker.run(flow.scanned, code)
+                flow.deliver(lambda code=code: flow.scanned(code))   # on the main thread
 
     # --- taps -------------------------------------------------------------------------------------
     def key(self, key: str) -> None:
@@ -123,26 +124,25 @@ class PickupScreen(LockerFlowScreen):
         elif key == "back":
             flow.backspace()
         elif flow.press(key):
-            self.worker.run(flow.submit)
+            flow.submit()
         self.render()
 
     def confirm(self) -> None:
         flow = self.flow
         if flow is not None and flow.can_submit:
-            self.worker.run(flow.submit)
+            flow.submit()
 
     def read_card(self) -> None:
         flow = self.flow
-        if flow is not None and not self._reading:
+        if flow is not None and not flow.reading_card:
             self.notice = ""
-            self._reading = True
-            self.worker.run(flow.read_card, then=self._read_done)
+            flow.read_card()
 
     def open_again(self) -> None:
-        self.worker.run(self.flow.open_again)
+        self.flow.open_again()
 
     def item_left_finish(self) -> None:
-        self.worker.run(self.flow.finish_with_item_left)
+        self.flow.finish_with_item_left()
 
     def finish_open(self) -> None:
         flow = self.flow
@@ -180,12 +180,11 @@ class PickupScreen(LockerFlowScreen):
         self.position = list(flow.position)
         self.ids.locker_map.lit = flow.door or 0
         self.panels.show(step)
-        if step == "id_card" and not flow.notice and not self._reading:
-            self._reading = True
-            self.worker.run(flow.read_card, then=self._read_done)
-
-    def _read_done(self):
-        self._reading = False
+        if self._scan_when_ready and step in ("code", "locked"):
+            self._scan_when_ready = False
+            self._start_scanning()
+        if step == "id_card" and not flow.notice and not flow.reading_card:
+            flow.read_card()
 
     def _tick(self, _dt):
         flow = self._flow

@@ -3,8 +3,8 @@ staff_recall.py).
 
 Nothing on the home screen shows them to citizens: staff hold a finger on the
 hall's name for `HOLD_S` seconds (timed on the session clock). Sign-in is a
-staff id and a PIN on the on-screen keypad, checked on the worker thread
-(scrypt); five wrong PINs lock sign-in (kiosk/core/staff.py). The visit's end
+staff id and a PIN on the on-screen keypad, checked off the main thread on the
+locker service's staff executor (scrypt); five wrong PINs lock sign-in (kiosk/core/staff.py). The visit's end
 (done, idle) signs the staff member out.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.screens import locker_widgets  # noqa: F401  (shared rules)
-from kiosk.screens.locker_widgets import FlowWorker, StepPanels
+from kiosk.screens.locker_widgets import StepPanels
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ class StaffScreen(Screen):
     def __init__(self, app, **kwargs):
         super().__init__(name="staff", **kwargs)
         self.app = app
-        self.worker = FlowWorker("staff")
         self._pin = ""
         self.panels = StepPanels.of(self, "sign_in")
         app.session.on("wipe", lambda _r: self.sign_out(go_home=False))
@@ -71,20 +70,16 @@ class StaffScreen(Screen):
             return
         staff_id, pin, self._pin, self.pin_dots = self.staff_id, self._pin, "", ""
         self.checking = True
-        result = {}
 
-        def check():
-            result["r"] = service.staff.sign_in(staff_id, pin)
-            result["n"] = len(service.open_model().recallable())
-
-        def done():
+        def done(result, error):
             self.checking = False
-            r = result.get("r")
-            if r is None:
+            if error is not None:
+                log.error("staff sign-in could not be checked: %s", error)
                 return
+            r, recallable = result
             if r.ok:
                 self.signed_in = r.staff_id
-                self.recallable = result["n"]
+                self.recallable = recallable
                 self.show_menu()
             elif r.locked_for_s:
                 self.locked_for = r.locked_for_s
@@ -92,14 +87,12 @@ class StaffScreen(Screen):
             else:
                 self.message = "wrong"
                 self.field = "pin"
-        self.worker.run(check, then=done)
+        service.sign_in(staff_id, pin, done)
 
     def show_menu(self) -> None:
         service = self.service
         if service is not None:
-            result = {}
-            self.worker.run(lambda: result.setdefault("n", len(service.open_model().recallable())),
-                            then=lambda: setattr(self, "recallable", result.get("n", 0)))
+            service.count_recallable(lambda n, error: setattr(self, "recallable", 0 if error else n))
         self.panels.show("menu")
 
     def open_deposit(self) -> None:

@@ -1,4 +1,7 @@
-"""The staff deposit screen: a view of `DepositFlow` (kiosk/core/deposit.py), one panel per step.
+"""The staff deposit screen: a view of `DepositFlow` (kiosk/core/locker/deposit.py), one panel per step.
+
+Taps go to the flow, which runs its blocking steps (scan, card, door) on its own executor; the
+screen renders each change.
 
 The case number is typed on the keypad or scanned; the holder's ID number is
 typed (digits and X) or read from the card. The pickup code is shown once, in
@@ -71,7 +74,7 @@ class DepositScreen(LockerFlowScreen):
         flow = self.flow
         if flow is not None:
             flow.cancel()
-            self.worker.run(flow.abandon_item)
+            flow.abandon_item()         # after the step under way
 
     # --- taps -------------------------------------------------------------------------------------
     def key(self, key: str) -> None:
@@ -88,26 +91,26 @@ class DepositScreen(LockerFlowScreen):
             self.typed = ""
 
     def scan_case(self) -> None:
-        self.worker.run(self.flow.scan_case, 30.0)
+        self.flow.scan_case(30.0)
 
     def choose(self, **kw) -> None:
         self.flow.choose(**kw)
 
     def confirm_options(self) -> None:
-        self.worker.run(self.flow.confirm_options)
+        self.flow.confirm_options()
 
     def submit_holder(self) -> None:
         typed, self.typed = self.typed, ""
-        self.worker.run(self.flow.set_holder_number, typed)
+        self.flow.set_holder_number(typed)
 
     def read_card(self) -> None:
-        self.worker.run(self.flow.read_holder_card)
+        self.flow.read_holder_card()
 
     def another_door(self) -> None:
-        self.worker.run(self.flow.another_door)
+        self.flow.another_door()
 
     def open_again(self) -> None:
-        self.worker.run(self.flow.open_again)
+        self.flow.open_again()
 
     def finish_open(self) -> None:
         self.flow.finish_open()

@@ -1,8 +1,9 @@
-"""The staff recall screen: a view of `RecallFlow` (kiosk/core/recall.py).
+"""The staff recall screen: a view of `RecallFlow` (kiosk/core/locker/recall.py).
 
 The list shows how many items wait to be taken back and the first of them
 (door, case number, since when); staff open its door, take the item out and
-confirm, and the next one comes up.
+confirm, and the next one comes up. The flow opens the doors and records on its own executor;
+the screen renders each change.
 """
 from __future__ import annotations
 
@@ -31,22 +32,22 @@ class RecallScreen(LockerFlowScreen):
     def on_pre_enter(self, *_a):
         staff = self.app.screens.get_screen("staff").signed_in
         if self.flow is not None and staff:
-            self.worker.run(self.flow.begin, staff)
+            self.flow.begin(staff)
 
     def open(self) -> None:
-        self.worker.run(self.flow.open)
+        self.flow.open()
 
     def removed(self) -> None:
-        self.worker.run(self.flow.removed)
+        self.flow.removed()
 
     def not_there(self) -> None:
-        self.worker.run(self.flow.not_there)
+        self.flow.not_there()
 
     def door_did_not_open(self) -> None:
-        self.worker.run(self.flow.door_did_not_open)
+        self.flow.door_did_not_open()
 
     def back(self) -> None:
-        self.worker.run(self.flow.back)
+        self.flow.back()
 
     def back_to_menu(self) -> None:
         self.app.screens.current = "staff"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.core import locker as locker_mod
-from kiosk.core.deposit import Notice, Step
-from kiosk.core.locker import DoorPlan, LockerRuleError, check_case_number
-from kiosk.core.recall import Step as RecallStep
+from kiosk.core.locker import model as locker_mod
+from kiosk.core.locker.deposit import Notice, Step
+from kiosk.core.locker.model import DoorPlan, LockerRuleError, check_case_number
+from kiosk.core.locker.recall import Step as RecallStep
 from kiosk.core.staff import PinError, StaffSignIn, hash_pin, verify_pin
 from kiosk.sim.idcard import demo_resident
 from tests.conftest import run_kiosk

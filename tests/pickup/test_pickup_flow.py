@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from kiosk.core.locker import code_hash
-from kiosk.core.pickup import Notice, Step
+from kiosk.core.locker.model import code_hash
+from kiosk.core.locker.pickup import Notice, Step
 from kiosk.hardware.scanner import classify
 from kiosk.sim.idcard import demo_resident, long_term_resident
+from kiosk.store import PerThread
 from tests.pickup.conftest import HASH_KEY, make_kit
 
 HOLDER = demo_resident().id_number
@@ -142,7 +143,7 @@ def test_the_lockout_survives_a_restart_of_the_kiosk(tmp_path, kit):
     for _ in range(5):
         type_code(flow, "123456")
     assert flow.step is Step.LOCKED
-    kit.service.pickup._local.model = None
+    kit.service.pickup._model = PerThread(kit.service.open_model)   # a fresh connection, as after a restart
     fresh = kit.service.pickup
     fresh.begin()
     assert fresh.step is Step.LOCKED and 0 < fresh.seconds_locked() <= 60

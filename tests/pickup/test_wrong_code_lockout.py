@@ -10,7 +10,7 @@ import pytest
 from kiosk import config
 from kiosk.config import ConfigError
 from kiosk.alarms import Alarms
-from kiosk.core.locker import DoorPlan, LockerModel, lockout_seconds
+from kiosk.core.locker.model import DoorPlan, LockerModel, lockout_seconds
 from kiosk.store import migrate
 from kiosk.sync.outbox import Outbox
 from tests.clocks import ManualClock

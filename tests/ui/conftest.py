@@ -159,6 +159,19 @@ def locker_sim():
     return simulator("locker")
 
 
+def _steps_done(flow, timeout: float = 30.0) -> None:
+    """The flow's steps run on its worker thread and report back on the main thread (this one): run
+    frames until every step started has reported back."""
+    import time
+
+    from kivy.base import EventLoop
+
+    end = time.monotonic() + timeout
+    while flow.executor.pending and time.monotonic() < end:
+        EventLoop.idle()
+        time.sleep(0.01)
+
+
 def deposit_item(app, case: str, close_after_s: float = 1.5, holder: str | None = None) -> tuple[int, str]:
     """Staff deposit an item through the flow (the door closes `close_after_s` after it opened): (door, code).
     With `holder` (an ID number) the item is handed over only with that holder's card."""
@@ -175,6 +188,7 @@ def deposit_item(app, case: str, close_after_s: float = 1.5, holder: str | None 
         flow.confirm_options()
         if holder is not None:
             assert flow.set_holder_number(holder)
+        _steps_done(flow)
     finally:
         flow.listeners.remove(closer)
     assert flow.step.value == "code"

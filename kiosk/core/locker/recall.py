@@ -8,6 +8,10 @@ The list holds overdue items and deposits a restart interrupted. The intent is
 committed before the unlock, so a power cut while a door stands open is
 recorded on restart as an unconfirmed recall.
 
+A flow on the one base (kiosk/core/flow.py, kiosk/core/locker/base.py): the
+list, the intents, the doors and the records are read, opened and written on
+the flow's executor, which reports each change back to the flow's thread.
+
 Leaving the visit (kiosk/core/flow.py): a door being unlocked finishes first,
 and a door standing open waits for the staff member to say whether the item
 came out: only they know, and the intent is recorded either way.
@@ -15,16 +19,15 @@ came out: only they know, and the intent is recorded either way.
 from __future__ import annotations
 
 import enum
-import threading
 import time
 from typing import Callable
 
-from kiosk.core import doors
-from kiosk.core.flow import FREE, Leave, Leaving
-from kiosk.core.listeners import tell_listeners
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
+from kiosk.core.background import Executor
+from kiosk.core.flow import FREE, Clock, Leave, Leaving
+from kiosk.core.locker import doors
+from kiosk.core.locker.base import LockerFlow
+from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel
 from kiosk.hardware.device import CancelToken
-
 
 
 class Step(str, enum.Enum):
@@ -40,32 +43,23 @@ LEAVING = {
 }
 
 
-class RecallFlow:
-    def __init__(self, model: Callable[[], LockerModel], locker, *, clock: Callable[[], float] = time.monotonic):
-        self._model_factory = model
-        self._local = threading.local()
-        self.locker = locker
-        self.clock = clock
-        self.listeners: list[Callable[["RecallFlow"], None]] = []
+class RecallFlow(LockerFlow[Step]):
+    name = "recall"
+    transitions = {
+        Step.LIST: {Step.OPENING},
+        Step.OPENING: {Step.DOOR_OPEN, Step.DOOR_FAILED},
+        Step.DOOR_OPEN: {Step.LIST, Step.OPENING, Step.DOOR_FAILED},
+        Step.DOOR_FAILED: {Step.LIST},
+    }
+
+    def __init__(self, model: Callable[[], LockerModel], locker, *, clock: Clock = time.monotonic,
+                 executor: Executor | None = None):
+        super().__init__(Step.LIST, model, locker, executor=executor, clock=clock)
         self.staff_id: str | None = None
         self.items: list[Item] = []
         self.current: Item | None = None
         self.recalled = 0
         self.help_asked = 0
-        self.step = Step.LIST
-        self._cancel = CancelToken()
-
-    @property
-    def model(self) -> LockerModel:
-        m = getattr(self._local, "model", None)
-        if m is None:
-            m = self._local.model = self._model_factory()
-        return m
-
-    def _set(self, step: Step | None = None) -> None:
-        if step is not None:
-            self.step = step
-        tell_listeners(self, self.listeners, "recall")
 
     def leaving(self, idle: bool) -> Leaving:
         return LEAVING.get(self.step, FREE)
@@ -74,25 +68,34 @@ class RecallFlow:
         """Nothing to call back: a recall's open door waits for the staff member's word."""
 
     def begin(self, staff_id: str) -> None:
+        """A staff member opens recall: the list (read on the executor)."""
+        self._restart()
         self.staff_id = staff_id
         self.recalled = 0
+        self.current = None
         self._cancel = CancelToken()
-        self.refresh()
+        self._work(self._refresh)
 
     def refresh(self) -> None:
+        self._work(self._refresh)
+
+    def _refresh(self) -> None:
         self.items = self.model.recallable()
         self.current = None
-        self._set(Step.LIST)
+        self._report(Step.LIST)
 
     def open(self, item_id: int | None = None) -> None:
         """Open the door of `item_id` (default: the first on the list)."""
         if self.step is not Step.LIST or not self.items:
             return
         item = next((i for i in self.items if i.id == item_id), self.items[0]) if item_id else self.items[0]
-        model = self.model
         self.current = item
         self.help_asked = 0
-        self._set(Step.OPENING)
+        self._work(lambda: self._open(item))
+
+    def _open(self, item: Item) -> None:
+        model = self.model
+        self._report(Step.OPENING)
         model.begin(item, "recall", staff_id=self.staff_id)
         try:
             doors.open_door(self.locker, item.door, self._cancel)
@@ -101,51 +104,63 @@ class RecallFlow:
             if exc.reason != "canceled":
                 model.alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
                                          f"door {item.door} did not open for a recall: {exc.message}")
-                self._set(Step.DOOR_FAILED)
+                self._report(Step.DOOR_FAILED)
             return
         model.alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
-        self._set(Step.DOOR_OPEN)
+        self._report(Step.DOOR_OPEN)
 
     def removed(self) -> None:
         """Staff took the item out."""
         if self.step is not Step.DOOR_OPEN or self.current is None:
             return
-        if self.model.finish(self.current):
-            self.recalled += 1
-        self.refresh()
+        item = self.current
+
+        def work() -> None:
+            if self.model.finish(item):
+                self.recalled += 1
+            self._refresh()
+        self._work(work)
 
     def not_there(self) -> None:
         """The door opened but the item was not inside: nothing recorded, staff are alerted."""
         if self.step is not Step.DOOR_OPEN or self.current is None:
             return
         item = self.current
-        self.model.abandon(item)
-        self.model.alarms.raise_alarm(DEVICE, f"item_missing:{item.door}",
-                                      f"recall: door {item.door} should hold case {item.case_number} but it was empty")
-        self.refresh()
+
+        def work() -> None:
+            self.model.abandon(item)
+            self.model.alarms.raise_alarm(DEVICE, f"item_missing:{item.door}",
+                                          f"recall: door {item.door} should hold case {item.case_number} "
+                                          "but it was empty")
+            self._refresh()
+        self._work(work)
 
     def door_did_not_open(self) -> None:
         """DOOR_OPEN, but the door did not open: unlocked once more; the second time staff are alerted."""
         if self.step is not Step.DOOR_OPEN or self.current is None:
             return
-        item, model = self.current, self.model
         self.help_asked += 1
-        if self.help_asked == 1:
-            self._set(Step.OPENING)
-            opened = doors.open_once_more(self.locker, item.door, self._cancel)
-            if opened is None:
-                return
-            if opened:
-                self._set(Step.DOOR_OPEN)
-                return
-        model.abandon(item)
-        model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
-                                 f"door {item.door} did not open for a recall although the board reports it open")
-        self._set(Step.DOOR_FAILED)
+        item, again = self.current, self.help_asked == 1
+
+        def work() -> None:
+            model = self.model
+            if again:
+                self._report(Step.OPENING)
+                opened = doors.open_once_more(self.locker, item.door, self._cancel)
+                if opened is None:
+                    return
+                if opened:
+                    self._report(Step.DOOR_OPEN)
+                    return
+            model.abandon(item)
+            model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
+                                     f"door {item.door} did not open for a recall although the board reports it open")
+            self._report(Step.DOOR_FAILED)
+        self._work(work)
 
     def back(self) -> None:
         if self.step is Step.DOOR_FAILED:
-            self.refresh()
+            self._work(self._refresh)
 
     def cancel(self) -> None:
         self._cancel.cancel()

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
-
+from kiosk.core.flow import Clock
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ def has_item_sensor(locker) -> bool:
 
 
 def watch_closed(locker, door: int, timeout: float, cancel: CancelToken | None = None,
-                 clock: Callable[[], float] | None = None) -> Closed:
+                 clock: Clock | None = None) -> Closed:
     """`clock` (the flow's) times the wait, so the UI's steered session clock can end it; the
     polls sleep on the driver's clock."""
     now = clock or locker.clock.monotonic

@@ -14,6 +14,11 @@ Leaving the visit (kiosk/core/flow.py): a door being unlocked or standing open
 for a deposit finishes first (the item must be in and the door closed before
 a code exists), and the code, shown only once, must be confirmed as noted.
 
+A flow on the one base (kiosk/core/flow.py, kiosk/core/locker/base.py): what
+staff type or choose is taken at once; the blocking steps (a scan, the card,
+reserving and opening a door, watching it, issuing the code) run on the flow's
+executor and report each change back to the flow's thread.
+
 The staff member is signed in before (kiosk.core.staff). The holder's ID
 number lives only until it is hashed; the store and the `deposit` transaction
 keep the keyed hashes of the code and the holder, the case number and the door.
@@ -22,16 +27,16 @@ from __future__ import annotations
 
 import enum
 import logging
-import threading
 import time
 from typing import Callable
 
 from stdnum.cn import ric
 
-from kiosk.core import doors
-from kiosk.core.flow import FREE, Leave, Leaving
-from kiosk.core.listeners import tell_listeners
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number
+from kiosk.core.background import Executor
+from kiosk.core.flow import FREE, Clock, Leave, Leaving
+from kiosk.core.locker import doors
+from kiosk.core.locker.base import LockerFlow
+from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number
 from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 
@@ -77,25 +82,33 @@ def check_id_number(value: str) -> str:
     return v
 
 
-class DepositFlow:
+class DepositFlow(LockerFlow[Step]):
+    name = "deposit"
+    transitions = {
+        Step.CASE: {Step.OPTIONS},
+        Step.OPTIONS: {Step.HOLDER, Step.OPENING, Step.NO_FREE_DOOR},
+        Step.HOLDER: {Step.OPENING, Step.NO_FREE_DOOR},
+        Step.OPENING: {Step.DOOR_OPEN, Step.DOOR_FAILED},
+        Step.DOOR_OPEN: {Step.CODE, Step.EMPTY, Step.DOOR_LEFT_OPEN, Step.OPENING, Step.DOOR_FAILED},
+        Step.DOOR_LEFT_OPEN: {Step.CODE, Step.EMPTY, Step.OPENING, Step.DOOR_FAILED},
+        Step.EMPTY: {Step.OPENING, Step.DOOR_FAILED},
+        Step.DOOR_FAILED: {Step.OPENING, Step.NO_FREE_DOOR},
+        Step.CODE: {Step.CASE},    # the code noted: the next item
+        # NO_FREE_DOOR: staff go back to the menu; the next deposit starts from CASE (begin)
+    }
+
     def __init__(self, model: Callable[[], LockerModel], locker, *, rules, hash_key: str, idcard=None,
-                 scanner=None, clock: Callable[[], float] = time.monotonic):
-        self._model_factory = model
-        self._local = threading.local()
-        self.locker = locker
+                 scanner=None, clock: Clock = time.monotonic, executor: Executor | None = None):
+        super().__init__(Step.CASE, model, locker, executor=executor, clock=clock)
         self.idcard = idcard
         self.scanner = scanner
         self.rules = rules
         self.key = hash_key
-        self.clock = clock
-        self.listeners: list[Callable[["DepositFlow"], None]] = []
-        self._cancel = CancelToken()
         self._interrupt = ""         # why the door watch was stopped: help | finish | "" (canceled)
         self.staff_id: str | None = None
         self._reset_item()
 
     def _reset_item(self) -> None:
-        self.step = Step.CASE
         self.notice: Notice | None = None
         self.case_number = ""
         self.size = "medium"
@@ -107,20 +120,6 @@ class DepositFlow:
         self.code: str | None = None
         self.door: int | None = None
         self.help_asked = 0
-
-    @property
-    def model(self) -> LockerModel:
-        m = getattr(self._local, "model", None)
-        if m is None:
-            m = self._local.model = self._model_factory()
-        return m
-
-    def _set(self, step: Step | None = None, notice: Notice | None | bool = False) -> None:
-        if step is not None:
-            self.step = step
-        if notice is not False:
-            self.notice = notice
-        tell_listeners(self, self.listeners, "deposit")
 
     # --- leaving the visit (kiosk/core/flow.py) ------------------------------------------------------
     def leaving(self, idle: bool) -> Leaving:
@@ -135,34 +134,45 @@ class DepositFlow:
     # --- the item --------------------------------------------------------------------------------
 
     def begin(self, staff_id: str) -> None:
+        self._restart()
         self.staff_id = staff_id
         self._cancel = CancelToken()
         self._reset_item()
-        self._set(Step.CASE, None)
+        self._show(Step.CASE, None)
 
     def set_case(self, text: str) -> bool:
         try:
             self.case_number = check_case_number(text)
         except LockerRuleError as exc:
-            self._set(notice=Notice(exc.code))
+            self._show(notice=Notice(exc.code))
             return False
-        self._set(Step.OPTIONS, None)
+        self._show(Step.OPTIONS, None)
         return True
 
     def scan_case(self, timeout: float = 30.0) -> bool:
-        """Wait for the case number's barcode on the scanner (blocking)."""
+        """Wait for the case number's barcode on the scanner (on the executor). True when a case number
+        was taken: known at once with an inline executor; the screen renders the change instead."""
         if self.scanner is None or self.step is not Step.CASE:
             return False
-        try:
-            code = self.scanner.read_code(timeout, self._cancel)
-        except DeviceError as exc:
-            if exc.completion is not Completion.CANCELED:
-                self._set(notice=Notice.NO_SCAN)
-            return False
-        if code is None:
-            self._set(notice=Notice.NO_SCAN)
-            return False
-        return self.set_case(code.value)
+        taken: list[bool] = []
+
+        def work():
+            try:
+                return self.scanner.read_code(timeout, self._cancel)
+            except DeviceError as exc:
+                if exc.completion is Completion.CANCELED:
+                    return False
+                return None
+
+        def scanned(code, error) -> None:
+            if code is False:
+                return
+            if error is not None or code is None:
+                self._show(notice=Notice.NO_SCAN)
+                return
+            taken.append(self.set_case(code.value))
+        self._work(work, scanned)
+        return bool(taken and taken[0])
 
     def choose(self, *, size: str | None = None, require_id: bool | None = None,
                prefer_low: bool | None = None) -> None:
@@ -174,17 +184,17 @@ class DepositFlow:
             self.require_id = require_id
         if prefer_low is not None:
             self.prefer_low = prefer_low
-        self._set()
+        self._show()
 
     def confirm_options(self) -> None:
         """OPTIONS done: the holder next when pickup needs the ID card, else the door."""
         if self.step is not Step.OPTIONS:
             return
         if self.require_id:
-            self._set(Step.HOLDER, None)
+            self._show(Step.HOLDER, None)
         else:
             self.holder = None
-            self._deposit()
+            self._work(self._deposit)
 
     def set_holder_number(self, text: str) -> bool:
         if self.step is not Step.HOLDER:
@@ -192,29 +202,36 @@ class DepositFlow:
         try:
             number = check_id_number(text)
         except LockerRuleError:
-            self._set(notice=Notice.BAD_ID_NUMBER)
+            self._show(notice=Notice.BAD_ID_NUMBER)
             return False
         self.holder = holder_hash(self.key, number)
-        self._deposit()
+        self._work(self._deposit)
         return True
 
     def read_holder_card(self) -> bool:
-        """The holder's ID card on the reader (staff hold it, or the holder came with it)."""
+        """The holder's ID card on the reader (staff hold it, or the holder came with it), then the door,
+        on the executor. True when the card was read: known at once with an inline executor; the screen
+        renders the change instead."""
         if self.step is not Step.HOLDER or self.idcard is None:
             return False
-        try:
-            card = self.idcard.read_card(self.rules.id_card_timeout_s, self._cancel)
-        except DeviceError as exc:
-            if exc.completion is not Completion.CANCELED:
-                self._set(notice=Notice.NO_CARD if exc.detail == "no_card" else Notice.CARD_NOT_READ)
-            return False
-        remember_person(card.name, card.id_number)
-        self.holder = holder_hash(self.key, card.id_number)
-        del card
-        self._deposit()
-        return True
+        read: list[bool] = []
 
-    # --- the door ----------------------------------------------------------------------------------
+        def work() -> bool:
+            try:
+                card = self.idcard.read_card(self.rules.id_card_timeout_s, self._cancel)
+            except DeviceError as exc:
+                if exc.completion is not Completion.CANCELED:
+                    self._report(notice=Notice.NO_CARD if exc.detail == "no_card" else Notice.CARD_NOT_READ)
+                return False
+            remember_person(card.name, card.id_number)
+            self.holder = holder_hash(self.key, card.id_number)
+            del card
+            self._deposit()
+            return True
+        self._work(work, lambda ok, error: read.append(bool(ok) and error is None))
+        return bool(read and read[0])
+
+    # --- the door (on the executor) -------------------------------------------------------------------
 
     def _deposit(self) -> None:
         model = self.model
@@ -222,10 +239,10 @@ class DepositFlow:
         item = model.reserve(case_number=self.case_number, size=self.size, holder_hash=self.holder,
                              staff_id=self.staff_id or "?", prefer_low=self.prefer_low, avoid=self.failed_doors)
         if item is None:
-            self._set(Step.NO_FREE_DOOR, None)
+            self._report(Step.NO_FREE_DOOR, None)
             return
         self.item, self.door = item, item.door
-        self._set(Step.OPENING, None)
+        self._report(Step.OPENING, None)
         model.in_use.add(item.door)
         try:
             doors.open_door(self.locker, item.door, self._cancel)
@@ -236,10 +253,10 @@ class DepositFlow:
                 self.failed_doors.add(item.door)
                 model.alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
                                          f"door {item.door} did not open for a deposit: {exc.message}")
-                self._set(Step.DOOR_FAILED, None)
+                self._report(Step.DOOR_FAILED, None)
             return
         model.alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
-        self._set(Step.DOOR_OPEN, None)
+        self._report(Step.DOOR_OPEN, None)
         self._watch()
 
     def _watch(self) -> None:
@@ -258,18 +275,18 @@ class DepositFlow:
                     return
                 closed = doors.watch_closed(self.locker, item.door, 0, self._cancel, self.clock)
                 if not closed.closed:  # "Finish" with the door still open: say so, keep watching
-                    self._set(notice=Notice.CLOSE_THE_DOOR)
+                    self._report(notice=Notice.CLOSE_THE_DOOR)
                     continue
             if closed.closed:
                 break
-            self._set(Step.DOOR_LEFT_OPEN, None)  # staff are at the kiosk: keep asking, no code for an open door
+            self._report(Step.DOOR_LEFT_OPEN, None)  # staff are at the kiosk: keep asking, no code for an open door
         model.in_use.discard(item.door)
         if closed.item_present is False:
-            self._set(Step.EMPTY, None)
+            self._report(Step.EMPTY, None)
             return
         item, self.code = model.complete_deposit(item.id)
         self.item = item
-        self._set(Step.CODE, None)
+        self._report(Step.CODE, None)
 
     def finish_open(self) -> None:
         """DOOR_OPEN and staff tap Finish: the door is looked at now (the code follows once it is closed)."""
@@ -287,12 +304,12 @@ class DepositFlow:
         item, model = self.item, self.model
         self.help_asked += 1
         if self.help_asked == 1:
-            self._set(Step.OPENING, None)
+            self._report(Step.OPENING, None)
             opened = doors.open_once_more(self.locker, item.door, self._cancel)
             if opened is None:
                 return
             if opened:
-                self._set(Step.DOOR_OPEN, None)
+                self._report(Step.DOOR_OPEN, None)
                 self._watch()
                 return
         model.in_use.discard(item.door)
@@ -300,18 +317,20 @@ class DepositFlow:
         self.failed_doors.add(item.door)
         model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
                                  f"door {item.door} did not open for a deposit although the board reports it open")
-        self._set(Step.DOOR_FAILED, None)
+        self._report(Step.DOOR_FAILED, None)
 
     def another_door(self) -> None:
         """DOOR_FAILED: try the next free door that fits."""
         if self.step is Step.DOOR_FAILED:
-            self._deposit()
+            self._work(self._deposit)
 
     def open_again(self) -> None:
         """EMPTY: the sensor saw no item; open the same door to put it in."""
-        if self.step is not Step.EMPTY:
-            return
-        self._set(Step.OPENING, None)
+        if self.step is Step.EMPTY:
+            self._work(self._open_again)
+
+    def _open_again(self) -> None:
+        self._report(Step.OPENING, None)
         self.model.in_use.add(self.item.door)
         try:
             doors.open_door(self.locker, self.item.door, self._cancel)
@@ -319,16 +338,20 @@ class DepositFlow:
             self.model.in_use.discard(self.item.door)
             self.model.release(self.item.id)
             self.failed_doors.add(self.item.door)
-            self._set(Step.DOOR_FAILED, None)
+            self._report(Step.DOOR_FAILED, None)
             return
-        self._set(Step.DOOR_OPEN, None)
+        self._report(Step.DOOR_OPEN, None)
         self._watch()
 
     def code_seen(self) -> None:
         """Staff have noted the code: it is forgotten, and the next item can come."""
         self.code = None
         self._reset_item()
-        self._set(Step.CASE, None)
+        if self.step is Step.CODE:
+            self._show(Step.CASE, None)
+        else:   # nothing was recorded for this item: it starts again
+            self._restart()
+            self.changed()
 
     def cancel(self) -> None:
         """Stop: a door reserved but not yet given a code is freed (staff keep the item)."""
@@ -345,13 +368,20 @@ class DepositFlow:
                 log.exception("scanner: cancel failed")
 
     def abandon_item(self) -> None:
-        """After cancel, on the worker: free a reservation left without a code."""
-        if self.item is not None and self.code is None:
-            item = self.model.item(self.item.id)
-            if item is not None and item.state == "depositing":
-                self.model.release(item.id)
-            self.model.in_use.discard(self.item.door)
-        self.code = None
-        self._reset_item()
-        self._cancel = CancelToken()
-        self._set(Step.CASE, None)
+        """After cancel: free a reservation left without a code (on the executor, once the step under
+        way has ended), then start again at CASE."""
+        def work() -> None:
+            if self.item is not None and self.code is None:
+                item = self.model.item(self.item.id)
+                if item is not None and item.state == "depositing":
+                    self.model.release(item.id)
+                self.model.in_use.discard(self.item.door)
+
+        def forget(_result, error) -> None:
+            if error is not None:
+                log.error("deposit: a reservation could not be freed: %s", error)
+            self._restart()
+            self._reset_item()
+            self._cancel = CancelToken()
+            self.changed()
+        self._work(work, forget)

@@ -15,10 +15,12 @@ a door standing open (or closed on the certificate) is called back: the
 pickup is recorded (with an alarm when the item is still inside) and the
 visit ends. A card read or a code check stops with the visit's reset.
 
-A plain state machine: blocking device steps (`submit`, `read_card`, ...) run
-on the caller's worker thread; every change of state is announced to the
-`listeners` (any thread), and the screen renders `step`, `notice` and the
-figures. The code the citizen types lives in `digits` only until it is
+A flow on the one base (kiosk/core/flow.py, kiosk/core/locker/base.py): the
+steps and their transitions are declared; the blocking parts (checking the
+code in the store, the ID card, the door and its watch, recording the pickup)
+run on the flow's executor and report each change back to the flow's thread,
+where the listeners (the screen) hear of it and render `step`, `notice` and
+the figures. The code the citizen types lives in `digits` only until it is
 checked; the store holds only its keyed hash. No user-facing text here: steps
 and notices are codes the screen turns into sentences.
 """
@@ -31,10 +33,11 @@ import threading
 import time
 from typing import Callable
 
-from kiosk.core import doors
-from kiosk.core.flow import FREE, Leave, Leaving
-from kiosk.core.listeners import tell_listeners
-from kiosk.core.locker import BOARD, DEVICE, Item, LockerModel
+from kiosk.core.background import Executor
+from kiosk.core.flow import FREE, Clock, Leave, Leaving
+from kiosk.core.locker import doors
+from kiosk.core.locker.base import LockerFlow
+from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel
 from kiosk.core.privacy import holder_hash, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 
@@ -75,27 +78,31 @@ LEAVING = {
 }
 
 
-class PickupFlow:
+class PickupFlow(LockerFlow[Step]):
+    name = "pickup"
+    transitions = {
+        Step.CODE: {Step.LOCKED, Step.ID_CARD, Step.OPENING},
+        Step.LOCKED: {Step.CODE},
+        Step.ID_CARD: {Step.OPENING},
+        Step.OPENING: {Step.DOOR_OPEN, Step.DOOR_FAILED, Step.HELP},
+        Step.DOOR_OPEN: {Step.DONE, Step.DOOR_LEFT_OPEN, Step.ITEM_LEFT, Step.OPENING, Step.HELP},
+        Step.DOOR_LEFT_OPEN: {Step.DONE},
+        Step.ITEM_LEFT: {Step.OPENING, Step.DONE},
+        # DONE, DOOR_FAILED and HELP end the visit: the next one starts from CODE (begin, end_visit)
+    }
+
     def __init__(self, model: Callable[[], LockerModel], locker, *, rules, hash_key: str, idcard=None,
-                 scanner=None, clock: Callable[[], float] = time.monotonic):
-        self._model_factory = model
-        self._local = threading.local()
-        self.locker = locker
+                 scanner=None, clock: Clock = time.monotonic, executor: Executor | None = None):
+        super().__init__(Step.CODE, model, locker, executor=executor, clock=clock)
         self.idcard = idcard
         self.scanner = scanner
         self.rules = rules
         self.key = hash_key
-        self.clock = clock
-        self.listeners: list[Callable[["PickupFlow"], None]] = []
         self._busy = threading.Lock()
-        self._cancel = CancelToken()
         self._interrupt = ""         # why the door watch was stopped: help | finish | "" (the visit ends)
-        # runs a step on the flow's own worker thread (the screen's), for what the main thread asks
-        self.run_on_worker: Callable[[Callable[[], None]], None] = lambda fn: fn()
         self._reset_fields()
 
     def _reset_fields(self) -> None:
-        self.step = Step.CODE
         self.notice: Notice | None = None
         self.digits = ""
         self.tries_left = self.rules.wrong_codes_before_lockout
@@ -109,20 +116,7 @@ class PickupFlow:
         self.recorded = False
         self.transaction_id: str | None = None
         self.help_asked = 0
-
-    @property
-    def model(self) -> LockerModel:
-        m = getattr(self._local, "model", None)
-        if m is None:
-            m = self._local.model = self._model_factory()
-        return m
-
-    def _set(self, step: Step | None = None, notice: Notice | None | bool = False) -> None:
-        if step is not None:
-            self.step = step
-        if notice is not False:
-            self.notice = notice
-        tell_listeners(self, self.listeners, "pickup")
+        self.reading_card = False    # a read of the holder's card is under way
 
     # --- leaving the visit (kiosk/core/flow.py) ------------------------------------------------------
     def leaving(self, idle: bool) -> Leaving:
@@ -136,27 +130,41 @@ class PickupFlow:
         if self.step is Step.DOOR_OPEN:
             self._stop_watch("")
         elif self.step is Step.ITEM_LEFT:
-            self.run_on_worker(self.finish_with_item_left)
+            self.finish_with_item_left()
 
     def end_visit(self) -> None:
-        """After the visit's wipe, on the worker: nothing of it stays in the flow."""
-        self.leave()
-        self._interrupt = ""
-        self._reset_fields()
-        self._set(Step.CODE, None)
+        """After the visit's wipe: what is under way stops, a certificate left inside is recorded (on the
+        executor, after the step under way), and then nothing of the visit stays in the flow."""
+        self.cancel()
+
+        def forget(_result, _error) -> None:
+            self._restart()
+            self._interrupt = ""
+            self._reset_fields()
+            self.changed()
+        self._work(self._leave, forget)
 
     # --- the keypad ----------------------------------------------------------------------------
 
     def begin(self) -> None:
-        """A new citizen: an empty keypad, or the lockout countdown if one runs. (Worker thread: reads the store.)"""
-        self._cancel = CancelToken()
-        self._reset_fields()
-        left = self.model.locked_for()
-        if left:
-            self.locked_until = self.clock() + left
-            self._set(Step.LOCKED, None)
-        else:
-            self._set(Step.CODE, None)
+        """A new citizen: an empty keypad, or the lockout countdown if one runs (read from the store
+        on the executor, once what the last visit left under way has ended)."""
+        self._restart()
+
+        def work() -> int:
+            self._cancel = CancelToken()
+            return self.model.locked_for()
+
+        def shown(left, error) -> None:
+            self._reset_fields()
+            if error is not None:
+                log.error("pickup: the lockout could not be read: %s", error)
+            if left:
+                self.locked_until = self.clock() + left
+                self._show(Step.LOCKED, None)
+            else:
+                self._show(Step.CODE, None)
+        self._work(work, shown)
 
     def seconds_locked(self) -> int:
         return max(0, math.ceil(round(self.locked_until - self.clock(), 3)))
@@ -164,7 +172,7 @@ class PickupFlow:
     def unlock_if_due(self) -> bool:
         """The countdown ended: back to the keypad. True when the step changed."""
         if self.step is Step.LOCKED and self.seconds_locked() == 0:
-            self._set(Step.CODE, None)
+            self._show(Step.CODE, None)
             return True
         return False
 
@@ -173,16 +181,16 @@ class PickupFlow:
         if self.step is not Step.CODE or not digit.isdigit() or len(digit) != 1 or len(self.digits) >= 8:
             return False
         self.digits += digit
-        self._set(notice=None)
+        self._show(notice=None)
         return len(self.digits) == self.rules.code_length
 
     def backspace(self) -> None:
         self.digits = self.digits[:-1]
-        self._set(notice=None)
+        self._show(notice=None)
 
     def clear(self) -> None:
         self.digits = ""
-        self._set(notice=None)
+        self._show(notice=None)
 
     @property
     def can_submit(self) -> bool:
@@ -195,43 +203,47 @@ class PickupFlow:
         if self.step is not Step.CODE:
             return
         if getattr(code, "kind", None) is None or code.kind.value != "pickup_code":
-            self._set(notice=Notice.NOT_A_PICKUP_CODE)
+            self._show(notice=Notice.NOT_A_PICKUP_CODE)
             return
         self.digits = code.value
         self.submit(via="qr")
 
     def submit(self, via: str = "keypad") -> None:
-        if not self._busy.acquire(blocking=False):
-            return
-        try:
-            self._submit(via)
-        finally:
-            self._busy.release()
-
-    def _submit(self, via: str) -> None:
+        """Check the code typed (or scanned): on the executor, and on to the card or the door."""
         if self.step is not Step.CODE:
             return
         code, self.digits = self.digits, ""
+
+        def work() -> None:
+            if not self._busy.acquire(blocking=False):
+                return
+            try:
+                self._submit(code, via)
+            finally:
+                self._busy.release()
+        self._work(work)
+
+    def _submit(self, code: str, via: str) -> None:
         model = self.model
         left = model.locked_for()
         if left:
             self.locked_until = self.clock() + left
-            self._set(Step.LOCKED, None)
+            self._report(Step.LOCKED, None)
             return
         item = model.find_by_code(code) if 6 <= len(code) <= 8 else None
         if item is None:
             locked, self.tries_left = model.wrong_code()
             if locked:
                 self.locked_until = self.clock() + locked
-                self._set(Step.LOCKED, None)
+                self._report(Step.LOCKED, None)
             else:
-                self._set(Step.CODE, Notice.WRONG_CODE)
+                self._report(Step.CODE, Notice.WRONG_CODE)
             return
         if item.door in model.in_use:
-            self._set(Step.CODE, Notice.DOOR_BUSY)
+            self._report(Step.CODE, Notice.DOOR_BUSY)
             return
         if item.overdue(model.clock()) and not self.rules.collect_when_overdue:
-            self._set(Step.CODE, Notice.OVERDUE)
+            self._report(Step.CODE, Notice.OVERDUE)
             return
         model.good_code()
         self.item, self.via = item, via
@@ -239,9 +251,9 @@ class PickupFlow:
         if item.needs_id_card:
             if self.idcard is None:
                 self.item = None
-                self._set(Step.CODE, Notice.NO_ID_READER)
+                self._report(Step.CODE, Notice.NO_ID_READER)
                 return
-            self._set(Step.ID_CARD, None)
+            self._report(Step.ID_CARD, None)
             return
         self._open()
 
@@ -254,31 +266,38 @@ class PickupFlow:
     # --- the ID card ----------------------------------------------------------------------------------
 
     def read_card(self) -> None:
-        """Wait for the holder's ID card (blocking); the door opens when it matches."""
-        if self.step is not Step.ID_CARD or self.item is None:
+        """Wait for the holder's ID card (on the executor); the door opens when it matches."""
+        if self.step is not Step.ID_CARD or self.item is None or self.reading_card:
             return
+        self.reading_card = True
+
+        def read_ended(_result, _error) -> None:
+            self.reading_card = False
+        self._work(self._read_card, read_ended)
+
+    def _read_card(self) -> None:
         try:
             card = self.idcard.read_card(self.rules.id_card_timeout_s, self._cancel)
         except DeviceError as exc:
             if exc.completion is Completion.CANCELED:
                 return
-            self._set(Step.ID_CARD, Notice.NO_CARD if exc.detail == "no_card" else Notice.CARD_NOT_READ)
+            self._report(Step.ID_CARD, Notice.NO_CARD if exc.detail == "no_card" else Notice.CARD_NOT_READ)
             return
         remember_person(card.name, card.id_number)
         matches = holder_hash(self.key, card.id_number) == self.item.holder_hash
         del card  # the card's data is not kept past this check
         if not matches:
             log.info("pickup: the ID card does not match the holder of case %s", self.item.case_number)
-            self._set(Step.ID_CARD, Notice.ID_MISMATCH)
+            self._report(Step.ID_CARD, Notice.ID_MISMATCH)
             return
         self.id_checked = True
         self._open()
 
-    # --- the door ----------------------------------------------------------------------------------------
+    # --- the door (on the executor) -------------------------------------------------------------------
 
     def _open(self) -> None:
         item, model = self.item, self.model
-        self._set(Step.OPENING, None)
+        self._report(Step.OPENING, None)
         model.begin(item, "pickup", via=self.via, id_checked=self.id_checked)
         try:
             doors.open_door(self.locker, item.door, self._cancel)
@@ -288,10 +307,10 @@ class PickupFlow:
                 model.alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
                                          f"door {item.door} did not open for a pickup (case {item.case_number}): "
                                          f"{exc.message}")
-                self._set(Step.DOOR_FAILED, None)
+                self._report(Step.DOOR_FAILED, None)
             return
         model.alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
-        self._set(Step.DOOR_OPEN, None)
+        self._report(Step.DOOR_OPEN, None)
         self._watch()
 
     def _watch(self) -> None:
@@ -306,26 +325,26 @@ class PickupFlow:
                 return
             # the citizen finished while the door was still open: recorded, and watched by the health poll
             self._record(door_left_open=True)
-            self._set(Step.DONE, None)
+            self._report(Step.DONE, None)
             return
         if not closed.closed:
             model.alarms.raise_alarm(DEVICE, f"door_left_open:{item.door}",
                                      f"door {item.door} was left open after a pickup (case {item.case_number})")
             self._record(door_left_open=True)
-            self._set(Step.DOOR_LEFT_OPEN, None)
+            self._report(Step.DOOR_LEFT_OPEN, None)
             try:
                 closed = doors.watch_closed(self.locker, item.door, LEFT_OPEN_WATCH_S, self._cancel, self.clock)
             except doors.DoorFailure:
                 return
             if closed.closed:
                 model.alarms.clear(DEVICE, f"door_left_open:{item.door}", "closed")
-                self._set(Step.DONE, None)
+                self._report(Step.DONE, None)
             return
         if closed.item_present:
-            self._set(Step.ITEM_LEFT, None)
+            self._report(Step.ITEM_LEFT, None)
             return
         self._record()
-        self._set(Step.DONE, None)
+        self._report(Step.DONE, None)
 
     def _record(self, **flags) -> None:
         if self.recorded:
@@ -350,30 +369,32 @@ class PickupFlow:
             self._stop_watch("help")
 
     def _door_help(self) -> None:
-        """On the worker: the first time the door is unlocked again; the second time staff are called."""
+        """The first time the door is unlocked again; the second time staff are called."""
         item, model = self.item, self.model
         self.help_asked += 1
         if self.help_asked == 1:
             log.info("pickup: the citizen says door %d did not open; unlocking it again", item.door)
-            self._set(Step.OPENING, None)
+            self._report(Step.OPENING, None)
             opened = doors.open_once_more(self.locker, item.door, self._cancel)
             if opened is None:
                 return
             if opened:
-                self._set(Step.DOOR_OPEN, None)
+                self._report(Step.DOOR_OPEN, None)
                 self._watch()
                 return
         model.abandon(item)   # nothing was taken: the code stays valid for when staff have freed the door
         model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
                                  f"door {item.door} did not open for the citizen (case {item.case_number}), "
                                  "although the board reports it open; the code stays valid")
-        self._set(Step.HELP, None)
+        self._report(Step.HELP, None)
 
     def open_again(self) -> None:
         """ITEM_LEFT: the citizen closed the door on the certificate; open it once more."""
-        if self.step is not Step.ITEM_LEFT:
-            return
-        self._set(Step.OPENING, None)
+        if self.step is Step.ITEM_LEFT:
+            self._work(self._open_again)
+
+    def _open_again(self) -> None:
+        self._report(Step.OPENING, None)
         try:
             doors.open_door(self.locker, self.item.door, self._cancel)
         except doors.DoorFailure as exc:
@@ -381,27 +402,35 @@ class PickupFlow:
                                           f"door {self.item.door}: the certificate was left inside and the door "
                                           f"did not open again ({exc.message})")
             self._record(item_left=True)
-            self._set(Step.DOOR_FAILED, None)
+            self._report(Step.DOOR_FAILED, None)
             return
-        self._set(Step.DOOR_OPEN, None)
+        self._report(Step.DOOR_OPEN, None)
         self._watch()
 
     def finish_with_item_left(self) -> None:
         """ITEM_LEFT and the citizen goes: recorded, and staff are told the item is still inside."""
-        if self.step is not Step.ITEM_LEFT:
+        if self.step is Step.ITEM_LEFT:
+            self._work(self._finish_item_left)
+
+    def _finish_item_left(self) -> None:
+        if self._at is not Step.ITEM_LEFT:
             return
         self.model.alarms.raise_alarm(DEVICE, f"item_left:{self.item.door}",
                                       f"door {self.item.door}: the sensor still sees case {self.item.case_number} "
                                       "after the pickup")
         self._record(item_left=True)
-        self._set(Step.DONE, None)
+        self._report(Step.DONE, None)
 
     def leave(self) -> None:
-        """The visit ends (done, cancel, idle): nothing may stay half done. A certificate the sensor
-        still sees is recorded with an alarm; a wait under way stops and records what it must."""
-        if self.step is Step.ITEM_LEFT:
-            self.finish_with_item_left()
+        """The visit ends (done, cancel, idle): nothing may stay half done. A wait under way stops and
+        records what it must; then (on the executor, after it) a certificate the sensor still sees is
+        recorded with an alarm."""
         self.cancel()
+        self._work(self._leave)
+
+    def _leave(self) -> None:
+        if self._at is Step.ITEM_LEFT:
+            self._finish_item_left()
 
     def cancel(self) -> None:
         """The citizen leaves (or the visit is wiped): stop any wait at its next check."""

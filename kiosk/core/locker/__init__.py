@@ -1,0 +1,14 @@
+"""The certificate pickup locker: one hall area, one package.
+
+    model.py    the door plan and what the doors hold (`DoorPlan`, `LockerModel`): the store's view,
+                each change committed with its outbox transaction; intents, recovery, reconciliation
+    doors.py    opening a door and watching it close: the device steps every locker flow shares
+    pickup.py   the citizen's pickup (`PickupFlow`)
+    deposit.py  staff deposit an item (`DepositFlow`)
+    recall.py   staff take overdue items back (`RecallFlow`)
+
+The three flows stand on the one flow base (kiosk/core/flow.py): a state enum with its declared
+transitions, the blocking steps (door, card, scanner, database) on the flow's injected executor,
+late results of an ended visit dropped. Staff sign-in (kiosk/core/staff.py) is shared with the
+technician's PIN and stays outside. The composition is kiosk/app/pickup.py.
+"""

@@ -1,0 +1,72 @@
+"""The locker flows on the one flow base (kiosk/core/flow.py): declared transitions, the blocking steps
+on the injected executor, and late reports of an ended visit dropped."""
+from __future__ import annotations
+
+import pytest
+
+from kiosk.app.pickup import PickupService
+from kiosk.core.background import Held
+from kiosk.core.flow import FlowError
+from kiosk.core.locker.deposit import Step as DepositStep
+from kiosk.core.locker.pickup import Notice, Step
+
+
+def held_service(kit) -> tuple[PickupService, Held]:
+    held = Held()
+    service = PickupService(kit.service.settings, kit.store, kit.service.locker, clock=kit.clock, monotonic=kit.clock,
+                            executor_for=lambda _name: held)
+    return service, held
+
+
+def test_a_change_the_flow_does_not_declare_is_refused(kit):
+    flow = kit.pickup
+    flow.begin()
+    with pytest.raises(FlowError, match="pickup: code -> done"):
+        flow.go(Step.DONE)
+    assert flow.step is Step.CODE
+
+
+def test_the_blocking_steps_wait_on_the_executor_and_the_flow_changes_when_they_report(kit):
+    door, code = kit.deposit_item()
+    service, held = held_service(kit)
+    flow = service.pickup
+    flow.begin()
+    assert held.pending == 1 and flow.step is Step.CODE
+    held.release()
+    for d in code:
+        flow.press(d)
+    flow.submit()
+    assert held.pending == 1 and flow.step is Step.CODE and kit.sim.unlocked == [door]   # nothing opened yet
+    flow.listeners.append(lambda f: f.step is Step.DOOR_OPEN and kit.clock.at(2, lambda: kit.close(f.door)))
+    held.release()
+    assert flow.step is Step.DONE and kit.sim.unlocked == [door, door] and len(kit.outbox("pickup")) == 1
+
+
+def test_a_late_report_of_an_ended_visit_is_dropped_but_what_it_wrote_stays(kit):
+    service, held = held_service(kit)
+    flow = service.pickup
+    flow.begin()
+    held.release()
+    for d in "000000":
+        flow.press(d)
+    flow.submit()            # a wrong code, still being checked when the visit ends
+    flow.begin()             # the next citizen
+    held.release()
+    assert flow.step is Step.CODE and flow.notice is not Notice.WRONG_CODE
+    assert flow.tries_left == kit.service.settings.pickup.wrong_codes_before_lockout   # the new visit's count
+    assert service.model().locked_for() == 0
+    wrong = kit.store.connect().execute("SELECT wrong FROM locker_lockout WHERE scope='pickup'").fetchone()
+    assert wrong["wrong"] == 1   # the store counted it: the write ran in the step, not in the report
+
+
+def test_a_deposit_door_opens_on_the_executor_and_the_code_comes_after_it_closed(kit):
+    service, held = held_service(kit)
+    flow = service.deposit
+    flow.begin("1001")
+    assert flow.set_case("BJ-HELD")
+    flow.choose(size="small", require_id=False)
+    flow.confirm_options()
+    assert flow.step is DepositStep.OPTIONS and kit.sim.unlocked == []
+    flow.listeners.append(lambda f: f.step is DepositStep.DOOR_OPEN and kit.clock.at(2, lambda: kit.close(f.door)))
+    held.release()
+    assert flow.step is DepositStep.CODE and flow.code and len(kit.outbox("deposit")) == 1
