@@ -27,11 +27,11 @@ kiosk/locale/%/LC_MESSAGES/kiosk.mo: kiosk/locale/%/LC_MESSAGES/kiosk.po $(STAMP
 run: setup
 	scripts/run-kiosk.sh
 
-# the suite on up to four test processes (two at least: the tour runs beside the rest; tests/conftest.py)
+# the Kivy window's tests in one process, beside the rest on up to four (scripts/run-tests.sh)
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; [ $$n -lt 2 ] && n=2; echo $$n)
 
 test: setup
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	TEST_WORKERS=$(TEST_WORKERS) scripts/run-tests.sh
 
 bench: setup
 	$(VENV)/bin/python bench/run_all.py

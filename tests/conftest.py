@@ -43,18 +43,15 @@ def pytest_sessionstart(session):
 
 
 def pytest_collection_modifyitems(config, items):
-    """`make test` runs the suite on a few processes (pytest-xdist, `--dist loadgroup`): the tests of
-    the Kivy window (tests/ui) share one window, so they run in one process; the tour (marker
-    `tour`, tests/test_tour.py: the whole tour as a subprocess, the longest single set-up) runs
-    in a process of its own beside the rest. `pytest -m tour` or `-m "not tour"` picks it alone."""
-    ui, tour = ROOT / "tests" / "ui", ROOT / "tests" / "test_tour.py"
+    """`make test` (scripts/run-tests.sh) runs the Kivy window's tests (tests/ui, marker `ui`) in a
+    process of their own, beside the rest on a few processes (pytest-xdist, `--dist loadgroup`),
+    where the tour (marker `tour`, tests/test_tour.py: the whole tour as a subprocess, the longest
+    single set-up) is a group of its own. `pytest -m tour` or `-m "not tour"` picks it alone."""
+    tour = ROOT / "tests" / "test_tour.py"
     for item in items:
-        path = Path(str(item.fspath))
-        if path == tour:
+        if Path(str(item.fspath)) == tour:
             item.add_marker(pytest.mark.tour)
             item.add_marker(pytest.mark.xdist_group("tour"))
-        elif ui in path.parents:
-            item.add_marker(pytest.mark.xdist_group("ui"))
 
 
 @pytest.fixture
@@ -96,14 +93,18 @@ def run_kiosk(*args: str, config: Path | None = None, timeout: float = 60, env: 
 
 def _fresh_simulators():
     """Set this process's running simulators aside for one command; the call returned puts them back."""
+    from kiosk.hardware import transport
     from kiosk.sim import registry
 
-    saved = dict(registry._running)
+    saved, owners = dict(registry._running), dict(transport._owners)
     registry._running.clear()
 
-    def restore() -> None:
+    def restore() -> None:   # and the ports the command left claimed are free again, as at a process's exit
         registry._running.clear()
         registry._running.update(saved)
+        with transport._owners_lock:
+            transport._owners.clear()
+            transport._owners.update(owners)
     return restore
 
 
