@@ -378,10 +378,11 @@ class PaymentsSection(Section):
 
 class DocumentsSection(Section):
     id_card_timeout_s: Annotated[float, Field(ge=10, le=300)] = 45
-    # blank forms: PDFs cached under <data_dir>/forms/ (a deployment fills the cache); with demo_forms a
-    # missing form is rendered as a marked demo form, so the demo works without a forms server
+    # blank forms: PDFs cached under <data_dir>/forms/ (a deployment fills the cache); sample_forms names
+    # a plug-in `module:callable` that renders a missing form as a marked sample (the demo config names
+    # kiosk.sim.forms:write_demo_form, so the demo works without a forms server); "" = none
     forms_dir: str = "forms"
-    demo_forms: bool = False
+    sample_forms: Annotated[str, AfterValidator(_plugin_name)] = ""
     print_timeout_s: Annotated[float, Field(ge=10, le=1800)] = 180
 
 

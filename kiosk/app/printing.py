@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 class Printing:
     ledger: Any        # kiosk.core.payment.ledger.PaymentLedger
     payment: Any       # kiosk.core.payment.flow.PaymentFlow
-    documents: Any     # kiosk.core.documents.DocumentPrintFlow
+    documents: Any     # kiosk.core.printing.documents.DocumentPrintFlow
     rating: Any        # kiosk.core.rating.RatingFlow
-    forms: Any         # kiosk.core.documents.FormLibrary
+    forms: Any         # kiosk.core.printing.documents.FormLibrary
     background: Any    # kiosk.core.background.Threads: the flows' workers
 
     def stop(self) -> None:
@@ -68,7 +68,7 @@ def make(settings, runtime, session, now) -> Printing:
     is possible."""
     from kiosk.core.background import Threads
     from kiosk.core.guides.catalog import GuideCatalog
-    from kiosk.core.documents import DocumentPrintFlow, FormLibrary
+    from kiosk.core.printing.documents import DocumentPrintFlow, FormLibrary
     from kiosk.core.money_slip import MoneySlips
     from kiosk.core.payment.flow import PaymentFlow
     from kiosk.core.payment.ledger import PaymentLedger
@@ -91,9 +91,9 @@ def make(settings, runtime, session, now) -> Printing:
                           code_confirm_timeout_s=pay.code_confirm_timeout_s, code_poll_s=pay.code_poll_s,
                           slips=slips)
     forms = FormLibrary(GuideCatalog(store), settings.data_path / settings.documents.forms_dir,
-                        demo_forms=settings.documents.demo_forms)
+                        sample_forms=settings.documents.sample_forms)
     documents = DocumentPrintFlow(
-        printer=None, background=background, payment=payment, store=store, outbox=outbox, fees=settings.fees,
+        printer=None, executor=background, payment=payment, store=store, outbox=outbox, fees=settings.fees,
         hash_key=settings.privacy.hash_key, central=central, forms=forms, spool_dir=settings.data_path / "spool",
         card_timeout_s=settings.documents.id_card_timeout_s, lookup_timeout_s=settings.central.lookup_timeout_s,
         print_timeout_s=settings.documents.print_timeout_s)

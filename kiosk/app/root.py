@@ -178,7 +178,7 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     from kiosk.app.device_runtime import DeviceRuntime
     from kiosk.app.printing import main_thread_delivery
     from kiosk.core.background import Threads
-    from kiosk.core.documents import DocState
+    from kiosk.core.printing.documents import DocState
     from kiosk.core.visit import VisitPath
     from kiosk.store import Store
 

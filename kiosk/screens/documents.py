@@ -1,4 +1,4 @@
-"""The document printing screen: a view of `DocumentPrintFlow` (kiosk/core/documents.py).
+"""The document printing screen: a view of `DocumentPrintFlow` (kiosk/core/printing/documents.py).
 
 One screen, built once, renders every state of the flow: a title, one calm
 sentence, the preview (page 1, pages, price) or the list to choose from, the
@@ -17,7 +17,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.core.documents import DocState
+from kiosk.core.printing.documents import DocState
 from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _

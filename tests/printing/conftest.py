@@ -10,7 +10,7 @@ import pytest
 from kiosk import config, store
 from kiosk.central import demo
 from kiosk.core.background import Held
-from kiosk.core.documents import DocumentPrintFlow
+from kiosk.core.printing.documents import DocumentPrintFlow
 from kiosk.core.payment.flow import PaymentFlow
 from kiosk.core.payment.ledger import PaymentLedger
 from kiosk.hardware.cups import JobInfo
@@ -22,6 +22,7 @@ from kiosk.sync import outbox as outbox_module
 from kiosk.sync.client import CentralOffline
 from kiosk.sync.outbox import Outbox
 
+SAMPLE_FORMS = "kiosk.sim.forms:write_demo_form"   # the demo config's sample-forms plug-in
 HASH_KEY = "test-hash-key-0123456789"
 TODAY = dt.date(2026, 5, 18)
 
@@ -113,7 +114,7 @@ def parts(sims, clock, kiosk_store, tmp_path):
     payment = PaymentFlow(ledger, executor=held, terminal=terminal, clock=clock.monotonic, sleep=clock.sleep)
     fees = config.FeesSection(documents=config.FeeRule(per_page_fen=50), blank_forms=config.FeeRule())
     queue, platform = ScriptedQueue(), PlatformStandIn()
-    flow = DocumentPrintFlow(printer=queue, background=held, payment=payment, store=kiosk_store,
+    flow = DocumentPrintFlow(printer=queue, executor=held, payment=payment, store=kiosk_store,
                              outbox=outbox_module, fees=fees, hash_key=HASH_KEY, central=platform, reader=reader,
                              spool_dir=tmp_path / "spool", clock=clock, today=lambda: TODAY, poll_s=1.0,
                              print_timeout_s=60, lookup_timeout_s=3)

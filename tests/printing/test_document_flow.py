@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from kiosk.core import privacy
-from kiosk.core.documents import DocState, Printable
+from kiosk.core.printing.documents import DocState, Printable
 from kiosk.core.payment.flow import PayState
 from kiosk.hardware.device import State, Status
 from kiosk.sim.idcard import demo_resident, expired_resident
 
-from tests.printing.conftest import HASH_KEY, of_kind
+from tests.printing.conftest import HASH_KEY, SAMPLE_FORMS, of_kind
 
 
 def to_list(p) -> None:
@@ -156,7 +156,7 @@ def test_a_job_that_never_finishes_is_canceled_after_the_print_timeout(parts, cl
 
 
 def test_a_free_blank_form_prints_without_payment(parts, outbox, tmp_path):
-    from kiosk.core.documents import FormLibrary
+    from kiosk.core.printing.documents import FormLibrary
 
     class OneItemCatalog:
         def stamp(self):
@@ -172,7 +172,7 @@ def test_a_free_blank_form_prints_without_payment(parts, outbox, tmp_path):
                 name="居民身份证申领登记表", blank_form_url="https://zwfw.example.org/forms/11010001-3.pdf")])
 
     flow, held = parts["flow"], parts["held"]
-    flow.forms_library = FormLibrary(OneItemCatalog(), tmp_path / "forms", demo_forms=True)
+    flow.forms_library = FormLibrary(OneItemCatalog(), tmp_path / "forms", sample_forms=SAMPLE_FORMS)
     assert flow.blank_forms()
     held.release()
     assert flow.state is DocState.FORMS and [f.title for f in flow.forms] == ["居民身份证申领登记表"]
@@ -187,10 +187,10 @@ def test_a_free_blank_form_prints_without_payment(parts, outbox, tmp_path):
 
 
 def test_a_form_missing_from_the_cache_is_said_to_be_unavailable_here(parts, tmp_path):
-    from kiosk.core.documents import FormLibrary
+    from kiosk.core.printing.documents import FormLibrary
 
     flow, held = parts["flow"], parts["held"]
-    flow.forms_library = FormLibrary(None, tmp_path / "forms", demo_forms=False)
+    flow.forms_library = FormLibrary(None, tmp_path / "forms", sample_forms="")
     flow.choose(Printable("blank_form", "https://zwfw.example.org/forms/x.pdf", "表", 1))
     held.release()
     assert (flow.state, flow.problem) == (DocState.FETCH_FAILED, "form_not_here")

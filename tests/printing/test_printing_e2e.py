@@ -7,7 +7,7 @@ import pytest
 
 from kiosk import config, store
 from kiosk.core.background import Held
-from kiosk.core.documents import DocState, DocumentPrintFlow, FormLibrary
+from kiosk.core.printing.documents import DocState, DocumentPrintFlow, FormLibrary
 from kiosk.core.guides.catalog import GuideCatalog
 from kiosk.core.payment.flow import PaymentFlow, PayState
 from kiosk.core.payment.ledger import PaymentLedger
@@ -21,6 +21,7 @@ from kiosk.sync import outbox as outbox_module
 from kiosk.sync.client import CentralClient
 from kiosk.sim.acquirer import CentralDemoAcquirer
 from kiosk.tour.cupsd import PrivateCupsd
+from tests.printing.conftest import SAMPLE_FORMS
 from tests.printing.env import QUEUE, Hall
 from tests.sync.centralproc import run_kiosk
 
@@ -50,9 +51,9 @@ def kiosk(hall, tmp_path):
     held = Held()
     payment = PaymentFlow(ledger, executor=held, terminal=terminal, scanner=scanner,
                           gateway=CentralDemoAcquirer(central), code_poll_s=0.2)
-    flow = DocumentPrintFlow(printer=printer, background=held, payment=payment, store=kstore, outbox=outbox_module,
+    flow = DocumentPrintFlow(printer=printer, executor=held, payment=payment, store=kstore, outbox=outbox_module,
                              fees=settings.fees, hash_key=settings.privacy.hash_key, central=central, reader=reader,
-                             forms=FormLibrary(GuideCatalog(kstore), tmp_path / "forms", demo_forms=True),
+                             forms=FormLibrary(GuideCatalog(kstore), tmp_path / "forms", sample_forms=SAMPLE_FORMS),
                              spool_dir=tmp_path / "spool", poll_s=0.2, print_timeout_s=60)
     yield {"settings": settings, "flow": flow, "held": held, "payment": payment, "printer": printer,
            "central": central, "store": kstore, "config": hall.config}

@@ -13,10 +13,7 @@ from kiosk.core.payment.gateway import CodeAnswer, CodePaymentGateway, GatewayEr
 from kiosk.core.payment.ledger import PaymentLedger, PaymentRow
 from kiosk.core.payment.money import new_reference, show_reference, yuan
 from kiosk.core.payment.recovery import PaymentRecovery
-# the clock object (monotonic(), sleep()) kiosk/core/documents.py still imports from here until it moves to
-# the flow base; the payment flow itself takes a `kiosk.core.flow.Clock` and a `sleep`
-from kiosk.hardware.device import Clock as SystemClock
 
 __all__ = ["FINAL", "LEAVING", "SLIP_STATES", "CodeAnswer", "CodePaymentGateway", "GatewayError", "PayState",
-           "PaymentFlow", "PaymentLedger", "PaymentRecovery", "PaymentRow", "SystemClock", "new_reference",
+           "PaymentFlow", "PaymentLedger", "PaymentRecovery", "PaymentRow", "new_reference",
            "show_reference", "yuan"]

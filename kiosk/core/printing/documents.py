@@ -25,8 +25,10 @@ Blank forms: a form's canonical address is the material's `blank_form_url` in th
 catalog. The kiosk never fetches it from the internet while a citizen waits: it
 prints the copy in its forms cache (`<data_dir>/<[documents] forms_dir>/`, one
 file per URL named by its SHA-256, placed there by the deployment's provisioning
-or the agent). With `[documents] demo_forms = true` a form missing from the cache
-is rendered once as a clearly marked sample, so the demo works without a forms server.
+or the agent). Where `[documents] sample_forms` names a plug-in (the demo config
+names kiosk/sim/forms.py), a form missing from the cache is rendered once by it,
+in a child process, as a clearly marked sample, so the demo works without a
+forms server.
 """
 from __future__ import annotations
 
@@ -45,12 +47,12 @@ from typing import Any, Callable
 
 from kiosk.core import privacy
 from kiosk.alarms import Alarms
-from kiosk.core.background import Background
-from kiosk.core.flow import FREE, Leave, Leaving
-from kiosk.core.listeners import tell_listeners
-from kiosk.core.payment import PaymentFlow, PayState, SystemClock
+from kiosk.core.background import Executor
+from kiosk.core.flow import FREE, Flow, Leave, Leaving
+from kiosk.core.payment import PaymentFlow, PayState
 from kiosk.hardware.cups import JobState
-from kiosk.store import transaction
+from kiosk.hardware.device import SYSTEM_CLOCK
+from kiosk.store import PerThread, transaction
 from kiosk.wire.errors import PlatformUnavailable
 
 log = logging.getLogger(__name__)
@@ -116,10 +118,11 @@ def pdf_thumbnail(pdf: Path, out: Path, width_px: int = 480, timeout: float = 20
 class FormLibrary:
     """Blank forms of the guide catalog, printed from the kiosk's forms cache (see the module docstring)."""
 
-    def __init__(self, catalog, cache_dir: Path, *, demo_forms: bool = False):
+    def __init__(self, catalog, cache_dir: Path, *, sample_forms: str = ""):
         self.catalog = catalog        # kiosk.core.guides.catalog.GuideCatalog
         self.cache_dir = Path(cache_dir)
-        self.demo_forms = demo_forms
+        # `module:callable(title, item_name, url, out)` writing a sample PDF, run apart; "" = none
+        self.sample_forms = sample_forms
         self._lock = threading.Lock()
         self._listed: tuple[str | None, list[Printable]] = (None, [])
 
@@ -149,61 +152,21 @@ class FormLibrary:
         return item.name if item else ""
 
     def pdf(self, form: Printable) -> Path | None:
-        """The cached PDF of a form; a demo rendering when allowed; None when this kiosk has none."""
+        """The cached PDF of a form; the sample plug-in's rendering where one is named; None when this
+        kiosk has none."""
         path = self.cache_dir / self.file_name(form.key)
         if path.exists():
             return path
-        if not self.demo_forms:
+        if not self.sample_forms:
             return None
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         from kiosk.core.apart import call_apart  # reportlab and the font stay out of the UI
 
-        call_apart("kiosk.core.documents:write_demo_form", title=form.title,
+        call_apart(self.sample_forms, title=form.title,
                    item_name=self.item_name(form.item_code), url=form.key, out=str(tmp))
         tmp.replace(path)
         return path
-
-
-def write_demo_form(title: str, item_name: str, url: str, out: str) -> int:
-    """`render_demo_form` into the file `out` (in a child process); returns its size."""
-    return Path(out).write_bytes(render_demo_form(title, item_name, url))
-
-
-def render_demo_form(title: str, item_name: str, url: str) -> bytes:
-    """A sample blank form: a title, labelled lines to fill in, and DEMO marks on the page."""
-    import io
-
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.pdfgen.canvas import Canvas
-
-    from kiosk.fonts import pdf_font
-
-    font = pdf_font()[0]
-    buf = io.BytesIO()
-    c = Canvas(buf, pagesize=A4, invariant=1)
-    c.setTitle(title)
-    width, height = A4
-    left = 25 * mm
-    c.setFont(font, 20)
-    c.drawCentredString(width / 2, height - 35 * mm, title)
-    c.setFont(font, 11)
-    c.drawCentredString(width / 2, height - 44 * mm, f"（{item_name}）" if item_name else "")
-    y = height - 65 * mm
-    for label in ("申请人姓名", "证件类型", "证件号码", "联系电话", "联系地址", "申请事项", "申请理由",
-                  "附件清单", "申请人签名", "申请日期"):
-        c.setFont(font, 13)
-        c.drawString(left, y, label + "：")
-        c.line(left + 32 * mm, y - 1.5 * mm, width - left, y - 1.5 * mm)
-        y -= 16 * mm
-    c.setFont(font, 9)
-    c.setFillGray(0.4)
-    c.drawCentredString(width / 2, 20 * mm, "示例表格 仅供演示  DEMO FORM    " + url[:80])
-    c.setFillGray(0)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
 
 
 # --- the flow ---------------------------------------------------------------------------------------
@@ -247,17 +210,46 @@ JOB_WORDS = {JobState.PENDING: "queued", JobState.HELD: "held", JobState.PROCESS
              JobState.COMPLETED: "completed"}
 
 
-class DocumentPrintFlow:
+_S = DocState
+_ANY_TO_START = {_S.IDLE}   # start over / cancel: from any state
+
+
+class DocumentPrintFlow(Flow[DocState]):
     SERVICE = "documents"
     LEAVING = {DocState.PRINTING: Leaving(Leave.FINISH, "printing")}
 
-    def __init__(self, *, printer, background: Background, payment: PaymentFlow, store, outbox,
+    name = "documents"
+    transitions = {
+        _S.IDLE: {_S.READ_CARD, _S.FETCHING},
+        _S.READ_CARD: {_S.CARD_PROBLEM, _S.LOOKUP} | _ANY_TO_START,
+        _S.CARD_PROBLEM: {_S.READ_CARD} | _ANY_TO_START,
+        _S.LOOKUP: {_S.OFFLINE, _S.LIST, _S.NO_DOCUMENTS} | _ANY_TO_START,
+        _S.OFFLINE: {_S.READ_CARD} | _ANY_TO_START,
+        _S.NO_DOCUMENTS: {_S.READ_CARD} | _ANY_TO_START,
+        _S.LIST: {_S.FETCHING} | _ANY_TO_START,
+        _S.FORMS: {_S.FETCHING} | _ANY_TO_START,
+        _S.FETCHING: {_S.PREVIEW, _S.FETCH_FAILED, _S.FORMS} | _ANY_TO_START,
+        _S.FETCH_FAILED: {_S.FETCHING, _S.LIST, _S.FORMS} | _ANY_TO_START,
+        _S.PREVIEW: {_S.FETCHING, _S.CHECKING, _S.LIST, _S.FORMS} | _ANY_TO_START,
+        _S.CHECKING: {_S.PRINTER_DOWN, _S.PAYING, _S.PRINTING} | _ANY_TO_START,
+        _S.PRINTER_DOWN: {_S.LIST, _S.FORMS, _S.FETCHING} | _ANY_TO_START,
+        # a payment declined or canceled goes back to the preview; an outcome not known stops here
+        _S.PAYING: {_S.PRINTING, _S.PREVIEW, _S.PAYMENT_UNKNOWN} | _ANY_TO_START,
+        _S.PAYMENT_UNKNOWN: _ANY_TO_START,
+        _S.PRINTING: {_S.DONE, _S.FAILED} | _ANY_TO_START,
+        _S.DONE: _ANY_TO_START,
+        _S.FAILED: _ANY_TO_START,
+    }
+
+    def __init__(self, *, printer, executor: Executor, payment: PaymentFlow, store, outbox,
                  fees, hash_key: str, central=None, reader=None, forms: FormLibrary | None = None,
                  spool_dir: Path | None = None, clock=None, today: Callable[[], dt.date] = dt.date.today,
                  card_timeout_s: float = 45, lookup_timeout_s: float = 3, fetch_timeout_s: float = 15,
                  print_timeout_s: float = 180, poll_s: float = 1.0):
+        timer = clock or SYSTEM_CLOCK   # monotonic() and sleep(): the driver's clock (a VirtualClock in tests)
+        super().__init__(DocState.IDLE, executor=executor, clock=timer.monotonic)
+        self.sleep = timer.sleep
         self.printer = printer          # kiosk.hardware.cups.CupsPrinter (submit, job, status, cancel_job)
-        self.background = background
         self.payment = payment
         self.store = store
         self.outbox = outbox
@@ -267,28 +259,25 @@ class DocumentPrintFlow:
         self.reader = reader            # kiosk.hardware.idcard.SamReader
         self.forms_library = forms
         self.spool_dir = Path(spool_dir or tempfile.gettempdir()) / "documents"
-        self.clock = clock or SystemClock()
         self.today = today
         self.card_timeout_s = card_timeout_s
         self.lookup_timeout_s = lookup_timeout_s
         self.fetch_timeout_s = fetch_timeout_s
         self.print_timeout_s = print_timeout_s
         self.poll_s = poll_s
-        self._listeners: list[Callable[[DocumentPrintFlow], None]] = []
-        self._local = threading.local()
-        self._generation = 0
+        self._conn = PerThread(store.connect)
         self.payment.on_change(self._payment_changed)
         self.reset()
 
     # -- state the screens read --------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget the visit: the holder's hash and masked name, the lists, the spooled PDFs."""
-        self._generation += 1
+        """Forget the visit: the holder's hash and masked name, the lists, the spooled PDFs; late results
+        of it are dropped from now on (the flow base), a job under way is followed alone."""
+        self.new_visit()
         token = getattr(self, "_card_token", None)
         if token is not None:
             token.cancel()
         self._card_token = None
-        self.state = DocState.IDLE
         self.holder: str | None = None        # keyed hash; never the number
         self.greeting_name = ""               # masked: 张*
         self.documents: list[Printable] = []
@@ -306,9 +295,6 @@ class DocumentPrintFlow:
         shutil.rmtree(self.spool_dir, ignore_errors=True)
         self._changed()
 
-    def on_change(self, fn: Callable[["DocumentPrintFlow"], None]) -> None:
-        self._listeners.append(fn)
-
     def leaving(self, idle: bool) -> Leaving:
         return self.LEAVING.get(self.state, FREE)
 
@@ -316,17 +302,16 @@ class DocumentPrintFlow:
         """Nothing of this flow is CANCEL: a card read stops with the reset, a job must finish."""
 
     def _changed(self) -> None:
-        tell_listeners(self, self._listeners, "documents")
+        self.changed()
 
     def _set(self, state: DocState, problem: str | None = None) -> None:
-        self.state = state
+        self.go(state, tell=False)
         if problem is not None:
             self.problem = problem
-        self._changed()
+        self.changed()
 
     def _run(self, work, done) -> None:
-        gen = self._generation
-        self.background.run(work, lambda result, error: gen == self._generation and done(result, error))
+        self.run(work, done)   # done is dropped when the visit ended meanwhile
 
     @property
     def can_read_cards(self) -> bool:
@@ -384,8 +369,9 @@ class DocumentPrintFlow:
     def cancel_card(self) -> None:
         if self.state is DocState.READ_CARD and self._card_token is not None:
             self._card_token.cancel()
-        self._generation += 1
-        self._set(DocState.IDLE, "")
+        self.new_visit()   # the read under way answers nobody
+        self.problem = ""
+        self.changed()
 
     # -- blank forms ------------------------------------------------------------------------------
     def blank_forms(self) -> bool:
@@ -418,7 +404,7 @@ class DocumentPrintFlow:
         self.chosen = doc
         self.preview = None
         self._set(DocState.FETCHING, "")
-        spool = self.spool_dir / f"{self._generation}-{hashlib.sha256(doc.key.encode()).hexdigest()[:12]}"
+        spool = self.spool_dir / f"{self.visit}-{hashlib.sha256(doc.key.encode()).hexdigest()[:12]}"
 
         def work() -> Preview:
             spool.mkdir(parents=True, exist_ok=True)
@@ -496,19 +482,20 @@ class DocumentPrintFlow:
     def _print(self) -> None:
         self.job_id, self.pages_done, self.job_word = None, 0, "queued"
         self._set(DocState.PRINTING, "")
-        doc, pdf, gen = self.chosen, self.preview.pdf, self._generation
+        doc, pdf, gen = self.chosen, self.preview.pdf, self.visit
         title = f"kiosk {doc.source} {doc.key[-24:]}"
         record = self._print_record()
-        self.background.run(lambda: self.printer.submit(pdf, title=title),
-                            lambda job_id, error: self._submitted(gen, record, job_id, error))
+        # not dropped with the visit: a job submitted is followed to its end and recorded
+        self.executor.run(lambda: self.printer.submit(pdf, title=title),
+                          lambda job_id, error: self._submitted(gen, record, job_id, error))
 
     def _submitted(self, gen: int, record, job_id, error) -> None:
-        ours = gen == self._generation
+        ours = gen == self.visit
         if error is not None:
             if ours:
                 self._failed(getattr(error, "detail", "") or "submit_failed", str(error))
             return
-        watch = _JobWatch(job_id, record, self.clock.monotonic() + self.print_timeout_s, gen)
+        watch = _JobWatch(job_id, record, self.clock() + self.print_timeout_s, gen)
         if ours:
             self.job_id = job_id
         self._poll(watch, first=True)
@@ -518,7 +505,7 @@ class DocumentPrintFlow:
 
         def work():
             if wait:
-                self.clock.sleep(wait)
+                self.sleep(wait)
             info = printer.job(watch.job_id)
             if info.completed:
                 # recorded here, on the worker, so a job finishing after its visit ended is still recorded
@@ -526,7 +513,7 @@ class DocumentPrintFlow:
             # the queue's state says why a job stopped (paper out, cover open) or that it will not go on
             return info, printer.status(), None
 
-        self.background.run(work, lambda result, error: self._polled(watch, result, error))
+        self.executor.run(work, lambda result, error: self._polled(watch, result, error))
 
     def _print_record(self) -> tuple[dict[str, Any], str | None]:
         """What the `print` transaction of the job under way will say, and the sale it delivers."""
@@ -552,7 +539,7 @@ class DocumentPrintFlow:
         return entry.id
 
     def _polled(self, watch: "_JobWatch", result, error) -> None:
-        if watch.gen != self._generation or self.state is not DocState.PRINTING:
+        if watch.gen != self.visit or self.state is not DocState.PRINTING:
             self._follow_alone(watch, result, error)
             return
         if error is not None:
@@ -582,7 +569,7 @@ class DocumentPrintFlow:
             self._cancel_job(watch.job_id)
             self._failed(status.detail or status.state.value, f"printer {status.state.value} mid-job")
             return
-        if self.clock.monotonic() >= watch.deadline:
+        if self.clock() >= watch.deadline:
             self._cancel_job(watch.job_id)
             self._failed("job_timeout", f"job {watch.job_id} not done after {self.print_timeout_s:g} s")
             return
@@ -595,7 +582,7 @@ class DocumentPrintFlow:
         info = result[0] if error is None else None
         if info is not None and info.final:
             return
-        if self.clock.monotonic() < watch.deadline and (error is None or watch.errors < 3):
+        if self.clock() < watch.deadline and (error is None or watch.errors < 3):
             watch.errors += error is not None
             self._poll(watch)
         else:
@@ -609,7 +596,7 @@ class DocumentPrintFlow:
         def done(_result, error):
             if error is not None:  # it failed anyway; the alarm tells staff to look
                 log.warning("job %s could not be canceled: %s", job_id, error)
-        self.background.run(lambda: printer.cancel_job(job_id), done)
+        self.executor.run(lambda: printer.cancel_job(job_id), done)
 
     def _failed(self, cause: str, detail: str) -> None:
         log.warning("printing failed: %s (%s)", cause, detail)
@@ -619,16 +606,13 @@ class DocumentPrintFlow:
             self.payment.refund(f"print failed: {cause}")
 
     def _alarm(self, cause: str, detail: str) -> None:
-        try:
-            Alarms(self._conn(), self.outbox).raise_alarm("document_printer", cause, detail)
-        except Exception:
-            log.exception("the printer alarm could not be recorded")
-
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.store.connect()
-        return conn
+        """The printer alarm for staff, written on the executor (never on the UI thread)."""
+        def write() -> None:
+            try:
+                Alarms(self._conn(), self.outbox).raise_alarm("document_printer", cause, detail)
+            except Exception:
+                log.exception("the printer alarm could not be recorded")
+        self.executor.run(write)
 
     @property
     def paper_problem(self) -> bool:
