@@ -184,4 +184,6 @@ def make(settings: Settings, store, runtime, session, monotonic: Clock = time.mo
 
 def _usable(device):
     """A device that was opened (not the stand-in for one that could not be)."""
-    return device if device is not None and type(device).__name__ != "UnavailableDevice" else None
+    from kiosk.hardware.device import UnavailableDevice
+
+    return None if device is None or isinstance(device, UnavailableDevice) else device

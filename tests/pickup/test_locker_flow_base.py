@@ -70,3 +70,15 @@ def test_a_deposit_door_opens_on_the_executor_and_the_code_comes_after_it_closed
     flow.listeners.append(lambda f: f.step is DepositStep.DOOR_OPEN and kit.clock.at(2, lambda: kit.close(f.door)))
     held.release()
     assert flow.step is DepositStep.CODE and flow.code and len(kit.outbox("deposit")) == 1
+
+
+def test_a_device_that_could_not_be_opened_never_reaches_the_locker_flows():
+    """The composition gives the flows a device only when it was opened; the stand-in for one that
+    could not be (it still shows in diagnostics, with why) is told apart by its type."""
+    from kiosk.app.pickup import _usable
+    from kiosk.hardware.device import Completion, DeviceError, UnavailableDevice
+
+    stand_in = UnavailableDevice("idcard", "sam", "/dev/ttyUSB9",
+                                 DeviceError("idcard", Completion.DEVICE_NOT_READY, "no such port", "no_device"))
+    opened = object()
+    assert _usable(stand_in) is None and _usable(None) is None and _usable(opened) is opened
