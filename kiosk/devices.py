@@ -16,7 +16,7 @@ import logging
 from typing import Callable
 
 from kiosk.config import Settings
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock, Device, DeviceError, UnavailableDevice
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock, Device, DeviceError, UnavailableDevice
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +53,19 @@ def load_port_plugins(port: str) -> None:
 # --- builders: one per device kind, (name, section, clock) -> Device -------------------------
 # (filled in by the drivers' authors; each imports its driver module lazily)
 
-BUILDERS: dict[str, Callable[[str, object, Clock], Device]] = {}
+BUILDERS: dict[str, Callable[[str, object, DeviceClock], Device]] = {}
 
 
 # --- ID card reader, payment terminal, scanner (issue 3, part 1) ---
 
-def _build_idcard(name: str, section, clock: Clock) -> Device:
+def _build_idcard(name: str, section, clock: DeviceClock) -> Device:
     from kiosk.hardware.idcard import SamReader
 
     return SamReader(name, section.port, baudrate=section.baudrate, timeouts=section.timeouts, clock=clock,
                      driver=section.driver)
 
 
-def _build_payment(name: str, section, clock: Clock) -> Device:
+def _build_payment(name: str, section, clock: DeviceClock) -> Device:
     from kiosk.hardware.payment import ConcertTerminal
 
     return ConcertTerminal(name, section.port, baudrate=section.baudrate, pos_number=section.pos_number,
@@ -73,7 +73,7 @@ def _build_payment(name: str, section, clock: Clock) -> Device:
                            timeouts=section.timeouts, clock=clock, driver=section.driver)
 
 
-def _build_scanner(name: str, section, clock: Clock) -> Device:
+def _build_scanner(name: str, section, clock: DeviceClock) -> Device:
     from kiosk.hardware.scanner import SerialScanner
 
     return SerialScanner(name, section.port, baudrate=section.baudrate, timeouts=section.timeouts, clock=clock,
@@ -87,7 +87,7 @@ BUILDERS.update(idcard=_build_idcard, payment=_build_payment, scanner=_build_sca
 
 # --- locker, receipt printer, A4 printer (issue 3, part 2) ---
 
-def _build_locker(name: str, section, clock: Clock) -> Device:
+def _build_locker(name: str, section, clock: DeviceClock) -> Device:
     from kiosk.hardware.locker import LockBoard, Locker
 
     boards = [LockBoard(b.address, b.doors, open_status=b.open_status, closed_bit=b.closed_bit,
@@ -96,7 +96,7 @@ def _build_locker(name: str, section, clock: Clock) -> Device:
                   timeouts=section.timeouts, clock=clock, local_echo=section.local_echo)
 
 
-def _build_receipt_printer(name: str, section, clock: Clock) -> Device:
+def _build_receipt_printer(name: str, section, clock: DeviceClock) -> Device:
     from kiosk.hardware.receipt import ReceiptPrinter
 
     return ReceiptPrinter(name, section.connection, encoding=section.encoding, baudrate=section.baudrate,
@@ -104,7 +104,7 @@ def _build_receipt_printer(name: str, section, clock: Clock) -> Device:
                           cut=section.cut)
 
 
-def _build_document_printer(name: str, section, clock: Clock) -> Device:
+def _build_document_printer(name: str, section, clock: DeviceClock) -> Device:
     from kiosk.hardware.cups import CupsPrinter
 
     return CupsPrinter(name, section.printer, server=section.server, timeouts=section.timeouts, clock=clock)
@@ -116,7 +116,7 @@ BUILDERS.update(locker=_build_locker, receipt_printer=_build_receipt_printer,
 # --- end of issue 3, part 2 ---
 
 
-def build_device(settings: Settings, name: str, clock: Clock = SYSTEM_CLOCK) -> Device | None:
+def build_device(settings: Settings, name: str, clock: DeviceClock = SYSTEM_CLOCK) -> Device | None:
     section = getattr(settings.devices, name)
     if section is None:
         return None
@@ -131,7 +131,7 @@ def build_device(settings: Settings, name: str, clock: Clock = SYSTEM_CLOCK) -> 
         return UnavailableDevice(name, section.driver, _port_of(section), exc)
 
 
-def build_devices(settings: Settings, clock: Clock = SYSTEM_CLOCK, only: tuple[str, ...] = DEVICE_NAMES) -> dict[str, Device]:
+def build_devices(settings: Settings, clock: DeviceClock = SYSTEM_CLOCK, only: tuple[str, ...] = DEVICE_NAMES) -> dict[str, Device]:
     devices = {}
     for name in only:
         dev = build_device(settings, name, clock)

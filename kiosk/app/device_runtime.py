@@ -22,7 +22,7 @@ from typing import Callable
 
 from kiosk.config import Settings
 from kiosk.core.health import HealthBoard
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock, Device, HealthPoller, Status
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock, Device, HealthPoller, Status
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ StatusListener = Callable[[Device, Status], None]
 
 class DeviceRuntime:
     def __init__(self, settings: Settings, store, *, report_problem: Callable[[str, str | None], None],
-                 interval_s: float = POLL_INTERVAL_S, clock: Clock = SYSTEM_CLOCK, builder=None):
+                 interval_s: float = POLL_INTERVAL_S, clock: DeviceClock = SYSTEM_CLOCK, builder=None):
         self.settings = settings
         self.store = store
         self.report_problem = report_problem

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from kiosk.hardware.device import (SYSTEM_CLOCK, CancelToken, Clock, Completion, Device, DeviceError, ProtocolError,
+from kiosk.hardware.device import (SYSTEM_CLOCK, CancelToken, DeviceClock, Completion, Device, DeviceError, ProtocolError,
                                    SelfTest, State, Status, Timeouts)
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ class CupsPrinter(Device):
     capabilities = frozenset({"pdf", "job_tracking", "status"})
 
     def __init__(self, name: str, printer: str, server: str | None = None,
-                 timeouts: Mapping[str, float] | None = None, clock: Clock = SYSTEM_CLOCK):
+                 timeouts: Mapping[str, float] | None = None, clock: DeviceClock = SYSTEM_CLOCK):
         super().__init__(name, "cups", printer)
         self.printer = printer
         self.server = server or default_server()

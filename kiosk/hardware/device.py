@@ -74,7 +74,7 @@ class ProtocolError(Exception):
     """A frame that does not decode: wrong preamble, length, checksum or field. Codecs raise only this."""
 
 
-class Clock:
+class DeviceClock:
     """Time as drivers see it. Injected so tests run in virtual time without sleeping."""
 
     def monotonic(self) -> float:
@@ -85,7 +85,7 @@ class Clock:
             time.sleep(seconds)
 
 
-class VirtualClock(Clock):
+class VirtualClock(DeviceClock):
     """A clock that only moves when told to (or when something sleeps on it)."""
 
     def __init__(self, start: float = 1000.0):
@@ -104,7 +104,7 @@ class VirtualClock(Clock):
         self.advance(seconds)
 
 
-SYSTEM_CLOCK = Clock()
+SYSTEM_CLOCK = DeviceClock()
 
 
 class Timeouts:

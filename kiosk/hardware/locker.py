@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from kiosk.hardware.device import (SYSTEM_CLOCK, CancelToken, Clock, Completion, Device, DeviceError, ProtocolError,
+from kiosk.hardware.device import (SYSTEM_CLOCK, CancelToken, DeviceClock, Completion, Device, DeviceError, ProtocolError,
                                    SelfTest, State, Status, Timeouts)
 from kiosk.hardware.transport import Port, open_port
 
@@ -162,7 +162,7 @@ class Locker(Device):
 
     def __init__(self, name: str, port: str, boards: Iterable[LockBoard], protocol: BoardProtocol | str,
                  baudrate: int | None = None, timeouts: Mapping[str, float] | None = None,
-                 clock: Clock = SYSTEM_CLOCK, local_echo: bool = False, transport: Port | None = None):
+                 clock: DeviceClock = SYSTEM_CLOCK, local_echo: bool = False, transport: Port | None = None):
         self.protocol = protocol_for(protocol) if isinstance(protocol, str) else protocol
         super().__init__(name, self.protocol.driver, port)
         self.boards = list(boards)

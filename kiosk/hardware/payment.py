@@ -31,7 +31,7 @@ from enum import Enum
 from typing import Mapping
 
 from kiosk.hardware.device import (
-    SYSTEM_CLOCK, CancelToken, Clock, Completion, Device, DeviceError, ProtocolError, SelfTest, State, Status,
+    SYSTEM_CLOCK, CancelToken, DeviceClock, Completion, Device, DeviceError, ProtocolError, SelfTest, State, Status,
     Timeouts,
 )
 from kiosk.hardware.transport import Port, ReopeningPort
@@ -221,7 +221,7 @@ class ConcertTerminal(Device):
 
     def __init__(self, name: str, port: str, baudrate: int = 9600, pos_number: str = "01", currency: str = "156",
                  result_timeout_s: float = 120.0, timeouts: Mapping[str, float] | None = None,
-                 clock: Clock = SYSTEM_CLOCK, refund_type: str = TransactionType.REFUND.value,
+                 clock: DeviceClock = SYSTEM_CLOCK, refund_type: str = TransactionType.REFUND.value,
                  driver: str = "concert", transport: Port | None = None):
         super().__init__(name, driver, port)
         self.clock = clock

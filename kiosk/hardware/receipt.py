@@ -26,7 +26,7 @@ from typing import Mapping
 
 from escpos.escpos import Escpos
 
-from kiosk.hardware.device import (SYSTEM_CLOCK, Clock, Completion, Device, DeviceError, ProtocolError, SelfTest,
+from kiosk.hardware.device import (SYSTEM_CLOCK, DeviceClock, Completion, Device, DeviceError, ProtocolError, SelfTest,
                                    State, Status, Timeouts)
 from kiosk.hardware.transport import Port, claim_port, open_port, release_port, wire
 
@@ -386,7 +386,7 @@ class UsbLink:
             release_port(self.url)
 
 
-def open_connection(connection: str, owner: str, baudrate: int = 9600, clock: Clock = SYSTEM_CLOCK) -> Port:
+def open_connection(connection: str, owner: str, baudrate: int = 9600, clock: DeviceClock = SYSTEM_CLOCK) -> Port:
     """`serial:PATH`, `tcp://HOST:PORT`, `usb://VID:PID`, `file:PATH` or `sim://NAME` -> a Port."""
     if connection.startswith("sim://"):
         return open_port(connection, baudrate, owner, clock)
@@ -418,7 +418,7 @@ class ReceiptPrinter(Device):
     capabilities = frozenset({"text", "chinese", "qr", "cut", "status"})
 
     def __init__(self, name: str, connection: str, encoding: str = "gb18030", baudrate: int = 9600,
-                 timeouts: Mapping[str, float] | None = None, clock: Clock = SYSTEM_CLOCK,
+                 timeouts: Mapping[str, float] | None = None, clock: DeviceClock = SYSTEM_CLOCK,
                  realtime_status: bool = True, cut: str = "full", transport: Port | None = None):
         super().__init__(name, "escpos", connection)
         if encoding not in ENCODINGS:

@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Mapping
 
 from kiosk.hardware.device import (
-    SYSTEM_CLOCK, CancelToken, Clock, Completion, Device, DeviceError, ProtocolError, SelfTest, State, Status,
+    SYSTEM_CLOCK, CancelToken, DeviceClock, Completion, Device, DeviceError, ProtocolError, SelfTest, State, Status,
     Timeouts,
 )
 from kiosk.hardware.transport import Port, ReopeningPort
@@ -151,7 +151,7 @@ class SerialScanner(Device):
     capabilities = frozenset({"qr", "barcode", "classify_payment_codes"})
 
     def __init__(self, name: str, port: str, baudrate: int = 9600, timeouts: Mapping[str, float] | None = None,
-                 clock: Clock = SYSTEM_CLOCK, encoding: str = "utf-8", driver: str = "serial",
+                 clock: DeviceClock = SYSTEM_CLOCK, encoding: str = "utf-8", driver: str = "serial",
                  transport: Port | None = None):
         super().__init__(name, driver, port)
         self.clock = clock

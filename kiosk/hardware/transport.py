@@ -19,7 +19,7 @@ from typing import Callable, Protocol
 
 import serial
 
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock, Completion, DeviceError
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock, Completion, DeviceError
 
 wire = logging.getLogger("kiosk.wire")
 
@@ -122,7 +122,7 @@ class SerialPort:
 
 # scheme -> how to open a URL of it; a plug-in registers its own (the simulators register sim://, in
 # kiosk/sim/registry.py). Anything else is a device path or a pyserial URL.
-PortOpener = Callable[[str, str, Clock], Port]   # (url, owner, clock) -> Port
+PortOpener = Callable[[str, str, DeviceClock], Port]   # (url, owner, clock) -> Port
 _schemes: dict[str, PortOpener] = {}
 
 
@@ -131,14 +131,14 @@ def register_scheme(scheme: str, opener: PortOpener) -> None:
     _schemes[scheme] = opener
 
 
-def open_port(url: str, baudrate: int, owner: str, clock: Clock = SYSTEM_CLOCK) -> Port:
+def open_port(url: str, baudrate: int, owner: str, clock: DeviceClock = SYSTEM_CLOCK) -> Port:
     scheme, sep, _rest = url.partition("://")
     if sep and scheme in _schemes:
         return _schemes[scheme](url, owner, clock)
     return SerialPort(url, baudrate, owner)
 
 
-def read_exactly(port: Port, size: int, timeout: float, clock: Clock = SYSTEM_CLOCK) -> bytes:
+def read_exactly(port: Port, size: int, timeout: float, clock: DeviceClock = SYSTEM_CLOCK) -> bytes:
     """Exactly `size` bytes within `timeout`, gathered from fragments; fewer if time runs out."""
     deadline = clock.monotonic() + timeout
     buf = bytearray()
@@ -156,7 +156,7 @@ class ReopeningPort:
     again. Until then every call fails with `no_device`, so the driver reports the device as
     gone instead of talking to a dead handle."""
 
-    def __init__(self, url: str, baudrate: int, owner: str, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, url: str, baudrate: int, owner: str, clock: DeviceClock = SYSTEM_CLOCK):
         self.url = url
         self.private = False
         self._args = (url, baudrate, owner, clock)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock, VirtualClock
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock, VirtualClock
 from kiosk.hardware.transport import claim_port, hex_dump, release_port, shown, wire
 
 
@@ -24,7 +24,7 @@ class Simulator:
     by tests, the tour and the technician screen.
     """
 
-    def __init__(self, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, clock: DeviceClock = SYSTEM_CLOCK):
         self.clock = clock
         self._out: deque[tuple[float, bytes]] = deque()
         self._cond = threading.Condition()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from stdnum.cn import ric
 
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock, ProtocolError
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock, ProtocolError
 from kiosk.hardware.idcard.codec import (
     FIND_CARD, PHOTO_SIZE, READ_ADDRESS, READ_TEXT_PHOTO, READ_TEXT_PHOTO_FINGERPRINT, RESET_SAM, SAM_ID,
     SAM_STATUS, SELECT_CARD, TEXT_SIZE, FrameScanner, decode_request, encode_frame,
@@ -154,7 +154,7 @@ FAULTS = ("garbage", "slow", "silent", "bad_checksum", "noise", "fragmented", "b
 class SamSimulator(Simulator):
     """A reader with a SAM and, by default, the demo card on it."""
 
-    def __init__(self, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, clock: DeviceClock = SYSTEM_CLOCK):
         super().__init__(clock)
         self.card: SimCard | None = demo_resident()
         self.selected = False

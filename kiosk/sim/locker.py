@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from kiosk.hardware import locker_8a as p8a
 from kiosk.hardware import locker_kerong as pkr
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock, ProtocolError
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock, ProtocolError
 from kiosk.sim.base import Simulator
 
 DEFAULT_LAYOUT = {"lock8a": [(1, 24)], "kerong": [(0, 16)]}
@@ -50,7 +50,7 @@ class LockerSimulator(Simulator):
     unlock_delay = 1.0    # the lock pulse: an unlock is answered about 1 s later
     reply_delay = 0.01
 
-    def __init__(self, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, clock: DeviceClock = SYSTEM_CLOCK):
         super().__init__(clock)
         self.protocol: str | None = None
         self.boards: list[SimBoard] = []

@@ -9,7 +9,7 @@ long the simulated cardholder takes (set it to 90 for "answer after 90 s").
 """
 from __future__ import annotations
 
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock, ProtocolError
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock, ProtocolError
 from kiosk.hardware.payment import (
     ACK, ENQ, EOT, ETX, NAK, STX, Request, Response, decode_frame, decode_request, encode_frame, encode_response,
 )
@@ -19,7 +19,7 @@ OUTCOMES = ("approve", "decline", "not_verified", "no_answer", "offline", "garbl
 
 
 class ConcertSimulator(Simulator):
-    def __init__(self, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, clock: DeviceClock = SYSTEM_CLOCK):
         super().__init__(clock)
         self.outcome = "approve"
         self.answer_delay = 0.5

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock
 from kiosk.hardware.escpos_stream import EscPosStream, PrintedReceipt, decode_receipts
 from kiosk.sim.base import Simulator
 
@@ -25,7 +25,7 @@ BASE = 0x12   # the fixed bits of every DLE EOT reply
 class ReceiptSimulator(Simulator):
     reply_delay = 0.005
 
-    def __init__(self, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, clock: DeviceClock = SYSTEM_CLOCK):
         super().__init__(clock)
         self.received = bytearray()
         self.status_requests: list[int] = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Callable
 
 from kiosk.hardware import transport
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock, Completion, DeviceError
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock, Completion, DeviceError
 from kiosk.sim.base import Simulator, SimPort
 from kiosk.sim.idcard import SamSimulator
 from kiosk.sim.locker import LockerSimulator
@@ -25,7 +25,7 @@ from kiosk.sim.scanner import ScannerSimulator
 SCHEME = "sim"
 
 # sim://NAME -> a factory making that device's simulator
-SimulatorFactory = Callable[[Clock], Simulator]
+SimulatorFactory = Callable[[DeviceClock], Simulator]
 BUILT_IN: dict[str, SimulatorFactory] = {
     "idcard": SamSimulator,
     "locker": LockerSimulator,
@@ -42,7 +42,7 @@ def register_simulator(name: str, factory: SimulatorFactory) -> None:
     _simulators[name] = factory
 
 
-def simulator(name: str, clock: Clock = SYSTEM_CLOCK) -> Simulator:
+def simulator(name: str, clock: DeviceClock = SYSTEM_CLOCK) -> Simulator:
     """The running simulator `sim://name` of this process (made on first use): its control interface."""
     if name not in _running:
         if name not in _simulators:
@@ -57,7 +57,7 @@ def reset_simulators() -> None:
     _running.clear()
 
 
-def open_sim_port(url: str, owner: str, clock: Clock = SYSTEM_CLOCK) -> SimPort:
+def open_sim_port(url: str, owner: str, clock: DeviceClock = SYSTEM_CLOCK) -> SimPort:
     """The port onto `sim://NAME`: this process's simulator of that name."""
     return SimPort(url, simulator(url.removeprefix(f"{SCHEME}://"), clock), owner)
 

@@ -6,12 +6,12 @@ sends raw bytes (noise, a code without a line end). Default: nothing scanned.
 """
 from __future__ import annotations
 
-from kiosk.hardware.device import SYSTEM_CLOCK, Clock
+from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock
 from kiosk.sim.base import Simulator
 
 
 class ScannerSimulator(Simulator):
-    def __init__(self, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, clock: DeviceClock = SYSTEM_CLOCK):
         super().__init__(clock)
         self.received = bytearray()   # what the host sent (scanners in serial mode mostly ignore it)
 

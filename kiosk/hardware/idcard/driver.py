@@ -11,7 +11,7 @@ import threading
 from typing import Mapping
 
 from kiosk.hardware.device import (
-    SYSTEM_CLOCK, CancelToken, Clock, Completion, Device, DeviceError, ProtocolError, SelfTest, State, Status,
+    SYSTEM_CLOCK, CancelToken, DeviceClock, Completion, Device, DeviceError, ProtocolError, SelfTest, State, Status,
     Timeouts,
 )
 from kiosk.hardware.idcard.codec import (
@@ -38,7 +38,7 @@ class SamReader(Device):
                               "resident", "hk_mo_tw_residence", "foreign_permanent", "foreign_permanent_2023"})
 
     def __init__(self, name: str, port: str, baudrate: int = 115200, timeouts: Mapping[str, float] | None = None,
-                 clock: Clock = SYSTEM_CLOCK, retries: int = 2, driver: str = "sam", transport: Port | None = None):
+                 clock: DeviceClock = SYSTEM_CLOCK, retries: int = 2, driver: str = "sam", transport: Port | None = None):
         super().__init__(name, driver, port)
         self.clock = clock
         self.timeouts = Timeouts(name, DEFAULT_TIMEOUTS, timeouts)
