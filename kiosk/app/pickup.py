@@ -50,10 +50,15 @@ class PickupService:
         self.plan = DoorPlan.from_settings(settings.pickup, count)
         rules, key = settings.pickup, settings.privacy.hash_key
         # the citizen's steps on one executor, the staff's (deposit, recall, sign-in) on another
-        self.executors = {"pickup": executor_for("pickup"), "staff": executor_for("staff")}
+        self.executors = {"pickup": executor_for("pickup"), "staff": executor_for("staff"),
+                          "scan": executor_for("scan")}   # the scanner listened to while a code is asked for
+        # listening lasts the whole code step: an executor that runs work in place (Inline) cannot
+        # host it, and then the scanner is not listened to (the flow's scanned() still takes codes)
+        scan = None if scanner is None or isinstance(self.executors["scan"], Inline) else self.executors["scan"]
         staff_side = self.executors["staff"]
         self.pickup = PickupFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
-                                 scanner=scanner, clock=monotonic, executor=self.executors["pickup"])
+                                 scanner=scanner, clock=monotonic, executor=self.executors["pickup"],
+                                 scan_executor=scan)
         self.deposit = DepositFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
                                    scanner=scanner, clock=monotonic, executor=staff_side)
         self.recall = RecallFlow(self.open_model, locker, clock=monotonic, executor=staff_side)
@@ -87,7 +92,8 @@ class PickupService:
         self.executors["staff"].run(lambda: len(self.model().recallable()), done)
 
     def stop(self) -> None:
-        """The process ends: the executors' threads stop taking work."""
+        """The process ends: the scanner is no longer listened to, the executors' threads stop taking work."""
+        self.pickup.stop_scanning()
         for executor in self.executors.values():
             shutdown = getattr(executor, "shutdown", None)
             if shutdown is not None:

@@ -11,7 +11,6 @@ visit starts from `flow.begin()`.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from kivy.clock import Clock
@@ -36,7 +35,6 @@ NOTICES = {
                        "reader is not working. Please ask at the service desk."),
     "door_busy": N_("That door is being opened right now. Please wait a moment and try again."),
 }
-SCAN_POLL_S = 0.5
 
 
 class PickupScreen(LockerFlowScreen):
@@ -58,7 +56,6 @@ class PickupScreen(LockerFlowScreen):
 
     def __init__(self, app, **kwargs):
         super().__init__(app, name="pickup", first_panel="code", **kwargs)
-        self._scanning = threading.Event()
         self._scan_when_ready = False
         self.code_length = app.settings.pickup.code_length
         self.hotline = app.settings.kiosk.hotline
@@ -81,38 +78,18 @@ class PickupScreen(LockerFlowScreen):
         flow.begin()
 
     def on_leave(self, *_a):
-        self._scanning.clear()
         self._scan_when_ready = False
         flow = self.flow
         if flow is not None:
+            flow.stop_scanning()
             flow.leave()                # a wait under way stops now; what it must record, it records
 
     def _on_wipe(self, _reason):
-        self._scanning.clear()
         self._scan_when_ready = False
         flow = self._flow
         if flow is not None:
+            flow.stop_scanning()
             flow.end_visit()            # after the step under way
-
-    # --- the scanner ------------------------------------------------------------------------------
-    def _start_scanning(self):
-        flow = self.flow
-        if flow is None or flow.scanner is None or self._scanning.is_set():
-            return
-        self._scanning.set()
-        flow.scanner.discard_pending()
-        threading.Thread(target=self._scan_loop, args=(flow,), name="pickup-scan", daemon=True).start()
-
-    def _scan_loop(self, flow):
-        while self._scanning.is_set():
-            try:
-                code = flow.scanner.read_code(SCAN_POLL_S)
-            except Exception as exc:  # a scanner fault: the keypad still works
-                log.warning("pickup: scanner: %s", exc)
-                self._scanning.wait(2.0)
-                continue
-            if code is not None and self._scanning.is_set() and flow.step.value == "code":
-                flow.deliver(lambda code=code: flow.scanned(code))   # on the main thread
 
     # --- taps -------------------------------------------------------------------------------------
     def key(self, key: str) -> None:
@@ -182,7 +159,7 @@ class PickupScreen(LockerFlowScreen):
         self.panels.show(step)
         if self._scan_when_ready and step in ("code", "locked"):
             self._scan_when_ready = False
-            self._start_scanning()
+            flow.start_scanning()   # the flow listens to the scanner; the screen never touches it
         if step == "id_card" and not flow.notice and not flow.reading_card:
             flow.read_card()
 

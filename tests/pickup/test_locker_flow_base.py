@@ -82,3 +82,56 @@ def test_a_device_that_could_not_be_opened_never_reaches_the_locker_flows():
                                  DeviceError("idcard", Completion.DEVICE_NOT_READY, "no such port", "no_device"))
     opened = object()
     assert _usable(stand_in) is None and _usable(None) is None and _usable(opened) is opened
+
+
+def test_the_flow_listens_to_the_scanner_until_told_to_stop_and_a_code_of_an_ended_visit_is_dropped():
+    """The code step's scanner loop runs on the flow's scan executor (the screen never touches the
+    scanner): codes come back through the flow's thread; after the visit ends they are dropped."""
+    import threading
+
+    from kiosk.core.background import Held
+    from kiosk.core.locker.pickup import PickupFlow
+
+    class Scanner:
+        def __init__(self):
+            self.codes, self.discarded, self.drained = [], 0, threading.Event()
+
+        def discard_pending(self):
+            self.discarded += 1
+
+        def read_code(self, timeout):
+            if not self.codes:
+                return None
+            code = self.codes.pop(0)
+            if not self.codes:
+                self.drained.set()
+            return code
+
+    class Rules:
+        wrong_codes_before_lockout = 5
+
+    class Threadless:   # runs the loop on a thread of its own; delivery is held for the test
+        def __init__(self):
+            self.threads = []
+
+        def run(self, work, done=None):
+            t = threading.Thread(target=work, daemon=True)
+            self.threads.append(t)
+            t.start()
+
+    scanner, loop, flow_side = Scanner(), Threadless(), Held()   # Held delivers at once, on the loop's thread
+    flow = PickupFlow(lambda: None, None, rules=Rules(), hash_key="k", scanner=scanner,
+                      executor=flow_side, scan_executor=loop)
+    seen, got = [], threading.Event()
+    flow.scanned = lambda code: (seen.append(code), got.set())
+    scanner.codes.append("A")
+    assert flow.start_scanning(poll_s=0.01) and not flow.start_scanning(poll_s=0.01)   # one loop at a time
+    assert got.wait(5) and seen == ["A"]
+    scanner.drained.clear()
+    flow.new_visit()                     # the visit ends: what is read now is not shown to the next one
+    scanner.codes.append("B")
+    assert scanner.drained.wait(5)
+    flow.stop_scanning()
+    loop.threads[0].join(5)
+    assert not loop.threads[0].is_alive() and scanner.discarded == 1
+    assert seen == ["A"]                 # "B" was read for the ended visit: dropped

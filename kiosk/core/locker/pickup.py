@@ -43,6 +43,8 @@ from kiosk.hardware.device import CancelToken, Completion, DeviceError
 
 log = logging.getLogger(__name__)
 
+SCAN_POLL_S = 0.5   # the scanner is asked this often while the code is asked for
+
 
 class Step(str, enum.Enum):
     CODE = "code"
@@ -92,10 +94,15 @@ class PickupFlow(LockerFlow[Step]):
     }
 
     def __init__(self, model: Callable[[], LockerModel], locker, *, rules, hash_key: str, idcard=None,
-                 scanner=None, clock: Clock = time.monotonic, executor: Executor | None = None):
+                 scanner=None, clock: Clock = time.monotonic, executor: Executor | None = None,
+                 scan_executor: Executor | None = None):
         super().__init__(Step.CODE, model, locker, executor=executor, clock=clock)
         self.idcard = idcard
         self.scanner = scanner
+        # where the scanner is listened to while the code is asked for: a loop that runs as long as the
+        # code step is on screen, so an executor of its own (without one the scanner is not listened to)
+        self.scan_executor = scan_executor
+        self._scanning = threading.Event()
         self.rules = rules
         self.key = hash_key
         self._busy = threading.Lock()
@@ -197,6 +204,33 @@ class PickupFlow(LockerFlow[Step]):
         return self.step is Step.CODE and 6 <= len(self.digits) <= 8
 
     # --- checking the code ------------------------------------------------------------------------
+
+    # --- the scanner --------------------------------------------------------------------------------
+    def start_scanning(self, poll_s: float = SCAN_POLL_S) -> bool:
+        """Listen to the scanner until `stop_scanning()`: each code read comes back to the flow's thread
+        as `scanned(code)` while the code is asked for in the same visit. A scanner fault is logged and
+        listened past (the keypad still works). False when there is nothing to listen to."""
+        if self.scanner is None or self.scan_executor is None or self._scanning.is_set():
+            return False
+        self._scanning.set()
+        scanner, visit, listening = self.scanner, self.visit, self._scanning
+
+        def listen() -> None:
+            scanner.discard_pending()   # a code shown before the code was asked for is not this visit's
+            while listening.is_set():
+                try:
+                    code = scanner.read_code(poll_s)
+                except Exception as exc:
+                    log.warning("pickup: scanner: %s", exc)
+                    listening.wait(2.0)
+                    continue
+                if code is not None and listening.is_set():
+                    self.deliver(lambda code=code: self.scanned(code), visit)
+        self.scan_executor.run(listen)
+        return True
+
+    def stop_scanning(self) -> None:
+        self._scanning.clear()
 
     def scanned(self, code) -> None:
         """A code from the scanner (kiosk.hardware.scanner.ScannedCode)."""
