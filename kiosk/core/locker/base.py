@@ -13,6 +13,7 @@ and written only in work, on a connection of the worker's own thread.
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from typing import Any, Callable, Generic, TypeVar
 
@@ -21,6 +22,8 @@ from kiosk.core.flow import Clock, Flow
 from kiosk.core.locker.model import LockerModel
 from kiosk.hardware.device import CancelToken
 from kiosk.store import PerThread
+
+log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=enum.Enum)
 
@@ -74,6 +77,17 @@ class LockerFlow(Flow[S], Generic[S]):
             self.go(step)
         else:
             self.changed()
+
+    def _cancel_waits(self, *devices: tuple[str, Any]) -> None:
+        """Stop the flow's own wait and the reads of `devices` ((what, device or None), e.g. the ID card
+        reader) at their next check; a device that fails to cancel is logged, never raised."""
+        self._cancel.cancel()
+        for what, device in devices:
+            if device is not None:
+                try:
+                    device.cancel()
+                except Exception:
+                    log.exception("%s: cancel failed", what)
 
     def _restart(self) -> None:
         """A new visit (or the next item), at the initial step: late reports of the last one are

@@ -355,17 +355,7 @@ class DepositFlow(LockerFlow[Step]):
 
     def cancel(self) -> None:
         """Stop: a door reserved but not yet given a code is freed (staff keep the item)."""
-        self._cancel.cancel()
-        if self.idcard is not None:
-            try:
-                self.idcard.cancel()
-            except Exception:
-                log.exception("ID card reader: cancel failed")
-        if self.scanner is not None:
-            try:
-                self.scanner.cancel()
-            except Exception:
-                log.exception("scanner: cancel failed")
+        self._cancel_waits(("ID card reader", self.idcard), ("scanner", self.scanner))
 
     def abandon_item(self) -> None:
         """After cancel: free a reservation left without a code (on the executor, once the step under

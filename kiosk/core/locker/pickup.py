@@ -468,9 +468,4 @@ class PickupFlow(LockerFlow[Step]):
 
     def cancel(self) -> None:
         """The citizen leaves (or the visit is wiped): stop any wait at its next check."""
-        self._cancel.cancel()
-        if self.idcard is not None:
-            try:
-                self.idcard.cancel()
-            except Exception:
-                log.exception("ID card reader: cancel failed")
+        self._cancel_waits(("ID card reader", self.idcard))
