@@ -214,6 +214,11 @@ class PerThread(Generic[T]):
             value = self._local.value = self._make()
         return value
 
+    def take(self) -> T | None:
+        """This thread's value, if made, forgotten here (the caller closes it); the next call makes one."""
+        value, self._local.value = getattr(self._local, "value", None), None
+        return value
+
 
 class Store:
     """The kiosk's database: opened, migrated and identified once per process."""

@@ -22,7 +22,8 @@ from typing import Callable
 
 from kiosk.config import Settings
 from kiosk.core.health import HealthBoard
-from kiosk.hardware.device import SYSTEM_CLOCK, DeviceClock, Device, HealthPoller, Status
+from kiosk.hardware.device import SYSTEM_CLOCK, Device, DeviceClock, HealthPoller, Status
+from kiosk.store import PerThread
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class DeviceRuntime:
         self._ready_callbacks: list[Callable[[dict[str, Device]], None]] = []
         self._ready = threading.Event()
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._conn = PerThread(store.connect)   # the pollers' threads each write the health board
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
@@ -117,11 +118,8 @@ class DeviceRuntime:
         log.info("devices up: %s", ", ".join(f"{n} ({d.driver})" for n, d in devices.items()) or "none")
 
     def _on_status(self, device: Device, status: Status) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.store.connect()
         try:
-            HealthBoard(conn).report(device.name, device.driver, status.state.value, status.detail or None)
+            HealthBoard(self._conn()).report(device.name, device.driver, status.state.value, status.detail or None)
         except Exception:
             log.exception("%s: health not recorded", device.name)
         self.report_problem(device.name, None if status.usable else f"{status.state.value}:{status.detail}")

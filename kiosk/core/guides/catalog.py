@@ -15,13 +15,12 @@ import hashlib
 import json
 import logging
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from kiosk.store import explain, transaction
+from kiosk.store import PerThread, explain, transaction
 from kiosk.wire.catalog import Catalog, CatalogError, Item, load_catalog
 
 log = logging.getLogger(__name__)
@@ -99,19 +98,13 @@ class GuideCatalog:
     def __init__(self, store, clock: Callable[[], float] = time.time):
         self.store = store
         self.clock = clock
-        self._local = threading.local()  # one connection per thread (SQLite connections are not shared)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.store.connect()
-        return conn
+        self._conn: PerThread[sqlite3.Connection] = PerThread(store.connect)   # SQLite: one per thread
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
+        """This thread's connection, closed."""
+        conn = self._conn.take()
         if conn is not None:
             conn.close()
-            self._local.conn = None
 
     # -- import ----------------------------------------------------------------------------------
 
