@@ -62,7 +62,6 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -70,6 +69,9 @@ from kiosk import __version__, config
 from kiosk.config import ConfigError, Settings
 from kiosk.sync import bundle
 from kiosk.sync.bundle import BundleError, TrustSet
+from kiosk.sync.config_files import ConfigDir, TimeMark, history_name, iso
+from kiosk.sync.durable import (StepHook, dump_json, fsync_dir, no_hook, read_json, unlink_durable,  # noqa: F401
+                                write_atomic)
 
 log = logging.getLogger(__name__)
 
@@ -107,17 +109,6 @@ APPLY_STEPS = ("verified", "history_written", "journal_written", "switch_tmp_wri
 ROLLBACK_STEPS = ("rollback_tmp_written", "rollback_replaced", "rollback_synced", "rollback_recorded")
 
 HealthCheck = Callable[[Settings], "str | bool | None"]
-StepHook = Callable[[str], None]
-
-
-def no_hook(step: str) -> None:
-    """The default `step_reached`: nothing."""
-
-
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def local_only_keys(settings: dict[str, Any]) -> list[str]:
     """The dotted keys of a bundle's settings that an operator may not change remotely."""
     bad: list[str] = []
@@ -135,80 +126,6 @@ def local_only_keys(settings: dict[str, Any]) -> list[str]:
 
     walk(settings, "")
     return bad
-
-
-# -- durable files ---------------------------------------------------------------------------
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, step: str | None = None, reached: StepHook = no_hook) -> None:
-    """Write `path` so that a crash leaves the old content or the new, never a mix; `reached` hears
-    `{step}_tmp_written`, `{step}_replaced` and `{step}_synced` when a `step` is named."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    if step:
-        reached(f"{step}_tmp_written")
-    os.replace(tmp, path)
-    if step:
-        reached(f"{step}_replaced")
-    fsync_dir(path.parent)
-    if step:
-        reached(f"{step}_synced")
-
-
-def unlink_durable(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-        fsync_dir(path.parent)
-
-
-def _dump(doc: dict[str, Any]) -> bytes:
-    return (json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    """The document, None when absent; a damaged file raises ValueError naming it."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"{path}: damaged ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: damaged (not a JSON object)")
-    return doc
-
-
-class ConfigDir:
-    """The files of the remote config under `<data_dir>/config/`."""
-
-    def __init__(self, data_path: Path):
-        self.root = (Path(data_path) / config.OVERLAY).parent
-        self.applied = self.root / "applied.json"
-        self.history = self.root / "history"
-        self.journal = self.root / "journal.json"
-        self.state = self.root / "state.json"
-        self.clock = self.root / "clock.json"
-        self.trust = self.root / "trust.json"
-        self.lock = self.root / ".lock"
-
-    def ensure(self) -> None:
-        self.history.mkdir(parents=True, exist_ok=True)
-
-
-def history_name(version: int, sha256: str) -> str:
-    return f"{version:010d}-{sha256[:16]}"
 
 
 # -- outcome ---------------------------------------------------------------------------------
@@ -245,39 +162,6 @@ class _Refused(Exception):
                  alarm: str = "rejected"):
         super().__init__(reason)
         self.code, self.reason, self.version, self.sha256, self.alarm = code, reason, version, sha256, alarm
-
-
-# -- the time high-water mark ----------------------------------------------------------------
-
-class TimeMark:
-    """The latest wall time this kiosk has trustworthily seen; it only moves forward."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def read(self) -> tuple[float, str]:
-        try:
-            doc = _read_json(self.path) or {}
-        except ValueError as exc:
-            log.error("config: %s; the time high-water mark starts again from the clock", exc)
-            doc = {}
-        mark = doc.get("high_water")
-        return (float(mark), str(doc.get("source", "?"))) if isinstance(mark, (int, float)) else (0.0, "none")
-
-    def advance(self, ts: float, source: str) -> tuple[float, str]:
-        mark, src = self.read()
-        if ts <= mark:
-            return mark, src
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, _dump({"high_water": ts, "source": source, "at": iso(ts)}))
-        return ts, source
-
-    def reset(self, ts: float, source: str) -> tuple[float, str]:
-        """Set the mark to `ts` even when that is backwards (a technician's decision); the old mark back."""
-        old = self.read()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, _dump({"high_water": ts, "source": source, "at": iso(ts)}))
-        return old
 
 
 # -- the applier -----------------------------------------------------------------------------
@@ -386,7 +270,7 @@ class ConfigApplier:
     def trust(self) -> TrustSet:
         """The pinned set of the latest rotation, else the [management] trusted_keys files."""
         try:
-            doc = _read_json(self.dir.trust)
+            doc = read_json(self.dir.trust)
         except ValueError as exc:  # fail closed: falling back to the files could trust rotated-out keys
             return TrustSet({}, problems=(f"{exc}; restore it or remove it to trust the key files again",))
         if doc is not None:
@@ -494,7 +378,7 @@ class ConfigApplier:
         doc = {"generation": rot.generation, "threshold": rot.threshold, "rotation_sha256": rot.sha256,
                "issued": bundle.rfc3339(rot.issued), "pinned_at": iso(self.now()),
                "keys": [{"keyid": k, "public_key": bundle.b64(bundle.raw_public(v))} for k, v in sorted(rot.keys.items())]}
-        write_atomic(self.dir.trust, _dump(doc))
+        write_atomic(self.dir.trust, dump_json(doc))
         return TrustSet(dict(rot.keys), rot.threshold, rot.generation)
 
     def _rotate(self, env: bundle.Envelope, trust: TrustSet) -> Outcome:
@@ -520,20 +404,20 @@ class ConfigApplier:
 
     def _pinned_sha(self) -> str | None:
         with contextlib.suppress(ValueError):
-            return (_read_json(self.dir.trust) or {}).get("rotation_sha256")
+            return (read_json(self.dir.trust) or {}).get("rotation_sha256")
         return None
 
     # -- the switch ------------------------------------------------------------------------------
     def _switch(self, b: bundle.ConfigBundle, env: bundle.Envelope, new_settings: Settings, source: str) -> Outcome:
         name = history_name(b.version, b.sha256)
-        overlay = _dump({"version": b.version, "sha256": b.sha256, "issued": bundle.rfc3339(b.issued),
+        overlay = dump_json({"version": b.version, "sha256": b.sha256, "issued": bundle.rfc3339(b.issued),
                          "expires": bundle.rfc3339(b.expires), "keyids": list(b.keyids),
                          "applied_at": iso(self.now()), "settings": b.settings})
         write_atomic(self.dir.history / f"{name}.json", overlay)
         write_atomic(self.dir.history / f"{name}.envelope.json", env.to_bytes())
         self.step_reached("history_written")
         previous = self._current_name()
-        write_atomic(self.dir.journal, _dump({"from": previous, "to": name, "started_at": iso(self.now())}))
+        write_atomic(self.dir.journal, dump_json({"from": previous, "to": name, "started_at": iso(self.now())}))
         self.step_reached("journal_written")
         write_atomic(self.dir.applied, overlay, step="switch", reached=self.step_reached)
         problem = self._health(new_settings)
@@ -597,7 +481,7 @@ class ConfigApplier:
         """Finish what a process that died mid-apply left: a journal means the trial never completed."""
         self._sweep_tmp()
         try:
-            journal = _read_json(self.dir.journal)
+            journal = read_json(self.dir.journal)
         except ValueError as exc:
             log.error("config: %s; keeping the config as it is", exc)
             unlink_durable(self.dir.journal)
@@ -647,7 +531,7 @@ class ConfigApplier:
     # -- state ---------------------------------------------------------------------------------
     def _applied_doc(self) -> dict[str, Any]:
         try:
-            return _read_json(self.dir.applied) or {}
+            return read_json(self.dir.applied) or {}
         except ValueError as exc:
             log.error("config: %s", exc)
             return {}
@@ -660,7 +544,7 @@ class ConfigApplier:
 
     def _state(self) -> dict[str, Any]:
         try:
-            return _read_json(self.dir.state) or {}
+            return read_json(self.dir.state) or {}
         except ValueError as exc:
             log.error("config: %s; starting a new state record", exc)
             return {}
@@ -669,7 +553,7 @@ class ConfigApplier:
         doc = self._state()
         doc.update(changes)
         self.dir.ensure()
-        write_atomic(self.dir.state, _dump(doc))
+        write_atomic(self.dir.state, dump_json(doc))
 
     def _record(self, refused: _Refused, source: str, extra: dict[str, Any] | None = None) -> None:
         state = "rolled_back" if refused.alarm == "rolled_back" else "rejected"
