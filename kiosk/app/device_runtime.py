@@ -5,7 +5,8 @@ them off the main thread with `kiosk.devices.build_devices`, gives each one
 `HealthPoller`, and on every status change (only on change) writes the
 `device_health` row the agent's heartbeat reads (kiosk/core/health.py) and
 reports the device as a problem or as fine through `report_problem(name,
-detail | None)` (the app's `set_device_problem`, which gates the tiles).
+DeviceProblem | None)` (kiosk/core/offer.py; the app's `set_device_problem`,
+which gates the tiles): typed, never a "state:detail" string to parse.
 Until a device's first status is known it counts as a problem (`starting`),
 so no tile offers a service whose device has not answered yet.
 
@@ -22,7 +23,8 @@ from typing import Callable
 
 from kiosk.config import Settings
 from kiosk.core.health import HealthBoard
-from kiosk.hardware.device import SYSTEM_CLOCK, Device, DeviceClock, HealthPoller, Status
+from kiosk.core.offer import DeviceProblem
+from kiosk.hardware.device import SYSTEM_CLOCK, Device, DeviceClock, HealthPoller, State, Status
 from kiosk.store import PerThread
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ class DeviceRuntime:
 
     def start(self) -> None:
         for name in self.configured():
-            self.report_problem(name, "starting")
+            self.report_problem(name, DeviceProblem("starting", State.NO_DEVICE))
         self._thread = threading.Thread(target=self._bring_up, name="device-bring-up", daemon=True)
         self._thread.start()
 
@@ -122,7 +124,7 @@ class DeviceRuntime:
             HealthBoard(self._conn()).report(device.name, device.driver, status.state.value, status.detail or None)
         except Exception:
             log.exception("%s: health not recorded", device.name)
-        self.report_problem(device.name, None if status.usable else f"{status.state.value}:{status.detail}")
+        self.report_problem(device.name, None if status.usable else DeviceProblem(status.detail, status.state))
         log.info("%s: %s %s", device.name, status.state.value, status.detail)
 
     def stop(self) -> None:

@@ -41,6 +41,7 @@ class RuntimePrinters(Mapping):
 
 def make(settings: Settings, store, runtime, session, *, font_path, now, report_problem, executor):
     from kiosk.core.guides.catalog import CatalogError, GuideCatalog
+    from kiosk.core.offer import DeviceProblem
     from kiosk.core.guides.flow import GuideFlow, StorePrintRecorder
     from kiosk.core.guides.search import GuideSearch
     from kiosk.sync.outbox import Outbox
@@ -55,4 +56,5 @@ def make(settings: Settings, store, runtime, session, *, font_path, now, report_
     return GuideFlow(catalog=catalog, search=GuideSearch(catalog), printers=RuntimePrinters(runtime, settings),
                      clock=session.clock, executor=executor, recorder=StorePrintRecorder(store, Outbox), session=session,
                      font_path=font_path, spool_dir=settings.data_path / "spool", hall=settings.kiosk.hall,
-                     now=now, on_device_problem=report_problem)
+                     now=now, on_device_problem=lambda device, detail: report_problem(
+                         device, None if detail is None else DeviceProblem(detail)))

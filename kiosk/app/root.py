@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Callable
 
 from kiosk import fonts, memory
 from kiosk.config import Settings
-from kiosk.core.offer import CitizenService, offered
+from kiosk.core.offer import CitizenService, DeviceProblem, offered
 from kiosk.core.flow import Clock
 from kiosk.core.session import VisitorSession
 from kiosk.i18n import N_
@@ -50,18 +50,18 @@ log = logging.getLogger(__name__)
 
 
 class ProblemRelay:
-    """Device problems (`report(name, detail | None)`) from the parts, passed on to whoever shows them
-    (the app's tiles), once that exists; from any thread."""
+    """Device problems (`report(name, DeviceProblem | None)`, kiosk/core/offer.py) from the parts,
+    passed on to whoever shows them (the app's tiles), once that exists; from any thread."""
 
     def __init__(self):
-        self._targets: list[Callable[[str, str | None], None]] = []
+        self._targets: list[Callable[[str, DeviceProblem | None], None]] = []
 
-    def to(self, target: Callable[[str, str | None], None]) -> None:
+    def to(self, target: Callable[[str, DeviceProblem | None], None]) -> None:
         self._targets.append(target)
 
-    def __call__(self, name: str, detail: str | None) -> None:
+    def __call__(self, name: str, problem: DeviceProblem | None) -> None:
         for target in list(self._targets):
-            target(name, detail)
+            target(name, problem)
 
 
 @dataclass(frozen=True)

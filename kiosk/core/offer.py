@@ -13,9 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from kiosk.hardware.device import State
 from kiosk.i18n import N_
 
 REASON_DEVICE_DOWN = N_("Temporarily out of service")
+
+
+@dataclass(frozen=True)
+class DeviceProblem:
+    """Why a device cannot serve now, for technicians and the log: its snake-case detail
+    (`starting`, `paper_out`, `no_answer`, ...) and, where a status question gave it, its state."""
+    detail: str
+    state: State | None = None
+
+    def __str__(self) -> str:
+        return f"{self.state.value}: {self.detail}" if self.state else self.detail
 
 
 @dataclass(frozen=True)
@@ -31,7 +43,7 @@ def offered(service: CitizenService, devices_configured: Any) -> bool:
     return all(getattr(devices_configured, name, None) is not None for name in service.needs)
 
 
-def unavailable_reason(service: CitizenService, device_problems: Mapping[str, str]) -> str:
+def unavailable_reason(service: CitizenService, device_problems: Mapping[str, DeviceProblem]) -> str:
     """'' when the service can run now, else the citizen's reason (a msgid); the technician's
     detail stays in `device_problems` and the log."""
     return REASON_DEVICE_DOWN if any(name in device_problems for name in service.needs) else ""

@@ -25,7 +25,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk import i18n, memory
 from kiosk.core.config_follow import ConfigChange, ConfigFollower
 from kiosk.core.flow import Leave
-from kiosk.core.offer import CitizenService, unavailable_reason
+from kiosk.core.offer import CitizenService, DeviceProblem, unavailable_reason
 from kiosk.core.session import Phase
 from kiosk.fonts import FontChoice
 from kiosk.screens.text import keep_text_pixels_once
@@ -69,7 +69,7 @@ class KioskApp(App):
         self.now: Callable[[], dt.datetime] = kiosk.now
         self.hall = kiosk.settings.kiosk.hall
         self.default_language = kiosk.settings.kiosk.language
-        self.device_problems: dict[str, str] = {}
+        self.device_problems: dict[str, DeviceProblem] = {}
         self._refresh_tiles = Clock.create_trigger(self._show_tiles, 0)
         self._first_frame_callbacks: list[Callable[[], None]] = []
         self.config_follower: ConfigFollower | None = None
@@ -179,11 +179,11 @@ class KioskApp(App):
         self.kiosk.visit.enter(key)
         self.screens.current = key
 
-    def set_device_problem(self, device: str, detail: str | None) -> None:
-        """A device went down (`detail` names why, for technicians) or came back (None).
+    def set_device_problem(self, device: str, problem: DeviceProblem | None) -> None:
+        """A device went down (`problem` says why, for technicians) or came back (None).
         Safe to call from a worker thread: the tiles refresh on the main thread."""
-        if detail:
-            self.device_problems[device] = detail
+        if problem is not None:
+            self.device_problems[device] = problem
         else:
             self.device_problems.pop(device, None)
         Clock.schedule_once(lambda _dt: self._refresh_tiles())

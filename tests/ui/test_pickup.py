@@ -78,7 +78,9 @@ def test_a_silent_lock_board_makes_pickup_unavailable_with_the_reason(pickup_ui)
     try:
         poller.poll_once()
         ui.pump()
-        assert ui.app.device_problems["locker"].startswith("offline")
+        from kiosk.hardware.device import State
+
+        assert ui.app.device_problems["locker"].state is State.OFFLINE
         pickup = next(s for s in CITIZEN_SERVICES if s.key == "pickup")
         assert unavailable_reason(pickup, ui.app.device_problems) == "Temporarily out of service"
     finally:

@@ -181,7 +181,10 @@ def test_finish_button_ends_the_visit_at_once(ui):
 
 
 def test_a_service_whose_device_is_down_shows_the_reason_and_does_not_open(ui, shot):
-    ui.app.set_device_problem("locker", "no_answer")
+    from kiosk.core.offer import DeviceProblem
+    from kiosk.hardware.device import State
+
+    ui.app.set_device_problem("locker", DeviceProblem("no_answer", State.OFFLINE))
     ui.pump()
     tile = ui.app.home.ids.tiles.children[0]
     assert tile.disabled and tile.reason == "Temporarily out of service"
