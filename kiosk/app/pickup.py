@@ -54,7 +54,8 @@ class PickupService:
                           "scan": executor_for("scan")}   # the scanner listened to while a code is asked for
         # listening lasts the whole code step: an executor that runs work in place (Inline) cannot
         # host it, and then the scanner is not listened to (the flow's scanned() still takes codes)
-        scan = None if scanner is None or isinstance(self.executors["scan"], Inline) else self.executors["scan"]
+        # (made whether or not the scanner is up yet: the devices bind into the flows once they are)
+        scan = None if isinstance(self.executors["scan"], Inline) else self.executors["scan"]
         staff_side = self.executors["staff"]
         self.pickup = PickupFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
                                  scanner=scanner, clock=monotonic, executor=self.executors["pickup"],

@@ -135,3 +135,70 @@ def test_the_flow_listens_to_the_scanner_until_told_to_stop_and_a_code_of_an_end
     loop.threads[0].join(5)
     assert not loop.threads[0].is_alive() and scanner.discarded == 1
     assert seen == ["A"]                 # "B" was read for the ended visit: dropped
+
+
+def test_a_scanner_loop_of_the_last_visit_ends_when_the_next_one_starts_listening():
+    """On one scan thread, the next visit's loop waits for the last visit's to end: stopping must end
+    that one even if listening starts again before it notices."""
+    import threading
+
+    from kiosk.core.background import Inline
+    from kiosk.core.locker.pickup import PickupFlow
+
+    class Scanner:
+        def __init__(self):
+            self.reading = threading.Event()
+            self.release = threading.Event()
+
+        def discard_pending(self):
+            pass
+
+        def read_code(self, timeout):
+            self.reading.set()
+            self.release.wait(5)
+            return None
+
+    class Rules:
+        wrong_codes_before_lockout = 5
+
+    class OneThread:
+        def __init__(self):
+            self.threads = []
+
+        def run(self, work, done=None):
+            t = threading.Thread(target=work, daemon=True)
+            self.threads.append(t)
+            t.start()
+
+    scanner, loop = Scanner(), OneThread()
+    flow = PickupFlow(lambda: None, None, rules=Rules(), hash_key="k", scanner=scanner,
+                      executor=Inline(), scan_executor=loop)
+    assert flow.start_scanning(poll_s=0.01)
+    assert scanner.reading.wait(5)      # the first loop is inside a read
+    flow.stop_scanning()
+    flow.new_visit()
+    assert flow.start_scanning(poll_s=0.01)   # the next visit listens before the first loop noticed
+    scanner.release.set()
+    loop.threads[0].join(5)
+    assert not loop.threads[0].is_alive()     # its own switch is off: it ended
+    flow.stop_scanning()
+    loop.threads[1].join(5)
+    assert not loop.threads[1].is_alive()
+
+
+def test_the_composition_gives_the_pickup_a_scan_executor_even_before_the_scanner_is_up(kit):
+    """Devices bind into the flows once they are up: the scanner arrives after the flows are made, so
+    the executor its loop runs on must be there from the start (Inline, which cannot host the loop,
+    is the one case without)."""
+    from kiosk.app.pickup import PickupService
+    from kiosk.core.background import Held
+
+    made = []
+
+    def executor_for(name):
+        made.append(name)
+        return Held()
+
+    service = PickupService(kit.service.settings, kit.store, None, scanner=None, executor_for=executor_for)
+    assert "scan" in made and service.pickup.scan_executor is not None
+    assert kit.service.pickup.scan_executor is None     # the tests' default, Inline: no loop

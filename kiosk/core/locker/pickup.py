@@ -102,7 +102,7 @@ class PickupFlow(LockerFlow[Step]):
         # where the scanner is listened to while the code is asked for: a loop that runs as long as the
         # code step is on screen, so an executor of its own (without one the scanner is not listened to)
         self.scan_executor = scan_executor
-        self._scanning = threading.Event()
+        self._listening: threading.Event | None = None   # the current loop's own switch
         self.rules = rules
         self.key = hash_key
         self._busy = threading.Lock()
@@ -210,13 +210,20 @@ class PickupFlow(LockerFlow[Step]):
         """Listen to the scanner until `stop_scanning()`: each code read comes back to the flow's thread
         as `scanned(code)` while the code is asked for in the same visit. A scanner fault is logged and
         listened past (the keypad still works). False when there is nothing to listen to."""
-        if self.scanner is None or self.scan_executor is None or self._scanning.is_set():
+        if self.scanner is None or self.scan_executor is None or (
+                self._listening is not None and self._listening.is_set()):
             return False
-        self._scanning.set()
-        scanner, visit, listening = self.scanner, self.visit, self._scanning
+        # each loop has a switch of its own: a loop of an earlier visit, still in its last read when the
+        # next one starts, sees its own switch off and ends, instead of listening on for the wrong visit
+        listening = self._listening = threading.Event()
+        listening.set()
+        scanner, visit = self.scanner, self.visit
+        # a code shown before the code was asked for is not this visit's: dropped now, before the step
+        # is on screen for anyone to scan at (a buffer flush, not a wait), not later in the loop, which
+        # would race a code scanned the moment the screen shows
+        scanner.discard_pending()
 
         def listen() -> None:
-            scanner.discard_pending()   # a code shown before the code was asked for is not this visit's
             while listening.is_set():
                 try:
                     code = scanner.read_code(poll_s)
@@ -230,7 +237,8 @@ class PickupFlow(LockerFlow[Step]):
         return True
 
     def stop_scanning(self) -> None:
-        self._scanning.clear()
+        if self._listening is not None:
+            self._listening.clear()
 
     def scanned(self, code) -> None:
         """A code from the scanner (kiosk.hardware.scanner.ScannedCode)."""
