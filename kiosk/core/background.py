@@ -33,9 +33,6 @@ class Executor(Protocol):
     def deliver(self, fn: Callable[[], None]) -> None: ...
 
 
-Background = Executor   # the name the payment and document flows use
-
-
 def _finish(work: Callable[[], Any], done: Done | None) -> Callable[[], None]:
     """Run `work` now; return the call that reports its outcome to `done` (or logs an error)."""
     try:

@@ -134,6 +134,11 @@ class Flow(Generic[S]):
     def on_change(self, fn: Callable[[Any], None]) -> None:
         self._listeners.append(fn)
 
+    @property
+    def listeners(self) -> list[Callable[[Any], None]]:
+        """The listeners `on_change` added (a test or the bench may take one away again)."""
+        return self._listeners
+
     def changed(self) -> None:
         tell_listeners(self, self._listeners, self.name)
 

@@ -44,11 +44,6 @@ class LockerFlow(Flow[S], Generic[S]):
         return self.state
 
     @property
-    def listeners(self) -> list[Callable[[Any], None]]:
-        """The listeners (`on_change` adds one); each is called with the flow after every change."""
-        return self._listeners
-
-    @property
     def model(self) -> LockerModel:
         return self._model()
 

@@ -36,7 +36,7 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Leave, Leaving
 from kiosk.core.locker import doors
 from kiosk.core.locker.base import LockerFlow
-from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel, LockerRuleError, check_case_number
+from kiosk.core.locker.model import BOARD, Item, LockerModel, LockerRuleError, check_case_number
 from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 

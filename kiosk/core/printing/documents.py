@@ -293,7 +293,7 @@ class DocumentPrintFlow(Flow[DocState]):
         if getattr(self, "payment", None) is not None and self.payment.state is not PayState.IDLE:
             self.payment.reset()
         shutil.rmtree(self.spool_dir, ignore_errors=True)
-        self._changed()
+        self.changed()
 
     def leaving(self, idle: bool) -> Leaving:
         return self.LEAVING.get(self.state, FREE)
@@ -301,17 +301,11 @@ class DocumentPrintFlow(Flow[DocState]):
     def cancel_in_flight(self) -> None:
         """Nothing of this flow is CANCEL: a card read stops with the reset, a job must finish."""
 
-    def _changed(self) -> None:
-        self.changed()
-
     def _set(self, state: DocState, problem: str | None = None) -> None:
         self.go(state, tell=False)
         if problem is not None:
             self.problem = problem
         self.changed()
-
-    def _run(self, work, done) -> None:
-        self.run(work, done)   # done is dropped when the visit ended meanwhile
 
     @property
     def can_read_cards(self) -> bool:
@@ -333,7 +327,7 @@ class DocumentPrintFlow(Flow[DocState]):
         self.problem = ""
         self._set(DocState.READ_CARD)
         reader, timeout = self.reader, self.card_timeout_s
-        self._run(lambda: reader.read_card(timeout, cancel=token), self._card_read)
+        self.run(lambda: reader.read_card(timeout, cancel=token), self._card_read)
         return True
 
     def _card_read(self, card, error) -> None:
@@ -354,7 +348,7 @@ class DocumentPrintFlow(Flow[DocState]):
         del card  # nothing of the card beyond the hash and the masked name is kept
         self._set(DocState.LOOKUP)
         central, holder, timeout = self.central, self.holder, self.lookup_timeout_s
-        self._run(lambda: central.documents_for_holder(holder, timeout=timeout), self._listed)
+        self.run(lambda: central.documents_for_holder(holder, timeout=timeout), self._listed)
 
     def _listed(self, docs, error) -> None:
         if error is not None:
@@ -378,7 +372,7 @@ class DocumentPrintFlow(Flow[DocState]):
         if self.forms_library is None:
             return False
         self._set(DocState.FETCHING)
-        self._run(self.forms_library.forms, self._forms_listed)
+        self.run(self.forms_library.forms, self._forms_listed)
         return True
 
     def _forms_listed(self, forms, error) -> None:
@@ -424,7 +418,7 @@ class DocumentPrintFlow(Flow[DocState]):
                 thumb = None
             return Preview(pdf, pages, thumb)
 
-        self._run(work, self._fetched)
+        self.run(work, self._fetched)
         return True
 
     def _fetched(self, preview: Preview | None, error) -> None:
@@ -451,7 +445,7 @@ class DocumentPrintFlow(Flow[DocState]):
         if self.state is not DocState.PREVIEW:
             return False
         self._set(DocState.CHECKING)
-        self._run(self.printer.status, self._checked)
+        self.run(self.printer.status, self._checked)
         return True
 
     def _checked(self, status, error) -> None:
@@ -477,7 +471,7 @@ class DocumentPrintFlow(Flow[DocState]):
             elif payment.state is PayState.CANCELED:
                 self._set(DocState.PREVIEW, "")
         elif self.state in (DocState.FAILED, DocState.PAYMENT_UNKNOWN):
-            self._changed()  # the refund's progress and the slip show on this screen
+            self.changed()  # the refund's progress and the slip show on this screen
 
     def _print(self) -> None:
         self.job_id, self.pages_done, self.job_word = None, 0, "queued"
@@ -573,7 +567,7 @@ class DocumentPrintFlow(Flow[DocState]):
             self._cancel_job(watch.job_id)
             self._failed("job_timeout", f"job {watch.job_id} not done after {self.print_timeout_s:g} s")
             return
-        self._changed()
+        self.changed()
         self._poll(watch)
 
     def _follow_alone(self, watch: "_JobWatch", result, error) -> None:
