@@ -65,6 +65,17 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _notice_key(value: str | None) -> str | None:
+    from kiosk.wire.sealed import SealError, parse_public_key
+
+    if value is not None:
+        try:
+            parse_public_key(value)
+        except SealError as exc:
+            raise PydanticCustomError("bad_notice_key", str(exc)) from None
+    return value
+
+
 NETWORK_SCHEMES = ("tcp://", "socket://", "rfc2217://")
 
 
@@ -223,6 +234,9 @@ class CentralSection(Section):
     ca_bundle: str | None = None  # PEM file; None = the system's trust store
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 10
     lookup_timeout_s: Annotated[float, Field(gt=0, le=30)] = 3  # interactive look-ups from the UI
+    # the platform notifier's public key (`kiosk central notice-key`): deposits seal the pickup code to it
+    # so that only the notifier can text it to the applicant; None = codes are not sent (staff hand them on)
+    notice_key: Annotated[str | None, AfterValidator(_notice_key)] = None
 
 
 class SyncSection(Section):
