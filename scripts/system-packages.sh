@@ -13,6 +13,8 @@ packages=(
   cups cups-client cups-bsd printer-driver-cups-pdf   # A4 printing; tests print to cups-pdf
   poppler-utils           # pdfinfo / pdftoppm: page counts and previews of documents
   socat                   # pty pairs for attaching simulators like real serial devices
+  chromium                # web pages (the applicant's pickup page) are tested in a real headless browser
+  zbar-tools              # zbarimg: reads the QR code back from the page's screenshot in tests
 )
 
 missing=()
