@@ -51,8 +51,8 @@ from urllib.parse import quote
 import requests
 
 from kiosk.central.sms import transport
-from kiosk.central.sms.base import (SendError, Sms, logged_send, scrub, secret_setting, setting, template_settings,
-                                    template_values, timeout_setting)
+from kiosk.central.sms.base import (SendError, Sms, logged_send, name_setting, scrub, secret_setting, setting,
+                                    template_settings, template_values, timeout_setting)
 
 ENDPOINT = "https://dysmsapi.aliyuncs.com"
 VERSION = "2017-05-25"
@@ -101,7 +101,7 @@ class AliyunGateway:
                       session: requests.Session | None = None, **_: Any) -> AliyunGateway:
         return cls(access_key_id=setting(spec, "access_key_id"),
                    access_key_secret=secret_setting(spec, "access_key_secret"), sign_name=setting(spec, "sign_name"),
-                   templates=template_settings(spec), region=setting(spec, "region", "cn-hangzhou"),
+                   templates=template_settings(spec), region=name_setting(spec, "region", "cn-hangzhou"),
                    endpoint=setting(spec, "endpoint", ENDPOINT), timeout_s=timeout_setting(spec), clock=clock,
                    session=session)
 

@@ -30,6 +30,7 @@ log = logging.getLogger("kiosk.central.sms")
 
 TEMPLATES = ("pickup_ready", "pickup_reminder", "pickup_overdue", "handin_received")
 MAINLAND_MOBILE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
+MESSAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}", re.ASCII)  # travels in headers and vendor fields
 # the parameters a vendor template is registered with, in the order the vendor's positional templates
 # ({1}, {2}, ...) take them; `[notify.template_params]` overrides them per template
 DEFAULT_TEMPLATE_PARAMS: dict[str, tuple[str, ...]] = {
@@ -58,7 +59,7 @@ class Sms:
     text: str                # the same message rendered in full Chinese (file and webhook gateways send it)
 
     def __repr__(self) -> str:  # a message in a traceback or a log line shows no number, code or text
-        return f"Sms(message_id={self.message_id!r}, phone={mask_phone(self.phone)!r}, template={self.template!r})"
+        return f"Sms(message_id={self.message_id!r}, phone={mask_phone(str(self.phone))!r}, template={self.template!r})"
 
 
 class SendError(Exception):
@@ -69,9 +70,12 @@ class SendError(Exception):
     unapproved template or signature, a wrong key)."""
 
     def __init__(self, reason: str, retryable: bool):
-        super().__init__(reason)
+        super().__init__(reason[:REASON_MAX], retryable)  # both in args: the error pickles whole
         self.reason = reason[:REASON_MAX]
         self.retryable = retryable
+
+    def __str__(self) -> str:
+        return self.reason
 
     def __repr__(self) -> str:
         return f"SendError({self.reason!r}, retryable={self.retryable})"
@@ -110,7 +114,9 @@ def scrub(text: str, sms: Sms | None = None) -> str:
 
 def check_message(sms: Sms) -> None:
     """Refuses (not retryable) what no gateway can send: a number that is not a mainland mobile, an
-    unknown template key, a parameter that is not a string."""
+    unknown template key, a parameter that is not a string, a message id that cannot travel in a header."""
+    if not isinstance(sms.message_id, str) or not MESSAGE_ID.fullmatch(sms.message_id):
+        raise SendError("invalid_message_id", retryable=False)
     if not isinstance(sms.phone, str) or not MAINLAND_MOBILE.fullmatch(sms.phone):
         raise SendError("invalid_phone", retryable=False)
     if sms.template not in TEMPLATES:
@@ -148,6 +154,14 @@ def setting(spec: Mapping[str, Any], key: str, default: Any = ..., *, kind: type
         raise GatewaySettingsError(f"[notify] {key} must be a {names}, not {type(value).__name__}")
     if isinstance(value, str) and not value.strip():
         raise GatewaySettingsError(f"[notify] {key} is empty")
+    return value
+
+
+def name_setting(spec: Mapping[str, Any], key: str, default: str) -> str:
+    """A vendor's identifier (a region): letters, digits, '-' and '_' only, as it travels in a header."""
+    value = setting(spec, key, default)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise GatewaySettingsError(f"[notify] {key} = {value!r} is not a region name (e.g. {default!r})")
     return value
 
 

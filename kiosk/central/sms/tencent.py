@@ -55,8 +55,8 @@ from typing import Any
 import requests
 
 from kiosk.central.sms import transport
-from kiosk.central.sms.base import (SendError, Sms, logged_send, scrub, secret_setting, setting, template_settings,
-                                    template_values, timeout_setting)
+from kiosk.central.sms.base import (SendError, Sms, logged_send, name_setting, scrub, secret_setting, setting,
+                                    template_settings, template_values, timeout_setting)
 
 ENDPOINT = "https://sms.tencentcloudapi.com"
 SERVICE, ACTION, VERSION, ALGORITHM = "sms", "SendSms", "2021-01-11", "TC3-HMAC-SHA256"
@@ -129,7 +129,7 @@ class TencentGateway:
                       session: requests.Session | None = None, **_: Any) -> TencentGateway:
         return cls(secret_id=setting(spec, "secret_id"), secret_key=secret_setting(spec, "secret_key"),
                    sdk_app_id=str(setting(spec, "sdk_app_id", kind=(str, int))), sign_name=setting(spec, "sign_name"),
-                   templates=template_settings(spec), region=setting(spec, "region", "ap-guangzhou"),
+                   templates=template_settings(spec), region=name_setting(spec, "region", "ap-guangzhou"),
                    endpoint=setting(spec, "endpoint", ENDPOINT), timeout_s=timeout_setting(spec), clock=clock,
                    session=session)
 
@@ -148,9 +148,9 @@ class TencentGateway:
         signed = sign(self.secret_id, self._secret_key, service=SERVICE, timestamp=timestamp,
                       headers={"Content-Type": CONTENT_TYPE, "Host": self.endpoint.host, "X-TC-Action": ACTION},
                       payload=payload)
-        return payload, {"Authorization": signed.authorization, "Content-Type": CONTENT_TYPE, "Host": self.endpoint.host,
-                         "X-TC-Action": ACTION, "X-TC-Version": VERSION, "X-TC-Region": self.region,
-                         "X-TC-Timestamp": str(timestamp)}
+        return payload, {"Authorization": signed.authorization, "Content-Type": CONTENT_TYPE,
+                         "Host": self.endpoint.host, "X-TC-Action": ACTION, "X-TC-Version": VERSION,
+                         "X-TC-Region": self.region, "X-TC-Timestamp": str(timestamp)}
 
     def send(self, sms: Sms) -> str:
         return logged_send(sms, "Tencent Cloud", lambda: self._attempt(sms))

@@ -82,7 +82,7 @@ class WebhookGateway:
                       HEADER_SIG: signature(self._secret, timestamp, nonce, body)}
 
     def send(self, sms: Sms) -> str:
-        return logged_send(sms, f"the webhook {self.endpoint.url}", lambda: self._attempt(sms))
+        return logged_send(sms, f"the webhook at {self.endpoint.host}", lambda: self._attempt(sms))
 
     def _attempt(self, sms: Sms) -> str:
         body, headers = self.request(sms)

@@ -2,6 +2,7 @@
 standing apart from the web stack."""
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 
@@ -90,3 +91,22 @@ def test_the_package_loads_without_the_web_stack():
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("message_id", ["", "id with space", "ид-1", "a\r\nX-Injected: 1", "x" * 129])
+def test_a_message_id_that_cannot_travel_in_a_header_is_refused_for_good(tmp_path, message_id):
+    with pytest.raises(SendError) as caught:
+        make_gateway({"gateway": "file", "path": str(tmp_path / "sms.jsonl")}).send(make_sms(message_id=message_id))
+    assert (caught.value.reason, caught.value.retryable) == ("invalid_message_id", False)
+
+
+def test_a_send_error_survives_pickling_whole():
+    error = pickle.loads(pickle.dumps(SendError("http_503", retryable=True)))
+    assert (error.reason, error.retryable, str(error)) == ("http_503", True, "http_503")
+
+
+def test_a_region_that_is_not_a_name_is_refused():
+    spec = {"gateway": "tencent", "secret_id": "AKID1", "secret_key": "k", "sdk_app_id": "1400006666",
+            "sign_name": "城东政务", "template_ids": {t: "1" for t in TEMPLATES}, "region": "ap-guangzhou\r\nX: 1"}
+    with pytest.raises(GatewaySettingsError, match=r"\[notify\] region"):
+        make_gateway(spec)
