@@ -53,3 +53,17 @@ def test_a_file_that_cannot_be_written_is_a_retryable_failure(tmp_path):
     with pytest.raises(SendError) as caught:
         make_gateway({"gateway": "file", "path": str(tmp_path / "taken")}).send(make_sms())
     assert caught.value.retryable and caught.value.reason.startswith("file_error:")
+
+
+def test_a_message_id_already_in_the_file_is_not_written_again(tmp_path):
+    """A retry after a crash between the send and the queue's commit: the applicant gets one message."""
+    path = tmp_path / "sms.jsonl"
+    first = make_sms()
+    make_gateway({"gateway": "file", "path": str(path)}).send(first)
+    # a new gateway, as in a restarted notifier
+    again = make_gateway({"gateway": "file", "path": str(path)})
+    assert again.send(first) == first.message_id
+    other = make_sms()
+    again.send(other)
+    ids = [json.loads(line)["message_id"] for line in path.read_text(encoding="utf-8").splitlines()]
+    assert ids == [first.message_id, other.message_id]
