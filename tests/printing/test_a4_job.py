@@ -1,8 +1,9 @@
 """The one A4 job of kiosk/core/printing/job.py: what a poll reads from the job's and the queue's state, and
-`follow`, the same poll in a loop for a worker that waits (the guides)."""
+`follow`, the same poll in a loop for a worker that waits (the guides). Also the one `print` record."""
 from __future__ import annotations
 
 from kiosk.core.printing.job import A4Job, Printed, Printing, Stopped
+from kiosk.core.printing.record import PrintRecord
 from kiosk.hardware.cups import JobInfo, JobState
 from kiosk.hardware.device import Completion, DeviceError, State, Status, VirtualClock
 
@@ -92,3 +93,12 @@ def test_a_job_past_its_deadline_is_stopped_and_canceled():
     assert isinstance(end, Stopped) and end.cause == "job_timeout" and queue.canceled == [7]
     assert 30 <= clock.monotonic() - start < 32
 
+
+def test_the_print_record_has_one_shape_and_names_nothing_of_the_person():
+    guide = PrintRecord(service="guides", source="guide", pages=1, printer="receipt", item_code="11010003",
+                        job_state=None).to_data()
+    document = PrintRecord(service="documents", source="released", pages=2, printer="a4", document="D-1",
+                           amount_fen=100, payment_reference="K7Q2M9X4A1").to_data()
+    assert set(guide) == set(document) == {"service", "source", "item_code", "document", "form_url", "pages",
+                                           "copies", "printer", "amount_fen", "payment_reference", "job_state"}
+    assert document["job_state"] == "completed" and guide["copies"] == document["copies"] == 1

@@ -19,7 +19,8 @@ outbox) runs on the injected executor (kiosk/core/background.py), which in the
 UI runs it off the main thread and reports back on it; tests use `Inline` or
 `Held`. A print's progress comes back through the executor's `deliver`. An A4 guide is an `A4Job`
 (kiosk/core/printing/job.py) followed to its end on the worker. A completed print is one `print`
-transaction (guide code, pages, printer kind); a printer fault mid-job gives a calm message and an alarm.
+transaction (kiosk/core/printing/record.py: the guide's item code, pages, printer kind); a printer
+fault mid-job gives a calm message and an alarm.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from kiosk.core.flow import FREE, Flow, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.guides.search import GuideSearch
 from kiosk.core.printing.job import A4Job, Stopped
+from kiosk.core.printing.record import PrintRecord
 from kiosk.hardware.device import Device, DeviceError, State, Status
 from kiosk.i18n import N_
 from kiosk.store import PerThread
@@ -78,7 +80,7 @@ def reason_for(detail: str) -> str:
 # -- what the flow records -------------------------------------------------------------------------
 
 class PrintRecorder(Protocol):
-    def printed(self, kind: str, code: str, pages: int) -> None:
+    def printed(self, record: PrintRecord) -> None:
         """A completed print: one `print` transaction in the outbox."""
 
     def fault(self, device: str, code: str, detail: str) -> None:
@@ -113,9 +115,9 @@ class StorePrintRecorder:
         outbox = self.outbox_for(conn)
         return outbox, Alarms(conn, outbox, now=self.now)
 
-    def printed(self, kind: str, code: str, pages: int) -> None:
+    def printed(self, record: PrintRecord) -> None:
         outbox, _alarms = self._parts()
-        outbox.record("print", {"what": "guide", "code": code, "pages": pages, "printer": kind})
+        outbox.record("print", record.to_data())
 
     def fault(self, device: str, code: str, detail: str) -> None:
         _outbox, alarms = self._parts()
@@ -549,7 +551,8 @@ class GuideFlow(Flow[View]):
         if self.recorder is None:
             return
         try:
-            self.recorder.printed(kind, code, pages)
+            self.recorder.printed(PrintRecord(service="guides", source="guide", pages=pages, printer=kind,
+                                              item_code=code, job_state="completed" if kind == A4 else None))
             self.recorder.recovered(device.name)
         except Exception:
             # the paper is out already: a lost record is the technician's problem, not the citizen's

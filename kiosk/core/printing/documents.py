@@ -14,7 +14,7 @@ Leaving the visit (kiosk/core/flow.py): a job that is printing must finish
 own steps; everything else ends with the visit's reset, which stops a card
 read and drops the answers of requests still under way. The job is an `A4Job`
 (job.py), polled step by step on the executor so the screen follows it. Its
-completion is recorded (the `print` transaction, the sale
+completion is recorded (the `print` transaction of record.py, the sale
 delivered) by the worker that sees it, so it is recorded even when it arrives
 after the visit ended.
 
@@ -45,7 +45,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from kiosk.core import privacy
 from kiosk.alarms import Alarms
@@ -53,6 +53,7 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Flow, Leave, Leaving
 from kiosk.core.payment import PaymentFlow, PayState
 from kiosk.core.printing.job import A4Job, Printed, Printing, Stopped
+from kiosk.core.printing.record import PrintRecord
 from kiosk.hardware.cups import JobState
 from kiosk.hardware.device import SYSTEM_CLOCK
 from kiosk.store import PerThread, transaction
@@ -201,7 +202,7 @@ class _JobWatch:
     for which visit."""
 
     job: A4Job
-    record: tuple[dict[str, Any], str | None]
+    record: tuple[PrintRecord, str | None]
     gen: int
 
 
@@ -509,27 +510,26 @@ class DocumentPrintFlow(Flow[DocState]):
 
         self.executor.run(work, lambda result, error: self._polled(watch, result, error))
 
-    def _print_record(self) -> tuple[dict[str, Any], str | None]:
+    def _print_record(self) -> tuple[PrintRecord, str | None]:
         """What the `print` transaction of the job under way will say, and the sale it delivers."""
         doc = self.chosen
-        data: dict[str, Any] = {
-            "service": self.SERVICE, "source": doc.source,
-            "document": doc.key if doc.source == "released" else None,
-            "form_url": doc.key if doc.source == "blank_form" else None,
-            "item_code": doc.item_code or None, "pages": self.pages, "copies": 1,
-            "amount_fen": self.price_fen, "payment_reference": self.payment.reference if self.price_fen else None,
-            "job_state": "completed"}
+        record = PrintRecord(
+            service=self.SERVICE, source=doc.source, pages=self.pages, printer="a4",
+            item_code=doc.item_code or None,
+            document=doc.key if doc.source == "released" else None,
+            form_url=doc.key if doc.source == "blank_form" else None,
+            amount_fen=self.price_fen, payment_reference=self.payment.reference if self.price_fen else None)
         paid = self.payment.reference if self.price_fen and self.payment.state is PayState.APPROVED else None
-        return data, paid
+        return record, paid
 
-    def _record_print(self, data: dict[str, Any], paid: str | None) -> str:
+    def _record_print(self, record: PrintRecord, paid: str | None) -> str:
         conn = self._conn()
         with transaction(conn):
-            entry = self.outbox.enqueue(conn, "print", data)
+            entry = self.outbox.enqueue(conn, "print", record.to_data())
             if paid:
                 self.payment.ledger.mark_delivered(conn, paid)
-        log.info("printed %s %s: %d pages, %d fen", data["source"], data["document"] or data["form_url"],
-                 data["pages"], data["amount_fen"])
+        log.info("printed %s %s: %d pages, %d fen", record.source, record.document or record.form_url,
+                 record.pages, record.amount_fen)
         return entry.id
 
     def _polled(self, watch: _JobWatch, result, error) -> None:
