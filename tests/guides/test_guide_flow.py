@@ -31,6 +31,13 @@ def prints(store):
         conn.close()
 
 
+def guide_print(code, pages, printer):
+    """The `print` record of a guide (kiosk/core/printing/record.py): what was printed, on which printer."""
+    return {"service": "guides", "source": "guide", "item_code": code, "document": None, "form_url": None,
+            "pages": pages, "copies": 1, "printer": printer, "amount_fen": 0, "payment_reference": None,
+            "job_state": "completed" if printer == "a4" else None}
+
+
 def active_alarms(store):
     conn = store.connect()
     try:
@@ -182,7 +189,7 @@ def test_a_receipt_guide_prints_its_name_and_checklist_and_records_one_print(sto
     for m in item.materials:
         assert any(m.name in line for line in text), m.name
     assert receipt.qr_codes == [item.online_url] and receipt.cut == "full"
-    assert prints(store) == [{"what": "guide", "code": "11010003", "pages": 1, "printer": "receipt"}]
+    assert prints(store) == [guide_print("11010003", 1, "receipt")]
 
 
 def test_a_receipt_printer_out_of_paper_shows_as_unavailable_with_the_reason(store, catalog, clock, receipt_printer,
@@ -255,7 +262,7 @@ def test_an_a4_guide_goes_through_cups_to_completed_with_its_pages_reported(stor
     assert done.phase is PrintPhase.DONE and done.job_state == "completed" and done.pages >= 2
     states = [s.job_state for s in seen]
     assert states[0] == "" and "preparing" in states and states[-1] == "completed"
-    assert prints(store) == [{"what": "guide", "code": "13010001", "pages": done.pages, "printer": "a4"}]
+    assert prints(store) == [guide_print("13010001", done.pages, "a4")]
     assert not list((tmp_path / "spool").iterdir())     # the PDF does not stay behind
     printer.close()
 

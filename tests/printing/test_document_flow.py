@@ -64,6 +64,7 @@ def test_a_paid_document_prints_with_progress_and_records_print_and_payment(part
     assert flow.state is DocState.DONE and flow.pages_done == 2
     [printed] = of_kind(outbox, "print")
     assert printed["source"] == "released" and printed["pages"] == 2 and printed["amount_fen"] == 100
+    assert printed["printer"] == "a4" and printed["job_state"] == "completed"
     assert printed["payment_reference"] == payment.reference
     assert parts["ledger"].get(payment.reference).service_state == "delivered"
     text = json.dumps(of_kind(outbox, "print") + of_kind(outbox, "payment"), ensure_ascii=False)

@@ -146,8 +146,11 @@ def test_the_a4_button_prints_through_cups_to_completed_and_records_the_print(ui
         bodies = [json.loads(r["body"]) for r in conn.execute("SELECT body FROM outbox WHERE kind='print'")]
     finally:
         conn.close()
-    assert {"what": "guide", "code": code, "pages": state.pages, "printer": "a4"} in bodies
-    assert all(set(b) == {"what", "code", "pages", "printer"} for b in bodies if b.get("what") == "guide")
+    assert {"service": "guides", "source": "guide", "item_code": code, "document": None, "form_url": None,
+            "pages": state.pages, "copies": 1, "printer": "a4", "amount_fen": 0, "payment_reference": None,
+            "job_state": "completed"} in bodies
+    assert all(set(b) == {"service", "source", "item_code", "document", "form_url", "pages", "copies", "printer",
+                          "amount_fen", "payment_reference", "job_state"} for b in bodies)
     shot("a4-done")
 
 

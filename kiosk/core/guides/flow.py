@@ -17,8 +17,10 @@ base (kiosk/core/flow.py): its views are the states, with the transitions above
 declared. Blocking work (searching, asking a printer, printing, writing the
 outbox) runs on the injected executor (kiosk/core/background.py), which in the
 UI runs it off the main thread and reports back on it; tests use `Inline` or
-`Held`. A print's progress comes back through the executor's `deliver`. A completed print is one `print` transaction (guide code, pages,
-printer kind); a printer fault mid-job gives a calm message and an alarm.
+`Held`. A print's progress comes back through the executor's `deliver`. An A4 guide is an `A4Job`
+(kiosk/core/printing/job.py) followed to its end on the worker. A completed print is one `print`
+transaction (kiosk/core/printing/record.py: the guide's item code, pages, printer kind); a printer
+fault mid-job gives a calm message and an alarm.
 """
 from __future__ import annotations
 
@@ -39,6 +41,8 @@ from kiosk.core.guides.catalog import GuideCatalog, Group
 from kiosk.core.flow import FREE, Flow, Leave, Leaving
 from kiosk.core.listeners import tell_listeners
 from kiosk.core.guides.search import GuideSearch
+from kiosk.core.printing.job import A4Job, Stopped
+from kiosk.core.printing.record import PrintRecord
 from kiosk.hardware.device import Device, DeviceError, State, Status
 from kiosk.i18n import N_
 from kiosk.store import PerThread
@@ -76,7 +80,7 @@ def reason_for(detail: str) -> str:
 # -- what the flow records -------------------------------------------------------------------------
 
 class PrintRecorder(Protocol):
-    def printed(self, kind: str, code: str, pages: int) -> None:
+    def printed(self, record: PrintRecord) -> None:
         """A completed print: one `print` transaction in the outbox."""
 
     def fault(self, device: str, code: str, detail: str) -> None:
@@ -111,9 +115,9 @@ class StorePrintRecorder:
         outbox = self.outbox_for(conn)
         return outbox, Alarms(conn, outbox, now=self.now)
 
-    def printed(self, kind: str, code: str, pages: int) -> None:
+    def printed(self, record: PrintRecord) -> None:
         outbox, _alarms = self._parts()
-        outbox.record("print", {"what": "guide", "code": code, "pages": pages, "printer": kind})
+        outbox.record("print", record.to_data())
 
     def fault(self, device: str, code: str, detail: str) -> None:
         _outbox, alarms = self._parts()
@@ -547,7 +551,8 @@ class GuideFlow(Flow[View]):
         if self.recorder is None:
             return
         try:
-            self.recorder.printed(kind, code, pages)
+            self.recorder.printed(PrintRecord(service="guides", source="guide", pages=pages, printer=kind,
+                                              item_code=code, job_state="completed" if kind == A4 else None))
             self.recorder.recovered(device.name)
         except Exception:
             # the paper is out already: a lost record is the technician's problem, not the citizen's
@@ -576,45 +581,18 @@ class GuideFlow(Flow[View]):
                 raise self._fault(printer, status.detail or status.state.value,
                                   f"queue cannot print now ({status.state.value}: {status.detail})")
             try:
-                job_id = printer.submit(pdf, title=f"guide {item.code}")
+                job = A4Job.submit(printer, pdf, title=f"guide {item.code}", timeout_s=printer.timeouts.job,
+                                   clock=printer.clock.monotonic)
             except DeviceError as exc:
                 raise self._fault(printer, exc.detail or "submit_failed", exc.message) from None
-            info = self._follow(printer, job_id, pages, report)
-            if not info.completed:
-                detail = info.failure_detail
-                try:  # the queue may say why (media-empty, door-open, ...)
-                    now = printer.status()
-                    if not now.usable and now.detail:
-                        detail = now.detail
-                except Exception:
-                    pass
-                raise self._fault(printer, detail, f"job {job_id} ended {info.state_name} "
-                                  f"({', '.join(info.reasons) or info.message or 'no reason'})")
+            end = job.follow(printer.clock.sleep, printer.timeouts.poll_interval,
+                             lambda info: report(Progress(info.state_name, min(info.pages or 0, pages), pages)))
+            if isinstance(end, Stopped):
+                raise self._fault(printer, end.cause, end.detail)
         finally:
             pdf.unlink(missing_ok=True)
         self._record(A4, printer, item.code, pages)
         return pages
-
-    def _follow(self, printer, job_id: int, pages: int, report: Callable[[Progress], None]):
-        timeout = printer.timeouts.job
-        deadline = printer.clock.monotonic() + timeout
-        last = None
-        while True:
-            try:
-                info = printer.job(job_id)
-            except DeviceError as exc:
-                raise self._fault(printer, exc.detail or "no_answer", exc.message) from None
-            seen = (info.state_name, info.pages)
-            if seen != last:
-                last = seen
-                report(Progress(info.state_name, min(info.pages or 0, pages), pages))
-            if info.final:
-                return info
-            if printer.clock.monotonic() >= deadline:
-                printer.cancel_job(job_id)
-                raise self._fault(printer, "job_timeout",
-                                  f"job {job_id} still {info.state_name} after {timeout:g} s; canceled")
-            printer.clock.sleep(printer.timeouts.poll_interval)
 
     # -- the visit ends -------------------------------------------------------------------------------
     def reset(self, quiet: bool = False) -> None:

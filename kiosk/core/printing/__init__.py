@@ -1,3 +1,4 @@
-"""Printing a citizen's documents: released documents and blank forms, checked, paid and followed to
-the end of their CUPS job (documents.py: DocumentPrintFlow, FormLibrary). The guides print theirs in
-kiosk/core/guides/; both read the typed IPP job state of kiosk/hardware/cups.py."""
+"""Printing on A4 and what a print records: a citizen's documents, released documents and blank forms,
+checked, paid and printed (documents.py: DocumentPrintFlow, FormLibrary); the one A4 job that reads a
+CUPS job's state for documents and guides alike (job.py: A4Job); the one `print` record of every
+service (record.py: PrintRecord). The guides print theirs in kiosk/core/guides/ with the last two."""

@@ -12,9 +12,11 @@
 Leaving the visit (kiosk/core/flow.py): a job that is printing must finish
 (the paper is moving; a refund follows a failure), the payment declares its
 own steps; everything else ends with the visit's reset, which stops a card
-read and drops the answers of requests still under way. A job's completion is
-recorded (the `print` transaction, the sale delivered) by the worker that
-sees it, so it is recorded even when it arrives after the visit ended.
+read and drops the answers of requests still under way. The job is an `A4Job`
+(job.py), polled step by step on the executor so the screen follows it. Its
+completion is recorded (the `print` transaction of record.py, the sale
+delivered) by the worker that sees it, so it is recorded even when it arrives
+after the visit ended.
 
 The ID card is read only to compute the holder's keyed hash (privacy.holder_hash)
 and a masked name to greet with; both are forgotten with the visit. The central
@@ -43,13 +45,15 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from kiosk.core import privacy
 from kiosk.alarms import Alarms
 from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Flow, Leave, Leaving
 from kiosk.core.payment import PaymentFlow, PayState
+from kiosk.core.printing.job import A4Job, Printed, Printing, Stopped
+from kiosk.core.printing.record import PrintRecord
 from kiosk.hardware.cups import JobState
 from kiosk.hardware.device import SYSTEM_CLOCK
 from kiosk.store import PerThread, transaction
@@ -192,18 +196,16 @@ class DocState(str, enum.Enum):
     FAILED = "failed"                # the printer failed mid-job: calm words, alarm, money back
 
 
-@dataclass
+@dataclass(frozen=True)
 class _JobWatch:
-    """One A4 job being followed: what its `print` record will say, until when, for which visit."""
+    """One A4 job being followed: the job, what its `print` record will say and the sale it delivers,
+    for which visit."""
 
-    job_id: int
-    record: tuple[dict[str, Any], str | None]
-    deadline: float
+    job: A4Job
+    record: tuple[PrintRecord, str | None]
     gen: int
-    errors: int = 0
 
 
-# job states (RFC 8011) as the citizen's progress line names them
 # what the citizen reads of a job state (the screen translates the word)
 JOB_WORDS = {JobState.PENDING: "queued", JobState.HELD: "held", JobState.PROCESSING: "printing",
              JobState.STOPPED: "stopped", JobState.CANCELED: "canceled", JobState.ABORTED: "aborted",
@@ -479,118 +481,91 @@ class DocumentPrintFlow(Flow[DocState]):
         doc, pdf, gen = self.chosen, self.preview.pdf, self.visit
         title = f"kiosk {doc.source} {doc.key[-24:]}"
         record = self._print_record()
+        printer, timeout, clock = self.printer, self.print_timeout_s, self.clock
         # not dropped with the visit: a job submitted is followed to its end and recorded
-        self.executor.run(lambda: self.printer.submit(pdf, title=title),
-                          lambda job_id, error: self._submitted(gen, record, job_id, error))
+        self.executor.run(lambda: A4Job.submit(printer, pdf, title=title, timeout_s=timeout, clock=clock),
+                          lambda job, error: self._submitted(gen, record, job, error))
 
-    def _submitted(self, gen: int, record, job_id, error) -> None:
+    def _submitted(self, gen: int, record, job: A4Job | None, error) -> None:
         ours = gen == self.visit
         if error is not None:
             if ours:
                 self._failed(getattr(error, "detail", "") or "submit_failed", str(error))
             return
-        watch = _JobWatch(job_id, record, self.clock() + self.print_timeout_s, gen)
         if ours:
-            self.job_id = job_id
-        self._poll(watch, first=True)
+            self.job_id = job.job_id
+        self._poll(_JobWatch(job, record, gen), first=True)
 
-    def _poll(self, watch: "_JobWatch", first: bool = False) -> None:
-        printer, wait = self.printer, 0 if first else self.poll_s
+    def _poll(self, watch: _JobWatch, first: bool = False) -> None:
+        wait = 0 if first else self.poll_s
 
         def work():
             if wait:
                 self.sleep(wait)
-            info = printer.job(watch.job_id)
-            if info.completed:
+            outcome = watch.job.poll()
+            if isinstance(outcome, Printed):
                 # recorded here, on the worker, so a job finishing after its visit ended is still recorded
-                return info, None, self._record_print(*watch.record)
-            # the queue's state says why a job stopped (paper out, cover open) or that it will not go on
-            return info, printer.status(), None
+                return outcome, self._record_print(*watch.record)
+            return outcome, None
 
         self.executor.run(work, lambda result, error: self._polled(watch, result, error))
 
-    def _print_record(self) -> tuple[dict[str, Any], str | None]:
+    def _print_record(self) -> tuple[PrintRecord, str | None]:
         """What the `print` transaction of the job under way will say, and the sale it delivers."""
         doc = self.chosen
-        data: dict[str, Any] = {
-            "service": self.SERVICE, "source": doc.source,
-            "document": doc.key if doc.source == "released" else None,
-            "form_url": doc.key if doc.source == "blank_form" else None,
-            "item_code": doc.item_code or None, "pages": self.pages, "copies": 1,
-            "amount_fen": self.price_fen, "payment_reference": self.payment.reference if self.price_fen else None,
-            "job_state": "completed"}
+        record = PrintRecord(
+            service=self.SERVICE, source=doc.source, pages=self.pages, printer="a4",
+            item_code=doc.item_code or None,
+            document=doc.key if doc.source == "released" else None,
+            form_url=doc.key if doc.source == "blank_form" else None,
+            amount_fen=self.price_fen, payment_reference=self.payment.reference if self.price_fen else None)
         paid = self.payment.reference if self.price_fen and self.payment.state is PayState.APPROVED else None
-        return data, paid
+        return record, paid
 
-    def _record_print(self, data: dict[str, Any], paid: str | None) -> str:
+    def _record_print(self, record: PrintRecord, paid: str | None) -> str:
         conn = self._conn()
         with transaction(conn):
-            entry = self.outbox.enqueue(conn, "print", data)
+            entry = self.outbox.enqueue(conn, "print", record.to_data())
             if paid:
                 self.payment.ledger.mark_delivered(conn, paid)
-        log.info("printed %s %s: %d pages, %d fen", data["source"], data["document"] or data["form_url"],
-                 data["pages"], data["amount_fen"])
+        log.info("printed %s %s: %d pages, %d fen", record.source, record.document or record.form_url,
+                 record.pages, record.amount_fen)
         return entry.id
 
-    def _polled(self, watch: "_JobWatch", result, error) -> None:
+    def _polled(self, watch: _JobWatch, result, error) -> None:
+        if error is None:
+            outcome, transaction_id = result
+        else:   # the completion could not be recorded: asked again with the next poll, as a poll unanswered
+            log.warning("the completion of job %s could not be recorded: %s: %s", watch.job.job_id,
+                        type(error).__name__, error)
+            outcome, transaction_id = watch.job.missed(error), None
+        if isinstance(outcome, Stopped) and outcome.live:
+            # so a job that stopped here never prints later, after the citizen has been refunded
+            self.executor.run(watch.job.cancel)
         if watch.gen != self.visit or self.state is not DocState.PRINTING:
-            self._follow_alone(watch, result, error)
-            return
-        if error is not None:
-            watch.errors += 1
-            if watch.errors >= 3:
-                self._cancel_job(watch.job_id)
-                self._failed(getattr(error, "detail", "") or "printer_unreachable", str(error))
-            else:
+            # a job whose visit ended (a forced end): followed by the same rules, shown to nobody; a
+            # completion was recorded by the worker
+            if isinstance(outcome, Printing):
                 self._poll(watch)
+            elif isinstance(outcome, Stopped):
+                log.warning("job %s of an ended visit did not complete: %s (%s)", watch.job.job_id, outcome.cause,
+                            outcome.detail)
             return
-        watch.errors = 0
-        info, status, transaction_id = result
-        self.job_word = JOB_WORDS.get(info.state, "printing")
-        if info.pages is not None:
-            self.pages_done = min(info.pages, self.pages)
-        if info.completed:
+        info = outcome.info
+        if info is not None:
+            self.job_word = JOB_WORDS.get(info.state, "printing")
+            if info.pages is not None:
+                self.pages_done = min(info.pages, self.pages)
+        if isinstance(outcome, Printed):
             self.print_transaction_id = transaction_id
             self.pages_done = self.pages
             self._set(DocState.DONE)
-            return
-        if info.final:
-            cause = (status.detail if status is not None and not status.usable else "") or (
-                info.failure_detail)
-            self._failed(cause, f"job {info.job_id} {info.state_name} ({', '.join(info.reasons) or info.message})")
-            return
-        if status is not None and not status.usable:
-            self._cancel_job(watch.job_id)
-            self._failed(status.detail or status.state.value, f"printer {status.state.value} mid-job")
-            return
-        if self.clock() >= watch.deadline:
-            self._cancel_job(watch.job_id)
-            self._failed("job_timeout", f"job {watch.job_id} not done after {self.print_timeout_s:g} s")
-            return
-        self.changed()
-        self._poll(watch)
-
-    def _follow_alone(self, watch: "_JobWatch", result, error) -> None:
-        """A job whose visit ended (a forced end): followed to its end so a completion is still recorded
-        (the worker did that), shown to nobody; one that never ends is canceled at its deadline."""
-        info = result[0] if error is None else None
-        if info is not None and info.final:
-            return
-        if self.clock() < watch.deadline and (error is None or watch.errors < 3):
-            watch.errors += error is not None
-            self._poll(watch)
+        elif isinstance(outcome, Stopped):
+            self._failed(outcome.cause, outcome.detail)
         else:
-            log.warning("job %s of an ended visit did not finish; canceled", watch.job_id)
-            self._cancel_job(watch.job_id)
-
-    def _cancel_job(self, job_id: int) -> None:
-        """So a job that failed here never prints later, after the citizen has been refunded."""
-        printer = self.printer
-
-        def done(_result, error):
-            if error is not None:  # it failed anyway; the alarm tells staff to look
-                log.warning("job %s could not be canceled: %s", job_id, error)
-        self.executor.run(lambda: printer.cancel_job(job_id), done)
+            if info is not None:
+                self.changed()
+            self._poll(watch)
 
     def _failed(self, cause: str, detail: str) -> None:
         log.warning("printing failed: %s (%s)", cause, detail)
