@@ -1,7 +1,8 @@
 """The one shape of a flow (`Flow`), and what each flow declares about leaving a visit.
 
 A flow is a plain-Python state machine: a state enum with the transitions it
-allows, listeners (its screens) told of every change, an injected executor for
+allows, listeners (its screens) told of every change (each is called with the
+flow; `flow.aspect` names the part that changed), an injected executor for
 the blocking steps (kiosk/core/background.py) and one injected clock. Every
 visit has a number; a result that comes back after its visit ended (a card
 read, a network answer, a print job's state) is dropped, never shown to the
@@ -100,7 +101,9 @@ class Flow(Generic[S]):
 
     and calls `Flow.__init__(self, initial, executor=..., clock=...)`. `go(state)` moves to a
     state the current one allows (staying is always allowed) and tells the listeners;
-    `changed()` tells them of a change within the state. `run(work, done)` runs a blocking step
+    `changed()` tells them of a change within the state. Every listener is called with the flow;
+    `changed(aspect)` names the part that changed (`aspect`, "state" unless said), for a screen that
+    redraws only that part (the guides'). `run(work, done)` runs a blocking step
     on the executor and drops `done` if the visit changed meanwhile; `new_visit()` starts the
     next visit at the initial state."""
 
@@ -113,6 +116,7 @@ class Flow(Generic[S]):
         self.executor: Executor = executor if executor is not None else Inline()
         self.clock = clock
         self._listeners: list[Callable[[Any], None]] = []
+        self.aspect = "state"   # the part of the flow the change being told is about (`changed`)
         self._visit = 0
         self._visit_lock = threading.Lock()
 
@@ -139,8 +143,11 @@ class Flow(Generic[S]):
         """The listeners `on_change` added (a test or the bench may take one away again)."""
         return self._listeners
 
-    def changed(self) -> None:
-        tell_listeners(self, self._listeners, self.name)
+    def changed(self, aspect: str = "state") -> None:
+        """Tell every listener (`fn(flow)`) of a change; `aspect` names the part that changed, read as
+        `flow.aspect` while the listeners are told (the next change names its own)."""
+        self.aspect = aspect
+        tell_listeners(self, self._listeners, f"{self.name} ({aspect})")
 
     # -- visits ---------------------------------------------------------------------------------
     @property

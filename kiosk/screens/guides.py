@@ -1,9 +1,9 @@
 """The service-guides screen: one Screen of the app, holding the views of the GuideFlow.
 
 The flow (kiosk/core/guides/flow.py) decides; this screen shows its `view` (home,
-list, search, detail, print) and forwards taps. Flow changes arrive as
-aspects ("rows", "detail", ...) and are drawn once per frame through a
-trigger, so a burst of changes costs one redraw. The views are built once per
+list, search, detail, print) and forwards taps. Each flow change names its
+aspect (`flow.aspect`: "rows", "detail", ...); they are drawn once per frame
+through a trigger, so a burst of changes costs one redraw. The views are built once per
 process and reused for every visitor; the search debounce runs on the flow's
 clock, looked at a few times a second while this screen is showing.
 
@@ -46,7 +46,7 @@ class GuidesScreen(Screen):
         self._aspects: set[str] = set()
         self._redraw = Clock.create_trigger(self._apply, 0)
         self._ticker = None
-        flow.on_change(self._changed)
+        flow.on_change(lambda changed: self._changed(changed.aspect))
         App.get_running_app().bind(lang=lambda *_a: self._changed("lang"), scale=lambda *_a: self._changed("lang"))
 
     # the screen shows -------------------------------------------------------------------------------

@@ -253,7 +253,7 @@ def test_an_a4_guide_goes_through_cups_to_completed_with_its_pages_reported(stor
     seen = []
     flow = make_flow(store, catalog, clock, printers={"document_printer": printer}, font_path=font_path,
                      spool=tmp_path / "spool")
-    flow.on_change(lambda aspect: aspect == "print" and seen.append(flow.printing))
+    flow.on_change(lambda f: f.aspect == "print" and seen.append(f.printing))
     flow.enter()
     flow.open_item("13010001")
     assert flow.options[A4].available

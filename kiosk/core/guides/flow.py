@@ -39,7 +39,6 @@ from kiosk.core.background import Executor, Inline
 from kiosk.core.guides import printout as guide_print
 from kiosk.core.guides.catalog import GuideCatalog, Group
 from kiosk.core.flow import FREE, Flow, Leave, Leaving
-from kiosk.core.listeners import tell_listeners
 from kiosk.core.guides.search import GuideSearch
 from kiosk.core.printing.job import A4Job, Stopped
 from kiosk.core.printing.record import PrintRecord
@@ -367,15 +366,9 @@ class GuideFlow(Flow[View]):
     def cancel_in_flight(self) -> None:
         """Nothing to call back: a guide print finishes (its work step records it either way)."""
 
-    # -- listeners: unlike the other flows', they hear which aspect changed ---------------------------
-    def on_change(self, fn: Callable[[str], None]) -> None:
-        """`fn(aspect)` after each change: view, groups, rows, query, detail, options, print."""
-        self._listeners.append(fn)
-
-    def changed(self, aspect: str = "view") -> None:
-        tell_listeners(aspect, self._listeners, f"guide flow ({aspect})")
-
-    _changed = changed
+    # -- listeners: the base's, told with the flow; each change names its `aspect` (view, groups, popular,
+    # rows, query, detail, options, print), so the screen redraws only that part ---------------------------
+    _changed = Flow.changed
 
     @property
     def view(self) -> View:
