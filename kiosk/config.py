@@ -385,7 +385,7 @@ class PaymentsSection(Section):
     code_scan_timeout_s: Annotated[float, Field(ge=10, le=300)] = 60     # waiting for the citizen to show a code
     code_confirm_timeout_s: Annotated[float, Field(ge=5, le=120)] = 45   # the payer confirming on the phone
     code_poll_s: Annotated[float, Field(gt=0, le=10)] = 2.0
-    # the payment-code acquirer: a plug-in `module:callable` (kiosk/app/printing.py: code_gateway);
+    # the payment-code acquirer: a plug-in `module:callable` (kiosk/app/visit.py: code_gateway);
     # "" = none, and payment codes are not offered. The default config names the demo one.
     acquirer: Annotated[str, AfterValidator(_plugin_name)] = ""
 

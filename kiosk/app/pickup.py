@@ -9,13 +9,14 @@ steps run on the executors it is given (kiosk/core/background.py): in the UI
 one worker thread for the citizen's pickup and one for the staff side
 (deposit, recall, sign-in), each delivering back on the Kivy main thread;
 `Inline` (the default) for the tests, the bench and the commands. Used by the UI
-(kiosk/app/root.py), the tests and bench/pickup.py; needs no network.
+(kiosk/app/root.py `PICKUP`: `make` and `screen`), the tests and bench/pickup.py;
+needs no network.
 """
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from kiosk.config import Settings
 from kiosk.alarms import Alarms
@@ -29,6 +30,12 @@ from kiosk.core.staff import StaffSignIn
 from kiosk.hardware.device import DeviceError
 from kiosk.store import PerThread
 from kiosk.sync.outbox import Outbox
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kiosk.app.services import Parts
+    from kiosk.core.visit import VisitPath
+    from kiosk.screens.pickup import PickupScreen
+    from kiosk.screens.shell import KioskApp
 
 log = logging.getLogger(__name__)
 
@@ -159,18 +166,18 @@ def wall_clock_from(monotonic: Clock) -> Callable[[], float]:
     return lambda: base_wall + (monotonic() - base_mono)
 
 
-def make(settings: Settings, store, runtime, session, monotonic: Clock = time.monotonic, *,
-         executor_for: Callable[[str], Executor] = lambda _name: Inline()) -> PickupService | None:
-    """The UI's pickup locker, None when no locker is configured. Its flows exist from the start and
-    the session knows which of their steps a visit may leave (kiosk/core/flow.py); the devices bind
-    in once the runtime has them, and recovery and the door check run then, on the bring-up thread.
-    `executor_for(name)` makes the executor of the citizen's ("pickup") and the staff's ("staff") steps."""
-    if settings.devices.locker is None:
-        return None
-    service = PickupService(settings, store, clock=wall_clock_from(monotonic), monotonic=monotonic,
-                            executor_for=executor_for)
+def make(parts: "Parts") -> PickupService:
+    """The UI's pickup locker (made only where a locker is configured: the service is offered only
+    there). Its flows exist from the start and the session knows which of their steps a visit may
+    leave (kiosk/core/flow.py); the devices bind in once the runtime has them, and recovery and the
+    door check run then, on the bring-up thread. The citizen's steps ("pickup"), the staff's
+    ("staff") and the scanner's listening ("scan") each run on one worker thread."""
+    runtime = parts.runtime
+    service = PickupService(parts.settings, parts.store, clock=wall_clock_from(parts.clock), monotonic=parts.clock,
+                            executor_for=parts.background.threads)
     for flow in service.flows:
-        session.attach(flow)
+        parts.session.attach(flow)
+    parts.background.at_stop(service.stop)
 
     def ready(devices) -> None:
         locker = devices.get("locker")
@@ -187,6 +194,14 @@ def make(settings: Settings, store, runtime, session, monotonic: Clock = time.mo
 
     runtime.on_ready(ready)
     return service
+
+
+def screen(app: "KioskApp", service: PickupService, visit: "VisitPath") -> "PickupScreen":
+    """The citizen's pickup screen, and the staff's screens beside it (reached by a long press on the
+    hall's name)."""
+    from kiosk.screens.pickup import build_screen  # kivy only once configure_kivy() has run
+
+    return build_screen(app, service, visit)
 
 
 def _usable(device):

@@ -1,21 +1,27 @@
 """Composition root of the touch UI: settings in, one typed `Kiosk` and the Kivy app over it out.
 
 `build()` finds the Chinese font, configures Kivy for a kiosk, and makes every
-part of the UI process before the app exists: the visitor session, the store,
-the device runtime, and each hall area's flows (kiosk/app/pickup.py,
-printing.py, guides.py, tech.py). They form one `Kiosk`, handed to the app
-through its constructor; the screens take their flows from it. The citizen
-services, in home-screen order, are `CITIZEN_SERVICES` (kiosk/core/offer.py):
-each declares the devices it needs and how its screen is made. A service
-whose device has no section in the config is not offered; one whose device is
-down shows a disabled tile with the reason.
+part of the UI process before the app exists (`make_kiosk()`): first the
+`Parts` every area is built from (kiosk/app/services.py: the visitor session,
+the store, the device runtime, the clocks, the central client, the visit path
+with the payment and the rating), then the flow of each citizen service the
+config offers, then the technician mode. They form one `Kiosk`, handed to the
+app through its constructor.
+
+The citizen services, in home-screen order, are `CITIZEN_SERVICES`: each one
+(`CitizenService`) declares its key, title and the devices it needs, how its
+flow is made from the parts and how its screen is made from the app, its
+flow and the visit path. A service whose device has no section in the config
+is not offered (no flow, no tile); one whose device is down shows a disabled
+tile with the reason. A new service is one more entry here plus its own files.
 
 Devices come up in the background once the app starts: the flows exist from
 the start and get their devices when they are there, and the home screen
 never waits for them.
 
 Kivy reads its environment when first imported, so `configure_kivy()` runs
-before anything imports kivy; this module imports kivy only inside `build()`.
+before anything imports kivy; this module imports kivy only inside `build()`,
+and the areas' modules it lists import their screens only when making them.
 """
 from __future__ import annotations
 
@@ -25,102 +31,74 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from kiosk import fonts, memory
+from kiosk.app import documents, guides, pickup
+from kiosk.app.services import CitizenService, Parts, ProblemRelay
 from kiosk.config import Settings
-from kiosk.core.offer import CitizenService, DeviceProblem, offered
 from kiosk.core.flow import Clock
+from kiosk.core.offer import offered
 from kiosk.core.session import VisitorSession
 from kiosk.i18n import N_
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kiosk.app.device_runtime import DeviceRuntime
+    from kivy.uix.screenmanager import Screen
+
     from kiosk.app.pickup import PickupService
-    from kiosk.app.printing import Printing
     from kiosk.app.tech import Technician
     from kiosk.core.guides.flow import GuideFlow
+    from kiosk.core.printing.documents import DocumentPrintFlow
     from kiosk.core.technician.bench import FaultControls
-    from kiosk.core.visit import VisitPath
     from kiosk.fonts import FontChoice
     from kiosk.screens.shell import KioskApp
-    from kiosk.store import Store
 
 log = logging.getLogger(__name__)
 
+F = TypeVar("F")
 
-class ProblemRelay:
-    """Device problems (`report(name, DeviceProblem | None)`, kiosk/core/offer.py) from the parts,
-    passed on to whoever shows them (the app's tiles), once that exists; from any thread."""
+# --- the citizen services, in home-screen order ---------------------------------------------------------
 
-    def __init__(self):
-        self._targets: list[Callable[[str, DeviceProblem | None], None]] = []
+PICKUP: CitizenService[PickupService] = CitizenService(
+    "pickup", N_("Collect a certificate"), ("locker",), pickup.make, pickup.screen)
+# reading needs no device; the print buttons follow the printers
+GUIDES: CitizenService[GuideFlow] = CitizenService(
+    "guides", N_("Service guides"), (), guides.make, guides.screen)
+DOCUMENTS: CitizenService[DocumentPrintFlow] = CitizenService(
+    "documents", N_("Print documents"), ("document_printer",), documents.make, documents.screen)
 
-    def to(self, target: Callable[[str, DeviceProblem | None], None]) -> None:
-        self._targets.append(target)
-
-    def __call__(self, name: str, problem: DeviceProblem | None) -> None:
-        for target in list(self._targets):
-            target(name, problem)
+CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, GUIDES, DOCUMENTS)
 
 
 @dataclass(frozen=True)
 class Kiosk:
-    """Everything the UI process runs on, made once per process by `build()`."""
+    """Everything the UI process runs on, made once per process by `make_kiosk()`."""
 
-    settings: Settings
-    clock: Clock                               # the session's monotonic clock (steered by tests and the tour)
-    now: Callable[[], dt.datetime]             # wall time, for what is shown and printed
-    font: "FontChoice"
-    session: VisitorSession
-    store: "Store"
-    runtime: "DeviceRuntime"                   # the devices, up in the background
-    problems: ProblemRelay
-    pickup: "PickupService | None"             # None where no locker is configured
-    printing: "Printing"                       # documents, payment, rating, forms
-    guides: "GuideFlow"
+    parts: Parts                               # what every area is built from, the visit path among them
+    services: tuple[CitizenService[Any], ...]  # the citizen services the config offers, in home-screen order
+    flows: Mapping[str, Any]                   # each offered service's flow, by its key (read it with `flow`)
     technician: "Technician"
-    visit: "VisitPath"                         # a visit's chain: a service, its payment, the rating
+
+    def flow(self, service: CitizenService[F]) -> F:
+        """The flow of `service`, one this kiosk offers (a KeyError names one it does not: not in its
+        service list, or a device it needs is not configured)."""
+        try:
+            return self.flows[service.key]
+        except KeyError:
+            raise KeyError(f"the citizen service {service.key!r} is not offered by this kiosk") from None
+
+    def screen(self, service: CitizenService[F], app: "KioskApp") -> "Screen":
+        """The screen of `service`, over its flow (once per process)."""
+        return service.make_screen(app, self.flow(service), self.parts.visit)
 
     def start(self) -> None:
         """The devices come up (off the main thread)."""
-        self.runtime.start()
+        self.parts.runtime.start()
 
     def stop(self) -> None:
         self.technician.stop()
-        self.printing.stop()
-        if self.pickup is not None:
-            self.pickup.stop()
-        self.guides.executor.shutdown()
-        self.runtime.stop()
-
-
-# --- the citizen services, in home-screen order ---------------------------------------------------------
-
-def _pickup_screen(app):
-    from kiosk.screens.pickup import build_screen  # kivy only once configure_kivy() has run
-
-    return build_screen(app)
-
-
-def _guides_screen(app):
-    from kiosk.screens.guides import build_screen
-
-    return build_screen(app.kiosk.guides)
-
-
-def _documents_screen(app):
-    from kiosk.screens.documents import DocumentsScreen
-
-    return DocumentsScreen(name="documents", flow=app.kiosk.printing.documents, path=app.kiosk.visit)
-
-
-CITIZEN_SERVICES: tuple[CitizenService, ...] = (
-    CitizenService("pickup", N_("Collect a certificate"), ("locker",), _pickup_screen),
-    # reading needs no device; the print buttons follow the printers
-    CitizenService("guides", N_("Service guides"), (), _guides_screen),
-    CitizenService("documents", N_("Print documents"), ("document_printer",), _documents_screen),
-)
+        self.parts.background.stop()
+        self.parts.runtime.stop()
 
 
 def _quiet(record: logging.LogRecord) -> bool:
@@ -170,17 +148,17 @@ def configure_kivy(settings: Settings) -> None:
 
 def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
                now: Callable[[], dt.datetime] = dt.datetime.now, font: "FontChoice",
+               services: tuple[CitizenService[Any], ...] | list[CitizenService[Any]] = CITIZEN_SERVICES,
                faults: "FaultControls | None" = None) -> Kiosk:
-    """Every part of the UI process, over the settings; nothing waits for a device. `faults`: the
-    simulators' fault controls for the technician mode (kiosk/sim/faults.py), only where the kiosk runs
-    on simulators and whoever runs it hands them in; None on a real kiosk."""
-    from kiosk.app import guides, pickup, printing, tech
+    """Every part of the UI process, over the settings; nothing waits for a device. The flows of the
+    `services` the config offers, made in their order. `faults`: the simulators' fault controls for the
+    technician mode (kiosk/sim/faults.py), only where the kiosk runs on simulators and whoever runs it
+    hands them in; None on a real kiosk."""
+    from kiosk.app import tech, visit
     from kiosk.app.device_runtime import DeviceRuntime
-    from kiosk.app.printing import main_thread_delivery
-    from kiosk.core.background import Threads
-    from kiosk.core.printing.documents import DocState
-    from kiosk.core.visit import VisitPath
+    from kiosk.app.services import Background
     from kiosk.store import Store
+    from kiosk.sync.client import CentralClient
 
     session = VisitorSession(idle_timeout_s=settings.kiosk.idle_timeout_s,
                              warning_s=settings.kiosk.idle_warning_s,
@@ -188,34 +166,30 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     store = Store.from_settings(settings)
     problems = ProblemRelay()
     runtime = DeviceRuntime(settings, store, report_problem=problems)
-    # the locker's steps: one worker thread each for the citizen's and the staff's, as the guides'
-    locker = pickup.make(settings, store, runtime, session, monotonic=clock,
-                         executor_for=lambda name: Threads(main_thread_delivery, workers=1, name=f"kiosk-{name}"))
-    paper = printing.make(settings, runtime, session, now)
-    visit = VisitPath(payment=paper.payment, rating=paper.rating, session=session)
-    visit.pays_through(paper.documents.SERVICE, paper.documents, lambda: paper.documents.state is DocState.PAYING)
-    return Kiosk(
-        settings=settings, clock=clock, now=now, font=font, session=session, store=store, runtime=runtime,
-        problems=problems, pickup=locker, printing=paper, visit=visit,
-        guides=guides.make(settings, store, runtime, session, font_path=font.path, now=now,
-                           report_problem=problems,
-                           # one thread: a printer is asked and printed on in order
-                           executor=Threads(main_thread_delivery, workers=1, name="kiosk-guides")),
-        technician=tech.make(settings, clock, runtime, store, pickup_watches_doors=locker is not None,
-                             faults=faults))
+    central = CentralClient.from_settings(settings)
+    background = Background()
+    parts = Parts(settings=settings, store=store, runtime=runtime, session=session, clock=clock, now=now, font=font,
+                  problems=problems, central=central, background=background,
+                  visit=visit.make(settings, store, runtime, session, now=now, central=central, background=background))
+    offered_here = tuple(s for s in services if offered(s, settings.devices))
+    flows = {s.key: s.make_flow(parts) for s in offered_here}
+    return Kiosk(parts=parts, services=offered_here, flows=flows,
+                 technician=tech.make(settings, clock, runtime, store, pickup_watches_doors=PICKUP.key in flows,
+                                      faults=faults))
 
 
 def build(settings: Settings, *, clock: Clock = time.monotonic,
           now: Callable[[], dt.datetime] = dt.datetime.now,
-          services: tuple[CitizenService, ...] | list[CitizenService] | None = None,
+          services: tuple[CitizenService[Any], ...] | list[CitizenService[Any]] | None = None,
           faults: "FaultControls | None" = None) -> "KioskApp":
-    """The kiosk app, ready to run. Raises fonts.FontError when no Chinese font is installed.
-    The tour and the UI tests build it here too, with their clock and the simulators' `faults`."""
+    """The kiosk app, ready to run, with the citizen services `services` (default `CITIZEN_SERVICES`)
+    the config offers. Raises fonts.FontError when no Chinese font is installed. The tour and the UI
+    tests build it here too, with their clock and the simulators' `faults`."""
     font = fonts.find_chinese_font(settings.resolve(settings.ui.font) if settings.ui.font else None)
     memory.tune()  # before the window and the screens allocate anything large (kiosk/memory.py)
     configure_kivy(settings)
-    kiosk = make_kiosk(settings, clock=clock, now=now, font=font, faults=faults)
+    kiosk = make_kiosk(settings, clock=clock, now=now, font=font, faults=faults,
+                       services=CITIZEN_SERVICES if services is None else services)
     from kiosk.screens.shell import KioskApp
 
-    chosen = [s for s in (CITIZEN_SERVICES if services is None else services) if offered(s, settings.devices)]
-    return KioskApp(kiosk, services=chosen)
+    return KioskApp(kiosk)

@@ -1,17 +1,16 @@
-"""The citizen services a kiosk offers on its home screen, and when a tile cannot be used.
+"""Whether a kiosk offers a citizen service on its home screen, and when its tile cannot be used.
 
-A `CitizenService` declares its key (also the name of its screen), its title
-(a msgid), the devices it needs (names of the config's [devices] sections)
-and how its screen is made from the app. The composition root
-(kiosk/app/root.py) lists them in home-screen order; the home screen is built
-from that list. A service is offered only where every device it needs is
+The services are declared in the composition root (kiosk/app/services.py
+`CitizenService`, listed in kiosk/app/root.py in home-screen order); what
+decides here is the devices each one needs (`needs`: names of the config's
+[devices] sections). A service is offered only where every device it needs is
 configured; while one of them is down its tile is shown disabled, with the
-citizen's reason.
+citizen's reason, and the device's `DeviceProblem` goes to technicians and the log.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping, Protocol
 
 from kiosk.hardware.device import State
 from kiosk.i18n import N_
@@ -30,20 +29,19 @@ class DeviceProblem:
         return f"{self.state.value}: {self.detail}" if self.state else self.detail
 
 
-@dataclass(frozen=True)
-class CitizenService:
-    key: str                          # also the name of its screen
-    title: str                        # msgid, e.g. N_("Collect a certificate")
-    needs: tuple[str, ...]            # device names of [devices], e.g. ("locker",)
-    make_screen: Callable[[Any], Any]  # the service's Screen, from the app; once per process
+class NeedsDevices(Protocol):
+    """A citizen service, as far as offering it goes: the device names of [devices] it needs."""
+
+    @property
+    def needs(self) -> tuple[str, ...]: ...
 
 
-def offered(service: CitizenService, devices_configured: Any) -> bool:
+def offered(service: NeedsDevices, devices_configured: Any) -> bool:
     """Offered only where every device it needs has a section in the config (`settings.devices`)."""
     return all(getattr(devices_configured, name, None) is not None for name in service.needs)
 
 
-def unavailable_reason(service: CitizenService, device_problems: Mapping[str, DeviceProblem]) -> str:
+def unavailable_reason(service: NeedsDevices, device_problems: Mapping[str, DeviceProblem]) -> str:
     """'' when the service can run now, else the citizen's reason (a msgid); the technician's
     detail stays in `device_problems` and the log."""
     return REASON_DEVICE_DOWN if any(name in device_problems for name in service.needs) else ""

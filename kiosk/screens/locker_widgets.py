@@ -68,31 +68,35 @@ class StepPanels:
         self.current = name
 
 
-def locker_service(app):
-    """The pickup locker service once its locker is up and checked, else None."""
-    service = app.kiosk.pickup
-    return service if service is not None and service.ready else None
+def when_ready(service):
+    """The pickup locker service (kiosk/app/pickup.py) once its locker is up and checked, else None."""
+    return service if service.ready else None
 
 
 _NOTHING_UNDER_WAY = Inline()   # pending = 0: what `worker` is before the flow is bound
 
 
 class LockerFlowScreen(Screen):
-    """A screen that renders one flow of the pickup locker service (`app.kiosk.pickup`): its step
-    panels, and the flow, bound on first use once the locker is up (it may come up late)."""
+    """A screen that renders one flow of the pickup locker service (kiosk/app/pickup.py `PickupService`):
+    its step panels, and the flow, bound on first use once the locker is up (it may come up late)."""
 
     flow_name = ""  # the service's attribute: "pickup", "deposit" or "recall"
 
-    def __init__(self, app, *, name: str, first_panel: str, **kwargs):
+    def __init__(self, app, service, *, name: str, first_panel: str, **kwargs):
         super().__init__(name=name, **kwargs)
         self.app = app
+        self._service = service
         self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
         self._flow = None
         self.panels = StepPanels.of(self, first_panel)
 
     @property
+    def service(self):
+        return when_ready(self._service)
+
+    @property
     def flow(self):
-        service = locker_service(self.app)
+        service = self.service
         flow = getattr(service, self.flow_name) if service is not None else None
         if flow is not None and flow is not self._flow:
             self._flow = flow

@@ -54,8 +54,9 @@ class PickupScreen(LockerFlowScreen):
 
     flow_name = "pickup"
 
-    def __init__(self, app, **kwargs):
-        super().__init__(app, name="pickup", first_panel="code", **kwargs)
+    def __init__(self, app, service, path, **kwargs):
+        super().__init__(app, service, name="pickup", first_panel="code", **kwargs)
+        self.path = path    # kiosk.core.visit.VisitPath: a finished pickup hands over to the rating
         self._scan_when_ready = False
         self.code_length = app.settings.pickup.code_length
         self.hotline = app.settings.kiosk.hotline
@@ -134,7 +135,7 @@ class PickupScreen(LockerFlowScreen):
     def finish(self) -> None:
         flow = self.flow
         if flow is not None and flow.recorded:
-            self.app.kiosk.visit.rate("pickup", flow.transaction_id)
+            self.path.rate("pickup", flow.transaction_id)
             return
         self.app.end_visit("done")
 
@@ -181,11 +182,12 @@ class PickupScreen(LockerFlowScreen):
         return locker_widgets.door_place(column, row, tuple(position))
 
 
-def build_screen(app):
+def build_screen(app, service, path):
+    """The pickup screen over the locker `service` (kiosk/app/pickup.py), with the visit `path`."""
     from kiosk.screens import staff
 
-    screen = PickupScreen(app)
-    staff.install(app)      # the staff screens, reached by a long press on the hall's name
+    screen = PickupScreen(app, service, path)
+    staff.install(app, service)      # the staff screens, reached by a long press on the hall's name
     return screen
 
 

@@ -25,13 +25,14 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk import i18n, memory
 from kiosk.core.config_follow import ConfigChange, ConfigFollower
 from kiosk.core.flow import Leave
-from kiosk.core.offer import CitizenService, DeviceProblem, unavailable_reason
+from kiosk.core.offer import DeviceProblem, unavailable_reason
 from kiosk.core.session import Phase
 from kiosk.fonts import FontChoice
 from kiosk.screens.text import keep_text_pixels_once
 
 if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.root import Kiosk
+    from kiosk.app.services import CitizenService
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +58,19 @@ class KioskApp(App):
     hall = StringProperty()
     first_frame_drawn = BooleanProperty(False)
 
-    def __init__(self, kiosk: "Kiosk", *, services: list[CitizenService], **kwargs):
-        """`kiosk`: every part of the UI process (kiosk/app/root.py); `services`: the citizen services
-        offered, in home-screen order."""
+    def __init__(self, kiosk: "Kiosk", **kwargs):
+        """`kiosk`: every part of the UI process (kiosk/app/root.py), the citizen services it offers
+        (in home-screen order) and their flows among them."""
         super().__init__(**kwargs)
+        parts = kiosk.parts
         self.kiosk = kiosk
-        self.settings = kiosk.settings
-        self.session = kiosk.session
-        self.services = list(services)
-        self.font: FontChoice = kiosk.font
-        self.now: Callable[[], dt.datetime] = kiosk.now
-        self.hall = kiosk.settings.kiosk.hall
-        self.default_language = kiosk.settings.kiosk.language
+        self.settings = parts.settings
+        self.session = parts.session
+        self.services: list[CitizenService] = list(kiosk.services)
+        self.font: FontChoice = parts.font
+        self.now: Callable[[], dt.datetime] = parts.now
+        self.hall = parts.settings.kiosk.hall
+        self.default_language = parts.settings.kiosk.language
         self.device_problems: dict[str, DeviceProblem] = {}
         self._refresh_tiles = Clock.create_trigger(self._show_tiles, 0)
         self._first_frame_callbacks: list[Callable[[], None]] = []
@@ -79,8 +81,8 @@ class KioskApp(App):
         self.idle_overlay = self.leave_overlay = None
         self.technician_ui = None     # kiosk/screens/tech.py, once the app has started
         self.staff_press = None       # kiosk/screens/staff.py, where the locker is offered
-        kiosk.problems.to(self.set_device_problem)
-        kiosk.visit.on_change(self.follow_visit)   # a service hands over to the payment or the rating
+        parts.problems.to(self.set_device_problem)
+        parts.visit.on_change(self.follow_visit)   # a service hands over to the payment or the rating
 
     # -- building ---------------------------------------------------------------------------------
     def build(self):
@@ -101,13 +103,14 @@ class KioskApp(App):
         self.home = HomeScreen(name="home", hall=self.hall)
         self.screens.add_widget(self.home)
         for service in self.services:
-            self.screens.add_widget(service.make_screen(self))
+            self.screens.add_widget(self.kiosk.screen(service, self))
         # the payment and rating steps of any service's visit
         from kiosk.screens.payment import PaymentScreen
         from kiosk.screens.rating import RatingScreen
 
-        self.screens.add_widget(PaymentScreen(name="payment", flow=self.kiosk.printing.payment))
-        self.screens.add_widget(RatingScreen(name="rating", flow=self.kiosk.printing.rating))
+        visit = self.kiosk.parts.visit
+        self.screens.add_widget(PaymentScreen(name="payment", flow=visit.payment))
+        self.screens.add_widget(RatingScreen(name="rating", flow=visit.rating))
         self.screens.bind(current=lambda _sm, name: setattr(self.header, "at_home", name == "home"))
         root.add_widget(self.header)
         root.add_widget(self.screens)
@@ -176,7 +179,7 @@ class KioskApp(App):
         service = next(s for s in self.services if s.key == key)
         if unavailable_reason(service, self.device_problems):
             return
-        self.kiosk.visit.enter(key)
+        self.kiosk.parts.visit.enter(key)
         self.screens.current = key
 
     def set_device_problem(self, device: str, problem: DeviceProblem | None) -> None:

@@ -36,16 +36,17 @@ class StaffScreen(Screen):
     recallable = NumericProperty(0)
     checking = BooleanProperty(False)
 
-    def __init__(self, app, **kwargs):
+    def __init__(self, app, service, **kwargs):
         super().__init__(name="staff", **kwargs)
         self.app = app
+        self._service = service   # kiosk/app/pickup.py PickupService
         self._pin = ""
         self.panels = StepPanels.of(self, "sign_in")
         app.session.on("wipe", lambda _r: self.sign_out(go_home=False))
 
     @property
     def service(self):
-        return locker_widgets.locker_service(self.app)
+        return locker_widgets.when_ready(self._service)
 
     def on_pre_enter(self, *_a):
         if not self.signed_in:
@@ -114,8 +115,9 @@ class StaffScreen(Screen):
 class HallNamePress:
     """The hidden way in: a finger held on the hall's name on the home screen."""
 
-    def __init__(self, app):
+    def __init__(self, app, service):
         self.app = app
+        self.service = service
         self._down_at: float | None = None
         self._uid = None
         Window.bind(on_touch_down=self._down, on_touch_up=self._up)
@@ -136,21 +138,21 @@ class HallNamePress:
     def _tick(self, *_a):
         if self._down_at is not None and self.app.session.clock() - self._down_at >= HOLD_S:
             self._down_at = None
-            if "staff" in self.app.screens.screen_names and locker_widgets.locker_service(self.app) is not None:
+            if "staff" in self.app.screens.screen_names and self.service.ready:
                 self.app.screens.current = "staff"
 
 
-def install(app) -> None:
-    """Add the staff screens to the app (once) and watch the hall's name."""
+def install(app, service) -> None:
+    """Add the staff screens over the pickup locker `service` to the app (once) and watch the hall's name."""
     if "staff" in app.screens.screen_names:
         return
     from kiosk.screens.staff_deposit import DepositScreen
     from kiosk.screens.staff_recall import RecallScreen
 
-    app.screens.add_widget(StaffScreen(app))
-    app.screens.add_widget(DepositScreen(app))
-    app.screens.add_widget(RecallScreen(app))
-    app.staff_press = HallNamePress(app)
+    app.screens.add_widget(StaffScreen(app, service))
+    app.screens.add_widget(DepositScreen(app, service))
+    app.screens.add_widget(RecallScreen(app, service))
+    app.staff_press = HallNamePress(app, service)
 
 
 Builder.load_file(str(Path(__file__).with_name("staff.kv")))

@@ -48,8 +48,8 @@ class DepositScreen(LockerFlowScreen):
 
     flow_name = "deposit"
 
-    def __init__(self, app, **kwargs):
-        super().__init__(app, name="staff_deposit", first_panel="case", **kwargs)
+    def __init__(self, app, service, **kwargs):
+        super().__init__(app, service, name="staff_deposit", first_panel="case", **kwargs)
         app.session.on("wipe", self._on_wipe)
 
     def flow_bound(self, service, flow) -> None:
@@ -136,7 +136,7 @@ class DepositScreen(LockerFlowScreen):
         self.code = flow.code or ""
         if flow.door:
             self.door = flow.door
-            d = self.app.kiosk.pickup.plan.doors.get(flow.door)
+            d = self._service.plan.doors.get(flow.door)
             if d is not None:
                 self.column, self.row = d.column, d.row
         self.panels.show(self.step)

@@ -26,8 +26,8 @@ class RecallScreen(LockerFlowScreen):
 
     flow_name = "recall"
 
-    def __init__(self, app, **kwargs):
-        super().__init__(app, name="staff_recall", first_panel="list", **kwargs)
+    def __init__(self, app, service, **kwargs):
+        super().__init__(app, service, name="staff_recall", first_panel="list", **kwargs)
 
     def on_pre_enter(self, *_a):
         staff = self.app.screens.get_screen("staff").signed_in

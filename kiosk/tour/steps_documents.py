@@ -32,11 +32,17 @@ def wait_for(d, cond, timeout: float = 30.0, what: str = "") -> None:
 
 
 def _docs(d):
-    return d.app.kiosk.printing.documents
+    from kiosk.app.root import DOCUMENTS
+
+    return d.app.kiosk.flow(DOCUMENTS)
 
 
 def _pay(d):
-    return d.app.kiosk.printing.payment
+    return d.app.kiosk.parts.visit.payment
+
+
+def _rating(d):
+    return d.app.kiosk.parts.visit.rating
 
 
 def _screen(d, name):
@@ -65,8 +71,8 @@ def _expect(screen: str, doc_state: str | None = None, pay_state: str | None = N
             problems.append(f"documents flow is {_docs(d).state.value} ({_docs(d).problem}), expected {doc_state}")
         if pay_state and _pay(d).state.value != pay_state:
             problems.append(f"payment is {_pay(d).state.value} ({_pay(d).detail}), expected {pay_state}")
-        if rating and d.app.kiosk.printing.rating.state.value != rating:
-            problems.append(f"rating is {d.app.kiosk.printing.rating.state.value}, expected {rating}")
+        if rating and _rating(d).state.value != rating:
+            problems.append(f"rating is {_rating(d).state.value}, expected {rating}")
         return "; ".join(problems) or None
     return check
 
@@ -76,7 +82,7 @@ def _expect(screen: str, doc_state: str | None = None, pay_state: str | None = N
 def _open(d) -> None:
     """From home: the documents tile, once the printer has answered and old payments are settled."""
     wait_for(d, lambda: "documents" in d.app.screens.screen_names and "document_printer" not in
-             d.app.device_problems and d.app.kiosk.printing.ledger.recovered.is_set(), 60,
+             d.app.device_problems and _pay(d).ledger.recovered.is_set(), 60,
              "the A4 printer to be ready (is the CUPS queue there?) and the payment recovery")
     for sim in ("payment", "idcard"):
         _sim(sim)

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from kiosk import config
-from kiosk.app.printing import code_gateway
+from kiosk.app.visit import code_gateway
 from kiosk.config import ConfigError
 from kiosk.core.payment.gateway import CodePaymentGateway
 from kiosk.sync.client import CentralClient

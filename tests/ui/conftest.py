@@ -64,7 +64,8 @@ def ui_cupsd():
 @pytest.fixture(scope="session")
 def kiosk_ui(tmp_path_factory, ui_cupsd):
     from kiosk import config
-    from kiosk.core.offer import CitizenService
+    from kiosk.app.root import CITIZEN_SERVICES
+    from kiosk.app.services import CitizenService
     from kiosk.core.session import SteerableClock
     from kiosk.tour.compose import build_app
     from kiosk.tour.xvfb import VirtualDisplay, needs_virtual_display
@@ -77,7 +78,7 @@ def kiosk_ui(tmp_path_factory, ui_cupsd):
     try:
         clock = SteerableClock(follow_real_time=False)
 
-        def demo_screen(app):
+        def demo_screen(_app, _flow, _visit):
             from kivy.uix.label import Label
             from kivy.uix.screenmanager import Screen
 
@@ -85,10 +86,10 @@ def kiosk_ui(tmp_path_factory, ui_cupsd):
             screen.add_widget(Label(text="demo service", color=(0, 0, 0, 1)))
             return screen
 
-        # a stand-in service, for the tile behaviour only: the real list is empty until flows exist
-        demo = CitizenService(DEMO_SERVICE, "Home", ("locker",), demo_screen)
+        # a stand-in service with no flow, for the tile behaviour: its tile is the last one
+        demo = CitizenService(DEMO_SERVICE, "Home", ("locker",), lambda _parts: None, demo_screen)
         # built as the tour builds it: the production composition root, plus the simulators' fault controls
-        app = build_app(settings, clock=clock, now=lambda: WALL_CLOCK, services=[demo])
+        app = build_app(settings, clock=clock, now=lambda: WALL_CLOCK, services=[*CITIZEN_SERVICES, demo])
         from kiosk.tour.driver import UiDriver
 
         driver = UiDriver(app, clock)
@@ -111,21 +112,19 @@ def ui(kiosk_ui):
     kiosk_ui.reset()
 
 
-def add_service_screen(app, key: str) -> None:
-    """The screen of the citizen service `key`, made as the composition root makes it, in the shared app
-    (whose service list is the stand-in one); once."""
-    from kiosk.app.root import CITIZEN_SERVICES
+def pickup_service(app):
+    """The shared app's pickup locker service (kiosk/app/pickup.py PickupService)."""
+    from kiosk.app.root import PICKUP
 
-    if key not in app.screens.screen_names:
-        app.screens.add_widget(next(s for s in CITIZEN_SERVICES if s.key == key).make_screen(app))
+    return app.kiosk.flow(PICKUP)
 
 
 @pytest.fixture(scope="module")
 def guides_screen(kiosk_ui):
-    """The guides screen in the shared app (its service list is the stand-in one): built once, kept."""
+    """The guides screen of the shared app, once the receipt printer is up."""
     app = kiosk_ui.app
-    add_service_screen(app, "guides")
-    app.kiosk.runtime.devices.get("receipt_printer") or kiosk_ui.app.kiosk.runtime.wait_ready(10)
+    runtime = app.kiosk.parts.runtime
+    runtime.devices.get("receipt_printer") or runtime.wait_ready(10)
     return app.screens.get_screen("guides")
 
 
@@ -177,7 +176,7 @@ def deposit_item(app, case: str, close_after_s: float = 1.5, holder: str | None 
     With `holder` (an ID number) the item is handed over only with that holder's card."""
     import threading
 
-    flow = app.kiosk.pickup.deposit
+    flow = pickup_service(app).deposit
     flow.begin("1001")
     assert flow.set_case(case)
     flow.choose(size="medium", require_id=holder is not None)
@@ -199,11 +198,10 @@ def deposit_item(app, case: str, close_after_s: float = 1.5, holder: str | None 
 
 @pytest.fixture
 def pickup_ui(ui):
-    """The app with the locker service up and its screens (pickup, staff) added."""
+    """The app with the locker service up (its screens: pickup, staff)."""
     app = ui.app
     ui.pump()
-    ui.wait_for(lambda: app.kiosk.pickup.ready, what="the locker service")
-    add_service_screen(app, "pickup")
+    ui.wait_for(lambda: pickup_service(app).ready, what="the locker service")
     yield ui
     app.go_home()
     ui.pump()

@@ -141,7 +141,7 @@ def test_the_a4_button_prints_through_cups_to_completed_and_records_the_print(ui
     ui.settle(lambda: guides.flow.printing.phase is not PrintPhase.PRINTING, SETTLE_LONG_FRAMES)
     state = guides.flow.printing
     assert (state.phase, state.job_state) == (PrintPhase.DONE, "completed") and state.pages >= 1
-    conn = ui.app.kiosk.guides.recorder.store.connect()
+    conn = guides.flow.recorder.store.connect()
     try:
         bodies = [json.loads(r["body"]) for r in conn.execute("SELECT body FROM outbox WHERE kind='print'")]
     finally:
@@ -169,7 +169,7 @@ def test_paper_out_shows_the_calm_message_and_raises_an_alarm(ui, guides, shot):
     assert view.ids.line.text == "打印机缺纸，办事指南没有打印完。"
     assert guides.flow.printing.message == FAILED_PAPER_OUT
     shot("paper-out")
-    conn = ui.app.kiosk.guides.recorder.store.connect()
+    conn = guides.flow.recorder.store.connect()
     try:
         assert ("guide_print", "receipt_printer:paper_out") in [(a.device, a.code)
                                                                 for a in Alarms(conn, Outbox(conn)).active()]

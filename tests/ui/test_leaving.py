@@ -21,6 +21,7 @@ import time
 import pytest
 
 from kiosk.i18n import _
+from tests.ui.conftest import pickup_service
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,7 @@ def platform(kiosk_ui, tmp_path_factory):
     s = kiosk_ui.app.settings
     central = Central(tmp_path_factory.mktemp("platform"), kiosk_id=s.kiosk.id, secret=s.central.secret,
                       seed_hash_key=s.privacy.hash_key).start()
-    client = kiosk_ui.app.kiosk.printing.documents.central
+    client = kiosk_ui.app.kiosk.parts.central
     saved, client.base = client.base, central.url
     yield central
     client.base = saved
@@ -55,15 +56,13 @@ def hall(ui, platform, ui_cupsd, guides_screen):
     settled; simulators as a hall starts its day (card off the reader, the terminal approving, paper in the
     receipt printer)."""
     from kiosk.sim.registry import simulator
-    from tests.ui.conftest import add_service_screen
 
     if ui_cupsd is None:
         pytest.fail("these tests print through a private cupsd: install cups and printer-driver-cups-pdf")
     app = ui.app
-    add_service_screen(app, "documents")
-    printing = app.kiosk.printing
-    ui.wait_for(lambda: printing.documents.printer is not None and printing.ledger.recovered.is_set()
-                and "document_printer" not in app.device_problems and app.kiosk.runtime.devices.get("receipt_printer"),
+    ui.wait_for(lambda: docs(ui).printer is not None and pay(ui).ledger.recovered.is_set()
+                and "document_printer" not in app.device_problems
+                and app.kiosk.parts.runtime.devices.get("receipt_printer"),
                 60, "the printers and the payment recovery")
     sims = {name: simulator(name) for name in ("idcard", "payment", "scanner", "receipt")}
     sims["payment"].set_outcome("approve", answer_delay=0.3)
@@ -138,11 +137,13 @@ class Records:
 # --- driving the documents flow -------------------------------------------------------------------------
 
 def docs(ui):
-    return ui.app.kiosk.printing.documents
+    from kiosk.app.root import DOCUMENTS
+
+    return ui.app.kiosk.flow(DOCUMENTS)
 
 
 def pay(ui):
-    return ui.app.kiosk.printing.payment
+    return ui.app.kiosk.parts.visit.payment
 
 
 def tap_action(ui, screen: str, msgid: str) -> None:
@@ -719,7 +720,7 @@ def locker(hall, pickup_ui):
 
 
 def pickup_flow(ui):
-    return ui.app.kiosk.pickup.pickup
+    return pickup_service(ui.app).pickup
 
 
 def open_pickup(ui):
@@ -876,7 +877,7 @@ def test_a_door_that_did_not_open_is_opened_once_more_then_staff_are_called(lock
 # --- staff deposit -------------------------------------------------------------------------------------
 
 def deposit_flow(ui):
-    return ui.app.kiosk.pickup.deposit
+    return pickup_service(ui.app).deposit
 
 
 def to_deposit_door_open(ui, case: str):

@@ -12,6 +12,7 @@ import pytest
 
 from tests.ui.conftest import deposit_item as _deposit
 from tests.ui.conftest import locker_sim as _sim
+from tests.ui.conftest import pickup_service
 
 
 def _open(ui):
@@ -24,7 +25,7 @@ def _open(ui):
 def _type(ui, screen, text):
     """Tap each key (scrolled into the window, which may be small in tests) and wait until the flow
     has it (the scroll view hands a tap on a moment later)."""
-    flow = ui.app.kiosk.pickup.pickup
+    flow = pickup_service(ui.app).pickup
     for ch in text:
         before = (flow.digits, flow.tries_left, flow.step)
         ui.tap_key(screen.ids.keypad, ch)
@@ -38,7 +39,7 @@ def test_a_code_typed_on_the_keypad_opens_the_door_and_shows_which_one(pickup_ui
     screen = _open(ui)
     _type(ui, screen, code[:4])
     # the keys sit in a scroll view, which hands a tap to them a moment after the finger lifts
-    ui.wait_for(lambda: len(ui.app.kiosk.pickup.pickup.digits) == 4, what="four digits typed")
+    ui.wait_for(lambda: len(pickup_service(ui.app).pickup.digits) == 4, what="four digits typed")
     assert screen.ids.code_shown.text.replace(" ", "").startswith(code[:4])
     _type(ui, screen, code[4:])
     ui.wait_for(lambda: screen.panels.current == "door_open", what="the door open")
@@ -57,7 +58,7 @@ def test_five_wrong_codes_show_the_countdown_and_the_keypad_returns_when_it_ends
     screen = _open(ui)
     for _ in range(5):
         _type(ui, screen, "000000")
-        ui.wait_for(lambda: not screen.worker.pending and not ui.app.kiosk.pickup.pickup.digits, what="the code checked")
+        ui.wait_for(lambda: not screen.worker.pending and not pickup_service(ui.app).pickup.digits, what="the code checked")
     ui.wait_for(lambda: screen.panels.current == "locked", what="the lockout")
     assert int(screen.ids.countdown.text) == 60
     shot("locked")
@@ -73,7 +74,7 @@ def test_a_silent_lock_board_makes_pickup_unavailable_with_the_reason(pickup_ui)
     from kiosk.core.offer import unavailable_reason
 
     ui = pickup_ui
-    poller = next(p for p in ui.app.kiosk.runtime.pollers if p.device.name == "locker")
+    poller = next(p for p in ui.app.kiosk.parts.runtime.pollers if p.device.name == "locker")
     _sim().silence(1)
     try:
         poller.poll_once()

@@ -227,7 +227,7 @@ def test_screens_and_overlay_are_built_once_and_reused_across_visits(ui):
         ui.advance(ui.app.session.idle_timeout_s)
         ui.advance(ui.app.session.warning_s)
     assert ui.app.screens.screens == screens and ui.app.idle_overlay is overlay
-    assert len(ui.app.home.ids.tiles.children) == 1
+    assert len(ui.app.home.ids.tiles.children) == len(ui.app.services)   # one tile per service, reused
 
 
 def test_label_pixels_live_in_the_texture_alone_once_drawn(ui):

@@ -176,7 +176,7 @@ def alarms_in_outbox(app):
 
 def test_an_injected_fault_shows_and_is_one_alarm_until_cleared(ui, tech, shot):
     app = ui.app
-    poller = next(p for p in app.kiosk.runtime.pollers if p.device.name == "receipt_printer")
+    poller = next(p for p in app.kiosk.parts.runtime.pollers if p.device.name == "receipt_printer")
     poller.poll_once()
     before = [a for a in alarms_in_outbox(app) if a[:2] == ("receipt_printer", "cover_open")]
     open_mode(ui, tech)

@@ -2,7 +2,7 @@
 
 The citizen shows a WeChat/Alipay payment code to the scanner; the acquirer
 charges it. This project has no acquirer: the composition root loads the one
-`[payments] acquirer` names (kiosk/app/printing.py). The default config names
+`[payments] acquirer` names (kiosk/app/visit.py). The default config names
 the demo plug-in (kiosk/sim/acquirer.py: the reference central platform's demo
 endpoints, spoken by kiosk/sync/code_payments.py); a deployment names its
 acquirer's. The answer and the error are wire types (kiosk/wire/payments.py)
