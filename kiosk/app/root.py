@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from kiosk import fonts, memory
 from kiosk.app import documents, guides, pickup
-from kiosk.app.services import CitizenService, Parts, ProblemRelay
+from kiosk.app.services import Background, CitizenService, Parts, ProblemRelay
 from kiosk.config import Settings
 from kiosk.core.flow import Clock
 from kiosk.core.offer import offered
@@ -156,7 +156,6 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     hands them in; None on a real kiosk."""
     from kiosk.app import tech, visit
     from kiosk.app.device_runtime import DeviceRuntime
-    from kiosk.app.services import Background
     from kiosk.store import Store
     from kiosk.sync.client import CentralClient
 
