@@ -349,7 +349,7 @@ class GuideFlow(Flow[View]):
         self._came_from = View.HOME
         self._checking = False
         self.browser = GuideBrowser(self.catalog, self.search, clock=self.clock, executor=self.executor,
-                                    on_change=self._changed)
+                                    on_change=self.changed)
         for kind, device in PRINTER_OF.items():
             if device in self.printers:
                 self.options[kind] = PrintOption(kind, device, True)
@@ -366,9 +366,8 @@ class GuideFlow(Flow[View]):
     def cancel_in_flight(self) -> None:
         """Nothing to call back: a guide print finishes (its work step records it either way)."""
 
-    # -- listeners: the base's, told with the flow; each change names its `aspect` (view, groups, popular,
-    # rows, query, detail, options, print), so the screen redraws only that part ---------------------------
-    _changed = Flow.changed
+    # listeners: the base's, told with the flow; each change names its `aspect` (view, groups, popular,
+    # rows, query, detail, options, print), so the screen redraws only that part
 
     @property
     def view(self) -> View:
@@ -376,7 +375,7 @@ class GuideFlow(Flow[View]):
 
     def _go(self, view: View) -> None:
         self.go(view, tell=False)
-        self._changed("view")
+        self.changed("view")
 
     # -- finding ----------------------------------------------------------------------------------
     def enter(self) -> None:
@@ -422,7 +421,7 @@ class GuideFlow(Flow[View]):
         self.item = item
         if self.view in (View.HOME, View.LIST, View.SEARCH):
             self._came_from = self.view
-        self._changed("detail")
+        self.changed("detail")
         self._go(View.DETAIL)
         self.check_printers()
         return True
@@ -478,7 +477,7 @@ class GuideFlow(Flow[View]):
             self.options[kind] = new
             if detail != "starting":   # the device runtime reports a device still coming up itself
                 self.on_device_problem(opt.device, None if available else (detail or "unavailable"))
-            self._changed("options")
+            self.changed("options")
 
     # -- printing ---------------------------------------------------------------------------------
     def print(self, kind: str) -> bool:
@@ -494,7 +493,7 @@ class GuideFlow(Flow[View]):
         def progress(p: Progress) -> None:   # on the flow's thread; dropped when the visit ended
             if self.printing and self.printing.phase is PrintPhase.PRINTING:
                 self.printing = replace(self.printing, job_state=p.job_state, pages_done=p.pages_done, pages=p.pages)
-                self._changed("print")
+                self.changed("print")
 
         def report(p: Progress) -> None:     # in the work: hand the progress to the flow's thread
             self.deliver(lambda: progress(p), visit)
@@ -511,7 +510,7 @@ class GuideFlow(Flow[View]):
                 return self._print_a4(device, item, printed_at, report)
 
         self.printing = PrintState(kind, PrintPhase.PRINTING, pages=1 if kind == RECEIPT else 0)
-        self._changed("print")
+        self.changed("print")
         self._go(View.PRINT)
 
         def done(pages, err) -> None:   # not called when the visit was wiped: the work recorded the print
@@ -525,7 +524,7 @@ class GuideFlow(Flow[View]):
                 message = FAILED_PAPER_OUT if detail == "paper_out" else FAILED_OTHER
                 self.printing = replace(self.printing, phase=PrintPhase.FAILED, message=message, detail=detail)
                 self._set_option(kind, False, detail)
-            self._changed("print")
+            self.changed("print")
 
         self.run(work, done)
         return True
@@ -598,7 +597,7 @@ class GuideFlow(Flow[View]):
         self._came_from = View.HOME
         if not quiet:
             for aspect in ("rows", "query", "detail", "print", "view"):
-                self._changed(aspect)
+                self.changed(aspect)
 
 
 __all__ = ["A4", "RECEIPT", "GuideBrowser", "GuideFlow", "PrintOption", "PrintPhase", "PrintState", "Progress",
