@@ -54,7 +54,7 @@ def make(settings: Settings, clock, runtime, store, *, pickup_watches_doors: boo
     from kiosk.core.technician.bench import DeviceBench
     from kiosk.core.technician.system import SystemPanel
     from kiosk.core.technician.mode import StoredLockout, TechnicianMode
-    from kiosk.hardware.a4_test_page import write_test_page
+    from kiosk.core.technician.test_page import write_test_page
     from kiosk.hardware.receipt import diagnostic_receipt
     from kiosk.sync.outbox import Outbox
     from kiosk.app.tech_sources import KioskFacts

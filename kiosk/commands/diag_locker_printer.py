@@ -155,7 +155,7 @@ def run_print_a4_test(ctx) -> int:
         with tempfile.TemporaryDirectory(prefix="kiosk-a4-") as tmp:
             pdf = Path(ctx.args.file) if ctx.args.file else Path(tmp) / "a4-test.pdf"
             if not ctx.args.file:
-                from kiosk.hardware.a4_test_page import write_test_page
+                from kiosk.core.technician.test_page import write_test_page
 
                 write_test_page(pdf, ctx.settings.kiosk.hall)
             job = printer.print_pdf(pdf, title="kiosk A4 test")

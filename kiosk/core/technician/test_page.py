@@ -1,8 +1,9 @@
 """The A4 printer's test page: a one-page PDF with Chinese text, the hall's name and a frame at the margins.
 
 Used by `kiosk diag print-a4-test` and the technician's device panel, so both
-print the same page. reportlab's built-in CID font STSong-Light needs no font
-file (the PDF viewer or the printer's filter supplies the glyphs).
+print the same page, in the Chinese font every PDF of the kiosk uses
+(kiosk.fonts.pdf_font: the installed font, embedded, or reportlab's built-in
+STSong-Light when none can be embedded).
 """
 from __future__ import annotations
 
@@ -14,15 +15,15 @@ TITLE = "A4 打印测试 / A4 print test"
 def write_test_page(path: Path | str, hall: str) -> Path:
     """Write the test page to `path` and return it."""
     from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    from kiosk.fonts import pdf_font
+
+    font, _source = pdf_font()
     c = canvas.Canvas(str(path), pagesize=A4)
-    c.setFont("STSong-Light", 20)
+    c.setFont(font, 20)
     c.drawString(72, 760, TITLE)
-    c.setFont("STSong-Light", 12)
+    c.setFont(font, 12)
     c.drawString(72, 730, hall)
     c.rect(36, 36, A4[0] - 72, A4[1] - 72)   # a frame at 1/2 inch: clipped edges show at once
     c.showPage()
