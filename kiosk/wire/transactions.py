@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.wire.numbers import INT64_MAX, json_int  # INT64_MAX: what an integer column stores
 
-KINDS = ("pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe")
-Kind = Literal["pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe"]
+Kind = Literal["pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe", "handin"]
+KINDS: tuple[str, ...] = Kind.__args__
 MAX_BATCH = 500
 
 
