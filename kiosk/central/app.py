@@ -1,6 +1,6 @@
 """The reference central platform's HTTP API (DESIGN.md section 5), as a FastAPI application.
 
-`create_app` builds it: the database and the demo acquirer in the app's state (kiosk/central/deps.py
+`create_app` builds it: the database, the cases and the demo acquirer in the app's state (kiosk/central/deps.py
 hands them to the routes, and checks every signed request, in the order described there), the
 refusals as JSON error bodies (errors.py), one router per resource (routes/), and the OpenAPI
 document with the hand-read request bodies and the signature schemes (openapi.py).
@@ -9,24 +9,32 @@ from __future__ import annotations
 
 import time
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fastapi import FastAPI
 
 from kiosk import __version__
-from kiosk.central import errors, openapi, routes
+from kiosk.central import errors, openapi, pickup_page, routes
+from kiosk.central.cases import CaseBook
 from kiosk.central.code_payments import DemoAcquirer
 from kiosk.central.db import CentralDB
 
 
-def create_app(db: CentralDB) -> FastAPI:
+def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519PrivateKey | None = None) -> FastAPI:
+    """`hash_key`: the deployment's holder hash key, for posted cases' ID numbers; `notice_key`: the notifier's
+    private key, for the pickup page's code (kiosk/central/notice_key.py)."""
     app = FastAPI(
         title="Kiosk reference central platform",
         version=__version__,
-        description="A stand-in for the provincial platform: transactions, catalog, config bundles, heartbeats "
-                    "and released documents. Requests are signed per kiosk or operator; see docs/central-api.md.",
+        description="A stand-in for the provincial platform: transactions, catalog, config bundles, heartbeats, "
+                    "released documents, and cases with their applicants' notices. Requests are signed per kiosk "
+                    "or operator; see docs/central-api.md.",
     )
     app.state.db = db
     app.state.started = time.monotonic()
     app.state.acquirer = DemoAcquirer(db.conn, db.clock)
+    app.state.cases = CaseBook(db.conn, db.seal, hash_key, db.clock)
+    app.state.notice_key = notice_key
+    pickup_page.hide_tokens_in_access_log()
     errors.install(app)
     for router in routes.ROUTERS:
         app.include_router(router)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from kiosk import store
+from kiosk.central import pickup_intake
 from kiosk.central.sealing import SecretKeyError, SecretSeal, is_sealed, key_path, load_or_create_key  # noqa: F401
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ class CentralDB:
         key = key_path(self.path, key_file)
         self.seal = SecretSeal(load_or_create_key(key), key)
         self.conn = store.connect(self.path)
+        # deleted personal data (an applicant's phone, kiosk/central/cases.py) is overwritten, not left in free pages
+        self.conn.execute("PRAGMA secure_delete = ON")
         try:
             self.applied_migrations = store.migrate(self.conn, package=MIGRATIONS)
             if "0003_quarantine" in self.applied_migrations:
@@ -231,6 +234,7 @@ class CentralDB:
                 " body_sha256, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (row["id"], kiosk_id, row["seq"], row["kind"], row["occurred_at"], row["boot_id"],
                  row["uptime_s"], row["data"], row["body_sha256"], now))
+            pickup_intake.on_stored(self.conn, kiosk_id, row, now)  # only for what is stored now, never twice
             return {"id": item.id, "status": "accepted", "reason": None}
         if old["kiosk_id"] == kiosk_id and old["body_sha256"] == row["body_sha256"]:
             return {"id": item.id, "status": "duplicate", "reason": None}

@@ -28,6 +28,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from kiosk.central import edge
+from kiosk.central.cases import CaseBook
 from kiosk.central.code_payments import DemoAcquirer
 from kiosk.central.db import CentralDB
 from kiosk.central.errors import ApiError
@@ -43,6 +44,7 @@ LIMITS = {
     "config": 1 * MIB,
     "catalog": 64 * MIB,         # a province's catalog, tens of thousands of items
     "document": 32 * MIB,        # one PDF, base64 in JSON
+    "case": 16 * KIB,            # one case from the approval system
     "none": 64 * KIB,            # GET requests: no body expected
 }
 SPOOL_AT = 1 * MIB  # bodies larger than this are spooled to a temporary file while they are hashed
@@ -59,8 +61,14 @@ async def get_acquirer(request: Request) -> DemoAcquirer:
     return request.app.state.acquirer
 
 
+async def get_cases(request: Request) -> CaseBook:
+    """The cases, with the deployment's holder hash key (app.state.cases, set by create_app)."""
+    return request.app.state.cases
+
+
 DB = Annotated[CentralDB, Depends(get_db)]
 Acquirer = Annotated[DemoAcquirer, Depends(get_acquirer)]
+Cases = Annotated[CaseBook, Depends(get_cases)]
 
 
 def rfc3339(t: float) -> str:

@@ -1,7 +1,9 @@
-"""`kiosk central`: run the reference central platform, provision kiosks and operators, seed demo data, export.
+"""`kiosk central`: run the reference central platform, provision kiosks and operators, seed demo data, export,
+and run the notifier that texts applicants their pickup codes (docs/pickup.md).
 
 None of these needs a kiosk config: the platform has its own database
-(`--db PATH`, default var/central.db). Secrets are printed once, when made.
+(`--db PATH`, default var/central.db), settings (`central.toml` beside it) and
+keys (`central.key`, `notice.key` beside it). Secrets are printed once, when made.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+from datetime import datetime
 from pathlib import Path
 
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
@@ -33,6 +37,14 @@ def register(sub) -> None:
     p.add_argument("--db", default=str(DEFAULT_DB), metavar="PATH", help=f"the platform's SQLite file ({DEFAULT_DB})")
     p.add_argument("--key-file", metavar="PATH", help="the key that seals the secrets at rest (else "
                    "$KIOSK_CENTRAL_KEY_FILE, else central.key beside the database; made 0600 on first start)")
+    p.add_argument("--hash-key", metavar="K", help=f"the deployment's holder hash key, for posted cases (else "
+                                                   f"${ENV_HASH_KEY}, else [privacy] hash_key of the kiosk config)")
+    p.add_argument("--notice-key", metavar="PATH", help="the notifier's private key (default notice.key beside the "
+                                                        "database; made 0600 on first use)")
+    p.add_argument("--settings", metavar="PATH", help="the platform's settings (default central.toml beside the "
+                                                      "database; optional)")
+    p.add_argument("--notify", action="store_true", help="also run the notifier, in a thread (needs [notify] in "
+                                                         "the settings); else run `kiosk central notify`")
     p.set_defaults(handler=run_server, needs_config=False)
     cs = p.add_subparsers(dest="central_command", metavar="SUBCOMMAND", title="sub-commands")
 
@@ -60,9 +72,42 @@ def register(sub) -> None:
     add_json(q)
     q.set_defaults(handler=run_add_operator, needs_config=False)
 
+    def notify_options(q, settings: bool = True):
+        q.add_argument("--notice-key", default=argparse.SUPPRESS, metavar="PATH",
+                       help="the notifier's private key (default notice.key beside the database)")
+        if settings:
+            q.add_argument("--settings", default=argparse.SUPPRESS, metavar="PATH",
+                           help="the platform's settings (default central.toml beside the database)")
+
+    q = cs.add_parser("notify", help="send the queued texts to applicants and staff, until SIGTERM",
+                      description="The notifier (docs/pickup.md): deletes expired phone numbers, queues the due "
+                                  "reminders and sends every message due, through the gateway of [notify].")
+    db_option(q)
+    notify_options(q)
+    q.add_argument("--once", action="store_true", help="one pass, then exit (prints what it did)")
+    q.add_argument("--now", metavar="RFC3339", help="with --once: the time the pass takes as now, e.g. "
+                                                    "2026-11-30T09:00:00+08:00")
+    add_json(q)
+    q.set_defaults(handler=run_notify, needs_config=False)
+
+    q = cs.add_parser("notices", help="the texts queued, sent and failed (masked)")
+    db_option(q)
+    q.add_argument("--failed", action="store_true", help="only those that failed for good, with the reason")
+    q.add_argument("--state", choices=("waiting", "pending", "sending", "sent", "dead", "skipped"),
+                   help="only those in this state")
+    q.add_argument("--limit", type=int, default=500, help="at most this many, newest first (500)")
+    add_json(q)
+    q.set_defaults(handler=run_notices, needs_config=False)
+
+    q = cs.add_parser("notice-key", help="print the notifier's public key, for the kiosks' [central] notice_key")
+    db_option(q)
+    notify_options(q, settings=False)
+    add_json(q)
+    q.set_defaults(handler=run_notice_key, needs_config=False)
+
     q = cs.add_parser("seed", help="load the demo catalog and demo documents")
     db_option(q)
-    q.add_argument("--hash-key", metavar="K", help=f"the deployment's holder hash key (else ${ENV_HASH_KEY}, "
+    q.add_argument("--hash-key", default=argparse.SUPPRESS, metavar="K", help=f"the deployment's holder hash key (else ${ENV_HASH_KEY}, "
                                                    "else [privacy] hash_key of the kiosk config)")
     q.add_argument("--catalog", metavar="FILE", default=str(DEMO_CATALOG), help="the catalog to load "
                                                                                 "(default config/demo-catalog.json)")
@@ -111,10 +156,19 @@ def run_server(ctx) -> int:
                     signal.signal(sig, handler)
 
     args = ctx.args
+    key, key_source = hash_key(ctx)
+    notifier = _notifier_setup(ctx) if args.notify else None
     db = _db(ctx)
+    stop = threading.Event()
+    thread = None
     try:
-        app = create_app(db)
-        log.info("central platform on http://%s:%d, database %s", args.host, args.port, db.path)
+        page_key = _notice_key(ctx)
+        app = create_app(db, hash_key=key, notice_key=page_key)
+        log.info("central platform on http://%s:%d, database %s; holder hash key from %s", args.host, args.port,
+                 db.path, key_source)
+        if notifier is not None:
+            thread = threading.Thread(target=_notify_thread, args=(ctx, *notifier, page_key, stop), name="notifier")
+            thread.start()
         # log_config=None: uvicorn's records go through our handler, which redacts ID numbers
         server = Platform(uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
                                          server_header=False, timeout_graceful_shutdown=10))
@@ -127,8 +181,117 @@ def run_server(ctx) -> int:
                   "see the error above; choose another with --port)", file=sys.stderr)
             return EXIT_FAILED
     finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=30)
         db.close()
     log.info("central platform stopped")
+    return EXIT_OK
+
+
+# -- the notifier ---------------------------------------------------------------------------------
+
+def _notice_key(ctx):
+    from kiosk.central import notice_key
+
+    path = notice_key.key_path(ctx.args.db, getattr(ctx.args, "notice_key", None))
+    try:
+        return notice_key.load_or_create(path)
+    except notice_key.NoticeKeyError as exc:
+        print(f"kiosk: central: {exc}", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
+
+
+def _notifier_setup(ctx):
+    """The [notify] settings and the gateway they name; exit 2 naming the file and key when unusable."""
+    from kiosk.central import settings as platform_settings
+    from kiosk.central.sms_gateway import make_gateway
+
+    explicit = getattr(ctx.args, "settings", None)
+    path = platform_settings.settings_path(ctx.args.db, explicit)
+    try:
+        notify = platform_settings.load(path, required=bool(explicit)).notify
+    except platform_settings.SettingsError as exc:
+        print(f"kiosk: central: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    if notify is None:
+        print(f"kiosk: central: {path}: no [notify] table: the notifier needs its gateway and page_base_url "
+              "(docs/pickup.md)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    try:
+        gateway = make_gateway(notify.gateway_spec())
+    except Exception as exc:  # noqa: BLE001 - a gateway refusing its settings, in its own words
+        print(f"kiosk: central: {path}: [notify] gateway {notify.gateway!r}: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    return notify, gateway
+
+
+def _notify_thread(ctx, notify, gateway, key, stop: threading.Event) -> None:
+    from kiosk.central.notifier import Notifier
+
+    with _db(ctx) as db:  # a connection of its own: CentralDB is used from one thread
+        Notifier(db, gateway, notify, key).run(stop)
+
+
+def run_notify(ctx) -> int:
+    import time
+
+    from kiosk.central.notifier import Notifier
+
+    args = ctx.args
+    clock = time.time
+    if args.now:
+        if not args.once:
+            print("kiosk: central notify: --now goes with --once", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            fixed = datetime.fromisoformat(args.now)
+        except ValueError:
+            fixed = None
+        if fixed is None or fixed.tzinfo is None:
+            print(f"kiosk: central notify: --now {args.now!r}: expected RFC 3339 with an offset, "
+                  "e.g. 2026-11-30T09:00:00+08:00", file=sys.stderr)
+            return EXIT_USAGE
+        clock = fixed.timestamp
+    notify, gateway = _notifier_setup(ctx)
+    key = _notice_key(ctx)
+    with _db(ctx) as db:
+        notifier = Notifier(db, gateway, notify, key, clock)
+        if args.once:
+            summary = notifier.run_once()
+            ctx.emit(summary, ", ".join(f"{k} {v}" for k, v in summary.items()))
+            return EXIT_OK
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        notifier.run(stop)
+    log.info("notifier stopped")
+    return EXIT_OK
+
+
+def run_notices(ctx) -> int:
+    from kiosk.central import sms_queue
+    from kiosk.central.routes.notices import notice_records
+
+    state = "dead" if ctx.args.failed else ctx.args.state
+    with _db(ctx) as db:
+        rows = notice_records(sms_queue.listing(db.conn, state, ctx.args.limit))
+    lines = [f"{r['updated_at']}  {r['state']:8} {r['template']:16} case {r['case_number']}  {r['phone_masked'] or ''}"
+             f"  attempts {r['attempts']}" + (f"\n    {r['last_error']}" if r["last_error"] else "") for r in rows]
+    lines.append(f"{len(rows)} messages" + (f" {state}" if state else ""))
+    ctx.emit({"notices": rows}, "\n".join(lines))
+    return EXIT_OK
+
+
+def run_notice_key(ctx) -> int:
+    from kiosk.central import notice_key
+
+    path = notice_key.key_path(ctx.args.db, getattr(ctx.args, "notice_key", None))
+    existed = path.exists()
+    public = notice_key.public_text(_notice_key(ctx))
+    ctx.emit({"notice_key": public, "file": str(path), "created": not existed},
+             f"{public}\n(put it in each kiosk's config as [central] notice_key; the private key is {path}"
+             f"{', made now' if not existed else ''})")
     return EXIT_OK
 
 
@@ -168,7 +331,7 @@ def hash_key(ctx) -> tuple[str, str]:
     the kiosk config's [privacy] hash_key, else the demo key of config/kiosk.toml."""
     from kiosk import config
 
-    if ctx.args.hash_key:
+    if getattr(ctx.args, "hash_key", None):
         return ctx.args.hash_key, "--hash-key"
     if os.environ.get(ENV_HASH_KEY):
         return os.environ[ENV_HASH_KEY], f"${ENV_HASH_KEY}"

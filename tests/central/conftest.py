@@ -27,7 +27,8 @@ from tests.conftest import KIOSK, ROOT, run_kiosk
 
 READY_TIMEOUT_S = 20
 TABLES = ("transactions", "transaction_conflicts", "heartbeats", "kiosk_status", "catalogs", "config_bundles",
-          "document_downloads", "documents", "document_releases", "kiosks", "operators")
+          "document_downloads", "documents", "document_releases", "kiosks", "operators", "cases", "notices",
+          "handins", "sms_queue")
 
 
 def free_port() -> int:
@@ -48,6 +49,7 @@ class Server:
     port: int
     log: Path
     proc: subprocess.Popen | None = None
+    args: tuple[str, ...] = ()   # more options of `kiosk central`
 
     @property
     def url(self) -> str:
@@ -55,7 +57,8 @@ class Server:
 
     def start(self) -> None:
         env = dict(os.environ, KIOSK_LOG_LEVEL="INFO")
-        self.proc = subprocess.Popen([str(KIOSK), "central", "--port", str(self.port), "--db", str(self.db)],
+        self.proc = subprocess.Popen([str(KIOSK), "central", "--port", str(self.port), "--db", str(self.db),
+                                      *self.args],
                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                      stderr=self.log.open("ab"))
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -148,9 +151,9 @@ def catalog(version: str = "test-1", n: int = 2) -> dict:
     return {"version": version, "items": items}
 
 
-def start_central(tmp: Path) -> Central:
+def start_central(tmp: Path, *args: str) -> Central:
     db = tmp / "central.db"
-    c = Central(Server(db, free_port(), tmp / "central.log"))
+    c = Central(Server(db, free_port(), tmp / "central.log", args=args))
     for k in ("k1", "k2"):
         c.secrets[("kiosk", k)] = provision(db, "add-kiosk", k)["secret"]
     c.secrets[("operator", "op")] = provision(db, "add-operator", "op")["secret"]

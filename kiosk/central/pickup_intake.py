@@ -1,0 +1,121 @@
+"""What a newly stored `deposit`, `pickup`, `recall` or `handin` transaction changes in the pickup loop.
+
+Called by `CentralDB.store_batch` for each item stored for the first time (never for a duplicate), inside
+the batch's transaction, so the transaction and its consequences commit together:
+
+- `deposit`: the item is followed in `notices` (held, with its door, hall, place and deadline) and its
+  notice `pickup_ready` is queued: at once when the case is on the platform, else it waits for the case.
+  A deposit that cannot give a notice (no sealed code: the kiosk has no notice key; data that does not fit
+  `DepositData`) still gets its queue row, dead, with the reason for operators.
+- `pickup` / `recall`: the held item in that kiosk's door for that case is collected / recalled. A
+  `recall` with `"what": "handin"` is staff collecting handed-in materials instead.
+- `handin`: the materials are listed for the case, and `handin_received` is queued for the case's staff.
+
+Transactions are stored whatever happens here; nothing here refuses one.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from kiosk.central import sms_queue
+from kiosk.wire.cases import DepositData, HandinData, normalise_case_number
+
+log = logging.getLogger(__name__)
+
+
+def _fit(model: type[BaseModel], data: dict[str, Any]) -> tuple[Any, str | None]:
+    try:
+        return model.model_validate_json(json.dumps(data), strict=True), None
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        return None, f"data.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+def _case_of(data: dict[str, Any]) -> str | None:
+    value = data.get("case_number")
+    return normalise_case_number(value) if isinstance(value, str) and value.strip() else None
+
+
+def on_stored(conn: sqlite3.Connection, kiosk_id: str, row: dict[str, Any], now: float) -> None:
+    kind = row["kind"]
+    if kind not in ("deposit", "pickup", "recall", "handin"):
+        return
+    data = json.loads(row["data"])
+    occurred = datetime.fromisoformat(row["occurred_at"])
+    if kind == "deposit":
+        _deposit(conn, kiosk_id, row["id"], data, occurred, now)
+    elif kind == "handin":
+        _handin(conn, kiosk_id, row["id"], data, now)
+    elif kind == "recall" and data.get("what") == "handin":
+        _handin_collected(conn, kiosk_id, row["id"], data, occurred)
+    else:
+        _item_ended(conn, kiosk_id, row["id"], data, occurred, "collected" if kind == "pickup" else "recalled")
+
+
+def _deposit(conn, kiosk_id: str, tx_id: str, data: dict, occurred: datetime, now: float) -> None:
+    deposit, problem = _fit(DepositData, data)
+    if deposit is None:
+        sms_queue.enqueue(conn, tx_id, "pickup_ready", kiosk_id, _case_of(data), now,
+                          dead_reason=f"the deposit's data does not fit: {problem}")
+        log.warning("kiosk %s: deposit %s gives no notice: %s", kiosk_id, tx_id, problem)
+        return
+    case = normalise_case_number(deposit.case_number)
+    deposited = deposit.deposited_at or occurred
+    offset = (deposit.due_at or deposited).utcoffset()
+    conn.execute(
+        "INSERT OR IGNORE INTO notices (deposit_id, kiosk_id, case_number, door, hall, place, item_name,"
+        " deposited_at, due_at, utc_offset_s, state) VALUES (?,?,?,?,?,?,?,?,?,?, 'held')",
+        (tx_id, kiosk_id, case, deposit.door, deposit.hall, deposit.place, deposit.item_name,
+         deposited.timestamp(), deposit.due_at.timestamp() if deposit.due_at else None,
+         int(offset.total_seconds()) if offset is not None else 0))
+    dead = None
+    if deposit.sealed_code is None:
+        dead = (f"the deposit carries no sealed code: kiosk {kiosk_id} has no [central] notice_key (print it with "
+                "`kiosk central notice-key`); the applicant must be given the code another way")
+    sms_queue.enqueue(conn, tx_id, "pickup_ready", kiosk_id, case, now, dead_reason=dead)
+    log.info("kiosk %s: case %s deposited in door %d; notice %s", kiosk_id, case, deposit.door,
+             "not possible (no sealed code)" if dead else "queued")
+
+
+def _item_ended(conn, kiosk_id: str, tx_id: str, data: dict, occurred: datetime, state: str) -> None:
+    case, door = _case_of(data), data.get("door")
+    if case is None or not isinstance(door, int):
+        return
+    ended = conn.execute(
+        "UPDATE notices SET state = ?, ended_at = ?, ended_by = ? WHERE deposit_id = (SELECT deposit_id FROM"
+        " notices WHERE kiosk_id = ? AND case_number = ? AND door = ? AND state = 'held'"
+        " ORDER BY deposited_at DESC LIMIT 1)", (state, occurred.timestamp(), tx_id, kiosk_id, case, door)).rowcount
+    if not ended:
+        log.info("kiosk %s: %s of case %s from door %s matches no held item on the platform", kiosk_id,
+                 "pickup" if state == "collected" else "recall", case, door)
+
+
+def _handin(conn, kiosk_id: str, tx_id: str, data: dict, now: float) -> None:
+    handin, problem = _fit(HandinData, data)
+    if handin is None:
+        sms_queue.enqueue(conn, tx_id, "handin_received", kiosk_id, _case_of(data), now,
+                          dead_reason=f"the handin's data does not fit: {problem}")
+        log.warning("kiosk %s: handin %s not listed: %s", kiosk_id, tx_id, problem)
+        return
+    case = normalise_case_number(handin.case_number)
+    conn.execute("INSERT OR IGNORE INTO handins (handin_id, kiosk_id, case_number, door, handed_in_at, receipt_no,"
+                 " state) VALUES (?,?,?,?,?,?, 'in_locker')",
+                 (tx_id, kiosk_id, case, handin.door, handin.handed_in_at.isoformat(), handin.receipt_no))
+    sms_queue.enqueue(conn, tx_id, "handin_received", kiosk_id, case, now)
+    log.info("kiosk %s: materials for case %s handed in, door %d", kiosk_id, case, handin.door)
+
+
+def _handin_collected(conn, kiosk_id: str, tx_id: str, data: dict, occurred: datetime) -> None:
+    case, door = _case_of(data), data.get("door")
+    if case is None or not isinstance(door, int):
+        return
+    conn.execute(
+        "UPDATE handins SET state = 'collected', collected_at = ?, collected_by = ? WHERE handin_id = (SELECT"
+        " handin_id FROM handins WHERE kiosk_id = ? AND case_number = ? AND door = ? AND state = 'in_locker'"
+        " ORDER BY handed_in_at DESC LIMIT 1)", (occurred.timestamp(), tx_id, kiosk_id, case, door))

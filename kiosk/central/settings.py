@@ -1,0 +1,82 @@
+"""The platform's own settings: `central.toml` beside its database (or `--settings PATH`), optional.
+
+Today it has one table, `[notify]`: the SMS gateway and how the notifier sends (docs/pickup.md). The whole
+table is the gateway's spec too (kiosk/central/sms_gateway.py): keys this module does not know are the
+gateway's own (`path`, `url`, `secret`, …) and pass through unchecked here. A bad value is refused with
+the file, the key and the problem.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+SETTINGS_NAME = "central.toml"
+
+
+class SettingsError(Exception):
+    """central.toml cannot be used; the message names the file, the key and the problem."""
+
+
+def _base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("expected the pickup page's public address, http(s)://host[:port][/path], no query")
+    return value.rstrip("/")
+
+
+class NotifySettings(BaseModel):
+    """`[notify]`: the gateway and the notifier's rules. Other keys are the gateway's own."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True, allow_inf_nan=False)
+    gateway: Annotated[str, Field(min_length=1, description="file | webhook | tencent | aliyun, or "
+                                                            "package.module:factory")]
+    page_base_url: Annotated[str, AfterValidator(_base_url)]
+    phone_retention_days: Annotated[int, Field(ge=0, le=3650)] = 30
+    reminders: bool = True
+    reminder_before_h: Annotated[float, Field(gt=0, le=24 * 90)] = 24
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    backoff_s: Annotated[float, Field(gt=0, le=86400)] = 30
+    backoff_max_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600
+    lease_s: Annotated[float, Field(ge=5, le=3600)] = 300   # longer than the gateway's slowest answer
+    poll_s: Annotated[float, Field(gt=0, le=600)] = 2
+
+    def backoff(self, attempts: int) -> float:
+        """The wait before attempt `attempts + 1`: backoff_s, doubling, at most backoff_max_s."""
+        return min(self.backoff_max_s, self.backoff_s * 2 ** min(max(attempts - 1, 0), 40))
+
+    def gateway_spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class PlatformSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    notify: NotifySettings | None = None
+
+
+def settings_path(db_path: Path | str, explicit: Path | str | None = None) -> Path:
+    return Path(explicit) if explicit else Path(db_path).parent / SETTINGS_NAME
+
+
+def load(path: Path, *, required: bool = False) -> PlatformSettings:
+    """The settings in `path`; none (no `[notify]`) when the file does not exist and was not asked for."""
+    try:
+        doc = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        if required:
+            raise SettingsError(f"{path}: settings file not found") from None
+        return PlatformSettings()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise SettingsError(f"{path}: not readable as TOML ({exc})") from None
+    try:
+        return PlatformSettings.model_validate(doc)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            loc = [str(p) for p in err["loc"]]
+            where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else (f"[{loc[0]}]" if loc else "")
+            lines.append(f"{path}: {where.strip()}: {err['msg']}")
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,145 @@
+"""What the pickup loop's tests share: a platform with a notifier's settings, cases, deposits with sealed
+codes, and `kiosk central notify --once --now T` as a real process.
+
+The platform is the real `kiosk central` subprocess (tests/central/conftest.py) started with a hash key of
+its own; the notifier runs as `kiosk central notify` processes against the same database, sending through
+the test double of tests/central/sms_double.py (a plug-in gateway) into a JSON-lines file. Times are
+injected with --now; nothing sleeps to wait for a clock.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from stdnum.cn import ric
+
+from kiosk.wire import sealed
+from kiosk.wire.hashing import holder_hash, keyed_hash
+from tests.central.conftest import Central, item, start_central
+from tests.conftest import KIOSK, ROOT
+
+HASH_KEY = "test-deployment-hash-key-0000000001"
+CODE_KEY = "kiosk-side-code-key-000000000000001"   # the kiosk's own key for code hashes: the platform never needs it
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 11, 22, 9, 30, tzinfo=CST)
+NOTIFY_TIMEOUT_S = 60
+_seq = itertools.count(1)
+
+
+def id_number(serial: int) -> str:
+    """A synthetic resident ID number with a valid check digit (born 1990-01-01, Beijing)."""
+    first17 = f"11010119900101{serial % 1000:03d}"
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+def rfc(t: datetime) -> str:
+    return t.isoformat()
+
+
+@dataclass
+class Loop:
+    """A platform, its notifier's files and what the tests posted."""
+
+    central: Central
+    dir: Path
+    sms_file: Path
+    settings: Path
+    public_key: object
+
+    def settings_file(self, name: str = "central.toml", **extra) -> Path:
+        """A central.toml for the double gateway; `extra` adds keys to [notify]."""
+        lines = ["[notify]", 'gateway = "tests.central.sms_double:make"', f'path = "{self.sms_file}"',
+                 'page_base_url = "https://hall.example.gov.cn/pickup"', "backoff_s = 60", "backoff_max_s = 600",
+                 "max_attempts = 3", "lease_s = 120", "phone_retention_days = 30"]
+        lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
+        path = self.dir / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    def notify_cmd(self, now: datetime, settings: Path | None = None) -> list[str]:
+        return [str(KIOSK), "central", "notify", "--once", "--now", rfc(now), "--db", str(self.central.db),
+                "--settings", str(settings or self.settings), "--json"]
+
+    def env(self) -> dict[str, str]:
+        # the double gateway is imported by the notifier process: the checkout's root on its path
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        return dict(os.environ, PYTHONPATH=path, KIOSK_LOG_LEVEL="INFO")
+
+    def notify(self, now: datetime, settings: Path | None = None) -> dict:
+        """One notifier pass at `now`, as a process; its log is kept beside the platform's."""
+        res = subprocess.run(self.notify_cmd(now, settings), capture_output=True, text=True, cwd=ROOT,
+                             env=self.env(), timeout=NOTIFY_TIMEOUT_S)
+        with (self.dir / "notify.log").open("a", encoding="utf-8") as f:
+            f.write(res.stderr)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return json.loads(res.stdout)
+
+    def messages(self, phone: str | None = None, case: str | None = None) -> list[dict]:
+        if not self.sms_file.exists():
+            return []
+        out = [json.loads(line) for line in self.sms_file.read_text(encoding="utf-8").splitlines()]
+        if phone is not None:
+            out = [m for m in out if m["phone"] == phone]
+        if case is not None:
+            out = [m for m in out if case in m["text"] or m["params"].get("case") == case]
+        return out
+
+    # -- the approval system and the kiosk --------------------------------------------------------
+
+    def post_case(self, case: str, phone: str, *, id_serial: int = 1, hold_days: int = 7, needs_id_card: bool = True,
+                  item_name: str = "营业执照（副本）", **more):
+        body = {"case_number": case, "item_name": item_name, "applicant_id_number": id_number(id_serial),
+                "applicant_mobile": phone, "needs_id_card": needs_id_card, "hold_days": hold_days, **more}
+        return self.central.call("POST", "/api/v1/cases", body, operator="op")
+
+    def deposit(self, case: str, code: str, *, kiosk: str = "k1", door: int = 3, at: datetime = T0,
+                hold_days: int = 7, seal: bool = True, hall: str = "示例政务服务中心", place: str = "一楼东侧24小时自助区") -> dict:
+        """A deposit transaction as the kiosk sends it, the code sealed to the platform's notifier."""
+        code_hash = keyed_hash(CODE_KEY, code, "pickup_code")
+        data = {"case_number": case, "door": door, "code_hash": code_hash,
+                "holder_hash": holder_hash(HASH_KEY, id_number(1)),
+                "sealed_code": sealed.seal(self.public_key, code, sealed.binding(kiosk, case, code_hash)) if seal else None,
+                "deposited_at": rfc(at), "due_at": rfc(at + timedelta(days=hold_days)), "hall": hall, "place": place,
+                "item_name": "营业执照"}
+        return item(seq=next(_seq), kind="deposit", occurred_at=rfc(at), data=data)
+
+    def ended(self, kind: str, case: str, *, kiosk: str = "k1", door: int = 3, at: datetime, **data) -> dict:
+        """A `pickup` or `recall` of the item of `case` in `door`."""
+        return item(seq=next(_seq), kind=kind, occurred_at=rfc(at), data={"case_number": case, "door": door,
+                                                                            "unconfirmed": False, **data})
+
+    def upload(self, *items: dict, kiosk: str = "k1") -> list[dict]:
+        res = self.central.call("POST", "/api/v1/transactions", {"kiosk_id": kiosk, "items": list(items)},
+                                kiosk=kiosk)
+        assert res.status_code == 200, res.text
+        return res.json()["results"]
+
+    def lookup(self, case: str, kiosk: str = "k1"):
+        return self.central.call("GET", f"/api/v1/kiosks/{kiosk}/cases/{case}", kiosk=kiosk)
+
+    def notices(self, **query) -> list[dict]:
+        qs = "&".join(f"{k}={v}" for k, v in query.items())
+        res = self.central.call("GET", "/api/v1/notices" + (f"?{qs}" if qs else ""), operator="op")
+        assert res.status_code == 200, res.text
+        return res.json()["notices"]
+
+
+def start_loop(tmp: Path) -> Loop:
+    c = start_central(tmp, "--hash-key", HASH_KEY)
+    res = subprocess.run([str(KIOSK), "central", "notice-key", "--db", str(c.db), "--json"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=NOTIFY_TIMEOUT_S)
+    assert res.returncode == 0, res.stderr
+    loop = Loop(c, tmp, tmp / "sms.jsonl", tmp / "central.toml",
+                sealed.parse_public_key(json.loads(res.stdout)["notice_key"]))
+    loop.settings_file()
+    return loop
+
+
+def new_case() -> str:
+    return "SX" + uuid.uuid4().hex[:10].upper()

@@ -1,0 +1,381 @@
+"""The applicant's notice end to end on the platform (issue 17): deposit intake, the durable queue, the notifier
+as a real `kiosk central notify` process, reminders and phone deletion with injected time, and the pickup page.
+
+One platform for the module (tests/central/pickup_kit.py); each test has cases of its own and counts only its
+own messages in the double gateway's file.
+"""
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+
+from kiosk.central import notice_key
+from tests.central.pickup_kit import CST, NOTIFY_TIMEOUT_S, T0, new_case, start_loop
+from tests.conftest import KIOSK, ROOT
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory):
+    lp = start_loop(tmp_path_factory.mktemp("loop"))
+    yield lp
+    lp.central.server.stop()
+
+
+def link_token(message: dict) -> str:
+    m = re.search(r"/p/([A-Za-z0-9_-]{22})$", message["params"]["link"])
+    assert m, message
+    return m.group(1)
+
+
+def test_a_deposit_uploaded_three_times_gives_exactly_one_notice(loop):
+    case, phone = new_case(), "13911110001"
+    assert loop.post_case(case, phone).status_code == 201
+    dep = loop.deposit(case, "483920")
+    assert [r["status"] for r in loop.upload(dep, dep)] == ["accepted", "duplicate"]
+    assert [r["status"] for r in loop.upload(dep)] == ["duplicate"]
+    loop.notify(T0 + timedelta(minutes=1))
+    loop.upload(dep)
+    loop.notify(T0 + timedelta(minutes=2))
+    sent = loop.messages(phone=phone)
+    assert len(sent) == 1
+    msg = sent[0]
+    assert msg["template"] == "pickup_ready"
+    assert msg["params"]["code"] == "483920" and "483920" in msg["text"]
+    for part in ("营业执照（副本）", "示例政务服务中心", "一楼东侧24小时自助区", "11月29日", "身份证",
+                 "https://hall.example.gov.cn/pickup/p/"):
+        assert part in msg["text"], part
+    row = [n for n in loop.notices() if n["case_number"] == case]
+    assert [(n["template"], n["state"], n["attempts"], n["phone_masked"]) for n in row] == [
+        ("pickup_ready", "sent", 1, "139****0001")]
+    assert row[0]["id"] == msg["message_id"]
+
+
+def test_a_deposit_before_its_case_waits_and_goes_once_the_case_is_posted(loop):
+    case, phone = new_case(), "13911110002"
+    loop.upload(loop.deposit(case, "118406"))
+    assert loop.lookup(case).status_code == 404
+    loop.notify(T0 + timedelta(minutes=1))
+    assert loop.messages(case=case) == []
+    waiting = [n for n in loop.notices(state="waiting") if n["case_number"] == case]
+    assert len(waiting) == 1 and waiting[0]["attempts"] == 0
+    assert loop.post_case(case.lower(), phone).status_code == 201   # case numbers match whatever their case
+    assert loop.lookup(case).json()["state"] == "held"
+    loop.notify(T0 + timedelta(minutes=2))
+    loop.notify(T0 + timedelta(minutes=3))
+    sent = loop.messages(phone=phone)
+    assert len(sent) == 1 and sent[0]["params"]["code"] == "118406"
+
+
+class SmsPlatform:
+    """A province's SMS platform on loopback: answers each POST with the next status of `answers` (then 200),
+    and keeps what it received."""
+
+    def __init__(self, *answers: int):
+        self.answers, self.received = list(answers), []
+        platform = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status = platform.answers.pop(0) if platform.answers else 200
+                platform.received.append((status, body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_gateway_answering_500_then_200_sends_one_message(loop):
+    case, phone = new_case(), "13911110003"
+    loop.post_case(case, phone)
+    loop.upload(loop.deposit(case, "730551"))
+    with SmsPlatform(500) as sms:
+        settings = loop.settings_file("webhook.toml", url=sms.url)
+        first = loop.notify(T0, settings)
+        assert first["retrying"] == 1
+        row = [n for n in loop.notices() if n["case_number"] == case][0]
+        assert row["state"] == "pending" and row["attempts"] == 1 and "500" in row["last_error"]
+        assert row["next_attempt_at"] is not None
+        loop.notify(T0 + timedelta(seconds=59), settings)   # backoff_s = 60: not yet
+        assert len(sms.received) == 1
+        loop.notify(T0 + timedelta(seconds=61), settings)
+        loop.notify(T0 + timedelta(seconds=62), settings)
+    assert [status for status, _ in sms.received] == [500, 200]
+    assert sms.received[0][1]["message_id"] == sms.received[1][1]["message_id"]
+    assert len(loop.messages(phone=phone)) == 1
+    row = [n for n in loop.notices() if n["case_number"] == case][0]
+    assert (row["state"], row["attempts"], row["last_error"]) == ("sent", 2, None)
+
+
+def test_a_message_that_keeps_failing_is_dead_and_shown_to_operators_with_its_reason(loop):
+    refused, flaky = new_case(), new_case()
+    loop.post_case(refused, "13911110004")
+    loop.post_case(flaky, "13911110005")
+    with SmsPlatform(400, 503, 503, 503) as sms:
+        settings = loop.settings_file("failing.toml", url=sms.url)
+        loop.upload(loop.deposit(refused, "200001"))
+        loop.notify(T0, settings)                            # 400: final at once
+        loop.upload(loop.deposit(flaky, "200002"))
+        for minutes in (0, 2, 6, 20):                        # 503 three times: max_attempts = 3
+            loop.notify(T0 + timedelta(minutes=minutes), settings)
+    failed = {n["case_number"]: n for n in loop.notices(state="failed")}
+    assert failed[refused]["attempts"] == 1 and "refused the message: 400" in failed[refused]["last_error"]
+    assert failed[flaky]["attempts"] == 3 and "503" in failed[flaky]["last_error"]
+    assert failed[flaky]["phone_masked"] == "139****0005"
+    cli = subprocess.run([str(KIOSK), "central", "notices", "--failed", "--json", "--db",
+                          str(loop.central.db)], capture_output=True, text=True, cwd=ROOT, env=loop.env(),
+                         timeout=NOTIFY_TIMEOUT_S)
+    assert cli.returncode == 0, cli.stderr
+    listed = {n["case_number"]: n for n in json.loads(cli.stdout)["notices"]}
+    assert listed[flaky]["last_error"] == failed[flaky]["last_error"]
+    assert "13911110005" not in cli.stdout and "200002" not in cli.stdout
+    assert loop.messages(phone="13911110004") == [] and loop.messages(phone="13911110005") == []
+
+
+def test_a_notifier_killed_while_sending_and_started_again_sends_one_message(loop, tmp_path):
+    case, phone = new_case(), "13911110006"
+    loop.post_case(case, phone)
+    loop.upload(loop.deposit(case, "661204"))
+    settings = loop.settings_file("hang.toml", hang_once=str(tmp_path / "hung"))
+    proc = subprocess.Popen(loop.notify_cmd(T0, settings), cwd=ROOT, env=loop.env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + NOTIFY_TIMEOUT_S
+        while not (tmp_path / "hung").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert (tmp_path / "hung").exists(), "the notifier never reached the gateway"
+        assert len(loop.messages(phone=phone)) == 1          # sent, not yet recorded
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    row = [n for n in loop.notices() if n["case_number"] == case][0]
+    assert (row["state"], row["attempts"]) == ("sending", 1)
+    loop.notify(T0 + timedelta(seconds=60), settings)      # the lease (120 s) still holds: left alone
+    row = [n for n in loop.notices() if n["case_number"] == case][0]
+    assert (row["state"], row["attempts"]) == ("sending", 1)
+    loop.notify(T0 + timedelta(seconds=121), settings)     # taken over, sent again under the same message id
+    row = [n for n in loop.notices() if n["case_number"] == case][0]
+    assert (row["state"], row["attempts"]) == ("sent", 2)
+    assert len(loop.messages(phone=phone)) == 1
+
+
+def test_reminders_go_once_the_day_before_the_deadline_and_once_at_it_while_the_item_is_held(loop):
+    held, collected, short = new_case(), new_case(), new_case()
+    loop.post_case(held, "13911110007")
+    loop.post_case(collected, "13911110008")
+    loop.post_case(short, "13911110009", hold_days=1)
+    start = T0 + timedelta(hours=1)
+    due = start + timedelta(days=7)
+    loop.upload(loop.deposit(held, "310001", at=start), loop.deposit(collected, "310002", at=start),
+                loop.deposit(short, "310003", at=start + timedelta(days=6), hold_days=1))
+    loop.notify(start)
+    loop.upload(loop.ended("pickup", collected, at=due - timedelta(hours=30)))
+    for hours in (-25, -23, -22, -0.5, 1, 2, 30):
+        loop.notify(due + timedelta(hours=hours))
+
+    def templates(phone):
+        return [m["template"] for m in loop.messages(phone=phone)]
+
+    assert templates("13911110007") == ["pickup_ready", "pickup_reminder", "pickup_overdue"]
+    assert templates("13911110008") == ["pickup_ready"]
+    assert templates("13911110009") == ["pickup_ready", "pickup_overdue"]   # a one-day hold: no day-before
+    reminder, overdue = loop.messages(phone="13911110007")[1:]
+    assert reminder["params"]["code"] == overdue["params"]["code"] == "310001"
+    assert reminder["params"]["link"] == overdue["params"]["link"] == loop.messages(phone="13911110007")[0]["params"]["link"]
+    assert "到期" in reminder["text"] and "仍可使用" in overdue["text"]
+
+
+def test_reminders_can_be_switched_off(loop):
+    case = new_case()
+    loop.post_case(case, "13911110010")
+    start = T0 + timedelta(days=20)
+    loop.upload(loop.deposit(case, "320001", at=start))
+    quiet = loop.settings_file("quiet.toml", reminders=False)
+    for days in (0, 6.5, 8):
+        loop.notify(start + timedelta(days=days), quiet)
+    assert [m["template"] for m in loop.messages(phone="13911110010")] == ["pickup_ready"]
+
+
+def test_the_applicants_phone_is_deleted_retention_days_after_the_item_is_collected(loop):
+    case, phone = new_case(), "13911110011"
+    loop.post_case(case, phone)
+    loop.upload(loop.deposit(case, "400001"))
+    loop.notify(T0)
+    picked = T0 + timedelta(days=1)
+    loop.upload(loop.ended("pickup", case, at=picked, via="code", id_checked=True, overdue=False))
+    assert loop.lookup(case).json()["state"] == "collected"
+    assert loop.notify(picked + timedelta(days=30, minutes=-1))["phones_deleted"] == 0
+    assert loop.lookup(case).json()["phone_masked"] == "139****0011"
+    assert loop.notify(picked + timedelta(days=30, minutes=1))["phones_deleted"] == 1
+    info = loop.lookup(case).json()
+    assert info["phone_masked"] is None and info["state"] == "collected"
+    detail = loop.central.call("GET", f"/api/v1/cases/{case}", operator="op").json()
+    assert detail["phone_deleted_at"] is not None and detail["phone_masked"] is None
+    conn = sqlite3.connect(loop.central.db)
+    try:
+        assert conn.execute("SELECT phone, phone_masked, body_hash FROM cases WHERE case_number = ?",
+                            (case,)).fetchone() == (None, None, None)
+    finally:
+        conn.close()
+    again = loop.post_case(case, phone)   # a closed case does not take a number again
+    assert again.status_code == 409 and again.json()["error"] == "case_closed"
+
+
+def page(loop, token: str) -> requests.Response:
+    return requests.get(f"{loop.central.url}/p/{token}", timeout=10)
+
+
+def test_the_pickup_page_shows_the_code_and_its_qr_while_held_and_what_happened_after(loop):
+    held, collected, recalled = new_case(), new_case(), new_case()
+    for n, case in enumerate((held, collected, recalled)):
+        loop.post_case(case, f"1391111002{n}")
+        loop.upload(loop.deposit(case, f"52000{n}", door=10 + n))
+    loop.notify(T0)
+    tokens = [link_token(loop.messages(phone=f"1391111002{n}")[0]) for n in range(3)]
+    loop.upload(loop.ended("pickup", collected, door=11, at=T0 + timedelta(days=2, hours=3)),
+                loop.ended("recall", recalled, door=12, at=T0 + timedelta(days=8), staff_id="s01", reason="overdue"))
+
+    res = page(loop, tokens[0])
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")
+    assert res.headers["cache-control"] == "no-store" and res.headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'none'" in res.headers["content-security-policy"]
+    text = res.text
+    for part in ("520000", "营业执照（副本）", "示例政务服务中心", "一楼东侧24小时自助区", "2026年11月29日", "<svg",
+                 "身份证", 'name="viewport"'):
+        assert part in text, part
+    from kiosk.central.pickup_page import qr_svg
+    assert qr_svg("520000") in text
+    assert not re.search(r"\b(src|href)\s*=|@import|url\(", text)   # nothing loaded from elsewhere
+    assert "139" not in text                                          # no phone on the page
+
+    done = page(loop, tokens[1]).text
+    assert "已领取" in done and "2026年11月24日" in done and "<svg" not in done and "520001" not in done
+    back = page(loop, tokens[2]).text
+    assert "服务窗口" in back and "<svg" not in back and "520002" not in back
+
+    for bad in ("A" * 22, "short", "x" * 200):
+        missing = page(loop, bad)
+        assert missing.status_code == 404 and "链接无效" in missing.text
+        assert missing.headers["cache-control"] == "no-store"
+    assert notice_key.token_digest(tokens[0]) not in res.text
+    log = loop.central.server.log.read_text(encoding="utf-8")
+    assert tokens[0] not in log and "/p/…" in log
+
+
+def test_materials_handed_in_are_listed_for_the_case_and_its_staff_are_told(loop):
+    case, quiet = new_case(), new_case()
+    loop.post_case(case, "13911110030", staff_mobile="13922220030", department="市场监管局")
+    loop.post_case(quiet, "13911110031")
+    handin = item_of(loop, "handin", case, door=5, handed_in_at="2026-11-23T22:15:00+08:00", receipt_no="R-0001")
+    nothing = item_of(loop, "handin", quiet, door=6, handed_in_at="2026-11-23T22:20:00+08:00", receipt_no="R-0002")
+    assert [r["status"] for r in loop.upload(handin, handin, nothing)] == ["accepted", "duplicate", "accepted"]
+    assert loop.lookup(case).json()["handins"] == 1
+    loop.notify(T0 + timedelta(days=1, hours=13))
+    loop.notify(T0 + timedelta(days=1, hours=14))
+    staff = loop.messages(phone="13922220030")
+    assert len(staff) == 1 and staff[0]["template"] == "handin_received"
+    assert staff[0]["params"] == {"case": case, "kiosk": "k1", "door": "5", "receipt_no": "R-0001",
+                                  "time": "11月23日22:15"}
+    assert loop.messages(phone="13911110030") == []              # the applicant is not told
+    skipped = [n for n in loop.notices(state="skipped") if n["case_number"] == quiet]
+    assert len(skipped) == 1 and "staff_mobile" in skipped[0]["last_error"]
+    loop.upload(loop.ended("recall", case, door=5, at=T0 + timedelta(days=2), what="handin", staff_id="s01"))
+    detail = loop.central.call("GET", f"/api/v1/cases/{case}", operator="op").json()
+    assert [(h["door"], h["receipt_no"], h["state"]) for h in detail["handins"]] == [(5, "R-0001", "collected")]
+    assert detail["staff_phone_masked"] == "139****0030" and detail["state"] == "awaiting_deposit"
+
+
+def item_of(loop, kind: str, case: str, **data) -> dict:
+    from tests.central.conftest import item
+    return item(seq=1, kind=kind, occurred_at=data.get("handed_in_at", "2026-11-23T22:15:00+08:00"),
+                data={"case_number": case, **data})
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("zbarimg")),
+                    reason="needs chromium and zbarimg (scripts/system-packages.sh installs them)")
+def test_the_pages_qr_code_read_back_from_a_real_browser_is_the_kiosks_pickup_qr(loop, tmp_path):
+    case, phone = new_case(), "13911110040"
+    loop.post_case(case, phone)
+    loop.upload(loop.deposit(case, "907316"))
+    loop.notify(T0)
+    url = loop.messages(phone=phone)[0]["params"]["link"].replace("https://hall.example.gov.cn/pickup",
+                                                                 loop.central.url)
+    shot = tmp_path / "page.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=412,915", f"--screenshot={shot}", url],
+                   capture_output=True, timeout=90, cwd=tmp_path)
+    assert shot.exists(), "chromium made no screenshot"
+    read = subprocess.run(["zbarimg", "--raw", "-q", str(shot)], capture_output=True, text=True, timeout=30)
+    assert read.stdout.strip() == "KIOSK-PICKUP:907316"
+
+
+# the lengths of the hex runs the platform writes: UUID parts, ids and nonces, SHA-256 and HMAC digests
+ID_RUNS = {4, 8, 12, 32, 64}
+HEX = b"0123456789abcdefABCDEF"
+
+
+def leaks(data: bytes, value: str) -> int:
+    """How often `value` stands in `data` other than by chance inside an id or a digest: a run of hex digits of
+    one of the lengths in ID_RUNS (six given digits turn up in a megabyte of hex now and then). A value beside
+    other text, or run on from a digest (a column after a hash), counts."""
+    found, needle, at = 0, value.encode(), data.find(value.encode())
+    while at >= 0:
+        start, end = at, at + len(needle)
+        while start > 0 and data[start - 1] in HEX:
+            start -= 1
+        while end < len(data) and data[end] in HEX:
+            end += 1
+        found += (end - start) not in ID_RUNS
+        at = data.find(needle, at + 1)
+    return found
+
+
+def test_no_full_phone_or_plain_code_is_left_in_the_platforms_files_but_the_sms_gateways(loop):
+    """Run last in the module: every database, log and settings file of the platform and its notifiers."""
+    sent = loop.messages()
+    phones = {m["phone"] for m in sent} | {"13911110004", "13911110005"}
+    codes = {m["params"]["code"] for m in sent if "code" in m["params"]} | {"200001", "200002"}
+    files = [p for p in loop.dir.rglob("*") if p.is_file() and p != loop.sms_file]
+    assert {p.name for p in files} >= {"central.db", "central.db-wal", "central.log", "notify.log", "central.toml"}
+    for path in files:
+        data = path.read_bytes()
+        for value in phones | codes:
+            assert not leaks(data, value), f"{value} in {path.name}"
+    carrier = loop.sms_file.read_bytes()
+    assert all(leaks(carrier, c) for c in codes - {"200001", "200002"})
+
+
+def test_the_leak_check_finds_a_value_beside_a_digest_and_passes_one_inside_an_id():
+    digest, code = "ab" * 32, "483920"
+    assert leaks(f'"code":"{code}"'.encode(), code) == 1
+    assert leaks(f"{digest}{code}".encode(), code) == 1           # a column stored after a hash
+    assert leaks(f"x{digest[:26]}{code}".encode(), code) == 0      # inside a 32-digit id: chance
