@@ -137,7 +137,7 @@ fi
 install -D -m 0755 "$src/systemd/kiosk-session" "$root/opt/kiosk/bin/kiosk-session"
 install -d -m 0755 "$root/etc/systemd/system" "$root/etc/udev/rules.d" "$root/etc/X11/xorg.conf.d"
 units=(kiosk-ui.service kiosk-agent.service)
-[ "$central" = 1 ] && units+=(kiosk-central.service)
+[ "$central" = 1 ] && units+=(kiosk-central.service kiosk-central-notify.service)
 for u in "${units[@]}"; do
   install -m 0644 "$src/systemd/$u" "$root/etc/systemd/system/$u"
 done
@@ -156,7 +156,7 @@ if live; then
   systemctl enable "${units[@]}"
   systemctl set-default graphical.target >/dev/null
   systemctl restart kiosk-agent.service kiosk-ui.service
-  [ "$central" = 1 ] && systemctl restart kiosk-central.service
+  [ "$central" = 1 ] && systemctl restart kiosk-central.service kiosk-central-notify.service
   say "started: journalctl -u kiosk-ui -u kiosk-agent -f shows what they do"
 else
   systemctl --root="$root" enable "${units[@]}" >/dev/null 2>&1 || {

@@ -30,10 +30,20 @@ if [[ $central_url == http://127.0.0.1:8700* ]] && ! port_open 8700; then
   fresh=0; [ -f "$db" ] || fresh=1
   "$kiosk" central add-kiosk "$kiosk_id" --secret "$secret" --db "$db" >/dev/null 2>&1 || true
   [ "$fresh" = 1 ] && "$kiosk" central seed --db "$db"
+  # The notifier's key: a demo pair, so that a demo kiosk whose [central] notice_key is
+  # x25519:AH4amf0AjccSlcGPlhtXlFJ7oLEUV5K5vxkccmi9U0Q seals codes this platform opens. Demo only: a
+  # deployment's platform makes its own notice.key on first start (`kiosk central notice-key` prints it).
+  [ -f var/notice.key ] || (umask 077; echo "0M893kNvOdV7uUJjOLHeIGvhvMwyRM7Yic7iD4zhOnQ" >var/notice.key)
+  # Its settings: texts to var/sms.jsonl through the file gateway, links to this platform's pickup page.
+  [ -f var/central.toml ] || printf '%s\n' '[notify]' 'gateway = "file"' 'path = "var/sms.jsonl"' \
+    'page_base_url = "http://127.0.0.1:8700"' >var/central.toml
   "$kiosk" central --db "$db" >var/log/central.log 2>&1 &
   pids+=($!)
   for _ in $(seq 50); do port_open 8700 && break; sleep 0.2; done
   echo "central platform: $central_url (log: var/log/central.log)"
+  "$kiosk" central notify --db "$db" >var/log/notify.log 2>&1 &
+  pids+=($!)
+  echo "notifier: texts to applicants go to var/sms.jsonl (log: var/log/notify.log)"
 fi
 
 # The A4 printer queue "sim" on this machine's CUPS (cups-pdf), when we may create it.

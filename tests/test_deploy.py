@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import KIOSK, ROOT
 
 SYSTEMD = ROOT / "systemd"
-UNITS = ("kiosk-ui.service", "kiosk-agent.service", "kiosk-central.service")
+UNITS = ("kiosk-ui.service", "kiosk-agent.service", "kiosk-central.service", "kiosk-central-notify.service")
 
 
 def unit(name: str) -> configparser.ConfigParser:

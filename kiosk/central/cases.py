@@ -40,6 +40,10 @@ class CaseClosed(Exception):
     """The case's item was collected or recalled: the case can no longer change."""
 
 
+class NoHashKey(Exception):
+    """The platform was started without the deployment's holder hash key: it cannot take a case."""
+
+
 def normalise_mobile(value: str) -> str:
     """11 digits: a +86 or 86 in front is dropped."""
     digits = value.strip()
@@ -113,7 +117,8 @@ class CaseBook:
         """Store a case: `status` created, updated or unchanged. CaseClosed when it differs from the stored
         one and its item was already collected or recalled."""
         if not self.hash_key:
-            raise RuntimeError("the platform has no holder hash key")
+            raise NoHashKey("the platform has no holder hash key: start it with --hash-key or $KIOSK_HASH_KEY "
+                            "(the kiosks' [privacy] hash_key); cases cannot be taken until then")
         case = upload.case_number
         holder = holder_hash(self.hash_key, upload.applicant_id_number)
         phone = normalise_mobile(upload.applicant_mobile)

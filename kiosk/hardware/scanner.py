@@ -25,7 +25,7 @@ from kiosk.hardware.transport import Port, ReopeningPort
 
 log = logging.getLogger(__name__)
 
-PICKUP_QR_PREFIX = "KIOSK-PICKUP:"
+PICKUP_QR_PREFIX = "KIOSK-PICKUP:"   # as the platform's pickup page writes it (kiosk/wire/cases.py; a test compares)
 MAX_CODE = 4096   # a QR code holds at most ~4 kB; a longer "line" is a runaway stream
 
 

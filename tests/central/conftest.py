@@ -50,13 +50,14 @@ class Server:
     log: Path
     proc: subprocess.Popen | None = None
     args: tuple[str, ...] = ()   # more options of `kiosk central`
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = dict(os.environ, KIOSK_LOG_LEVEL="INFO")
+        env = dict(os.environ, KIOSK_LOG_LEVEL="INFO", **self.env)
         self.proc = subprocess.Popen([str(KIOSK), "central", "--port", str(self.port), "--db", str(self.db),
                                       *self.args],
                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -151,9 +152,9 @@ def catalog(version: str = "test-1", n: int = 2) -> dict:
     return {"version": version, "items": items}
 
 
-def start_central(tmp: Path, *args: str) -> Central:
+def start_central(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Central:
     db = tmp / "central.db"
-    c = Central(Server(db, free_port(), tmp / "central.log", args=args))
+    c = Central(Server(db, free_port(), tmp / "central.log", args=args, env=env or {}))
     for k in ("k1", "k2"):
         c.secrets[("kiosk", k)] = provision(db, "add-kiosk", k)["secret"]
     c.secrets[("operator", "op")] = provision(db, "add-operator", "op")["secret"]

@@ -54,22 +54,14 @@ class Loop:
 
     def settings_file(self, name: str = "central.toml", **extra) -> Path:
         """A central.toml for the double gateway; `extra` adds keys to [notify]."""
-        lines = ["[notify]", 'gateway = "tests.central.sms_double:make"', f'path = "{self.sms_file}"',
-                 'page_base_url = "https://hall.example.gov.cn/pickup"', "backoff_s = 60", "backoff_max_s = 600",
-                 "max_attempts = 3", "lease_s = 120", "phone_retention_days = 30"]
-        lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
-        path = self.dir / name
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return path
+        return write_settings(self.dir / name, self.sms_file, **extra)
 
     def notify_cmd(self, now: datetime, settings: Path | None = None) -> list[str]:
         return [str(KIOSK), "central", "notify", "--once", "--now", rfc(now), "--db", str(self.central.db),
                 "--settings", str(settings or self.settings), "--json"]
 
     def env(self) -> dict[str, str]:
-        # the double gateway is imported by the notifier process: the checkout's root on its path
-        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        return dict(os.environ, PYTHONPATH=path, KIOSK_LOG_LEVEL="INFO")
+        return dict(os.environ, KIOSK_LOG_LEVEL="INFO", **plugin_path())
 
     def notify(self, now: datetime, settings: Path | None = None) -> dict:
         """One notifier pass at `now`, as a process; its log is kept beside the platform's."""
@@ -130,15 +122,29 @@ class Loop:
         return res.json()["notices"]
 
 
-def start_loop(tmp: Path) -> Loop:
-    c = start_central(tmp, "--hash-key", HASH_KEY)
+def plugin_path() -> dict[str, str]:
+    """The double gateway is imported by the notifier's process: the checkout's root on its path."""
+    return {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+
+
+def write_settings(path: Path, sms_file: Path, **extra) -> Path:
+    lines = ["[notify]", 'gateway = "tests.central.sms_double:make"', f'path = "{sms_file}"',
+             'page_base_url = "https://hall.example.gov.cn/pickup"', "backoff_s = 60", "backoff_max_s = 600",
+             "max_attempts = 3", "lease_s = 120", "phone_retention_days = 30"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def start_loop(tmp: Path, *, notify_thread: bool = False) -> Loop:
+    """A platform and its notifier's settings; `notify_thread`: `kiosk central --notify` sends by itself."""
+    settings = write_settings(tmp / "central.toml", tmp / "sms.jsonl", poll_s=0.2)
+    args = ("--hash-key", HASH_KEY) + (("--settings", str(settings), "--notify") if notify_thread else ())
+    c = start_central(tmp, *args, env=plugin_path())
     res = subprocess.run([str(KIOSK), "central", "notice-key", "--db", str(c.db), "--json"], capture_output=True,
                          text=True, cwd=ROOT, timeout=NOTIFY_TIMEOUT_S)
     assert res.returncode == 0, res.stderr
-    loop = Loop(c, tmp, tmp / "sms.jsonl", tmp / "central.toml",
-                sealed.parse_public_key(json.loads(res.stdout)["notice_key"]))
-    loop.settings_file()
-    return loop
+    return Loop(c, tmp, tmp / "sms.jsonl", settings, sealed.parse_public_key(json.loads(res.stdout)["notice_key"]))
 
 
 def new_case() -> str:

@@ -204,3 +204,21 @@ def test_notify_refuses_settings_naming_the_key(loop, tmp_path):
     res = subprocess.run([str(KIOSK), "central", "notify", "--once", "--db", str(loop.central.db), "--settings",
                           str(missing)], capture_output=True, text=True, cwd=ROOT, env=loop.env(), timeout=60)
     assert res.returncode == 2 and "page_base_url" in res.stderr
+
+
+def test_a_platform_without_the_hash_key_takes_no_case_and_says_why(tmp_path):
+    from kiosk.central.cases import CaseBook, CaseUpload, NoHashKey
+    from kiosk.central.db import CentralDB
+
+    with CentralDB(tmp_path / "c.db") as db:
+        book = CaseBook(db.conn, db.seal, None, db.clock)
+        with pytest.raises(NoHashKey, match="--hash-key"):
+            book.post(CaseUpload.model_validate(body(new_case())), "op")
+        assert db.count("cases") == 0
+
+
+def test_the_pages_qr_prefix_is_the_one_the_kiosks_scanner_reads():
+    from kiosk.hardware.scanner import PICKUP_QR_PREFIX as scanner_prefix
+    from kiosk.wire.cases import PICKUP_QR_PREFIX
+
+    assert PICKUP_QR_PREFIX == scanner_prefix   # two copies: kiosk/hardware/ imports nothing else of kiosk/

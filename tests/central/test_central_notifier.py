@@ -338,6 +338,20 @@ def test_the_pages_qr_code_read_back_from_a_real_browser_is_the_kiosks_pickup_qr
     assert read.stdout.strip() == "KIOSK-PICKUP:907316"
 
 
+def test_the_platform_started_with_notify_sends_by_itself(tmp_path):
+    lp = start_loop(tmp_path, notify_thread=True)
+    try:
+        case, phone = new_case(), "13911110050"
+        lp.post_case(case, phone)
+        lp.upload(lp.deposit(case, "815273"))
+        deadline = time.monotonic() + 20
+        while not lp.messages(phone=phone) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [m["params"]["code"] for m in lp.messages(phone=phone)] == ["815273"]
+    finally:
+        assert lp.central.server.stop() == 0   # SIGTERM stops the notifier's thread too
+
+
 # the lengths of the hex runs the platform writes: UUID parts, ids and nonces, SHA-256 and HMAC digests
 ID_RUNS = {4, 8, 12, 32, 64}
 HEX = b"0123456789abcdefABCDEF"

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from kiosk.central import intake
-from kiosk.central.cases import LIST_STATES, CaseClosed, CaseStored, CaseUpload
+from kiosk.central.cases import LIST_STATES, CaseClosed, CaseStored, CaseUpload, NoHashKey
 from kiosk.central.deps import DB, Caller, Cases, Signed, own_kiosk, parse_json, rfc3339
 from kiosk.central.errors import CONFLICT, ERRORS, NOT_FOUND, ApiError
 from kiosk.central.openapi import request_body
@@ -130,6 +130,9 @@ async def post_case(request: Request, cases: Cases, caller: Caller = Depends(Sig
         stored = cases.post(upload, caller.name)
     except CaseClosed as exc:
         raise ApiError(409, "case_closed", str(exc)) from None
+    except NoHashKey as exc:
+        log.error("%s", exc)
+        raise ApiError(503, "no_hash_key", str(exc), headers={"Retry-After": "300"}) from None
     if stored["status"] != "unchanged":
         log.info("case %s %s by operator %s (phone %s)", stored["case_number"], stored["status"], caller.name,
                  stored["phone_masked"])
