@@ -4,7 +4,8 @@ The approval system posts a finished case (`POST /api/v1/cases`, `CaseUpload`). 
 (GB 11643 check digit) and turned into the deployment's keyed holder hash at once: it is never stored. The
 mobile numbers are stored sealed (kiosk/central/sealing.py) in the `cases` table only, and shown masked
 (`138****1234`). Posting the same case again changes nothing; a changed case (a corrected phone number) is
-updated while its item is not collected or recalled; after that the case is closed.
+updated while its item is not collected or recalled, and a corrected number gets the notice of an item
+still held again; after that the case is closed.
 
 A case's state is that of its latest item in a locker (table `notices`, kiosk/central/pickup_intake.py),
 `awaiting_deposit` before the first deposit. `delete_expired_phones` deletes the applicant's number a
@@ -86,19 +87,24 @@ class CaseUpload(BaseModel):
         return v
 
 
-class CaseStored(BaseModel):
-    """The answer to a posted case: what the platform holds now, masked."""
+class CaseView(BaseModel):
+    """A case as operators see it: masked."""
 
     case_number: str
-    status: str = Field(description="created | updated | unchanged")
     item_name: str
     needs_id_card: bool
     hold_days: int
     holder_hash: str
-    phone_masked: str | None
+    phone_masked: str | None = Field(description="138****1234; null once the number is deleted")
     staff_phone_masked: str | None
     department: str | None
-    state: str = Field(description="awaiting_deposit | held | collected | recalled")
+    state: str = Field(description="of its latest item: awaiting_deposit | held | collected | recalled")
+
+
+class CaseStored(CaseView):
+    """The answer to a posted case: what the platform holds now."""
+
+    status: str = Field(description="created | updated | unchanged")
 
 
 # the state of a case's latest item, from its row `c`: one indexed look-up (notices_by_case)
@@ -144,9 +150,12 @@ class CaseBook:
             elif old["state"] in CLOSED:
                 raise CaseClosed(f"case {case}: its item was {old['state']}; a closed case does not change")
             else:
+                before = self.phone_of(case)
                 cols = {**fields, **sealed, "posted_by": operator}
                 self.conn.execute(f"UPDATE cases SET {', '.join(f'{k} = ?' for k in cols)} WHERE case_number = ?",
                                   (*cols.values(), case))
+                if before is not None and before != phone:
+                    sms_queue.send_again(self.conn, case, now)
                 status = "updated"
             if status != "unchanged":
                 sms_queue.release_waiting(self.conn, case, now)

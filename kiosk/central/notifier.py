@@ -37,6 +37,7 @@ from kiosk.wire import sealed
 log = logging.getLogger(__name__)
 
 MAX_PER_PASS = 1000
+HOUSEKEEPING_S = 60   # phone deletions and reminders: a minute late is on time
 OUTCOMES = ("sent", "retrying", "dead", "skipped", "waiting")
 
 
@@ -67,17 +68,20 @@ class Notifier:
 
     # -- a pass -----------------------------------------------------------------------------------
 
-    def run_once(self, stop: threading.Event | None = None) -> dict[str, int]:
+    def run_once(self, stop: threading.Event | None = None, *, housekeeping: bool = True) -> dict[str, int]:
+        """One pass; `housekeeping`: with the phone deletions and the reminders (they need not run every
+        `poll_s`: `run` does them every HOUSEKEEPING_S)."""
         s = self.settings
-        summary = {k: 0 for k in OUTCOMES}
+        summary = {k: 0 for k in OUTCOMES} | {"phones_deleted": 0, "reminders_queued": 0}
         now = self.clock()
-        deleted = self.cases.delete_expired_phones(now, s.phone_retention_days * 86400)
-        if deleted:
-            log.info("applicants' phone numbers deleted after %d days: cases %s", s.phone_retention_days,
-                     ", ".join(deleted))
-        summary["phones_deleted"] = len(deleted)
-        summary["reminders_queued"] = (sms_queue.schedule_reminders(self.conn, now, s.reminder_before_h * 3600)
-                                       if s.reminders else 0)
+        if housekeeping:
+            deleted = self.cases.delete_expired_phones(now, s.phone_retention_days * 86400)
+            if deleted:
+                log.info("applicants' phone numbers deleted after %d days: cases %s", s.phone_retention_days,
+                         ", ".join(deleted))
+            summary["phones_deleted"] = len(deleted)
+            if s.reminders:
+                summary["reminders_queued"] = sms_queue.schedule_reminders(self.conn, now, s.reminder_before_h * 3600)
         for _ in range(MAX_PER_PASS):
             if stop is not None and stop.is_set():
                 break
@@ -90,9 +94,13 @@ class Notifier:
     def run(self, stop: threading.Event) -> None:
         """Passes every `[notify] poll_s` until `stop` is set. A database failure is logged and retried."""
         log.info("notifier: sending through gateway %s", self.gateway.name)
+        last = None
         while not stop.is_set():
             try:
-                summary = self.run_once(stop)
+                due = last is None or time.monotonic() - last >= HOUSEKEEPING_S
+                summary = self.run_once(stop, housekeeping=due)
+                if due:
+                    last = time.monotonic()
                 if any(summary[k] for k in summary):
                     log.info("notifier pass: %s", {k: v for k, v in summary.items() if v})
             except (sqlite3.Error, store.StoreError) as exc:

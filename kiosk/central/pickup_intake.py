@@ -29,12 +29,18 @@ from kiosk.wire.cases import DepositData, HandinData, normalise_case_number
 log = logging.getLogger(__name__)
 
 
-def _fit(model: type[BaseModel], data: dict[str, Any]) -> tuple[Any, str | None]:
+def _fit(conn, model: type[BaseModel], template: str, kiosk_id: str, tx_id: str, data: dict[str, Any],
+         now: float) -> Any:
+    """`data` as `model`; None when it does not fit, and then its message is queued dead with the reason."""
     try:
-        return model.model_validate_json(json.dumps(data), strict=True), None
+        return model.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        return None, f"data.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        problem = f"data.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    sms_queue.enqueue(conn, tx_id, template, kiosk_id, _case_of(data), now,
+                      dead_reason=f"the transaction's data does not fit: {problem}")
+    log.warning("kiosk %s: transaction %s gives no %s: %s", kiosk_id, tx_id, template, problem)
+    return None
 
 
 def _case_of(data: dict[str, Any]) -> str | None:
@@ -59,11 +65,8 @@ def on_stored(conn: sqlite3.Connection, kiosk_id: str, row: dict[str, Any], now:
 
 
 def _deposit(conn, kiosk_id: str, tx_id: str, data: dict, occurred: datetime, now: float) -> None:
-    deposit, problem = _fit(DepositData, data)
+    deposit = _fit(conn, DepositData, "pickup_ready", kiosk_id, tx_id, data, now)
     if deposit is None:
-        sms_queue.enqueue(conn, tx_id, "pickup_ready", kiosk_id, _case_of(data), now,
-                          dead_reason=f"the deposit's data does not fit: {problem}")
-        log.warning("kiosk %s: deposit %s gives no notice: %s", kiosk_id, tx_id, problem)
         return
     case = normalise_case_number(deposit.case_number)
     deposited = deposit.deposited_at or occurred
@@ -97,11 +100,8 @@ def _item_ended(conn, kiosk_id: str, tx_id: str, data: dict, occurred: datetime,
 
 
 def _handin(conn, kiosk_id: str, tx_id: str, data: dict, now: float) -> None:
-    handin, problem = _fit(HandinData, data)
+    handin = _fit(conn, HandinData, "handin_received", kiosk_id, tx_id, data, now)
     if handin is None:
-        sms_queue.enqueue(conn, tx_id, "handin_received", kiosk_id, _case_of(data), now,
-                          dead_reason=f"the handin's data does not fit: {problem}")
-        log.warning("kiosk %s: handin %s not listed: %s", kiosk_id, tx_id, problem)
         return
     case = normalise_case_number(handin.case_number)
     conn.execute("INSERT OR IGNORE INTO handins (handin_id, kiosk_id, case_number, door, handed_in_at, receipt_no,"

@@ -59,6 +59,22 @@ def release_waiting(conn: sqlite3.Connection, case_number: str, now: float) -> i
                         " WHERE case_number = ? AND state = 'waiting'", (AT_ONCE, now, case_number)).rowcount
 
 
+def send_again(conn: sqlite3.Connection, case_number: str, now: float) -> int:
+    """The applicant's number was corrected: the first notice of each item still held goes again, to the new
+    number (inside the caller's transaction). The row takes a new message id, made from the old one, so a
+    gateway that drops repeated ids sends it; a message still waiting or pending simply goes to the new number."""
+    rows = conn.execute(
+        "SELECT q.id FROM sms_queue q JOIN notices n ON n.deposit_id = q.transaction_id"
+        " WHERE n.case_number = ? AND n.state = 'held' AND q.template = 'pickup_ready'"
+        " AND q.state IN ('sent', 'dead')", (case_number,)).fetchall()
+    for r in rows:
+        conn.execute("UPDATE sms_queue SET id = ?, state = 'pending', attempts = 0, next_at = ?, sent_at = NULL,"
+                     " gateway_ref = NULL, last_error = 'sent again: the phone number was corrected',"
+                     " updated_at = ? WHERE id = ?",
+                     (hashlib.sha256(f"{r['id']}\x00again".encode()).hexdigest()[:32], AT_ONCE, now, r["id"]))
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class Claim:
     id: str

@@ -338,6 +338,24 @@ def test_the_pages_qr_code_read_back_from_a_real_browser_is_the_kiosks_pickup_qr
     assert read.stdout.strip() == "KIOSK-PICKUP:907316"
 
 
+def test_a_corrected_phone_number_gets_the_notice_again_at_the_new_number(loop):
+    case = new_case()
+    loop.post_case(case, "13911110060")
+    loop.upload(loop.deposit(case, "240601"))
+    loop.notify(T0)
+    assert loop.post_case(case, "13911110061").json()["status"] == "updated"
+    loop.notify(T0 + timedelta(minutes=1))
+    loop.notify(T0 + timedelta(minutes=2))
+    assert [m["params"]["code"] for m in loop.messages(phone="13911110060")] == ["240601"]
+    assert [m["params"]["code"] for m in loop.messages(phone="13911110061")] == ["240601"]
+    rows = [n for n in loop.notices() if n["case_number"] == case]
+    assert [(n["template"], n["state"], n["attempts"], n["phone_masked"]) for n in rows] == [
+        ("pickup_ready", "sent", 1, "139****0061")]
+    assert loop.post_case(case, "13911110061").json()["status"] == "unchanged"
+    loop.notify(T0 + timedelta(minutes=3))
+    assert len(loop.messages(phone="13911110061")) == 1
+
+
 def test_the_platform_started_with_notify_sends_by_itself(tmp_path):
     lp = start_loop(tmp_path, notify_thread=True)
     try:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from kiosk.central import intake
-from kiosk.central.cases import LIST_STATES, CaseClosed, CaseStored, CaseUpload, NoHashKey
+from kiosk.central.cases import LIST_STATES, CaseClosed, CaseStored, CaseUpload, CaseView, NoHashKey
 from kiosk.central.deps import DB, Caller, Cases, Signed, own_kiosk, parse_json, rfc3339
 from kiosk.central.errors import CONFLICT, ERRORS, NOT_FOUND, ApiError
 from kiosk.central.openapi import request_body
@@ -78,20 +78,11 @@ class CaseMessage(BaseModel):
     sent_at: str | None
 
 
-class CaseDetail(BaseModel):
-    case_number: str
-    item_name: str
-    needs_id_card: bool
-    hold_days: int
-    holder_hash: str
-    phone_masked: str | None
-    staff_phone_masked: str | None
-    department: str | None
+class CaseDetail(CaseView):
     posted_by: str
     created_at: str
     updated_at: str
     phone_deleted_at: str | None
-    state: str
     items: list[CaseItemRecord]
     handins: list[HandinRecord]
     messages: list[CaseMessage]
