@@ -44,6 +44,7 @@ dl{margin:0}dt{color:#5b6878;font-size:.9rem}dd{margin:0 0 .6rem;font-size:1.05r
 .code{font-size:2.4rem;letter-spacing:.3rem;font-weight:700;text-align:center;margin:.2rem 0}
 .qr{background:#fff;padding:.6rem;margin:0 auto;max-width:17rem}.qr svg{display:block;width:100%;height:auto}
 .note{color:#5b6878;font-size:.95rem}.warn{color:#a33b00}.done{font-size:1.6rem;font-weight:700;color:#1a7f37}
+.done.back{color:#a33b00}
 """
 # the scanner reads what a locker's pickup code is: digits only
 _CODE = re.compile(r"^[0-9]{4,12}$")
@@ -111,7 +112,7 @@ def render(view: PickupView, now: float) -> str:
         head = f"<p class=\"done\">已领取</p><p>您的物品已于{e(when)}从自助取件柜领取。</p>"
         return _page("已领取", f"<h1>取件通知</h1><div class=\"card\">{head}</div>{_facts(facts)}")
     if view.state == "recalled":
-        head = (f"<p class=\"done warn\">已退回服务窗口</p><p>您的物品已由工作人员从自助取件柜取回，"
+        head = (f"<p class=\"done back\">已退回服务窗口</p><p>您的物品已由工作人员从自助取件柜取回，"
                 f"请联系{e(view.hall or '大厅')}服务窗口领取。</p>")
         return _page("已退回窗口", f"<h1>取件通知</h1><div class=\"card\">{head}</div>{_facts(facts)}")
     if view.due_at is not None:
@@ -127,7 +128,7 @@ def render(view: PickupView, now: float) -> str:
         code_card = (f"<div class=\"card\"><p class=\"note\">取件码</p><p class=\"code\">{e(view.code)}</p>"
                      f"<div class=\"qr\">{qr_svg(view.code)}</div>"
                      "<p class=\"note\">在自助取件柜选择「取件」，扫描此二维码或输入取件码。</p></div>")
-    return _page("取件码", f"<h1>取件通知</h1>{code_card}{''.join(notes)}{_facts(facts)}")
+    return _page("取件码", f"<h1>取件通知</h1>{''.join(notes)}{code_card}{_facts(facts)}")
 
 
 def _facts(facts: list[tuple[str, str]]) -> str:

@@ -275,7 +275,7 @@ def test_the_pickup_page_shows_the_code_and_its_qr_while_held_and_what_happened_
     from kiosk.central.pickup_page import qr_svg
     assert qr_svg("520000") in text
     assert not re.search(r"\b(src|href)\s*=|@import|url\(", text)   # nothing loaded from elsewhere
-    assert "139" not in text                                          # no phone on the page
+    assert "13911110020" not in text and "****" not in text            # no phone on the page, not even masked
 
     done = page(loop, tokens[1]).text
     assert "已领取" in done and "2026年11月24日" in done and "<svg" not in done and "520001" not in done
