@@ -25,6 +25,9 @@ from kiosk.central import notice_key
 from tests.central.pickup_kit import CST, NOTIFY_TIMEOUT_S, T0, new_case, start_loop
 from tests.conftest import KIOSK, ROOT
 
+# one platform for the module, on one test process under pytest-xdist: the last test greps what all left
+pytestmark = pytest.mark.xdist_group("pickup_loop")
+
 
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
