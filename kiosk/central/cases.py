@@ -24,7 +24,7 @@ from stdnum.cn import ric
 from kiosk import store
 from kiosk.central import sms_queue
 from kiosk.central.sealing import SecretSeal
-from kiosk.central.sms_gateway import mask_phone
+from kiosk.central.sms import mask_phone
 from kiosk.hardware.masking import ID_NUMBER, normalise_id_number
 from kiosk.wire.cases import CASE_NUMBER_PATTERN, normalise_case_number
 from kiosk.wire.hashing import holder_hash, keyed_hash

@@ -31,7 +31,8 @@ from kiosk.central import messages, notice_key, sms_queue
 from kiosk.central.cases import CaseBook
 from kiosk.central.db import CentralDB
 from kiosk.central.settings import NotifySettings
-from kiosk.central.sms_gateway import Gateway, SendError, Sms, mask_phone
+from kiosk.central.sms import Gateway, SendError, Sms, mask_phone
+from kiosk.central.sms.base import scrub
 from kiosk.wire import sealed
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class _NoCase(Exception):
 @dataclass(frozen=True)
 class _Prepared:
     sms: Sms
-    secrets: tuple[str, ...]   # what must never reach a log or a stored reason
+    secrets: tuple[str, ...]   # besides the phone: what must never reach a log or a stored reason
 
 
 class Notifier:
@@ -154,10 +155,11 @@ class Notifier:
 
     @staticmethod
     def _scrub(reason: str, prepared: _Prepared) -> str:
-        text = str(reason)
+        """A failure's reason as stored and logged: no phone number, code or page token (gateways keep them
+        out already; an unexpected exception's text may not)."""
+        text = scrub(str(reason), prepared.sms)
         for value in prepared.secrets:
-            if value:
-                text = text.replace(value, mask_phone(value) if value.isdigit() and len(value) == 11 else "***")
+            text = text.replace(value, "***")
         return text
 
     def _prepare(self, claim: sms_queue.Claim, now: float) -> _Prepared:
@@ -193,12 +195,18 @@ class Notifier:
             self.conn.execute("UPDATE notices SET token_sha256 = ? WHERE deposit_id = ?",
                               (notice_key.token_digest(token), claim.transaction_id))
         params = messages.pickup_params(
-            item=case["item_name"] or notice["item_name"] or "", hall=notice["hall"], place=notice["place"],
+            case=case["case_number"], item=case["item_name"] or notice["item_name"] or "", hall=notice["hall"], place=notice["place"],
             due_at=notice["due_at"], offset_s=notice["utc_offset_s"], code=code,
             link=f"{self.settings.page_base_url}/p/{token}", needs_id_card=bool(case["needs_id_card"]))
         sms = Sms(message_id=claim.id, phone=phone, template=claim.template, params=params,
                   text=messages.render(claim.template, params))
-        return _Prepared(sms, (phone, code, token))
+        return _Prepared(sms, (code, token))
+
+    def _hall_of(self, kiosk_id: str) -> str:
+        """The hall a kiosk's latest deposit named (a handin from an older kiosk does not name it)."""
+        row = self.conn.execute("SELECT hall FROM notices WHERE kiosk_id = ? AND hall IS NOT NULL"
+                                " ORDER BY deposited_at DESC LIMIT 1", (kiosk_id,)).fetchone()
+        return row["hall"] if row else "政务服务中心"
 
     def _prepare_handin(self, claim: sms_queue.Claim, case) -> _Prepared:
         handin = self.conn.execute("SELECT * FROM handins WHERE handin_id = ?", (claim.transaction_id,)).fetchone()
@@ -209,9 +217,10 @@ class Notifier:
         phone = self.cases.phone_of(case["case_number"], staff=True)
         if phone is None:
             raise _Skip("the case has no staff_mobile to tell")
-        params = messages.handin_params(case=case["case_number"], kiosk=handin["kiosk_id"], door=handin["door"],
-                                        handed_in_at=datetime.fromisoformat(handin["handed_in_at"]),
-                                        receipt_no=handin["receipt_no"])
+        hall = handin["hall"] or self._hall_of(handin["kiosk_id"])
+        params = messages.handin_params(case=case["case_number"], hall=hall, kiosk=handin["kiosk_id"],
+                                        door=handin["door"], receipt_no=handin["receipt_no"],
+                                        handed_in_at=datetime.fromisoformat(handin["handed_in_at"]))
         sms = Sms(message_id=claim.id, phone=phone, template=claim.template, params=params,
                   text=messages.render(claim.template, params))
-        return _Prepared(sms, (phone,))
+        return _Prepared(sms, ())

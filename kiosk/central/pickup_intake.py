@@ -105,8 +105,8 @@ def _handin(conn, kiosk_id: str, tx_id: str, data: dict, now: float) -> None:
         return
     case = normalise_case_number(handin.case_number)
     conn.execute("INSERT OR IGNORE INTO handins (handin_id, kiosk_id, case_number, door, handed_in_at, receipt_no,"
-                 " state) VALUES (?,?,?,?,?,?, 'in_locker')",
-                 (tx_id, kiosk_id, case, handin.door, handin.handed_in_at.isoformat(), handin.receipt_no))
+                 " hall, state) VALUES (?,?,?,?,?,?,?, 'in_locker')",
+                 (tx_id, kiosk_id, case, handin.door, handin.handed_in_at.isoformat(), handin.receipt_no, handin.hall))
     sms_queue.enqueue(conn, tx_id, "handin_received", kiosk_id, case, now)
     log.info("kiosk %s: materials for case %s handed in, door %d", kiosk_id, case, handin.door)
 

@@ -1,8 +1,8 @@
 """The platform's own settings: `central.toml` beside its database (or `--settings PATH`), optional.
 
 Today it has one table, `[notify]`: the SMS gateway and how the notifier sends (docs/pickup.md). The whole
-table is the gateway's spec too (kiosk/central/sms_gateway.py): keys this module does not know are the
-gateway's own (`path`, `url`, `secret`, …) and pass through unchecked here. A bad value is refused with
+table is the gateway's spec too (kiosk/central/sms/, docs/sms.md): keys this module does not know are the
+gateway's own (`path`, `url`, `secret`, …) and pass through unchecked here; the gateway checks them. A bad value is refused with
 the file, the key and the problem.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ class NotifySettings(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True, frozen=True, allow_inf_nan=False)
     gateway: Annotated[str, Field(min_length=1, description="file | webhook | tencent | aliyun, or "
-                                                            "package.module:factory")]
+                                                            "package.module:Class (docs/sms.md)")]
     page_base_url: Annotated[str, AfterValidator(_base_url)]
     phone_retention_days: Annotated[int, Field(ge=0, le=3650)] = 30
     reminders: bool = True

@@ -207,10 +207,12 @@ def _notice_key(ctx):
         sys.exit(EXIT_FAILED)
 
 
-def _notifier_setup(ctx):
+def _notifier_setup(ctx, clock=None):
     """The [notify] settings and the gateway they name; exit 2 naming the file and key when unusable."""
+    import time
+
     from kiosk.central import settings as platform_settings
-    from kiosk.central.sms_gateway import GatewayError, make_gateway
+    from kiosk.central.sms import GatewaySettingsError, make_gateway
 
     explicit = getattr(ctx.args, "settings", None)
     path = platform_settings.settings_path(ctx.args.db, explicit)
@@ -224,12 +226,9 @@ def _notifier_setup(ctx):
               "(docs/pickup.md)", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     try:
-        gateway = make_gateway(notify.gateway_spec())
-    except GatewayError as exc:
+        gateway = make_gateway(notify.gateway_spec(), clock=clock or time.time)
+    except GatewaySettingsError as exc:
         print(f"kiosk: central: {path}: {exc}", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-    except Exception as exc:  # noqa: BLE001 - a gateway refusing its settings, in its own words
-        print(f"kiosk: central: {path}: [notify] gateway = {notify.gateway!r}: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     return notify, gateway
 
@@ -261,7 +260,7 @@ def run_notify(ctx) -> int:
                   "e.g. 2026-11-30T09:00:00+08:00", file=sys.stderr)
             return EXIT_USAGE
         clock = fixed.timestamp
-    notify, gateway = _notifier_setup(ctx)
+    notify, gateway = _notifier_setup(ctx, clock)
     key = _notice_key(ctx)
     with _db(ctx) as db:
         notifier = Notifier(db, gateway, notify, key, clock)

@@ -77,3 +77,4 @@ class HandinData(_Lenient):
     door: json_int(ge=1, le=10_000)
     handed_in_at: AwareDatetime
     receipt_no: Annotated[str, Field(min_length=1, max_length=64)]
+    hall: Annotated[str, Field(max_length=200)] | None = None   # the hall's name, as a deposit gives it

@@ -3,8 +3,8 @@ codes, and `kiosk central notify --once --now T` as a real process.
 
 The platform is the real `kiosk central` subprocess (tests/central/conftest.py) started with a hash key of
 its own; the notifier runs as `kiosk central notify` processes against the same database, sending through
-the test double of tests/central/sms_double.py (a plug-in gateway) into a JSON-lines file. Times are
-injected with --now; nothing sleeps to wait for a clock.
+the real `file` gateway (kiosk/central/sms/) into a JSON-lines file, or another gateway a test names. Times
+are injected with --now; nothing sleeps to wait for a clock.
 """
 from __future__ import annotations
 
@@ -52,9 +52,9 @@ class Loop:
     settings: Path
     public_key: object
 
-    def settings_file(self, name: str = "central.toml", **extra) -> Path:
-        """A central.toml for the double gateway; `extra` adds keys to [notify]."""
-        return write_settings(self.dir / name, self.sms_file, **extra)
+    def settings_file(self, name: str = "central.toml", **keys) -> Path:
+        """A central.toml for the file gateway; `keys` add or replace keys of [notify]."""
+        return write_settings(self.dir / name, self.sms_file, **keys)
 
     def notify_cmd(self, now: datetime, settings: Path | None = None) -> list[str]:
         return [str(KIOSK), "central", "notify", "--once", "--now", rfc(now), "--db", str(self.central.db),
@@ -123,15 +123,15 @@ class Loop:
 
 
 def plugin_path() -> dict[str, str]:
-    """The double gateway is imported by the notifier's process: the checkout's root on its path."""
+    """A test's plug-in gateway is imported by the notifier's process: the checkout's root on its path."""
     return {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
 
 
-def write_settings(path: Path, sms_file: Path, **extra) -> Path:
-    lines = ["[notify]", 'gateway = "tests.central.sms_double:make"', f'path = "{sms_file}"',
-             'page_base_url = "https://hall.example.gov.cn/pickup"', "backoff_s = 60", "backoff_max_s = 600",
-             "max_attempts = 3", "lease_s = 120", "phone_retention_days = 30"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
+def write_settings(path: Path, sms_file: Path, **keys) -> Path:
+    notify = {"gateway": "file", "path": str(sms_file), "page_base_url": "https://hall.example.gov.cn/pickup",
+              "backoff_s": 60, "backoff_max_s": 600, "max_attempts": 3, "lease_s": 120, "phone_retention_days": 30,
+              **keys}
+    lines = ["[notify]"] + [f"{k} = {json.dumps(v)}" for k, v in notify.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

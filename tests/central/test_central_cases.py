@@ -194,7 +194,7 @@ def test_the_openapi_document_describes_the_case_routes(loop):
 
 def test_notify_refuses_settings_naming_the_key(loop, tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[notify]\ngateway = "tests.central.sms_double:make"\npage_base_url = "https://x"\n'
+    bad.write_text('[notify]\ngateway = "file"\npath = "sms.jsonl"\npage_base_url = "https://x"\n'
                    "max_attempts = 0\n", encoding="utf-8")
     res = subprocess.run([str(KIOSK), "central", "notify", "--once", "--db", str(loop.central.db), "--settings",
                           str(bad)], capture_output=True, text=True, cwd=ROOT, env=loop.env(), timeout=60)
@@ -204,6 +204,11 @@ def test_notify_refuses_settings_naming_the_key(loop, tmp_path):
     res = subprocess.run([str(KIOSK), "central", "notify", "--once", "--db", str(loop.central.db), "--settings",
                           str(missing)], capture_output=True, text=True, cwd=ROOT, env=loop.env(), timeout=60)
     assert res.returncode == 2 and "page_base_url" in res.stderr
+    no_path = tmp_path / "nopath.toml"
+    no_path.write_text('[notify]\ngateway = "file"\npage_base_url = "https://x"\n', encoding="utf-8")
+    res = subprocess.run([str(KIOSK), "central", "notify", "--once", "--db", str(loop.central.db), "--settings",
+                          str(no_path)], capture_output=True, text=True, cwd=ROOT, env=loop.env(), timeout=60)
+    assert res.returncode == 2 and "[notify] path is missing" in res.stderr
 
 
 def test_a_platform_without_the_hash_key_takes_no_case_and_says_why(tmp_path):

@@ -2,11 +2,10 @@
 as a real `kiosk central notify` process, reminders and phone deletion with injected time, and the pickup page.
 
 One platform for the module (tests/central/pickup_kit.py); each test has cases of its own and counts only its
-own messages in the double gateway's file.
+own messages in the file gateway's file (or on the loopback SMS platform behind the webhook gateway).
 """
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
@@ -14,7 +13,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import threading
 import time
 from datetime import timedelta
 
@@ -22,7 +20,9 @@ import pytest
 import requests
 
 from kiosk.central import notice_key
+from kiosk.central.sms import webhook
 from tests.central.pickup_kit import CST, NOTIFY_TIMEOUT_S, T0, new_case, start_loop
+from tests.central.sms.loopback import LoopbackServer, Reply, Request
 from tests.conftest import KIOSK, ROOT
 
 # one platform for the module, on one test process under pytest-xdist: the last test greps what all left
@@ -55,7 +55,7 @@ def test_a_deposit_uploaded_three_times_gives_exactly_one_notice(loop):
     assert len(sent) == 1
     msg = sent[0]
     assert msg["template"] == "pickup_ready"
-    assert msg["params"]["code"] == "483920" and "483920" in msg["text"]
+    assert msg["params"]["code"] == "483920" and "483920" in msg["text"] and msg["params"]["case"] == case
     for part in ("营业执照（副本）", "示例政务服务中心", "一楼东侧24小时自助区", "11月29日", "身份证",
                  "https://hall.example.gov.cn/pickup/p/"):
         assert part in msg["text"], part
@@ -81,52 +81,50 @@ def test_a_deposit_before_its_case_waits_and_goes_once_the_case_is_posted(loop):
     assert len(sent) == 1 and sent[0]["params"]["code"] == "118406"
 
 
-class SmsPlatform:
-    """A province's SMS platform on loopback: answers each POST with the next status of `answers` (then 200),
-    and keeps what it received."""
+WEBHOOK_SECRET = "webhook-secret-for-the-tests-000001"
+
+
+class ProvinceSms:
+    """A province's SMS platform on loopback, behind the real `webhook` gateway: checks each request's
+    signature, answers with the next status of `answers` (then 200), and delivers a message id once."""
 
     def __init__(self, *answers: int):
-        self.answers, self.received = list(answers), []
-        platform = self
+        self.answers, self.received, self.delivered = list(answers), [], {}
+        self.server = LoopbackServer(self.handle)
+        self.url = self.server.url + "/sms"
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status = platform.answers.pop(0) if platform.answers else 200
-                platform.received.append((status, body))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+    def handle(self, request: Request) -> Reply:
+        h = request.headers
+        assert h["x-sms-signature"] == webhook.signature(WEBHOOK_SECRET, h["x-sms-timestamp"], h["x-sms-nonce"],
+                                                         request.body)
+        message = json.loads(request.body)
+        assert h["idempotency-key"] == message["message_id"]
+        status = self.answers.pop(0) if self.answers else 200
+        self.received.append((status, message))
+        if status < 300:
+            self.delivered.setdefault(message["message_id"], message)
+        return Reply(status, {"receipt": "prov-" + message["message_id"][:8]} if status < 300 else {})
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+    def settings(self, loop, name: str):
+        return loop.settings_file(name, gateway="webhook", url=self.url, secret=WEBHOOK_SECRET)
 
     def __enter__(self):
-        self.thread.start()
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 def test_a_gateway_answering_500_then_200_sends_one_message(loop):
     case, phone = new_case(), "13911110003"
     loop.post_case(case, phone)
     loop.upload(loop.deposit(case, "730551"))
-    with SmsPlatform(500) as sms:
-        settings = loop.settings_file("webhook.toml", url=sms.url)
+    with ProvinceSms(500) as sms:
+        settings = sms.settings(loop, "webhook.toml")
         first = loop.notify(T0, settings)
         assert first["retrying"] == 1
         row = [n for n in loop.notices() if n["case_number"] == case][0]
-        assert row["state"] == "pending" and row["attempts"] == 1 and "500" in row["last_error"]
+        assert row["state"] == "pending" and row["attempts"] == 1 and row["last_error"] == "http_500"
         assert row["next_attempt_at"] is not None
         loop.notify(T0 + timedelta(seconds=59), settings)   # backoff_s = 60: not yet
         assert len(sms.received) == 1
@@ -134,25 +132,27 @@ def test_a_gateway_answering_500_then_200_sends_one_message(loop):
         loop.notify(T0 + timedelta(seconds=62), settings)
     assert [status for status, _ in sms.received] == [500, 200]
     assert sms.received[0][1]["message_id"] == sms.received[1][1]["message_id"]
-    assert len(loop.messages(phone=phone)) == 1
+    assert [m["params"]["code"] for m in sms.delivered.values() if m["phone"] == phone] == ["730551"]
     row = [n for n in loop.notices() if n["case_number"] == case][0]
     assert (row["state"], row["attempts"], row["last_error"]) == ("sent", 2, None)
+    assert (row["gateway"], row["gateway_ref"]) == ("webhook", "prov-" + row["id"][:8])
 
 
 def test_a_message_that_keeps_failing_is_dead_and_shown_to_operators_with_its_reason(loop):
     refused, flaky = new_case(), new_case()
     loop.post_case(refused, "13911110004")
     loop.post_case(flaky, "13911110005")
-    with SmsPlatform(400, 503, 503, 503) as sms:
-        settings = loop.settings_file("failing.toml", url=sms.url)
+    with ProvinceSms(400, 503, 503, 503) as sms:
+        settings = sms.settings(loop, "failing.toml")
         loop.upload(loop.deposit(refused, "200001"))
         loop.notify(T0, settings)                            # 400: final at once
         loop.upload(loop.deposit(flaky, "200002"))
         for minutes in (0, 2, 6, 20):                        # 503 three times: max_attempts = 3
             loop.notify(T0 + timedelta(minutes=minutes), settings)
+        assert sms.delivered == {}
     failed = {n["case_number"]: n for n in loop.notices(state="failed")}
-    assert failed[refused]["attempts"] == 1 and "refused the message: 400" in failed[refused]["last_error"]
-    assert failed[flaky]["attempts"] == 3 and "503" in failed[flaky]["last_error"]
+    assert failed[refused]["attempts"] == 1 and failed[refused]["last_error"] == "http_400"
+    assert failed[flaky]["attempts"] == 3 and failed[flaky]["last_error"] == "http_503"
     assert failed[flaky]["phone_masked"] == "139****0005"
     cli = subprocess.run([str(KIOSK), "central", "notices", "--failed", "--json", "--db",
                           str(loop.central.db)], capture_output=True, text=True, cwd=ROOT, env=loop.env(),
@@ -161,14 +161,14 @@ def test_a_message_that_keeps_failing_is_dead_and_shown_to_operators_with_its_re
     listed = {n["case_number"]: n for n in json.loads(cli.stdout)["notices"]}
     assert listed[flaky]["last_error"] == failed[flaky]["last_error"]
     assert "13911110005" not in cli.stdout and "200002" not in cli.stdout
-    assert loop.messages(phone="13911110004") == [] and loop.messages(phone="13911110005") == []
 
 
 def test_a_notifier_killed_while_sending_and_started_again_sends_one_message(loop, tmp_path):
     case, phone = new_case(), "13911110006"
     loop.post_case(case, phone)
     loop.upload(loop.deposit(case, "661204"))
-    settings = loop.settings_file("hang.toml", hang_once=str(tmp_path / "hung"))
+    settings = loop.settings_file("hang.toml", gateway="tests.central.hanging_gateway:HangingFileGateway",
+                                  hang_once=str(tmp_path / "hung"))
     proc = subprocess.Popen(loop.notify_cmd(T0, settings), cwd=ROOT, env=loop.env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
@@ -298,7 +298,8 @@ def test_materials_handed_in_are_listed_for_the_case_and_its_staff_are_told(loop
     case, quiet = new_case(), new_case()
     loop.post_case(case, "13911110030", staff_mobile="13922220030", department="市场监管局")
     loop.post_case(quiet, "13911110031")
-    handin = item_of(loop, "handin", case, door=5, handed_in_at="2026-11-23T22:15:00+08:00", receipt_no="R-0001")
+    handin = item_of(loop, "handin", case, door=5, handed_in_at="2026-11-23T22:15:00+08:00", receipt_no="R-0001",
+                     hall="示例政务服务中心")
     nothing = item_of(loop, "handin", quiet, door=6, handed_in_at="2026-11-23T22:20:00+08:00", receipt_no="R-0002")
     assert [r["status"] for r in loop.upload(handin, handin, nothing)] == ["accepted", "duplicate", "accepted"]
     assert loop.lookup(case).json()["handins"] == 1
@@ -306,8 +307,8 @@ def test_materials_handed_in_are_listed_for_the_case_and_its_staff_are_told(loop
     loop.notify(T0 + timedelta(days=1, hours=14))
     staff = loop.messages(phone="13922220030")
     assert len(staff) == 1 and staff[0]["template"] == "handin_received"
-    assert staff[0]["params"] == {"case": case, "kiosk": "k1", "door": "5", "receipt_no": "R-0001",
-                                  "time": "11月23日22:15"}
+    assert staff[0]["params"] == {"case": case, "hall": "示例政务服务中心", "kiosk": "k1", "door": "5",
+                                  "receipt_no": "R-0001", "time": "11月23日22:15"}
     assert loop.messages(phone="13911110030") == []              # the applicant is not told
     skipped = [n for n in loop.notices(state="skipped") if n["case_number"] == quiet]
     assert len(skipped) == 1 and "staff_mobile" in skipped[0]["last_error"]
@@ -397,8 +398,9 @@ def leaks(data: bytes, value: str) -> int:
 def test_no_full_phone_or_plain_code_is_left_in_the_platforms_files_but_the_sms_gateways(loop):
     """Run last in the module: every database, log and settings file of the platform and its notifiers."""
     sent = loop.messages()
-    phones = {m["phone"] for m in sent} | {"13911110004", "13911110005"}
-    codes = {m["params"]["code"] for m in sent if "code" in m["params"]} | {"200001", "200002"}
+    elsewhere = {"phones": {"13911110003", "13911110004", "13911110005"}, "codes": {"730551", "200001", "200002"}}
+    phones = {m["phone"] for m in sent} | elsewhere["phones"]
+    codes = {m["params"]["code"] for m in sent if "code" in m["params"]} | elsewhere["codes"]
     files = [p for p in loop.dir.rglob("*") if p.is_file() and p != loop.sms_file]
     assert {p.name for p in files} >= {"central.db", "central.db-wal", "central.log", "notify.log", "central.toml"}
     for path in files:
@@ -406,7 +408,7 @@ def test_no_full_phone_or_plain_code_is_left_in_the_platforms_files_but_the_sms_
         for value in phones | codes:
             assert not leaks(data, value), f"{value} in {path.name}"
     carrier = loop.sms_file.read_bytes()
-    assert all(leaks(carrier, c) for c in codes - {"200001", "200002"})
+    assert all(leaks(carrier, c) for c in codes - elsewhere["codes"])
 
 
 def test_the_leak_check_finds_a_value_beside_a_digest_and_passes_one_inside_an_id():

@@ -50,6 +50,7 @@ CREATE TABLE handins (
     door           INTEGER NOT NULL,
     handed_in_at   TEXT NOT NULL,                -- RFC 3339, as the kiosk wrote it
     receipt_no     TEXT NOT NULL,
+    hall           TEXT,
     state          TEXT NOT NULL,                -- in_locker | collected
     collected_at   REAL,
     collected_by   TEXT                          -- the recall transaction's id
