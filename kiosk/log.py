@@ -13,7 +13,8 @@ import os
 import sys
 import threading
 
-from kiosk.hardware.masking import ID_NUMBER, mask_id_number, mask_name, normalise_id_number
+from kiosk.hardware.masking import (ID_NUMBER, MOBILE_NUMBER, mask_id_number, mask_name, mask_phone,
+                                   normalise_id_number)
 
 WIRE = "kiosk.wire"
 
@@ -81,11 +82,12 @@ def forget_people() -> None:
 
 def redact(text: str) -> str:
     text = session_secrets.scrub(text)
-    return ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    return MOBILE_NUMBER.sub(lambda m: mask_phone(m.group(0)), text)
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites every record so no ID number or in-session name reaches a handler."""
+    """Rewrites every record so no ID number, mobile number or in-session name reaches a handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -37,3 +37,12 @@ def test_log_records_never_carry_id_numbers_or_session_names(caplog):
     finally:
         logger.removeHandler(handler)
     assert seen == ["card read for 欧阳** id 110***********1234", "other id 440***********002X in text"]
+
+
+def test_the_log_masks_a_mobile_number_wherever_it_appears():
+    from kiosk.log import redact
+
+    assert redact("notice to 13812341234 sent") == "notice to 138****1234 sent"
+    assert redact("to +8613812341234.") == "to 138****1234."
+    # a longer run of digits is not a mobile number: a timestamp in ms, an order number
+    assert redact("t=1733450000123 order 213812341234") == "t=1733450000123 order 213812341234"

@@ -20,6 +20,9 @@ import re
 # foreign permanent resident cards: old [A-Z]{3}\d{12}, 2023 edition starts with 9 (18 chars).
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15}|[A-Z]{3}\d{12})(?![0-9A-Za-z])")
 
+# a mainland mobile number in free text (with or without +86): the log redaction masks it too
+MOBILE_NUMBER = re.compile(r"(?<![0-9])(?:\+?86)?1[3-9][0-9]{9}(?![0-9])")
+
 COMPOUND_SURNAMES = frozenset(
     "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 "
     "澹台 公冶 太史 申屠 端木 闻人 濮阳 南宫 独孤 百里 东郭 西门 呼延 万俟 赫连 拓跋".split()
@@ -61,3 +64,9 @@ def mask_name(value: str) -> str:
         return mask_name_initial(v)
     keep = 2 if v[:2] in COMPOUND_SURNAMES and len(v) > 2 else 1
     return v[:keep] + "*" * (len(v) - keep)
+
+
+def mask_phone(phone: str) -> str:
+    """`138****1234`: a mobile number's first 3 and last 4 digits (a leading +86 dropped)."""
+    digits = phone.strip().replace(" ", "")
+    return _keep_first_3_last_4(digits[-11:] if digits.startswith(("+86", "86")) else digits)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from kiosk.hardware.masking import mask_card_number
+from kiosk.hardware.masking import MOBILE_NUMBER, mask_phone
 
 log = logging.getLogger("kiosk.central.sms")
 
@@ -94,15 +94,12 @@ class GatewaySettingsError(ValueError):
     """The `[notify]` table cannot make a gateway; the message names the key and what to put there."""
 
 
-def mask_phone(phone: str) -> str:
-    """`138****1234`: the first 3 and last 4 digits, the rule of ID numbers (DESIGN.md section 7)."""
-    return mask_card_number(phone)
 
 
 def scrub(text: str, sms: Sms | None = None) -> str:
     """`text` (a vendor's message) without anything that looks like a mobile number, and without the
     message's own number and secret parameter values, cut to a log line's length."""
-    text = re.sub(r"(?<![0-9])(?:\+?86)?1[3-9][0-9]{9}(?![0-9])", lambda m: mask_phone(m.group()[-11:]), text)
+    text = MOBILE_NUMBER.sub(lambda m: mask_phone(m.group()), text)
     if sms is not None:
         text = text.replace(sms.phone, mask_phone(sms.phone))
         for key in SECRET_PARAMS:
