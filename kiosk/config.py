@@ -164,6 +164,9 @@ class LockerSection(Section):
     boards: Annotated[list[LockBoardSection], Field(min_length=1)]
     local_echo: bool = False     # an RS-485 adapter that hears its own transmission
     timeouts: dict[str, Seconds] = {}
+    # where the locker stands in the hall, in the hall's words ("一楼东侧24小时自助区"): the deposit
+    # transaction carries it, and the applicant's pickup notice tells it; "" = not said
+    place: Annotated[str, Field(max_length=60)] = ""
 
     @model_validator(mode="after")
     def _boards_fit_the_driver(self):

@@ -87,9 +87,10 @@ TIME_RESET_ALARM = ("config", "time_mark_reset")
 REMOTE_SETTINGS: dict[str, frozenset[str] | None] = {
     "kiosk": frozenset({"hall", "language", "idle_timeout_s", "idle_warning_s", "idle_extensions", "hotline"}),
     "ui": frozenset({"elder_scale"}),
-    "central": frozenset({"timeout_s", "lookup_timeout_s"}),
+    "central": frozenset({"timeout_s", "lookup_timeout_s", "notice_key"}),
     "sync": None,
     "devices.payment": frozenset({"result_timeout_s"}),
+    "devices.locker": frozenset({"place"}),    # where it stands, not how it is wired
     # service policy: fees, ratings, payment timeouts, the locker's rules and door sizes, PIN hashes
     "fees": None,
     "ratings": None,

@@ -243,7 +243,13 @@ def test_service_policy_is_remote_and_device_wiring_stays_local():
                             "pickup": {"hold_days": 5}, "technician": {"pin_hashes": []}}) == []
     assert local_only_keys({"technician": {"usb_mounts": ["/mnt/*"]},
                             "devices": {"locker": {"port": "/dev/ttyS0"}}}) == \
-        ["technician.usb_mounts", "devices.locker"]
+        ["technician.usb_mounts", "devices.locker.port"]
+
+
+def test_where_the_locker_stands_and_the_notice_key_are_remote_but_its_wiring_is_not():
+    assert local_only_keys({"devices": {"locker": {"place": "一楼东侧24小时自助区"}},
+                            "central": {"notice_key": "x25519:" + "A" * 43}}) == []
+    assert local_only_keys({"devices": {"locker": {"place": "x", "boards": []}}}) == ["devices.locker.boards"]
 
 
 def test_the_agent_stops_its_loop_to_restart_on_a_newly_applied_config(tmp_path):
