@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Callable
 
 from kiosk.config import Settings
@@ -23,13 +24,14 @@ from kiosk.alarms import Alarms
 from kiosk.core.background import Done, Executor, Inline
 from kiosk.core.flow import Clock
 from kiosk.core.locker.deposit import DepositFlow
-from kiosk.core.locker.model import DoorPlan, DoorsInUse, LockerModel
+from kiosk.core.locker.model import DoorPlan, DoorsInUse, LockerModel, LockerSite
 from kiosk.core.locker.pickup import PickupFlow
 from kiosk.core.locker.recall import RecallFlow
 from kiosk.core.staff import StaffSignIn
 from kiosk.hardware.device import DeviceError
 from kiosk.store import PerThread
 from kiosk.sync.outbox import Outbox
+from kiosk.wire import sealed
 
 if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.services import Parts
@@ -47,12 +49,13 @@ class PickupService:
 
     def __init__(self, settings: Settings, store, locker=None, *, idcard=None, scanner=None,
                  clock: Callable[[], float] = time.time, monotonic: Clock = time.monotonic,
-                 executor_for: Callable[[str], Executor] = lambda _name: Inline()):
+                 executor_for: Callable[[str], Executor] = lambda _name: Inline(), zone: tzinfo | None = None):
         self.settings = settings
         self.store = store
         self.locker = locker
         self.clock = clock
         self.in_use = DoorsInUse()
+        self.site = site_of(settings, zone)
         count = getattr(locker, "door_count", None) or sum(b.doors for b in settings.devices.locker.boards)
         self.plan = DoorPlan.from_settings(settings.pickup, count)
         rules, key = settings.pickup, settings.privacy.hash_key
@@ -113,7 +116,7 @@ class PickupService:
         outbox = Outbox(conn, now=self.clock)
         return LockerModel(conn, self.plan, outbox=outbox, alarms=Alarms(conn, outbox, now=self.clock),
                            hash_key=self.settings.privacy.hash_key, rules=self.settings.pickup,
-                           clock=self.clock, in_use=self.in_use)
+                           clock=self.clock, in_use=self.in_use, site=self.site)
 
     def start(self) -> list:
         """After a restart: record what a power cut left half done, then check the doors."""
@@ -157,6 +160,15 @@ class PickupService:
             model.reconcile_open_doors(open_doors)
         finally:
             model.conn.close()
+
+
+def site_of(settings: Settings, zone: tzinfo | None = None) -> LockerSite:
+    """The kiosk, its hall, where its locker stands and the notifier's key (`[central] notice_key`,
+    already checked when the config was loaded), for the `deposit` transactions."""
+    key = settings.central.notice_key
+    locker = settings.devices.locker
+    return LockerSite(settings.kiosk.id, settings.kiosk.hall, locker.place if locker else "",
+                      sealed.parse_public_key(key) if key else None, zone)
 
 
 def wall_clock_from(monotonic: Clock) -> Callable[[], float]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -28,6 +30,7 @@ from kiosk.store import Store
 from tests.conftest import write_config
 
 HASH_KEY = "demo-deployment-key-change-me-000000"
+HALL_ZONE = timezone(timedelta(hours=8))   # the times a deposit writes, whatever zone the test machine is in
 
 
 class ScriptedClock(VirtualClock):
@@ -123,14 +126,17 @@ class Kit:
         flow.listeners.append(on_change)
 
 
-def make_kit(tmp_path: Path, driver: str = "lock8a", extra: str = "", monkey_config=None) -> Kit:
+def make_kit(tmp_path: Path, driver: str = "lock8a", extra: str = "", monkey_config=None,
+             edit: Callable[[str], str] | None = None, cases=None) -> Kit:
+    """`extra` is TOML appended to the default config, `edit` rewrites its text first (a key inside a
+    table that is there already); `cases` is the platform's case look-up the deposit asks."""
     text = (Path(__file__).resolve().parents[2] / "config" / "kiosk.toml").read_text(encoding="utf-8")
     if driver == "kerong":
         text = re.sub(r'(?m)^driver = "lock8a".*$', 'driver = "kerong"', text)
         text = re.sub(r'(?m)^boards = \[\{ address = 1, doors = 24 \}\].*$', 'boards = [{ address = 0, doors = 16 }]',
                       text)
         text = re.sub(r"(?ms)^\[pickup\].*?(?=^\[)", "[pickup]\ncolumns = 4\nrows = 4\n\n", text)
-    text = text + "\n" + extra
+    text = (edit(text) if edit else text) + "\n" + extra
     path = write_config(tmp_path / "kiosk", text)
     settings = config.load(path)
     clock = ScriptedClock()
@@ -146,7 +152,8 @@ def make_kit(tmp_path: Path, driver: str = "lock8a", extra: str = "", monkey_con
     scanner = SerialScanner("scanner", "sim://scanner-test", clock=clock,
                             transport=SimPort(f"sim://scanner-{tmp_path.name}", scan_sim, "scanner"))
     store = Store.from_settings(settings)
-    service = PickupService(settings, store, locker, idcard=idcard, scanner=scanner, clock=clock, monotonic=clock)
+    service = PickupService(settings, store, locker, idcard=idcard, scanner=scanner, clock=clock, monotonic=clock,
+                            zone=HALL_ZONE, **({"cases": cases} if cases is not None else {}))
     return Kit(service, clock, sim, card_sim, scan_sim, store, path, [locker, idcard, scanner])
 
 

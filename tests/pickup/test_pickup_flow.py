@@ -24,7 +24,9 @@ def test_deposit_records_only_the_hashes_the_case_number_and_the_door(kit):
     door, code = kit.deposit_item("BJ2026-0001", holder=HOLDER)
     assert len(code) == 6 and code.isdigit()
     [deposit] = kit.outbox("deposit")
-    assert set(deposit) - {"kind"} == {"case_number", "door", "code_hash", "holder_hash"}
+    assert set(deposit) - {"kind"} == {"case_number", "door", "code_hash", "holder_hash", "sealed_code",
+                                       "deposited_at", "due_at", "hall", "place", "item_name"}
+    assert deposit["sealed_code"] is None    # the default config has no notice key (tests/pickup/test_deposit_case.py)
     assert deposit["case_number"] == "BJ2026-0001" and deposit["door"] == door
     assert deposit["code_hash"] == code_hash(HASH_KEY, code) and deposit["holder_hash"] != HOLDER
     conn = kit.store.connect()

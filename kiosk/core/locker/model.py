@@ -6,7 +6,9 @@
 - `LockerModel`: what each door holds, in the store (`locker_items`), with the
   operations that change it, each committed together with its outbox
   transaction: reserve a door, issue a code (`deposit`), record a `pickup` or a
-  `recall`. Pickup codes and holders are kept only as keyed hashes.
+  `recall`. Pickup codes and holders are kept only as keyed hashes; the
+  `deposit` carries the code sealed to the platform's notifier (`LockerSite`,
+  kiosk/wire/sealed.py), which alone can open it and text it to the applicant.
 - Intents: before a door is unlocked for a pickup or recall a row is committed
   in `locker_intents`; the outcome removes it in the transaction that records
   it. `recover()` on start turns an intent left by a power cut into a recorded
@@ -28,10 +30,14 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Callable, Iterable
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from kiosk.core.privacy import ID_NUMBER, keyed_hash
 from kiosk.store import explain, transaction
+from kiosk.wire import sealed
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +171,9 @@ class Item:
     staff_id: str
     deposited_at: float | None
     due_at: float | None
+    ended_at: float | None = None
+    item_name: str | None = None     # from the case on the platform, when it was found at the deposit
+    hold_days: int | None = None     # the case's own hold time; None: [pickup] hold_days
 
     @property
     def needs_id_card(self) -> bool:
@@ -176,7 +185,38 @@ class Item:
 
 def _item(row: sqlite3.Row) -> Item:
     return Item(row["id"], row["door"], row["case_number"], row["size"], row["state"], row["holder_hash"],
-                row["staff_id"], row["deposited_at"], row["due_at"])
+                row["staff_id"], row["deposited_at"], row["due_at"], row["ended_at"], row["item_name"],
+                row["hold_days"])
+
+
+@dataclass(frozen=True)
+class LockerSite:
+    """Where the locker stands and who may read its codes, as a `deposit` tells the platform.
+
+    `notice_key` is the platform notifier's public key (`[central] notice_key`): with it each
+    deposit carries its code sealed to the notifier, and the platform texts it to the applicant;
+    without it no notice can be sent, and staff hand the code on themselves. `zone` is the zone of
+    the times written (None: the kiosk's own)."""
+    kiosk_id: str = ""
+    hall: str = ""
+    place: str = ""
+    notice_key: X25519PublicKey | None = None
+    zone: tzinfo | None = None
+
+    @property
+    def sends_notices(self) -> bool:
+        return self.notice_key is not None
+
+    def seal(self, code: str, case_number: str, hashed: str) -> str | None:
+        """The code for the notifier's eyes only, bound to this deposit; None without a notice key."""
+        if self.notice_key is None:
+            return None
+        return sealed.seal(self.notice_key, code, sealed.binding(self.kiosk_id, case_number, hashed))
+
+    def time(self, ts: float) -> str:
+        """RFC 3339 with the offset of the kiosk's zone (`2026-05-18T09:30:00+08:00`)."""
+        moment = datetime.fromtimestamp(ts, self.zone) if self.zone else datetime.fromtimestamp(ts).astimezone()
+        return moment.isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -210,7 +250,8 @@ class LockerModel:
     """The store's view of the locker, on one connection (one per thread)."""
 
     def __init__(self, conn: sqlite3.Connection, plan: DoorPlan, *, outbox, alarms, hash_key: str, rules,
-                 clock: Callable[[], float] = time.time, in_use: DoorsInUse | None = None):
+                 clock: Callable[[], float] = time.time, in_use: DoorsInUse | None = None,
+                 site: LockerSite = LockerSite()):
         self.conn = conn
         self.plan = plan
         self.outbox = outbox
@@ -219,6 +260,7 @@ class LockerModel:
         self.rules = rules       # the [pickup] section
         self.clock = clock
         self.in_use = in_use or DoorsInUse()
+        self.site = site
 
     def _write(self, fn):
         try:
@@ -243,6 +285,14 @@ class LockerModel:
                                 (code_hash(self.key, code),)).fetchone()
         return _item(row) if row else None
 
+    def ended_by_code(self, code: str) -> Item | None:
+        """The item this code opened before, since collected or recalled (the latest, if the code was
+        drawn again since); only asked when no held item has the code."""
+        row = self.conn.execute(
+            "SELECT * FROM locker_items WHERE state IN ('collected','recalled') AND code_hash=? "
+            "ORDER BY ended_at DESC, id DESC LIMIT 1", (code_hash(self.key, code),)).fetchone()
+        return _item(row) if row else None
+
     def recallable(self) -> list[Item]:
         """What staff should take back: overdue items, and deposits a restart interrupted."""
         now = self.clock()
@@ -254,9 +304,13 @@ class LockerModel:
     # --- deposit ---------------------------------------------------------------------------------
 
     def reserve(self, *, case_number: str, size: str, holder_hash: str | None, staff_id: str,
-                prefer_low: bool = False, avoid: set[int] = frozenset()) -> Item | None:
-        """Pick a free door for the item and hold it ('depositing'); None when no door fits."""
+                prefer_low: bool = False, avoid: set[int] = frozenset(), item_name: str | None = None,
+                hold_days: int | None = None) -> Item | None:
+        """Pick a free door for the item and hold it ('depositing'); None when no door fits.
+        `item_name` and `hold_days` come from the case on the platform, when it was found."""
         case_number = check_case_number(case_number)
+        if hold_days is not None and not 1 <= hold_days <= 365:
+            raise LockerRuleError("bad_hold_days", f"an item is held 1 to 365 days, not {hold_days}")
 
         def apply():
             taken = set(self.occupied())
@@ -264,8 +318,9 @@ class LockerModel:
             if door is None:
                 return None
             cur = self.conn.execute(
-                "INSERT INTO locker_items (door, case_number, size, holder_hash, state, staff_id, created_at) "
-                "VALUES (?,?,?,?, 'depositing', ?, ?)", (door, case_number, size, holder_hash, staff_id, self.clock()))
+                "INSERT INTO locker_items (door, case_number, size, holder_hash, state, staff_id, created_at, "
+                "item_name, hold_days) VALUES (?,?,?,?, 'depositing', ?,?,?,?)",
+                (door, case_number, size, holder_hash, staff_id, self.clock(), item_name, hold_days))
             return cur.lastrowid
 
         item_id = self._write(apply)
@@ -279,8 +334,8 @@ class LockerModel:
     def complete_deposit(self, item_id: int) -> tuple[Item, str]:
         """The door closed on the item: issue its pickup code and record the `deposit`, in one commit.
 
-        Returns the item and the code. The code exists only in the return value:
-        the store and the outbox keep its keyed hash."""
+        Returns the item and the code. The plain code exists only in the return value: the store
+        keeps its keyed hash, the `deposit` its keyed hash and the code sealed to the notifier."""
         length = self.rules.code_length
 
         def apply():
@@ -297,12 +352,17 @@ class LockerModel:
             else:  # a locker never holds enough items for this; it means the random source is broken
                 raise LockerRuleError("no_free_code", "could not draw an unused pickup code")
             now = self.clock()
+            due = now + (row["hold_days"] or self.rules.hold_days) * DAY_S
             self.conn.execute(
                 "UPDATE locker_items SET state='held', code_hash=?, deposited_at=?, due_at=? WHERE id=?",
-                (hashed, now, now + self.rules.hold_days * DAY_S, item_id))
+                (hashed, now, due, item_id))
+            site = self.site
             self.outbox.enqueue(self.conn, "deposit", {
                 "case_number": row["case_number"], "door": row["door"], "code_hash": hashed,
-                "holder_hash": row["holder_hash"]})
+                "holder_hash": row["holder_hash"],
+                "sealed_code": site.seal(code, row["case_number"], hashed),
+                "deposited_at": site.time(now), "due_at": site.time(due),
+                "hall": site.hall, "place": site.place, "item_name": row["item_name"]})
             return code
 
         code = self._write(apply)
