@@ -10,7 +10,7 @@ Failures come back as typed errors the relay can act on:
     CentralServerError  5xx or 429, with the Retry-After it sent, if any       -> retry
     CentralAuthRefused  401/403: wrong secret, unknown kiosk, clock off        -> retry, a technician must look
     CentralInvalid      400/413/422: the platform will never take this request -> narrow down, then dead
-    CentralNotFound     404 on a look-up
+    CentralNotFound     404 on a look-up (a case look-up answers None instead)
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import requests
 
 from kiosk import __version__
 from kiosk.wire import auth
+from kiosk.wire.case_lookup import KioskCase
 from kiosk.wire.errors import PlatformUnavailable
 from kiosk.wire.transactions import BatchResult, Heartbeat
 
@@ -176,6 +177,25 @@ class CentralClient:
         if not resp.content.startswith(b"%PDF"):
             raise CentralServerError(f"document {doc_id!r}: the platform's answer is not a PDF", resp.status_code)
         return resp.content
+
+    def find_case(self, case_number: str, timeout: float | None = None) -> KioskCase | None:
+        """The case as the platform knows it, for a deposit: an interactive look-up, with the short
+        timeout (`[central] lookup_timeout_s`). None when the platform does not know the case (404);
+        an answer that is not a case is a `CentralServerError` (the platform cannot answer now)."""
+        path = f"/api/v1/kiosks/{self.kiosk_id}/cases/{quote(case_number, safe='')}"
+        try:
+            resp = self._request("GET", path, timeout=timeout or self.lookup_timeout_s)
+        except CentralNotFound:
+            return None
+        try:
+            case = KioskCase.model_validate_json(resp.content)
+        except ValueError as exc:
+            raise CentralServerError(f"GET {path}: the platform's answer is not a case: "
+                                     f"{_short(str(exc))}", resp.status_code) from None
+        if case.case_number.upper() != case_number.upper():
+            raise CentralServerError(f"GET {path}: the platform answered with case {case.case_number!r}",
+                                     resp.status_code)
+        return case
 
     # -- plumbing -----------------------------------------------------------------------
     def request_json(self, method: str, path: str, *, body: Any = None, timeout: float | None = None) -> Any:
