@@ -2,15 +2,18 @@
 
 `PickupService` ties the configured locker (and, when present, the ID card
 reader and the scanner) to the store, the outbox and the alarms, and makes
-the three flows (pickup, deposit, recall) and the staff sign-in. On start it
+the three flows (pickup, deposit, recall) and the staff sign-in; the deposit
+asks the platform about each case through the central client (`cases`, the
+port of kiosk/core/locker/cases.py), on an executor of its own. On start it
 reconstructs what a power cut interrupted (`LockerModel.recover`) and checks
 the board's door states against what the doors should hold. The flows' blocking
 steps run on the executors it is given (kiosk/core/background.py): in the UI
 one worker thread for the citizen's pickup and one for the staff side
-(deposit, recall, sign-in), each delivering back on the Kivy main thread;
-`Inline` (the default) for the tests, the bench and the commands. Used by the UI
-(kiosk/app/root.py `PICKUP`: `make` and `screen`), the tests and bench/pickup.py;
-needs no network.
+(deposit, recall, sign-in), one for the case look-up, each delivering back on the
+Kivy main thread; `Inline` (the default) for the tests, the bench and the commands.
+Used by the UI (kiosk/app/root.py `PICKUP`: `make` and `screen`), the tests and
+bench/pickup.py; works without the network (a case look-up that gets no answer
+leaves the deposit as it was).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from kiosk.config import Settings
 from kiosk.alarms import Alarms
 from kiosk.core.background import Done, Executor, Inline
 from kiosk.core.flow import Clock
+from kiosk.core.locker.cases import CaseLookup
 from kiosk.core.locker.deposit import DepositFlow
 from kiosk.core.locker.model import DoorPlan, DoorsInUse, LockerModel, LockerSite
 from kiosk.core.locker.pickup import PickupFlow
@@ -49,7 +53,8 @@ class PickupService:
 
     def __init__(self, settings: Settings, store, locker=None, *, idcard=None, scanner=None,
                  clock: Callable[[], float] = time.time, monotonic: Clock = time.monotonic,
-                 executor_for: Callable[[str], Executor] = lambda _name: Inline(), zone: tzinfo | None = None):
+                 executor_for: Callable[[str], Executor] = lambda _name: Inline(), zone: tzinfo | None = None,
+                 cases: CaseLookup | None = None):
         self.settings = settings
         self.store = store
         self.locker = locker
@@ -61,7 +66,8 @@ class PickupService:
         rules, key = settings.pickup, settings.privacy.hash_key
         # the citizen's steps on one executor, the staff's (deposit, recall, sign-in) on another
         self.executors = {"pickup": executor_for("pickup"), "staff": executor_for("staff"),
-                          "scan": executor_for("scan")}   # the scanner listened to while a code is asked for
+                          "scan": executor_for("scan"),   # the scanner listened to while a code is asked for
+                          "lookup": executor_for("lookup")}   # the platform asked about a case, beside the doors
         # listening lasts the whole code step: an executor that runs work in place (Inline) cannot
         # host it, and then the scanner is not listened to (the flow's scanned() still takes codes)
         # (made whether or not the scanner is up yet: the devices bind into the flows once they are)
@@ -71,7 +77,8 @@ class PickupService:
                                  scanner=scanner, clock=monotonic, executor=self.executors["pickup"],
                                  scan_executor=scan)
         self.deposit = DepositFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
-                                   scanner=scanner, clock=monotonic, executor=staff_side)
+                                   scanner=scanner, clock=monotonic, executor=staff_side, cases=cases,
+                                   lookup_executor=self.executors["lookup"])
         self.recall = RecallFlow(self.open_model, locker, clock=monotonic, executor=staff_side)
         self.staff = StaffSignIn.from_settings(settings.staff, clock=monotonic)
         self.model = PerThread(self.open_model)   # the service's own reads (staff sign-in), per thread
@@ -183,10 +190,11 @@ def make(parts: "Parts") -> PickupService:
     there). Its flows exist from the start and the session knows which of their steps a visit may
     leave (kiosk/core/flow.py); the devices bind in once the runtime has them, and recovery and the
     door check run then, on the bring-up thread. The citizen's steps ("pickup"), the staff's
-    ("staff") and the scanner's listening ("scan") each run on one worker thread."""
+    ("staff"), the scanner's listening ("scan") and the case look-up ("lookup", through the kiosk's
+    central client) each run on one worker thread."""
     runtime = parts.runtime
     service = PickupService(parts.settings, parts.store, clock=wall_clock_from(parts.clock), monotonic=parts.clock,
-                            executor_for=parts.background.threads)
+                            executor_for=parts.background.threads, cases=parts.central)
     for flow in service.flows:
         parts.session.attach(flow)
     parts.background.at_stop(service.stop)

@@ -3,9 +3,13 @@
 Taps go to the flow, which runs its blocking steps (scan, card, door) on its own executor; the
 screen renders each change.
 
-The case number is typed on the keypad or scanned; the holder's ID number is
-typed (digits and X) or read from the card. The pickup code is shown once, in
-the CODE step, and forgotten when staff tap "Next item".
+The case number is typed on the keypad or scanned; beside the options the
+screen says what the platform knows of the case (looking it up, found: the
+item, the rule, the masked mobile; not found or not reachable: a calm note,
+the deposit goes on as staff set it). The holder's ID number is typed (digits
+and X) or read from the card, unless the case gave it. The pickup code is
+shown once, in the CODE step, with how it reaches the applicant, and
+forgotten when staff tap "Next item".
 """
 from __future__ import annotations
 
@@ -29,6 +33,22 @@ NOTICES = {
     "close_the_door": N_("The door is still open. Push it until it clicks shut."),
 }
 SIZES = {"small": N_("Small"), "medium": N_("Medium"), "large": N_("Large")}
+LOOKUP = {
+    "looking": N_("Looking the case up on the platform…"),
+    "not_found": N_("This case was not found on the platform. Choose the pickup rule and take the holder as usual."),
+    "unreachable": N_("The platform cannot be reached just now. You can deposit as usual."),
+}
+ENDED = {
+    "collected": N_("The platform says this case's item was already collected. Check before depositing."),
+    "recalled": N_("The platform says this case's item was already returned to the window. "
+                   "Check before depositing."),
+}
+HANDOVER = {
+    "text": N_("The platform will text the code to the applicant ({phone})."),
+    "text_once_known": N_("The platform will text the code to the applicant once it has the case."),
+    "no_phone": N_("The platform has no mobile number for this case: give this code to the applicant."),
+    "staff": N_("No text message will be sent: give this code to the applicant."),
+}
 
 
 class DepositScreen(LockerFlowScreen):
@@ -45,6 +65,13 @@ class DepositScreen(LockerFlowScreen):
     case_number = StringProperty("")
     has_scanner = BooleanProperty(False)
     has_reader = BooleanProperty(False)
+    lookup = StringProperty("none")     # what the platform said of the case (deposit.Lookup)
+    item_name = StringProperty("")
+    phone = StringProperty("")          # masked
+    holder_from_case = BooleanProperty(False)
+    days_held = NumericProperty(0)
+    case_ended = StringProperty("")     # collected | recalled, as the platform says
+    handover = StringProperty("staff")  # how the code reaches the applicant (deposit.Handover)
 
     flow_name = "deposit"
 
@@ -68,6 +95,7 @@ class DepositScreen(LockerFlowScreen):
     def _on_wipe(self, _reason) -> None:
         """Nothing typed for one deposit (a case number, part of a holder's ID number) outlives the visit."""
         self.typed = self.notice = self.code = self.case_number = ""
+        self.item_name = self.phone = self.case_ended = ""
         self.door = 0
 
     def on_leave(self, *_a):
@@ -134,6 +162,11 @@ class DepositScreen(LockerFlowScreen):
         self.item_size, self.require_id, self.prefer_low = flow.size, flow.require_id, flow.prefer_low
         self.case_number = flow.case_number
         self.code = flow.code or ""
+        self.lookup = flow.lookup.value
+        self.item_name, self.phone = flow.item_name or "", flow.phone_masked or ""
+        self.holder_from_case, self.days_held = flow.holder_from_case, flow.days_held
+        self.case_ended = (flow.case.ended or "") if flow.case else ""
+        self.handover = flow.handover.value
         if flow.door:
             self.door = flow.door
             d = self._service.plan.doors.get(flow.door)
@@ -143,6 +176,28 @@ class DepositScreen(LockerFlowScreen):
 
     def notice_text(self, notice: str, *_lang) -> str:
         return _(NOTICES[notice]) if notice in NOTICES else ""
+
+    def lookup_text(self, lookup: str, *_lang) -> str:
+        return _(LOOKUP[lookup]) if lookup in LOOKUP else ""
+
+    def rule_text(self, require_id: bool, from_case: bool, days: int, phone: str, *_lang) -> str:
+        """The found case's rules and the applicant's masked mobile, a line each."""
+        if not require_id:
+            rule = _("No ID card is needed at pickup.")
+        elif from_case:
+            rule = _("The holder shows the ID card at pickup; the platform gave the holder, so no card is read now.")
+        else:
+            rule = _("The holder shows the ID card at pickup; read or type the holder's ID number next.")
+        lines = [rule, _("Held for {days} days, then returned to the window.").format(days=int(days))]
+        if phone:
+            lines.append(_("Applicant's mobile: {phone}").format(phone=phone))
+        return "\n".join(lines)
+
+    def ended_text(self, ended: str, *_lang) -> str:
+        return _(ENDED[ended]) if ended in ENDED else ""
+
+    def handover_text(self, handover: str, phone: str, *_lang) -> str:
+        return _(HANDOVER[handover]).format(phone=phone) if handover in HANDOVER else ""
 
     def size_text(self, size: str, *_lang) -> str:
         return _(SIZES[size])

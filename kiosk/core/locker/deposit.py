@@ -10,6 +10,16 @@
     DOOR_OPEN --"the door did not open"--> OPENING once more; the second time DOOR_FAILED (alarm)
     no door of a fitting size free --> NO_FREE_DOOR
 
+The case on the platform: once the case number is taken the flow asks the
+platform about it (`CaseLookup`, injected; on an executor of its own, with the
+short look-up timeout) while staff already choose the size. Found, the case
+gives the rules (ID card at pickup, how long the item is held), the holder (the
+keyed hash of the ID number: no card to read) and, for the screen, the item's
+name and the applicant's masked mobile number. Not found, or the platform
+cannot answer: the deposit goes on as staff set it, as without a platform.
+Nothing waits for the answer: one that comes after staff have gone on from the
+options is not used.
+
 Leaving the visit (kiosk/core/flow.py): a door being unlocked or standing open
 for a deposit finishes first (the item must be in and the door closed before
 a code exists), and the code, shown only once, must be confirmed as noted.
@@ -21,7 +31,8 @@ executor and report each change back to the flow's thread.
 
 The staff member is signed in before (kiosk.core.staff). The holder's ID
 number lives only until it is hashed; the store and the `deposit` transaction
-keep the keyed hashes of the code and the holder, the case number and the door.
+keep the keyed hashes of the code and the holder, the case number and the door
+(kiosk/core/locker/model.py: and the code sealed to the platform's notifier).
 """
 from __future__ import annotations
 
@@ -36,9 +47,11 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Leave, Leaving
 from kiosk.core.locker import doors
 from kiosk.core.locker.base import LockerFlow
+from kiosk.core.locker.cases import CaseLookup, KioskCase
 from kiosk.core.locker.model import BOARD, Item, LockerModel, LockerRuleError, check_case_number
 from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
+from kiosk.wire.errors import PlatformUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +77,23 @@ class Notice(str, enum.Enum):
     CARD_NOT_READ = "card_not_read"
     NO_SCAN = "no_scan"
     CLOSE_THE_DOOR = "close_the_door"
+
+
+class Lookup(str, enum.Enum):
+    """What the platform said about the case (shown beside the options)."""
+    NONE = "none"                  # not asked: no platform to ask, or staff went on before the answer
+    LOOKING = "looking"
+    FOUND = "found"                # rules, holder, item name and masked phone from the case
+    NOT_FOUND = "not_found"        # the platform does not know the case: staff set the rules
+    UNREACHABLE = "unreachable"    # no answer now (offline, timeout, an answer that is not a case)
+
+
+class Handover(str, enum.Enum):
+    """How the code reaches the applicant, for what staff are told beside it."""
+    TEXT = "text"                          # the platform texts it to the case's mobile (shown masked)
+    TEXT_ONCE_KNOWN = "text_once_known"    # the platform texts it once it has the case (not found, not asked)
+    NO_PHONE = "no_phone"                  # the platform has the case but no mobile number: staff give it on
+    STAFF = "staff"                        # no notice key: nothing is sent, staff give it on
 
 
 LEAVING = {
@@ -98,10 +128,14 @@ class DepositFlow(LockerFlow[Step]):
     }
 
     def __init__(self, model: Callable[[], LockerModel], locker, *, rules, hash_key: str, idcard=None,
-                 scanner=None, clock: Clock = time.monotonic, executor: Executor | None = None):
+                 scanner=None, clock: Clock = time.monotonic, executor: Executor | None = None,
+                 cases: CaseLookup | None = None, lookup_executor: Executor | None = None):
         super().__init__(Step.CASE, model, locker, executor=executor, clock=clock)
         self.idcard = idcard
         self.scanner = scanner
+        self.cases = cases
+        # the look-up runs beside the door steps, so that a deposit never queues behind a slow answer
+        self.lookup_executor = lookup_executor if lookup_executor is not None else self.executor
         self.rules = rules
         self.key = hash_key
         self._interrupt = ""         # why the door watch was stopped: help | finish | "" (canceled)
@@ -120,6 +154,40 @@ class DepositFlow(LockerFlow[Step]):
         self.code: str | None = None
         self.door: int | None = None
         self.help_asked = 0
+        self.lookup = Lookup.NONE
+        self.case: KioskCase | None = None     # the case as the platform knows it (Lookup.FOUND)
+        self._asked: object | None = None      # the look-up under way; a late answer of another is dropped
+        self.texted = False                    # the code went to the platform's notifier, sealed
+
+    # --- what the platform knows of the case ----------------------------------------------------------
+    @property
+    def item_name(self) -> str | None:
+        return self.case.item_name if self.case else None
+
+    @property
+    def phone_masked(self) -> str | None:
+        return self.case.phone_masked if self.case else None
+
+    @property
+    def hold_days(self) -> int | None:
+        return self.case.hold_days if self.case else None
+
+    @property
+    def days_held(self) -> int:
+        """How long this item will be held: the case's hold time, else [pickup] hold_days."""
+        return self.hold_days or self.rules.hold_days
+
+    @property
+    def handover(self) -> Handover:
+        if not self.texted:
+            return Handover.STAFF
+        if self.lookup is Lookup.FOUND:
+            return Handover.TEXT if self.phone_masked else Handover.NO_PHONE
+        return Handover.TEXT_ONCE_KNOWN
+
+    @property
+    def holder_from_case(self) -> bool:
+        return self.case is not None and self.holder is not None and self.holder == self.case.holder_hash
 
     # --- leaving the visit (kiosk/core/flow.py) ------------------------------------------------------
     def leaving(self, idle: bool) -> Leaving:
@@ -146,8 +214,44 @@ class DepositFlow(LockerFlow[Step]):
         except LockerRuleError as exc:
             self._show(notice=Notice(exc.code))
             return False
+        self.lookup = Lookup.LOOKING if self.cases is not None else Lookup.NONE
         self._show(Step.OPTIONS, None)
+        if self.cases is not None:
+            self._look_up(self.case_number)
         return True
+
+    def _look_up(self, case_number: str) -> None:
+        """Ask the platform about the case, on the look-up executor; the answer is used only while this
+        item's options are on screen."""
+        asked = self._asked = object()
+        visit, cases = self.visit, self.cases
+
+        def answered(case, error) -> None:
+            if visit != self.visit or asked is not self._asked:
+                log.info("deposit: the platform's answer about case %s came after staff went on", case_number)
+                return
+            self._asked = None
+            self._looked_up(case, error)
+        self.lookup_executor.run(lambda: cases.find_case(case_number), answered)
+
+    def _looked_up(self, case: KioskCase | None, error: BaseException | None) -> None:
+        if error is not None:
+            if not isinstance(error, PlatformUnavailable):
+                log.warning("deposit: case %s could not be looked up (%s: %s); staff set the rules",
+                            self.case_number, type(error).__name__, error)
+            else:
+                log.info("deposit: the platform cannot answer about case %s now: %s", self.case_number, error)
+            self.lookup = Lookup.UNREACHABLE
+        elif case is None:
+            self.lookup = Lookup.NOT_FOUND
+        else:
+            self.case, self.lookup = case, Lookup.FOUND
+            # the rules and the holder come from the case: no ID card to read, nothing for staff to decide
+            self.require_id = case.needs_id_card
+            self.holder = case.holder_hash if case.needs_id_card else None
+            log.info("deposit: case %s found on the platform%s", self.case_number,
+                     f" (state {case.state})" if case.ended else "")
+        self._show()
 
     def scan_case(self, timeout: float = 30.0) -> bool:
         """Wait for the case number's barcode on the scanner (on the executor). True when a case number
@@ -180,7 +284,7 @@ class DepositFlow(LockerFlow[Step]):
             if size not in ("small", "medium", "large"):
                 raise ValueError(f"size must be small, medium or large, not {size!r}")
             self.size = size
-        if require_id is not None:
+        if require_id is not None and self.lookup is not Lookup.FOUND:   # a found case sets the rule
             self.require_id = require_id
         if prefer_low is not None:
             self.prefer_low = prefer_low
@@ -190,10 +294,13 @@ class DepositFlow(LockerFlow[Step]):
         """OPTIONS done: the holder next when pickup needs the ID card, else the door."""
         if self.step is not Step.OPTIONS:
             return
-        if self.require_id:
+        if self.lookup is Lookup.LOOKING:    # staff go on: the answer is not waited for, nor used later
+            self._asked, self.lookup = None, Lookup.NONE
+        if self.require_id and self.holder is None:
             self._show(Step.HOLDER, None)
         else:
-            self.holder = None
+            if not self.require_id:
+                self.holder = None
             self._work(self._deposit)
 
     def set_holder_number(self, text: str) -> bool:
@@ -237,7 +344,8 @@ class DepositFlow(LockerFlow[Step]):
         model = self.model
         self.help_asked = 0
         item = model.reserve(case_number=self.case_number, size=self.size, holder_hash=self.holder,
-                             staff_id=self.staff_id or "?", prefer_low=self.prefer_low, avoid=self.failed_doors)
+                             staff_id=self.staff_id or "?", prefer_low=self.prefer_low, avoid=self.failed_doors,
+                             item_name=self.item_name, hold_days=self.hold_days)
         if item is None:
             self._report(Step.NO_FREE_DOOR, None)
             return
@@ -285,7 +393,7 @@ class DepositFlow(LockerFlow[Step]):
             self._report(Step.EMPTY, None)
             return
         item, self.code = model.complete_deposit(item.id)
-        self.item = item
+        self.item, self.texted = item, model.site.sends_notices
         self._report(Step.CODE, None)
 
     def finish_open(self) -> None:
