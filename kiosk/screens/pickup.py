@@ -11,13 +11,14 @@ visit starts from `flow.begin()`.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
-from kiosk.i18n import N_, _
+from kiosk.i18n import N_, _, format_date
 from kiosk.screens import locker_widgets
 from kiosk.screens.locker_widgets import LockerFlowScreen
 
@@ -34,6 +35,8 @@ NOTICES = {
     "no_id_reader": N_("This certificate can only be handed over with the holder's ID card, and the card "
                        "reader is not working. Please ask at the service desk."),
     "door_busy": N_("That door is being opened right now. Please wait a moment and try again."),
+    "already_collected": N_("This item was already collected on {date}."),
+    "recalled": N_("This item has been returned to the service window. Please ask the hall staff."),
 }
 
 
@@ -51,6 +54,7 @@ class PickupScreen(LockerFlowScreen):
     can_submit = BooleanProperty(False)
     has_scanner = BooleanProperty(False)
     hotline = StringProperty("")
+    ended_at = NumericProperty(0)     # when the item of a spent code was collected (unix seconds)
 
     flow_name = "pickup"
 
@@ -152,6 +156,7 @@ class PickupScreen(LockerFlowScreen):
         self.digits = flow.digits
         self.notice = flow.notice.value if flow.notice else ""
         self.tries_left = flow.tries_left
+        self.ended_at = flow.ended_at or 0
         self.can_submit = flow.can_submit
         self.seconds_locked = flow.seconds_locked()
         self.door, self.column, self.row = flow.door or 0, flow.column, flow.row
@@ -172,8 +177,11 @@ class PickupScreen(LockerFlowScreen):
                 self.render()
 
     # --- text -------------------------------------------------------------------------------------
-    def notice_text(self, notice: str, tries: int, *_lang) -> str:
-        return _(NOTICES[notice]).format(tries=tries) if notice in NOTICES else ""
+    def notice_text(self, notice: str, tries: int, ended_at: float = 0, *_lang) -> str:
+        if notice not in NOTICES:
+            return ""
+        day = format_date(datetime.fromtimestamp(ended_at).date()) if ended_at else ""
+        return _(NOTICES[notice]).format(tries=tries, date=day)
 
     def code_text(self, digits: str, length: int) -> str:
         return "  ".join(list(digits) + ["_"] * max(0, length - len(digits)))

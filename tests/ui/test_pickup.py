@@ -53,6 +53,38 @@ def test_a_code_typed_on_the_keypad_opens_the_door_and_shows_which_one(pickup_ui
     shot("done")
 
 
+def test_the_code_of_an_item_already_collected_says_so_and_when(pickup_ui, shot):
+    import datetime as dt
+
+    from kiosk.i18n import format_date
+
+    ui = pickup_ui
+    flow = ui.app.kiosk.pickup.pickup
+    door, code = _deposit(ui.app, "UI-0002")
+    screen = _open(ui)
+    _type(ui, screen, code)
+    ui.wait_for(lambda: screen.panels.current == "door_open", what="the door open")
+    _sim().close_door(door)
+    ui.wait_for(lambda: screen.panels.current == "done", what="done")
+    ui.app.end_visit("done")
+    ui.pump(3)
+    ui.app.screens.current = "pickup"      # the next citizen types the same code
+    screen = _open(ui)
+    tries = flow.tries_left
+    _type(ui, screen, code)
+    ui.wait_for(lambda: flow.notice is not None and flow.notice.value == "already_collected", what="the notice")
+    day = format_date(dt.datetime.fromtimestamp(flow.ended_at).date(), "zh_CN")
+    assert screen.ids.notice.text == f"该物品已于{day}领取。"
+    assert flow.tries_left == tries and screen.panels.current == "code" and _sim().is_open(door) is False
+    shot("already-collected")
+    ui.app.set_language("en")
+    ui.pump(3)
+    assert screen.ids.notice.text.startswith("This item was already collected on ")
+    assert screen.ids.notice.texture_size[0] <= screen.ids.notice.width + 2
+    shot("already-collected-en")
+    ui.app.set_language("zh_CN")
+
+
 def test_five_wrong_codes_show_the_countdown_and_the_keypad_returns_when_it_ends(pickup_ui, shot):
     ui = pickup_ui
     screen = _open(ui)

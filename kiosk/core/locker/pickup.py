@@ -1,6 +1,7 @@
 """Citizen pickup at the locker (PickupFlow): a code or a QR code, the ID card when needed, the door.
 
     CODE --digits/QR--> (wrong: CODE with a notice; the 5th wrong code: LOCKED, 60 s doubling)
+         --the code of an item since collected or recalled--> CODE with a notice saying so (not a wrong code)
          --right code--> [ID_CARD --card of the holder-->] OPENING --> DOOR_OPEN
     DOOR_OPEN --door closed--> DONE                      (pickup recorded)
               --door closed, the sensor still sees the item--> ITEM_LEFT --open again / finish-->
@@ -69,6 +70,8 @@ class Notice(str, enum.Enum):
     CARD_NOT_READ = "card_not_read"
     NO_ID_READER = "no_id_reader"
     DOOR_BUSY = "door_busy"
+    ALREADY_COLLECTED = "already_collected"   # the code's item was collected (`ended_at` says when)
+    RECALLED = "recalled"                     # the code's item went back to the window with staff
 
 
 # how long the citizen has to close a door left open before the flow stops watching it
@@ -124,6 +127,7 @@ class PickupFlow(LockerFlow[Step]):
         self.transaction_id: str | None = None
         self.help_asked = 0
         self.reading_card = False    # a read of the holder's card is under way
+        self.ended_at: float | None = None   # when the item of a spent code was collected or recalled (unix s)
 
     # --- leaving the visit (kiosk/core/flow.py) ------------------------------------------------------
     def leaving(self, idle: bool) -> Leaving:
@@ -274,6 +278,14 @@ class PickupFlow(LockerFlow[Step]):
             return
         item = model.find_by_code(code) if 6 <= len(code) <= 8 else None
         if item is None:
+            # a held item with the code comes first (codes are drawn again); then a spent code is told
+            # apart from a wrong one: the citizen learns where the item went, and no lockout comes nearer
+            ended = model.ended_by_code(code) if 6 <= len(code) <= 8 else None
+            if ended is not None:
+                log.info("pickup: the code of case %s, %s, was used again", ended.case_number, ended.state)
+                self.ended_at = ended.ended_at
+                self._report(Step.CODE, Notice.ALREADY_COLLECTED if ended.state == "collected" else Notice.RECALLED)
+                return
             locked, self.tries_left = model.wrong_code()
             if locked:
                 self.locked_until = self.clock() + locked
