@@ -80,6 +80,8 @@ def _deposit_case(d) -> None:
     dep = _screen(d, "staff_deposit")
     _type(d, dep.ids.keypad, "2026051800017")
     d.tap(dep.ids.next_step)
+    # the platform is asked about the case meanwhile: the picture shows what it said
+    d.wait_for(lambda: dep.lookup != "looking", what="the platform's answer about the case")
 
 
 def _deposit_holder(d) -> None:
