@@ -3,7 +3,6 @@ a loopback stand-in of its route: tests/sync/caseplatform.py) while staff choose
 card reader and the scanner are the real drivers on their simulators, in virtual time."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -42,9 +41,11 @@ def platform():
 def kits(tmp_path):
     made = []
 
-    def make(url: str, key: str | None = None, **kw):
-        k = make_kit(tmp_path / f"k{len(made)}", cases=CentralClient(url, KIOSK, SECRET, lookup_timeout_s=1),
-                     edit=notice_config(key), **kw)
+    def make(url: str, key: str | None = None, *, timeout_s: float = 1, lookup_executor=None):
+        k = make_kit(tmp_path / f"k{len(made)}", cases=CentralClient(url, KIOSK, SECRET, lookup_timeout_s=timeout_s),
+                     edit=notice_config(key))
+        if lookup_executor is not None:
+            k.deposit.lookup_executor = lookup_executor
         made.append(k)
         return k
     yield make
@@ -144,13 +145,11 @@ def test_the_platform_saying_the_item_has_left_already_is_told_to_staff(kits, pl
     assert flow.lookup is Lookup.FOUND and flow.case.ended == "collected"
 
 
-def test_while_the_platform_is_asked_staff_go_on_and_the_deposit_never_waits_for_the_answer(tmp_path, platform):
+def test_while_the_platform_is_asked_staff_go_on_and_the_deposit_never_waits_for_the_answer(kits, platform):
     platform.delay_s = 30                            # held until released
     looked_up = []
     lookup = Threads(lambda fn: (fn(), looked_up.append(1)), workers=1, name="test-lookup")
-    client = CentralClient(platform.url, KIOSK, SECRET, lookup_timeout_s=20)
-    kit = make_kit(tmp_path, cases=client)
-    kit.deposit.lookup_executor = lookup
+    kit = kits(platform.url, timeout_s=20, lookup_executor=lookup)
     flow = kit.deposit
     try:
         flow.begin("1001")
@@ -173,30 +172,19 @@ def test_while_the_platform_is_asked_staff_go_on_and_the_deposit_never_waits_for
         assert deposit["holder_hash"] is None and deposit["item_name"] is None
     finally:
         lookup.shutdown()
-        client.close()
-        for dev in kit.closers:
-            dev.close()
 
 
-def test_the_answer_is_used_only_for_the_case_it_was_asked_for(tmp_path, platform):
+def test_the_answer_is_used_only_for_the_case_it_was_asked_for(kits, platform):
     held = Held()
-    client = CentralClient(platform.url, KIOSK, SECRET, lookup_timeout_s=2)
-    kit = make_kit(tmp_path, cases=client)
-    kit.deposit.lookup_executor = held
-    flow = kit.deposit
-    try:
-        flow.begin("1001")
-        assert flow.set_case("BJ2026-0001") and flow.lookup is Lookup.LOOKING
-        flow.begin("1001")                      # staff start over (back to the menu, a new deposit)
-        assert flow.set_case("BJ2026-0002")
-        held.release(1)                         # the first case's answer arrives: not this item's
-        assert flow.case is None and flow.lookup is Lookup.LOOKING
-        held.release()
-        assert flow.lookup is Lookup.FOUND and flow.case.case_number == "BJ2026-0002"
-    finally:
-        client.close()
-        for dev in kit.closers:
-            dev.close()
+    flow = kits(platform.url, lookup_executor=held).deposit
+    flow.begin("1001")
+    assert flow.set_case("BJ2026-0001") and flow.lookup is Lookup.LOOKING
+    flow.begin("1001")                      # staff start over (back to the menu, a new deposit)
+    assert flow.set_case("BJ2026-0002")
+    held.release(1)                         # the first case's answer arrives: not this item's
+    assert flow.case is None and flow.lookup is Lookup.LOOKING
+    held.release()
+    assert flow.lookup is Lookup.FOUND and flow.case.case_number == "BJ2026-0002"
 
 
 def test_a_scanned_case_barcode_is_looked_up_like_a_typed_number(kits, platform):

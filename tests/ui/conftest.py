@@ -201,6 +201,16 @@ def deposit_item(app, case: str, close_after_s: float = 1.5, holder: str | None 
     return door, code
 
 
+def open_deposit(ui):
+    """The staff deposit screen, as after staff 1001 signed in and tapped Deposit."""
+    staff = ui.app.screens.get_screen("staff")
+    ui.app.session.touch()
+    staff.signed_in = "1001"
+    ui.app.screens.current = "staff_deposit"
+    ui.pump(3)
+    return ui.app.screens.get_screen("staff_deposit")
+
+
 @pytest.fixture
 def pickup_ui(ui):
     """The app with the locker service up (its screens: pickup, staff)."""

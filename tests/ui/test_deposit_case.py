@@ -11,6 +11,7 @@ import pytest
 
 from tests.sync.caseplatform import CasePlatform, closed_port_url, demo_case
 from tests.ui.conftest import locker_sim
+from tests.ui.conftest import open_deposit as _open_deposit
 
 FOUND = "2026051800031"
 MISSING = "2026051800032"
@@ -49,12 +50,7 @@ def asks(pickup_ui):
 
 
 def open_deposit(ui):
-    staff = ui.app.screens.get_screen("staff")
-    ui.app.session.touch()
-    staff.signed_in = "1001"
-    ui.app.screens.current = "staff_deposit"
-    ui.pump(3)
-    screen = ui.app.screens.get_screen("staff_deposit")
+    screen = _open_deposit(ui)
     ui.wait_for(lambda: screen.panels.current == "case", what="the case number keypad")
     return screen
 
@@ -65,6 +61,15 @@ def type_case(ui, screen, case: str) -> None:
     ui.wait_for(lambda: screen.typed == case, 5, "the typed case number")
     ui.tap(screen.ids.next_step)
     ui.wait_for(lambda: screen.panels.current == "options", 5, "the options")
+
+
+def case_entered(ui, case: str, lookup: str):
+    """Staff type `case` on the deposit screen; the screen and flow once the look-up came to `lookup`."""
+    screen = open_deposit(ui)
+    type_case(ui, screen, case)
+    flow = ui.app.kiosk.pickup.deposit
+    ui.wait_for(lambda: flow.lookup.value == lookup, 10, f"the look-up {lookup}")
+    return screen, flow
 
 
 def assert_texts_fit(ui, panel) -> None:
@@ -85,6 +90,19 @@ def assert_texts_fit(ui, panel) -> None:
         assert left >= -1 and left + w.width <= Window.width + 1, f"{w.text!r} runs off the window"
 
 
+def shots_in_both_languages(ui, screen, panel: str, shot, name: str, english=lambda: True) -> None:
+    """The panel's texts fit in Chinese and in English: checked, and a screenshot of each; `english()`
+    holds while the English one is shown."""
+    for lang, suffix in (("zh_CN", ""), ("en", "-en")):
+        ui.app.set_language(lang)
+        ui.pump(3)
+        assert_texts_fit(ui, screen.panels.panels[panel])
+        assert lang != "en" or english()
+        shot(name + suffix)
+    ui.app.set_language("zh_CN")
+    ui.pump(3)
+
+
 def finish_deposit(ui, screen) -> None:
     ui.tap(screen.ids.options_next)
     ui.wait_for(lambda: screen.panels.current == "door_open", 10, "the door open")
@@ -96,23 +114,13 @@ def test_a_found_case_shows_its_item_rule_and_masked_phone_and_the_code_goes_by_
                                                                                       shot):
     ui = pickup_ui
     asks(platform.url)
-    screen = open_deposit(ui)
-    type_case(ui, screen, FOUND)
-    flow = ui.app.kiosk.pickup.deposit
-    ui.wait_for(lambda: flow.lookup.value == "found", 10, "the platform's answer")
+    screen, flow = case_entered(ui, FOUND, "found")
     assert screen.ids.case_item.text == "不动产权证书（首次登记）"
     assert "持证人信息已由平台提供" in screen.ids.case_rule.text and "保管5天" in screen.ids.case_rule.text
     assert "申请人手机：138****1234" in screen.ids.case_rule.text
     assert screen.ids.id_rule.disabled and screen.ids.id_rule.height == 0     # the case sets the rule
-    assert_texts_fit(ui, screen.panels.panels["options"])
-    shot("found-options")
-    ui.app.set_language("en")
-    ui.pump(3)
-    assert "Applicant's mobile: 138****1234" in screen.ids.case_rule.text
-    assert_texts_fit(ui, screen.panels.panels["options"])
-    shot("found-options-en")
-    ui.app.set_language("zh_CN")
-    ui.pump(3)
+    shots_in_both_languages(ui, screen, "options", shot, "found-options",
+                            lambda: "Applicant's mobile: 138****1234" in screen.ids.case_rule.text)
     finish_deposit(ui, screen)        # no holder step: the platform gave the holder
     assert screen.ids.handover.text == "平台将以短信把取件码发送给申请人（138****1234）。"
     assert_texts_fit(ui, screen.panels.panels["code"])
@@ -127,31 +135,15 @@ def test_a_found_case_shows_its_item_rule_and_masked_phone_and_the_code_goes_by_
 def test_with_the_platform_down_the_deposit_goes_on_as_usual_with_a_calm_note(pickup_ui, asks, shot):
     ui = pickup_ui
     asks(closed_port_url())
-    screen = open_deposit(ui)
-    type_case(ui, screen, MISSING)
-    flow = ui.app.kiosk.pickup.deposit
-    ui.wait_for(lambda: flow.lookup.value == "unreachable", 10, "the look-up given up")
+    screen, flow = case_entered(ui, MISSING, "unreachable")
     assert screen.ids.case_status.text == "平台暂时无法连接，可照常存件。"
     assert not screen.ids.id_rule.disabled and screen.ids.id_rule.height > 0   # staff choose the rule
-    assert_texts_fit(ui, screen.panels.panels["options"])
-    shot("down-options")
-    ui.app.set_language("en")
-    ui.pump(3)
-    assert_texts_fit(ui, screen.panels.panels["options"])
-    shot("down-options-en")
-    ui.app.set_language("zh_CN")
-    ui.pump(3)
+    shots_in_both_languages(ui, screen, "options", shot, "down-options")
     ui.tap(screen.ids.id_no)
     ui.wait_for(lambda: not flow.require_id, 5, "no ID card rule")
     finish_deposit(ui, screen)
     assert screen.ids.handover.text == "平台收到办件信息后，将以短信把取件码发送给申请人。"
-    assert_texts_fit(ui, screen.panels.panels["code"])
-    shot("down-code")
-    ui.app.set_language("en")
-    ui.pump(3)
-    assert_texts_fit(ui, screen.panels.panels["code"])
-    shot("down-code-en")
-    ui.app.set_language("zh_CN")
+    shots_in_both_languages(ui, screen, "code", shot, "down-code")
     screen.next_item()
     ui.pump(3)
     ui.app.end_visit("done")
@@ -179,17 +171,8 @@ def test_while_the_platform_is_asked_the_screen_says_so_and_staff_can_go_on(pick
 def test_a_case_the_platform_says_was_collected_is_flagged_to_staff(pickup_ui, platform, asks, shot):
     ui = pickup_ui
     asks(platform.url)
-    screen = open_deposit(ui)
-    type_case(ui, screen, COLLECTED)
-    flow = ui.app.kiosk.pickup.deposit
-    ui.wait_for(lambda: flow.lookup.value == "found", 10, "the platform's answer")
+    screen, _flow = case_entered(ui, COLLECTED, "found")
     assert screen.ids.case_ended.text == "平台显示该办件的物品已被领取，请核对后再存件。"
     assert "取件时无需核验身份证" in screen.ids.case_rule.text and "保管7天" in screen.ids.case_rule.text
-    assert_texts_fit(ui, screen.panels.panels["options"])
-    shot("collected-options")
-    ui.app.set_language("en")
-    ui.pump(3)
-    assert_texts_fit(ui, screen.panels.panels["options"])
-    shot("collected-options-en")
-    ui.app.set_language("zh_CN")
+    shots_in_both_languages(ui, screen, "options", shot, "collected-options")
     ui.app.end_visit("done")

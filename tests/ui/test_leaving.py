@@ -21,7 +21,7 @@ import time
 import pytest
 
 from kiosk.i18n import _
-from tests.ui.conftest import pickup_service
+from tests.ui.conftest import open_deposit, pickup_service
 
 pytestmark = pytest.mark.slow
 
@@ -881,26 +881,13 @@ def deposit_flow(ui):
 
 
 def to_deposit_door_open(ui, case: str):
-    staff = ui.app.screens.get_screen("staff")
-    ui.app.session.touch()
-    staff.signed_in = "1001"
-    ui.app.screens.current = "staff_deposit"
-    ui.pump(3)
+    open_deposit(ui)
     flow = deposit_flow(ui)
     assert flow.set_case(case)
     flow.choose(size="small", require_id=False)
     ui.app.screens.get_screen("staff_deposit").confirm_options()
     ui.wait_for(lambda: flow.step.value == "door_open", 10, "the deposit door open")
     return flow.door
-
-
-def open_deposit(ui):
-    staff = ui.app.screens.get_screen("staff")
-    ui.app.session.touch()
-    staff.signed_in = "1001"
-    ui.app.screens.current = "staff_deposit"
-    ui.pump(3)
-    return ui.app.screens.get_screen("staff_deposit")
 
 
 @pytest.mark.parametrize("step", ["case-typed", "options", "holder-typed"])
