@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
+from pydantic import ValidationError
 
 from kiosk import __version__
 from kiosk.wire import auth
@@ -189,9 +190,11 @@ class CentralClient:
             return None
         try:
             case = KioskCase.model_validate_json(resp.content)
-        except ValueError as exc:
-            raise CentralServerError(f"GET {path}: the platform's answer is not a case: "
-                                     f"{_short(str(exc))}", resp.status_code) from None
+        except ValidationError as exc:
+            # the fields and what is wrong with them, never their values (a case holds personal data)
+            wrong = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in exc.errors()[:5])
+            raise CentralServerError(f"GET {path}: the platform's answer is not a case ({wrong})",
+                                     resp.status_code) from None
         if case.case_number.upper() != case_number.upper():
             raise CentralServerError(f"GET {path}: the platform answered with case {case.case_number!r}",
                                      resp.status_code)

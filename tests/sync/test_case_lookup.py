@@ -76,3 +76,11 @@ def test_the_platform_may_add_fields_and_say_the_item_has_left_already(platform)
     platform.cases["BJ2026-0004"] = demo_case("BJ2026-0004", state="collected", notified_at="2026-05-18T09:30:00+08:00")
     case = client(platform.url).find_case("BJ2026-0004")
     assert case.ended == "collected"
+
+
+def test_an_answer_refused_is_described_by_its_fields_never_by_their_values(platform):
+    platform.answers["BJ2026-0001"] = ('{"case_number": "BJ2026-0001", "item_name": "x", "needs_id_card": true, '
+                                      '"phone_masked": "13812345678 13812345678 13812345678"}').encode()
+    with pytest.raises(CentralServerError) as failed:
+        client(platform.url).find_case("BJ2026-0001")
+    assert "phone_masked" in str(failed.value) and "12345678" not in str(failed.value)
