@@ -31,6 +31,7 @@ from tests.conftest import write_config
 
 HASH_KEY = "demo-deployment-key-change-me-000000"
 HALL_ZONE = timezone(timedelta(hours=8))   # the times a deposit writes, whatever zone the test machine is in
+PLACE = "一楼东侧24小时自助区"
 
 
 class ScriptedClock(VirtualClock):
@@ -124,6 +125,16 @@ class Kit:
                 done.append(1)
                 self.clock.at(seconds, lambda: self.close(f.door))
         flow.listeners.append(on_change)
+
+
+def notice_config(key: str | None, code_length: int = 6, place: str = PLACE):
+    """A config edit: the notifier's key in [central], the place of the locker, the code length."""
+    def edit(text: str) -> str:
+        text = re.sub(r'(?m)^place = "".*$', f'place = "{place}"', text, count=1)
+        if key is not None:
+            text = text.replace('[central]\n', f'[central]\nnotice_key = "{key}"\n', 1)
+        return text.replace("code_length = 6", f"code_length = {code_length}", 1)
+    return edit
 
 
 def make_kit(tmp_path: Path, driver: str = "lock8a", extra: str = "", monkey_config=None,

@@ -15,8 +15,7 @@ from kiosk.core.privacy import holder_hash
 from kiosk.sim.idcard import demo_resident
 from kiosk.sync.client import CentralClient
 from kiosk.wire import sealed
-from tests.pickup.conftest import HASH_KEY, make_kit
-from tests.pickup.test_deposit_notice import notice_config
+from tests.pickup.conftest import HASH_KEY, make_kit, notice_config
 from tests.sync.caseplatform import CasePlatform, closed_port_url, demo_case
 
 KIOSK, SECRET = "demo-hall-k01", "demo-secret-demo-hall-k01-0000000000"   # the default config's

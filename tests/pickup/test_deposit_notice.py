@@ -3,26 +3,13 @@ times, the hall and the place, the case's item and hold time; and where the plai
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 
 import pytest
 
 from kiosk.core.locker.model import DAY_S, LockerRuleError, code_hash
 from kiosk.wire import sealed
-from tests.pickup.conftest import HASH_KEY, make_kit
-
-PLACE = "一楼东侧24小时自助区"
-
-
-def notice_config(key: str | None, code_length: int = 6, place: str = PLACE):
-    """A config edit: the notifier's key in [central], the place of the locker, the code length."""
-    def edit(text: str) -> str:
-        text = re.sub(r'(?m)^place = "".*$', f'place = "{place}"', text, count=1)
-        if key is not None:
-            text = text.replace('[central]\n', f'[central]\nnotice_key = "{key}"\n', 1)
-        return text.replace("code_length = 6", f"code_length = {code_length}", 1)
-    return edit
+from tests.pickup.conftest import HASH_KEY, PLACE, make_kit, notice_config
 
 
 @pytest.fixture
