@@ -9,7 +9,7 @@ the clear: the holder as the keyed hash of the ID number, the mobile number mask
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -37,8 +37,9 @@ class KioskCase(BaseModel):
     holder_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     phone_masked: Annotated[Annotated[str, Field(max_length=32), AfterValidator(_masked_phone)] | None,
                             Field(default=None)]
+    # awaiting_deposit | held | collected | recalled, of the case's latest item; any other is taken as it comes
     state: str = ""
-    handins: list[Any] = []
+    # (the platform also says how often materials were handed in, `handins`: not needed for a deposit)
 
     @property
     def ended(self) -> str | None:

@@ -23,7 +23,7 @@ ROUTE = re.compile(r"^/api/v1/kiosks/([^/?]+)/cases/([^/?]+)$")
 
 def demo_case(case_number: str = "BJ2026-0001", **over) -> dict:
     doc = {"case_number": case_number, "item_name": "不动产权证书", "needs_id_card": True, "hold_days": 5,
-           "holder_hash": None, "phone_masked": "138****1234", "state": "approved", "handins": []}
+           "holder_hash": None, "phone_masked": "138****1234", "state": "awaiting_deposit", "handins": 0}
     doc.update(over)
     return doc
 
