@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sync.caseplatform import CasePlatform, closed_port_url, demo_case
-from tests.ui.conftest import locker_sim
+from tests.ui.conftest import locker_sim, pickup_service
 from tests.ui.conftest import open_deposit as _open_deposit
 
 FOUND = "2026051800031"
@@ -35,7 +35,7 @@ def asks(pickup_ui):
     """asks(url): the deposit's look-up goes to the platform at `url` for this test."""
     from kiosk.sync.client import CentralClient
 
-    flow = pickup_ui.app.kiosk.pickup.deposit
+    flow = pickup_service(pickup_ui.app).deposit
     saved, made = flow.cases, []
 
     def point(url: str, timeout_s: float | None = None) -> None:
@@ -67,7 +67,7 @@ def case_entered(ui, case: str, lookup: str):
     """Staff type `case` on the deposit screen; the screen and flow once the look-up came to `lookup`."""
     screen = open_deposit(ui)
     type_case(ui, screen, case)
-    flow = ui.app.kiosk.pickup.deposit
+    flow = pickup_service(ui.app).deposit
     ui.wait_for(lambda: flow.lookup.value == lookup, 10, f"the look-up {lookup}")
     return screen, flow
 
@@ -155,7 +155,7 @@ def test_while_the_platform_is_asked_the_screen_says_so_and_staff_can_go_on(pick
     asks(platform.url, timeout_s=25)
     screen = open_deposit(ui)
     type_case(ui, screen, FOUND)
-    flow = ui.app.kiosk.pickup.deposit
+    flow = pickup_service(ui.app).deposit
     assert flow.lookup.value == "looking"
     assert screen.ids.case_status.text == "正在查询办件…"
     shot("looking")

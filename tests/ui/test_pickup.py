@@ -59,7 +59,7 @@ def test_the_code_of_an_item_already_collected_says_so_and_when(pickup_ui, shot)
     from kiosk.i18n import format_date
 
     ui = pickup_ui
-    flow = ui.app.kiosk.pickup.pickup
+    flow = pickup_service(ui.app).pickup
     door, code = _deposit(ui.app, "UI-0002")
     screen = _open(ui)
     _type(ui, screen, code)
