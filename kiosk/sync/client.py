@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from kiosk import __version__
 from kiosk.wire import auth
-from kiosk.wire.case_lookup import KioskCase
+from kiosk.wire.cases import KioskCase
 from kiosk.wire.errors import PlatformUnavailable
 from kiosk.wire.transactions import BatchResult, Heartbeat
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from kiosk.wire.case_lookup import KioskCase
+from kiosk.wire.cases import KioskCase
 
 __all__ = ["CaseLookup", "KioskCase"]
 
