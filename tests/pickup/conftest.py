@@ -138,9 +138,10 @@ def notice_config(key: str | None, code_length: int = 6, place: str = PLACE):
 
 
 def make_kit(tmp_path: Path, driver: str = "lock8a", extra: str = "", monkey_config=None,
-             edit: Callable[[str], str] | None = None, cases=None) -> Kit:
+             edit: Callable[[str], str] | None = None, cases=None, clock_start: float = 1_000_000.0) -> Kit:
     """`extra` is TOML appended to the default config, `edit` rewrites its text first (a key inside a
-    table that is there already); `cases` is the platform's case look-up the deposit asks."""
+    table that is there already); `cases` is the platform's case look-up the deposit asks; the kit's
+    one clock (monotonic and wall) starts at `clock_start` (unix seconds)."""
     text = (Path(__file__).resolve().parents[2] / "config" / "kiosk.toml").read_text(encoding="utf-8")
     if driver == "kerong":
         text = re.sub(r'(?m)^driver = "lock8a".*$', 'driver = "kerong"', text)
@@ -150,7 +151,7 @@ def make_kit(tmp_path: Path, driver: str = "lock8a", extra: str = "", monkey_con
     text = (edit(text) if edit else text) + "\n" + extra
     path = write_config(tmp_path / "kiosk", text)
     settings = config.load(path)
-    clock = ScriptedClock()
+    clock = ScriptedClock(clock_start)
     sim = LockerSimulator(clock)
     boards = [(b.address, b.doors) for b in settings.devices.locker.boards]
     sim.configure(driver, boards)

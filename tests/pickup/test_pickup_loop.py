@@ -1,0 +1,156 @@
+"""The pickup loop from the kiosk's side, against the real reference platform (issue 17).
+
+The platform is `kiosk central` in a subprocess with its notifier run as `kiosk central notify --once` and the
+`file` SMS gateway (tests/central/pickup_kit.py); the kiosk is the real deposit and pickup flows on the locker,
+card reader and scanner simulators (tests/pickup/conftest.py), its case look-up the real central client, its
+outbox shipped by `kiosk sync --once`. Deposit and pickup run in the kit's virtual time, starting at T0.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from kiosk.core.locker.deposit import Handover, Lookup, Step
+from kiosk.core.locker.pickup import Notice
+from kiosk.core.locker.pickup import Step as PickupStep
+from kiosk.core.privacy import holder_hash
+from kiosk.sim.idcard import demo_resident
+from kiosk.sync.client import CentralClient
+from kiosk.wire import sealed
+from tests.central.pickup_kit import HASH_KEY, T0, new_case, start_loop
+from tests.conftest import run_kiosk
+from tests.pickup.conftest import PLACE, make_kit, notice_config
+from tests.pickup.test_pickup_flow import type_code
+from tests.sync.caseplatform import closed_port_url
+
+KIOSK_ID = "k1"       # provisioned on the platform by tests/central/conftest.py start_central
+HOLDER = demo_resident().id_number
+HALL = "示例政务服务中心 24小时自助服务区"
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory):
+    lp = start_loop(tmp_path_factory.mktemp("loop"))
+    yield lp
+    lp.central.server.stop()
+
+
+@pytest.fixture
+def kiosk(tmp_path, loop):
+    """kiosk(lookup_url=None): this kiosk on the loop's platform (its look-up to `lookup_url` if given)."""
+    made = []
+
+    def make(lookup_url: str | None = None):
+        secret = loop.central.secrets[("kiosk", KIOSK_ID)]
+        with_key = notice_config(sealed.public_key_text(loop.public_key))
+
+        def edit(text: str) -> str:
+            text = with_key(text)
+            for key, value in (("id", KIOSK_ID), ("url", loop.central.url), ("secret", secret),
+                               ("hash_key", HASH_KEY)):   # the deployment's key: the platform hashes holders alike
+                text = re.sub(rf'(?m)^{key} = "[^"]*"', f'{key} = "{value}"', text, count=1)
+            return text
+        client = CentralClient(lookup_url or loop.central.url, KIOSK_ID, secret, lookup_timeout_s=2)
+        kit = make_kit(tmp_path / f"kiosk{len(made)}", edit=edit, cases=client, clock_start=T0.timestamp())
+        made.append(kit)
+        return kit
+    yield make
+    for kit in made:
+        kit.deposit.cases.close()
+        for dev in kit.closers:
+            dev.close()
+
+
+def post_case(loop, case: str, phone: str, **more):
+    body = {"case_number": case, "item_name": "不动产权证书", "applicant_id_number": HOLDER, "applicant_mobile": phone,
+            "needs_id_card": True, "hold_days": 5, **more}
+    res = loop.central.call("POST", "/api/v1/cases", body, operator="op")
+    assert res.status_code in (200, 201), res.text
+
+
+def deposit(kit, case: str, holder: str | None = None) -> tuple[int, str]:
+    """Staff deposit the item of `case` (typing the holder's ID number when the platform did not give it)."""
+    flow = kit.deposit
+    flow.begin("1001")
+    assert flow.set_case(case)
+    flow.choose(size="small")
+    flow.listeners.append(lambda f: f.step is Step.DOOR_OPEN and kit.clock.at(5, lambda: kit.close(f.door)))
+    try:
+        flow.confirm_options()
+        if holder is not None:
+            assert flow.step is Step.HOLDER and flow.set_holder_number(holder)
+    finally:
+        flow.listeners.clear()
+    assert flow.step is Step.CODE, (flow.step, flow.notice)
+    return flow.door, flow.code
+
+
+def sync(kit) -> int:
+    return run_kiosk("sync", "--once", config=kit.path).returncode
+
+
+def collect_with_the_card(kit, code: str) -> None:
+    pickup = kit.pickup
+    pickup.begin()
+    type_code(pickup, code)
+    assert pickup.step is PickupStep.ID_CARD
+    kit.card_sim.insert_card(demo_resident())
+    kit.close_after(5)
+    pickup.read_card()
+    assert pickup.step is PickupStep.DONE and pickup.id_checked
+
+
+def test_a_case_found_at_the_deposit_is_texted_once_and_its_code_opens_the_door_for_the_holder(loop, kiosk):
+    kit = kiosk()
+    case, phone = new_case(), "13911117001"
+    post_case(loop, case, phone)
+    flow = kit.deposit
+    flow.begin("1001")
+    assert flow.set_case(case)
+    assert flow.lookup is Lookup.FOUND and flow.item_name == "不动产权证书" and flow.phone_masked == "139****7001"
+    assert flow.holder == holder_hash(HASH_KEY, HOLDER) and flow.case.hold_days == 5
+    door, code = deposit(kit, case)               # no holder step: the platform gave it
+    assert kit.deposit.handover is Handover.TEXT
+    assert sync(kit) == 0
+    loop.notify(T0 + timedelta(minutes=1))
+    loop.notify(T0 + timedelta(minutes=2))        # a second pass sends nothing again
+    [msg] = loop.messages(phone=phone)
+    assert msg["template"] == "pickup_ready" and msg["params"]["code"] == code
+    for part in ("不动产权证书", HALL, PLACE, "11月27日", "身份证"):   # deposited 11-22, held 5 days
+        assert part in msg["text"], part
+    kit.deposit.code_seen()
+    collect_with_the_card(kit, code)
+    assert sync(kit) == 0
+    # the platform now says the item was collected: a deposit for the case warns, the code is spent
+    flow.begin("1001")
+    assert flow.set_case(case) and flow.case.ended == "collected"
+    kit.pickup.begin()
+    type_code(kit.pickup, code)
+    assert kit.pickup.notice is Notice.ALREADY_COLLECTED
+
+
+def test_a_deposit_made_while_the_platform_is_down_is_texted_once_it_is_up_and_knows_the_case(loop, kiosk):
+    kit = kiosk(lookup_url=closed_port_url())
+    case, phone = new_case(), "13911117002"
+    flow = kit.deposit
+    flow.begin("1001")
+    assert flow.set_case(case) and flow.lookup is Lookup.UNREACHABLE
+    door, code = deposit(kit, case, holder=HOLDER)      # staff type the holder, as without a platform
+    assert kit.deposit.handover is Handover.TEXT_ONCE_KNOWN
+    loop.central.server.stop()
+    try:
+        assert sync(kit) != 0                           # nothing reaches the platform: the outbox keeps it
+    finally:
+        loop.central.server.start()
+    assert sync(kit) == 0
+    loop.notify(T0 + timedelta(minutes=1))
+    assert loop.messages(phone=phone) == []            # the case is not on the platform yet: the notice waits
+    post_case(loop, case, phone)
+    loop.notify(T0 + timedelta(minutes=2))
+    loop.notify(T0 + timedelta(minutes=3))
+    [msg] = loop.messages(phone=phone)
+    assert msg["params"]["code"] == code
+    kit.deposit.code_seen()
+    collect_with_the_card(kit, code)
