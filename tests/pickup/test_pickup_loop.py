@@ -105,8 +105,10 @@ def collect_with_the_card(kit, code: str) -> None:
 def test_a_case_found_at_the_deposit_is_texted_once_and_its_code_opens_the_door_for_the_holder(loop, kiosk):
     kit = kiosk()
     case, phone = new_case(), "13911117001"
-    post_case(loop, case, phone)
     flow = kit.deposit
+    flow.begin("1001")
+    assert flow.set_case(case) and flow.lookup is Lookup.NOT_FOUND    # the platform's 404 for a case it lacks
+    post_case(loop, case, phone)
     flow.begin("1001")
     assert flow.set_case(case)
     assert flow.lookup is Lookup.FOUND and flow.item_name == "不动产权证书" and flow.phone_masked == "139****7001"

@@ -4,8 +4,9 @@ It answers `GET /api/v1/kiosks/{kiosk_id}/cases/{case_number}` as docs/central-a
 DESIGN.md section 5 define it: the request must be signed with the kiosk's secret (401
 otherwise, 403 for another kiosk's path), 200 with the case's JSON, 404 with the error body
 `{"error": "not_found", ...}` for a case it does not hold. `delay_s` holds every answer (a slow
-network); `answers` overrides the body of a case (a platform that answers something else).
-Used until the reference platform's own route lands on main (branch `cases`).
+network); `answers` overrides the body of a case (a platform that answers something else): the
+faults the reference platform (kiosk/central/routes/cases.py, tested with the kiosk in
+tests/pickup/test_pickup_loop.py) does not make on purpose.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The kiosk's case look-up (CentralClient.find_case) against a loopback stand-in of the platform's route.
 
-The reference platform's route comes with the `cases` branch; until it is on main these tests talk to
-tests/sync/caseplatform.py, which answers as the documented route does and checks the signature.
+These talk to tests/sync/caseplatform.py, which answers as the documented route does, checks the
+signature, and can be slow or answer wrongly on purpose; tests/pickup/test_pickup_loop.py looks cases up
+on the reference platform itself.
 """
 from __future__ import annotations
 
