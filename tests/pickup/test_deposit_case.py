@@ -79,15 +79,7 @@ def test_a_found_case_fills_the_holder_and_rules_and_its_item_opens_only_for_tha
     assert item.hold_days == 5 and item.due_at - item.deposited_at == pytest.approx(5 * DAY_S)
     flow.code_seen()
     # the applicant collects it with the card whose number the platform holds as a keyed hash
-    pickup = kit.pickup
-    pickup.begin()
-    for d in code:
-        pickup.press(d)
-    pickup.submit()
-    assert pickup.step is PickupStep.ID_CARD
-    kit.card_sim.insert_card(demo_resident())
-    kit.close_after(5)
-    pickup.read_card()
+    pickup = kit.collect_with_card(code, demo_resident())
     assert pickup.step is PickupStep.DONE and pickup.id_checked
 
 

@@ -92,13 +92,7 @@ def sync(kit) -> int:
 
 
 def collect_with_the_card(kit, code: str) -> None:
-    pickup = kit.pickup
-    pickup.begin()
-    type_code(pickup, code)
-    assert pickup.step is PickupStep.ID_CARD
-    kit.card_sim.insert_card(demo_resident())
-    kit.close_after(5)
-    pickup.read_card()
+    pickup = kit.collect_with_card(code, demo_resident())
     assert pickup.step is PickupStep.DONE and pickup.id_checked
 
 
