@@ -8,7 +8,7 @@ import time
 import pytest
 
 from kiosk.core.background import Held, Threads
-from kiosk.core.locker.deposit import Lookup, Step
+from kiosk.core.locker.deposit import Handover, Lookup, Step
 from kiosk.core.locker.model import DAY_S
 from kiosk.core.locker.pickup import Step as PickupStep
 from kiosk.core.privacy import holder_hash
@@ -197,6 +197,8 @@ def test_the_code_screen_knows_whether_the_platform_will_text_the_code(kits, pla
     close_when_open(kit)
     flow.confirm_options()
     assert flow.step is Step.CODE and flow.texted is with_key
+    # the case has no mobile number on the platform: staff hand the code on, with a key or without
+    assert flow.handover is (Handover.NO_PHONE if with_key else Handover.STAFF)
     assert (kit.outbox("deposit")[0]["sealed_code"] is not None) is with_key
     flow.code_seen()
     assert not flow.texted and flow.case is None and flow.lookup is Lookup.NONE
