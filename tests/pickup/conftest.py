@@ -142,9 +142,11 @@ class Kit:
 
 
 def notice_config(key: str | None, code_length: int = 6, place: str = PLACE):
-    """A config edit: the notifier's key in [central], the place of the locker, the code length."""
+    """A config edit: the notifier's key in [central] (None: none, though the default config has the demo
+    one), the place of the locker, the code length."""
     def edit(text: str) -> str:
-        text = re.sub(r'(?m)^place = "".*$', f'place = "{place}"', text, count=1)
+        text = re.sub(r'(?m)^place = "[^"]*".*$', f'place = "{place}"', text, count=1)
+        text = re.sub(r'(?m)^notice_key = .*\n', "", text, count=1)
         if key is not None:
             text = text.replace('[central]\n', f'[central]\nnotice_key = "{key}"\n', 1)
         return text.replace("code_length = 6", f"code_length = {code_length}", 1)

@@ -8,9 +8,11 @@ outbox shipped by `kiosk sync --once`. Deposit and pickup run in the kit's virtu
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import timedelta
 
 import pytest
+import requests
 
 from kiosk.core.locker.deposit import Handover, Lookup, Step
 from kiosk.core.locker.pickup import Notice
@@ -150,3 +152,72 @@ def test_a_deposit_made_while_the_platform_is_down_is_texted_once_it_is_up_and_k
     assert msg["params"]["code"] == code
     kit.deposit.code_seen()
     collect_with_the_card(kit, code)
+
+
+def qr_from_the_notice_page(loop, message: dict, tmp_path) -> str:
+    """What the kiosk's scanner reads off the applicant's phone: the notice's link opened in a real browser
+    (headless chromium), its screenshot read back by zbarimg."""
+    link = message["params"]["link"]
+    token = link.rsplit("/p/", 1)[1]
+    shot = tmp_path / "notice-page.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=412,915", f"--screenshot={shot}",
+                    f"{loop.central.url}/p/{token}"], capture_output=True, timeout=90, cwd=tmp_path)
+    assert shot.exists(), "chromium made no screenshot of the notice's page"
+    read = subprocess.run(["zbarimg", "--raw", "-q", str(shot)], capture_output=True, text=True, timeout=30)
+    assert read.returncode == 0, f"no QR code on the notice's page: {read.stderr}"
+    return read.stdout.strip()
+
+
+def test_the_whole_loop_a_case_a_deposit_while_the_platform_is_down_one_notice_and_its_code_typed_or_scanned(
+        loop, kiosk, tmp_path):
+    """Issue 17's loop end to end: the approval system posts the cases; staff deposit while the platform is
+    down (nothing waits on it); the platform comes back; each applicant gets exactly one notice, whose code
+    opens the door on the kiosk, typed for one and as the QR code of the notice's page for the other."""
+    kit = kiosk()
+    typed, scanned = (new_case(), "13911117011"), (new_case(), "13911117012")
+    for case, phone in (typed, scanned):
+        post_case(loop, case, phone)
+    codes = {}
+    loop.central.server.stop()
+    try:
+        for case, _phone in (typed, scanned):
+            flow = kit.deposit
+            flow.begin("1001")
+            assert flow.set_case(case) and flow.lookup is Lookup.UNREACHABLE
+            codes[case] = deposit(kit, case, holder=HOLDER)
+            assert kit.deposit.handover is Handover.TEXT_ONCE_KNOWN
+            kit.deposit.code_seen()
+        assert sync(kit) != 0                              # the outbox keeps both deposits
+    finally:
+        loop.central.server.start()
+    assert sync(kit) == 0
+    assert sync(kit) == 0                                  # and a batch sent again changes nothing
+    for minute in (1, 2, 3):
+        loop.notify(T0 + timedelta(minutes=minute))
+    notices = {}
+    for case, phone in (typed, scanned):
+        [notices[case]] = loop.messages(phone=phone)       # exactly one each
+        assert notices[case]["params"]["code"] == codes[case][1]
+    # typed, with the holder's card (the case asks for it)
+    collect_with_the_card(kit, codes[typed[0]][1])
+    assert kit.sim.unlocked[-1] == codes[typed[0]][0]
+    # the QR code of the notice's page, on the scanner, with the card
+    text = qr_from_the_notice_page(loop, notices[scanned[0]], tmp_path)
+    assert text == f"KIOSK-PICKUP:{codes[scanned[0]][1]}"
+    pickup = kit.pickup
+    pickup.begin()
+    kit.scan_sim.scan(text)
+    pickup.scanned(kit.service.pickup.scanner.read_code(5))
+    assert pickup.step is PickupStep.ID_CARD, (pickup.step, pickup.notice)
+    kit.card_sim.insert_card(demo_resident())
+    kit.close_after(5)
+    pickup.read_card()
+    assert pickup.step is PickupStep.DONE and pickup.id_checked
+    assert kit.sim.unlocked[-1] == codes[scanned[0]][0]
+    assert [p["via"] for p in kit.outbox("pickup")] == ["keypad", "qr"]
+    # collected: the platform's page says so and shows no code any more
+    assert sync(kit) == 0
+    page = requests.get(f"{loop.central.url}/p/{notices[scanned[0]]['params']['link'].rsplit('/p/', 1)[1]}",
+                        timeout=10)
+    assert "已领取" in page.text and codes[scanned[0]][1] not in page.text

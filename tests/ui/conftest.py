@@ -37,6 +37,7 @@ def _config(directory: Path) -> Path:
     text = re.sub(r'(?m)^data_dir = .*$', 'data_dir = "var"', text)
     text = re.sub(r'(?m)^seed_file = "(.*)"', lambda m: f'seed_file = "{ROOT / "config" / m.group(1)}"', text)
     # a platform notifier's key: deposits seal their codes to it, and staff are told the code is texted
+    text = re.sub(r'(?m)^notice_key = .*\n', "", text, count=1)   # the default config's demo key, replaced
     text = text.replace("[central]\n", f'[central]\nnotice_key = "{NOTICE_KEY}"\n', 1)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "kiosk.toml"
