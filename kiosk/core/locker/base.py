@@ -1,4 +1,4 @@
-"""What the three locker flows share on top of the flow base (kiosk/core/flow.py).
+"""What the locker flows share on top of the flow base (kiosk/core/flow.py).
 
 A locker step is long: a door is unlocked, then watched for minutes until it
 closes, and the flow's state moves several times within the one blocking
@@ -9,17 +9,26 @@ the UI thread decides itself (a key, a chosen size) it shows at once with
 `_show`. The work keeps `_at`, the step it last reported, for the decisions it
 takes itself (leaving with the certificate still inside); the store is read
 and written only in work, on a connection of the worker's own thread.
+
+The device steps every flow takes the same way live here too, on top of
+kiosk/core/locker/doors.py: unlocking a door with its alarm (`_unlock`), the
+second unlock when the person at the door says it did not open (`_open_once_more`),
+waiting for a door to close while the person may tap Finish or ask for help
+(`_wait_closed`), and listening to the scanner while a code is asked for
+(`start_scanning`).
 """
 from __future__ import annotations
 
 import enum
 import logging
+import threading
 import time
 from typing import Any, Callable, Generic, TypeVar
 
 from kiosk.core.background import Done, Executor
 from kiosk.core.flow import Clock, Flow
-from kiosk.core.locker.model import LockerModel
+from kiosk.core.locker import doors
+from kiosk.core.locker.model import BOARD, Item, LockerModel
 from kiosk.hardware.device import CancelToken
 from kiosk.store import PerThread
 
@@ -27,10 +36,13 @@ log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=enum.Enum)
 
+SCAN_POLL_S = 0.5   # the scanner is asked this often while a code is asked for
+
 
 class LockerFlow(Flow[S], Generic[S]):
     def __init__(self, initial: S, model: Callable[[], LockerModel], locker, *,
-                 executor: Executor | None = None, clock: Clock = time.monotonic):
+                 executor: Executor | None = None, clock: Clock = time.monotonic,
+                 scanner=None, scan_executor: Executor | None = None):
         super().__init__(initial, executor=executor, clock=clock)
         self._model = PerThread(model)   # one model (one connection) per thread that uses it
         self.locker = locker
@@ -38,6 +50,13 @@ class LockerFlow(Flow[S], Generic[S]):
         self._cancel = CancelToken()
         self._at: S = initial            # the step the work last reported (the work's own view)
         self._work_visit = self.visit
+        self._interrupt = ""             # why a door's watch was stopped: help | finish | "" (the visit ends)
+        self.help_asked = 0              # times the person said the open door did not open
+        self.scanner = scanner
+        # where the scanner is listened to while a code is asked for: a loop that runs as long as that
+        # step is on screen, so an executor of its own (without one the scanner is not listened to)
+        self.scan_executor = scan_executor
+        self._listening: threading.Event | None = None   # the current loop's own switch
 
     @property
     def step(self) -> S:
@@ -89,3 +108,112 @@ class LockerFlow(Flow[S], Generic[S]):
         dropped from now on. The listeners are not told: the caller shows what comes next."""
         self.new_visit()
         self._at = self._initial
+
+    # -- the door (in the work) ---------------------------------------------------------------------
+    def _unlock(self, item: Item, what: str) -> bool | None:
+        """Unlock `item`'s door for `what` ("a pickup", "a deposit", ...), the intent or reservation
+        committed before by the caller. True: it reports open (its door_not_opened alarm cleared);
+        False: it did not open after a retry, and the board's door_not_opened alarm is raised; None:
+        the flow was canceled. On False and None the caller lets go of what it committed."""
+        alarms = self.model.alarms
+        try:
+            doors.open_door(self.locker, item.door, self._cancel)
+        except doors.DoorFailure as exc:
+            if exc.reason == "canceled":
+                return None
+            alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
+                               f"door {item.door} did not open for {what} (case {item.case_number}): {exc.message}")
+            return False
+        alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
+        return True
+
+    def _open_once_more(self, item: Item, what: str, opening: S, door_open: S) -> bool | None:
+        """The person at the door says it did not open although the board reports it open. The first
+        time it is unlocked once more (`opening`, then `door_open` reported): True when it reports open
+        again, None when the flow was canceled. Else False, with the board's door_stuck alarm: staff
+        must come, and the caller lets go of the door."""
+        self.help_asked += 1
+        if self.help_asked == 1:
+            log.info("%s: door %d did not open for the person there; unlocking it again", self.name, item.door)
+            self._report(opening, None)
+            opened = doors.open_once_more(self.locker, item.door, self._cancel)
+            if opened is None:
+                return None
+            if opened:
+                self._report(door_open, None)
+                return True
+        self.model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
+                                      f"door {item.door} did not open for {what} (case {item.case_number}), "
+                                      "although the board reports it open")
+        return False
+
+    def _stop_watch(self, why: str) -> None:
+        """From the flow's thread: end the door's watch now, for `why` (help | finish)."""
+        self._interrupt = why
+        self._cancel.cancel()
+
+    def _door_help(self) -> None:
+        """The person said the open door did not open (the flows that wait with `_wait_closed`)."""
+        raise NotImplementedError
+
+    def _wait_closed(self, item: Item, timeout: float, still_open: Any) -> doors.Closed | None:
+        """Watch `item`'s door until it closes, or `timeout` passes (Closed(False)). The person's word
+        stops the watch early (`_stop_watch`): "finish" looks at the door at once (closed: returned;
+        still open: the notice `still_open`, and the watch goes on), "help" runs `_door_help` and
+        returns None. None too when the watch was stopped without a word: the visit ended, and its
+        end settles the door."""
+        while True:
+            try:
+                return doors.watch_closed(self.locker, item.door, timeout, self._cancel, self.clock)
+            except doors.DoorFailure:
+                why, self._interrupt = self._interrupt, ""
+                if not why:
+                    return None
+                self._cancel = CancelToken()
+                if why == "help":
+                    self._door_help()
+                    return None
+                closed = doors.watch_closed(self.locker, item.door, 0, self._cancel, self.clock)
+                if closed.closed:
+                    return closed
+                self._report(notice=still_open)
+
+    # -- the scanner --------------------------------------------------------------------------------
+    def scanned(self, code) -> None:
+        """A code from the scanner (kiosk.hardware.scanner.ScannedCode), on the flow's thread."""
+        raise NotImplementedError
+
+    def start_scanning(self, poll_s: float = SCAN_POLL_S) -> bool:
+        """Listen to the scanner until `stop_scanning()`: each code read comes back to the flow's thread
+        as `scanned(code)` while the visit it was read in lasts (the flow checks its step). A scanner
+        fault is logged and listened past (the keypad still works). False when there is nothing to
+        listen to."""
+        if self.scanner is None or self.scan_executor is None or (
+                self._listening is not None and self._listening.is_set()):
+            return False
+        # each loop has a switch of its own: a loop of an earlier visit, still in its last read when the
+        # next one starts, sees its own switch off and ends, instead of listening on for the wrong visit
+        listening = self._listening = threading.Event()
+        listening.set()
+        scanner, visit = self.scanner, self.visit
+        # a code shown before the code was asked for is not this visit's: dropped now, before the step
+        # is on screen for anyone to scan at (a buffer flush, not a wait), not later in the loop, which
+        # would race a code scanned the moment the screen shows
+        scanner.discard_pending()
+
+        def listen() -> None:
+            while listening.is_set():
+                try:
+                    code = scanner.read_code(poll_s)
+                except Exception as exc:
+                    log.warning("%s: scanner: %s", self.name, exc)
+                    listening.wait(2.0)
+                    continue
+                if code is not None and listening.is_set():
+                    self.deliver(lambda code=code: self.scanned(code), visit)
+        self.scan_executor.run(listen)
+        return True
+
+    def stop_scanning(self) -> None:
+        if self._listening is not None:
+            self._listening.clear()

@@ -48,7 +48,7 @@ from kiosk.core.flow import FREE, Clock, Leave, Leaving
 from kiosk.core.locker import doors
 from kiosk.core.locker.base import LockerFlow
 from kiosk.core.locker.cases import CaseLookup, KioskCase
-from kiosk.core.locker.model import BOARD, Item, LockerModel, LockerRuleError, check_case_number
+from kiosk.core.locker.model import Item, LockerModel, LockerRuleError, check_case_number
 from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 from kiosk.wire.errors import PlatformUnavailable
@@ -130,15 +130,13 @@ class DepositFlow(LockerFlow[Step]):
     def __init__(self, model: Callable[[], LockerModel], locker, *, rules, hash_key: str, idcard=None,
                  scanner=None, clock: Clock = time.monotonic, executor: Executor | None = None,
                  cases: CaseLookup | None = None, lookup_executor: Executor | None = None):
-        super().__init__(Step.CASE, model, locker, executor=executor, clock=clock)
+        super().__init__(Step.CASE, model, locker, executor=executor, clock=clock, scanner=scanner)
         self.idcard = idcard
-        self.scanner = scanner
         self.cases = cases
         # the look-up runs beside the door steps, so that a deposit never queues behind a slow answer
         self.lookup_executor = lookup_executor if lookup_executor is not None else self.executor
         self.rules = rules
         self.key = hash_key
-        self._interrupt = ""         # why the door watch was stopped: help | finish | "" (canceled)
         self.staff_id: str | None = None
         self._reset_item()
 
@@ -352,18 +350,14 @@ class DepositFlow(LockerFlow[Step]):
         self.item, self.door = item, item.door
         self._report(Step.OPENING, None)
         model.in_use.add(item.door)
-        try:
-            doors.open_door(self.locker, item.door, self._cancel)
-        except doors.DoorFailure as exc:
+        opened = self._unlock(item, "a deposit")
+        if not opened:
             model.release(item.id)
             model.in_use.discard(item.door)
-            if exc.reason != "canceled":
+            if opened is False:
                 self.failed_doors.add(item.door)
-                model.alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
-                                         f"door {item.door} did not open for a deposit: {exc.message}")
                 self._report(Step.DOOR_FAILED, None)
             return
-        model.alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
         self._report(Step.DOOR_OPEN, None)
         self._watch()
 
@@ -371,20 +365,9 @@ class DepositFlow(LockerFlow[Step]):
         item, model = self.item, self.model
         timeout = self.rules.door_close_timeout_s
         while True:
-            try:
-                closed = doors.watch_closed(self.locker, item.door, timeout, self._cancel, self.clock)
-            except doors.DoorFailure:
-                why, self._interrupt = self._interrupt, ""
-                if not why:
-                    return  # canceled: cancel() settled the reservation
-                self._cancel = CancelToken()
-                if why == "help":
-                    self._door_help()
-                    return
-                closed = doors.watch_closed(self.locker, item.door, 0, self._cancel, self.clock)
-                if not closed.closed:  # "Finish" with the door still open: say so, keep watching
-                    self._report(notice=Notice.CLOSE_THE_DOOR)
-                    continue
+            closed = self._wait_closed(item, timeout, Notice.CLOSE_THE_DOOR)
+            if closed is None:
+                return  # canceled (cancel() settled the reservation), or staff asked for help
             if closed.closed:
                 break
             self._report(Step.DOOR_LEFT_OPEN, None)  # staff are at the kiosk: keep asking, no code for an open door
@@ -399,33 +382,23 @@ class DepositFlow(LockerFlow[Step]):
     def finish_open(self) -> None:
         """DOOR_OPEN and staff tap Finish: the door is looked at now (the code follows once it is closed)."""
         if self.step in (Step.DOOR_OPEN, Step.DOOR_LEFT_OPEN):
-            self._interrupt = "finish"
-            self._cancel.cancel()
+            self._stop_watch("finish")
 
     def door_did_not_open(self) -> None:
         """DOOR_OPEN, but the door did not open: unlocked once more, then another door."""
         if self.step in (Step.DOOR_OPEN, Step.DOOR_LEFT_OPEN):
-            self._interrupt = "help"
-            self._cancel.cancel()
+            self._stop_watch("help")
 
     def _door_help(self) -> None:
         item, model = self.item, self.model
-        self.help_asked += 1
-        if self.help_asked == 1:
-            self._report(Step.OPENING, None)
-            opened = doors.open_once_more(self.locker, item.door, self._cancel)
-            if opened is None:
-                return
-            if opened:
-                self._report(Step.DOOR_OPEN, None)
-                self._watch()
-                return
-        model.in_use.discard(item.door)
-        model.release(item.id)
-        self.failed_doors.add(item.door)
-        model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
-                                 f"door {item.door} did not open for a deposit although the board reports it open")
-        self._report(Step.DOOR_FAILED, None)
+        opened = self._open_once_more(item, "a deposit", Step.OPENING, Step.DOOR_OPEN)
+        if opened:
+            self._watch()
+        elif opened is False:
+            model.in_use.discard(item.door)
+            model.release(item.id)
+            self.failed_doors.add(item.door)
+            self._report(Step.DOOR_FAILED, None)
 
     def another_door(self) -> None:
         """DOOR_FAILED: try the next free door that fits."""

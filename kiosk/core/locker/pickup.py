@@ -38,14 +38,11 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Leave, Leaving
 from kiosk.core.locker import doors
 from kiosk.core.locker.base import LockerFlow
-from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel
+from kiosk.core.locker.model import DEVICE, Item, LockerModel
 from kiosk.core.privacy import holder_hash, remember_person
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 
 log = logging.getLogger(__name__)
-
-SCAN_POLL_S = 0.5   # the scanner is asked this often while the code is asked for
-
 
 class Step(str, enum.Enum):
     CODE = "code"
@@ -99,17 +96,12 @@ class PickupFlow(LockerFlow[Step]):
     def __init__(self, model: Callable[[], LockerModel], locker, *, rules, hash_key: str, idcard=None,
                  scanner=None, clock: Clock = time.monotonic, executor: Executor | None = None,
                  scan_executor: Executor | None = None):
-        super().__init__(Step.CODE, model, locker, executor=executor, clock=clock)
+        super().__init__(Step.CODE, model, locker, executor=executor, clock=clock, scanner=scanner,
+                         scan_executor=scan_executor)
         self.idcard = idcard
-        self.scanner = scanner
-        # where the scanner is listened to while the code is asked for: a loop that runs as long as the
-        # code step is on screen, so an executor of its own (without one the scanner is not listened to)
-        self.scan_executor = scan_executor
-        self._listening: threading.Event | None = None   # the current loop's own switch
         self.rules = rules
         self.key = hash_key
         self._busy = threading.Lock()
-        self._interrupt = ""         # why the door watch was stopped: help | finish | "" (the visit ends)
         self._reset_fields()
 
     def _reset_fields(self) -> None:
@@ -207,43 +199,7 @@ class PickupFlow(LockerFlow[Step]):
     def can_submit(self) -> bool:
         return self.step is Step.CODE and 6 <= len(self.digits) <= 8
 
-    # --- checking the code ------------------------------------------------------------------------
-
-    # --- the scanner --------------------------------------------------------------------------------
-    def start_scanning(self, poll_s: float = SCAN_POLL_S) -> bool:
-        """Listen to the scanner until `stop_scanning()`: each code read comes back to the flow's thread
-        as `scanned(code)` while the code is asked for in the same visit. A scanner fault is logged and
-        listened past (the keypad still works). False when there is nothing to listen to."""
-        if self.scanner is None or self.scan_executor is None or (
-                self._listening is not None and self._listening.is_set()):
-            return False
-        # each loop has a switch of its own: a loop of an earlier visit, still in its last read when the
-        # next one starts, sees its own switch off and ends, instead of listening on for the wrong visit
-        listening = self._listening = threading.Event()
-        listening.set()
-        scanner, visit = self.scanner, self.visit
-        # a code shown before the code was asked for is not this visit's: dropped now, before the step
-        # is on screen for anyone to scan at (a buffer flush, not a wait), not later in the loop, which
-        # would race a code scanned the moment the screen shows
-        scanner.discard_pending()
-
-        def listen() -> None:
-            while listening.is_set():
-                try:
-                    code = scanner.read_code(poll_s)
-                except Exception as exc:
-                    log.warning("pickup: scanner: %s", exc)
-                    listening.wait(2.0)
-                    continue
-                if code is not None and listening.is_set():
-                    self.deliver(lambda code=code: self.scanned(code), visit)
-        self.scan_executor.run(listen)
-        return True
-
-    def stop_scanning(self) -> None:
-        if self._listening is not None:
-            self._listening.clear()
-
+    # --- the scanner (listened to by the base: start_scanning) -------------------------------------
     def scanned(self, code) -> None:
         """A code from the scanner (kiosk.hardware.scanner.ScannedCode)."""
         if self.step is not Step.CODE:
@@ -353,17 +309,12 @@ class PickupFlow(LockerFlow[Step]):
         item, model = self.item, self.model
         self._report(Step.OPENING, None)
         model.begin(item, "pickup", via=self.via, id_checked=self.id_checked)
-        try:
-            doors.open_door(self.locker, item.door, self._cancel)
-        except doors.DoorFailure as exc:
+        opened = self._unlock(item, "a pickup")
+        if not opened:
             model.abandon(item)
-            if exc.reason != "canceled":
-                model.alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
-                                         f"door {item.door} did not open for a pickup (case {item.case_number}): "
-                                         f"{exc.message}")
+            if opened is False:
                 self._report(Step.DOOR_FAILED, None)
             return
-        model.alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
         self._report(Step.DOOR_OPEN, None)
         self._watch()
 
@@ -408,10 +359,6 @@ class PickupFlow(LockerFlow[Step]):
         if self.recorded:
             log.info("pickup recorded: case %s, door %d", self.item.case_number, self.item.door)
 
-    def _stop_watch(self, why: str) -> None:
-        self._interrupt = why
-        self._cancel.cancel()
-
     def finish_open(self) -> None:
         """DOOR_OPEN and the citizen taps Finish: the pickup is recorded, the open door watched."""
         if self.step is Step.DOOR_OPEN:
@@ -424,23 +371,12 @@ class PickupFlow(LockerFlow[Step]):
 
     def _door_help(self) -> None:
         """The first time the door is unlocked again; the second time staff are called."""
-        item, model = self.item, self.model
-        self.help_asked += 1
-        if self.help_asked == 1:
-            log.info("pickup: the citizen says door %d did not open; unlocking it again", item.door)
-            self._report(Step.OPENING, None)
-            opened = doors.open_once_more(self.locker, item.door, self._cancel)
-            if opened is None:
-                return
-            if opened:
-                self._report(Step.DOOR_OPEN, None)
-                self._watch()
-                return
-        model.abandon(item)   # nothing was taken: the code stays valid for when staff have freed the door
-        model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
-                                 f"door {item.door} did not open for the citizen (case {item.case_number}), "
-                                 "although the board reports it open; the code stays valid")
-        self._report(Step.HELP, None)
+        opened = self._open_once_more(self.item, "a pickup", Step.OPENING, Step.DOOR_OPEN)
+        if opened:
+            self._watch()
+        elif opened is False:
+            self.model.abandon(self.item)   # nothing was taken: the code stays valid once staff freed the door
+            self._report(Step.HELP, None)
 
     def open_again(self) -> None:
         """ITEM_LEFT: the citizen closed the door on the certificate; open it once more."""

@@ -24,9 +24,8 @@ from typing import Callable
 
 from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Leave, Leaving
-from kiosk.core.locker import doors
 from kiosk.core.locker.base import LockerFlow
-from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel
+from kiosk.core.locker.model import DEVICE, Item, LockerModel
 from kiosk.hardware.device import CancelToken
 
 
@@ -59,7 +58,6 @@ class RecallFlow(LockerFlow[Step]):
         self.items: list[Item] = []
         self.current: Item | None = None
         self.recalled = 0
-        self.help_asked = 0
 
     def leaving(self, idle: bool) -> Leaving:
         return LEAVING.get(self.step, FREE)
@@ -97,16 +95,12 @@ class RecallFlow(LockerFlow[Step]):
         model = self.model
         self._report(Step.OPENING)
         model.begin(item, "recall", staff_id=self.staff_id)
-        try:
-            doors.open_door(self.locker, item.door, self._cancel)
-        except doors.DoorFailure as exc:
+        opened = self._unlock(item, "a recall")
+        if not opened:
             model.abandon(item)
-            if exc.reason != "canceled":
-                model.alarms.raise_alarm(BOARD, f"door_not_opened:{item.door}",
-                                         f"door {item.door} did not open for a recall: {exc.message}")
+            if opened is False:
                 self._report(Step.DOOR_FAILED)
             return
-        model.alarms.clear(BOARD, f"door_not_opened:{item.door}", "opened")
         self._report(Step.DOOR_OPEN)
 
     def removed(self) -> None:
@@ -139,23 +133,12 @@ class RecallFlow(LockerFlow[Step]):
         """DOOR_OPEN, but the door did not open: unlocked once more; the second time staff are alerted."""
         if self.step is not Step.DOOR_OPEN or self.current is None:
             return
-        self.help_asked += 1
-        item, again = self.current, self.help_asked == 1
+        item = self.current
 
         def work() -> None:
-            model = self.model
-            if again:
-                self._report(Step.OPENING)
-                opened = doors.open_once_more(self.locker, item.door, self._cancel)
-                if opened is None:
-                    return
-                if opened:
-                    self._report(Step.DOOR_OPEN)
-                    return
-            model.abandon(item)
-            model.alarms.raise_alarm(BOARD, f"door_stuck:{item.door}",
-                                     f"door {item.door} did not open for a recall although the board reports it open")
-            self._report(Step.DOOR_FAILED)
+            if self._open_once_more(item, "a recall", Step.OPENING, Step.DOOR_OPEN) is False:
+                self.model.abandon(item)
+                self._report(Step.DOOR_FAILED)
         self._work(work)
 
     def back(self) -> None:
