@@ -1,15 +1,16 @@
 """Composition of the certificate pickup locker: the door plan, the store, the flows, the start-up checks.
 
 `PickupService` ties the configured locker (and, when present, the ID card
-reader and the scanner) to the store, the outbox and the alarms, and makes
-the three flows (pickup, deposit, recall) and the staff sign-in; the deposit
-asks the platform about each case through the central client (`cases`, the
-port of kiosk/core/locker/cases.py), on an executor of its own. On start it
+reader, the scanner and the receipt printer) to the store, the outbox and the
+alarms, and makes the four flows (the citizens' pickup and hand-in of
+materials, the staff's deposit and recall) and the staff sign-in; the deposit
+and the hand-in ask the platform about each case through the central client
+(`cases`, the port of kiosk/core/locker/cases.py). On start it
 reconstructs what a power cut interrupted (`LockerModel.recover`) and checks
 the board's door states against what the doors should hold. The flows' blocking
 steps run on the executors it is given (kiosk/core/background.py): in the UI
-one worker thread for the citizen's pickup and one for the staff side
-(deposit, recall, sign-in), one for the case look-up, each delivering back on the
+one worker thread for the citizens' side (pickup, hand-in) and one for the staff
+side (deposit, recall, sign-in), one for the deposit's case look-up, each delivering back on the
 Kivy main thread; `Inline` (the default) for the tests, the bench and the commands.
 Used by the UI (kiosk/app/root.py `PICKUP`: `make` and `screen`), the tests and
 bench/pickup.py; works without the network (a case look-up that gets no answer
@@ -28,6 +29,7 @@ from kiosk.core.background import Done, Executor, Inline
 from kiosk.core.flow import Clock
 from kiosk.core.locker.cases import CaseLookup
 from kiosk.core.locker.deposit import DepositFlow
+from kiosk.core.locker.handin import HandinFlow
 from kiosk.core.locker.model import DoorPlan, DoorsInUse, LockerModel, LockerSite
 from kiosk.core.locker.pickup import PickupFlow
 from kiosk.core.locker.recall import RecallFlow
@@ -51,7 +53,7 @@ class PickupService:
     (`bind_devices`). Until the restart checks have run on them `ready` is False (the pickup tile
     is disabled meanwhile: its device has no status yet)."""
 
-    def __init__(self, settings: Settings, store, locker=None, *, idcard=None, scanner=None,
+    def __init__(self, settings: Settings, store, locker=None, *, idcard=None, scanner=None, printer=None,
                  clock: Callable[[], float] = time.time, monotonic: Clock = time.monotonic,
                  executor_for: Callable[[str], Executor] = lambda _name: Inline(), zone: tzinfo | None = None,
                  cases: CaseLookup | None = None):
@@ -64,7 +66,7 @@ class PickupService:
         count = getattr(locker, "door_count", None) or sum(b.doors for b in settings.devices.locker.boards)
         self.plan = DoorPlan.from_settings(settings.pickup, count)
         rules, key = settings.pickup, settings.privacy.hash_key
-        # the citizen's steps on one executor, the staff's (deposit, recall, sign-in) on another
+        # the citizens' steps (pickup, hand-in) on one executor, the staff's (deposit, recall, sign-in) on another
         self.executors = {"pickup": executor_for("pickup"), "staff": executor_for("staff"),
                           "scan": executor_for("scan"),   # the scanner listened to while a code is asked for
                           "lookup": executor_for("lookup")}   # the platform asked about a case, beside the doors
@@ -76,6 +78,11 @@ class PickupService:
         self.pickup = PickupFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
                                  scanner=scanner, clock=monotonic, executor=self.executors["pickup"],
                                  scan_executor=scan)
+        # the hand-in asks the platform about its case while the citizen waits (a short timeout): on its own steps
+        self.handin = HandinFlow(self.open_model, locker, rules=rules, hash_key=key, hall=settings.kiosk.hall,
+                                 kiosk_id=settings.kiosk.id, hotline=settings.kiosk.hotline, idcard=idcard,
+                                 scanner=scanner, printer=printer, cases=cases, clock=monotonic,
+                                 executor=self.executors["pickup"], scan_executor=scan)
         self.deposit = DepositFlow(self.open_model, locker, rules=rules, hash_key=key, idcard=idcard,
                                    scanner=scanner, clock=monotonic, executor=staff_side, cases=cases,
                                    lookup_executor=self.executors["lookup"])
@@ -86,12 +93,13 @@ class PickupService:
 
     @property
     def flows(self) -> tuple:
-        return self.pickup, self.deposit, self.recall
+        return self.pickup, self.handin, self.deposit, self.recall
 
-    def bind_devices(self, locker, idcard=None, scanner=None) -> None:
+    def bind_devices(self, locker, idcard=None, scanner=None, printer=None) -> None:
         """The devices, once they are up, into every flow (`ready` once the restart checks ran)."""
-        for flow in (self.pickup, self.deposit):
+        for flow in (self.pickup, self.handin, self.deposit):
             flow.idcard, flow.scanner = idcard, scanner
+        self.handin.printer = printer
         for flow in self.flows:
             flow.locker = locker
         self.locker = locker
@@ -112,6 +120,7 @@ class PickupService:
     def stop(self) -> None:
         """The process ends: the scanner is no longer listened to, the executors' threads stop taking work."""
         self.pickup.stop_scanning()
+        self.handin.stop_scanning()
         for executor in self.executors.values():
             shutdown = getattr(executor, "shutdown", None)
             if shutdown is not None:
@@ -204,7 +213,8 @@ def make(parts: "Parts") -> PickupService:
         if locker is None or not hasattr(locker, "open_door"):
             log.warning("pickup: the locker could not be opened; pickup stays unavailable")
             return
-        service.bind_devices(locker, idcard=_usable(devices.get("idcard")), scanner=_usable(devices.get("scanner")))
+        service.bind_devices(locker, idcard=_usable(devices.get("idcard")), scanner=_usable(devices.get("scanner")),
+                             printer=_usable(devices.get("receipt_printer")))
         try:
             service.start()
         except Exception:  # the locker must still serve; the log and the alarm say what went wrong

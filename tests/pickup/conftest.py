@@ -1,5 +1,8 @@
 """A locker kit for the pickup tests: a store of its own, the real drivers on the simulators, virtual time.
 
+The locker, the ID card reader, the scanner and the receipt printer are the real drivers, each on its
+simulator through a `SimPort` of the test's own.
+
 Time is one `ScriptedClock` (a VirtualClock) shared by the drivers, the
 simulators and the flows, so a 60-second wait takes no real time. `at(s, fn)`
 schedules an action of the citizen or staff (close door 3, take the item) to
@@ -20,10 +23,12 @@ from kiosk import config
 from kiosk.hardware.device import VirtualClock
 from kiosk.hardware.idcard import SamReader
 from kiosk.hardware.locker import LockBoard, Locker
+from kiosk.hardware.receipt import ReceiptPrinter
 from kiosk.hardware.scanner import SerialScanner
 from kiosk.sim.base import SimPort
 from kiosk.sim.idcard import SamSimulator
 from kiosk.sim.locker import LockerSimulator
+from kiosk.sim.receipt import ReceiptSimulator
 from kiosk.sim.scanner import ScannerSimulator
 from kiosk.app.pickup import PickupService
 from kiosk.store import Store
@@ -62,6 +67,7 @@ class Kit:
     sim: LockerSimulator
     card_sim: SamSimulator
     scan_sim: ScannerSimulator
+    receipt_sim: ReceiptSimulator
     store: Store
     path: Path
     closers: list = field(default_factory=list)
@@ -77,6 +83,10 @@ class Kit:
     @property
     def recall(self):
         return self.service.recall
+
+    @property
+    def handin(self):
+        return self.service.handin
 
     def model(self):
         return self.service.open_model()
@@ -173,16 +183,18 @@ def make_kit(tmp_path: Path, driver: str = "lock8a", extra: str = "", monkey_con
     sim.configure(driver, boards)
     locker = Locker("locker", "sim://locker-test", [LockBoard(a, d) for a, d in boards], driver, clock=clock,
                     transport=SimPort(f"sim://locker-{tmp_path.name}", sim, "locker"))
-    card_sim, scan_sim = SamSimulator(clock), ScannerSimulator(clock)
+    card_sim, scan_sim, receipt_sim = SamSimulator(clock), ScannerSimulator(clock), ReceiptSimulator(clock)
     card_sim.remove_card()
     idcard = SamReader("idcard", "sim://idcard-test", clock=clock,
                        transport=SimPort(f"sim://idcard-{tmp_path.name}", card_sim, "idcard"))
     scanner = SerialScanner("scanner", "sim://scanner-test", clock=clock,
                             transport=SimPort(f"sim://scanner-{tmp_path.name}", scan_sim, "scanner"))
+    printer = ReceiptPrinter("receipt_printer", "sim://receipt-test", clock=clock,
+                             transport=SimPort(f"sim://receipt-{tmp_path.name}", receipt_sim, "receipt_printer"))
     store = Store.from_settings(settings)
-    service = PickupService(settings, store, locker, idcard=idcard, scanner=scanner, clock=clock, monotonic=clock,
-                            zone=HALL_ZONE, **({"cases": cases} if cases is not None else {}))
-    return Kit(service, clock, sim, card_sim, scan_sim, store, path, [locker, idcard, scanner])
+    service = PickupService(settings, store, locker, idcard=idcard, scanner=scanner, printer=printer, clock=clock,
+                            monotonic=clock, zone=HALL_ZONE, **({"cases": cases} if cases is not None else {}))
+    return Kit(service, clock, sim, card_sim, scan_sim, receipt_sim, store, path, [locker, idcard, scanner, printer])
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ The device steps every flow takes the same way live here too, on top of
 kiosk/core/locker/doors.py: unlocking a door with its alarm (`_unlock`), the
 second unlock when the person at the door says it did not open (`_open_once_more`),
 waiting for a door to close while the person may tap Finish or ask for help
-(`_wait_closed`), and listening to the scanner while a code is asked for
-(`start_scanning`).
+(`_wait_closed`), a door left standing open (`_door_left_open`), reading the
+holder's ID card into its keyed hash (`_holder_on_card`), and listening to the
+scanner while a code is asked for (`start_scanning`).
 """
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ from typing import Any, Callable, Generic, TypeVar
 from kiosk.core.background import Done, Executor
 from kiosk.core.flow import Clock, Flow
 from kiosk.core.locker import doors
-from kiosk.core.locker.model import BOARD, Item, LockerModel
-from kiosk.hardware.device import CancelToken
+from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel
+from kiosk.core.privacy import holder_hash, remember_person
+from kiosk.hardware.device import CancelToken, Completion, DeviceError
 from kiosk.store import PerThread
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 S = TypeVar("S", bound=enum.Enum)
 
 SCAN_POLL_S = 0.5   # the scanner is asked this often while a code is asked for
+# how long the person has to close a door left open before the flow stops watching it (the health
+# poll's reconciliation watches it from then on)
+LEFT_OPEN_WATCH_S = 300.0
 
 
 class LockerFlow(Flow[S], Generic[S]):
@@ -177,6 +182,37 @@ class LockerFlow(Flow[S], Generic[S]):
                 if closed.closed:
                     return closed
                 self._report(notice=still_open)
+
+    def _door_left_open(self, item: Item, what: str, left_open: S, done: S, record: Callable[[], None]) -> None:
+        """`item`'s door stood open past its timeout after `what`: the door_left_open alarm (cleared
+        when it closes), `record()`, `left_open` reported, and LEFT_OPEN_WATCH_S more for someone to
+        close it (then `done`)."""
+        alarms = self.model.alarms
+        alarms.raise_alarm(DEVICE, f"door_left_open:{item.door}",
+                           f"door {item.door} was left open after {what} (case {item.case_number})")
+        record()
+        self._report(left_open, None)
+        try:
+            closed = doors.watch_closed(self.locker, item.door, LEFT_OPEN_WATCH_S, self._cancel, self.clock)
+        except doors.DoorFailure:
+            return
+        if closed.closed:
+            alarms.clear(DEVICE, f"door_left_open:{item.door}", "closed")
+            self._report(done, None)
+
+    # -- the ID card (in the work) ------------------------------------------------------------------
+    def _holder_on_card(self, idcard, timeout: float, key: str, not_read: Callable[[str], None]) -> str | None:
+        """Read the ID card on `idcard` (within `timeout` s; the flow's cancel stops it) into the keyed
+        hash of its number; nothing else of the card is kept. None when no card was read:
+        `not_read("no_card" | "card_not_read")` has said why (it is not called when canceled)."""
+        try:
+            card = idcard.read_card(timeout, self._cancel)
+        except DeviceError as exc:
+            if exc.completion is not Completion.CANCELED:
+                not_read("no_card" if exc.detail == "no_card" else "card_not_read")
+            return None
+        remember_person(card.name, card.id_number)
+        return holder_hash(key, card.id_number)
 
     # -- the scanner --------------------------------------------------------------------------------
     def scanned(self, code) -> None:

@@ -49,7 +49,7 @@ from kiosk.core.locker import doors
 from kiosk.core.locker.base import LockerFlow
 from kiosk.core.locker.cases import CaseLookup, KioskCase
 from kiosk.core.locker.model import Item, LockerModel, LockerRuleError, check_case_number
-from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number, remember_person
+from kiosk.core.privacy import ID_NUMBER, holder_hash, normalise_id_number
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 from kiosk.wire.errors import PlatformUnavailable
 
@@ -322,15 +322,11 @@ class DepositFlow(LockerFlow[Step]):
         read: list[bool] = []
 
         def work() -> bool:
-            try:
-                card = self.idcard.read_card(self.rules.id_card_timeout_s, self._cancel)
-            except DeviceError as exc:
-                if exc.completion is not Completion.CANCELED:
-                    self._report(notice=Notice.NO_CARD if exc.detail == "no_card" else Notice.CARD_NOT_READ)
+            holder = self._holder_on_card(self.idcard, self.rules.id_card_timeout_s, self.key,
+                                          lambda why: self._report(notice=Notice(why)))
+            if holder is None:
                 return False
-            remember_person(card.name, card.id_number)
-            self.holder = holder_hash(self.key, card.id_number)
-            del card
+            self.holder = holder
             self._deposit()
             return True
         self._work(work, lambda ok, error: read.append(bool(ok) and error is None))

@@ -5,14 +5,18 @@
   locker's face (column, row, "upper left"), from `[pickup]` of the config.
 - `LockerModel`: what each door holds, in the store (`locker_items`), with the
   operations that change it, each committed together with its outbox
-  transaction: reserve a door, issue a code (`deposit`), record a `pickup` or a
-  `recall`. Pickup codes and holders are kept only as keyed hashes; the
+  transaction: reserve a door, issue a code (`deposit`), record a `pickup`, a
+  `handin` or a `recall`. Pickup codes and holders are kept only as keyed hashes; the
   `deposit` carries the code sealed to the platform's notifier (`LockerSite`,
   kiosk/wire/sealed.py), which alone can open it and text it to the applicant.
-- Intents: before a door is unlocked for a pickup or recall a row is committed
-  in `locker_intents`; the outcome removes it in the transaction that records
-  it. `recover()` on start turns an intent left by a power cut into a recorded
-  pickup (recall) flagged `unconfirmed`, with an alarm: never lost, never twice.
+  A door holds a certificate (`kind` 'certificate', deposited by staff, collected
+  by its code) or materials a citizen handed in (`kind` 'handin', 补交材料: no
+  code, no staff depositor, collected by staff with Recall).
+- Intents: before a door is unlocked for a pickup, a hand-in or a recall a row is
+  committed in `locker_intents`; the outcome removes it in the transaction that
+  records it. `recover()` on start turns an intent left by a power cut into a
+  recorded pickup (hand-in, recall) flagged `unconfirmed`, with an alarm: never
+  lost, never twice.
 - `reconcile_open_doors()`: the board's door states against the model; a door
   found open that should be closed raises an alarm, cleared when it closes.
 - The wrong-code lockout of pickup on this kiosk (`locker_lockout`): doubling, capped at
@@ -168,16 +172,22 @@ class Item:
     size: str
     state: str
     holder_hash: str | None
-    staff_id: str
+    staff_id: str | None             # None for materials handed in
     deposited_at: float | None
     due_at: float | None
     ended_at: float | None = None
     item_name: str | None = None     # from the case on the platform, when it was found at the deposit
     hold_days: int | None = None     # the case's own hold time; None: [pickup] hold_days
+    kind: str = "certificate"        # certificate | handin
+    receipt_no: str | None = None    # a hand-in's receipt number
 
     @property
     def needs_id_card(self) -> bool:
         return self.holder_hash is not None
+
+    @property
+    def handed_in(self) -> bool:
+        return self.kind == "handin"
 
     def overdue(self, now: float) -> bool:
         return self.state == "held" and self.due_at is not None and now >= self.due_at
@@ -186,7 +196,7 @@ class Item:
 def _item(row: sqlite3.Row) -> Item:
     return Item(row["id"], row["door"], row["case_number"], row["size"], row["state"], row["holder_hash"],
                 row["staff_id"], row["deposited_at"], row["due_at"], row["ended_at"], row["item_name"],
-                row["hold_days"])
+                row["hold_days"], row["kind"], row["receipt_no"])
 
 
 @dataclass(frozen=True)
@@ -213,10 +223,13 @@ class LockerSite:
             return None
         return sealed.seal(self.notice_key, code, sealed.binding(self.kiosk_id, case_number, hashed))
 
+    def moment(self, ts: float) -> datetime:
+        """Unix seconds as a time in the kiosk's zone (what a receipt prints)."""
+        return datetime.fromtimestamp(ts, self.zone) if self.zone else datetime.fromtimestamp(ts).astimezone()
+
     def time(self, ts: float) -> str:
         """RFC 3339 with the offset of the kiosk's zone (`2026-05-18T09:30:00+08:00`)."""
-        moment = datetime.fromtimestamp(ts, self.zone) if self.zone else datetime.fromtimestamp(ts).astimezone()
-        return moment.isoformat(timespec="seconds")
+        return self.moment(ts).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -281,7 +294,8 @@ class LockerModel:
         return {r["door"]: _item(r) for r in rows}
 
     def find_by_code(self, code: str) -> Item | None:
-        row = self.conn.execute("SELECT * FROM locker_items WHERE state='held' AND code_hash=?",
+        """The certificate a pickup code opens; handed-in materials are never offered by a code."""
+        row = self.conn.execute("SELECT * FROM locker_items WHERE kind='certificate' AND state='held' AND code_hash=?",
                                 (code_hash(self.key, code),)).fetchone()
         return _item(row) if row else None
 
@@ -294,11 +308,12 @@ class LockerModel:
         return _item(row) if row else None
 
     def recallable(self) -> list[Item]:
-        """What staff should take back: overdue items, and deposits a restart interrupted."""
+        """What staff should take out: overdue certificates, deposits a restart interrupted, and the
+        materials citizens handed in."""
         now = self.clock()
         rows = self.conn.execute(
-            "SELECT * FROM locker_items WHERE (state='held' AND due_at <= ?) OR state='interrupted' "
-            "ORDER BY door", (now,)).fetchall()
+            "SELECT * FROM locker_items WHERE (state='held' AND kind='certificate' AND due_at <= ?) "
+            "OR state='interrupted' OR (state='held' AND kind='handin') ORDER BY door", (now,)).fetchall()
         return [_item(r) for r in rows]
 
     # --- deposit ---------------------------------------------------------------------------------
@@ -308,19 +323,37 @@ class LockerModel:
                 hold_days: int | None = None) -> Item | None:
         """Pick a free door for the item and hold it ('depositing'); None when no door fits.
         `item_name` and `hold_days` come from the case on the platform, when it was found."""
-        case_number = check_case_number(case_number)
         if hold_days is not None and not 1 <= hold_days <= 365:
             raise LockerRuleError("bad_hold_days", f"an item is held 1 to 365 days, not {hold_days}")
+        return self._reserve(case_number, size, prefer_low, avoid, holder_hash=holder_hash, staff_id=staff_id,
+                             item_name=item_name, hold_days=hold_days)
+
+    def reserve_handin(self, *, case_number: str, size: str, holder_hash: str | None, receipt_no: str,
+                       prefer_low: bool = False, avoid: set[int] = frozenset()) -> Item | None:
+        """Pick a free door for materials a citizen hands in and hold it ('depositing') together with
+        the intent to open it, in one commit, before the unlock; None when no door fits."""
+        item = self._reserve(case_number, size, prefer_low, avoid, intent="handin", kind="handin",
+                             holder_hash=holder_hash, receipt_no=receipt_no)
+        if item is not None:
+            self.in_use.add(item.door)
+        return item
+
+    def _reserve(self, case_number: str, size: str, prefer_low: bool, avoid, *, intent: str | None = None,
+                 **columns) -> Item | None:
+        case_number = check_case_number(case_number)
 
         def apply():
             taken = set(self.occupied())
             door = self.plan.choose(size, prefer_low, taken, set(avoid))
             if door is None:
                 return None
-            cur = self.conn.execute(
-                "INSERT INTO locker_items (door, case_number, size, holder_hash, state, staff_id, created_at, "
-                "item_name, hold_days) VALUES (?,?,?,?, 'depositing', ?,?,?,?)",
-                (door, case_number, size, holder_hash, staff_id, self.clock(), item_name, hold_days))
+            now = self.clock()
+            row = dict(columns, door=door, case_number=case_number, size=size, state="depositing", created_at=now)
+            cur = self.conn.execute(f"INSERT INTO locker_items ({', '.join(row)}) VALUES "
+                                    f"({', '.join('?' * len(row))})", tuple(row.values()))
+            if intent is not None:
+                self.conn.execute("INSERT INTO locker_intents (item_id, kind, door, created_at) VALUES (?,?,?,?)",
+                                  (cur.lastrowid, intent, door, now))
             return cur.lastrowid
 
         item_id = self._write(apply)
@@ -328,8 +361,11 @@ class LockerModel:
 
     def release(self, item_id: int) -> None:
         """A deposit that did not happen (the door did not open, staff canceled before it opened)."""
-        self._write(lambda: self.conn.execute(
-            "DELETE FROM locker_items WHERE id=? AND state='depositing'", (item_id,)))
+        def apply():
+            self.conn.execute("DELETE FROM locker_intents WHERE item_id=? AND item_id IN "
+                              "(SELECT id FROM locker_items WHERE state='depositing')", (item_id,))
+            self.conn.execute("DELETE FROM locker_items WHERE id=? AND state='depositing'", (item_id,))
+        self._write(apply)
 
     def complete_deposit(self, item_id: int) -> tuple[Item, str]:
         """The door closed on the item: issue its pickup code and record the `deposit`, in one commit.
@@ -380,31 +416,48 @@ class LockerModel:
         self.in_use.add(item.door)
 
     def abandon(self, item: Item) -> None:
-        """The door did not open: nothing happened, the code stays valid."""
-        self._write(lambda: self.conn.execute("DELETE FROM locker_intents WHERE item_id=?", (item.id,)))
+        """The door did not open (or nothing went in): nothing happened. A pickup's code stays valid;
+        the door held for a hand-in is free again."""
+        def apply():
+            self.conn.execute("DELETE FROM locker_intents WHERE item_id=?", (item.id,))
+            self.conn.execute("DELETE FROM locker_items WHERE id=? AND kind='handin' AND state='depositing'",
+                              (item.id,))
+        self._write(apply)
         self.in_use.discard(item.door)
 
     def finish(self, item: Item, *, unconfirmed: bool = False, **flags) -> str | None:
-        """Record the pickup or recall of `item` from its intent: item ended, intent gone, the
-        transaction enqueued, one commit. Returns the transaction id; None when it was already
-        recorded (never twice)."""
+        """Record the pickup, hand-in or recall of `item` from its intent: the item moved on, the intent
+        gone, the transaction enqueued, one commit. Returns the transaction id; None when it was
+        already recorded (never twice)."""
         def apply():
             intent = self.conn.execute("SELECT * FROM locker_intents WHERE item_id=?", (item.id,)).fetchone()
             row = self.conn.execute("SELECT * FROM locker_items WHERE id=?", (item.id,)).fetchone()
-            if intent is None or row is None or row["state"] not in ("held", "interrupted"):
+            if intent is None or row is None:
                 return None
             kind = intent["kind"]
+            if row["state"] not in (("depositing",) if kind == "handin" else ("held", "interrupted")):
+                return None
             now = self.clock()
+            self.conn.execute("DELETE FROM locker_intents WHERE item_id=?", (item.id,))
+            if kind == "handin":   # the materials are in: held for the staff of the case
+                self.conn.execute("UPDATE locker_items SET state='held', deposited_at=?, unconfirmed=? WHERE id=?",
+                                  (now, int(unconfirmed), item.id))
+                data = {"case_number": row["case_number"], "door": row["door"], "handed_in_at": self.site.time(now),
+                        "receipt_no": row["receipt_no"], "holder_hash": row["holder_hash"], "size": row["size"],
+                        "hall": self.site.hall or None, "unconfirmed": unconfirmed}
+                return self.outbox.enqueue(self.conn, kind, dict(data, **flags)).id
             self.conn.execute("UPDATE locker_items SET state=?, ended_at=?, unconfirmed=? WHERE id=?",
                               ("collected" if kind == "pickup" else "recalled", now, int(unconfirmed), item.id))
-            self.conn.execute("DELETE FROM locker_intents WHERE item_id=?", (item.id,))
             data = {"case_number": row["case_number"], "door": row["door"], "unconfirmed": unconfirmed}
             if kind == "pickup":
                 data.update(via=intent["via"], id_checked=bool(intent["id_checked"]),
                             overdue=row["due_at"] is not None and now >= row["due_at"])
+            elif row["kind"] == "handin":
+                data.update(staff_id=intent["staff_id"], what="handin", reason="handed_in",
+                            receipt_no=row["receipt_no"])
             else:
-                data.update(staff_id=intent["staff_id"], reason="interrupted" if row["state"] == "interrupted"
-                            else "overdue")
+                data.update(staff_id=intent["staff_id"], what="certificate",
+                            reason="interrupted" if row["state"] == "interrupted" else "overdue")
             data.update(flags)
             return self.outbox.enqueue(self.conn, kind, data).id
 
@@ -424,10 +477,12 @@ class LockerModel:
                 continue
             if self.finish(item, unconfirmed=True):
                 out.append(Recovered(item, intent["kind"]))
+                what = "materials handed in" if intent["kind"] == "handin" else f"a {intent['kind']}"
+                then = ": check the door, and collect them with Recall" if intent["kind"] == "handin" \
+                    else ": check the door"
                 self.alarms.raise_alarm(DEVICE, f"{intent['kind']}_unconfirmed:{item.door}",
-                                        f"door {item.door} was opened for a {intent['kind']} (case "
-                                        f"{item.case_number}) when the kiosk stopped; recorded as unconfirmed: "
-                                        "check the door")
+                                        f"door {item.door} was opened for {what} (case {item.case_number}) when "
+                                        f"the kiosk stopped; recorded as unconfirmed{then}")
         rows = self.conn.execute("SELECT * FROM locker_items WHERE state='depositing'").fetchall()
         for row in rows:
             self._write(lambda: self.conn.execute(

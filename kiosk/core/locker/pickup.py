@@ -39,8 +39,7 @@ from kiosk.core.flow import FREE, Clock, Leave, Leaving
 from kiosk.core.locker import doors
 from kiosk.core.locker.base import LockerFlow
 from kiosk.core.locker.model import DEVICE, Item, LockerModel
-from kiosk.core.privacy import holder_hash, remember_person
-from kiosk.hardware.device import CancelToken, Completion, DeviceError
+from kiosk.hardware.device import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +70,6 @@ class Notice(str, enum.Enum):
     RECALLED = "recalled"                     # the code's item went back to the window with staff
 
 
-# how long the citizen has to close a door left open before the flow stops watching it
-LEFT_OPEN_WATCH_S = 300.0
 LEAVING = {
     Step.OPENING: Leaving(Leave.FINISH, "door_opening"),
     Step.DOOR_OPEN: Leaving(Leave.CANCEL, "door_open"),    # recorded, then the visit ends
@@ -286,17 +283,11 @@ class PickupFlow(LockerFlow[Step]):
         self._work(self._read_card, read_ended)
 
     def _read_card(self) -> None:
-        try:
-            card = self.idcard.read_card(self.rules.id_card_timeout_s, self._cancel)
-        except DeviceError as exc:
-            if exc.completion is Completion.CANCELED:
-                return
-            self._report(Step.ID_CARD, Notice.NO_CARD if exc.detail == "no_card" else Notice.CARD_NOT_READ)
+        holder = self._holder_on_card(self.idcard, self.rules.id_card_timeout_s, self.key,
+                                      lambda why: self._report(Step.ID_CARD, Notice(why)))
+        if holder is None:
             return
-        remember_person(card.name, card.id_number)
-        matches = holder_hash(self.key, card.id_number) == self.item.holder_hash
-        del card  # the card's data is not kept past this check
-        if not matches:
+        if holder != self.item.holder_hash:
             log.info("pickup: the ID card does not match the holder of case %s", self.item.case_number)
             self._report(Step.ID_CARD, Notice.ID_MISMATCH)
             return
@@ -333,17 +324,8 @@ class PickupFlow(LockerFlow[Step]):
             self._report(Step.DONE, None)
             return
         if not closed.closed:
-            model.alarms.raise_alarm(DEVICE, f"door_left_open:{item.door}",
-                                     f"door {item.door} was left open after a pickup (case {item.case_number})")
-            self._record(door_left_open=True)
-            self._report(Step.DOOR_LEFT_OPEN, None)
-            try:
-                closed = doors.watch_closed(self.locker, item.door, LEFT_OPEN_WATCH_S, self._cancel, self.clock)
-            except doors.DoorFailure:
-                return
-            if closed.closed:
-                model.alarms.clear(DEVICE, f"door_left_open:{item.door}", "closed")
-                self._report(Step.DONE, None)
+            self._door_left_open(item, "a pickup", Step.DOOR_LEFT_OPEN, Step.DONE,
+                                 lambda: self._record(door_left_open=True))
             return
         if closed.item_present:
             self._report(Step.ITEM_LEFT, None)

@@ -1,12 +1,15 @@
-"""Staff recall of overdue items (RecallFlow): list them, open each door, confirm the removal.
+"""Staff take items out of the locker (RecallFlow): list them, open each door, confirm the removal.
 
     LIST --open (an item)--> OPENING --> DOOR_OPEN --removed--> LIST   (recall recorded)
                                                   --not there--> LIST   (nothing recorded; alarm)
     OPENING --door does not open after a retry--> DOOR_FAILED --> LIST
 
-The list holds overdue items and deposits a restart interrupted. The intent is
-committed before the unlock, so a power cut while a door stands open is
-recorded on restart as an unconfirmed recall.
+The list holds overdue certificates, deposits a restart interrupted, and the
+materials citizens handed in (kiosk/core/locker/handin.py), which wait for the
+staff from the moment they are in. A `recall` says which it took out: `"what":
+"certificate"` or `"handin"`. The intent is committed before the unlock, so a
+power cut while a door stands open is recorded on restart as an unconfirmed
+recall.
 
 A flow on the one base (kiosk/core/flow.py, kiosk/core/locker/base.py): the
 list, the intents, the doors and the records are read, opened and written on
