@@ -12,14 +12,16 @@ steps run on the executors it is given (kiosk/core/background.py): in the UI
 one worker thread for the citizens' side (pickup, hand-in) and one for the staff
 side (deposit, recall, sign-in), one for the deposit's case look-up, each delivering back on the
 Kivy main thread; `Inline` (the default) for the tests, the bench and the commands.
-Used by the UI (kiosk/app/root.py `PICKUP`: `make` and `screen`), the tests and
+Used by the UI (kiosk/app/root.py `PICKUP` and `HANDIN`, two citizen services over
+the one locker service: `make`, `screen` and `handin_screen`), the tests and
 bench/pickup.py; works without the network (a case look-up that gets no answer
-leaves the deposit as it was).
+leaves the deposit as it was, and has the hand-in read the ID card).
 """
 from __future__ import annotations
 
 import logging
 import time
+import weakref
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Callable
 
@@ -42,6 +44,7 @@ from kiosk.wire import sealed
 if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.services import Parts
     from kiosk.core.visit import VisitPath
+    from kiosk.screens.handin import HandinScreen
     from kiosk.screens.pickup import PickupScreen
     from kiosk.screens.shell import KioskApp
 
@@ -194,16 +197,26 @@ def wall_clock_from(monotonic: Clock) -> Callable[[], float]:
     return lambda: base_wall + (monotonic() - base_mono)
 
 
+# one locker service per device runtime (one owner of the locker's port): the pickup and the hand-in
+# of materials, two citizen services, are made over the same one
+_SERVICES: "weakref.WeakKeyDictionary[object, PickupService]" = weakref.WeakKeyDictionary()
+
+
 def make(parts: "Parts") -> PickupService:
-    """The UI's pickup locker (made only where a locker is configured: the service is offered only
-    there). Its flows exist from the start and the session knows which of their steps a visit may
-    leave (kiosk/core/flow.py); the devices bind in once the runtime has them, and recovery and the
-    door check run then, on the bring-up thread. The citizen's steps ("pickup"), the staff's
-    ("staff"), the scanner's listening ("scan") and the case look-up ("lookup", through the kiosk's
-    central client) each run on one worker thread."""
+    """The UI's pickup locker (made only where a locker is configured: the services over it are offered
+    only there), once per device runtime: the second citizen service over it gets the same one. Its
+    flows exist from the start and the session knows which of their steps a visit may leave
+    (kiosk/core/flow.py); the devices bind in once the runtime has them, and recovery and the door
+    check run then, on the bring-up thread. The citizens' steps ("pickup"), the staff's ("staff"), the
+    scanner's listening ("scan") and the deposit's case look-up ("lookup", through the kiosk's central
+    client, which the hand-in asks too) each run on one worker thread."""
     runtime = parts.runtime
-    service = PickupService(parts.settings, parts.store, clock=wall_clock_from(parts.clock), monotonic=parts.clock,
-                            executor_for=parts.background.threads, cases=parts.central)
+    service = _SERVICES.get(runtime)
+    if service is not None:
+        return service
+    service = _SERVICES[runtime] = PickupService(
+        parts.settings, parts.store, clock=wall_clock_from(parts.clock), monotonic=parts.clock,
+        executor_for=parts.background.threads, cases=parts.central)
     for flow in service.flows:
         parts.session.attach(flow)
     parts.background.at_stop(service.stop)
@@ -230,6 +243,14 @@ def screen(app: "KioskApp", service: PickupService, visit: "VisitPath") -> "Pick
     """The citizen's pickup screen, and the staff's screens beside it (reached by a long press on the
     hall's name)."""
     from kiosk.screens.pickup import build_screen  # kivy only once configure_kivy() has run
+
+    return build_screen(app, service, visit)
+
+
+def handin_screen(app: "KioskApp", service: PickupService, visit: "VisitPath") -> "HandinScreen":
+    """The citizen's screen for handing in materials (补交材料), and the staff's screens beside it (their
+    recall collects what is handed in)."""
+    from kiosk.screens.handin import build_screen  # kivy only once configure_kivy() has run
 
     return build_screen(app, service, visit)
 

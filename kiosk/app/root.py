@@ -61,13 +61,17 @@ F = TypeVar("F")
 
 PICKUP: CitizenService[PickupService] = CitizenService(
     "pickup", N_("Collect a certificate"), ("locker",), pickup.make, pickup.screen)
+# materials handed in (补交材料): the same locker service as the pickup (one per device runtime); the devices
+# are those HandinFlow cannot do without (kiosk/core/locker/handin.py NEEDS; the scanner is optional)
+HANDIN: CitizenService[PickupService] = CitizenService(
+    "handin", N_("Hand in materials"), ("locker", "receipt_printer", "idcard"), pickup.make, pickup.handin_screen)
 # reading needs no device; the print buttons follow the printers
 GUIDES: CitizenService[GuideFlow] = CitizenService(
     "guides", N_("Service guides"), (), guides.make, guides.screen)
 DOCUMENTS: CitizenService[DocumentPrintFlow] = CitizenService(
     "documents", N_("Print documents"), ("document_printer",), documents.make, documents.screen)
 
-CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, GUIDES, DOCUMENTS)
+CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, HANDIN, GUIDES, DOCUMENTS)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
     documents --confirm a price--> payment --the payment is over--> documents
     documents --done, "rate"-----> rating  --rated or skipped--> the visit ends (the session)
     pickup    --done, "finish"---> rating
+    handin    --done, "finish"---> rating
 
 `VisitPath` holds which step of the chain the citizen is at (`showing`: the
 name of the flow, which is also its screen's) and moves along the arrows

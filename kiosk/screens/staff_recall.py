@@ -1,8 +1,9 @@
 """The staff recall screen: a view of `RecallFlow` (kiosk/core/locker/recall.py).
 
-The list shows how many items wait to be taken back and the first of them
-(door, case number, since when); staff open its door, take the item out and
-confirm, and the next one comes up. The flow opens the doors and records on its own executor;
+The list shows how many items wait to be taken out, overdue certificates beside
+the materials citizens handed in, and the first of them (door, case number,
+since when, and a hand-in's receipt number); staff open its door, take the item
+out and confirm, and the next one comes up. The flow opens the doors and records on its own executor;
 the screen renders each change.
 """
 from __future__ import annotations
@@ -20,9 +21,12 @@ class RecallScreen(LockerFlowScreen):
     step = StringProperty("list")
     count = NumericProperty(0)
     recalled = NumericProperty(0)
+    handins = NumericProperty(0)        # of `count`, the materials handed in
     door = NumericProperty(0)
     case_number = StringProperty("")
     since = StringProperty("")
+    what = StringProperty("certificate")    # the next item: certificate | handin
+    receipt_no = StringProperty("")
 
     flow_name = "recall"
 
@@ -58,10 +62,13 @@ class RecallScreen(LockerFlowScreen):
             return
         self.step = flow.step.value
         self.count = len(flow.items)
+        self.handins = sum(1 for i in flow.items if i.handed_in)
         self.recalled = flow.recalled
         item = flow.current or (flow.items[0] if flow.items else None)
         self.door = item.door if item else 0
         self.case_number = item.case_number if item else ""
+        self.what = item.kind if item else "certificate"
+        self.receipt_no = (item.receipt_no or "") if item else ""
         self.since = (dt.datetime.fromtimestamp(item.deposited_at).strftime("%Y-%m-%d")
                       if item and item.deposited_at else "")
         self.panels.show(self.step)

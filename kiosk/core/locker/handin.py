@@ -157,6 +157,7 @@ class HandinFlow(LockerFlow[Step]):
         self.recorded = False
         self.transaction_id: str | None = None
         self.printed: bool | None = None          # the receipt: None until it was tried
+        self.number_noted = False                 # the citizen went on from the receipt number on screen
         self.handed_in_at: dt.datetime | None = None
 
     @property
@@ -165,12 +166,17 @@ class HandinFlow(LockerFlow[Step]):
 
     # --- leaving the visit (kiosk/core/flow.py) ------------------------------------------------------
     def leaving(self, idle: bool) -> Leaving:
-        if self.step in (Step.DONE, Step.DOOR_LEFT_OPEN) and self.recorded and self.printed is False and not idle:
+        if (self.step in (Step.DONE, Step.DOOR_LEFT_OPEN) and self.recorded and self.printed is False
+                and not self.number_noted and not idle):
             return Leaving(Leave.CONFIRM, "handin_receipt")
         return LEAVING.get(self.step, FREE)
 
     def cancel_in_flight(self) -> None:
         """Nothing to call back: an open door finishes its hand-in, a receipt number waits to be noted."""
+
+    def receipt_number_noted(self) -> None:
+        """The citizen tapped on from the receipt number on screen (the flow's own button): leaving is free."""
+        self.number_noted = True
 
     def cancel(self) -> None:
         """Stop a wait under way (the card reader's, the door's) at its next check."""
@@ -416,7 +422,7 @@ class HandinFlow(LockerFlow[Step]):
 # --- the receipt ----------------------------------------------------------------------------------------
 
 RECEIPT_TITLE = N_("Receipt for materials handed in")
-RECEIPT_NOTE = N_("Your materials are in the locker. The staff handling your case have been told and will "
+RECEIPT_NOTE = N_("Your materials are in the locker. The staff handling your case will be told and will "
                   "collect them. Keep this receipt until your case is complete.")
 
 
