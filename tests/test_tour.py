@@ -40,7 +40,8 @@ def test_every_tour_step_passes_with_one_small_portrait_png(tour):
     assert sorted(p.name for p in SHOTS.glob("*.png")) == sorted(Path(s["png"]).name for s in doc["steps"])
 
 
-@pytest.mark.parametrize("flow", ["home", "idle", "guides", "guides-elder", "documents-card",
+@pytest.mark.parametrize("flow", ["home", "idle", "handin", "handin-staff-collect",
+                                  "guides", "guides-elder", "documents-card",
                                   "documents-printer-fault", "documents-declined", "documents-unknown-elder",
                                   "documents-offline", "technician"])
 def test_the_tour_walks_each_flow_and_its_failure_paths(tour, flow):
@@ -50,7 +51,7 @@ def test_the_tour_walks_each_flow_and_its_failure_paths(tour, flow):
 
 def test_the_tours_transactions_reach_the_demo_platform(tour):
     _done, doc = tour
-    assert {"print", "payment", "refund", "rating"} <= set(doc.get("platform", {})), doc.get("platform_error")
+    assert {"print", "payment", "refund", "rating", "handin"} <= set(doc.get("platform", {})), doc.get("platform_error")
 
 
 def test_an_unknown_flow_name_is_refused(tmp_path):

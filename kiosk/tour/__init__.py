@@ -3,7 +3,7 @@ a virtual display, a private demo hall and a private CUPS. Never imported by pro
 
 runner.py      the flows, listed in the order they run, and running them (one PNG per step)
 step.py        one step: act through the UI, then check what it shows
-steps_*.py     the steps of each hall area (home and idle, pickup, guides, documents, technician)
+steps_*.py     the steps of each hall area (home and idle, pickup, hand-in, guides, documents, technician)
 driver.py      the app's real window advanced frame by frame, touches injected, the clock moved
 compose.py     the app built by the production composition root, plus the simulators' fault controls
 xvfb.py        a virtual display where there is no screen

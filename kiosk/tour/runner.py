@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.tour import steps_documents, steps_guides, steps_home, steps_pickup, steps_technician
+from kiosk.tour import steps_documents, steps_guides, steps_handin, steps_home, steps_pickup, steps_technician
 from kiosk.tour.driver import UiDriver
 from kiosk.tour.step import Step
 
@@ -23,6 +23,7 @@ __all__ = ["FLOWS", "SERVICE", "Step", "StepResult", "flows", "run"]
 FLOWS: dict[str, list[Step]] = {
     **steps_home.FLOWS,
     **steps_pickup.FLOWS,
+    **steps_handin.FLOWS,
     **steps_guides.FLOWS,
     **steps_documents.FLOWS,
     **steps_technician.FLOWS,
@@ -32,6 +33,7 @@ FLOWS: dict[str, list[Step]] = {
 # (home, idle, technician) run on every kiosk
 SERVICE: dict[str, str] = {
     **dict.fromkeys(steps_pickup.FLOWS, "pickup"),
+    **dict.fromkeys(steps_handin.FLOWS, "handin"),
     **dict.fromkeys(steps_guides.FLOWS, "guides"),
     **dict.fromkeys(steps_documents.FLOWS, "documents"),
 }
