@@ -1,6 +1,7 @@
 """Widgets the locker screens share: the big keypad, the locker map with one door lit, step panels,
-and the base of the screens that render one locker flow. The flows run their blocking steps on their
-own executors (kiosk/core/locker/); a screen only calls the flow and renders its changes.
+the base of the screens that render one locker flow, and the base of the citizen's two (pickup and
+the hand-in of materials). The flows run their blocking steps on their own executors
+(kiosk/core/locker/); a screen only calls the flow and renders its changes.
 
 `StepPanels`: a screen declares one panel per flow step in its .kv (ids
 `panel_<step>`); they are built once, taken out of the tree, and `show(step)`
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ListProperty, NumericProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
@@ -80,7 +81,7 @@ class LockerFlowScreen(Screen):
     """A screen that renders one flow of the pickup locker service (kiosk/app/pickup.py `PickupService`):
     its step panels, and the flow, bound on first use once the locker is up (it may come up late)."""
 
-    flow_name = ""  # the service's attribute: "pickup", "deposit" or "recall"
+    flow_name = ""  # the service's attribute: "pickup", "handin", "deposit" or "recall"
 
     def __init__(self, app, service, *, name: str, first_panel: str, **kwargs):
         super().__init__(name=name, **kwargs)
@@ -115,6 +116,129 @@ class LockerFlowScreen(Screen):
 
     def render(self) -> None:
         raise NotImplementedError
+
+    # --- the door's buttons, for the flows that offer them in the step on screen ----------------------
+    def finish_open(self) -> None:
+        if self.flow is not None:
+            self.flow.finish_open()
+
+    def door_did_not_open(self) -> None:
+        if self.flow is not None:
+            self.flow.door_did_not_open()
+
+    def open_again(self) -> None:
+        if self.flow is not None:
+            self.flow.open_again()
+
+    def another_door(self) -> None:
+        if self.flow is not None:
+            self.flow.another_door()
+
+
+class CitizenLockerScreen(LockerFlowScreen):
+    """The base of the citizen's locker screens (pickup, hand-in): one visit from `flow.begin()` to
+    `flow.end_visit()` after the session's wipe; the scanner listened to (by the flow) while a step of
+    `scan_steps` shows; the ID card read as soon as the flow asks for it; the door shown by number and
+    place on the locker's face; a finished service on to the rating."""
+
+    step = StringProperty("")
+    notice = StringProperty("")
+    door = NumericProperty(0)
+    column = NumericProperty(0)
+    row = NumericProperty(0)
+    position = ListProperty(["", ""])
+    has_scanner = BooleanProperty(False)
+    hotline = StringProperty("")
+
+    scan_steps: tuple[str, ...] = ()   # the flow's steps during which the scanner is listened to
+
+    def __init__(self, app, service, path, *, name: str, first_panel: str, **kwargs):
+        super().__init__(app, service, name=name, first_panel=first_panel, **kwargs)
+        self.path = path    # kiosk.core.visit.VisitPath: a finished service hands over to the rating
+        self._scan_when_ready = False
+        self.step = first_panel
+        self.hotline = app.settings.kiosk.hotline
+        app.session.on("wipe", self._on_wipe)
+
+    def flow_bound(self, service, flow) -> None:
+        plan = service.plan
+        self.ids.locker_map.set_plan(plan.columns, plan.rows, plan.numbering, len(plan.doors))
+        self.has_scanner = flow.scanner is not None
+
+    # --- visits -----------------------------------------------------------------------------------
+    def on_pre_enter(self, *_a):
+        flow = self.flow
+        self.notice = ""
+        self.panels.show("checking")
+        if flow is None:
+            return
+        self._scan_when_ready = True    # once the flow has begun (show_flow)
+        flow.begin()
+
+    def on_leave(self, *_a):
+        self._scan_when_ready = False
+        flow = self.flow
+        if flow is not None:
+            flow.stop_scanning()
+            flow.leave()                # a wait under way stops now; what it must record, it records
+
+    def _on_wipe(self, _reason):
+        self._scan_when_ready = False
+        flow = self._flow
+        if flow is not None:
+            flow.stop_scanning()
+            flow.end_visit()            # after the step under way
+
+    # --- taps -------------------------------------------------------------------------------------
+    def key(self, key: str) -> None:
+        """A key of the keypad: to the flow, which says when what was typed is complete."""
+        flow = self.flow
+        if flow is None:
+            return
+        if key == "clear":
+            flow.clear()
+        elif key == "back":
+            flow.backspace()
+        elif flow.press(key):
+            flow.submit()
+        self.render()
+
+    def read_card(self) -> None:
+        flow = self.flow
+        if flow is not None and not flow.reading_card:
+            self.notice = ""
+            flow.read_card()
+
+    def finish(self) -> None:
+        """The service is done: on to the rating when it recorded something, else the visit ends."""
+        flow = self.flow
+        if flow is not None and flow.recorded:
+            self.path.rate(flow.name, flow.transaction_id)
+            return
+        self.app.end_visit("done")
+
+    def cancel(self) -> None:
+        self.app.end_visit("canceled")
+
+    # --- showing the flow -------------------------------------------------------------------------
+    def show_flow(self, flow) -> None:
+        """What every step shows (the notice, the door and its place, the step's panel), once the
+        subclass has set its own figures; then the scanner or the card reader where the step asks."""
+        step = flow.step.value
+        self.step = step
+        self.notice = flow.notice.value if flow.notice else ""
+        self.door, self.column, self.row = flow.door or 0, flow.column, flow.row
+        self.position = list(flow.position)
+        self.ids.locker_map.lit = flow.door or 0
+        self.panels.show(step)
+        if self._scan_when_ready and step in self.scan_steps:
+            self._scan_when_ready = False
+            flow.start_scanning()   # the flow listens to the scanner; the screen never touches it
+        if step == "id_card" and not flow.notice and not flow.reading_card:
+            flow.read_card()
+
+    def place_text(self, column: int, row: int, position, *_lang) -> str:
+        return door_place(column, row, tuple(position))
 
 
 class Keypad(KeyGrid):

@@ -16,11 +16,10 @@ from pathlib import Path
 
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from kiosk.i18n import N_, _, format_date
-from kiosk.screens import locker_widgets
-from kiosk.screens.locker_widgets import LockerFlowScreen
+from kiosk.screens.locker_widgets import CitizenLockerScreen
 
 log = logging.getLogger(__name__)
 
@@ -40,134 +39,46 @@ NOTICES = {
 }
 
 
-class PickupScreen(LockerFlowScreen):
-    step = StringProperty("code")
+class PickupScreen(CitizenLockerScreen):
     digits = StringProperty("")
     code_length = NumericProperty(6)
-    notice = StringProperty("")
     tries_left = NumericProperty(5)
     seconds_locked = NumericProperty(0)
-    door = NumericProperty(0)
-    column = NumericProperty(0)
-    row = NumericProperty(0)
-    position = ListProperty(["", ""])
     can_submit = BooleanProperty(False)
-    has_scanner = BooleanProperty(False)
-    hotline = StringProperty("")
     ended_at = NumericProperty(0)     # when the item of a spent code was collected (unix seconds)
 
     flow_name = "pickup"
+    scan_steps = ("code", "locked")
 
     def __init__(self, app, service, path, **kwargs):
-        super().__init__(app, service, name="pickup", first_panel="code", **kwargs)
-        self.path = path    # kiosk.core.visit.VisitPath: a finished pickup hands over to the rating
-        self._scan_when_ready = False
+        super().__init__(app, service, path, name="pickup", first_panel="code", **kwargs)
         self.code_length = app.settings.pickup.code_length
-        self.hotline = app.settings.kiosk.hotline
         Clock.schedule_interval(self._tick, 0.5)
-        app.session.on("wipe", self._on_wipe)
 
-    def flow_bound(self, service, flow) -> None:
-        plan = service.plan
-        self.ids.locker_map.set_plan(plan.columns, plan.rows, plan.numbering, len(plan.doors))
-        self.has_scanner = flow.scanner is not None
-
-    # --- visits -----------------------------------------------------------------------------------
     def on_pre_enter(self, *_a):
-        flow = self.flow
-        self.digits, self.notice = "", ""
-        self.panels.show("checking")
-        if flow is None:
-            return
-        self._scan_when_ready = True    # once the flow has begun (render)
-        flow.begin()
-
-    def on_leave(self, *_a):
-        self._scan_when_ready = False
-        flow = self.flow
-        if flow is not None:
-            flow.stop_scanning()
-            flow.leave()                # a wait under way stops now; what it must record, it records
-
-    def _on_wipe(self, _reason):
-        self._scan_when_ready = False
-        flow = self._flow
-        if flow is not None:
-            flow.stop_scanning()
-            flow.end_visit()            # after the step under way
+        self.digits = ""
+        super().on_pre_enter()
 
     # --- taps -------------------------------------------------------------------------------------
-    def key(self, key: str) -> None:
-        flow = self.flow
-        if flow is None:
-            return
-        if key == "clear":
-            flow.clear()
-        elif key == "back":
-            flow.backspace()
-        elif flow.press(key):
-            flow.submit()
-        self.render()
-
     def confirm(self) -> None:
         flow = self.flow
         if flow is not None and flow.can_submit:
             flow.submit()
 
-    def read_card(self) -> None:
-        flow = self.flow
-        if flow is not None and not flow.reading_card:
-            self.notice = ""
-            flow.read_card()
-
-    def open_again(self) -> None:
-        self.flow.open_again()
-
     def item_left_finish(self) -> None:
         self.flow.finish_with_item_left()
-
-    def finish_open(self) -> None:
-        flow = self.flow
-        if flow is not None:
-            flow.finish_open()
-
-    def door_did_not_open(self) -> None:
-        flow = self.flow
-        if flow is not None:
-            flow.door_did_not_open()
-
-    def finish(self) -> None:
-        flow = self.flow
-        if flow is not None and flow.recorded:
-            self.path.rate("pickup", flow.transaction_id)
-            return
-        self.app.end_visit("done")
-
-    def cancel(self) -> None:
-        self.app.end_visit("canceled")
 
     # --- showing the flow -------------------------------------------------------------------------
     def render(self) -> None:
         flow = self._flow
         if flow is None:
             return
-        step = flow.step.value
-        self.step = step
         self.digits = flow.digits
-        self.notice = flow.notice.value if flow.notice else ""
         self.tries_left = flow.tries_left
         self.ended_at = flow.ended_at or 0
         self.can_submit = flow.can_submit
         self.seconds_locked = flow.seconds_locked()
-        self.door, self.column, self.row = flow.door or 0, flow.column, flow.row
-        self.position = list(flow.position)
-        self.ids.locker_map.lit = flow.door or 0
-        self.panels.show(step)
-        if self._scan_when_ready and step in ("code", "locked"):
-            self._scan_when_ready = False
-            flow.start_scanning()   # the flow listens to the scanner; the screen never touches it
-        if step == "id_card" and not flow.notice and not flow.reading_card:
-            flow.read_card()
+        self.show_flow(flow)
 
     def _tick(self, _dt):
         flow = self._flow
@@ -185,9 +96,6 @@ class PickupScreen(LockerFlowScreen):
 
     def code_text(self, digits: str, length: int) -> str:
         return "  ".join(list(digits) + ["_"] * max(0, length - len(digits)))
-
-    def place_text(self, column: int, row: int, position, *_lang) -> str:
-        return locker_widgets.door_place(column, row, tuple(position))
 
 
 def build_screen(app, service, path):

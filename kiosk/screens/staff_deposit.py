@@ -134,18 +134,6 @@ class DepositScreen(LockerFlowScreen):
     def read_card(self) -> None:
         self.flow.read_holder_card()
 
-    def another_door(self) -> None:
-        self.flow.another_door()
-
-    def open_again(self) -> None:
-        self.flow.open_again()
-
-    def finish_open(self) -> None:
-        self.flow.finish_open()
-
-    def door_did_not_open(self) -> None:
-        self.flow.door_did_not_open()
-
     def next_item(self) -> None:
         self.flow.code_seen()
 

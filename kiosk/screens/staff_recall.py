@@ -47,9 +47,6 @@ class RecallScreen(LockerFlowScreen):
     def not_there(self) -> None:
         self.flow.not_there()
 
-    def door_did_not_open(self) -> None:
-        self.flow.door_did_not_open()
-
     def back(self) -> None:
         self.flow.back()
 

@@ -10,7 +10,9 @@ the hand-in.
 from __future__ import annotations
 
 from kiosk.tour.step import Step
-from kiosk.tour.steps_pickup import _expect_panel, _long_press_hall_name, _screen, _sign_in, _sim
+from kiosk.tour.steps_pickup import (
+    _expect_panel, _long_press_hall_name, _on_to_rating, _recall_confirm, _recall_open, _screen, _sign_in, _sim,
+)
 
 SLIP = "SZ20260518-0031"   # the case number on the acceptance slip's barcode
 
@@ -64,16 +66,6 @@ def _done_shown(d) -> str | None:
     return problem
 
 
-def _continue_to_rating(d) -> None:
-    d.tap(_screen(d, "handin").ids.finish)
-    d.pump(3)
-
-
-def _rating_shown(d) -> str | None:
-    current = d.app.screens.current
-    return None if current == "rating" else f"after the hand-in: {current}, expected rating"
-
-
 FLOWS["handin"] = [
     Step("case-number", _open_handin, _expect_panel("handin", "case")),
     Step("slip-scanned", _scan_slip, _expect_panel("handin", "id_card")),
@@ -81,7 +73,7 @@ FLOWS["handin"] = [
     Step("larger-door", _larger_door, _expect_panel("handin", "size")),
     Step("door-open", _open_door, _expect_panel("handin", "door_open")),
     Step("receipt", _close_door, _done_shown),
-    Step("rating", _continue_to_rating, _rating_shown),
+    _on_to_rating("handin"),
 ]
 
 
@@ -95,11 +87,8 @@ def _recall_list(d) -> None:
     d.wait_for(lambda: rec.panels.current == "list" and rec.handins > 0, what="handed-in materials on the list")
     # anything listed before them (an item of an earlier flow) is taken out first
     while rec.what != "handin":
-        d.tap(rec.ids.open)
-        d.wait_for(lambda: rec.panels.current == "door_open", what="a door open for staff")
-        _sim("locker").close_door(int(rec.door))
-        d.tap(rec.ids.removed)
-        d.wait_for(lambda: rec.panels.current == "list" and not rec.worker.pending, what="back to the list")
+        _recall_open(d)
+        _recall_confirm(d)
 
 
 def _handin_next(d) -> str | None:
@@ -110,22 +99,8 @@ def _handin_next(d) -> str | None:
     return problem
 
 
-def _recall_open(d) -> None:
-    rec = _screen(d, "staff_recall")
-    d.tap(rec.ids.open)
-    d.wait_for(lambda: rec.panels.current == "door_open", what="the door open for staff")
-
-
-def _taken_out(d) -> None:
-    rec = _screen(d, "staff_recall")
-    done = rec.recalled
-    _sim("locker").close_door(int(rec.door))
-    d.tap(rec.ids.removed)
-    d.wait_for(lambda: rec.panels.current == "list" and rec.recalled == done + 1, what="the collection recorded")
-
-
 FLOWS["handin-staff-collect"] = [
     Step("list", _recall_list, _handin_next),
     Step("door-open", _recall_open, _expect_panel("staff_recall", "door_open")),
-    Step("recorded", _taken_out, _expect_panel("staff_recall", "list")),
+    Step("recorded", _recall_confirm, _expect_panel("staff_recall", "list")),
 ]

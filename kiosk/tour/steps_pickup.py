@@ -189,14 +189,16 @@ def _finish(d) -> None:
     d.wait_for(lambda: d.app.screens.current != "pickup", what="leaving the pickup screen")
 
 
-def _continue_to_rating(d) -> None:
-    d.tap(_screen(d, "pickup").ids.finish)
-    d.pump(3)
+def _on_to_rating(screen: str) -> Step:
+    """The done step's Continue on `screen`: the rating, as after every finished service."""
+    def act(d) -> None:
+        d.tap(_screen(d, screen).ids.finish)
+        d.pump(3)
 
-
-def _rating_shown(d) -> str | None:
-    current = d.app.screens.current
-    return None if current == "rating" else f"after the pickup: {current}, expected rating"
+    def check(d) -> str | None:
+        current = d.app.screens.current
+        return None if current == "rating" else f"after the {screen}: {current}, expected rating"
+    return Step("rating", act, check)
 
 
 FLOWS["pickup-code"] = [
@@ -205,7 +207,7 @@ FLOWS["pickup-code"] = [
     Step("door-open", lambda d: (_type_code(lambda: _state["codes"][0][3:])(d), _wait_door_open(d)),
          _expect_panel("pickup", "door_open")),
     Step("done", _close_door, _expect_panel("pickup", "done")),
-    Step("rating", _continue_to_rating, _rating_shown),
+    _on_to_rating("pickup"),
 ]
 
 FLOWS["pickup-qr-elder"] = [
@@ -302,9 +304,10 @@ def _recall_open(d) -> None:
 
 def _recall_confirm(d) -> None:
     rec = _screen(d, "staff_recall")
+    done = rec.recalled
     _sim("locker").close_door(int(rec.door))
     d.tap(rec.ids.removed)
-    d.wait_for(lambda: rec.panels.current == "list" and rec.recalled == 1, what="the recall recorded")
+    d.wait_for(lambda: rec.panels.current == "list" and rec.recalled == done + 1, what="the recall recorded")
 
 
 FLOWS["pickup-recall"] = [

@@ -57,6 +57,7 @@ class LockerFlow(Flow[S], Generic[S]):
         self._work_visit = self.visit
         self._interrupt = ""             # why a door's watch was stopped: help | finish | "" (the visit ends)
         self.help_asked = 0              # times the person said the open door did not open
+        self.reading_card = False        # a read of the holder's ID card is under way
         self.scanner = scanner
         # where the scanner is listened to while a code is asked for: a loop that runs as long as that
         # step is on screen, so an executor of its own (without one the scanner is not listened to)
@@ -157,6 +158,20 @@ class LockerFlow(Flow[S], Generic[S]):
         self._interrupt = why
         self._cancel.cancel()
 
+    # the steps (values) in which a door stands open and its watch takes the person's word
+    open_steps: tuple[str, ...] = ("door_open",)
+
+    def finish_open(self) -> None:
+        """The person taps Finish at the open door: the watch looks at the door now (what follows is the flow's)."""
+        if self.step.value in self.open_steps:
+            self._stop_watch("finish")
+
+    def door_did_not_open(self) -> None:
+        """The person says the open door did not open: the watch stops, and `_door_help` unlocks it once more
+        or calls staff."""
+        if self.step.value in self.open_steps:
+            self._stop_watch("help")
+
     def _door_help(self) -> None:
         """The person said the open door did not open (the flows that wait with `_wait_closed`)."""
         raise NotImplementedError
@@ -200,7 +215,32 @@ class LockerFlow(Flow[S], Generic[S]):
             alarms.clear(DEVICE, f"door_left_open:{item.door}", "closed")
             self._report(done, None)
 
-    # -- the ID card (in the work) ------------------------------------------------------------------
+    # -- the ID card --------------------------------------------------------------------------------
+    def _read_holder(self, at: S, mismatch: Any, expected: str | None, matched: Callable[[str], None]) -> None:
+        """On the flow's thread, at step `at`: wait for the ID card on the executor, one read at a time
+        (`reading_card`). The keyed hash of the card read goes to `matched(holder)` in the work, unless
+        `expected` is set and differs: then the flow's notice `mismatch`, still at `at`. No card read:
+        the reader's reason as the flow's notice of that name (no_card | card_not_read)."""
+        if self.step is not at or self.reading_card:
+            return
+        self.reading_card = True
+        notices = type(mismatch)
+
+        def work() -> None:
+            holder = self._holder_on_card(self.idcard, self.rules.id_card_timeout_s, self.key,
+                                          lambda why: self._report(at, notices(why)))
+            if holder is None:
+                return
+            if expected is not None and holder != expected:
+                log.info("%s: the ID card read is not the holder's", self.name)
+                self._report(at, mismatch)
+                return
+            matched(holder)
+
+        def ended(_result, _error) -> None:
+            self.reading_card = False
+        self._work(work, ended)
+
     def _holder_on_card(self, idcard, timeout: float, key: str, not_read: Callable[[str], None]) -> str | None:
         """Read the ID card on `idcard` (within `timeout` s; the flow's cancel stops it) into the keyed
         hash of its number; nothing else of the card is kept. None when no card was read:

@@ -114,6 +114,7 @@ def check_id_number(value: str) -> str:
 
 class DepositFlow(LockerFlow[Step]):
     name = "deposit"
+    open_steps = ("door_open", "door_left_open")   # staff are there while it stands open: Finish and help work
     transitions = {
         Step.CASE: {Step.OPTIONS},
         Step.OPTIONS: {Step.HOLDER, Step.OPENING, Step.NO_FREE_DOOR},
@@ -374,16 +375,6 @@ class DepositFlow(LockerFlow[Step]):
         item, self.code = model.complete_deposit(item.id)
         self.item, self.texted = item, model.site.sends_notices
         self._report(Step.CODE, None)
-
-    def finish_open(self) -> None:
-        """DOOR_OPEN and staff tap Finish: the door is looked at now (the code follows once it is closed)."""
-        if self.step in (Step.DOOR_OPEN, Step.DOOR_LEFT_OPEN):
-            self._stop_watch("finish")
-
-    def door_did_not_open(self) -> None:
-        """DOOR_OPEN, but the door did not open: unlocked once more, then another door."""
-        if self.step in (Step.DOOR_OPEN, Step.DOOR_LEFT_OPEN):
-            self._stop_watch("help")
 
     def _door_help(self) -> None:
         item, model = self.item, self.model

@@ -182,6 +182,11 @@ class HandinFlow(LockerFlow[Step]):
         """Stop a wait under way (the card reader's, the door's) at its next check."""
         self._cancel_waits(("ID card reader", self.idcard))
 
+    def leave(self) -> None:
+        """The screen is left (on to the rating, or the visit ends): a card read under way stops. The
+        door is settled when the visit ends (`end_visit`), after the step under way."""
+        self.cancel()
+
     def end_visit(self) -> None:
         """After the visit's wipe: what is under way stops, a door held for this visit is settled (on the
         executor, after the step under way), and then nothing of the visit stays in the flow."""
@@ -227,10 +232,12 @@ class HandinFlow(LockerFlow[Step]):
             self._show(Step.CASE, None)
         self._work(work, shown)
 
-    def press(self, key: str) -> None:
+    def press(self, key: str) -> bool:
+        """One key of the case number. False: a case number is submitted with Next, never by its length."""
         if self.step is Step.CASE and len(key) == 1 and len(self.typed) < 40:
             self.typed += key
             self._show(notice=None)
+        return False
 
     def backspace(self) -> None:
         self.typed = self.typed[:-1]
@@ -285,23 +292,9 @@ class HandinFlow(LockerFlow[Step]):
     # --- the ID card -------------------------------------------------------------------------------------
     def read_card(self) -> None:
         """Wait for the citizen's ID card (on the executor); the size comes next when it is the right one."""
-        if self.step is not Step.ID_CARD or self.reading_card:
-            return
-        self.reading_card = True
+        self._read_holder(Step.ID_CARD, Notice.ID_MISMATCH, self.expected_holder, self._card_read)
 
-        def read_ended(_result, _error) -> None:
-            self.reading_card = False
-        self._work(self._read_card, read_ended)
-
-    def _read_card(self) -> None:
-        holder = self._holder_on_card(self.idcard, self.rules.id_card_timeout_s, self.key,
-                                      lambda why: self._report(Step.ID_CARD, Notice(why)))
-        if holder is None:
-            return
-        if self.expected_holder is not None and holder != self.expected_holder:
-            log.info("handin: the ID card does not match the holder of case %s", self.case_number)
-            self._report(Step.ID_CARD, Notice.ID_MISMATCH)
-            return
+    def _card_read(self, holder: str) -> None:
         self.holder = holder
         self._report(Step.SIZE, None)
 
@@ -327,16 +320,6 @@ class HandinFlow(LockerFlow[Step]):
         """EMPTY: the sensor saw no papers; the same door opens once more to put them in."""
         if self.step is Step.EMPTY:
             self._work(self._unlock_and_watch)
-
-    def finish_open(self) -> None:
-        """DOOR_OPEN and the citizen taps Finish: the door is looked at now (the receipt follows once it is closed)."""
-        if self.step is Step.DOOR_OPEN:
-            self._stop_watch("finish")
-
-    def door_did_not_open(self) -> None:
-        """DOOR_OPEN, but the citizen says the door did not open: unlocked once more, then staff are called."""
-        if self.step is Step.DOOR_OPEN:
-            self._stop_watch("help")
 
     def _open(self) -> None:
         model = self.model

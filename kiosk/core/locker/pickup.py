@@ -274,23 +274,10 @@ class PickupFlow(LockerFlow[Step]):
 
     def read_card(self) -> None:
         """Wait for the holder's ID card (on the executor); the door opens when it matches."""
-        if self.step is not Step.ID_CARD or self.item is None or self.reading_card:
-            return
-        self.reading_card = True
+        if self.item is not None:
+            self._read_holder(Step.ID_CARD, Notice.ID_MISMATCH, self.item.holder_hash, self._holder_matched)
 
-        def read_ended(_result, _error) -> None:
-            self.reading_card = False
-        self._work(self._read_card, read_ended)
-
-    def _read_card(self) -> None:
-        holder = self._holder_on_card(self.idcard, self.rules.id_card_timeout_s, self.key,
-                                      lambda why: self._report(Step.ID_CARD, Notice(why)))
-        if holder is None:
-            return
-        if holder != self.item.holder_hash:
-            log.info("pickup: the ID card does not match the holder of case %s", self.item.case_number)
-            self._report(Step.ID_CARD, Notice.ID_MISMATCH)
-            return
+    def _holder_matched(self, _holder: str) -> None:
         self.id_checked = True
         self._open()
 
@@ -340,16 +327,6 @@ class PickupFlow(LockerFlow[Step]):
         self.recorded = self.transaction_id is not None
         if self.recorded:
             log.info("pickup recorded: case %s, door %d", self.item.case_number, self.item.door)
-
-    def finish_open(self) -> None:
-        """DOOR_OPEN and the citizen taps Finish: the pickup is recorded, the open door watched."""
-        if self.step is Step.DOOR_OPEN:
-            self._stop_watch("finish")
-
-    def door_did_not_open(self) -> None:
-        """DOOR_OPEN, but the citizen says the door did not open (a latch that reports open and sticks)."""
-        if self.step is Step.DOOR_OPEN:
-            self._stop_watch("help")
 
     def _door_help(self) -> None:
         """The first time the door is unlocked again; the second time staff are called."""
