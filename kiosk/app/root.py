@@ -177,7 +177,9 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     offered_here = tuple(s for s in services if offered(s, settings.devices))
     flows = {s.key: s.make_flow(parts) for s in offered_here}
     return Kiosk(parts=parts, services=offered_here, flows=flows,
-                 technician=tech.make(settings, clock, runtime, store, pickup_watches_doors=PICKUP.key in flows,
+                 technician=tech.make(settings, clock, runtime, store,
+                                      # the locker service (either citizen service over it) watches its doors
+                                      pickup_watches_doors=PICKUP.key in flows or HANDIN.key in flows,
                                       faults=faults))
 
 

@@ -429,3 +429,33 @@ def test_the_home_tile_needs_the_devices_the_flow_declares():
     assert HANDIN.title == "Hand in materials" and HANDIN.needs == handin.NEEDS
     assert HANDIN.make_flow is PICKUP.make_flow          # one locker service for both
     assert set(handin.NEEDS) < set(handin.DEVICES)     # the scanner is used where there is one
+
+
+def test_the_pickup_and_the_handin_are_made_over_one_locker_service_per_device_runtime(kit):
+    """Two citizen services over one locker: one service (one recovery, one owner of the doors) for both."""
+    import datetime as dt
+
+    from kiosk.app.root import HANDIN, PICKUP
+    from kiosk.app.services import Background, Parts
+    from kiosk.core.session import SteerableClock, VisitorSession
+
+    class Runtime:   # the device runtime, as far as the locker service asks it
+        def on_ready(self, fn):
+            self.ready = fn
+
+        def add_listener(self, fn):
+            pass
+
+    def parts(runtime):
+        return Parts(settings=kit.service.settings, store=kit.store, runtime=runtime, clock=kit.clock,
+                     session=VisitorSession(idle_timeout_s=90, warning_s=30, extensions=1, clock=SteerableClock(False)),
+                     now=dt.datetime.now, font=None, problems=None, central=None, visit=None, background=Background())
+
+    here, there = parts(Runtime()), parts(Runtime())
+    try:
+        service = HANDIN.make_flow(here)
+        assert PICKUP.make_flow(here) is service and service.handin in service.flows
+        assert PICKUP.make_flow(there) is not service
+    finally:
+        here.background.stop()
+        there.background.stop()
