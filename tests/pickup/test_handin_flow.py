@@ -449,12 +449,18 @@ def test_the_pickup_and_the_handin_are_made_over_one_locker_service_per_device_r
     def parts(runtime):
         return Parts(settings=kit.service.settings, store=kit.store, runtime=runtime, clock=kit.clock,
                      session=VisitorSession(idle_timeout_s=90, warning_s=30, extensions=1, clock=SteerableClock(False)),
-                     now=dt.datetime.now, font=None, problems=None, central=None, visit=None, background=Background())
+                     now=dt.datetime.now, font=None, problems=None, central=Central(), visit=None,
+                     background=Background())
+
+    class Central:   # the central client, as far as the case look-up goes (CentralClient.find_case)
+        def find_case(self, case_number):
+            return None
 
     here, there = parts(Runtime()), parts(Runtime())
     try:
         service = HANDIN.make_flow(here)
         assert PICKUP.make_flow(here) is service and service.handin in service.flows
+        assert service.handin.cases is here.central and service.deposit.cases is here.central
         assert PICKUP.make_flow(there) is not service
     finally:
         here.background.stop()
