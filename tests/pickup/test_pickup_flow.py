@@ -26,7 +26,8 @@ def test_deposit_records_only_the_hashes_the_case_number_and_the_door(kit):
     [deposit] = kit.outbox("deposit")
     assert set(deposit) - {"kind"} == {"case_number", "door", "code_hash", "holder_hash", "sealed_code",
                                        "deposited_at", "due_at", "hall", "place", "item_name"}
-    assert deposit["sealed_code"] is None    # the default config has no notice key (tests/pickup/test_deposit_case.py)
+    # the default config has the demo notice key: the code travels sealed to it, never in clear
+    assert deposit["sealed_code"].startswith("hpke1:") and code not in deposit["sealed_code"]
     assert deposit["case_number"] == "BJ2026-0001" and deposit["door"] == door
     assert deposit["code_hash"] == code_hash(HASH_KEY, code) and deposit["holder_hash"] != HOLDER
     conn = kit.store.connect()
