@@ -92,6 +92,33 @@ def releases(key: str | bytes) -> list[tuple[str, str]]:
     return [(d.doc_id, holder_hash(key, DEMO_HOLDERS[i].id_number)) for d in DEMO_DOCUMENTS for i in d.holders]
 
 
+@dataclass(frozen=True)
+class DemoCase:
+    """A finished case as the approval system would post it (POST /api/v1/cases): for staff to deposit at a
+    demo kiosk by its number or barcode. The mobile numbers are in the range set aside for fiction."""
+    case_number: str
+    item_name: str
+    holder: int               # index into DEMO_HOLDERS
+    mobile: str
+    needs_id_card: bool
+    hold_days: int
+    staff_mobile: str | None = None
+
+
+DEMO_CASES = (
+    DemoCase("2026051800099", "营业执照（副本）", 4, "13800138000", True, 7, staff_mobile="13800138001"),
+    DemoCase("2026051800098", "不动产权证书", 0, "13800138002", False, 14),
+)
+
+
+def case_uploads() -> list[dict]:
+    """The demo cases as POST /api/v1/cases bodies."""
+    return [{"case_number": c.case_number, "item_name": c.item_name,
+             "applicant_id_number": DEMO_HOLDERS[c.holder].id_number, "applicant_mobile": c.mobile,
+             "needs_id_card": c.needs_id_card, "hold_days": c.hold_days,
+             **({"staff_mobile": c.staff_mobile} if c.staff_mobile else {})} for c in DEMO_CASES]
+
+
 def builtin_cjk_font() -> str:
     """reportlab's built-in Simplified-Chinese CID font (needs no file; a viewer supplies the glyphs)."""
     from kiosk.fonts import builtin_pdf_font

@@ -403,13 +403,23 @@ def run_seed(ctx) -> int:
             for d in demo.DEMO_DOCUMENTS:
                 if 0 in d.holders:
                     released += db.release_document(d.doc_id, holder_hash(key, number))
+        cases = []
+        if key:   # the demo cases of the approval system, for deposits by case number or barcode
+            from kiosk.central.cases import CaseBook, CaseUpload
+
+            book = CaseBook(db.conn, db.seal, key, db.clock)
+            for body in demo.case_uploads():
+                posted = book.post(CaseUpload.model_validate(body), "seed")
+                cases.append({"case_number": body["case_number"], "status": posted["status"]})
     doc = {"catalog": {"version": catalog.version, "items": len(catalog.items), "changed": stored["changed"],
                        "source": str(catalog_path)},
-           "documents": documents, "new_releases": released, "hash_key_from": key_source, "pdf_font": font,
+           "documents": documents, "new_releases": released, "cases": cases, "hash_key_from": key_source,
+           "pdf_font": font,
            "holders": [{"id_number": mask_id_number(h.id_number), "label": h.label} for h in demo.DEMO_HOLDERS]}
     lines = [f"catalog {catalog.version}: {len(catalog.items)} items ({'loaded' if stored['changed'] else 'unchanged'})",
              f"{len(documents)} demo documents, {released} new releases (holder hash key from {key_source})"]
     lines += [f"  {d['id']} {d['title']} ({d['pages']} p.) -> {', '.join(d['holders'])}" for d in documents]
+    lines += [f"demo case {c['case_number']}: {c['status']}" for c in cases]
     ctx.emit(doc, "\n".join(lines))
     return EXIT_OK
 

@@ -104,6 +104,31 @@ def _deposit_close(d) -> None:
     _state["id_code"], _state["id_door"] = dep.code, int(dep.door)
 
 
+# a finished case the demo platform knows (`kiosk central seed`, kiosk/central/demo.py DEMO_CASES): its holder is
+# the simulator's demo card, and the platform texts the code to the applicant's (fictional) mobile
+SCANNED_CASE = "2026051800099"
+
+
+def _deposit_scanned_case(d) -> None:
+    """The next item: staff scan the case's barcode on the approval form; the platform knows the case, so
+    the item's name, the ID card rule, the holder and the masked mobile come from it."""
+    dep = _screen(d, "staff_deposit")
+    d.tap(dep.ids.next_item)
+    d.wait_for(lambda: dep.panels.current == "case", what="the case step")
+    d.tap(dep.ids.scan)
+    _sim("scanner").scan(SCANNED_CASE)
+    d.wait_for(lambda: dep.panels.current == "options" and dep.lookup == "found",
+               what="the case found on the platform")
+
+
+def _deposit_scanned_case_code(d) -> None:
+    dep = _screen(d, "staff_deposit")
+    d.tap(dep.ids.options_next)     # no holder step: the platform gave the holder
+    d.wait_for(lambda: dep.panels.current == "door_open", what="the door open")
+    _sim("locker").close_door(int(dep.door))
+    d.wait_for(lambda: dep.panels.current == "code", what="the code, to be texted")
+
+
 def _deposit_without_id_rule(d, case: str) -> str:
     """From the case-number keypad: one item anyone with its code may collect; its pickup code."""
     dep = _screen(d, "staff_deposit")
@@ -138,6 +163,8 @@ FLOWS["pickup-deposit"] = [
     Step("holder", _deposit_holder, _expect_panel("staff_deposit", "holder")),
     Step("door-open", _deposit_read_card, _expect_panel("staff_deposit", "door_open")),
     Step("code", _deposit_close, _expect_panel("staff_deposit", "code")),
+    Step("case-scanned", _deposit_scanned_case, _expect_panel("staff_deposit", "options")),
+    Step("case-scanned-code", _deposit_scanned_case_code, _expect_panel("staff_deposit", "code")),
     Step("home-after", _more_deposits, lambda d: None if d.app.screens.current == "home" else "not home"),
 ]
 

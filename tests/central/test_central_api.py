@@ -324,3 +324,16 @@ def test_document_upload_refuses_non_pdfs_raw_id_numbers_and_kiosks(central):
     assert resp.status_code == 422 and DEMO_HOLDERS[0].id_number not in resp.text
     assert central.call("PUT", "/api/v1/documents/UP-2", good, kiosk="k1").status_code == 403
     assert central.counts() == before
+
+
+def test_the_seed_posts_the_demo_cases_a_kiosk_then_finds_at_a_deposit(central, seeded):
+    from kiosk.central.demo import DEMO_CASES
+
+    assert [c["case_number"] for c in seeded["cases"]] == [c.case_number for c in DEMO_CASES]
+    case = DEMO_CASES[0]
+    res = central.call("GET", f"/api/v1/kiosks/k1/cases/{case.case_number}", kiosk="k1")
+    assert res.status_code == 200, res.text
+    found = res.json()
+    assert found["item_name"] == case.item_name and found["needs_id_card"] is case.needs_id_card
+    assert found["holder_hash"] == holder_hash(HASH_KEY, DEMO_HOLDERS[case.holder].id_number)
+    assert found["phone_masked"] == case.mobile[:3] + "****" + case.mobile[-4:] and case.mobile not in res.text
