@@ -149,3 +149,24 @@ def start_loop(tmp: Path, *, notify_thread: bool = False) -> Loop:
 
 def new_case() -> str:
     return "SX" + uuid.uuid4().hex[:10].upper()
+
+
+# the lengths of the hex runs the platform writes: UUID parts, ids and nonces, SHA-256 and HMAC digests
+ID_RUNS = {4, 8, 12, 32, 64}
+HEX = b"0123456789abcdefABCDEF"
+
+
+def leaks(data: bytes, value: str) -> int:
+    """How often `value` stands in `data` other than by chance inside an id or a digest: a run of hex digits of
+    one of the lengths in ID_RUNS (six given digits turn up in a megabyte of hex now and then). A value beside
+    other text, or run on from a digest (a column after a hash), counts."""
+    found, needle, at = 0, value.encode(), data.find(value.encode())
+    while at >= 0:
+        start, end = at, at + len(needle)
+        while start > 0 and data[start - 1] in HEX:
+            start -= 1
+        while end < len(data) and data[end] in HEX:
+            end += 1
+        found += (end - start) not in ID_RUNS
+        at = data.find(needle, at + 1)
+    return found

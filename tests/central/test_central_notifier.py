@@ -21,7 +21,7 @@ import requests
 
 from kiosk.central import notice_key
 from kiosk.central.sms import webhook
-from tests.central.pickup_kit import CST, NOTIFY_TIMEOUT_S, T0, new_case, start_loop
+from tests.central.pickup_kit import CST, NOTIFY_TIMEOUT_S, T0, leaks, new_case, start_loop
 from tests.central.sms.loopback import LoopbackServer, Reply, Request
 from tests.conftest import KIOSK, ROOT
 
@@ -376,27 +376,6 @@ def test_the_platform_started_with_notify_sends_by_itself(tmp_path):
         assert [m["params"]["code"] for m in lp.messages(phone=phone)] == ["815273"]
     finally:
         assert lp.central.server.stop() == 0   # SIGTERM stops the notifier's thread too
-
-
-# the lengths of the hex runs the platform writes: UUID parts, ids and nonces, SHA-256 and HMAC digests
-ID_RUNS = {4, 8, 12, 32, 64}
-HEX = b"0123456789abcdefABCDEF"
-
-
-def leaks(data: bytes, value: str) -> int:
-    """How often `value` stands in `data` other than by chance inside an id or a digest: a run of hex digits of
-    one of the lengths in ID_RUNS (six given digits turn up in a megabyte of hex now and then). A value beside
-    other text, or run on from a digest (a column after a hash), counts."""
-    found, needle, at = 0, value.encode(), data.find(value.encode())
-    while at >= 0:
-        start, end = at, at + len(needle)
-        while start > 0 and data[start - 1] in HEX:
-            start -= 1
-        while end < len(data) and data[end] in HEX:
-            end += 1
-        found += (end - start) not in ID_RUNS
-        at = data.find(needle, at + 1)
-    return found
 
 
 def test_no_full_phone_or_plain_code_is_left_in_the_platforms_files_but_the_sms_gateways(loop):

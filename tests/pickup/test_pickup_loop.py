@@ -21,7 +21,7 @@ from kiosk.core.privacy import holder_hash
 from kiosk.sim.idcard import demo_resident
 from kiosk.sync.client import CentralClient
 from kiosk.wire import sealed
-from tests.central.pickup_kit import HASH_KEY, T0, new_case, start_loop
+from tests.central.pickup_kit import HASH_KEY, T0, leaks, new_case, start_loop
 from tests.conftest import run_kiosk
 from tests.pickup.conftest import PLACE, make_kit, notice_config
 from tests.pickup.test_pickup_flow import type_code
@@ -221,3 +221,12 @@ def test_the_whole_loop_a_case_a_deposit_while_the_platform_is_down_one_notice_a
     page = requests.get(f"{loop.central.url}/p/{notices[scanned[0]]['params']['link'].rsplit('/p/', 1)[1]}",
                         timeout=10)
     assert "已领取" in page.text and codes[scanned[0]][1] not in page.text
+    # nothing but the notices holds a plain code or a full mobile number: the kiosk's database, WAL, outbox and
+    # logs, the platform's database and logs (its cases table keeps the mobiles sealed)
+    secrets = [code for _door, code in codes.values()] + [typed[1], scanned[1]]
+    files = [p for p in (*kit.path.parent.rglob("*"), *loop.dir.rglob("*")) if p.is_file() and p != loop.sms_file]
+    assert any(p.name.endswith(".db-wal") for p in files) and any(p.name == "central.db" for p in files)
+    for path in files:
+        data = path.read_bytes()
+        for value in secrets:
+            assert not leaks(data, value), f"{value} in {path}"
