@@ -413,6 +413,34 @@ class RatingsSection(Section):
 # --- end of issue 5 (printing, payment, ratings) ---
 
 
+class TicketsSection(Section):
+    """Queue tickets and appointment check-in (取号 / 预约签到; docs/services.md)."""
+
+    # the hall's code on the platform (GET /api/v1/halls/{hall}/queues); "" = not set up: the service says so
+    hall: Annotated[str, Field(pattern=r"^$|^[a-z0-9][a-z0-9-]{0,39}$")] = ""
+    # the kiosk's own block of numbers, for tickets issued while the platform cannot be reached: the prefix
+    # is one the hall keeps for its kiosks (never a business's), and each kiosk of a hall has its own range
+    offline_prefix: Annotated[str, Field(pattern=r"^[A-Z]{1,3}$")] = "Z"
+    offline_start: Annotated[int, Field(ge=1, le=9999)] = 1
+    offline_end: Annotated[int, Field(ge=1, le=9999)] = 999
+    id_card_timeout_s: Annotated[float, Field(ge=10, le=300)] = 30
+
+    @model_validator(mode="after")
+    def _block_not_empty(self):
+        if self.offline_end < self.offline_start:
+            raise ValidationError.from_exception_data("TicketsSection", [{
+                "type": PydanticCustomError(
+                    "tickets_block", f"the offline block ends before it starts (offline_start = "
+                    f"{self.offline_start}): set offline_end to at least offline_start"),
+                "loc": ("offline_end",), "input": self.offline_end}])
+        return self
+
+    @property
+    def offline_width(self) -> int:
+        """Digits of an offline number (Z001 ... Z999): as many as the block's last number has, at least 3."""
+        return max(3, len(str(self.offline_end)))
+
+
 class Settings(Section):
     kiosk: KioskSection
     ui: UiSection = UiSection()
@@ -429,6 +457,7 @@ class Settings(Section):
     payments: PaymentsSection = PaymentsSection()
     documents: DocumentsSection = DocumentsSection()
     ratings: RatingsSection = RatingsSection()
+    tickets: TicketsSection = TicketsSection()
 
     # where the file was read from; not a key of the file
     _source: Path = PrivateAttr(default=DEFAULT_CONFIG)

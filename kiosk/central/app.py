@@ -17,11 +17,14 @@ from kiosk.central import errors, openapi, pickup_page, routes
 from kiosk.central.cases import CaseBook
 from kiosk.central.code_payments import DemoAcquirer
 from kiosk.central.db import CentralDB
+from kiosk.central.queues import DemoQueue, QueueSystem, ticket_intake
 
 
-def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519PrivateKey | None = None) -> FastAPI:
+def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519PrivateKey | None = None,
+               queues: QueueSystem | None = None) -> FastAPI:
     """`hash_key`: the deployment's holder hash key, for posted cases' ID numbers; `notice_key`: the notifier's
-    private key, for the pickup page's code (kiosk/central/notice_key.py)."""
+    private key, for the pickup page's code (kiosk/central/notice_key.py); `queues`: the hall's queue system
+    (kiosk/central/queues.py; the demo queue when None)."""
     app = FastAPI(
         title="Kiosk reference central platform",
         version=__version__,
@@ -34,6 +37,8 @@ def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519
     app.state.acquirer = DemoAcquirer(db.conn, db.clock)
     app.state.cases = CaseBook(db.conn, db.seal, hash_key, db.clock)
     app.state.notice_key = notice_key
+    app.state.queues = queues if queues is not None else DemoQueue(db.conn, db.clock)
+    db.intake_hooks.append(ticket_intake(app.state.queues))   # offline tickets into the hall's queue
     pickup_page.hide_tokens_in_access_log()
     errors.install(app)
     for router in routes.ROUTERS:

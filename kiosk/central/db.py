@@ -81,6 +81,9 @@ class CentralDB:
         prepare_private_file(self.path)
         key = key_path(self.path, key_file)
         self.seal = SecretSeal(load_or_create_key(key), key)
+        # more of what a newly stored transaction changes (the hall's queue: kiosk/central/queues.py), each
+        # `hook(conn, kiosk_id, row, now)` inside the batch's transaction, as pickup_intake.on_stored
+        self.intake_hooks: list[Callable[[sqlite3.Connection, str, dict[str, Any], float], None]] = []
         self.conn = store.connect(self.path)
         # deleted personal data (an applicant's phone, kiosk/central/cases.py) is overwritten, not left in free pages
         self.conn.execute("PRAGMA secure_delete = ON")
@@ -235,6 +238,8 @@ class CentralDB:
                 (row["id"], kiosk_id, row["seq"], row["kind"], row["occurred_at"], row["boot_id"],
                  row["uptime_s"], row["data"], row["body_sha256"], now))
             pickup_intake.on_stored(self.conn, kiosk_id, row, now)  # only for what is stored now, never twice
+            for hook in self.intake_hooks:
+                hook(self.conn, kiosk_id, row, now)
             return {"id": item.id, "status": "accepted", "reason": None}
         if old["kiosk_id"] == kiosk_id and old["body_sha256"] == row["body_sha256"]:
             return {"id": item.id, "status": "duplicate", "reason": None}

@@ -1,6 +1,6 @@
 """The platform's own settings: `central.toml` beside its database (or `--settings PATH`), optional.
 
-Today it has one table, `[notify]`: the SMS gateway and how the notifier sends (docs/pickup.md). The whole
+`[queues]` (optional) names a hall's own queue system (kiosk/central/queues.py). `[notify]`: the SMS gateway and how the notifier sends (docs/pickup.md). The whole
 table is the gateway's spec too (kiosk/central/sms/, docs/sms.md): keys this module does not know are the
 gateway's own (`path`, `url`, `secret`, …) and pass through unchecked here; the gateway checks them. A bad value is refused with
 the file, the key and the problem.
@@ -52,9 +52,19 @@ class NotifySettings(BaseModel):
         return self.model_dump()
 
 
+class QueuesSettings(BaseModel):
+    """`[queues]`: the hall's own queue system instead of the demo queue (docs/services.md). Other keys are the
+    system's own, passed to it as keyword arguments."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    system: Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+                                 description="package.module:callable, called with the platform's database")]
+
+
 class PlatformSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     notify: NotifySettings | None = None
+    queues: QueuesSettings | None = None
 
 
 def settings_path(db_path: Path | str, explicit: Path | str | None = None) -> Path:

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
@@ -113,8 +113,23 @@ def register(sub) -> None:
                                                                                 "(default config/demo-catalog.json)")
     q.add_argument("--holder", action="append", default=[], metavar="ID_NUMBER",
                    help="also release the demo documents of demo holder 1 to this (synthetic) ID number; repeatable")
+    q.add_argument("--hall-kiosk", action="append", default=[], metavar="ID",
+                   help="this kiosk also stands in the demo hall (queue tickets); repeatable")
+    q.add_argument("--queue-day", metavar="YYYY-MM-DD", help="the day of the demo appointments (default: the demo "
+                                                             "queue's today, see queue-clock)")
     add_json(q)
     q.set_defaults(handler=run_seed, needs_config=False)
+
+    q = cs.add_parser("queue-clock", help="the demo queue's clock: open the hall at any hour, let the queue advance",
+                      description="The demo queue (queue tickets) runs on the platform's clock plus an offset; "
+                                  "signatures keep the real clock. Without an option: print the queue's now.")
+    db_option(q)
+    how = q.add_mutually_exclusive_group()
+    how.add_argument("--set", metavar="RFC3339", help="the queue's now from this moment, e.g. 2026-05-18T09:00:00+08:00")
+    how.add_argument("--advance", type=float, metavar="MINUTES", help="move the queue's clock on by this many minutes")
+    how.add_argument("--clear", action="store_true", help="back to the platform's own clock")
+    add_json(q)
+    q.set_defaults(handler=run_queue_clock, needs_config=False)
 
     q = cs.add_parser("migrate", help="upgrade the platform's database in place and quarantine rows it cannot serve")
     db_option(q)
@@ -168,7 +183,7 @@ def run_server(ctx) -> int:
     thread = None
     try:
         page_key = _notice_key(ctx)
-        app = create_app(db, hash_key=key, notice_key=page_key)
+        app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db))
         log.info("central platform on http://%s:%d, database %s; holder hash key from %s", args.host, args.port,
                  db.path, key_source)
         if notifier is not None:
@@ -192,6 +207,30 @@ def run_server(ctx) -> int:
         db.close()
     log.info("central platform stopped")
     return EXIT_OK
+
+
+def _queue_system(ctx, db):
+    """The hall's own queue system that `[queues] system` in the platform's settings names; None (the demo
+    queue) without one. Exit 2 naming the file when it cannot be loaded."""
+    from kiosk.central import settings as platform_settings
+    from kiosk.central.queues import load_system
+
+    explicit = getattr(ctx.args, "settings", None)
+    path = platform_settings.settings_path(ctx.args.db, explicit)
+    try:
+        queues = platform_settings.load(path, required=bool(explicit)).queues
+    except platform_settings.SettingsError as exc:
+        print(f"kiosk: central: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    if queues is None:
+        return None
+    options = {k: v for k, v in queues.model_dump().items() if k != "system"}
+    try:
+        return load_system(queues.system, db, options)
+    except Exception as exc:
+        print(f"kiosk: central: {path}: [queues] system = {queues.system!r} cannot be loaded: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
 
 
 # -- the notifier ---------------------------------------------------------------------------------
@@ -368,6 +407,11 @@ def run_seed(ctx) -> int:
         key, key_source = hash_key(ctx)
     except ConfigError as exc:  # everything but posting cases works without it
         key, key_source = None, f"nowhere: {exc}; POST /api/v1/cases answers 503 until it is given"
+    try:
+        queue_day = date.fromisoformat(args.queue_day) if args.queue_day else None
+    except ValueError:
+        print(f"kiosk: central seed: --queue-day {args.queue_day!r}: expected YYYY-MM-DD", file=sys.stderr)
+        return EXIT_USAGE
     for number in args.holder:
         if not ric.is_valid(number):
             print(f"kiosk: central seed: --holder {mask_id_number(number)}: not a valid resident ID number "
@@ -411,16 +455,51 @@ def run_seed(ctx) -> int:
             for body in demo.case_uploads():
                 posted = book.post(CaseUpload.model_validate(body), "seed")
                 cases.append({"case_number": body["case_number"], "status": posted["status"]})
+        from kiosk.central import demo_hall
+        from kiosk.central.queues import DemoQueue
+
+        queues = demo_hall.seed(DemoQueue(db.conn, db.clock), key, day=queue_day, kiosks=args.hall_kiosk)
     doc = {"catalog": {"version": catalog.version, "items": len(catalog.items), "changed": stored["changed"],
                        "source": str(catalog_path)},
-           "documents": documents, "new_releases": released, "cases": cases, "hash_key_from": key_source,
+           "documents": documents, "new_releases": released, "cases": cases, "queues": queues,
+           "hash_key_from": key_source,
            "pdf_font": font,
            "holders": [{"id_number": mask_id_number(h.id_number), "label": h.label} for h in demo.DEMO_HOLDERS]}
     lines = [f"catalog {catalog.version}: {len(catalog.items)} items ({'loaded' if stored['changed'] else 'unchanged'})",
              f"{len(documents)} demo documents, {released} new releases (holder hash key from {key_source})"]
     lines += [f"  {d['id']} {d['title']} ({d['pages']} p.) -> {', '.join(d['holders'])}" for d in documents]
     lines += [f"demo case {c['case_number']}: {c['status']}" for c in cases]
+    lines.append(f"demo hall {queues['hall']}: {queues['businesses']} business types, kiosks {', '.join(queues['kiosks'])}")
+    lines += [f"  appointment {a['code']} ({a['business']}, {a['day']} {a['slot']})" for a in queues["appointments"]]
     ctx.emit(doc, "\n".join(lines))
+    return EXIT_OK
+
+
+def run_queue_clock(ctx) -> int:
+    """The demo queue's clock (kiosk/central/queues.py): set, advanced, cleared or shown."""
+    from kiosk.central.queues import DemoQueue
+
+    args = ctx.args
+    at = None
+    if args.set:
+        try:
+            at = datetime.fromisoformat(args.set)
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            print(f"kiosk: central queue-clock: --set {args.set!r}: expected RFC 3339 with an offset, "
+                  "e.g. 2026-05-18T09:00:00+08:00", file=sys.stderr)
+            return EXIT_USAGE
+    with _db(ctx) as db:
+        queue = DemoQueue(db.conn, db.clock)
+        if args.set or args.clear:
+            queue.set_clock(at)
+        elif args.advance is not None:
+            queue.advance_clock(args.advance * 60)
+        offset = queue.offset()
+        now = datetime.fromtimestamp(queue.clock()).astimezone(at.tzinfo if at else None)
+    ctx.emit({"now": now.isoformat(timespec="seconds"), "offset_s": round(offset, 3)},
+             f"the demo queue's now: {now.isoformat(timespec='seconds')} (the platform's clock {offset:+.0f} s)")
     return EXIT_OK
 
 

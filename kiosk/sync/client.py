@@ -14,10 +14,12 @@ Failures come back as typed errors the relay can act on:
 """
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -28,6 +30,7 @@ from kiosk import __version__
 from kiosk.wire import auth
 from kiosk.wire.cases import KioskCase
 from kiosk.wire.errors import PlatformUnavailable
+from kiosk.wire.queues import Appointment, AppointmentList, HallQueues, Ticket, TicketRefused, TicketRequest
 from kiosk.wire.transactions import BatchResult, Heartbeat
 
 
@@ -199,6 +202,55 @@ class CentralClient:
             raise CentralServerError(f"GET {path}: the platform answered with case {case.case_number!r}",
                                      resp.status_code)
         return case
+
+    # -- queue tickets (kiosk/core/tickets.py QueuePort; docs/services.md) ---------------
+    def hall_queues(self, hall: str, timeout: float | None = None) -> HallQueues:
+        """The hall's business types with their waiting counts and hours: an interactive look-up."""
+        return self._queue_answer(HallQueues, "GET", f"/api/v1/halls/{quote(hall, safe='')}/queues", timeout=timeout)
+
+    def take_ticket(self, hall: str, request: TicketRequest, timeout: float | None = None) -> Ticket:
+        """A ticket (or an appointment checked in); the same request id again gives the same ticket."""
+        return self._queue_answer(Ticket, "POST", f"/api/v1/halls/{quote(hall, safe='')}/tickets",
+                                  body=request.model_dump(exclude_none=True), timeout=timeout)
+
+    def find_appointment(self, hall: str, code: str, timeout: float | None = None) -> Appointment | None:
+        try:
+            return self._queue_answer(Appointment, "GET", f"/api/v1/halls/{quote(hall, safe='')}/appointments/"
+                                                          f"{quote(code, safe='')}", timeout=timeout)
+        except TicketRefused as exc:
+            if exc.code == "appointment_unknown":
+                return None
+            raise
+
+    def holder_appointments(self, hall: str, holder_hash: str, timeout: float | None = None) -> list[Appointment]:
+        return self._queue_answer(AppointmentList, "GET", f"/api/v1/halls/{quote(hall, safe='')}/appointments",
+                                  query={"holder": holder_hash}, timeout=timeout).appointments
+
+    def _queue_answer(self, model, method: str, path: str, *, body: Any = None, query: dict | None = None,
+                      timeout: float | None = None):
+        """A queue request's answer as `model`; a refusal of the hall's queue system (403, 404, 409, 422 with
+        its `error` code) as `TicketRefused`."""
+        resp = self._request(method, path, body=body, query=query, timeout=timeout or self.lookup_timeout_s,
+                             ok=(200, 201, 403, 404, 409, 422))
+        if resp.status_code >= 400:
+            try:
+                doc = resp.json()
+            except ValueError:
+                doc = {}
+            code = doc.get("error") if isinstance(doc, dict) else None
+            code = "not_in_hall" if resp.status_code == 403 else (code or "refused")
+            opens = None
+            for d in (doc.get("details") or []) if isinstance(doc, dict) else []:
+                if isinstance(d, dict) and d.get("opens_at"):
+                    with contextlib.suppress(ValueError, TypeError):
+                        opens = datetime.fromisoformat(d["opens_at"])
+            raise TicketRefused(code, f"{method} {path}: {resp.status_code} {code}", opens_at=opens)
+        try:
+            return model.model_validate_json(resp.content)
+        except ValidationError as exc:
+            wrong = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in exc.errors()[:5])
+            raise CentralServerError(f"{method} {path}: the answer is not a {model.__name__} ({wrong})",
+                                     resp.status_code) from None
 
     # -- plumbing -----------------------------------------------------------------------
     def request_json(self, method: str, path: str, *, body: Any = None, timeout: float | None = None) -> Any:
