@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from kiosk import fonts, memory
-from kiosk.app import documents, guides, pickup
+from kiosk.app import documents, guides, pickup, tickets
 from kiosk.app.services import Background, CitizenService, Parts, ProblemRelay
 from kiosk.config import Settings
 from kiosk.core.flow import Clock
@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.tech import Technician
     from kiosk.core.guides.flow import GuideFlow
     from kiosk.core.printing.documents import DocumentPrintFlow
+    from kiosk.core.tickets import TicketFlow
     from kiosk.core.technician.bench import FaultControls
     from kiosk.fonts import FontChoice
     from kiosk.screens.shell import KioskApp
@@ -71,7 +72,12 @@ GUIDES: CitizenService[GuideFlow] = CitizenService(
 DOCUMENTS: CitizenService[DocumentPrintFlow] = CitizenService(
     "documents", N_("Print documents"), ("document_printer",), documents.make, documents.screen)
 
-CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, HANDIN, GUIDES, DOCUMENTS)
+# queue tickets and appointment check-in (取号 / 预约签到): the ticket is printed, so the receipt printer is needed;
+# the card reader and the scanner are optional. No rating after it: the window's service is what is rated
+TICKETS: CitizenService[TicketFlow] = CitizenService(
+    "tickets", N_("Take a number"), ("receipt_printer",), tickets.make, tickets.screen)
+
+CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, HANDIN, GUIDES, DOCUMENTS, TICKETS)
 
 
 @dataclass(frozen=True)

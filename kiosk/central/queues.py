@@ -432,6 +432,10 @@ class DemoQueue:
                               (transaction_id, old["hall"], old["day"], old["number"]))
             return "known"
         if not data.offline:
+            known = self.conn.execute("SELECT 1 FROM tickets WHERE hall = ? AND day = ? AND number = ?"
+                                      " AND state != 'superseded'", (hall, day, data.number)).fetchone()
+            if known:   # printed again for its appointment, under another request of the kiosk
+                return "known"
             log.warning("ticket %s of kiosk %s: an online ticket the queue never issued", data.number, kiosk_id)
             return "ignored"
         if self.conn.execute("SELECT 1 FROM tickets WHERE hall = ? AND day = ? AND number = ?",

@@ -166,10 +166,11 @@ class TicketBook:
         data = {"hall": self.hall, "business": ticket.business, "number": ticket.number,
                 "request_id": ticket.request_id, "issued_at": ticket.issued_at.isoformat(),
                 "priority": ticket.priority, "offline": ticket.offline, "holder_hash": holder,
-                "appointment": ticket.appointment, "waiting_before": ticket.waiting_before}
+                "appointment": ticket.appointment, "waiting_before": ticket.waiting_before, "again": ticket.again}
         entry = self.outbox.enqueue(conn, "ticket", data)
+        # a ticket printed again (an appointment checked in before: the same number) keeps its first row
         conn.execute("INSERT INTO tickets (request_id, day, number, business, priority, offline, issued_at, outbox_id)"
-                     " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (request_id) DO NOTHING",
+                     " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                      (ticket.request_id, ticket.issued_at.date().isoformat(), ticket.number, ticket.business,
                       int(ticket.priority), int(ticket.offline), ticket.issued_at.isoformat(), entry.id))
         return entry.id

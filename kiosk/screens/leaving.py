@@ -39,6 +39,8 @@ WHY = {
     "reference": N_("Please take your slip, or note the reference number on the screen, then tap \"Finish\"."),
     "refund": N_("Your payment is being returned. This takes a few seconds."),
     "slip": N_("Your slip is being printed. This takes a few seconds."),
+    "ticket_issuing": N_("Your number is being issued. This takes a few seconds."),
+    "ticket_number": N_("The ticket could not be printed. Please note your number on the screen first."),
 }
 OTHER = N_("Something is still under way. Please wait a moment.")
 

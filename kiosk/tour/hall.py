@@ -29,6 +29,7 @@ from kiosk.tour.cupsd import PrivateCupsd
 
 log = logging.getLogger(__name__)
 KIOSK = Path(sys.executable).parent / "kiosk"
+DEMO_QUEUE_TIME = "2026-05-18T09:30:00+08:00"
 
 
 def free_port() -> int:
@@ -59,6 +60,8 @@ class DemoHall:
         db = self.dir / "central.db"
         port = free_port()
         self._kiosk("central", "add-kiosk", s.kiosk.id, "--secret", s.central.secret, "--db", str(db))
+        # the demo queue opens on a Monday morning whatever the hour of the tour (kiosk/tour/steps_tickets.py)
+        self._kiosk("central", "queue-clock", "--db", str(db), "--set", DEMO_QUEUE_TIME)
         self._kiosk("central", "seed", "--db", str(db), "--hash-key", s.privacy.hash_key)
         self.central = subprocess.Popen([str(KIOSK), "central", "--host", "127.0.0.1", "--port", str(port),
                                          "--db", str(db)], stdout=subprocess.DEVNULL,

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.tour import steps_documents, steps_guides, steps_handin, steps_home, steps_pickup, steps_technician
+from kiosk.tour import (steps_documents, steps_guides, steps_handin, steps_home, steps_pickup, steps_technician,
+                        steps_tickets)
 from kiosk.tour.driver import UiDriver
 from kiosk.tour.step import Step
 
@@ -26,6 +27,7 @@ FLOWS: dict[str, list[Step]] = {
     **steps_handin.FLOWS,
     **steps_guides.FLOWS,
     **steps_documents.FLOWS,
+    **steps_tickets.FLOWS,
     **steps_technician.FLOWS,
 }
 
@@ -36,6 +38,7 @@ SERVICE: dict[str, str] = {
     **dict.fromkeys(steps_handin.FLOWS, "handin"),
     **dict.fromkeys(steps_guides.FLOWS, "guides"),
     **dict.fromkeys(steps_documents.FLOWS, "documents"),
+    **dict.fromkeys(steps_tickets.FLOWS, "tickets"),
 }
 
 

@@ -216,6 +216,7 @@ class TicketData(_Lenient):
     offline: bool = False
     holder_hash: Annotated[str, Field(pattern=HOLDER_PATTERN)] | None = None
     appointment: str | None = None
+    again: bool = False                        # the same ticket printed again (an appointment checked in before)
 
 
 def ticket_qr(hall: str, day: dt.date, number: str, request_id: str) -> str:
