@@ -209,19 +209,27 @@ def run_server(ctx) -> int:
     return EXIT_OK
 
 
-def _queue_system(ctx, db):
-    """The hall's own queue system that `[queues] system` in the platform's settings names; None (the demo
-    queue) without one. Exit 2 naming the file when it cannot be loaded."""
+def _platform_settings(ctx):
+    """The platform's settings (`--settings`, else central.toml beside the database) and where they are;
+    exit 2 naming the file and key when unusable."""
     from kiosk.central import settings as platform_settings
-    from kiosk.central.queues import load_system
 
     explicit = getattr(ctx.args, "settings", None)
     path = platform_settings.settings_path(ctx.args.db, explicit)
     try:
-        queues = platform_settings.load(path, required=bool(explicit)).queues
+        return path, platform_settings.load(path, required=bool(explicit))
     except platform_settings.SettingsError as exc:
         print(f"kiosk: central: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
+
+
+def _queue_system(ctx, db):
+    """The hall's own queue system that `[queues] system` in the platform's settings names; None (the demo
+    queue) without one. Exit 2 naming the file when it cannot be loaded."""
+    from kiosk.central.queues import load_system
+
+    path, settings = _platform_settings(ctx)
+    queues = settings.queues
     if queues is None:
         return None
     options = {k: v for k, v in queues.model_dump().items() if k != "system"}
@@ -250,16 +258,10 @@ def _notifier_setup(ctx, clock=None):
     """The [notify] settings and the gateway they name; exit 2 naming the file and key when unusable."""
     import time
 
-    from kiosk.central import settings as platform_settings
     from kiosk.central.sms import GatewaySettingsError, make_gateway
 
-    explicit = getattr(ctx.args, "settings", None)
-    path = platform_settings.settings_path(ctx.args.db, explicit)
-    try:
-        notify = platform_settings.load(path, required=bool(explicit)).notify
-    except platform_settings.SettingsError as exc:
-        print(f"kiosk: central: {exc}", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
+    path, settings = _platform_settings(ctx)
+    notify = settings.notify
     if notify is None:
         print(f"kiosk: central: {path}: no [notify] table: the notifier needs its gateway and page_base_url "
               "(docs/pickup.md)", file=sys.stderr)
@@ -279,6 +281,19 @@ def _notify_thread(ctx, notify, gateway, key, stop: threading.Event) -> None:
         Notifier(db, gateway, notify, key).run(stop)
 
 
+def _moment(value: str, what: str) -> datetime | None:
+    """An option's RFC 3339 time with its offset; None, having said so, when it is not one."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        print(f"kiosk: central {what} {value!r}: expected RFC 3339 with an offset, e.g. 2026-11-30T09:00:00+08:00",
+              file=sys.stderr)
+        return None
+    return moment
+
+
 def run_notify(ctx) -> int:
     import time
 
@@ -290,13 +305,8 @@ def run_notify(ctx) -> int:
         if not args.once:
             print("kiosk: central notify: --now goes with --once", file=sys.stderr)
             return EXIT_USAGE
-        try:
-            fixed = datetime.fromisoformat(args.now)
-        except ValueError:
-            fixed = None
-        if fixed is None or fixed.tzinfo is None:
-            print(f"kiosk: central notify: --now {args.now!r}: expected RFC 3339 with an offset, "
-                  "e.g. 2026-11-30T09:00:00+08:00", file=sys.stderr)
+        fixed = _moment(args.now, "notify: --now")
+        if fixed is None:
             return EXIT_USAGE
         clock = fixed.timestamp
     notify, gateway = _notifier_setup(ctx, clock)
@@ -480,16 +490,9 @@ def run_queue_clock(ctx) -> int:
     from kiosk.central.queues import DemoQueue
 
     args = ctx.args
-    at = None
-    if args.set:
-        try:
-            at = datetime.fromisoformat(args.set)
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None:
-            print(f"kiosk: central queue-clock: --set {args.set!r}: expected RFC 3339 with an offset, "
-                  "e.g. 2026-05-18T09:00:00+08:00", file=sys.stderr)
-            return EXIT_USAGE
+    at = _moment(args.set, "queue-clock: --set") if args.set else None
+    if args.set and at is None:
+        return EXIT_USAGE
     with _db(ctx) as db:
         queue = DemoQueue(db.conn, db.clock)
         if args.set or args.clear:

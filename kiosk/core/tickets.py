@@ -543,26 +543,16 @@ class TicketFlow(Flow[Step]):
             return
         self._stop_card()
         self.typed = code
-        self._show(Step.CHECKING, None)
-        visit = self.visit
+        self._look_up(lambda: self.port.find_appointment(self.hall, code, timeout=self.lookup_timeout_s),
+                      self._code_found)
 
-        def work() -> None:
-            try:
-                found = self.port.find_appointment(self.hall, code, timeout=self.lookup_timeout_s)
-            except PlatformUnavailable as exc:
-                log.info("tickets: appointment not looked up (%s)", exc)
-                self._report(Step.CHECK_IN, Notice.CHECK_IN_OFFLINE, visit)
-                return
-            except TicketRefused as exc:
-                self._report(Step.CHECK_IN, REFUSAL_NOTICES.get(exc.code, Notice.REFUSED), visit)
-                return
-            if found is None:
-                self._report(Step.CHECK_IN, Notice.APPOINTMENT_UNKNOWN, visit)
-            elif found.state == "missed":
-                self._report(Step.CHECK_IN, Notice.APPOINTMENT_MISSED, visit)
-            else:
-                self.deliver(lambda: self._check_in_appointment(found), visit)
-        self.run(work, self._check_failed)
+    def _code_found(self, found: Appointment | None) -> None:
+        if found is None:
+            self._show(Step.CHECK_IN, Notice.APPOINTMENT_UNKNOWN)
+        elif found.state == "missed":
+            self._show(Step.CHECK_IN, Notice.APPOINTMENT_MISSED)
+        else:
+            self._check_in_appointment(found)
 
     def scanned(self, code) -> None:
         """A code from the scanner, at CHECK_IN: an appointment's QR code. A pickup or payment code is the
@@ -577,20 +567,27 @@ class TicketFlow(Flow[Step]):
 
     def _by_holder(self) -> None:
         self.stop_scanning()
+        holder = self.holder
+        self._look_up(lambda: self.port.holder_appointments(self.hall, holder, timeout=self.lookup_timeout_s),
+                      self._holder_found)
+
+    def _look_up(self, ask: Callable[[], object], answered: Callable[[object], None]) -> None:
+        """CHECKING: `ask` the platform on the executor, `answered(what it said)` back on the flow's thread;
+        offline or refused, back to CHECK_IN with the reason."""
         self._show(Step.CHECKING, None)
-        visit, holder = self.visit, self.holder
+        visit = self.visit
 
         def work() -> None:
             try:
-                found = self.port.holder_appointments(self.hall, holder, timeout=self.lookup_timeout_s)
+                found = ask()
             except PlatformUnavailable as exc:
-                log.info("tickets: appointments of the card not looked up (%s)", exc)
+                log.info("tickets: the appointment not looked up (%s)", exc)
                 self._report(Step.CHECK_IN, Notice.CHECK_IN_OFFLINE, visit)
                 return
             except TicketRefused as exc:
                 self._report(Step.CHECK_IN, REFUSAL_NOTICES.get(exc.code, Notice.REFUSED), visit)
                 return
-            self.deliver(lambda: self._holder_found(found), visit)
+            self.deliver(lambda: answered(found), visit)
         self.run(work, self._check_failed)
 
     def _check_failed(self, _result, error) -> None:

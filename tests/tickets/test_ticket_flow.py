@@ -54,7 +54,7 @@ def test_a_ticket_without_the_id_card_prints_number_business_waiting_count_time_
     assert sent | {"request_id": None} == {"hall": "demo-hall", "business": "social", "number": "A001",
                                             "request_id": None, "issued_at": "2026-05-18T09:30:00+08:00",
                                             "priority": False, "offline": False, "holder_hash": None,
-                                            "appointment": None, "waiting_before": 4}
+                                            "appointment": None, "waiting_before": 4, "again": False}
     assert kit.flow.leaving(idle=False).free      # no rating after a ticket: the visit may end
 
 
