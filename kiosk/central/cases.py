@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import date
 from typing import Annotated, Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from stdnum.cn import ric
 
 from kiosk import store
@@ -70,6 +71,12 @@ class CaseUpload(BaseModel):
     staff_mobile: Annotated[str, Field(pattern=MOBILE_PATTERN, description="the case's staff, told when "
                                        "materials are handed in for it")] | None = None
     department: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    # for the case's progress (kiosk/central/progress.py): both optional, and a case posted without them
+    # is stored and answered as before
+    promised_by: date | None = Field(None, description="the promised date of completion (承诺办结日期), "
+                                     "YYYY-MM-DD in the hall's calendar")
+    accepted_at: AwareDatetime | None = Field(None, description="when the case was accepted (受理), RFC 3339 "
+                                              "with the hall's UTC offset")
 
     @field_validator("case_number")
     @classmethod
@@ -131,7 +138,13 @@ class CaseBook:
         staff = normalise_mobile(upload.staff_mobile) if upload.staff_mobile else None
         fields = {"item_name": upload.item_name, "holder_hash": holder, "needs_id_card": int(upload.needs_id_card),
                   "hold_days": upload.hold_days, "department": upload.department}
-        canonical = json.dumps({**fields, "case_number": case, "phone": phone, "staff": staff}, sort_keys=True)
+        # the progress's fields count only when given: a case posted as before hashes as before (unchanged)
+        progress = {k: v for k, v in (("promised_by", upload.promised_by and upload.promised_by.isoformat()),
+                                      ("accepted_at", upload.accepted_at and upload.accepted_at.timestamp()))
+                    if v is not None}
+        canonical = json.dumps({**fields, **progress, "case_number": case, "phone": phone, "staff": staff},
+                               sort_keys=True)
+        fields.update(progress)   # not given: what is stored stays (a case posted again the pickup loop's way)
         body_hash = keyed_hash(self.hash_key, canonical, "case")
         now = self.clock()
         sealed = {"phone": self.seal.seal(phone, f"case:{case}:phone"), "phone_masked": mask_phone(phone),
@@ -159,6 +172,11 @@ class CaseBook:
                 status = "updated"
             if status != "unchanged":
                 sms_queue.release_waiting(self.conn, case, now)
+                if upload.accepted_at is not None:   # the hall's clock, until an event says otherwise
+                    offset = upload.accepted_at.utcoffset()
+                    self.conn.execute("UPDATE cases SET utc_offset_s = coalesce(utc_offset_s, ?)"
+                                      " WHERE case_number = ?",
+                                      (int(offset.total_seconds()) if offset is not None else 0, case))
         view = self.for_operator(case)
         return {"case_number": case, "status": status, **{k: view[k] for k in (
             "item_name", "needs_id_card", "hold_days", "holder_hash", "phone_masked", "staff_phone_masked",
@@ -180,7 +198,8 @@ class CaseBook:
         case = normalise_case_number(case_number)
         row = self.conn.execute(
             f"SELECT c.case_number, c.item_name, c.needs_id_card, c.hold_days, c.holder_hash, c.phone_masked,"
-            f" c.staff_mobile, c.department, c.posted_by, c.created_at, c.updated_at, c.phone_deleted_at,"
+            f" c.staff_mobile, c.department, c.promised_by, c.posted_by, c.created_at, c.updated_at,"
+            f" c.phone_deleted_at,"
             f" {ITEM_STATE} AS state FROM cases c WHERE c.case_number = ?", (case,)).fetchone()
         if row is None:
             return None

@@ -31,7 +31,7 @@ class ApiError(Exception):
 class ErrorBody(BaseModel):
     error: str = Field(description="stable code: unauthenticated, forbidden, malformed_json, invalid, too_large, "
                                    "unsupported_media_type, not_found, version_not_newer, storage_unavailable, "
-                                   "case_closed, no_hash_key")
+                                   "case_closed, event_conflict, no_hash_key")
     message: str
     details: list[dict[str, Any]] | None = None
 
