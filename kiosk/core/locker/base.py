@@ -16,13 +16,12 @@ second unlock when the person at the door says it did not open (`_open_once_more
 waiting for a door to close while the person may tap Finish or ask for help
 (`_wait_closed`), a door left standing open (`_door_left_open`), reading the
 holder's ID card into its keyed hash (`_holder_on_card`), and listening to the
-scanner while a code is asked for (`start_scanning`).
+scanner while a code is asked for (`start_scanning`, kiosk/core/scanning.py).
 """
 from __future__ import annotations
 
 import enum
 import logging
-import threading
 import time
 from typing import Any, Callable, Generic, TypeVar
 
@@ -31,6 +30,7 @@ from kiosk.core.flow import Clock, Flow
 from kiosk.core.locker import doors
 from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel
 from kiosk.core.privacy import holder_hash, remember_person
+from kiosk.core.scanning import ScannerListening
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 from kiosk.store import PerThread
 
@@ -38,13 +38,12 @@ log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=enum.Enum)
 
-SCAN_POLL_S = 0.5   # the scanner is asked this often while a code is asked for
 # how long the person has to close a door left open before the flow stops watching it (the health
 # poll's reconciliation watches it from then on)
 LEFT_OPEN_WATCH_S = 300.0
 
 
-class LockerFlow(Flow[S], Generic[S]):
+class LockerFlow(ScannerListening, Flow[S], Generic[S]):
     def __init__(self, initial: S, model: Callable[[], LockerModel], locker, *,
                  executor: Executor | None = None, clock: Clock = time.monotonic,
                  scanner=None, scan_executor: Executor | None = None):
@@ -62,7 +61,6 @@ class LockerFlow(Flow[S], Generic[S]):
         # where the scanner is listened to while a code is asked for: a loop that runs as long as that
         # step is on screen, so an executor of its own (without one the scanner is not listened to)
         self.scan_executor = scan_executor
-        self._listening: threading.Event | None = None   # the current loop's own switch
 
     @property
     def step(self) -> S:
@@ -253,43 +251,3 @@ class LockerFlow(Flow[S], Generic[S]):
             return None
         remember_person(card.name, card.id_number)
         return holder_hash(key, card.id_number)
-
-    # -- the scanner --------------------------------------------------------------------------------
-    def scanned(self, code) -> None:
-        """A code from the scanner (kiosk.hardware.scanner.ScannedCode), on the flow's thread."""
-        raise NotImplementedError
-
-    def start_scanning(self, poll_s: float = SCAN_POLL_S) -> bool:
-        """Listen to the scanner until `stop_scanning()`: each code read comes back to the flow's thread
-        as `scanned(code)` while the visit it was read in lasts (the flow checks its step). A scanner
-        fault is logged and listened past (the keypad still works). False when there is nothing to
-        listen to."""
-        if self.scanner is None or self.scan_executor is None or (
-                self._listening is not None and self._listening.is_set()):
-            return False
-        # each loop has a switch of its own: a loop of an earlier visit, still in its last read when the
-        # next one starts, sees its own switch off and ends, instead of listening on for the wrong visit
-        listening = self._listening = threading.Event()
-        listening.set()
-        scanner, visit = self.scanner, self.visit
-        # a code shown before the code was asked for is not this visit's: dropped now, before the step
-        # is on screen for anyone to scan at (a buffer flush, not a wait), not later in the loop, which
-        # would race a code scanned the moment the screen shows
-        scanner.discard_pending()
-
-        def listen() -> None:
-            while listening.is_set():
-                try:
-                    code = scanner.read_code(poll_s)
-                except Exception as exc:
-                    log.warning("%s: scanner: %s", self.name, exc)
-                    listening.wait(2.0)
-                    continue
-                if code is not None and listening.is_set():
-                    self.deliver(lambda code=code: self.scanned(code), visit)
-        self.scan_executor.run(listen)
-        return True
-
-    def stop_scanning(self) -> None:
-        if self._listening is not None:
-            self._listening.clear()
