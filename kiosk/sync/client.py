@@ -20,18 +20,21 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kiosk import __version__
 from kiosk.wire import auth
 from kiosk.wire.cases import KioskCase
 from kiosk.wire.errors import PlatformUnavailable
+from kiosk.wire.progress import CaseProgress, HolderCases
 from kiosk.wire.queues import Appointment, AppointmentList, HallQueues, Ticket, TicketRefused, TicketRequest
 from kiosk.wire.transactions import BatchResult, Heartbeat
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class CentralError(Exception):
@@ -191,13 +194,7 @@ class CentralClient:
             resp = self._request("GET", path, timeout=timeout or self.lookup_timeout_s)
         except CentralNotFound:
             return None
-        try:
-            case = KioskCase.model_validate_json(resp.content)
-        except ValidationError as exc:
-            # the fields and what is wrong with them, never their values (a case holds personal data)
-            wrong = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in exc.errors()[:5])
-            raise CentralServerError(f"GET {path}: the platform's answer is not a case ({wrong})",
-                                     resp.status_code) from None
+        case = _answer_as(KioskCase, resp, f"GET {path}", "a case")
         if case.case_number.upper() != case_number.upper():
             raise CentralServerError(f"GET {path}: the platform answered with case {case.case_number!r}",
                                      resp.status_code)
@@ -251,6 +248,27 @@ class CentralClient:
             wrong = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in exc.errors()[:5])
             raise CentralServerError(f"{method} {path}: the answer is not a {model.__name__} ({wrong})",
                                      resp.status_code) from None
+    def case_progress(self, case_number: str, timeout: float | None = None) -> CaseProgress | None:
+        """How far a case is (issue 18): an interactive look-up, with the short timeout. None when the
+        platform does not know the case (404) or will never take that number (422); an answer that is not
+        a case's progress is a `CentralServerError` (the platform cannot answer now)."""
+        path = f"/api/v1/kiosks/{self.kiosk_id}/cases/{quote(case_number, safe='')}/progress"
+        try:
+            resp = self._request("GET", path, timeout=timeout or self.lookup_timeout_s)
+        except (CentralNotFound, CentralInvalid):
+            return None
+        found = _answer_as(CaseProgress, resp, f"GET {path}", "a case's progress")
+        if found.case_number.upper() != case_number.upper():
+            raise CentralServerError(f"GET {path}: the platform answered with case {found.case_number!r}",
+                                     resp.status_code)
+        return found
+
+    def cases_of_holder(self, holder_hash: str, timeout: float | None = None) -> HolderCases:
+        """Every case of the card holder with this keyed hash, newest first, with its progress (an
+        interactive look-up, with the short timeout)."""
+        path = f"/api/v1/kiosks/{self.kiosk_id}/cases"
+        resp = self._request("GET", path, query={"holder": holder_hash}, timeout=timeout or self.lookup_timeout_s)
+        return _answer_as(HolderCases, resp, f"GET {path}", "a list of cases")
 
     # -- plumbing -----------------------------------------------------------------------
     def request_json(self, method: str, path: str, *, body: Any = None, timeout: float | None = None) -> Any:
@@ -309,6 +327,17 @@ class CentralClient:
             detail = _detail(resp)
             raise CentralInvalid(f"{what}: refused as invalid ({status}): {_short(detail)}", status, detail)
         raise CentralServerError(f"{what}: unexpected answer {status}", status)
+
+
+def _answer_as(model: type[M], resp: requests.Response, what: str, expected: str) -> M:
+    """The answer as `model`; else a `CentralServerError` naming the fields and what is wrong with them,
+    never their values (an answer about a case may hold personal data)."""
+    try:
+        return model.model_validate_json(resp.content)
+    except ValidationError as exc:
+        wrong = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in exc.errors()[:5])
+        raise CentralServerError(f"{what}: the platform's answer is not {expected} ({wrong})",
+                                 resp.status_code) from None
 
 
 def _reason(exc: Exception) -> str:
