@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from kiosk import fonts, memory
-from kiosk.app import documents, guides, pickup, tickets
+from kiosk.app import documents, guides, pickup, progress, tickets
 from kiosk.app.services import Background, CitizenService, Parts, ProblemRelay
 from kiosk.config import Settings
 from kiosk.core.flow import Clock
@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.tech import Technician
     from kiosk.core.guides.flow import GuideFlow
     from kiosk.core.printing.documents import DocumentPrintFlow
+    from kiosk.core.progress import ProgressFlow
     from kiosk.core.tickets import TicketFlow
     from kiosk.core.technician.bench import FaultControls
     from kiosk.fonts import FontChoice
@@ -77,7 +78,11 @@ DOCUMENTS: CitizenService[DocumentPrintFlow] = CitizenService(
 TICKETS: CitizenService[TicketFlow] = CitizenService(
     "tickets", N_("Take a number"), ("receipt_printer",), tickets.make, tickets.screen)
 
-CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, HANDIN, GUIDES, DOCUMENTS, TICKETS)
+# case progress (办件进度): needs no device; the card reader, the scanner and the receipt printer when present
+PROGRESS: CitizenService[ProgressFlow] = CitizenService(
+    "progress", N_("Case progress"), (), progress.make, progress.screen)
+
+CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, HANDIN, GUIDES, DOCUMENTS, TICKETS, PROGRESS)
 
 
 @dataclass(frozen=True)
