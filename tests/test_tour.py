@@ -40,7 +40,7 @@ def test_every_tour_step_passes_with_one_small_portrait_png(tour):
     assert sorted(p.name for p in SHOTS.glob("*.png")) == sorted(Path(s["png"]).name for s in doc["steps"])
 
 
-@pytest.mark.parametrize("flow", ["home", "idle", "handin", "handin-staff-collect",
+@pytest.mark.parametrize("flow", ["home", "idle", "handin", "handin-staff-collect", "progress", "progress-offline",
                                   "guides", "guides-elder", "documents-card",
                                   "documents-printer-fault", "documents-declined", "documents-unknown-elder",
                                   "documents-offline", "technician"])

@@ -1,4 +1,5 @@
-"""Demo data of `kiosk central seed`: synthetic card holders and the documents released to them.
+"""Demo data of `kiosk central seed`: synthetic card holders, the documents released to them, and the approval
+system's cases with their steps so far (case progress; dates relative to the day of seeding).
 
 The ID numbers below are made up: valid GB 11643 check digits and birth
 dates (so a kiosk's checks accept them), with the unusual sequence codes
@@ -16,7 +17,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from kiosk.hardware.masking import mask_id_number
 from kiosk.wire.hashing import holder_hash
@@ -93,9 +94,21 @@ def releases(key: str | bytes) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
+class DemoStep:
+    """A step of a demo case as the approval system reports it (POST /api/v1/cases/{case}/events), some days
+    before the day the demo is seeded."""
+    step: str
+    status: str               # done | current
+    days_ago: float
+    final: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class DemoCase:
-    """A finished case as the approval system would post it (POST /api/v1/cases): for staff to deposit at a
-    demo kiosk by its number or barcode. The mobile numbers are in the range set aside for fiction."""
+    """A case as the approval system would post it (POST /api/v1/cases), with its steps so far: for staff to
+    deposit at a demo kiosk by its number or barcode, and for its holder to follow at the kiosk (case progress).
+    The mobile numbers are in the range set aside for fiction."""
     case_number: str
     item_name: str
     holder: int               # index into DEMO_HOLDERS
@@ -103,20 +116,62 @@ class DemoCase:
     needs_id_card: bool
     hold_days: int
     staff_mobile: str | None = None
+    department: str | None = None
+    promised_in_days: int | None = None    # the promised date, days after the day of seeding (negative: passed)
+    steps: tuple[DemoStep, ...] = ()
 
 
 DEMO_CASES = (
-    DemoCase("2026051800099", "营业执照（副本）", 4, "13800138000", True, 7, staff_mobile="13800138001"),
-    DemoCase("2026051800098", "不动产权证书", 0, "13800138002", False, 14),
+    # finished: its certificate waits to be put into a locker (the tour's deposit scans it)
+    DemoCase("2026051800099", "营业执照（副本）", 4, "13800138000", True, 7, staff_mobile="13800138001",
+             department="市场监督管理局", promised_in_days=1, steps=(
+                 DemoStep("受理", "done", 6.2), DemoStep("审查", "done", 4.1), DemoStep("决定", "done", 2.3),
+                 DemoStep("制证", "done", 1.1, final=True))),
+    DemoCase("2026051800098", "不动产权证书", 0, "13800138002", False, 14, department="不动产登记中心",
+             promised_in_days=5, steps=(
+                 DemoStep("受理", "done", 10.3), DemoStep("审核", "done", 6.2), DemoStep("登簿", "done", 3.4),
+                 DemoStep("缮证", "done", 2.1, final=True))),
+    # in progress, in time
+    DemoCase("2026051800097", "食品经营许可证", 4, "13800138004", True, 7, department="市场监督管理局",
+             promised_in_days=4, steps=(DemoStep("受理", "done", 3.2), DemoStep("审查", "current", 2.1))),
+    # in progress, past its promised date
+    DemoCase("2026051800096", "建设工程规划许可证", 4, "13800138006", True, 7, department="自然资源和规划局",
+             promised_in_days=-3, steps=(
+                 DemoStep("受理", "done", 20.2), DemoStep("材料审查", "done", 15.1),
+                 DemoStep("现场勘验", "current", 10.3, note="需现场勘验，工作人员将电话联系您"))),
 )
+HALL_ZONE = timezone(timedelta(hours=8))   # the demo hall's clock
 
 
-def case_uploads() -> list[dict]:
-    """The demo cases as POST /api/v1/cases bodies."""
-    return [{"case_number": c.case_number, "item_name": c.item_name,
-             "applicant_id_number": DEMO_HOLDERS[c.holder].id_number, "applicant_mobile": c.mobile,
-             "needs_id_card": c.needs_id_card, "hold_days": c.hold_days,
-             **({"staff_mobile": c.staff_mobile} if c.staff_mobile else {})} for c in DEMO_CASES]
+def _day(now: float, days: float) -> datetime:
+    return (datetime.fromtimestamp(now, HALL_ZONE) + timedelta(days=days)).replace(second=0, microsecond=0)
+
+
+def case_uploads(now: float | None = None) -> list[dict]:
+    """The demo cases as POST /api/v1/cases bodies; with `now` (unix seconds, the platform's clock) also
+    their acceptance and promised date, relative to that day."""
+    out = []
+    for c in DEMO_CASES:
+        body = {"case_number": c.case_number, "item_name": c.item_name,
+                "applicant_id_number": DEMO_HOLDERS[c.holder].id_number, "applicant_mobile": c.mobile,
+                "needs_id_card": c.needs_id_card, "hold_days": c.hold_days,
+                **({"staff_mobile": c.staff_mobile} if c.staff_mobile else {}),
+                **({"department": c.department} if c.department else {})}
+        if now is not None and c.steps:
+            body["accepted_at"] = _day(now, -c.steps[0].days_ago).isoformat()
+        if now is not None and c.promised_in_days is not None:
+            body["promised_by"] = _day(now, c.promised_in_days).date().isoformat()
+        out.append(body)
+    return out
+
+
+def case_events(now: float) -> list[tuple[str, dict]]:
+    """(case number, POST /api/v1/cases/{case}/events body) of every demo step, dated before `now`. The event
+    ids are the case's and the step's: seeding again on another day posts nothing new."""
+    return [(c.case_number, {"event_id": f"demo-{c.case_number}-{n}", "step": s.step, "status": s.status,
+                             "at": _day(now, -s.days_ago).isoformat(), "final": s.final,
+                             **({"note": s.note} if s.note else {})})
+            for c in DEMO_CASES for n, s in enumerate(c.steps)]
 
 
 def builtin_cjk_font() -> str:

@@ -402,6 +402,8 @@ def hash_key(ctx) -> tuple[str, str]:
 
 
 def run_seed(ctx) -> int:
+    import json
+
     from pydantic import ValidationError
     from stdnum.cn import ric
 
@@ -457,14 +459,26 @@ def run_seed(ctx) -> int:
             for d in demo.DEMO_DOCUMENTS:
                 if 0 in d.holders:
                     released += db.release_document(d.doc_id, holder_hash(key, number))
-        cases = []
-        if key:   # the demo cases of the approval system, for deposits by case number or barcode
+        cases, events = [], 0
+        if key:   # the demo cases of the approval system, for deposits by case number or barcode, and their steps
             from kiosk.central.cases import CaseBook, CaseUpload
+            from kiosk.central.progress import CaseProgressBook, EventConflict
+            from kiosk.wire.progress import CaseEventUpload
 
-            book = CaseBook(db.conn, db.seal, key, db.clock)
-            for body in demo.case_uploads():
-                posted = book.post(CaseUpload.model_validate(body), "seed")
+            book, steps = CaseBook(db.conn, db.seal, key, db.clock), CaseProgressBook(db.conn, db.clock)
+            now = db.clock()
+            for body in demo.case_uploads(now):
+                if book.for_kiosk(body["case_number"]) is not None:   # seeded before: kept, dates and all
+                    cases.append({"case_number": body["case_number"], "status": "unchanged"})
+                    continue
+                posted = book.post(CaseUpload.model_validate_json(json.dumps(body)), "seed")
                 cases.append({"case_number": body["case_number"], "status": posted["status"]})
+            for number, event in demo.case_events(now):
+                try:
+                    events += steps.add_event(number, CaseEventUpload.model_validate_json(json.dumps(event)),
+                                              "seed") == "created"
+                except EventConflict:   # seeded on another day: the first day's steps stay
+                    pass
         from kiosk.central import demo_hall
         from kiosk.central.queues import DemoQueue
 
@@ -472,6 +486,7 @@ def run_seed(ctx) -> int:
     doc = {"catalog": {"version": catalog.version, "items": len(catalog.items), "changed": stored["changed"],
                        "source": str(catalog_path)},
            "documents": documents, "new_releases": released, "cases": cases, "queues": queues,
+           "new_case_events": events,
            "hash_key_from": key_source,
            "pdf_font": font,
            "holders": [{"id_number": mask_id_number(h.id_number), "label": h.label} for h in demo.DEMO_HOLDERS]}
@@ -479,6 +494,7 @@ def run_seed(ctx) -> int:
              f"{len(documents)} demo documents, {released} new releases (holder hash key from {key_source})"]
     lines += [f"  {d['id']} {d['title']} ({d['pages']} p.) -> {', '.join(d['holders'])}" for d in documents]
     lines += [f"demo case {c['case_number']}: {c['status']}" for c in cases]
+    lines += [f"{events} new demo case events (the steps of the demo cases)"] if cases else []
     lines.append(f"demo hall {queues['hall']}: {queues['businesses']} business types, kiosks {', '.join(queues['kiosks'])}")
     lines += [f"  appointment {a['code']} ({a['business']}, {a['day']} {a['slot']})" for a in queues["appointments"]]
     ctx.emit(doc, "\n".join(lines))

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.tour import (steps_documents, steps_guides, steps_handin, steps_home, steps_pickup, steps_technician,
-                        steps_tickets)
+from kiosk.tour import (steps_documents, steps_guides, steps_handin, steps_home, steps_pickup, steps_progress,
+                        steps_technician, steps_tickets)
 from kiosk.tour.driver import UiDriver
 from kiosk.tour.step import Step
 
@@ -25,6 +25,7 @@ FLOWS: dict[str, list[Step]] = {
     **steps_home.FLOWS,
     **steps_pickup.FLOWS,
     **steps_handin.FLOWS,
+    **steps_progress.FLOWS,
     **steps_guides.FLOWS,
     **steps_documents.FLOWS,
     **steps_tickets.FLOWS,
@@ -36,6 +37,7 @@ FLOWS: dict[str, list[Step]] = {
 SERVICE: dict[str, str] = {
     **dict.fromkeys(steps_pickup.FLOWS, "pickup"),
     **dict.fromkeys(steps_handin.FLOWS, "handin"),
+    **dict.fromkeys(steps_progress.FLOWS, "progress"),
     **dict.fromkeys(steps_guides.FLOWS, "guides"),
     **dict.fromkeys(steps_documents.FLOWS, "documents"),
     **dict.fromkeys(steps_tickets.FLOWS, "tickets"),

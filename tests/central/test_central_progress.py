@@ -293,3 +293,26 @@ def test_a_case_becomes_late_at_midnight_after_its_promised_date_in_the_halls_of
         assert doc["late"] is True and doc["current_step"] == "审查"
         [(listed)], more = book.of_holder(holder_hash(HASH_KEY, id_number(5)))
         assert listed["late"] is True and more is False
+
+
+def test_the_seed_gives_the_demo_cases_their_steps_once_and_the_demo_card_three_cases(tmp_path):
+    from kiosk.central import demo
+    from tests.central.conftest import start_central
+    from tests.conftest import run_kiosk
+
+    c = start_central(tmp_path, "--hash-key", HASH_KEY)
+    try:
+        seed = ["central", "seed", "--db", str(c.db), "--hash-key", HASH_KEY, "--json"]
+        first = json.loads(run_kiosk(*seed).stdout)
+        again = json.loads(run_kiosk(*seed).stdout)
+        assert first["new_case_events"] == sum(len(k.steps) for k in demo.DEMO_CASES) and again["new_case_events"] == 0
+        assert {k["status"] for k in again["cases"]} == {"unchanged"}
+        card = holder_hash(HASH_KEY, demo.DEMO_HOLDERS[4].id_number)     # the kiosk simulator's demo card
+        res = c.call("GET", f"/api/v1/kiosks/k1/cases?holder={card}", kiosk="k1")
+        cases = {p.case_number: p for p in HolderCases.model_validate(res.json()).cases}
+        assert set(cases) == {"2026051800099", "2026051800097", "2026051800096"}
+        assert cases["2026051800096"].late and cases["2026051800096"].current_step == "现场勘验"
+        assert not cases["2026051800097"].late and cases["2026051800097"].next.action == "wait"
+        assert cases["2026051800099"].finished and cases["2026051800099"].next.action == "wait_for_locker"
+    finally:
+        c.server.stop()
