@@ -4,6 +4,7 @@
     documents --done, "rate"-----> rating  --rated or skipped--> the visit ends (the session)
     pickup    --done, "finish"---> rating
     handin    --done, "finish"---> rating
+    progress  --a case shown, "finish"--> rating   (a query records nothing: the rating links to none)
 
 `VisitPath` holds which step of the chain the citizen is at (`showing`: the
 name of the flow, which is also its screen's) and moves along the arrows
