@@ -17,14 +17,10 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.i18n import N_, _
-from kiosk.screens.locker_widgets import CitizenLockerScreen
+from kiosk.screens.locker_widgets import CASE_NUMBER_NOTICES, CitizenLockerScreen
 
 NOTICES = {
-    "bad_case_number": N_("A case number has 4 to 40 letters, digits or dashes. Please check it on your slip."),
-    "case_number_looks_like_id": N_("That looks like an ID number, not a case number. Please enter the case "
-                                    "number on your acceptance slip."),
-    "not_a_case_number": N_("That is not a case number. Please show the barcode on your acceptance slip, or "
-                            "type the number."),
+    **CASE_NUMBER_NOTICES,
     "no_id_reader": N_("This case needs your ID card, and the card reader is not working. Please ask at the "
                        "service desk."),
     "id_mismatch": N_("This ID card is not the applicant's for this case. Please use the applicant's ID card."),

@@ -36,6 +36,16 @@ POSITIONS = {
 }
 
 
+# a case number typed or scanned that cannot be one: the citizen's screens that take one (hand-in, progress)
+CASE_NUMBER_NOTICES = {
+    "bad_case_number": N_("A case number has 4 to 40 letters, digits or dashes. Please check it on your slip."),
+    "case_number_looks_like_id": N_("That looks like an ID number, not a case number. Please enter the case "
+                                    "number on your acceptance slip."),
+    "not_a_case_number": N_("That is not a case number. Please show the barcode on your acceptance slip, or "
+                            "type the number."),
+}
+
+
 def door_place(column: int, row: int, position: tuple[str, str]) -> str:
     """'Column 2, row 1 (upper left)' in the current language."""
     words = POSITIONS.get(tuple(position))

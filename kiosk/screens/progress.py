@@ -21,16 +21,9 @@ from kiosk import i18n
 from kiosk.core.progress import STEP_STATUS, ProgressState as S, lines, next_sentence, short_date
 from kiosk.i18n import N_, _
 from kiosk.screens import locker_widgets  # noqa: F401  (the keypad and the centred texts load first)
-from kiosk.screens.locker_widgets import StepPanels
+from kiosk.screens.locker_widgets import CASE_NUMBER_NOTICES as NOTICES, StepPanels
 from kiosk.screens.widgets import BigButton
 
-NOTICES = {
-    "bad_case_number": N_("A case number has 4 to 40 letters, digits or dashes. Please check it on your slip."),
-    "case_number_looks_like_id": N_("That looks like an ID number, not a case number. Please enter the case "
-                                    "number on your acceptance slip."),
-    "not_a_case_number": N_("That is not a case number. Please show the barcode on your acceptance slip, or "
-                            "type the number."),
-}
 CARD_PROBLEMS = {
     "no_card": N_("No ID card was found on the reader. Please place it flat on the reader and try again."),
     "card_unreadable": N_("The card could not be read. Please place it flat on the reader and try again."),

@@ -189,16 +189,8 @@ class CentralClient:
         """The case as the platform knows it, for a deposit: an interactive look-up, with the short
         timeout (`[central] lookup_timeout_s`). None when the platform does not know the case (404);
         an answer that is not a case is a `CentralServerError` (the platform cannot answer now)."""
-        path = f"/api/v1/kiosks/{self.kiosk_id}/cases/{quote(case_number, safe='')}"
-        try:
-            resp = self._request("GET", path, timeout=timeout or self.lookup_timeout_s)
-        except CentralNotFound:
-            return None
-        case = _answer_as(KioskCase, resp, f"GET {path}", "a case")
-        if case.case_number.upper() != case_number.upper():
-            raise CentralServerError(f"GET {path}: the platform answered with case {case.case_number!r}",
-                                     resp.status_code)
-        return case
+        return self._case(f"/api/v1/kiosks/{self.kiosk_id}/cases/{quote(case_number, safe='')}", case_number,
+                          KioskCase, "a case", timeout)
 
     # -- queue tickets (kiosk/core/tickets.py QueuePort; docs/services.md) ---------------
     def hall_queues(self, hall: str, timeout: float | None = None) -> HallQueues:
@@ -252,12 +244,19 @@ class CentralClient:
         """How far a case is (issue 18): an interactive look-up, with the short timeout. None when the
         platform does not know the case (404) or will never take that number (422); an answer that is not
         a case's progress is a `CentralServerError` (the platform cannot answer now)."""
-        path = f"/api/v1/kiosks/{self.kiosk_id}/cases/{quote(case_number, safe='')}/progress"
+        return self._case(f"/api/v1/kiosks/{self.kiosk_id}/cases/{quote(case_number, safe='')}/progress",
+                          case_number, CaseProgress, "a case's progress", timeout,
+                          absent=(CentralNotFound, CentralInvalid))
+
+    def _case(self, path: str, case_number: str, model: type[M], expected: str, timeout: float | None,
+              absent: tuple[type[CentralError], ...] = (CentralNotFound,)) -> M | None:
+        """A look-up of one case (`model`), None when the platform answers `absent`; the answer must be
+        about that case."""
         try:
             resp = self._request("GET", path, timeout=timeout or self.lookup_timeout_s)
-        except (CentralNotFound, CentralInvalid):
+        except absent:
             return None
-        found = _answer_as(CaseProgress, resp, f"GET {path}", "a case's progress")
+        found = _answer_as(model, resp, f"GET {path}", expected)
         if found.case_number.upper() != case_number.upper():
             raise CentralServerError(f"GET {path}: the platform answered with case {found.case_number!r}",
                                      resp.status_code)

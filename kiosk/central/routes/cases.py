@@ -135,6 +135,13 @@ def times(doc: dict[str, Any], *keys: str) -> dict[str, Any]:
     return doc
 
 
+def _found(doc: dict[str, Any] | None, case_number: str) -> JSONResponse:
+    """What a kiosk asked about a case; 404 when the platform does not know the case (yet)."""
+    if doc is None:
+        raise ApiError(404, "not_found", f"no case {case_number.upper()!r} on the platform (yet)")
+    return JSONResponse(doc)
+
+
 def _case_number(value: str) -> str:
     if ID_NUMBER.fullmatch(value.strip()):
         raise ApiError(422, "invalid", "case_number: this looks like an ID number, not a case number")
@@ -221,10 +228,7 @@ async def get_case(case_number: CaseNumber, cases: Cases, progress: Progress,
 async def kiosk_case(kiosk_id: str, case_number: CaseNumber, cases: Cases,
                      caller: Caller = Depends(Signed("kiosk", "operator"))):
     own_kiosk(caller, kiosk_id)
-    info = cases.for_kiosk(_case_number(case_number))
-    if info is None:
-        raise ApiError(404, "not_found", f"no case {case_number.upper()!r} on the platform (yet)")
-    return JSONResponse(info)
+    return _found(cases.for_kiosk(_case_number(case_number)), case_number)
 
 
 # -- progress (issue 18) ----------------------------------------------------------------------------------
@@ -263,10 +267,7 @@ async def post_event(case_number: CaseNumber, request: Request, progress: Progre
 async def kiosk_case_progress(kiosk_id: str, case_number: CaseNumber, progress: Progress,
                               caller: Caller = Depends(Signed("kiosk", "operator"))):
     own_kiosk(caller, kiosk_id)
-    found = progress.progress(_case_number(case_number))
-    if found is None:
-        raise ApiError(404, "not_found", f"no case {case_number.upper()!r} on the platform")
-    return JSONResponse(found)
+    return _found(progress.progress(_case_number(case_number)), case_number)
 
 
 @router.get("/api/v1/kiosks/{kiosk_id}/cases", response_model=HolderCases, responses=ERRORS, tags=["cases"],
