@@ -1,5 +1,6 @@
 """Listening to the scanner while a flow asks for a code: a part of any flow (kiosk/core/flow.py) that takes
-codes from the QR/barcode scanner as well as from its keypad (the locker's pickup and hand-in, the case progress).
+codes from the QR/barcode scanner as well as from its keypad (the locker's pickup and hand-in, the case
+progress, the appointment code of the queue tickets).
 
 The listening is a loop that lasts as long as the step asking for a code is on screen, so it runs on an
 executor of its own (`scan_executor`); without one, or without a scanner, nothing is listened to and the
@@ -58,6 +59,11 @@ class ScannerListening:
                     self.deliver(lambda code=code: self.scanned(code), visit)
         self.scan_executor.run(listen)
         return True
+
+    @property
+    def listening(self) -> bool:
+        """A loop is listening to the scanner now."""
+        return self._listening is not None and self._listening.is_set()
 
     def stop_scanning(self) -> None:
         if self._listening is not None:

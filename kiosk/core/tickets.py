@@ -52,6 +52,7 @@ from kiosk.core import privacy
 from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Flow, Leave, Leaving
 from kiosk.core.guides.printout import wrap
+from kiosk.core.scanning import ScannerListening
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import N_, _, format_clock, format_date
@@ -260,7 +261,7 @@ LEAVING = {
 _APPOINTMENT = re.compile(APPOINTMENT_PATTERN)
 
 
-class TicketFlow(Flow[Step]):
+class TicketFlow(ScannerListening, Flow[Step]):
     name = SERVICE
     transitions = {
         Step.LOADING: {Step.CHOOSE, Step.CLOSED, Step.UNAVAILABLE},
@@ -291,7 +292,6 @@ class TicketFlow(Flow[Step]):
         self.now = now
         self.card_timeout_s, self.lookup_timeout_s = card_timeout_s, lookup_timeout_s
         self._skew = dt.timedelta(0)   # the queue system's clock minus the kiosk's, when last seen
-        self._listening = None
         self._reset_fields()
 
     def _reset_fields(self) -> None:
@@ -696,41 +696,6 @@ class TicketFlow(Flow[Step]):
             log.warning("tickets: ticket %s not printed: %s", ticket.number, getattr(exc, "message", exc))
             return False
         return True
-
-    # --- the scanner ------------------------------------------------------------------------------------------
-    def start_scanning(self, poll_s: float = 0.5) -> bool:
-        """Listen to the scanner while CHECK_IN shows (each code comes back as `scanned`); False when there is
-        nothing to listen to."""
-        if self.scanner is None or self.scan_executor is None or self._listening is not None:
-            return False
-        import threading
-
-        listening = self._listening = threading.Event()
-        listening.set()
-        scanner, visit = self.scanner, self.visit
-        scanner.discard_pending()
-
-        def listen() -> None:
-            while listening.is_set():
-                try:
-                    code = scanner.read_code(poll_s)
-                except Exception as exc:
-                    log.warning("tickets: scanner: %s", exc)
-                    listening.wait(2.0)
-                    continue
-                if code is not None and listening.is_set():
-                    self.deliver(lambda code=code: self.scanned(code), visit)
-        self.scan_executor.run(listen)
-        return True
-
-    @property
-    def listening(self) -> bool:
-        return self._listening is not None
-
-    def stop_scanning(self) -> None:
-        if self._listening is not None:
-            self._listening.clear()
-            self._listening = None
 
 
 class _NoPort(PlatformUnavailable):

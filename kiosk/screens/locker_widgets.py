@@ -46,6 +46,17 @@ CASE_NUMBER_NOTICES = {
 }
 
 
+def to_flow(flow, key: str) -> None:
+    """A key of the keypad (`Keypad`: '0'-'9', 'clear', 'back') to a flow that takes what is typed
+    (`press`, `backspace`, `clear`)."""
+    if key == "clear":
+        flow.clear()
+    elif key == "back":
+        flow.backspace()
+    else:
+        flow.press(key)
+
+
 def door_place(column: int, row: int, position: tuple[str, str]) -> str:
     """'Column 2, row 1 (upper left)' in the current language."""
     words = POSITIONS.get(tuple(position))

@@ -21,7 +21,7 @@ from kiosk import i18n
 from kiosk.core.progress import STEP_STATUS, ProgressState as S, lines, next_sentence, short_date
 from kiosk.i18n import N_, _
 from kiosk.screens import locker_widgets  # noqa: F401  (the keypad and the centred texts load first)
-from kiosk.screens.locker_widgets import CASE_NUMBER_NOTICES as NOTICES, StepPanels
+from kiosk.screens.locker_widgets import CASE_NUMBER_NOTICES as NOTICES, StepPanels, to_flow
 from kiosk.screens.widgets import BigButton
 
 CARD_PROBLEMS = {
@@ -118,12 +118,7 @@ class ProgressScreen(Screen):
 
     # -- taps --------------------------------------------------------------------------------------
     def key(self, key: str) -> None:
-        if key == "clear":
-            self.flow.clear()
-        elif key == "back":
-            self.flow.backspace()
-        else:
-            self.flow.press(key)
+        to_flow(self.flow, key)
         self.render()
 
     def choose_row(self, index: int) -> None:

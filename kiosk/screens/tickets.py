@@ -21,7 +21,7 @@ from kivy.uix.screenmanager import Screen
 from kiosk import i18n
 from kiosk.core.tickets import Step, when_text
 from kiosk.i18n import N_, _
-from kiosk.screens.locker_widgets import StepPanels  # noqa: F401  (and Keypad, for tickets.kv)
+from kiosk.screens.locker_widgets import StepPanels, to_flow  # noqa: F401  (and Keypad, for tickets.kv)
 
 ROWS = 8   # business types (or appointments) a hall lists at most on one screen
 
@@ -113,12 +113,7 @@ class TicketsScreen(Screen):
             self.flow.choose(key)
 
     def key(self, key: str) -> None:
-        if key == "clear":
-            self.flow.clear()
-        elif key == "back":
-            self.flow.backspace()
-        else:
-            self.flow.press(key)
+        to_flow(self.flow, key)
 
     def act(self, name: str) -> None:
         flow = self.flow

@@ -234,12 +234,7 @@ class CentralClient:
                     with contextlib.suppress(ValueError, TypeError):
                         opens = datetime.fromisoformat(d["opens_at"])
             raise TicketRefused(code, f"{method} {path}: {resp.status_code} {code}", opens_at=opens)
-        try:
-            return model.model_validate_json(resp.content)
-        except ValidationError as exc:
-            wrong = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in exc.errors()[:5])
-            raise CentralServerError(f"{method} {path}: the answer is not a {model.__name__} ({wrong})",
-                                     resp.status_code) from None
+        return _answer_as(model, resp, f"{method} {path}", f"a {model.__name__}")
     def case_progress(self, case_number: str, timeout: float | None = None) -> CaseProgress | None:
         """How far a case is (issue 18): an interactive look-up, with the short timeout. None when the
         platform does not know the case (404) or will never take that number (422); an answer that is not
