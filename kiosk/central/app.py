@@ -13,18 +13,22 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fastapi import FastAPI
 
 from kiosk import __version__
-from kiosk.central import errors, openapi, pickup_page, routes
+from kiosk.central import errors, fee_intake, openapi, pickup_page, routes
 from kiosk.central.cases import CaseBook
 from kiosk.central.code_payments import DemoAcquirer
 from kiosk.central.db import CentralDB
+from kiosk.central.fee_notices import FeeDesk, FeeNoticeIssuer
 from kiosk.central.queues import DemoQueue, QueueSystem, ticket_intake
 
 
 def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519PrivateKey | None = None,
-               queues: QueueSystem | None = None) -> FastAPI:
+               queues: QueueSystem | None = None, fee_issuer: FeeNoticeIssuer | None = None,
+               receipt_base_url: str | None = None) -> FastAPI:
     """`hash_key`: the deployment's holder hash key, for posted cases' ID numbers; `notice_key`: the notifier's
     private key, for the pickup page's code (kiosk/central/notice_key.py); `queues`: the hall's queue system
-    (kiosk/central/queues.py; the demo queue when None)."""
+    (kiosk/central/queues.py; the demo queue when None); `fee_issuer`: the fee-notice system
+    (kiosk/central/fee_notices.py; the demo issuer when None) and `receipt_base_url` the public address of its
+    e-receipt pages (`https://host/r/`; the address the kiosk reached when None)."""
     app = FastAPI(
         title="Kiosk reference central platform",
         version=__version__,
@@ -39,6 +43,12 @@ def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519
     app.state.notice_key = notice_key
     app.state.queues = queues if queues is not None else DemoQueue(db.conn, db.clock)
     db.intake_hooks.append(ticket_intake(app.state.queues))   # offline tickets into the hall's queue
+    if fee_issuer is None:
+        from kiosk.central.fee_issuer import DemoFeeIssuer
+        fee_issuer = DemoFeeIssuer(db)
+    # a kiosk's hall: where the queue system places it, and its fleet groups
+    app.state.fees = FeeDesk(db, fee_issuer, receipt_base_url=receipt_base_url, hall_of=app.state.queues.hall_of)
+    db.intake_hooks.append(fee_intake.on_stored)   # payments of fee notices, recorded with their batch
     pickup_page.hide_tokens_in_access_log()
     errors.install(app)
     for router in routes.ROUTERS:

@@ -45,6 +45,7 @@ LIMITS = {
     "catalog": 64 * MIB,         # a province's catalog, tens of thousands of items
     "document": 32 * MIB,        # one PDF, base64 in JSON
     "case": 16 * KIB,            # one case from the approval system
+    "fee_payment": 16 * KIB,     # one `payment` transaction paying a fee notice
     "none": 64 * KIB,            # GET requests: no body expected
 }
 SPOOL_AT = 1 * MIB  # bodies larger than this are spooled to a temporary file while they are hashed

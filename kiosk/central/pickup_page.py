@@ -142,15 +142,19 @@ def not_found() -> str:
 
 
 class HideTokens(logging.Filter):
-    """On the web server's access log: a page's path is logged without its token, which opens the page."""
+    """On the web server's access log: a page's path is logged without its token, which opens the page
+    (the pickup page `/p/`, the e-receipt of a fee paid `/r/`)."""
 
-    _PATH = re.compile(r"/p/[^\s?\"]+")
+    _PATH = re.compile(r"/([pr])/[^\s?\"]+")
+
+    def _hide(self, text: str) -> str:
+        return self._PATH.sub(r"/\1/…", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(self._PATH.sub("/p/…", a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(self._hide(a) if isinstance(a, str) else a for a in record.args)
         elif isinstance(record.msg, str):
-            record.msg = self._PATH.sub("/p/…", record.msg)
+            record.msg = self._hide(record.msg)
         return True
 
 

@@ -1,6 +1,9 @@
 """The platform's own settings: `central.toml` beside its database (or `--settings PATH`), optional.
 
-`[queues]` (optional) names a hall's own queue system (kiosk/central/queues.py). `[notify]`: the SMS gateway and how the notifier sends (docs/pickup.md). The whole
+`[queues]` (optional) names a hall's own queue system (kiosk/central/queues.py). `[fees]`: the fee-notice
+system the platform asks (its plug-in, `issuer`, and the public address of the e-receipt pages;
+docs/services.md); keys this module does not know are the issuer's own. `[notify]`: the SMS gateway and
+how the notifier sends (docs/pickup.md). The whole
 table is the gateway's spec too (kiosk/central/sms/, docs/sms.md): keys this module does not know are the
 gateway's own (`path`, `url`, `secret`, …) and pass through unchecked here; the gateway checks them. A bad value is refused with
 the file, the key and the problem.
@@ -61,10 +64,29 @@ class QueuesSettings(BaseModel):
                                  description="package.module:callable, called with the platform's database")]
 
 
+def _receipt_base(value: str) -> str:
+    _base_url(value)
+    return value if value.endswith("/") else value + "/"
+
+
+class FeeSettings(BaseModel):
+    """`[fees]`: the fee-notice issuer (kiosk/central/fee_notices.py) and where the e-receipts are read.
+    Other keys are the issuer's own."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True, allow_inf_nan=False)
+    issuer: Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+                                 description="package.module:callable")] = "kiosk.central.fee_issuer:demo"
+    receipt_base_url: Annotated[str, AfterValidator(_receipt_base)] | None = None
+
+    def issuer_spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
 class PlatformSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     notify: NotifySettings | None = None
     queues: QueuesSettings | None = None
+    fees: FeeSettings = FeeSettings()
 
 
 def settings_path(db_path: Path | str, explicit: Path | str | None = None) -> Path:

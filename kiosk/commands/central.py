@@ -105,7 +105,7 @@ def register(sub) -> None:
     add_json(q)
     q.set_defaults(handler=run_notice_key, needs_config=False)
 
-    q = cs.add_parser("seed", help="load the demo catalog and demo documents")
+    q = cs.add_parser("seed", help="load the demo catalog, documents, cases and fee notices")
     db_option(q)
     q.add_argument("--hash-key", default=argparse.SUPPRESS, metavar="K", help=f"the deployment's holder hash key (else ${ENV_HASH_KEY}, "
                                                    "else [privacy] hash_key of the kiosk config)")
@@ -183,7 +183,7 @@ def run_server(ctx) -> int:
     thread = None
     try:
         page_key = _notice_key(ctx)
-        app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db))
+        app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db), **_fee_options(ctx, db))
         log.info("central platform on http://%s:%d, database %s; holder hash key from %s", args.host, args.port,
                  db.path, key_source)
         if notifier is not None:
@@ -237,6 +237,23 @@ def _queue_system(ctx, db):
         return load_system(queues.system, db, options)
     except Exception as exc:
         print(f"kiosk: central: {path}: [queues] system = {queues.system!r} cannot be loaded: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def _fee_options(ctx, db) -> dict:
+    """The fee-notice issuer that `[fees] issuer` names (the demo issuer by default) and `[fees]
+    receipt_base_url`; exit 2 naming the file when the issuer cannot be loaded: the platform does not start
+    without it."""
+    from kiosk.central.fee_notices import load_issuer
+
+    path, settings = _platform_settings(ctx)
+    fees = settings.fees
+    try:
+        return {"fee_issuer": load_issuer(fees.issuer, fees.issuer_spec(), db),
+                "receipt_base_url": fees.receipt_base_url}
+    except Exception as exc:
+        print(f"kiosk: central: {path}: [fees] issuer = {fees.issuer!r} cannot be loaded: "
               f"{type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
 
@@ -483,10 +500,14 @@ def run_seed(ctx) -> int:
         from kiosk.central.queues import DemoQueue
 
         queues = demo_hall.seed(DemoQueue(db.conn, db.clock), key, day=queue_day, kiosks=args.hall_kiosk)
+        from kiosk.central.fee_issuer import DemoFeeIssuer
+
+        fee_notices = DemoFeeIssuer(db).seed()   # the demo issuer's notices, dated from today
     doc = {"catalog": {"version": catalog.version, "items": len(catalog.items), "changed": stored["changed"],
                        "source": str(catalog_path)},
            "documents": documents, "new_releases": released, "cases": cases, "queues": queues,
            "new_case_events": events,
+           "fee_notices": fee_notices,
            "hash_key_from": key_source,
            "pdf_font": font,
            "holders": [{"id_number": mask_id_number(h.id_number), "label": h.label} for h in demo.DEMO_HOLDERS]}
@@ -497,6 +518,8 @@ def run_seed(ctx) -> int:
     lines += [f"{events} new demo case events (the steps of the demo cases)"] if cases else []
     lines.append(f"demo hall {queues['hall']}: {queues['businesses']} business types, kiosks {', '.join(queues['kiosks'])}")
     lines += [f"  appointment {a['code']} ({a['business']}, {a['day']} {a['slot']})" for a in queues["appointments"]]
+    lines += [f"demo fee notice {n['number']} {n['department']} {n['payer']} {n['total_fen'] / 100:.2f} yuan, hall "
+              f"{n['hall']}{'' if n['new'] else ' (there already)'}" for n in fee_notices]
     ctx.emit(doc, "\n".join(lines))
     return EXIT_OK
 

@@ -22,7 +22,7 @@ SIGNED_EXAMPLES, UNSIGNED_EXAMPLES = 45, 45
 OPERATOR_OPS = {("PUT", "/api/v1/catalog"), ("PUT", "/api/v1/fleet/config"), ("GET", "/api/v1/kiosks"),
                 ("PUT", "/api/v1/documents/{doc_id}"), ("POST", "/api/v1/cases"), ("GET", "/api/v1/cases"),
                 ("GET", "/api/v1/cases/{case_number}"), ("GET", "/api/v1/notices"),
-                ("POST", "/api/v1/cases/{case_number}/events")}
+                ("POST", "/api/v1/cases/{case_number}/events"), ("GET", "/api/v1/fee-payments")}
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 # The catalog has rules JSON Schema does not express (unique item codes, a promised time within the legal
 # one, text stripped of surrounding whitespace before its length is checked); its schema's descriptions

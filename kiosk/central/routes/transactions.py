@@ -49,6 +49,7 @@ async def post_transactions(request: Request, db: DB,
         raise ApiError(422, "invalid", f"the batch is not usable: {exc}", exc.details) from None
     own_kiosk(caller, kiosk_id)
     results = db.store_batch(kiosk_id, items)
+    request.app.state.fees.apply()   # payments of fee notices among them, now that they are committed
     rejected = [r for r in results if r["status"] == "rejected"]
     if rejected:
         log.warning("kiosk %s: %d of %d items rejected, first: %s", kiosk_id, len(rejected), len(results),
