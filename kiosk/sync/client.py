@@ -11,6 +11,9 @@ Failures come back as typed errors the relay can act on:
     CentralAuthRefused  401/403: wrong secret, unknown kiosk, clock off        -> retry, a technician must look
     CentralInvalid      400/413/422: the platform will never take this request -> narrow down, then dead
     CentralNotFound     404 on a look-up (a case look-up answers None instead)
+
+A fee notice the platform refuses (unknown, malformed, paid, expired, of another hall) is an answer,
+not an error: `find_fee_notice` returns it as a `FeeRefusal`.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from kiosk import __version__
 from kiosk.wire import auth
 from kiosk.wire.cases import KioskCase
 from kiosk.wire.errors import PlatformUnavailable
+from kiosk.wire.fees import REFUSALS, FeeNoticeView, FeePaymentAnswer, FeeRefusal
 from kiosk.wire.progress import CaseProgress, HolderCases
 from kiosk.wire.queues import Appointment, AppointmentList, HallQueues, Ticket, TicketRefused, TicketRequest
 from kiosk.wire.transactions import BatchResult, Heartbeat
@@ -263,6 +267,35 @@ class CentralClient:
         path = f"/api/v1/kiosks/{self.kiosk_id}/cases"
         resp = self._request("GET", path, query={"holder": holder_hash}, timeout=timeout or self.lookup_timeout_s)
         return _answer_as(HolderCases, resp, f"GET {path}", "a list of cases")
+
+    def find_fee_notice(self, number: str, timeout: float | None = None) -> FeeNoticeView | FeeRefusal:
+        """A fee notice before taking payment for it (an interactive look-up, the short timeout): the notice,
+        or the platform's refusal (kiosk/wire/fees.py REFUSALS) with its sentence and details."""
+        path = f"/api/v1/kiosks/{self.kiosk_id}/fee-notices/{quote(number, safe='')}"
+        resp = self._request("GET", path, timeout=timeout or self.lookup_timeout_s, ok=(200, 404, 409, 422))
+        if resp.status_code != 200:
+            try:
+                doc = resp.json()
+            except ValueError:
+                doc = None
+            code = doc.get("error") if isinstance(doc, dict) else None
+            if code not in REFUSALS:   # a platform without fee notices, or a request it will never take
+                raise CentralServerError(f"GET {path}: answered {resp.status_code} {code or ''}".strip(),
+                                         resp.status_code)
+            details = doc.get("details") if isinstance(doc.get("details"), list) else []
+            return FeeRefusal(code, str(doc.get("message") or ""), [d for d in details if isinstance(d, dict)])
+        notice = _answer_as(FeeNoticeView, resp, f"GET {path}", "a fee notice")
+        if notice.number != number:
+            raise CentralServerError(f"GET {path}: the platform answered with notice {notice.number}",
+                                     resp.status_code)
+        return notice
+
+    def report_fee_payment(self, item: dict[str, Any], timeout: float | None = None) -> FeePaymentAnswer:
+        """The `payment` transaction that pays a notice, sent at once (the outbox sends the same item later;
+        the platform stores it once): what became of the notice."""
+        path = f"/api/v1/kiosks/{self.kiosk_id}/fee-payments"
+        resp = self._request("POST", path, body=item, timeout=timeout or self.lookup_timeout_s)
+        return _answer_as(FeePaymentAnswer, resp, f"POST {path}", "a fee payment's")
 
     # -- plumbing -----------------------------------------------------------------------
     def request_json(self, method: str, path: str, *, body: Any = None, timeout: float | None = None) -> Any:

@@ -129,6 +129,8 @@ class PaymentFlow(Flow[PayState]):
         self._reverse_now = threading.Event()   # a code sale of the ended visit keeps its own
         self.service = ""
         self.amount_fen = 0
+        self.subject: str | None = None      # what the sale pays for, where it may be paid once (the ledger's)
+        self.record: dict | None = None      # more fields for the sale's `payment` transaction
         self.reference: str | None = None   # of the sale; shown when it is unknown
         self.refund_reference: str | None = None
         self.method: str | None = None
@@ -209,9 +211,10 @@ class PaymentFlow(Flow[PayState]):
                                      refund_reference=refund_reference), printed)
 
     # -- what the citizen does ---------------------------------------------------------------------
-    def start(self, service: str, amount_fen: int) -> bool:
+    def start(self, service: str, amount_fen: int, *, subject: str | None = None, record: dict | None = None) -> bool:
         """Ask for `amount_fen` for `service`. False (and nothing starts) until restart recovery is done
-        or when no way to pay is available."""
+        or when no way to pay is available. `subject` and `record`: what the sale pays for and the fields
+        its `payment` transaction carries beside the usual ones (kiosk/core/payment/ledger.py)."""
         if amount_fen <= 0:
             raise ValueError("a payment needs a positive amount; a free service skips payment")
         if not self.ledger.recovered.is_set():
@@ -221,6 +224,7 @@ class PaymentFlow(Flow[PayState]):
             return False
         self.reset()
         self.service, self.amount_fen = service, amount_fen
+        self.subject, self.record = subject, record
         self._set(PayState.CHOOSE)
         return True
 
@@ -247,11 +251,13 @@ class PaymentFlow(Flow[PayState]):
         self.method, self.channel, self.reference = "card", "card", new_reference()
         self._set(PayState.WAIT_CARD)
         ref, amount, service, terminal = self.reference, self.amount_fen, self.service, self.terminal
+        subject, record = self.subject, self.record
 
         def sale() -> tuple[str, str]:
             pending = terminal.prepare_sale(amount, reference=ref)
             # persisted and committed BEFORE the request leaves: a restart finds it and asks first
-            self.ledger.prepare(ref, "sale", "card", "card", amount, service, pending=pending.as_dict())
+            self.ledger.prepare(ref, "sale", "card", "card", amount, service, pending=pending.as_dict(),
+                                subject=subject, record=record)
             outcome = terminal.send(pending)
             return self._settle_card(ref, outcome)
 
@@ -295,10 +301,10 @@ class PaymentFlow(Flow[PayState]):
         self.channel, self.reference = kind, new_reference()
         self._set(PayState.CODE_CONFIRM)
         ref, amount, service, channel = self.reference, self.amount_fen, self.service, kind
-        value, reverse_now = code.value, self._reverse_now
+        value, reverse_now, subject, record = code.value, self._reverse_now, self.subject, self.record
 
         def sale() -> tuple[str, str]:
-            self.ledger.prepare(ref, "sale", "code", channel, amount, service)
+            self.ledger.prepare(ref, "sale", "code", channel, amount, service, subject=subject, record=record)
             state, detail = self._code_sale(ref, amount, value, channel, service, reverse_now)
             self.ledger.settle(ref, state, detail)
             return state, detail

@@ -2,7 +2,11 @@
 
 A row is written (committed) BEFORE the request leaves the kiosk; its outcome
 is written with the `payment` or `refund` outbox transaction in the same
-commit. A payment whose outcome is not known is an alarm of its own
+commit. A sale may name its `subject`, what it pays for when that may be paid
+only once (a fee notice: `fee_notice:<number>`, kiosk/core/fees.py), and the
+`record` fields its `payment` transaction carries beside the usual ones; such
+a sale is delivered by that transaction (it tells the platform, which is the
+service), so an approved one is never given back for want of a service. A payment whose outcome is not known is an alarm of its own
 (`payment:outcome_unknown_REF`) with the reference number the citizen was
 shown; a refund that could not be made here is `payment:refund_owed_REF`.
 """
@@ -41,6 +45,8 @@ class PaymentRow:
     sale_reference: str | None
     service_state: str
     outbox_id: str | None
+    subject: str | None = None          # what the sale pays for, where it may be paid once (fee_notice:<number>)
+    record: dict | None = None          # more fields for its `payment` transaction
 
 
 class PaymentLedger:
@@ -69,18 +75,23 @@ class PaymentLedger:
             raise explain(exc, "kiosk database") from None
 
     def prepare(self, reference: str, kind: str, method: str, channel: str, amount_fen: int, service: str,
-                pending: dict | None = None, sale_reference: str | None = None) -> None:
+                pending: dict | None = None, sale_reference: str | None = None, subject: str | None = None,
+                record: dict | None = None) -> None:
         """Record a payment about to be sent (committed when this returns)."""
         now = self.now()
         self._write(lambda c: c.execute(
             "INSERT INTO payments (reference, kind, method, channel, amount_fen, service, state, pending,"
-            " sale_reference, created_at, updated_at) VALUES (?,?,?,?,?,?,'in_flight',?,?,?,?)",
+            " sale_reference, subject, record, created_at, updated_at) VALUES (?,?,?,?,?,?,'in_flight',?,?,?,?,?,?)",
             (reference, kind, method, channel, amount_fen, service, json.dumps(pending) if pending else None,
-             sale_reference, now, now)))
+             sale_reference, subject, json.dumps(record, ensure_ascii=False) if record else None, now, now)))
 
     def get(self, reference: str) -> PaymentRow | None:
         row = self.conn().execute("SELECT * FROM payments WHERE reference=?", (reference,)).fetchone()
         return _row(row) if row else None
+
+    def sales_for(self, subject: str) -> list[PaymentRow]:
+        """Every sale of `subject` at this kiosk, oldest first."""
+        return self.rows("kind='sale' AND subject=?", (subject,))
 
     def rows(self, where: str = "1", params: tuple = ()) -> list[PaymentRow]:
         return [_row(r) for r in self.conn().execute(f"SELECT * FROM payments WHERE {where} ORDER BY created_at",
@@ -101,8 +112,11 @@ class PaymentLedger:
             if state == "approved" and p.outbox_id is None:
                 if p.kind == "sale":
                     entry = self.outbox.enqueue(c, "payment", {
-                        "reference": p.reference, "method": p.method, "channel": p.channel,
+                        **(p.record or {}), "reference": p.reference, "method": p.method, "channel": p.channel,
                         "amount_fen": p.amount_fen, "currency": "CNY", "service": p.service, "result": "approved"})
+                    if p.subject is not None:   # its transaction is the service (see the module docstring)
+                        c.execute("UPDATE payments SET service_state='delivered', updated_at=? WHERE reference=?",
+                                  (self.now(), reference))
                 else:
                     entry = self.outbox.enqueue(c, "refund", {
                         "reference": p.reference, "payment_reference": p.sale_reference, "method": p.method,
@@ -169,4 +183,5 @@ def alarms_apply_clear(alarms: Alarms, device: str, code: str, detail: str) -> N
 def _row(r: sqlite3.Row) -> PaymentRow:
     return PaymentRow(r["reference"], r["kind"], r["method"], r["channel"], r["amount_fen"], r["service"],
                       r["state"], r["detail"], json.loads(r["pending"]) if r["pending"] else None,
-                      r["sale_reference"], r["service_state"], r["outbox_id"])
+                      r["sale_reference"], r["service_state"], r["outbox_id"], r["subject"],
+                      json.loads(r["record"]) if r["record"] else None)
