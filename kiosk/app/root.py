@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from kiosk import fonts, memory
-from kiosk.app import documents, guides, pickup, progress, tickets
+from kiosk.app import documents, fees, guides, pickup, progress, tickets
 from kiosk.app.services import Background, CitizenService, Parts, ProblemRelay
 from kiosk.config import Settings
 from kiosk.core.flow import Clock
@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.pickup import PickupService
     from kiosk.app.tech import Technician
     from kiosk.core.guides.flow import GuideFlow
+    from kiosk.core.fees import FeeFlow
     from kiosk.core.printing.documents import DocumentPrintFlow
     from kiosk.core.progress import ProgressFlow
     from kiosk.core.tickets import TicketFlow
@@ -81,8 +82,12 @@ TICKETS: CitizenService[TicketFlow] = CitizenService(
 # case progress (办件进度): needs no device; the card reader, the scanner and the receipt printer when present
 PROGRESS: CitizenService[ProgressFlow] = CitizenService(
     "progress", N_("Case progress"), (), progress.make, progress.screen)
+# paying a fee notice: offered where the card terminal is configured (payment codes come beside it where a
+# scanner and `[payments] acquirer` are); the scanner and the receipt printer are used when they are there
+FEES: CitizenService[FeeFlow] = CitizenService(
+    "fees", N_("Pay a fee notice"), ("payment",), fees.make, fees.screen)
 
-CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, HANDIN, GUIDES, DOCUMENTS, TICKETS, PROGRESS)
+CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, HANDIN, GUIDES, DOCUMENTS, TICKETS, PROGRESS, FEES)
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,27 @@ class FlowButton(BigButton):
     height_factor = NumericProperty(1)
 
 
+def draw_actions(box, actions: list[tuple[str, str, str]], disabled: tuple[str, ...] = ()) -> None:
+    """The FlowButtons of `box` show `actions` ([(msgid, callback name, "main" | "plain")], in order); the
+    rest are hidden and folded away. A button whose callback is in `disabled` is shown but cannot be tapped."""
+    for i, button in enumerate(reversed(box.children)):
+        if i < len(actions):
+            msgid, name, style = actions[i]
+            button.text = _(msgid)
+            button.action = name
+            button.opacity, button.disabled = 1, name in disabled
+            button.height_factor = 1
+            main = style == "main"
+            button.bg_color = widgets.theme.ACCENT if main else widgets.theme.SURFACE
+            button.fg_color = widgets.theme.ON_HEADER if main else widgets.theme.ACCENT
+            button.pressed_color = widgets.theme.ACCENT_PRESSED if main else widgets.theme.ACCENT_SOFT
+            button.outline = not main
+        else:
+            button.text, button.action = "", ""
+            button.opacity, button.disabled = 0, True
+            button.height_factor = 0
+
+
 class DocumentRow(BigButton):
     """One document or form in the list (a RecycleView row, reused as the list scrolls)."""
 
@@ -229,24 +250,7 @@ class DocumentsScreen(Screen):
         return []
 
     def _draw_actions(self) -> None:
-        box = self.ids.actions
-        buttons = list(reversed(box.children))
-        for i, button in enumerate(buttons):
-            if i < len(self.actions):
-                msgid, name, style = self.actions[i]
-                button.text = _(msgid)
-                button.action = name
-                button.opacity, button.disabled = 1, False
-                button.height_factor = 1
-                main = style == "main"
-                button.bg_color = widgets.theme.ACCENT if main else widgets.theme.SURFACE
-                button.fg_color = widgets.theme.ON_HEADER if main else widgets.theme.ACCENT
-                button.pressed_color = widgets.theme.ACCENT_PRESSED if main else widgets.theme.ACCENT_SOFT
-                button.outline = not main
-            else:
-                button.text, button.action = "", ""
-                button.opacity, button.disabled = 0, True
-                button.height_factor = 0
+        draw_actions(self.ids.actions, self.actions)
 
     @staticmethod
     def _app():

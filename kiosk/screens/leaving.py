@@ -41,6 +41,9 @@ WHY = {
     "slip": N_("Your slip is being printed. This takes a few seconds."),
     "ticket_issuing": N_("Your number is being issued. This takes a few seconds."),
     "ticket_number": N_("The ticket could not be printed. Please note your number on the screen first."),
+    "fee_confirming": N_("Your payment is being registered with the issuing department. This takes a few seconds."),
+    "fee_receipt": N_("The receipt could not be printed. Please note the reference number on the screen, then tap "
+                      "\"Finish\"."),
 }
 OTHER = N_("Something is still under way. Please wait a moment.")
 

@@ -18,8 +18,7 @@ from kivy.uix.screenmanager import Screen
 from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
-from kiosk.screens import documents  # noqa: F401  (FlowButton)
-from kiosk.screens import widgets
+from kiosk.screens.documents import draw_actions  # and its FlowButton, of payment.kv
 
 TITLES = {
     PayState.CHOOSE: N_("Payment"),
@@ -88,19 +87,7 @@ class PaymentScreen(Screen):
             self.actions = [(N_("Try again"), "retry", "main"), (N_("Cancel"), "cancel", "plain")]
         else:
             self.actions = []
-        for i, button in enumerate(reversed(self.ids.actions.children)):
-            if i < len(self.actions):
-                msgid, name, style = self.actions[i]
-                main = style == "main"
-                button.text, button.action, button.opacity, button.disabled = _(msgid), name, 1, False
-                button.height_factor = 1
-                button.bg_color = widgets.theme.ACCENT if main else widgets.theme.SURFACE
-                button.fg_color = widgets.theme.ON_HEADER if main else widgets.theme.ACCENT
-                button.pressed_color = widgets.theme.ACCENT_PRESSED if main else widgets.theme.ACCENT_SOFT
-                button.outline = not main
-            else:
-                button.text, button.action, button.opacity, button.disabled = "", "", 0, True
-                button.height_factor = 0
+        draw_actions(self.ids.actions, self.actions)
 
     def act(self, name: str) -> None:
         getattr(self.flow, name)()

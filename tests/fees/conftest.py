@@ -1,6 +1,6 @@
 """Shared pieces of the fee tests: the flow over a platform stand-in (FakeCentral, spoken to through the real
-kiosk/sync/fee_notices.py adapter and the kiosk's outbox), the payment flow on the Concert and scanner
-simulators (real drivers, virtual time) with the demo acquirer in process, and a receipt printer that keeps
+kiosk/sync/fee_notices.py adapter and the kiosk's outbox), the payment flow on the payment tests' Concert and
+scanner simulators (real drivers, virtual time) and demo acquirer in process, and a receipt printer that keeps
 what it prints. The end-to-end tests (test_fees_e2e.py, test_fee_platform.py) use the real platform."""
 from __future__ import annotations
 
@@ -8,23 +8,16 @@ import datetime as dt
 
 import pytest
 
-from kiosk import store
 from kiosk.core.background import Held, Inline
 from kiosk.core.fees import FeeFlow
 from kiosk.core.payment.flow import PaymentFlow
-from kiosk.core.payment.ledger import PaymentLedger
-from kiosk.hardware.device import VirtualClock
-from kiosk.hardware.payment import ConcertTerminal
-from kiosk.hardware.scanner import SerialScanner
-from kiosk.sim import registry as sim_registry
-from kiosk.sync import outbox as outbox_module
 from kiosk.sync.client import CentralOffline, CentralTimeout
 from kiosk.sync.fee_notices import CentralFeeNotices
-from kiosk.sync.outbox import Outbox
 from kiosk.wire.fees import FeeNoticeView, FeePaymentAnswer, FeeRefusal
-from tests.payment.conftest import InProcessAcquirer
+from tests.payment.conftest import (acquirer, clock, kiosk_store, ledger, outbox, scanner, sims,  # noqa: F401
+                                    terminal)  # the payment tests' fixtures
 
-KIOSK = "k-fees"
+KIOSK = "k-pay"   # the payment tests' kiosk_store
 WALL = dt.datetime(2026, 12, 6, 21, 15)
 NUMBER = "11010526003100000012"
 COMPANY = "11010526004200000027"
@@ -88,38 +81,7 @@ class Printer:
 
 
 @pytest.fixture
-def clock():
-    return VirtualClock()
-
-
-@pytest.fixture
-def kiosk_store(tmp_path):
-    return store.Store(tmp_path / "kiosk", KIOSK)
-
-
-@pytest.fixture
-def outbox(kiosk_store):
-    conn = kiosk_store.connect()
-    yield Outbox(conn)
-    conn.close()
-
-
-@pytest.fixture
-def sims(clock):
-    sim_registry.reset_simulators()
-    yield {"payment": sim_registry.simulator("payment", clock), "scanner": sim_registry.simulator("scanner", clock)}
-    sim_registry.reset_simulators()
-
-
-@pytest.fixture
-def parts(sims, clock, kiosk_store, tmp_path):
-    terminal = ConcertTerminal("payment", "sim://payment", clock=clock, result_timeout_s=120)
-    scanner = SerialScanner("scanner", "sim://scanner", clock=clock)
-    conn = store.connect(tmp_path / "central.db")
-    store.migrate(conn, package="kiosk.central.migrations")
-    acquirer = InProcessAcquirer(conn, clock.monotonic)
-    ledger = PaymentLedger(kiosk_store, outbox_module)
-    ledger.recovered.set()
+def parts(ledger, terminal, scanner, acquirer, clock, kiosk_store):
     slips = SlipPrinter()
     payment = PaymentFlow(ledger, executor=Inline(), terminal=terminal, scanner=scanner, gateway=acquirer,
                           clock=clock.monotonic, sleep=clock.sleep, slips=slips)
@@ -127,11 +89,8 @@ def parts(sims, clock, kiosk_store, tmp_path):
     flow = FeeFlow(notices=CentralFeeNotices(central, kiosk_store), payment=payment, executor=held,
                    hall="示例市政务服务中心 24小时自助服务区", kiosk_id=KIOSK, hotline="12345", printer=printer,
                    now=lambda: WALL, clock=clock.monotonic, lookup_timeout_s=3, report_timeout_s=6)
-    yield {"flow": flow, "held": held, "payment": payment, "ledger": ledger, "central": central, "printer": printer,
-           "terminal": terminal, "scanner": scanner, "acquirer": acquirer, "slips": slips}
-    terminal.close()
-    scanner.close()
-    conn.close()
+    return {"flow": flow, "held": held, "payment": payment, "ledger": ledger, "central": central, "printer": printer,
+            "terminal": terminal, "scanner": scanner, "acquirer": acquirer, "slips": slips}
 
 
 class SlipPrinter:
@@ -145,7 +104,7 @@ class SlipPrinter:
         return True
 
 
-def of_kind(outbox: Outbox, kind: str) -> list[dict]:
+def of_kind(outbox, kind: str) -> list[dict]:
     return [e.data for e in outbox.items("pending", 1000) if e.kind == kind]
 
 

@@ -8,11 +8,12 @@ import json
 
 import pytest
 
-from kiosk.core.fees import FeeState, subject_of
+from kiosk.core.fees import RECEIPT_PENDING, FeeState, subject_of
 from kiosk.core.flow import Leave
 from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.recovery import PaymentRecovery
 from kiosk.hardware.scanner import classify
+from kiosk.i18n import _
 from kiosk.wire.fees import FeeRefusal, receipt_token_digest
 
 from tests.fees.conftest import COMPANY, NUMBER, WALL, of_kind, type_number
@@ -72,7 +73,7 @@ def test_a_typed_notice_is_shown_paid_by_card_told_to_the_platform_and_its_recei
     for expected in (NUMBER, "示例市不动产登记中心", "张**", "不动产登记费（住宅）", "¥80.00", "¥90.00",
                      flow.shown_reference, "12345", f"[QR https://hall.example.gov.cn/r/", WALL.strftime("%Y-%m-%d %H:%M")):
         assert expected in text, expected
-    assert "is being told" not in text
+    assert _(RECEIPT_PENDING)[:12] not in text
     assert flow.leaving(idle=False).free
 
 
@@ -249,7 +250,7 @@ def test_a_platform_that_times_out_after_storing_never_leads_to_a_second_charge(
     # not a refusal: the money is kept, the receipt prints and says the notice is being registered
     assert flow.state is FeeState.DONE and flow.confirmed == "pending" and flow.printed
     assert parts["payment"].state is PayState.APPROVED and of_kind(outbox, "refund") == []
-    assert "The issuing department is being told" in printer.text()
+    assert _(RECEIPT_PENDING)[:12] in printer.text()      # the receipt says the notice is being registered
     assert len(central.stored) == 1
     # the relay sends the outbox's item later: the platform has it once already
     [entry] = [e for e in outbox.items("pending", 100) if e.kind == "payment"]
@@ -343,7 +344,7 @@ def test_a_code_payment_is_told_to_the_platform_like_a_card(parts, outbox, sims)
     payment.pay_by_code()
     held.release()
     assert flow.state is FeeState.DONE and flow.confirmed == "paid"
-    assert "示例*****有限公司" in parts["printer"].text() and "WeChat Pay" in parts["printer"].text()
+    assert "示例*****有限公司" in parts["printer"].text() and _("WeChat Pay") in parts["printer"].text()
 
 
 # --- the receipt and leaving --------------------------------------------------------------------------------
