@@ -254,6 +254,7 @@ class FeeFlow(Flow[FeeState]):
     def _look_up(self, number: str) -> None:
         self.stop_scanning()
         self.number, self.hint, self.quoted_reference, self.problem_detail = number, "", "", {}
+        self.notice = None
         self._set(FeeState.LOOKING, "")
         ledger, notices, timeout = self.payment.ledger, self.notices, self.lookup_timeout_s
 

@@ -193,3 +193,12 @@ def test_the_payers_name_is_kept_sealed_at_rest(fees):
     raw = b"".join(p.read_bytes() for p in fees.db.parent.glob("central.db*"))
     for name in ("张三丰", "示例市星河科技有限公司", "李四", "王小明", "赵六", "欧阳明远"):
         assert name.encode() not in raw, name
+
+
+def test_an_issuer_plug_in_that_cannot_be_loaded_keeps_the_platform_from_starting(tmp_path):
+    (tmp_path / "central.toml").write_text('[fees]\nissuer = "no_such_bureau.fees:make"\n', encoding="utf-8")
+    r = run_kiosk("central", "--port", str(free_port()), "--db", str(tmp_path / "central.db"), timeout=60)
+    assert r.returncode == 2 and "[fees] issuer = 'no_such_bureau.fees:make' cannot be loaded" in r.stderr
+    (tmp_path / "central.toml").write_text('[fees]\nreceipt_base_url = "ftp://x"\n', encoding="utf-8")
+    r = run_kiosk("central", "--port", str(free_port()), "--db", str(tmp_path / "central.db"), timeout=60)
+    assert r.returncode == 2 and "[fees] receipt_base_url" in r.stderr
