@@ -1,7 +1,7 @@
 """The reference central platform's HTTP API (DESIGN.md section 5), as a FastAPI application.
 
-`create_app` builds it: the database, the cases, the demo acquirer and the fee desk over its fee-notice issuer
-(kiosk/central/fee_notices.py) in the app's state (kiosk/central/deps.py hands them to the routes, and checks
+`create_app` builds it: the database, the cases, the demo acquirer, the hall's queue system and the fee desk over
+its fee-notice issuer (kiosk/central/fee_notices.py) in the app's state (kiosk/central/deps.py hands them to the routes, and checks
 every signed request, in the order described there), the
 refusals as JSON error bodies (errors.py), one router per resource (routes/), and the OpenAPI
 document with the hand-read request bodies and the signature schemes (openapi.py).

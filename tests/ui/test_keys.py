@@ -127,8 +127,9 @@ def test_every_locker_key_is_a_60_dp_target_and_says_delete_and_clear_in_the_lan
 
     ui = pickup_ui
     pads = [w for w in screen_widgets(ui.app) if isinstance(w, Keypad)]
-    assert len(pads) == 7                        # pickup, hand-in (case), staff sign-in, deposit (case, ID),
-    #                                              tickets (the appointment code), progress (the case number)
+    assert len(pads) == 8                        # pickup, hand-in (case), staff sign-in, deposit (case, ID),
+    #                                              tickets (the appointment code), progress (the case number),
+    #                                              fees (the notice number)
     assert all(not pad.children for pad in pads)  # one widget a pad
     try:
         for elder in (False, True):
