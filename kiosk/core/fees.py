@@ -39,7 +39,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-import threading
 import time
 from typing import Callable, Protocol
 
@@ -47,6 +46,7 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Flow, Leave, Leaving
 from kiosk.core.guides.printout import display_width, wrap
 from kiosk.core.payment import PaymentFlow, PayState, show_reference, yuan
+from kiosk.core.scanning import ScannerListening
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import N_, _
 from kiosk.wire.errors import PlatformUnavailable
@@ -56,7 +56,6 @@ from kiosk.wire.fees import (FeeNoticeView, FeePaymentAnswer, FeeRefusal, new_re
 log = logging.getLogger(__name__)
 
 SERVICE = "fees"
-SCAN_POLL_S = 0.5
 
 
 def subject_of(number: str) -> str:
@@ -98,7 +97,7 @@ PAID_HERE, IN_DOUBT = "paid_here", "in_doubt"
 PAYMENT_UNAVAILABLE = "payment_unavailable"
 
 
-class FeeFlow(Flow[FeeState]):
+class FeeFlow(ScannerListening, Flow[FeeState]):
     name = "fees"
     SERVICE = SERVICE
     transitions = {
@@ -132,8 +131,6 @@ class FeeFlow(Flow[FeeState]):
         self.now = now
         self.lookup_timeout_s = lookup_timeout_s
         self.report_timeout_s = report_timeout_s
-        self._listening: threading.Event | None = None
-        self._scan_cancel = None
         self.payment.on_change(self._payment_changed)
         self._forget()
 
@@ -203,16 +200,20 @@ class FeeFlow(Flow[FeeState]):
         self.start_scanning()
 
     def press(self, key: str) -> None:
-        """A digit, `back` or `clear` of the keypad."""
-        if self.state is not FeeState.ENTER:
-            return
-        if key == "back":
-            self.typed = self.typed[:-1]
-        elif key == "clear":
-            self.typed = ""
-        elif key.isdigit() and len(key) == 1 and len(self.typed) < 20:
-            self.typed += key
-        self.hint = ""
+        """A digit of the keypad (kiosk/screens/locker_widgets.py `to_flow`)."""
+        if self.state is FeeState.ENTER and key.isdigit() and len(key) == 1 and len(self.typed) < 20:
+            self._typed(self.typed + key)
+
+    def backspace(self) -> None:
+        if self.state is FeeState.ENTER:
+            self._typed(self.typed[:-1])
+
+    def clear(self) -> None:
+        if self.state is FeeState.ENTER:
+            self._typed("")
+
+    def _typed(self, typed: str) -> None:
+        self.typed, self.hint = typed, ""
         self.changed()
 
     def submit(self) -> bool:
@@ -388,44 +389,6 @@ class FeeFlow(Flow[FeeState]):
             self._set(FeeState.DONE)
 
         self.run(work, done)
-
-    # -- the scanner ----------------------------------------------------------------------------------
-    def start_scanning(self, poll_s: float = SCAN_POLL_S) -> bool:
-        """Listen to the scanner while the number is asked for: each code read comes back to the flow's
-        thread as `scanned(code)` while its visit lasts. A scanner fault is logged and listened past."""
-        if self.scanner is None or self.scan_executor is None or (
-                self._listening is not None and self._listening.is_set()):
-            return False
-        from kiosk.hardware.device import CancelToken  # the driver's own cancel token
-
-        listening, cancel = threading.Event(), CancelToken()
-        listening.set()
-        self._listening, self._scan_cancel = listening, cancel
-        scanner, visit = self.scanner, self.visit
-        scanner.discard_pending()   # a code shown before the number was asked for is not this visit's
-
-        def listen() -> None:
-            while listening.is_set():
-                try:
-                    code = scanner.read_code(poll_s, cancel=cancel)
-                except Exception as exc:
-                    if listening.is_set():
-                        log.warning("fees: scanner: %s", exc)
-                        listening.wait(2.0)
-                    continue
-                if code is not None and listening.is_set():
-                    self.deliver(lambda code=code: self.scanned(code), visit)
-        self.scan_executor.run(listen)
-        return True
-
-    def stop_scanning(self) -> None:
-        """The scan loop ends at its next poll; a read under way is called off (the payment flow may want
-        the scanner next)."""
-        if self._listening is not None:
-            self._listening.clear()
-        if self._scan_cancel is not None:
-            self._scan_cancel.cancel()
-
 
 # --- the receipt ------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
 from kiosk.screens.documents import NOTHING_CHARGED, REFUND_WORDS, SLIP_WORDS, FlowButton, draw_actions  # noqa: F401
-from kiosk.screens.locker_widgets import StepPanels  # and the Keypad of the .kv
+from kiosk.screens.locker_widgets import StepPanels, to_flow  # and the Keypad of the .kv
 
 S = FeeState
 MAX_ITEM_ROWS = 6
@@ -285,7 +285,7 @@ class FeesScreen(Screen):
         return App.get_running_app()
 
     def key(self, key: str) -> None:
-        self.flow.press(key)
+        to_flow(self.flow, key)
 
     def act(self, name: str) -> None:
         f, app = self.flow, self._app()
