@@ -5,8 +5,8 @@ keeps from being paid twice; the platform offline.
 
 The steps act through the real window and play the citizen's part at the simulators (`sim://payment`,
 `sim://scanner`, `sim://receipt`). They need the platform at `[central] url` seeded with the demo notices
-(`kiosk central seed`) and this kiosk provisioned in the demo hall (`kiosk central add-kiosk ID --group
-demo-hall`; the tour's own hall does both, kiosk/tour/hall.py). The numbers are those of the demo issuer
+and this kiosk in the demo hall (`kiosk central seed` does both for the demo kiosk; the tour's own hall
+seeds, kiosk/tour/hall.py). The numbers are those of the demo issuer
 (kiosk/central/fee_issuer.py), written out here: the tour does not import the platform. Listed by
 kiosk/tour/runner.py, run only on a kiosk that offers the fee service.
 """
