@@ -15,7 +15,8 @@ from typing import Any, Mapping, Protocol
 from kiosk.hardware.device import State
 from kiosk.i18n import N_
 
-REASON_DEVICE_DOWN = N_("Temporarily out of service")
+# on the tile: short, to stand in one line under the title in elder mode too
+REASON_DEVICE_DOWN = N_("Out of service")
 
 
 @dataclass(frozen=True)

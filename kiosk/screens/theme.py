@@ -34,6 +34,13 @@ BUTTON_DP = 88
 HEADER_DP = 120
 PAD_DP = 48
 CHIP_DP = 72
+# the home screen: the room between its blocks, and the service tiles (kiosk/screens/home.py)
+HOME_GAP_DP = 32
+TILE_DP = 200                    # a tile's preferred height; it grows to 1.5 times this where there is room
+TILE_GAP_DP = 24                 # between tiles
+TILE_PAD_X_DP = 24               # inside a tile, around its title and reason
+TILE_PAD_Y_DP = 10
+TILE_SPACING_DP = 4              # between a tile's title and its reason
 
 # the type scale, in sp before the elder scale: every text of the citizen's screens is one of
 # these sizes. Few sizes read calmer, and each size on screen (and each size times the elder

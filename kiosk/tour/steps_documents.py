@@ -88,8 +88,6 @@ def _open(d) -> None:
         _sim(sim)
     _sim("payment").set_outcome("approve", answer_delay=0.5)
     tile = next(t for t in d.app.home.ids.tiles.children if t.key == "documents")
-    d.app.home.ids.services_area.scroll_to(tile, animate=False)   # elder mode: one tile per row
-    d.pump(3)
     d.tap(tile)
     wait_for(d, lambda: d.app.screens.current == "documents", 5, "the documents screen")
 

@@ -35,6 +35,7 @@ def _expect(**want) -> Callable[[UiDriver], str | None]:
             wrong.append("the hall's name is not shown")
         if not app.home.time_text:
             wrong.append("no time shown")
+        wrong += [f"the {key} tile is not wholly on the screen" for key in _tiles_off_screen(app)]
         if "lang" in want:
             msgid = WELCOME_WITH_TILES if app.home.tiles else WELCOME
             expected = i18n.catalog(want["lang"]).gettext(msgid)
@@ -48,6 +49,19 @@ def _expect(**want) -> Callable[[UiDriver], str | None]:
                 wrong.append(f"text scale {app.scale}, expected {scale}")
         return "; ".join(wrong) or None
     return check
+
+
+def _tiles_off_screen(app) -> list[str]:
+    """The services whose tile is not wholly on the window below the header (the home screen never scrolls)."""
+    from kivy.core.window import Window
+
+    below = app.header.to_window(app.header.x, app.header.y)[1]
+    off = []
+    for tile in app.home.ids.tiles.children:
+        x, y = tile.to_window(tile.x, tile.y)
+        if x < -1 or y < -1 or x + tile.width > Window.width + 1 or y + tile.height > below + 1:
+            off.append(tile.key)
+    return sorted(off)
 
 
 def _tap(path: str) -> Callable[[UiDriver], None]:

@@ -150,6 +150,99 @@ def screen_widgets(app, exclude: tuple[str, ...] = ()) -> list:
     return found
 
 
+def assert_texts_fit(ui, panel) -> None:
+    """Every text shown on the panel fits its widget and the window: nothing cut or running off. What a
+    hidden parent hides (no opacity, or no height) is not shown, so not checked."""
+    from kivy.core.window import Window
+    from kivy.uix.label import Label
+
+    ui.pump(3)
+    stack = [panel]
+    while stack:
+        w = stack.pop()
+        if w.opacity == 0 or w.height <= 0:
+            continue
+        stack.extend(w.children)
+        if not isinstance(w, Label) or not w.text.strip():
+            continue
+        tw, th = w.texture_size
+        assert tw <= w.width + 2, f"{w.text!r} is {tw:.0f} px wide in a {w.width:.0f} px widget"
+        assert th <= w.height + 2, f"{w.text!r} is {th:.0f} px high in a {w.height:.0f} px widget"
+        left, bottom = w.to_window(w.x, w.y)
+        assert left >= -1 and left + w.width <= Window.width + 1, f"{w.text!r} runs off the window"
+        assert bottom >= -1 and bottom + w.height <= Window.height + 1, f"{w.text!r} runs off the window"
+
+
+def rect(w) -> tuple[float, float, float, float]:
+    x, y = w.to_window(w.x, w.y)
+    return x, y, x + w.width, y + w.height
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1
+
+
+def tiles(app) -> list:
+    return list(reversed(app.home.ids.tiles.children))
+
+
+@pytest.fixture
+def landscape(ui):
+    """The window turned to landscape, 1920 x 1080 (as `[ui] width = 1920, height = 1080` or a rotation
+    of 90 makes it), and back to portrait afterwards."""
+    from kivy.core.window import Window
+
+    before = Window.size
+    Window.size = (1920, 1080)
+    ui.pump(6)
+    assert ui.app.home.wide
+    yield
+    Window.size = before
+    ui.pump(6)
+    assert not ui.app.home.wide
+
+
+def assert_home_holds(ui, shown: list, floor: bool = True) -> None:
+    """Every tile on the window in the service list's order, no overlaps, texts fitting, big enough (with
+    `floor`: at least as tall as a normal-mode tile)."""
+    from kivy.core.text import Label as CoreLabel
+    from kivy.core.window import Window
+    from kivy.metrics import dp
+
+    from kiosk.screens import theme
+
+    app, home = ui.app, ui.app.home
+    ui.pump(3)
+    on_home = tiles(app)
+    assert [t.key for t in on_home] == [s.key for s in shown]
+    header = rect(app.header)
+    rects = [rect(t) for t in on_home]
+    for tile, r in zip(on_home, rects):
+        assert r[0] >= -1 and r[1] >= -1 and r[2] <= Window.width + 1 and r[3] <= header[1] + 1, \
+            f"{tile.key} at {r} is not wholly on the window under the header"
+        assert tile.width >= dp(theme.TOUCH_MIN_DP) and tile.height >= dp(theme.TOUCH_MIN_DP)
+        assert not floor or tile.height >= dp(theme.TILE_DP), f"{tile.key} is {tile.width:.0f} x {tile.height:.0f} px"
+    for i, a in enumerate(rects):
+        for j in range(i + 1, len(rects)):
+            assert not overlap(a, rects[j]), f"{on_home[i].key} overlaps {on_home[j].key}"
+    # in reading order: row by row from the top, left to right within a row
+    order = sorted(range(len(rects)), key=lambda i: (-round(rects[i][3]), rects[i][0]))
+    assert order == list(range(len(rects)))
+    ids = home.ids
+    blocks = [ids.hall_slot, ids.welcome_slot, ids.clock_slot, ids.status_slot, ids.help_slot]
+    for block in blocks:
+        if block.opacity and block.height > 0:
+            for tile, r in zip(on_home, rects):
+                assert not overlap(r, rect(block)), f"{tile.key} lies over the home screen's {block} block"
+    assert_texts_fit(ui, home)
+    for tile in on_home:
+        title = tile.ids.title
+        measure = CoreLabel(text=title.text, font_size=title.font_size, bold=True)
+        measure.resolve_font_name()
+        for word in title.text.split():
+            assert measure.get_extents(word)[0] <= title.width + 1, f"{word!r} is broken in its tile"
+
+
 def small_keys(pad) -> list:
     """The keys of a KeyGrid under the 60 dp touch target, with their rects."""
     from kivy.metrics import dp

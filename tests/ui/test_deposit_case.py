@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sync.caseplatform import CasePlatform, closed_port_url, demo_case
-from tests.ui.conftest import locker_sim, pickup_service
+from tests.ui.conftest import assert_texts_fit, locker_sim, pickup_service
 from tests.ui.conftest import open_deposit as _open_deposit
 
 FOUND = "2026051800031"
@@ -70,24 +70,6 @@ def case_entered(ui, case: str, lookup: str):
     flow = pickup_service(ui.app).deposit
     ui.wait_for(lambda: flow.lookup.value == lookup, 10, f"the look-up {lookup}")
     return screen, flow
-
-
-def assert_texts_fit(ui, panel) -> None:
-    """Every text shown on the panel fits its widget and the window: nothing cut or running off."""
-    from kivy.core.window import Window
-    from kivy.uix.label import Label
-
-    from kiosk.screens.widgets import widget_tree
-
-    ui.pump(3)
-    for w in widget_tree(panel):
-        if not isinstance(w, Label) or not w.text.strip() or w.opacity == 0 or w.height <= 0:
-            continue
-        tw, th = w.texture_size
-        assert tw <= w.width + 2, f"{w.text!r} is {tw:.0f} px wide in a {w.width:.0f} px widget"
-        assert th <= w.height + 2, f"{w.text!r} is {th:.0f} px high in a {w.height:.0f} px widget"
-        left, _ = w.to_window(w.x, w.y)
-        assert left >= -1 and left + w.width <= Window.width + 1, f"{w.text!r} runs off the window"
 
 
 def shots_in_both_languages(ui, screen, panel: str, shot, name: str, english=lambda: True) -> None:

@@ -115,7 +115,7 @@ def test_a_silent_lock_board_makes_pickup_unavailable_with_the_reason(pickup_ui)
 
         assert ui.app.device_problems["locker"].state is State.OFFLINE
         pickup = next(s for s in CITIZEN_SERVICES if s.key == "pickup")
-        assert unavailable_reason(pickup, ui.app.device_problems) == "Temporarily out of service"
+        assert unavailable_reason(pickup, ui.app.device_problems) == "Out of service"
     finally:
         _sim().silence(1, False)
         poller.poll_once()

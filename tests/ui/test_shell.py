@@ -187,7 +187,7 @@ def test_a_service_whose_device_is_down_shows_the_reason_and_does_not_open(ui, s
     ui.app.set_device_problem("locker", DeviceProblem("no_answer", State.OFFLINE))
     ui.pump()
     tile = ui.app.home.ids.tiles.children[0]
-    assert tile.disabled and tile.reason == "Temporarily out of service"
+    assert tile.disabled and tile.reason == "Out of service"
     assert "暂停服务" in [lbl.text for lbl in visible_labels(tile)]
     shot("device-down")
     ui.tap(tile)
