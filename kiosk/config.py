@@ -441,6 +441,31 @@ class TicketsSection(Section):
         return max(3, len(str(self.offline_end)))
 
 
+# --- the citizen services switched on and off (issue 18, item 4) ---
+
+# Every citizen service a kiosk may have, by the key of its tile (kiosk/app/root.py CITIZEN_SERVICES,
+# where each is built; tests/test_config.py keeps the two lists together). Named here rather than
+# imported, since the settings never import the app; a key here that this software does not build
+# yet (a service still to come) switches off nothing.
+SERVICE_KEYS = ("pickup", "handin", "guides", "documents", "progress", "fees", "tickets")
+
+
+def _service_key(value: str) -> str:
+    if value not in SERVICE_KEYS:
+        raise PydanticCustomError("unknown_service", "unknown service; the services are "
+                                  + ", ".join(SERVICE_KEYS))
+    return value
+
+
+class ServicesSection(Section):
+    # citizen services switched off: no tile on the home screen. Applied live, also from a signed
+    # config bundle ([settings.services]); a visit under way in a service switched off finishes.
+    disabled: list[Annotated[str, AfterValidator(_service_key)]] = []
+
+
+# --- end of issue 18, item 4 ---
+
+
 class Settings(Section):
     kiosk: KioskSection
     ui: UiSection = UiSection()
@@ -458,6 +483,7 @@ class Settings(Section):
     documents: DocumentsSection = DocumentsSection()
     ratings: RatingsSection = RatingsSection()
     tickets: TicketsSection = TicketsSection()
+    services: ServicesSection = ServicesSection()
 
     # where the file was read from; not a key of the file
     _source: Path = PrivateAttr(default=DEFAULT_CONFIG)

@@ -30,6 +30,10 @@ def test_data_dir_is_relative_to_the_config_file(tmp_path):
     (r'^language = .*$', 'langauge = "en"', "kiosk.langauge: unknown key"),
     (r'^id = .*$', '', "kiosk.id: required key is missing"),
     (r'^encoding = .*$', 'encoding = "latin-1"', "devices.receipt_printer.encoding: expected one of"),
+    (r'^disabled = \[\]$', 'disabled = ["guides", "tikets"]',
+     'services.disabled.1: unknown service; the services are pickup, handin, guides, documents, progress, fees, '
+     'tickets, got "tikets"'),
+    (r'^disabled = \[\]$', 'disabled = "tickets"', 'services.disabled: expected a list, got "tickets"'),
 ])
 def test_a_bad_value_names_file_key_and_problem(tmp_path, pattern, replacement, message):
     path = write_config(tmp_path, **{pattern: replacement})
@@ -64,3 +68,17 @@ def test_config_comes_from_kiosk_config_env_when_not_given(tmp_path):
     r = run_kiosk("identity", "--json", env={"KIOSK_CONFIG": str(path)})
     assert r.returncode == 0, r.stderr
     assert '"kiosk_id": "env-kiosk"' in r.stdout
+
+
+def test_services_are_all_on_by_default_and_switched_off_by_their_keys(tmp_path):
+    assert config.load(DEFAULT_CONFIG).services.disabled == []
+    path = write_config(tmp_path, **{r'^disabled = \[\]$': 'disabled = ["tickets", "documents"]'})
+    assert config.load(path).services.disabled == ["tickets", "documents"]
+
+
+def test_every_citizen_service_the_kiosk_builds_can_be_switched_off_by_its_key():
+    """config.SERVICE_KEYS names the services for the settings, which never import the app: a service
+    added to the composition root without its key there could not be switched off."""
+    from kiosk.app.root import CITIZEN_SERVICES
+
+    assert {s.key for s in CITIZEN_SERVICES} <= set(config.SERVICE_KEYS)

@@ -26,6 +26,16 @@ def test_a_new_hall_name_and_idle_timeout_are_taken_live(tmp_path):
     assert change.settings.kiosk.hall == "东城区政务服务中心"
 
 
+def test_services_switched_off_are_taken_live(tmp_path):
+    path = write_config(tmp_path)
+    f = follower_over(path, [None, 5])
+    path.write_text(path.read_text(encoding="utf-8").replace("disabled = []", 'disabled = ["documents"]'),
+                    encoding="utf-8")
+    change = f.check()
+    assert change.live and change.changed == {"services.disabled"}
+    assert change.settings.services.disabled == ["documents"]
+
+
 def test_a_fee_or_pickup_rule_needs_the_flows_rebuilt(tmp_path):
     path = write_config(tmp_path)
     f = follower_over(path, [3, 4])

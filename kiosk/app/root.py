@@ -12,8 +12,10 @@ The citizen services, in home-screen order, are `CITIZEN_SERVICES`: each one
 (`CitizenService`) declares its key, title and the devices it needs, how its
 flow is made from the parts and how its screen is made from the app, its
 flow and the visit path. A service whose device has no section in the config
-is not offered (no flow, no tile); one whose device is down shows a disabled
-tile with the reason. A new service is one more entry here plus its own files.
+is not offered (no flow, no tile); one the config switches off (`[services]
+disabled`) keeps its flow but has no tile, so that it can come back live; one
+whose device is down shows a disabled tile with the reason. A new service is one
+more entry here plus its own files (and its key in kiosk/config.py SERVICE_KEYS).
 
 Devices come up in the background once the app starts: the flows exist from
 the start and get their devices when they are there, and the home screen

@@ -3,11 +3,12 @@
 The agent (or `kiosk config apply`) switches the applied config atomically;
 the UI notices the new version with a cheap read and compares the settings it
 runs on with the new ones. Changes to what only the home screen and the
-visitor session read (the hall's name, language, idle timeouts, elder scale)
-are applied at once. Anything else (fees, pickup rules, PIN hashes, timeouts
-that flows captured when they were built) needs the flows rebuilt, so the UI
-restarts cleanly between two visits, never in the middle of one; systemd
-(Restart=always) brings it back on the new config in a few seconds.
+visitor session read (the hall's name, language, idle timeouts, elder scale,
+the services switched off) are applied at once. Anything else (fees, pickup
+rules, PIN hashes, timeouts that flows captured when they were built) needs the
+flows rebuilt, so the UI restarts cleanly between two visits, never in the
+middle of one; systemd (Restart=always) brings it back on the new config in a
+few seconds.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from kiosk.config import ConfigError, Settings
 # dotted keys the UI applies without rebuilding anything
 LIVE_KEYS = frozenset({
     "kiosk.hall", "kiosk.language", "kiosk.idle_timeout_s", "kiosk.idle_warning_s", "kiosk.idle_extensions",
-    "ui.elder_scale",
+    "ui.elder_scale", "services.disabled",
 })
 
 

@@ -3,14 +3,16 @@
 The services are declared in the composition root (kiosk/app/services.py
 `CitizenService`, listed in kiosk/app/root.py in home-screen order); what
 decides here is the devices each one needs (`needs`: names of the config's
-[devices] sections). A service is offered only where every device it needs is
-configured; while one of them is down its tile is shown disabled, with the
-citizen's reason, and the device's `DeviceProblem` goes to technicians and the log.
+[devices] sections) and the operator's switches (`[services] disabled`). A
+service is offered only where every device it needs is configured, and has a
+tile only while it is not switched off (`switched_on`); while one of its devices
+is down its tile is shown disabled, with the citizen's reason, and the device's
+`DeviceProblem` goes to technicians and the log.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Collection, Iterable, Mapping, Protocol, TypeVar
 
 from kiosk.hardware.device import State
 from kiosk.i18n import N_
@@ -30,6 +32,16 @@ class DeviceProblem:
         return f"{self.state.value}: {self.detail}" if self.state else self.detail
 
 
+class HasKey(Protocol):
+    """A citizen service, as far as switching it off goes: the key of its tile."""
+
+    @property
+    def key(self) -> str: ...
+
+
+S = TypeVar("S", bound=HasKey)
+
+
 class NeedsDevices(Protocol):
     """A citizen service, as far as offering it goes: the device names of [devices] it needs."""
 
@@ -46,3 +58,10 @@ def unavailable_reason(service: NeedsDevices, device_problems: Mapping[str, Devi
     """'' when the service can run now, else the citizen's reason (a msgid); the technician's
     detail stays in `device_problems` and the log."""
     return REASON_DEVICE_DOWN if any(name in device_problems for name in service.needs) else ""
+
+
+def switched_on(services: Iterable[S], disabled: Collection[str]) -> list[S]:
+    """The services that have a tile, in their order: those not switched off by `[services] disabled`.
+    A service switched off keeps its flow and screen, so that a visit under way finishes and switching
+    it on again needs no restart."""
+    return [s for s in services if s.key not in disabled]

@@ -25,7 +25,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk import i18n, memory
 from kiosk.core.config_follow import ConfigChange, ConfigFollower
 from kiosk.core.flow import Leave
-from kiosk.core.offer import DeviceProblem, unavailable_reason
+from kiosk.core.offer import DeviceProblem, switched_on, unavailable_reason
 from kiosk.core.session import Phase
 from kiosk.fonts import FontChoice
 from kiosk.screens.text import keep_text_pixels_once
@@ -176,9 +176,9 @@ class KioskApp(App):
         self.screens.current = "home"
 
     def open_service(self, key: str) -> None:
-        service = next(s for s in self.services if s.key == key)
-        if unavailable_reason(service, self.device_problems):
-            return
+        service = next((s for s in self.services_on_home() if s.key == key), None)
+        if service is None or unavailable_reason(service, self.device_problems):
+            return   # switched off (a tap that arrived as the tile went) or a device of it is down
         self.kiosk.parts.visit.enter(key)
         self.screens.current = key
 
@@ -236,6 +236,7 @@ class KioskApp(App):
             self.scale = s.ui.elder_scale
         if self.session.phase is Phase.HOME and self.lang != s.kiosk.language:
             self.set_language(s.kiosk.language)
+        self._refresh_tiles()   # services switched on or off: a visit under way in one finishes
         log.info("config version %s applied live: %s", change.version, ", ".join(sorted(change.changed)) or "no change")
 
     def _tick(self, _dt=None) -> None:
@@ -282,9 +283,13 @@ class KioskApp(App):
     def _show_time(self, *_args) -> None:
         self.home.show_time(self.now())
 
+    def services_on_home(self) -> list["CitizenService"]:
+        """The services with a tile now: those offered, less those the config switches off."""
+        return switched_on(self.services, self.settings.services.disabled)
+
     def _show_tiles(self, *_args) -> None:
         self.home.tiles = [(s.key, s.title, unavailable_reason(s, self.device_problems))
-                           for s in self.services]
+                           for s in self.services_on_home()]
 
     def _on_flip(self, *_args) -> None:
         # drawn means: the home screen with its text laid out, not an empty first frame

@@ -101,6 +101,7 @@ REMOTE_SETTINGS: dict[str, frozenset[str] | None] = {
     "technician": frozenset({"pin_hashes", "hold_s", "wrong_pins_before_lockout", "pin_lockout_s",
                              "idle_timeout_s"}),
     "documents": frozenset({"id_card_timeout_s", "print_timeout_s"}),
+    "services": None,    # which citizen services have a tile
 }
 
 # the steps an apply passes, in order; `ConfigApplier(step_reached=...)` hears each one (the crash tests

@@ -252,6 +252,18 @@ def test_where_the_locker_stands_and_the_notice_key_are_remote_but_its_wiring_is
     assert local_only_keys({"devices": {"locker": {"place": "x", "boards": []}}}) == ["devices.locker.boards"]
 
 
+def test_a_bundle_switches_services_off_and_an_unknown_service_is_refused_naming_the_known_ones(kiosk):
+    assert local_only_keys({"services": {"disabled": ["tickets"]}}) == []
+    out = kiosk.apply(signed(kiosk.key, 3, {"services": {"disabled": ["handin", "tickets"]}}))
+    assert out.result == "applied", out
+    assert config.load(kiosk.config).services.disabled == ["handin", "tickets"]
+    out = kiosk.apply(signed(kiosk.key, 4, {"services": {"disabled": ["tikets"]}}))
+    assert out.result == "rejected" and out.code == "invalid_settings"
+    assert "services.disabled.0" in out.reason and "pickup, handin, guides, documents, progress, fees, tickets" \
+        in out.reason
+    assert config.load(kiosk.config).services.disabled == ["handin", "tickets"]   # kept
+
+
 def test_the_agent_stops_its_loop_to_restart_on_a_newly_applied_config(tmp_path):
     """The agent's intervals and timeouts come from the config: a new version ends the loop (run() then
     starts the agent again on it); the same version again does nothing."""
