@@ -56,8 +56,6 @@ def _open(d) -> None:
     d.wait_for(lambda: _flow(d).printer is not None, 30, "the receipt printer bound")
     _sim("idcard").remove_card()
     tile = next(t for t in d.app.home.ids.tiles.children if t.key == "tickets")
-    d.app.home.ids.services_area.scroll_to(tile, animate=False)   # the tile may be below the fold
-    d.pump(3)
     d.tap(tile)
     screen = _screen(d, "tickets")
     d.wait_for(lambda: d.app.screens.current == "tickets" and screen.panels.current in
