@@ -17,7 +17,7 @@ import pytest
 
 from tests.central.conftest import Server, free_port, provision
 from tests.sync.caseplatform import closed_port_url
-from tests.ui.test_deposit_case import assert_texts_fit
+from tests.ui.conftest import assert_texts_fit
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime.now(CST)
