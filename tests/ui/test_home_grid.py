@@ -88,7 +88,7 @@ def test_every_service_has_a_whole_tile_on_the_screen_in_both_modes_and_language
 @pytest.mark.parametrize("count", COUNTS)
 def test_a_landscape_screen_holds_every_service_too(ui, services, landscape, shot, count):
     # 1080 px high: in elder mode, four rows of tiles come out shorter than a normal-mode tile (not a floor
-    # here); nine tiles take the next title size down there (kiosk/screens/home.py arrange)
+    # here), and seven or nine tiles with long titles take the next title size down (kiosk/screens/home.py)
     shown = services(count)
     for case in each_mode_and_language(ui):
         assert_home_holds(ui, shown, floor=False)
