@@ -61,8 +61,6 @@ def _open(d) -> None:
     _sim("payment").set_outcome("approve", answer_delay=0.5)
     _sim("receipt").set_paper("ok")
     tile = next(t for t in d.app.home.ids.tiles.children if t.key == "fees")
-    d.app.home.ids.services_area.scroll_to(tile, animate=False)   # elder mode: one tile per row
-    d.pump(3)
     d.tap(tile)
     wait_for(d, lambda: _fees(d).state.value == "enter", 10, "the keypad")
 
