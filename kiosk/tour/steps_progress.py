@@ -136,9 +136,10 @@ def _finished(d) -> None:
 
 
 def _where_to_collect(d) -> str | None:
-    """In a locker door (the tour's staff deposited it, and the outbox reached the platform), or on its way."""
+    """In a locker door (the tour's staff deposited it, and the outbox reached the platform), or on its way;
+    in the whole tour the staff's recall after the eight overdue days has taken it back to the window."""
     step = _flow(d).case.next if _flow(d).case else None
-    if step is None or step.action not in ("collect_from_locker", "wait_for_locker"):
+    if step is None or step.action not in ("collect_from_locker", "wait_for_locker", "go_to_window"):
         return f"the finished case says {step.action if step else None}"
     if step.action == "collect_from_locker" and f"{step.door}" not in _screen(d).next_text:
         return "the locker door is not on the screen"

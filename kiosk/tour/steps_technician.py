@@ -193,6 +193,12 @@ def act_select(name: str):
     return act
 
 
+def _lay_demo_card(_d) -> None:
+    from kiosk.sim.registry import simulator
+
+    simulator("idcard").insert_card("resident")
+
+
 def act_run(name: str, check: str, frames: int = SETTLE_FRAMES, before: Callable[[UiDriver], None] | None = None):
     def act(d):
         if ui(d).bench.selected != name:
@@ -291,7 +297,8 @@ FLOWS["technician"] = [
     Step("pin-wrong", act_wrong_pin, on_pin_pad("Wrong PIN. {n} tries left.")),
     Step("pin-typed", act_type_pin, on_pin_pad(dots=len(DEMO_PIN))),
     Step("devices", act_open, on_panel("devices", every_device_known)),
-    Step("idcard-read-card", act_run("idcard", "read_card"),
+    # the technician lays the demo card on the reader (a citizen's flow before may have taken it away)
+    Step("idcard-read-card", act_run("idcard", "read_card", before=_lay_demo_card),
          on_panel("devices", passed("idcard", "read_card", "张*", "110***********"), no_full_identity)),
     Step("locker-open-door-7", act_open_door(7),
          on_panel("devices", passed("locker", "open_door"), doors_open(lambda s: s == {7}, "door 7 only"))),
