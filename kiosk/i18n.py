@@ -113,9 +113,11 @@ def set_language(lang: str) -> None:
         fn(lang)
 
 
-def on_language_change(fn: Callable[[str], None]) -> None:
+def on_language_change(fn: Callable[[str], None]) -> Callable[[], None]:
+    """`fn(lang)` on each change of language; returns what takes it away again (`remove_listener`)."""
     if fn not in _listeners:
         _listeners.append(fn)
+    return lambda: remove_listener(fn)
 
 
 def remove_listener(fn: Callable[[str], None]) -> None:

@@ -240,19 +240,25 @@ def make(parts: "Parts") -> PickupService:
 
 
 def screen(app: "KioskApp", service: PickupService, visit: "VisitPath") -> "PickupScreen":
-    """The citizen's pickup screen, and the staff's screens beside it (reached by a long press on the
-    hall's name)."""
+    """The citizen's pickup screen."""
     from kiosk.screens.pickup import build_screen  # kivy only once configure_kivy() has run
 
     return build_screen(app, service, visit)
 
 
 def handin_screen(app: "KioskApp", service: PickupService, visit: "VisitPath") -> "HandinScreen":
-    """The citizen's screen for handing in materials (补交材料), and the staff's screens beside it (their
-    recall collects what is handed in)."""
+    """The citizen's screen for handing in materials (补交材料)."""
     from kiosk.screens.handin import build_screen  # kivy only once configure_kivy() has run
 
     return build_screen(app, service, visit)
+
+
+def staff_way_in(app: "KioskApp", service: PickupService) -> None:
+    """The staff's screens of the locker (deposit, recall, which also collects what is handed in),
+    reached by a long press on the hall's name; once, whichever service over the locker comes first."""
+    from kiosk.screens import staff  # kivy only once configure_kivy() has run
+
+    staff.install(app, service)
 
 
 def _usable(device):

@@ -65,11 +65,12 @@ F = TypeVar("F")
 # --- the citizen services, in home-screen order ---------------------------------------------------------
 
 PICKUP: CitizenService[PickupService] = CitizenService(
-    "pickup", N_("Collect a certificate"), ("locker",), pickup.make, pickup.screen)
+    "pickup", N_("Collect a certificate"), ("locker",), pickup.make, pickup.screen, pickup.staff_way_in)
 # materials handed in (补交材料): the same locker service as the pickup (one per device runtime); the devices
 # are those HandinFlow cannot do without (kiosk/core/locker/handin.py NEEDS; the scanner is optional)
 HANDIN: CitizenService[PickupService] = CitizenService(
-    "handin", N_("Hand in materials"), ("locker", "receipt_printer", "idcard"), pickup.make, pickup.handin_screen)
+    "handin", N_("Hand in materials"), ("locker", "receipt_printer", "idcard"), pickup.make, pickup.handin_screen,
+    pickup.staff_way_in)
 # reading needs no device; the print buttons follow the printers
 GUIDES: CitizenService[GuideFlow] = CitizenService(
     "guides", N_("Service guides"), (), guides.make, guides.screen)
@@ -110,8 +111,13 @@ class Kiosk:
             raise KeyError(f"the citizen service {service.key!r} is not offered by this kiosk") from None
 
     def screen(self, service: CitizenService[F], app: "KioskApp") -> "Screen":
-        """The screen of `service`, over its flow (once per process)."""
+        """The screen of `service`, over its flow (made for a visit, given back after it)."""
         return service.make_screen(app, self.flow(service), self.parts.visit)
+
+    def ways_in(self, service: CitizenService[F], app: "KioskApp") -> None:
+        """The ways into `service` beside its tile, once, as the app is built."""
+        if service.ways_in is not None:
+            service.ways_in(app, self.flow(service))
 
     def start(self) -> None:
         """The devices come up (off the main thread)."""

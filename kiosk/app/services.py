@@ -4,7 +4,8 @@ A `CitizenService[F]` is one entry of the composition root's list
 (kiosk/app/root.py `CITIZEN_SERVICES`, in home-screen order): its key (also
 the name of its screen), its title, the devices it needs, how its flow is
 made from the `Parts` and how its screen is made from the app, that flow and
-the visit path. `F` is whatever the service's screen renders: one flow, or an
+the visit path (each time a visit first opens it: the screen is given back
+after the visit), and any way into it other than its tile. `F` is whatever the service's screen renders: one flow, or an
 area's few flows (the pickup locker's). A new service is one more entry here
 plus its own files (its flow in kiosk/core/, its composition in kiosk/app/,
 its screen in kiosk/screens/); nothing is added to the app.
@@ -116,7 +117,9 @@ class CitizenService(Generic[F]):
     title: str                                 # msgid, e.g. N_("Collect a certificate")
     needs: tuple[str, ...]                     # device names of [devices], e.g. ("locker",)
     make_flow: Callable[[Parts], F]            # once per process, where the config offers the service
-    make_screen: Callable[["KioskApp", F, "VisitPath"], "Screen"]   # once per process
+    make_screen: Callable[["KioskApp", F, "VisitPath"], "Screen"]   # when a visit first opens it
+    # once per process, as the app is built: the service's ways in beside its tile (the locker's staff press)
+    ways_in: Callable[["KioskApp", F], None] | None = None
 
 
 __all__ = ["Background", "CitizenService", "Parts", "ProblemRelay", "main_thread_delivery"]

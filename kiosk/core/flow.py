@@ -135,8 +135,11 @@ class Flow(Generic[S]):
         if tell:
             self.changed()
 
-    def on_change(self, fn: Callable[[Any], None]) -> None:
+    def on_change(self, fn: Callable[[Any], None]) -> Callable[[], None]:
+        """`fn(flow)` on every change; returns what takes it away again (a screen given back after
+        its visit no longer hears the flow)."""
         self._listeners.append(fn)
+        return lambda: self._listeners.remove(fn) if fn in self._listeners else None
 
     @property
     def listeners(self) -> list[Callable[[Any], None]]:

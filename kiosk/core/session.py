@@ -70,13 +70,16 @@ class VisitorSession:
         self._listeners: dict[str, list[Callable[..., None]]] = {e: [] for e in EVENTS}
 
     # -- listeners -------------------------------------------------------------------------
-    def on(self, event: str, fn: Callable[..., None]) -> None:
+    def on(self, event: str, fn: Callable[..., None]) -> Callable[[], None]:
         """`fn` runs on `event`: start(), warning(), extend(), wipe(reason), elder(on),
         leaving(reason, Leaving) when a step is being called back, stay(reason, Leaving) when the
-        visit cannot end now (the step that must finish or be confirmed first)."""
+        visit cannot end now (the step that must finish or be confirmed first). Returns what takes
+        `fn` away again (a screen given back after its visit)."""
         if event not in self._listeners:
             raise ValueError(f"unknown session event {event!r}; one of {', '.join(EVENTS)}")
-        self._listeners[event].append(fn)
+        listeners = self._listeners[event]
+        listeners.append(fn)
+        return lambda: listeners.remove(fn) if fn in listeners else None
 
     def _emit(self, event: str, *args) -> None:
         for fn in list(self._listeners[event]):

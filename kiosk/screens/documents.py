@@ -15,12 +15,12 @@ from pathlib import Path
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.core.printing.documents import DocState
 from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
+from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.widgets import BigButton
 
@@ -131,10 +131,10 @@ class DocumentRow(BigButton):
     """One document or form in the list (a RecycleView row, reused as the list scrolls)."""
 
     index = NumericProperty(0)
-    screen = ObjectProperty(None, allownone=True)
+    screen = ObjectProperty(None, allownone=True, force_dispatch=True)   # a weak proxy: it may be gone
 
 
-class DocumentsScreen(Screen):
+class DocumentsScreen(VisitScreen):
     flow = ObjectProperty()
     path = ObjectProperty()            # kiosk.core.visit.VisitPath: the payment and rating steps
     title = StringProperty()
@@ -151,9 +151,9 @@ class DocumentsScreen(Screen):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._redraw = Clock.create_trigger(self.render, 0)
-        self.flow.on_change(lambda _flow: self._redraw())
+        self.hold(self.flow.on_change(lambda _flow: self._redraw()))
         from kiosk import i18n
-        i18n.on_language_change(lambda _lang: self._redraw())
+        self.hold(i18n.on_language_change(lambda _lang: self._redraw()))
         self.render()
 
     def on_pre_enter(self, *_args):
@@ -175,7 +175,9 @@ class DocumentsScreen(Screen):
         self.thumbnail = str(f.preview.thumbnail) if self.showing_preview and f.preview.thumbnail else ""
         items = f.documents if state is DocState.LIST else f.forms if state is DocState.FORMS else []
         self.showing_list = bool(items)
-        self.rows = [{"text": d.title, "index": i, "screen": self} for i, d in enumerate(items)]
+        # a weak reference: Kivy keeps reused rows, with their last data, in a cache of its own (the
+        # screen is given back after the visit, kiosk/screens/lifetime.py)
+        self.rows = [{"text": d.title, "index": i, "screen": self.proxy_ref} for i, d in enumerate(items)]
         self.busy = state in (DocState.READ_CARD, DocState.LOOKUP, DocState.FETCHING, DocState.CHECKING,
                               DocState.PRINTING, DocState.PAYING) or (
             state is DocState.FAILED and f.payment.state is PayState.REFUNDING)

@@ -14,12 +14,12 @@ from pathlib import Path
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.core.fees import IN_DOUBT, PAID_HERE, PAYMENT_UNAVAILABLE, FeeState
 from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
+from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens.documents import NOTHING_CHARGED, REFUND_WORDS, SLIP_WORDS, FlowButton, draw_actions  # noqa: F401
 from kiosk.screens.locker_widgets import StepPanels, to_flow  # and the Keypad of the .kv
 
@@ -97,7 +97,7 @@ RECEIPT_NOT_PRINTED = N_("The receipt could not be printed. Please note the refe
 QR_CAPTION = N_("Scan for the electronic receipt")
 
 
-class FeesScreen(Screen):
+class FeesScreen(VisitScreen):
     flow = ObjectProperty()
     path = ObjectProperty()             # kiosk.core.visit.VisitPath: the payment and rating steps
     panel = StringProperty("enter")     # enter | notice | message | done: which part of the page shows
@@ -121,9 +121,9 @@ class FeesScreen(Screen):
         self._redraw = Clock.create_trigger(self.render, 0)
         self._qr_for = ""
         self.panels = StepPanels.of(self, "enter")
-        self.flow.on_change(lambda _flow: self._redraw())
+        self.hold(self.flow.on_change(lambda _flow: self._redraw()))
         from kiosk import i18n
-        i18n.on_language_change(lambda _lang: self._redraw())
+        self.hold(i18n.on_language_change(lambda _lang: self._redraw()))
         self.render()
 
     @property

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.core.guides.flow import GuideFlow, View
+from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens import guides_widgets  # noqa: F401  (the views' shared widgets)
 
 TICK_S = 0.1   # how often the search debounce is looked at
 
 
-class GuidesScreen(Screen):
+class GuidesScreen(VisitScreen):
     def __init__(self, flow: GuideFlow, **kwargs):
         super().__init__(**kwargs)
         from kiosk.screens.guides_detail import GuideDetailView
@@ -46,8 +47,8 @@ class GuidesScreen(Screen):
         self._aspects: set[str] = set()
         self._redraw = Clock.create_trigger(self._apply, 0)
         self._ticker = None
-        flow.on_change(lambda changed: self._changed(changed.aspect))
-        App.get_running_app().bind(lang=lambda *_a: self._changed("lang"), scale=lambda *_a: self._changed("lang"))
+        self.hold(flow.on_change(lambda changed: self._changed(changed.aspect)))
+        self.follow_app(App.get_running_app(), lambda *_a: self._changed("lang"), "lang", "scale")
 
     # the screen shows -------------------------------------------------------------------------------
     def on_pre_enter(self, *_args) -> None:

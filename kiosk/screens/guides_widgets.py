@@ -27,7 +27,7 @@ class GuideRow(ButtonBehavior, BoxLayout):
     code = StringProperty()
     name = StringProperty()
     department = StringProperty()
-    owner = ObjectProperty(None, allownone=True)   # the GuideList
+    owner = ObjectProperty(None, allownone=True, force_dispatch=True)   # the GuideList (a weak proxy: may be gone)
 
 
 class GuideList(RecycleView):
@@ -38,7 +38,9 @@ class GuideList(RecycleView):
     opener = ObjectProperty(None, allownone=True)
 
     def on_rows(self, _rv, rows) -> None:
-        self.data = [{"code": r.code, "name": r.name, "department": r.department, "owner": self} for r in rows]
+        # a weak reference: Kivy keeps reused rows, with their last data, in a cache of its own (the
+        # screen is given back after the visit, kiosk/screens/lifetime.py)
+        self.data = [{"code": r.code, "name": r.name, "department": r.department, "owner": self.proxy_ref} for r in rows]
         self.scroll_y = 1
 
     def open(self, code: str) -> None:

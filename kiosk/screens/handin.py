@@ -86,11 +86,7 @@ class HandinScreen(CitizenLockerScreen):
 
 def build_screen(app, service, path):
     """The hand-in screen over the locker `service` (kiosk/app/pickup.py), with the visit `path`."""
-    from kiosk.screens import staff
-
-    screen = HandinScreen(app, service, path)
-    staff.install(app, service)      # the staff screens (their recall collects what is handed in)
-    return screen
+    return HandinScreen(app, service, path)
 
 
 Builder.load_file(str(Path(__file__).with_name("handin.kv")))

@@ -16,11 +16,11 @@ from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.gridlayout import GridLayout
-from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from kiosk.core.background import Inline
 from kiosk.i18n import N_, _
+from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.keys import KeyGrid
 
@@ -98,7 +98,7 @@ def when_ready(service):
 _NOTHING_UNDER_WAY = Inline()   # pending = 0: what `worker` is before the flow is bound
 
 
-class LockerFlowScreen(Screen):
+class LockerFlowScreen(VisitScreen):
     """A screen that renders one flow of the pickup locker service (kiosk/app/pickup.py `PickupService`):
     its step panels, and the flow, bound on first use once the locker is up (it may come up late)."""
 
@@ -108,7 +108,8 @@ class LockerFlowScreen(Screen):
         super().__init__(name=name, **kwargs)
         self.app = app
         self._service = service
-        self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
+        self._render = Clock.create_trigger(self._render_now, 0)   # a method: the clock holds it weakly
+        self.hold(self._render.cancel)
         self._flow = None
         self.panels = StepPanels.of(self, first_panel)
 
@@ -116,13 +117,16 @@ class LockerFlowScreen(Screen):
     def service(self):
         return when_ready(self._service)
 
+    def _render_now(self, _dt) -> None:
+        self.render()
+
     @property
     def flow(self):
         service = self.service
         flow = getattr(service, self.flow_name) if service is not None else None
         if flow is not None and flow is not self._flow:
             self._flow = flow
-            flow.on_change(lambda _f: self._render())
+            self.hold(flow.on_change(lambda _f: self._render()))
             self.flow_bound(service, flow)
         return flow
 
@@ -179,7 +183,7 @@ class CitizenLockerScreen(LockerFlowScreen):
         self._scan_when_ready = False
         self.step = first_panel
         self.hotline = app.settings.kiosk.hotline
-        app.session.on("wipe", self._on_wipe)
+        self.hold(app.session.on("wipe", self._on_wipe))
 
     def flow_bound(self, service, flow) -> None:
         plan = service.plan

@@ -13,11 +13,11 @@ from pathlib import Path
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
+from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens.documents import draw_actions  # and its FlowButton, of payment.kv
 
 TITLES = {
@@ -50,7 +50,7 @@ CANCELING_CODE = N_("The payment request is being called back. Nothing will be c
 METHODS = {"card": N_("Pay by bank card"), "code": N_("Pay with a WeChat or Alipay code")}
 
 
-class PaymentScreen(Screen):
+class PaymentScreen(VisitScreen):
     flow = ObjectProperty()
     title = StringProperty()
     amount = StringProperty()
@@ -62,9 +62,9 @@ class PaymentScreen(Screen):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._redraw = Clock.create_trigger(self.render, 0)
-        self.flow.on_change(lambda _flow: self._redraw())
+        self.hold(self.flow.on_change(lambda _flow: self._redraw()))
         from kiosk import i18n
-        i18n.on_language_change(lambda _lang: self._redraw())
+        self.hold(i18n.on_language_change(lambda _lang: self._redraw()))
         self.render()
 
     def on_pre_enter(self, *_args):

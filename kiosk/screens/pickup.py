@@ -53,7 +53,7 @@ class PickupScreen(CitizenLockerScreen):
     def __init__(self, app, service, path, **kwargs):
         super().__init__(app, service, path, name="pickup", first_panel="code", **kwargs)
         self.code_length = app.settings.pickup.code_length
-        Clock.schedule_interval(self._tick, 0.5)
+        self.every(self._tick, 0.5)
 
     def on_pre_enter(self, *_a):
         self.digits = ""
@@ -100,11 +100,7 @@ class PickupScreen(CitizenLockerScreen):
 
 def build_screen(app, service, path):
     """The pickup screen over the locker `service` (kiosk/app/pickup.py), with the visit `path`."""
-    from kiosk.screens import staff
-
-    screen = PickupScreen(app, service, path)
-    staff.install(app, service)      # the staff screens, reached by a long press on the hall's name
-    return screen
+    return PickupScreen(app, service, path)
 
 
 Builder.load_file(str(Path(__file__).with_name("pickup.kv")))

@@ -15,11 +15,11 @@ from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.screenmanager import Screen
 
 from kiosk import i18n
 from kiosk.core.progress import STEP_STATUS, ProgressState as S, lines, next_sentence, short_date
 from kiosk.i18n import N_, _
+from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens import locker_widgets  # noqa: F401  (the keypad and the centred texts load first)
 from kiosk.screens.locker_widgets import CASE_NUMBER_NOTICES as NOTICES, StepPanels, to_flow
 from kiosk.screens.widgets import BigButton
@@ -52,7 +52,7 @@ class CaseRow(BigButton):
     """One of the holder's cases in the list (a RecycleView row, reused as the list scrolls)."""
 
     index = NumericProperty(0)
-    screen = ObjectProperty(None, allownone=True)
+    screen = ObjectProperty(None, allownone=True, force_dispatch=True)   # a weak proxy: it may be gone
 
 
 class ProgressStepRow(BoxLayout):
@@ -64,7 +64,7 @@ class ProgressStepRow(BoxLayout):
     current = BooleanProperty(False)
 
 
-class ProgressScreen(Screen):
+class ProgressScreen(VisitScreen):
     flow = ObjectProperty()
     path = ObjectProperty()             # kiosk.core.visit.VisitPath: on to the rating
     state = StringProperty(S.CHOOSE.value)
@@ -94,8 +94,8 @@ class ProgressScreen(Screen):
         self._redraw = Clock.create_trigger(self.render, 0)
         self._ticker = None
         self._steps_shown: tuple | None = None
-        self.flow.on_change(lambda _flow: self._redraw())
-        i18n.on_language_change(lambda _lang: self._redraw())
+        self.hold(self.flow.on_change(lambda _flow: self._redraw()))
+        self.hold(i18n.on_language_change(lambda _lang: self._redraw()))
 
     @property
     def worker(self):
@@ -154,7 +154,9 @@ class ProgressScreen(Screen):
         self.has_scanner = f.scanner is not None
         self.from_list = f.from_list
         self.printed = "" if f.printed is None else ("yes" if f.printed else "no")
-        self.rows = [{"text": f"{c.item_name}\n{c.case_number}\n{standing(c)}", "index": i, "screen": self}
+        # a weak reference: Kivy keeps reused rows, with their last data, in a cache of its own (the
+        # screen is given back after the visit, kiosk/screens/lifetime.py)
+        self.rows = [{"text": f"{c.item_name}\n{c.case_number}\n{standing(c)}", "index": i, "screen": self.proxy_ref}
                      for i, c in enumerate(f.cases)] if f.state is S.RESULTS else []
         self.list_title = _("Your cases ({count})").format(count=len(f.cases)) + (
             "　" + _("the newest shown") if f.more else "")

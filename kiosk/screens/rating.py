@@ -12,9 +12,9 @@ from pathlib import Path
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.core.rating import LEVELS, RateState
+from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.widgets import BigButton, RoundButton
 
@@ -32,7 +32,7 @@ class ReasonChip(RoundButton):
     chosen = BooleanProperty(False)
 
 
-class RatingScreen(Screen):
+class RatingScreen(VisitScreen):
     flow = ObjectProperty()
     asks_reasons = BooleanProperty(False)
     can_submit = BooleanProperty(False)
@@ -49,7 +49,7 @@ class RatingScreen(Screen):
                                                    on_release=lambda c: self.flow.toggle_reason(c.msgid)))
         self._redraw = Clock.create_trigger(self.render, 0)
         self._countdown = None
-        self.flow.on_change(lambda _flow: self._redraw())
+        self.hold(self.flow.on_change(lambda _flow: self._redraw()))
         self.render()
 
     def render(self, *_args) -> None:

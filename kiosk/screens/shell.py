@@ -1,7 +1,9 @@
 """The kiosk's Kivy app: header bar over a screen manager, idle overlay, language and elder mode.
 
-Everything is built once per process and reused for every visitor: the
-screens, the tiles, the idle overlay. The visitor session (kiosk.core) decides
+The home screen, its tiles and the overlays are built once per process and
+reused for every visitor; every other screen is made when a visit first opens
+it and given back once the visit is wiped (kiosk/screens/lifetime.py), so a
+service's widgets take memory only while someone uses them. The visitor session (kiosk.core) decides
 when to warn and when to wipe; this app only shows it and forwards touches.
 Every way out of a visit (the header's Home, a flow's Finish or Back to home,
 the idle overlay's Finish, the idle timeout) is `end_visit(reason)`, which asks
@@ -20,7 +22,7 @@ from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.core.window import Window
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from kiosk import i18n, memory
 from kiosk.core.config_follow import ConfigChange, ConfigFollower
@@ -74,6 +76,9 @@ class KioskApp(App):
         self.device_problems: dict[str, DeviceProblem] = {}
         self._refresh_tiles = Clock.create_trigger(self._show_tiles, 0)
         self._first_frame_callbacks: list[Callable[[], None]] = []
+        # the screens beside the home screen, made when a visit first opens them (kiosk/screens/lifetime.py)
+        self._makers: dict[str, Callable[[], list[Screen]]] = {}
+        self._made: list[Screen] = []
         self.config_follower: ConfigFollower | None = None
         self.restart_for_config: int | None = None  # a config version that needs the flows rebuilt
         # the widgets, made by build()
@@ -103,14 +108,10 @@ class KioskApp(App):
         self.home = HomeScreen(name="home", hall=self.hall)
         self.screens.add_widget(self.home)
         for service in self.services:
-            self.screens.add_widget(self.kiosk.screen(service, self))
-        # the payment and rating steps of any service's visit
-        from kiosk.screens.payment import PaymentScreen
-        from kiosk.screens.rating import RatingScreen
-
-        visit = self.kiosk.parts.visit
-        self.screens.add_widget(PaymentScreen(name="payment", flow=visit.payment))
-        self.screens.add_widget(RatingScreen(name="rating", flow=visit.rating))
+            self.make_screens_with((service.key,), lambda service=service: [self.kiosk.screen(service, self)])
+            self.kiosk.ways_in(service, self)   # a way in beside the tile (the locker's staff press)
+        self.make_screens_with(("payment",), self._payment_screen)   # the payment and rating steps of any visit
+        self.make_screens_with(("rating",), self._rating_screen)
         self.screens.bind(current=lambda _sm, name: setattr(self.header, "at_home", name == "home"))
         root.add_widget(self.header)
         root.add_widget(self.screens)
@@ -134,6 +135,56 @@ class KioskApp(App):
         self._show_time()
         self._show_tiles()
         return root
+
+    def _payment_screen(self) -> list[Screen]:
+        from kiosk.screens.payment import PaymentScreen
+
+        return [PaymentScreen(name="payment", flow=self.kiosk.parts.visit.payment)]
+
+    def _rating_screen(self) -> list[Screen]:
+        from kiosk.screens.rating import RatingScreen
+
+        return [RatingScreen(name="rating", flow=self.kiosk.parts.visit.rating)]
+
+    # -- the screens of a visit -----------------------------------------------------------------------
+    def make_screens_with(self, names: tuple[str, ...], make: Callable[[], list[Screen]]) -> None:
+        """`make()` makes the screens `names` (together: they name each other) when a visit first opens
+        one of them; they are given back once the visit is wiped."""
+        for name in names:
+            self._makers[name] = make
+
+    def makes_screen(self, name: str) -> bool:
+        return name in self._makers or name in self.screens.screen_names
+
+    def screen_names(self) -> list[str]:
+        """Every screen the app shows, made or not yet."""
+        return list(dict.fromkeys([*self.screens.screen_names, *self._makers]))
+
+    def screen(self, name: str) -> Screen:
+        """The screen `name`, made now if this visit has not opened it yet."""
+        if name not in self.screens.screen_names and name in self._makers:
+            for made in self._makers[name]():
+                self.screens.add_widget(made)
+                self._made.append(made)
+        return self.screens.get_screen(name)
+
+    def show(self, name: str) -> None:
+        """Show the screen `name`, made first if need be."""
+        self.screen(name)
+        self.screens.current = name
+
+    def give_back_screens(self, *_args) -> None:
+        """Between two visits: the screens the last one opened are undone and freed. Not while a new
+        visit has begun (a tap in the frame after the wipe): its screens go after it."""
+        if self.session.phase is not Phase.HOME or self.screens.current != "home":
+            return
+        made, self._made = self._made, []
+        self.screens.transition.screen_out = self.home   # it held the screen switched away from last
+        for screen in made:
+            undo = getattr(screen, "give_back", None)   # a VisitScreen (kiosk/screens/lifetime.py)
+            if undo is not None:
+                undo()
+            self.screens.remove_widget(screen)
 
     def on_start(self):
         from kiosk.screens.tech import TechnicianUi
@@ -168,8 +219,8 @@ class KioskApp(App):
 
     def follow_visit(self, path) -> None:
         """The screen of the step the visit's chain is at (kiosk/core/visit.py)."""
-        if path.showing is not None and path.showing in self.screens.screen_names:
-            self.screens.current = path.showing
+        if path.showing is not None and self.makes_screen(path.showing):
+            self.show(path.showing)
 
     def go_home(self) -> None:
         """The home screen, once the visit is wiped (never a way out on its own)."""
@@ -180,7 +231,7 @@ class KioskApp(App):
         if service is None or unavailable_reason(service, self.device_problems):
             return   # switched off (a tap that arrived as the tile went) or a device of it is down
         self.kiosk.parts.visit.enter(key)
-        self.screens.current = key
+        self.show(key)
 
     def set_device_problem(self, device: str, problem: DeviceProblem | None) -> None:
         """A device went down (`problem` says why, for technicians) or came back (None).
@@ -272,7 +323,9 @@ class KioskApp(App):
         self.leave_overlay.close()
         self.set_language(self.default_language)
         self.go_home()
-        # once the home screen is drawn again: what the visit freed goes back to the system
+        # once every listener of the wipe has run: the visit's screens are given back; once the home
+        # screen is drawn again, what the visit freed goes back to the system
+        Clock.schedule_once(self.give_back_screens, 0)
         Clock.schedule_once(lambda _dt: memory.give_back(), 1.0)
 
     def _on_elder(self, on: bool) -> None:

@@ -16,8 +16,8 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
+from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens import locker_widgets  # noqa: F401  (shared rules)
 from kiosk.screens.locker_widgets import StepPanels
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 HOLD_S = 3.0
 
 
-class StaffScreen(Screen):
+class StaffScreen(VisitScreen):
     field = StringProperty("id")        # which field the keypad types into: id | pin
     staff_id = StringProperty("")
     pin_dots = StringProperty("")
@@ -42,7 +42,7 @@ class StaffScreen(Screen):
         self._service = service   # kiosk/app/pickup.py PickupService
         self._pin = ""
         self.panels = StepPanels.of(self, "sign_in")
-        app.session.on("wipe", lambda _r: self.sign_out(go_home=False))
+        self.hold(app.session.on("wipe", lambda _r: self.sign_out(go_home=False)))
 
     @property
     def service(self):
@@ -138,20 +138,23 @@ class HallNamePress:
     def _tick(self, *_a):
         if self._down_at is not None and self.app.session.clock() - self._down_at >= HOLD_S:
             self._down_at = None
-            if "staff" in self.app.screens.screen_names and self.service.ready:
-                self.app.screens.current = "staff"
+            if self.app.makes_screen("staff") and self.service.ready:
+                self.app.show("staff")
 
 
 def install(app, service) -> None:
-    """Add the staff screens over the pickup locker `service` to the app (once) and watch the hall's name."""
-    if "staff" in app.screens.screen_names:
+    """The staff screens over the pickup locker `service` (made, together, when a staff member signs in
+    and given back after that visit) and the watch on the hall's name; once per app."""
+    if app.makes_screen("staff"):
         return
-    from kiosk.screens.staff_deposit import DepositScreen
-    from kiosk.screens.staff_recall import RecallScreen
 
-    app.screens.add_widget(StaffScreen(app, service))
-    app.screens.add_widget(DepositScreen(app, service))
-    app.screens.add_widget(RecallScreen(app, service))
+    def make() -> list:
+        from kiosk.screens.staff_deposit import DepositScreen
+        from kiosk.screens.staff_recall import RecallScreen
+
+        return [StaffScreen(app, service), DepositScreen(app, service), RecallScreen(app, service)]
+
+    app.make_screens_with(("staff", "staff_deposit", "staff_recall"), make)
     app.staff_press = HallNamePress(app, service)
 
 

@@ -77,7 +77,7 @@ class DepositScreen(LockerFlowScreen):
 
     def __init__(self, app, service, **kwargs):
         super().__init__(app, service, name="staff_deposit", first_panel="case", **kwargs)
-        app.session.on("wipe", self._on_wipe)
+        self.hold(app.session.on("wipe", self._on_wipe))
 
     def flow_bound(self, service, flow) -> None:
         self.has_scanner = flow.scanner is not None

@@ -16,11 +16,11 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.screenmanager import Screen
 
 from kiosk import i18n
 from kiosk.core.tickets import Step, when_text
 from kiosk.i18n import N_, _
+from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens.locker_widgets import StepPanels, to_flow  # noqa: F401  (and Keypad, for tickets.kv)
 
 ROWS = 8   # business types (or appointments) a hall lists at most on one screen
@@ -58,7 +58,7 @@ class ChoiceRow(ButtonBehavior, BoxLayout):
     screen = ObjectProperty(None, allownone=True)
 
 
-class TicketsScreen(Screen):
+class TicketsScreen(VisitScreen):
     step = StringProperty("loading")
     notice = StringProperty("")
     notice_text = StringProperty("")
@@ -81,12 +81,16 @@ class TicketsScreen(Screen):
         self.app = app
         self.flow = flow
         self.hotline = app.settings.kiosk.hotline
-        self._render = Clock.create_trigger(lambda _dt: self.render(), 0)
+        self._render = Clock.create_trigger(self._render_now, 0)   # a method: the clock holds it weakly
+        self.hold(self._render.cancel)
         self.panels = StepPanels.of(self, "loading")
         self.business_rows = self._pool()
         self.appointment_rows = self._pool()
-        flow.on_change(lambda _f: self._render())
-        i18n.on_language_change(lambda _lang: self._render())
+        self.hold(flow.on_change(lambda _f: self._render()))
+        self.hold(i18n.on_language_change(lambda _lang: self._render()))
+
+    def _render_now(self, _dt) -> None:
+        self.render()
 
     def _pool(self) -> list[ChoiceRow]:
         """ROWS rows, made once; `_fill_rows` puts the ones in use into `box`."""

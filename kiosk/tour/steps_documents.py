@@ -46,7 +46,7 @@ def _rating(d):
 
 
 def _screen(d, name):
-    return d.app.screens.get_screen(name)
+    return d.app.screen(name)
 
 
 def tap_action(d, screen: str, msgid: str) -> None:
@@ -81,7 +81,7 @@ def _expect(screen: str, doc_state: str | None = None, pay_state: str | None = N
 
 def _open(d) -> None:
     """From home: the documents tile, once the printer has answered and old payments are settled."""
-    wait_for(d, lambda: "documents" in d.app.screens.screen_names and "document_printer" not in
+    wait_for(d, lambda: d.app.makes_screen("documents") and "document_printer" not in
              d.app.device_problems and _pay(d).ledger.recovered.is_set(), 60,
              "the A4 printer to be ready (is the CUPS queue there?) and the payment recovery")
     for sim in ("payment", "idcard"):

@@ -55,7 +55,7 @@ def _expect(screen: str, fee_state: str | None = None, pay_state: str | None = N
 
 def _open(d) -> None:
     """From home: the fee tile, once the terminal is up and old payments are settled."""
-    wait_for(d, lambda: "fees" in d.app.screens.screen_names and "payment" not in d.app.device_problems
+    wait_for(d, lambda: d.app.makes_screen("fees") and "payment" not in d.app.device_problems
              and _pay(d).ledger.recovered.is_set() and _fees(d).printer is not None, 60,
              "the card terminal, the receipt printer and the payment recovery")
     _sim("payment").set_outcome("approve", answer_delay=0.5)

@@ -19,7 +19,7 @@ from kiosk.tour.step import Step
 THEME = "社会保障"
 
 def screen(d: UiDriver):
-    return d.app.screens.get_screen("guides")
+    return d.app.screen("guides")
 
 
 def flow(d: UiDriver):
@@ -35,7 +35,7 @@ def open_guides(d: UiDriver) -> None:
     if tile is not None:
         d.tap(tile)
     else:  # an app built with another service list (the UI tests): the screen itself
-        d.app.screens.current = "guides"
+        d.app.show("guides")
     d.pump()
 
 

@@ -25,7 +25,7 @@ def _sim(name: str):
 
 
 def _screen(d, name):
-    return d.app.screens.get_screen(name)
+    return d.app.screen(name)
 
 
 def _panel(d, screen: str, panel: str) -> bool:
@@ -151,7 +151,7 @@ def _more_deposits(d) -> None:
         codes.append(_deposit_without_id_rule(d, f"202605180002{n}"))
     _state["codes"] = codes
     d.tap(dep.ids.next_item)
-    d.app.screens.current = "staff"
+    d.app.show("staff")
     d.pump()
     d.tap(_screen(d, "staff").ids.sign_out)
 

@@ -37,7 +37,7 @@ def _flow(d):
 
 
 def _screen(d):
-    return d.app.screens.get_screen("progress")
+    return d.app.screen("progress")
 
 
 def _wait_panel(d, *panels: str, what: str = "", timeout: float = 30.0) -> None:

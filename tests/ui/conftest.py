@@ -125,19 +125,24 @@ def pickup_service(app):
     return app.kiosk.flow(PICKUP)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def guides_screen(kiosk_ui):
-    """The guides screen of the shared app, once the receipt printer is up."""
+    """The guides screen of the shared app, once the receipt printer is up (made for this test's visit:
+    the one before gave its own back)."""
     app = kiosk_ui.app
     runtime = app.kiosk.parts.runtime
     runtime.devices.get("receipt_printer") or runtime.wait_ready(10)
-    return app.screens.get_screen("guides")
+    return app.screen("guides")
 
 
 def screen_widgets(app, exclude: tuple[str, ...] = ()) -> list:
-    """Every widget of the app's screens, in their step panels and inner screens shown or not."""
+    """Every widget of the app's screens, in their step panels and inner screens shown or not (each
+    screen made now, as a visit would: they are made when first opened)."""
     from kiosk.screens.widgets import widget_tree
 
+    for name in app.screen_names():
+        if name not in exclude:
+            app.screen(name)
     found, seen = [], set()
     for screen in app.screens.screens:
         if screen.name in exclude:
@@ -296,12 +301,12 @@ def deposit_item(app, case: str, close_after_s: float = 1.5, holder: str | None 
 
 def open_deposit(ui):
     """The staff deposit screen, as after staff 1001 signed in and tapped Deposit."""
-    staff = ui.app.screens.get_screen("staff")
+    staff = ui.app.screen("staff")
     ui.app.session.touch()
     staff.signed_in = "1001"
-    ui.app.screens.current = "staff_deposit"
+    ui.app.show("staff_deposit")
     ui.pump(3)
-    return ui.app.screens.get_screen("staff_deposit")
+    return ui.app.screen("staff_deposit")
 
 
 @pytest.fixture

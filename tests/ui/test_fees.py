@@ -64,8 +64,8 @@ def fees_ui(ui, fee_platform):
 def _open(ui):
     ui.app.session.touch()
     ui.app.kiosk.parts.visit.enter("fees")
-    ui.app.screens.current = "fees"
-    screen = ui.app.screens.get_screen("fees")
+    ui.app.show("fees")
+    screen = ui.app.screen("fees")
     ui.wait_for(lambda: screen.panels.current == "enter" and ui.flow.state.value == "enter", 10, "the keypad")
     return screen
 
@@ -109,7 +109,7 @@ def test_a_citizen_types_a_notice_pays_by_card_and_takes_the_receipt(fees_ui, sh
     shot("notice")
     _tap_action(ui, screen, "Pay now")
     ui.wait_for(lambda: ui.app.screens.current == "payment", 10, "the payment screen")
-    pay = ui.app.screens.get_screen("payment")
+    pay = ui.app.screen("payment")
     assert pay.amount == "¥90.00"
     _tap_action(ui, pay, "Pay by bank card")
     _state(ui, "done")
@@ -184,7 +184,7 @@ def test_a_receipt_that_does_not_print_keeps_the_reference_and_the_qr_code_on_sc
     ui.sims["receipt"].set_paper("out")
     _tap_action(ui, screen, "Pay now")
     ui.wait_for(lambda: ui.app.screens.current == "payment", 10, "the payment screen")
-    _tap_action(ui, ui.app.screens.get_screen("payment"), "Pay by bank card")
+    _tap_action(ui, ui.app.screen("payment"), "Pay by bank card")
     _state(ui, "done")
     ui.wait_for(lambda: ui.app.screens.current == "fees", 10, "back on the fee screen")
     assert ui.flow.printed is False and screen.receipt_url and screen.ids.qr.texture is not None

@@ -27,7 +27,7 @@ def guides(ui, guides_screen):
     sim = simulator("receipt")
     sim.set_paper("ok")
     sim.clear()
-    ui.app.screens.current = "guides"
+    ui.app.show("guides")
     ui.pump()
     ui.settle(lambda: guides_screen.flow.browser.popular != [])
     yield guides_screen
@@ -104,7 +104,7 @@ def test_leaving_the_guides_lets_the_last_guide_go_and_the_next_guide_shows_in_f
     gc.collect()
     assert detail.pool_size() == 0 and detail.ids.content.children == [] and detail.qr.texture is None
     assert [r for r in labels if r() is not None] == [], "the last guide's labels are still referenced"
-    ui.app.screens.current = "guides"
+    ui.app.show("guides")
     ui.pump()
     open_search(ui, guides)
     type_keys(ui, "sbk")

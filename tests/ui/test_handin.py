@@ -44,13 +44,13 @@ def _flow(ui):
 
 
 def _screen(ui):
-    return ui.app.screens.get_screen("handin")
+    return ui.app.screen("handin")
 
 
 def _open_handin(ui):
     ui.app.session.touch()
     ui.app.kiosk.parts.visit.enter("handin")
-    ui.app.screens.current = "handin"
+    ui.app.show("handin")
     screen = _screen(ui)
     ui.wait_for(lambda: screen.panels.current == "case" and not screen.worker.pending, 10, "the case number keypad")
     return screen
@@ -148,8 +148,8 @@ def test_a_citizen_hands_in_materials_and_takes_a_receipt_then_staff_collect_the
 
     # staff sign in with their PIN and take the materials out
     ui.app.session.touch()
-    ui.app.screens.current = "staff"
-    staff = ui.app.screens.get_screen("staff")
+    ui.app.show("staff")
+    staff = ui.app.screen("staff")
     ui.wait_for(lambda: staff.panels.current == "sign_in", 5, "the staff sign-in")
     _type(ui, staff.ids.keypad, STAFF_ID, lambda: staff.staff_id)
     ui.tap(staff.ids.pin)
@@ -158,7 +158,7 @@ def test_a_citizen_hands_in_materials_and_takes_a_receipt_then_staff_collect_the
     ui.wait_for(lambda: staff.panels.current == "menu" and staff.recallable >= 1, 30, "the staff menu")
     shot("staff-menu")
     ui.tap(staff.ids.recall)
-    recall = ui.app.screens.get_screen("staff_recall")
+    recall = ui.app.screen("staff_recall")
     ui.wait_for(lambda: recall.panels.current == "list" and recall.handins >= 1, 10, "the recall list")
     flow_r = pickup_service(ui.app).recall
     ours = next(i for i in flow_r.items if i.receipt_no == receipt_no)
@@ -180,8 +180,8 @@ def test_a_citizen_hands_in_materials_and_takes_a_receipt_then_staff_collect_the
     [taken] = [r for r in _outbox(ui, "recall") if r.get("receipt_no") == receipt_no]
     assert taken["what"] == "handin" and taken["staff_id"] == STAFF_ID and taken["door"] == door
     shot("recall-done")
-    staff_screen = ui.app.screens.get_screen("staff")
-    ui.app.screens.current = "staff"
+    staff_screen = ui.app.screen("staff")
+    ui.app.show("staff")
     ui.pump()
     ui.tap(staff_screen.ids.sign_out)
     ui.wait_for(lambda: ui.app.screens.current == "home", 10, "home after signing out")

@@ -154,7 +154,7 @@ def tap_action(ui, screen: str, msgid: str) -> None:
 
 def open_documents(ui) -> None:
     ui.app.session.touch()        # a citizen's first touch starts the visit
-    ui.app.screens.current = "documents"
+    ui.app.show("documents")
     ui.pump(3)
     assert docs(ui).state.value == "idle", f"documents start at {docs(ui).state.value}"
 
@@ -170,7 +170,7 @@ def wait_pay(ui, *states, timeout=30):
 def tap_row(ui, index: int) -> None:
     """A row of the documents or forms list, once the list has laid it out."""
     def row():
-        rows = ui.app.screens.get_screen("documents").ids.choices.children[0].children
+        rows = ui.app.screen("documents").ids.choices.children[0].children
         return next((r for r in rows if r.index == index and r.text), None)
     ui.wait_for(lambda: row() is not None, 10, f"row {index} of the list")
     ui.tap(row())
@@ -287,7 +287,7 @@ def assert_no_page_of_the_visit_kept(ui) -> None:
     """The preview's page image is the citizen's own: gone with the visit, not kept in Kivy's image cache."""
     from kivy.cache import Cache
 
-    screen = ui.app.screens.get_screen("documents")
+    screen = ui.app.screen("documents")
     assert screen.ids.thumbnail.texture is None
     kept = [key for category in ("kv.image", "kv.texture") for key in Cache._objects.get(category, {})
             if "documents" in str(key)]
@@ -298,7 +298,7 @@ def assert_documents_start_fresh(ui, *visit_texts: str) -> None:
     assert_nothing_of_the_visit_left(ui, HOLDER_NAME, *TITLES, *visit_texts)
     assert_no_page_of_the_visit_kept(ui)
     open_documents(ui)
-    screen = ui.app.screens.get_screen("documents")
+    screen = ui.app.screen("documents")
     assert screen.title == _("Print documents") and not screen.showing_list and not screen.reference
     assert docs(ui).holder is None and docs(ui).documents == [] and pay(ui).state.value == "idle"
     assert_nothing_of_the_visit_left(ui, HOLDER_NAME, *TITLES, *visit_texts)
@@ -380,7 +380,7 @@ def test_leaving_while_the_card_terminal_waits_stays_until_it_answers_then_charg
     wait_docs(ui, "done", timeout=60)
     wait_way_out_offered(ui)
     records.charged_printed_recorded()
-    screen = ui.app.screens.get_screen("documents")
+    screen = ui.app.screen("documents")
     assert ui.app.screens.current == "documents" and "身份证" in screen.message   # take the card too
     shot("done-take-card-and-papers")
     WAYS[way](ui)
@@ -433,7 +433,7 @@ def test_a_code_payment_whose_reversal_fails_stays_on_the_reference_with_a_slip(
     # the citizen is kept on the reference: the visit cannot end until they say they have it
     assert ui.app.screens.current == "documents"
     reference = show_reference(pay(ui).reference)
-    screen = ui.app.screens.get_screen("documents")
+    screen = ui.app.screen("documents")
     assert screen.reference == reference
     slip = ui.sims["receipt"].receipts()[-1].text
     assert reference in slip and "¥1.00" in slip and ui.app.settings.kiosk.hotline in slip
@@ -478,7 +478,7 @@ def test_with_the_slip_printer_down_the_reference_stays_on_screen_until_the_citi
     to_wait_card(delay=0.3, outcome="garbled")(ui)
     wait_docs(ui, "payment_unknown")
     ui.wait_for(lambda: pay(ui).slip == "failed", 20, "the slip to fail")
-    screen = ui.app.screens.get_screen("documents")
+    screen = ui.app.screen("documents")
     assert screen.reference == show_reference(pay(ui).reference) and "凭条打印机" in screen.detail
     shot("unknown-no-slip")
     idle_out(ui)                                    # nobody confirms: it stays, reference and all
@@ -617,7 +617,7 @@ def test_the_thank_you_that_returns_home_shows_its_countdown(hall):
     to_printing_free_form(ui)
     wait_docs(ui, "done", timeout=60)
     tap_action(ui, "documents", "Finish")
-    screen = ui.app.screens.get_screen("rating")
+    screen = ui.app.screen("rating")
     ui.tap(next(b for b in screen.ids.levels.children if b.value == 5))
     ui.tap(screen.ids.submit)
     note = screen.ids.note.text
@@ -634,7 +634,7 @@ def test_a_thank_you_left_by_home_never_ends_the_next_visit_on_the_rating_screen
     to_printing_free_form(ui)
     wait_docs(ui, "done", timeout=60)
     tap_action(ui, "documents", "Finish")
-    screen = ui.app.screens.get_screen("rating")
+    screen = ui.app.screen("rating")
     ui.tap(next(b for b in screen.ids.levels.children if b.value == 5))
     ui.tap(screen.ids.submit)
     tap_home(ui)
@@ -648,19 +648,19 @@ def test_a_thank_you_left_by_home_never_ends_the_next_visit_on_the_rating_screen
         ui.pump(1)
         assert ui.app.screens.current == "rating" and ui.app.session.phase.value == "active", \
             "an earlier visit's countdown ended this one"
-    ui.tap(screen.ids.skip)
+    ui.tap(ui.app.screen("rating").ids.skip)   # this visit's own rating screen
     assert_visit_ended(ui)
 
 
 # --- guides printing ---------------------------------------------------------------------------------------
 
 def guides_flow(ui):
-    return ui.app.screens.get_screen("guides").flow
+    return ui.app.screen("guides").flow
 
 
 def to_guide_detail(ui):
     ui.app.session.touch()
-    ui.app.screens.current = "guides"
+    ui.app.show("guides")
     ui.pump(3)
     flow = guides_flow(ui)
     code = flow.catalog.items()[0].code
@@ -673,7 +673,7 @@ def to_guide_printing(ui):
     name = to_guide_detail(ui)
     from kiosk.core.guides.flow import View
 
-    ui.tap(ui.app.screens.get_screen("guides").views[View.DETAIL].ids.print_a4)
+    ui.tap(ui.app.screen("guides").views[View.DETAIL].ids.print_a4)
     assert guides_flow(ui).printing.phase.value == "printing"
     return name
 
@@ -725,8 +725,8 @@ def pickup_flow(ui):
 
 def open_pickup(ui):
     ui.app.session.touch()
-    ui.app.screens.current = "pickup"
-    screen = ui.app.screens.get_screen("pickup")
+    ui.app.show("pickup")
+    screen = ui.app.screen("pickup")
     ui.wait_for(lambda: screen.panels.current == "code" and not screen.worker.pending, 10, "the keypad")
     return screen
 
@@ -776,7 +776,8 @@ def test_leaving_pickup_with_part_of_a_code_typed_forgets_it(locker, way):
     WAYS[way](ui)
     assert_visit_ended(ui)
     ui.wait_for(lambda: pickup_flow(ui).digits == "" and not screen.worker.pending, 5, "the flow's reset")
-    assert "4  7  1  1" not in screen.ids.code_shown.text
+    # the screen typed on is given back with the visit: what it showed goes with it
+    ui.wait_for(lambda: screen not in ui.app.screens.screens, 5, "the visit's screens given back")
     assert_pickup_starts_fresh(ui, 0)
 
 
@@ -885,7 +886,7 @@ def to_deposit_door_open(ui, case: str):
     flow = deposit_flow(ui)
     assert flow.set_case(case)
     flow.choose(size="small", require_id=False)
-    ui.app.screens.get_screen("staff_deposit").confirm_options()
+    ui.app.screen("staff_deposit").confirm_options()
     ui.wait_for(lambda: flow.step.value == "door_open", 10, "the deposit door open")
     return flow.door
 
@@ -916,7 +917,7 @@ def test_staff_leaving_a_deposit_before_the_door_opens_ends_it_with_nothing_depo
     WAYS[way](ui)
     assert_visit_ended(ui)
     assert_nothing_of_the_visit_left(ui, case, "110101")
-    assert not ui.app.screens.get_screen("staff").signed_in
+    assert not ui.app.screen("staff").signed_in
     assert outbox_kinds(ui).count("deposit") == deposits
     # the next deposit starts at its first step with nothing of this one
     screen = open_deposit(ui)
@@ -946,8 +947,8 @@ def test_staff_leaving_a_deposit_with_the_door_open_must_close_it_and_note_the_c
     if way == "home":   # staff at the screen note the code first
         assert ui.app.screens.current == "staff_deposit" and "取件码" in ui.app.leave_overlay.ids.message.text
         ui.tap(ui.app.leave_overlay.ids.ok)
-        ui.app.screens.get_screen("staff_deposit").next_item()
+        ui.app.screen("staff_deposit").next_item()
         tap_home(ui)
     assert_visit_ended(ui)   # idle: an unattended screen never keeps a code on show
     assert_nothing_of_the_visit_left(ui, code, f"UI-DEP-{way}")
-    assert not ui.app.screens.get_screen("staff").signed_in
+    assert not ui.app.screen("staff").signed_in

@@ -16,8 +16,8 @@ from tests.ui.conftest import pickup_service
 
 
 def _open(ui):
-    ui.app.screens.current = "pickup"
-    screen = ui.app.screens.get_screen("pickup")
+    ui.app.show("pickup")
+    screen = ui.app.screen("pickup")
     ui.wait_for(lambda: screen.panels.current in ("code", "locked"), what="the keypad")
     return screen
 
@@ -68,7 +68,7 @@ def test_the_code_of_an_item_already_collected_says_so_and_when(pickup_ui, shot)
     ui.wait_for(lambda: screen.panels.current == "done", what="done")
     ui.app.end_visit("done")
     ui.pump(3)
-    ui.app.screens.current = "pickup"      # the next citizen types the same code
+    ui.app.show("pickup")      # the next citizen types the same code
     screen = _open(ui)
     tries = flow.tries_left
     _type(ui, screen, code)

@@ -120,7 +120,7 @@ def open_progress(ui):
         ui.app.open_service("progress")
     else:
         ui.tap(next(t for t in ui.app.home.ids.tiles.children if t.key == "progress"))
-    screen = ui.app.screens.get_screen("progress")
+    screen = ui.app.screen("progress")
     ui.wait_for(lambda: ui.app.screens.current == "progress" and screen.panels.current == "choose", 10, "the choice")
     return screen
 

@@ -200,8 +200,8 @@ def test_a_service_whose_device_is_down_shows_the_reason_and_does_not_open(ui, s
 
 
 def test_header_with_language_and_elder_mode_is_one_tap_away_on_every_screen(ui):
-    for name in ui.app.screens.screen_names:
-        ui.app.screens.current = name
+    for name in ui.app.screen_names():
+        ui.app.show(name)
         ui.pump()
         for wid in ("lang_zh_CN", "lang_en", "elder_toggle"):
             chip = ui.app.header.ids[wid]

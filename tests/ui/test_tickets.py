@@ -53,8 +53,8 @@ def _open(ui):
     app = ui.app
     app.session.touch()
     app.kiosk.parts.visit.enter("tickets")
-    app.screens.current = "tickets"
-    screen = app.screens.get_screen("tickets")
+    app.show("tickets")
+    screen = app.screen("tickets")
     ui.wait_for(lambda: screen.panels.current in ("choose", "closed", "unavailable") and not screen.worker.pending,
                 15, "the list of business types")
     return screen
