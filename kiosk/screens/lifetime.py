@@ -6,7 +6,7 @@ opens it and given back once the visit is wiped (kiosk/screens/shell.py), so
 that what a service's widgets, their text textures and its images take is
 held only while someone uses it. A `VisitScreen` keeps what it has to undo
 when it is given back: the flow's and the session's listeners it added, the
-clock events it scheduled, its bindings to the app. Undoing them is what lets
+clock events it scheduled, its bindings to the app, its animations. Undoing them is what lets
 the screen be freed: a listener left on a flow that lives for the whole
 process would keep the screen, and its widgets, alive with it.
 """
@@ -15,10 +15,28 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
+from kivy.animation import Animation
 from kivy.clock import Clock
-from kivy.uix.screenmanager import Screen
+from kivy.uix.screenmanager import Screen, ScreenManager
+from kivy.uix.widget import Widget
 
 log = logging.getLogger(__name__)
+
+
+def every_widget(root: Widget):
+    """`root` and every widget under it, shown or not: the children, the screens of an inner screen
+    manager that are not current, the step panels not shown just now (kiosk/screens/locker_widgets.py)."""
+    stack, seen = [root], set()
+    while stack:
+        widget = stack.pop()
+        if id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        yield widget
+        stack.extend(widget.children)
+        if isinstance(widget, ScreenManager):
+            stack.extend(widget.screens)
+        stack.extend(getattr(getattr(widget, "panels", None), "panels", {}).values())
 
 
 class VisitScreen(Screen):
@@ -46,7 +64,10 @@ class VisitScreen(Screen):
             self.hold(lambda name=name, uid=uid: app.unbind_uid(name, uid))
 
     def give_back(self) -> None:
-        """The visit is over: nothing of the process calls into this screen any more."""
+        """The visit is over: nothing of the process calls into this screen any more (nor keeps it:
+        Kivy holds a widget that is being animated, a list's scroll among them, until it ends)."""
+        for widget in every_widget(self):
+            Animation.cancel_all(widget)
         while self._undo:
             undo = self._undo.pop()
             try:

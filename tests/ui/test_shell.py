@@ -302,3 +302,36 @@ def test_only_outlined_buttons_draw_a_border_and_it_follows_the_button(ui):
     assert lines(outlined) == []
     plain.outline = True
     assert len(lines(plain)) == 1
+
+
+def test_a_visits_screens_are_given_back_and_freed_after_it(pickup_ui):
+    """Every screen but the home screen is made for the visit that opens it; once the visit is wiped
+    nothing of the process keeps it (a flow's listener, the language's, Kivy's row cache, the screen
+    manager's last transition), so its widgets and their textures go back."""
+    import gc
+    import weakref
+
+    ui = pickup_ui
+    app = ui.app
+    names = [n for n in app.screen_names() if n not in ("home", DEMO_SERVICE) and not n.startswith("tech")]
+    assert {"pickup", "handin", "guides", "documents", "payment", "rating", "staff", "staff_recall"} <= set(names)
+    made = []
+    app.session.touch()
+    for name in names:
+        app.show(name)
+        ui.pump()
+        made.append(weakref.ref(app.screen(name)))
+    app.end_visit("done")
+    ui.wait_for(lambda: app.session.phase is Phase.HOME and not set(names) & set(app.screens.screen_names), 10,
+                "the visit's screens given back")
+    # a list's scroll bar fades out for a second after it last moved (Kivy holds it while it animates)
+
+    def alive() -> list[str]:
+        gc.collect()
+        return sorted(ref().name for ref in made if ref() is not None)
+    try:
+        ui.wait_for(lambda: not alive(), 5, "the visit's screens freed")
+    except AssertionError:
+        pytest.fail(f"screens still alive after the visit: {alive()}")
+    app.show("pickup")   # the next visit gets its screens again
+    assert app.screens.current == "pickup"
