@@ -46,6 +46,7 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Flow, Leave, Leaving
 from kiosk.core.guides.printout import display_width, wrap
 from kiosk.core.payment import PaymentFlow, PayState, show_reference, yuan
+from kiosk.core.printing.sign_off import sign_off
 from kiosk.core.scanning import ScannerListening
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import N_, _
@@ -440,9 +441,4 @@ def fee_receipt(notice: FeeNoticeView, *, reference: str, channel: str, paid_at:
         r.rule()
         for line in wrap(_(RECEIPT_PENDING), width):
             r.line(line)
-    if hotline:
-        r.rule()
-        r.line(_("Hotline") + "：" + hotline, bold=True)
-    r.feed(2)
-    r.cut()
-    return r
+    return sign_off(r, hotline)

@@ -15,6 +15,7 @@ import logging
 from typing import Callable
 
 from kiosk.core.guides.printout import wrap
+from kiosk.core.printing.sign_off import sign_off
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import N_, _
 
@@ -56,12 +57,7 @@ def slip_receipt(state: str, *, reference: str, amount: str, hall: str, kiosk_id
     r.rule()
     for line in wrap(_(next_step), width):
         r.line(line)
-    if hotline:
-        r.rule()
-        r.line(_("Hotline") + "：" + hotline, bold=True)
-    r.feed(2)
-    r.cut()
-    return r
+    return sign_off(r, hotline)
 
 
 class MoneySlips:

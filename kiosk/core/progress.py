@@ -39,6 +39,7 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Flow, Leave, Leaving
 from kiosk.core.guides.printout import wrap
 from kiosk.core.locker.model import LockerRuleError, check_case_number
+from kiosk.core.printing.sign_off import sign_off
 from kiosk.core.scanning import ScannerListening
 from kiosk.hardware.device import CancelToken
 from kiosk.hardware.receipt import Receipt
@@ -457,8 +458,4 @@ def progress_receipt(case: CaseProgress, *, hall: str, kiosk_id: str, hotline: s
     r.rule()
     r.line(_("Time") + "：" + printed_at.strftime("%Y-%m-%d %H:%M"))
     r.line(_("Kiosk") + "：" + kiosk_id)
-    if hotline:
-        r.line(_("Hotline") + "：" + hotline, bold=True)
-    r.feed(2)
-    r.cut()
-    return r
+    return sign_off(r, hotline, rule=False)

@@ -52,6 +52,7 @@ from kiosk.core.locker.base import LockerFlow
 from kiosk.core.locker.cases import CaseLookup
 from kiosk.core.locker.model import DEVICE, SIZES, Item, LockerModel, LockerRuleError, check_case_number
 from kiosk.core.payment.money import new_reference, show_reference
+from kiosk.core.printing.sign_off import sign_off
 from kiosk.hardware.device import CancelToken
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import N_, _
@@ -426,8 +427,4 @@ def handin_receipt(*, case_number: str, door: int, receipt_no: str, handed_in_at
     r.rule()
     for line in wrap(_(RECEIPT_NOTE), width):
         r.line(line)
-    if hotline:
-        r.line(_("Hotline") + "：" + hotline, bold=True)
-    r.feed(2)
-    r.cut()
-    return r
+    return sign_off(r, hotline, rule=False)
