@@ -35,8 +35,13 @@ def test_every_tour_step_passes_with_one_small_portrait_png(tour):
     for step in doc["steps"]:
         png = Path(step["png"])
         assert png.stat().st_size < 300_000, png
-        with Image.open(png) as image:
-            assert image.width < image.height
+        try:
+            with Image.open(png) as image:
+                assert image.width < image.height, png
+                image.load()
+        except (OSError, SyntaxError) as exc:
+            head = png.read_bytes()[:16]
+            pytest.fail(f"{png.name} ({png.stat().st_size} bytes, starting {head!r}) is not a whole PNG: {exc}")
     assert sorted(p.name for p in SHOTS.glob("*.png")) == sorted(Path(s["png"]).name for s in doc["steps"])
 
 
