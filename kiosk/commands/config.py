@@ -132,7 +132,7 @@ def _private_keys(ctx, paths):
 
 
 def _write_out(ctx, path: str, data: bytes) -> int | None:
-    from kiosk.sync.durable import write_atomic
+    from kiosk.durable import write_atomic
     out = Path(path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

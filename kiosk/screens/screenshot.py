@@ -5,8 +5,10 @@ once the composition root has configured Kivy.
 """
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
+
+from kiosk.durable import write_atomic
 
 
 def grab_window():
@@ -33,16 +35,10 @@ def save_png(image, path: str | Path, max_width: int | None = 720) -> Path:
         image = image.resize((max_width, round(image.height * max_width / image.width)), Image.Resampling.LANCZOS)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # written beside and renamed into place: whoever reads the picture (a reviewer's viewer, a test,
+    # written whole and renamed into place: whoever reads the picture (a reviewer's viewer, a test,
     # a second `kill -USR1`) sees the last whole one, never one half written
-    part = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with open(part, "wb") as f:
-            image.quantize(colors=128, method=Image.Quantize.MEDIANCUT,
-                           dither=Image.Dither.NONE).save(f, format="PNG", optimize=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
+    png = io.BytesIO()
+    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(png, format="PNG",
+                                                                                                 optimize=True)
+    write_atomic(path, png.getvalue())
     return path

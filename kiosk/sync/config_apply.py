@@ -70,7 +70,7 @@ from kiosk.config import ConfigError, Settings
 from kiosk.sync import bundle
 from kiosk.sync.bundle import BundleError, TrustSet
 from kiosk.sync.config_files import ConfigDir, TimeMark, history_name, iso
-from kiosk.sync.durable import (StepHook, dump_json, fsync_dir, no_hook, read_json, unlink_durable,  # noqa: F401
+from kiosk.durable import (StepHook, dump_json, fsync_dir, no_hook, read_json, unlink_durable,  # noqa: F401
                                 write_atomic)
 
 log = logging.getLogger(__name__)

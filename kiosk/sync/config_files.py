@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiosk import config
-from kiosk.sync.durable import dump_json, read_json, write_atomic
+from kiosk.durable import dump_json, read_json, write_atomic
 
 log = logging.getLogger(__name__)
 

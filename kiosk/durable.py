@@ -1,5 +1,6 @@
 """Files that survive a crash at any instant: written whole or not at all, and synced with their
-directory (the remote config's files, the operators' bundles). `reached` hooks name the steps a
+directory (the remote config's files, the operators' bundles, the window's screenshots). A leaf:
+it imports nothing of kiosk/, so every layer may use it. `reached` hooks name the steps a
 write passes, for the crash tests; the default hears nothing."""
 from __future__ import annotations
 
