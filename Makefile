@@ -9,10 +9,11 @@ VENV   := .venv
 STAMP  := $(VENV)/.installed
 PO     := $(wildcard kiosk/locale/*/LC_MESSAGES/kiosk.po)
 MO     := $(PO:.po=.mo)
+PINYIN := kiosk/core/input/pinyin.sqlite
 
 .PHONY: setup run test bench clean look
 
-setup: $(STAMP) $(MO)
+setup: $(STAMP) $(MO) $(PINYIN)
 
 $(STAMP): pyproject.toml setup.py scripts/system-packages.sh
 	scripts/system-packages.sh
@@ -23,6 +24,11 @@ $(STAMP): pyproject.toml setup.py scripts/system-packages.sh
 # the UI reads the .mo with the standard library and refuses one older than its .po
 kiosk/locale/%/LC_MESSAGES/kiosk.mo: kiosk/locale/%/LC_MESSAGES/kiosk.po $(STAMP)
 	$(VENV)/bin/python -m kiosk.i18n compile $*
+
+# the keyboard's pinyin index, derived from jieba's dictionary and pypinyin (not in git); built
+# beside and renamed into place, so an interrupted build leaves no half index
+$(PINYIN): $(STAMP)
+	$(VENV)/bin/python -m kiosk.core.input.pinyin build --out $@
 
 run: setup
 	scripts/run-kiosk.sh
@@ -37,7 +43,7 @@ bench: setup
 	$(VENV)/bin/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) var tests/artifacts $(MO)
+	rm -rf $(VENV) var tests/artifacts $(MO) $(PINYIN)
 
 # a picture of the kiosk's screen when it runs on the virtual display of `make run`
 look: setup
