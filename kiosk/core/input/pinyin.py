@@ -28,6 +28,8 @@ visit: nothing a citizen typed outlives it (DESIGN.md section 7).
 """
 from __future__ import annotations
 
+import functools
+import math
 import os
 import sqlite3
 import sys
@@ -37,7 +39,7 @@ from pathlib import Path
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "pinyin.sqlite"
 BUILD_COMMAND = "python -m kiosk.core.input.pinyin build"
-FORMAT = 1          # bumped whenever the tables change; an index of another format is rebuilt
+FORMAT = 2          # bumped whenever the tables change; an index of another format is rebuilt
 CONTEXTS = ("text", "name", "address")
 MAX_LETTERS = 40    # longer than any field's phrase: keeps a stuck key from costing seconds
 
@@ -51,8 +53,10 @@ OTHER_READING_SHARE = 30
 # Below this count in jieba's dictionary a word is rare (长三 52, 张散 3; 身份证 708): in a plain
 # text field a composed common name (张三) is offered before it.
 RARE = 100
+PHRASE_WORD_MOST = 6   # syllables of the longest word a composed phrase is made of
 # Syllables of pypinyin's table that are interjections only (嗯 n/ng, 呣 m, 哼 hng, 欸 ê): as
 # whole syllables they would cut `zhangn` into zhang'n and hide the unfinished "n..." reading.
+PLACE_SUFFIXES = "省市区县镇乡"
 INTERJECTIONS = frozenset({"m", "n", "ng", "hm", "hng", "ê"})
 
 # The hundred most common surnames of the mainland, from the Ministry of Public Security's
@@ -196,6 +200,7 @@ class PinyinIndex:
         self.path = path
         self.syllables = frozenset(r[0] for r in db.execute("SELECT syllable FROM syllables"))
         self.starts = frozenset(s[:i] for s in self.syllables for i in range(1, len(s) + 1))
+        self.total = int(db.execute("SELECT value FROM meta WHERE key = 'total_freq'").fetchone()[0])
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None) -> "PinyinIndex":
@@ -282,11 +287,21 @@ class PinyinIndex:
             for cut in found[:1]:
                 if len(cut) == 2:
                     tiers.append(lambda add, n, cut=cut: add(self._composed_names(cut, min(n, 2)), n_all))
+        if context == "name":
+            for cut in found[:1]:
+                if len(cut) == 1:  # a name field starts with the surname
+                    tiers.append(lambda add, n, cut=cut: add(self._characters(cut[0], n, context), n_all))
         for cut in found:  # words that cover exactly the input
             tiers.append(lambda add, n, cut=cut: add(self._same_length(cut, n, boost, exact=True), n_all))
-        for cut in found:  # words that finish the last syllable
+        for cut in found[:1]:  # a phrase in no dictionary, made of words that are (工作+单位)
+            if len(cut) >= 3:
+                tiers.append(lambda add, n, cut=cut: add(self._phrase(cut), n_all))
+        # a cut with one piece more than the fewest is a reading only when its syllables are
+        # whole (xi'an); ending unfinished (zhang'sa'n...) it would offer words nobody meant
+        likely = [c for c in found if len(c) == len(found[0]) or c[-1].whole]
+        for cut in likely:  # words that finish the last syllable
             tiers.append(lambda add, n, cut=cut: add(self._same_length(cut, n, boost, exact=False), n_all))
-        for cut in found:  # longer words that start with the input
+        for cut in likely:  # longer words that start with the input
             tiers.append(lambda add, n, cut=cut: add(self._longer(cut, n, boost), n_all))
         if 2 <= len(bare) <= 8:
             if context == "name" and len(bare) <= 3:
@@ -322,6 +337,33 @@ class PinyinIndex:
         sql = (f"SELECT word FROM words WHERE syl = ? AND full >= ? AND full < ? "
                f"ORDER BY {self._order(boost)} LIMIT ?")
         return [r[0] for r in self._db.execute(sql, (len(cut), key, _upper(key), n))]
+
+    def _phrase(self, cut: Cut) -> list[str]:
+        """The likeliest run of dictionary words that reads as the whole cut (what jieba's own
+        segmenter does in reverse: most probable path, each word costing -log of its share), or
+        nothing when the run would be single characters only."""
+        k = len(cut)
+        best: list[tuple[float, list[str]] | None] = [None] * (k + 1)
+        best[0] = (0.0, [])
+        for i in range(k):
+            if best[i] is None:
+                continue
+            for j in range(i + 1, min(k, i + PHRASE_WORD_MOST) + 1):
+                key = "'".join(p.text for p in cut[i:j])
+                if j == k and not cut[-1].whole:
+                    row = self._db.execute("SELECT word, freq FROM words WHERE syl = ? AND full >= ? AND full < ? "
+                                           "ORDER BY freq DESC LIMIT 1", (j - i, key, _upper(key))).fetchone()
+                else:
+                    row = self._db.execute("SELECT word, freq FROM words WHERE syl = ? AND full = ? "
+                                           "ORDER BY freq DESC LIMIT 1", (j - i, key)).fetchone()
+                if row is None:
+                    continue
+                score = best[i][0] + math.log((row[1] + 1) / self.total)
+                if best[j] is None or score > best[j][0]:
+                    best[j] = (score, best[i][1] + [row[0]])
+        if best[k] is None or all(len(w) == 1 for w in best[k][1]):
+            return []
+        return ["".join(best[k][1])]
 
     def _longer(self, cut: Cut, n: int, boost) -> list[str]:
         key = "'".join(p.text for p in cut)
@@ -378,7 +420,7 @@ class PinyinIndex:
             for options in givens:
                 combos = [(t + g, s * k) for t, s in combos for g, k in options]
             for text, score in combos:
-                scored[ch + text] = max(scored.get(ch + text, 0.0), score / (rank + 10))
+                scored[ch + text] = max(scored.get(ch + text, 0.0), score / (rank + 3))
         return sorted(scored, key=lambda t: -scored[t])[:n]
 
     def _composed_names(self, cut: Cut, n: int) -> list[str]:
@@ -424,8 +466,9 @@ def build(out: str | os.PathLike | None = None) -> dict:
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
 
-    def readings(ch: str) -> list[str]:
-        return pinyin(ch, style=Style.NORMAL, heteronym=True)[0]
+    @functools.lru_cache(maxsize=None)
+    def readings(ch: str) -> tuple[str, ...]:
+        return tuple(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
 
     syllables = set()
     for cp in pinyin_dict:
@@ -441,6 +484,7 @@ def build(out: str | os.PathLike | None = None) -> dict:
             rows[(full, word)] = (freq, pos)
 
     given: dict[tuple[str, str], int] = {}
+    stems: list[tuple[str, list[str], int, str]] = []
     with open(_jieba_dict(), encoding="utf-8") as f:
         for line in f:
             parts = line.split()
@@ -451,6 +495,20 @@ def build(out: str | os.PathLike | None = None) -> dict:
             if len(sylls) != len(word) or any(s not in syllables for s in sylls):
                 continue
             keep(word, sylls, freq, pos)
+            variants = []
+            if pos.startswith(("ns", "nr")) and 2 <= len(word) <= 4:
+                # names and places keep old readings pypinyin's phrase table may not (朝阳 chao'yang
+                # the district, 曾 zeng the surname): each other reading of one character, rarer
+                for i, ch in enumerate(word):
+                    for other in readings(ch):
+                        if other != sylls[i] and other in syllables:
+                            variants.append(sylls[:i] + [other] + sylls[i + 1:])
+                for v in variants:
+                    keep(word, v, max(1, freq // OTHER_READING_SHARE), pos)
+            if pos.startswith("ns") and len(word) >= 3 and word[-1] in PLACE_SUFFIXES:
+                # 唐山 is only in the dictionary as 唐山市, 闵行 as 闵行区: the name people write first
+                stems.append((word[:-1], sylls[:-1], freq, pos))
+                stems.extend((word[:-1], v[:-1], max(1, freq // OTHER_READING_SHARE), pos) for v in variants)
             if len(word) == 1:
                 for other in readings(word):
                     if other != sylls[0] and other in syllables:
@@ -458,6 +516,10 @@ def build(out: str | os.PathLike | None = None) -> dict:
             elif pos == "nr" and len(word) <= 3 and word[0] in SURNAMES:
                 for ch, s in zip(word[1:], sylls[1:]):
                     given[(s, ch)] = given.get((s, ch), 0) + 1
+    have = {w for (_, w) in rows}
+    for word, sylls, freq, pos in stems:
+        if word not in have:
+            keep(word, sylls, freq, pos)
     # every character pypinyin reads, so a rare character of a name can still be typed
     singles = {w for (_, w) in rows if len(w) == 1}
     for cp in pinyin_dict:
@@ -495,7 +557,8 @@ def build(out: str | os.PathLike | None = None) -> dict:
         db.executemany("INSERT INTO given VALUES (?, ?, ?)", [(s, ch, k) for (s, ch), k in sorted(given.items())])
         db.executemany("INSERT INTO meta VALUES (?, ?)",
                        [("format", str(FORMAT)), ("source", "jieba dict.txt + pypinyin"),
-                        ("words", str(len(rows)))])
+                        ("words", str(len(rows))),
+                        ("total_freq", str(sum(f for f, _ in rows.values())))])
         db.commit()
         db.execute("VACUUM")
     finally:
