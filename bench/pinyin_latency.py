@@ -66,7 +66,8 @@ def main() -> int:
             index.candidates(letters, limit=PAGE, offset=offset, context=context)
             ms = (time.perf_counter() - t0) * 1000
             times.append(ms)
-            band = "1-2" if len(letters) <= 2 else "3-6" if len(letters) <= 6 else "7-12" if len(letters) <= 12 else "13+"
+            n = len(letters)
+            band = "1-2" if n <= 2 else "3-6" if n <= 6 else "7-12" if n <= 12 else "13+"
             by_len.setdefault(band, []).append(ms)
     typed = rss_kib()
     index.close()

@@ -14,16 +14,18 @@ keyboard is never surprised):
 
 - the letters are cut into Mandarin syllables (`zhangsan` -> zhang'san); an apostrophe forces a
   cut (`xi'an`), `v` stands for ü (`lvshi`), and the last syllable may be unfinished (`beij`);
-- candidates come in tiers: words that are exactly the input, words that finish its last
-  syllable, longer words that start with it, words whose initials are the input (`zs`), words for
-  the first syllables only, then single characters for the first syllable, so that a name that is
+- candidates come in tiers, each by frequency: words that are exactly the input, a phrase of
+  dictionary words when no single word is (工作+单位), words that finish its last syllable,
+  longer words that start with it, words whose initials are the input (`zs`), words for the
+  first syllables only, then single characters for the first syllable, so that a name that is
   in no dictionary can still be written character by character;
 - each candidate says how many typed letters it covers (`consumed`): picking 张三 for
   `zhangsanfeng` leaves `feng` on the keyboard.
 
-A form field gives its context: "name" favours person names and puts common surnames first and
-composes surname + given-name characters (most citizens' names are not dictionary words);
-"address" favours place names. `Learned` remembers what this visit picked and is dropped with the
+A form field gives its context: "name" puts common surnames first, then person names (jieba's
+tag nr), then surname + given-name characters (most citizens' names are in no dictionary; the
+characters ranked by how often jieba's names use them); "address" favours place names (ns);
+"text" offers a composed name (张三) after the common words of its reading. `Learned` remembers what this visit picked and is dropped with the
 visit: nothing a citizen typed outlives it (DESIGN.md section 7).
 """
 from __future__ import annotations
@@ -271,10 +273,14 @@ class PinyinIndex:
         bare = typed.replace("'", "")
         tiers = []
         if context == "name":
-            # a name field: dictionary names first, then surname + given-name characters (most
-            # citizens' names are in no dictionary), then other words of that reading
+            # a name field: surnames for the first syllable, dictionary names, then surname +
+            # given-name characters (most citizens' names are in no dictionary), then other words
+            for cut in found[:1]:
+                if len(cut) == 1:
+                    tiers.append(lambda add, n, cut=cut: add(self._characters(cut[0], n, context), n_all))
             for cut in found:
-                tiers.append(lambda add, n, cut=cut: add(self._same_length(cut, n, boost, exact=True, tagged=True), n_all))
+                tiers.append(lambda add, n, cut=cut: add(
+                    self._same_length(cut, n, boost, exact=True, tagged=True), n_all))
             for cut in found:
                 if 2 <= len(cut) <= 3:
                     tiers.append(lambda add, n, cut=cut: add(self._composed_names(cut, n), n_all))
@@ -287,10 +293,6 @@ class PinyinIndex:
             for cut in found[:1]:
                 if len(cut) == 2:
                     tiers.append(lambda add, n, cut=cut: add(self._composed_names(cut, min(n, 2)), n_all))
-        if context == "name":
-            for cut in found[:1]:
-                if len(cut) == 1:  # a name field starts with the surname
-                    tiers.append(lambda add, n, cut=cut: add(self._characters(cut[0], n, context), n_all))
         for cut in found:  # words that cover exactly the input
             tiers.append(lambda add, n, cut=cut: add(self._same_length(cut, n, boost, exact=True), n_all))
         for cut in found[:1]:  # a phrase in no dictionary, made of words that are (工作+单位)
@@ -530,6 +532,17 @@ def build(out: str | os.PathLike | None = None) -> dict:
         for i, r in enumerate(rs):
             keep(ch, [r], 1 if i == 0 else 0, "")
 
+    try:
+        _write(tmp, syllables, rows, given, readings)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # an interrupted build leaves nothing behind, not even beside
+        raise
+    os.replace(tmp, out)
+    return {"path": str(out), "words": len(rows), "syllables": len(syllables), "bytes": out.stat().st_size,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _write(tmp: Path, syllables: set[str], rows: dict, given: dict, readings) -> None:
     db = sqlite3.connect(tmp)
     try:
         db.executescript("""
@@ -565,9 +578,6 @@ def build(out: str | os.PathLike | None = None) -> dict:
         db.close()
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
-    os.replace(tmp, out)
-    return {"path": str(out), "words": len(rows), "syllables": len(syllables), "bytes": out.stat().st_size,
-            "seconds": round(time.perf_counter() - started, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
