@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 # Everyday characters of a service hall's forms: names, places, numbers, the ID card.
-CHARS = ("一二三人大小中国王李张刘陈杨黄山水火木口日月田目明林好家北京市区路号省县街名姓年电话"
-         "男女身份证住址东西南岁出生工作民族汉婚户")
+CHARS = ("一二三人大小中国王李张刘陈杨黄山水火木口日月田目明林好家北京市区路号"
+         "省县街名姓年电话男女身份证住址东西南岁出生工作民族汉婚户")
 SOURCE = "https://github.com/skishore/makemeahanzi"
 ANIMATION = re.compile(r'd="([^"]+)"[^>]*id="make-me-a-hanzi-animation-(\d+)"')
 
@@ -37,7 +37,8 @@ def medians(svg: str) -> list[list[list[int]]]:
 
 def main() -> int:
     git_dir = sys.argv[1]
-    commit = subprocess.run(["git", "--git-dir", git_dir, "rev-parse", sys.argv[2] if len(sys.argv) > 2 else "HEAD"],
+    rev = sys.argv[2] if len(sys.argv) > 2 else "HEAD"
+    commit = subprocess.run(["git", "--git-dir", git_dir, "rev-parse", rev],
                             check=True, capture_output=True, text=True).stdout.strip()
     chars = {}
     for c in CHARS:
