@@ -15,6 +15,7 @@ packages=(
   socat                   # pty pairs for attaching simulators like real serial devices
   chromium                # web pages (the applicant's pickup page) are tested in a real headless browser
   zbar-tools              # zbarimg: reads the QR code back from the page's screenshot in tests
+  libzinnia0 tegaki-zinnia-simplified-chinese   # handwriting recognition on the forms' writing pad
 )
 
 missing=()
