@@ -132,7 +132,8 @@ class FormField(_Model):
             if not self.choices:
                 raise ValueError('a "choice" field needs its "choices" (a list of at least one)')
             if len(set(self.choices)) != len(self.choices):
-                raise ValueError("choices: the same choice appears twice")
+                # not "appears twice": load_catalog keeps those words for item codes
+                raise ValueError("choices: the same choice is listed twice")
         elif self.choices is not None:
             raise ValueError(f'"choices" belong to a "choice" field, not to a {self.kind!r} one')
         if self.card_field is not None:
@@ -197,7 +198,7 @@ class FormTemplate(_Model):
         seen: set[str] = set()
         for f in self.fields:
             if f.key in seen:
-                raise ValueError(f"field {f.key!r} appears twice; keys must be unique within a form")
+                raise ValueError(f"two fields have the key {f.key!r}; keys must be unique within a form")
             seen.add(f.key)
         blank = self.layout.blank
         if blank is None:

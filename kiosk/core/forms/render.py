@@ -141,10 +141,15 @@ def wrap(text: str, font: str, size_pt: float, width_pt: float) -> list[str]:
 def fit(text: str, font: str, width_mm: float, height_mm: float, start_mm: float) -> tuple[float, list[str]]:
     """(font size in mm, lines): the largest size from `start_mm` down to MIN_FONT_MM at which the
     wrapped text fits the box; no lines when nothing does."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
     size = start_mm
     while size >= MIN_FONT_MM - 1e-9:
         lines = wrap(text, font, size * PT_PER_MM, width_mm * PT_PER_MM)
-        if len(lines) * size * LINE_SPACING <= height_mm + 1e-6 or (len(lines) == 1 and size <= height_mm):
+        tall_enough = len(lines) * size * LINE_SPACING <= height_mm + 1e-6 or (len(lines) == 1 and size <= height_mm)
+        # a single character wider than a very narrow box is a line of its own that still overflows
+        wide_enough = all(stringWidth(line, font, size * PT_PER_MM) <= width_mm * PT_PER_MM + 1e-6 for line in lines)
+        if tall_enough and wide_enough:
             return size, lines
         size -= 0.25
     return MIN_FONT_MM, []
@@ -286,7 +291,8 @@ def render_blank(template: FormTemplate, item_name: str, out_pdf: str | Path, *,
             c.rect(q.x_mm * mm, (A4_HEIGHT_MM - q.y_mm - q.size_mm) * mm, q.size_mm * mm, q.size_mm * mm)
             c.setDash()
         c.setFont(font, 8)
-        c.drawCentredString(A4[0] / 2, FOOTER_MM * mm, f"{template.id} 第 {template.version} 版　第 {n} 页 / 共 {blank.pages} 页")
+        c.drawCentredString(A4[0] / 2, FOOTER_MM * mm,
+                            f"{template.id} 第 {template.version} 版　第 {n} 页 / 共 {blank.pages} 页")
         c.showPage()
     c.save()
     return blank.pages

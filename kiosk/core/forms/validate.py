@@ -39,11 +39,12 @@ DATE_UNREAL = N_("This date does not exist. Please check the month and the day."
 BIRTH_IN_FUTURE = N_("A birth date cannot be later than today.")
 NAME = N_("Please write the name in Chinese characters, 2 to 20 of them; use · between the parts of a name "
           "that has them.")
-NOT_TEXT = N_("Please use letters, digits and punctuation only.")
+ONE_LINE = N_("Please write this on one line.")
 
 _HANZI = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f"
 _NAME = re.compile(f"[{_HANZI}]+(?:·[{_HANZI}]+)*")
-_DOTS = str.maketrans({"•": "·", "・": "·", "･": "·", "‧": "·", "∙": "·", "．": "·"})  # what keyboards offer for ·
+# what keyboards and handwriting offer for the middle dot of a name
+_DOTS = str.maketrans({"•": "·", "・": "·", "･": "·", "‧": "·", "∙": "·", "．": "·"})
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0\d{2,3}-?[2-9]\d{6,7}(?:-\d{1,6})?")  # area code, local number, maybe an extension
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -82,7 +83,7 @@ def check(field: FormField, value: Value | None, today: dt.date | None = None) -
     if not isinstance(value, str):
         return _(REQUIRED)
     if _CONTROL.search(value):
-        return _(NOT_TEXT)
+        return _(ONE_LINE)
     if field.max_length is not None and len(value) > field.max_length:
         return _(TOO_LONG).format(n=field.max_length)
     if field.kind == "choice":
