@@ -196,7 +196,8 @@ def test_the_same_template_id_for_two_different_forms_is_refused(demo):
     other = copy.deepcopy(form)
     other["title"] = "另一张表"
     item_of(bad, "11010001")["materials"][2]["fill_form"] = other
-    with pytest.raises(CatalogError, match="form template 'residence-permit-application' is defined twice"):
+    with pytest.raises(CatalogError, match="item 12010008: form template 'residence-permit-application' is "
+                                           "defined differently in item 11010001"):
         load_catalog(bad)
 
 

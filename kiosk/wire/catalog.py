@@ -137,17 +137,17 @@ class Catalog(Model):
             if item.code in seen:
                 raise ValueError(f"item code {item.code!r} appears twice")
             seen.add(item.code)
-        forms: dict[str, FormTemplate] = {}
+        forms: dict[str, tuple[str, FormTemplate]] = {}
         for item in items:
             for material in item.materials:
                 form = material.fill_form
                 if form is None:
                     continue
-                if form.id in forms and forms[form.id] != form:
+                first = forms.setdefault(form.id, (item.code, form))
+                if first[1] != form:
                     # the window's system reads the template id from the QR code: one id, one form
-                    raise ValueError(f"item {item.code}: form template {form.id!r} is defined twice, "
-                                     "differently; give each form its own id")
-                forms[form.id] = form
+                    raise ValueError(f"item {item.code}: form template {form.id!r} is defined differently in "
+                                     f"item {first[0]}; give each form its own id")
         return items
 
 
