@@ -11,10 +11,12 @@ Types are strict: a quoted "2" where a number belongs is a mistake worth naming.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kiosk.wire.forms import FormTemplate
 from kiosk.wire.numbers import json_int
 
 Text = Annotated[str, Field(max_length=20_000)]
@@ -46,6 +48,15 @@ class Material(Model):
     blank_form_url: Url | None = None
     sample_url: Url | None = None
     notes: Text | None = None
+    fill_form: FormTemplate | None = None  # the kiosk fills this form in with the citizen (kiosk/wire/forms.py)
+
+    @model_validator(mode="after")
+    def _one_blank(self) -> "Material":
+        blank = self.fill_form.layout.blank if self.fill_form else None
+        if blank and blank.url and self.blank_form_url and blank.url != self.blank_form_url:
+            raise ValueError("fill_form.layout.blank.url differs from blank_form_url: the form is filled in "
+                             "on the blank the guide offers, so the two name the same PDF")
+        return self
 
 
 class Step(Model):
@@ -126,6 +137,17 @@ class Catalog(Model):
             if item.code in seen:
                 raise ValueError(f"item code {item.code!r} appears twice")
             seen.add(item.code)
+        forms: dict[str, tuple[str, FormTemplate]] = {}
+        for item in items:
+            for material in item.materials:
+                form = material.fill_form
+                if form is None:
+                    continue
+                first = forms.setdefault(form.id, (item.code, form))
+                if first[1] != form:
+                    # the window's system reads the template id from the QR code: one id, one form
+                    raise ValueError(f"item {item.code}: form template {form.id!r} is defined differently in "
+                                     f"item {first[0]}; give each form its own id")
         return items
 
 
@@ -164,10 +186,20 @@ def _problem(err: dict) -> str:
     return f"{msg[0].lower()}{msg[1:]}, got {_shown(got)}"
 
 
-def _path(loc: tuple) -> str:
+def _path(loc: tuple, raw: Any = None) -> str:
+    """`materials[2].copies`; a form's field is named by its key, `fill_form.fields[phone].kind`,
+    because the index of the tenth field is no help to the person fixing it."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            entry = raw[part] if isinstance(raw, list) and part < len(raw) else None
+            key = entry.get("key") if isinstance(entry, dict) and out.endswith("fields") else None
+            named = isinstance(key, str) and re.fullmatch(r"[a-z][a-z0-9_]*", key)
+            out += f"[{key}]" if named else f"[{part}]"
+            raw = entry
+        else:
+            out += f".{part}" if out else str(part)
+            raw = raw.get(part) if isinstance(raw, dict) else None
     return out
 
 
@@ -183,7 +215,8 @@ def _problems(exc: ValidationError, doc: Any) -> list[str]:
     for err in exc.errors(include_url=False):
         loc = err["loc"]
         if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
-            field = _path(loc[2:])
+            raw = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+            field = _path(loc[2:], raw)
             where = _item_label(items, loc[1]) + (f": {field}" if field else "")
         else:
             where = _path(loc) or "catalog"
