@@ -447,7 +447,7 @@ class TicketsSection(Section):
 # where each is built; tests/test_config.py keeps the two lists together). Named here rather than
 # imported, since the settings never import the app; a key here that this software does not build
 # yet (a service still to come) switches off nothing.
-SERVICE_KEYS = ("pickup", "handin", "guides", "documents", "progress", "fees", "tickets")
+SERVICE_KEYS = ("pickup", "handin", "guides", "documents", "forms", "progress", "fees", "tickets")
 
 
 def _service_key(value: str) -> str:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from kiosk import fonts, memory
-from kiosk.app import documents, fees, guides, pickup, progress, tickets
+from kiosk.app import documents, fees, forms, guides, pickup, progress, tickets
 from kiosk.app.services import Background, CitizenService, Parts, ProblemRelay
 from kiosk.config import Settings
 from kiosk.core.flow import Clock
@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.tech import Technician
     from kiosk.core.guides.flow import GuideFlow
     from kiosk.core.fees import FeeFlow
+    from kiosk.core.forms.flow import FormFlow
     from kiosk.core.printing.documents import DocumentPrintFlow
     from kiosk.core.progress import ProgressFlow
     from kiosk.core.tickets import TicketFlow
@@ -77,6 +78,9 @@ GUIDES: CitizenService[GuideFlow] = CitizenService(
 DOCUMENTS: CitizenService[DocumentPrintFlow] = CitizenService(
     "documents", N_("Print documents"), ("document_printer",), documents.make, documents.screen)
 
+# filling in a form (自助填表): printed on A4; the card reader fills what the card knows when it is there
+FORMS: CitizenService[FormFlow] = CitizenService(
+    "forms", N_("Fill in a form"), ("document_printer",), forms.make, forms.screen)
 # queue tickets and appointment check-in (取号 / 预约签到): the ticket is printed, so the receipt printer is needed;
 # the card reader and the scanner are optional. No rating after it: the window's service is what is rated
 TICKETS: CitizenService[TicketFlow] = CitizenService(
@@ -90,7 +94,8 @@ PROGRESS: CitizenService[ProgressFlow] = CitizenService(
 FEES: CitizenService[FeeFlow] = CitizenService(
     "fees", N_("Pay a fee notice"), ("payment",), fees.make, fees.screen)
 
-CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, HANDIN, GUIDES, DOCUMENTS, TICKETS, PROGRESS, FEES)
+CITIZEN_SERVICES: tuple[CitizenService[Any], ...] = (PICKUP, HANDIN, GUIDES, DOCUMENTS, FORMS, TICKETS, PROGRESS,
+                                                     FEES)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,17 @@
 """The `print` transaction: one shape for every print a citizen takes away (docs/printing.md).
 
-Written once the paper is out: by the documents flow (a released document, a blank form) and by the
-guides (a guide on the receipt or the A4 printer). It names what was printed, never who printed it:
-no name, no ID number, no holder hash (DESIGN.md section 7).
+Written once the paper is out: by the documents flow (a released document, a blank form), by the
+forms (a form filled in at the kiosk, kiosk/core/forms/flow.py) and by the guides (a guide on the
+receipt or the A4 printer). It names what was printed, never who printed it: no name, no ID number,
+no holder hash (DESIGN.md section 7).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-Service = Literal["guides", "documents"]
-Source = Literal["guide", "released", "blank_form"]
+Service = Literal["guides", "documents", "forms"]
+Source = Literal["guide", "released", "blank_form", "filled_form"]
 PrinterKind = Literal["a4", "receipt"]
 
 

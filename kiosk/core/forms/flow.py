@@ -1,0 +1,514 @@
+"""Filling in a form at the kiosk (自助填表), as a state machine on the one flow base.
+
+    choose --choose(i)--> start --read_card()--> read_card --card--> fill | card_problem
+                          start --type_it()----------------------> fill
+    fill --next() (the field checks)--> fill (the next field) | review
+    review --edit(key)--> fill;  review --print()--> printing --> done | failed
+    done --finish()--> the rating (kiosk/core/visit.py)
+
+The citizen picks a form (from the list of every form the catalog fills in, or
+the forms of the guide they came from), may read the ID card, whose name, sex,
+nation, birth date, address and ID number fill their fields, and types the
+rest one field at a time: each field is checked when the citizen moves on
+(kiosk/core/forms/validate.py), and the review lists every answer before
+printing. Printing renders the A4 form with its QR code in a child process
+(reportlab never stays in the UI), checks its pages, and follows the CUPS job
+to its end on the worker.
+
+Chinese input: `candidates(letters)` asks the pinyin index (kiosk/core/input/
+pinyin.py) in the context of the field being filled (a name favours names, an
+address places), `recognise(strokes)` the handwriting model (kiosk/core/input/
+handwriting.py). Both open when first used in a visit and close with it, so the
+UI holds neither between visitors; what the citizen picked ranks first again
+for the rest of the visit only.
+
+Privacy (DESIGN.md section 7): the values live in this flow until the visit
+ends, and `reset()` drops them; they go to the child that draws the PDF on its
+standard input and are printed on the citizen's own form, never logged. The
+outbox gets a `form` transaction naming the template, never a value. The PDF
+is deleted once the job has ended.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from kiosk.core import privacy
+from kiosk.core.flow import FREE, Flow, Leave, Leaving
+from kiosk.core.forms import validate
+from kiosk.core.forms.template import FillableForm, FormField
+from kiosk.core.printing.job import A4Job, Stopped
+from kiosk.core.printing.record import PrintRecord
+from kiosk.store import PerThread, transaction
+
+log = logging.getLogger(__name__)
+
+SERVICE = "forms"
+MAX_PAGES = 10          # a filled form longer than this is a template defect, not something to print
+
+
+class FormState(str, enum.Enum):
+    CHOOSE = "choose"            # the forms on offer
+    START = "start"              # the chosen form: read the ID card, or type everything
+    READ_CARD = "read_card"      # place the ID card on the reader
+    CARD_PROBLEM = "card_problem"
+    FILL = "fill"                # one field at a time
+    REVIEW = "review"            # every answer, before printing
+    PRINTING = "printing"
+    DONE = "done"
+    FAILED = "failed"            # not printed; `problem` says why
+
+
+_S = FormState
+TRANSITIONS = {
+    _S.CHOOSE: {_S.START},
+    _S.START: {_S.CHOOSE, _S.READ_CARD, _S.FILL},
+    _S.READ_CARD: {_S.START, _S.FILL, _S.CARD_PROBLEM},
+    _S.CARD_PROBLEM: {_S.START, _S.READ_CARD, _S.FILL},
+    _S.FILL: {_S.START, _S.REVIEW},
+    _S.REVIEW: {_S.FILL, _S.PRINTING},
+    _S.PRINTING: {_S.DONE, _S.FAILED},
+    _S.FAILED: {_S.REVIEW, _S.PRINTING},
+    _S.DONE: set(),
+}
+
+
+class PrintFailed(RuntimeError):
+    def __init__(self, detail: str, message: str):
+        super().__init__(message)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class InputCandidate:
+    """One thing the keyboard or the pad offers: `text`, and how many typed letters it stands for."""
+    text: str
+    consumed: int = 0
+
+
+class FormRecorder:
+    """The `form` and `print` transactions of a printed form, into the outbox (one connection per thread)."""
+
+    def __init__(self, store, outbox_for: Callable[[Any], Any]):
+        self._parts = PerThread(lambda: self._open(store, outbox_for))
+
+    @staticmethod
+    def _open(store, outbox_for):
+        conn = store.connect()
+        return conn, outbox_for(conn)
+
+    def printed(self, form: dict, record: PrintRecord) -> str:
+        """Both transactions or neither; the `form` one's id (the rating links to it)."""
+        conn, outbox = self._parts()
+        with transaction(conn):
+            outbox.enqueue(conn, "print", record.to_data())
+            return outbox.enqueue(conn, "form", form).id
+
+
+class FormFlow(Flow[FormState]):
+    name = SERVICE
+    transitions = TRANSITIONS
+
+    def __init__(self, forms: Callable[[str | None], list[FillableForm]], *, executor=None,
+                 clock: Callable[[], float] = time.monotonic, today: Callable[[], dt.date] = dt.date.today,
+                 reader=None, printer=None, recorder: FormRecorder | None = None,
+                 blank_pdf: Callable[[FillableForm], Path | None] = lambda _f: None,
+                 spool_dir: Path | None = None, card_timeout_s: float = 30.0,
+                 pinyin_index: Path | None = None, handwriting_model: Path | None = None,
+                 render: Callable[..., dict] | None = None):
+        Flow.__init__(self, _S.CHOOSE, executor=executor, clock=clock)
+        self._forms = forms                  # item code (or None: all) -> the forms the catalog fills in
+        self.today = today
+        self.reader = reader                 # kiosk.hardware.idcard.SamReader, when the kiosk has one
+        self.printer = printer               # the document printer (CUPS queue), when up
+        self.recorder = recorder
+        self.blank_pdf = blank_pdf
+        self.spool_dir = spool_dir
+        self.card_timeout_s = card_timeout_s
+        self.pinyin_index = pinyin_index
+        self.handwriting_model = handwriting_model
+        self._render = render or _render_apart
+        self._index = None                   # kiosk.core.input.pinyin.PinyinIndex, open during a visit
+        self._learned = None
+        self._recogniser = None
+        self._card_token = None
+        self._clear()
+
+    def _clear(self) -> None:
+        self.offered: list[FillableForm] = []
+        self.form: FillableForm | None = None
+        self.values: dict[str, str | bool] = {}
+        self.from_card: set[str] = set()
+        self.at = 0
+        self.problem = ""                    # the sentence beside the field, or the reason for failed/card_problem
+        self.pages = 0
+        self.transaction_id: str | None = None
+        self.greeting_name = ""
+
+    # -- what the screen reads --------------------------------------------------------------------------
+    @property
+    def fields(self) -> list[FormField]:
+        return list(self.form.template.fields) if self.form else []
+
+    @property
+    def field(self) -> FormField | None:
+        f = self.fields
+        return f[self.at] if self.state is _S.FILL and 0 <= self.at < len(f) else None
+
+    @property
+    def can_read_cards(self) -> bool:
+        return self.reader is not None and self.form is not None and any(
+            f.card_field for f in self.form.template.fields)
+
+    def value(self, key: str) -> str | bool:
+        return self.values.get(key, False if self._kind(key) == "checkbox" else "")
+
+    def shown(self, f: FormField) -> str:
+        """A value as the screen shows it: an ID number and a name read from the card masked (DESIGN.md
+        section 7); what the citizen typed as typed, so they can check it, ID numbers masked."""
+        v = self.value(f.key)
+        if isinstance(v, bool) or not v:
+            return ""
+        if f.kind == "id_number":
+            return privacy.mask_id_number(v) if len(v) >= 8 else v
+        if f.kind == "name" and f.key in self.from_card:
+            return privacy.mask_name(v)
+        return v
+
+    def _kind(self, key: str) -> str:
+        return next((f.kind for f in self.fields if f.key == key), "text")
+
+    # -- choosing ---------------------------------------------------------------------------------------
+    def enter(self, item_code: str | None = None) -> None:
+        """Open the service: every form on offer, or those of guide `item_code`; one form opens at once."""
+        if self.state is not _S.CHOOSE:
+            return
+        try:
+            self.offered = self._forms(item_code)
+        except Exception:
+            log.exception("forms: the forms of the catalog could not be listed")
+            self.offered = []
+        self.changed()
+        if item_code and len(self.offered) == 1:
+            self.choose(0)
+
+    def choose(self, index: int) -> bool:
+        if self.state is not _S.CHOOSE or not 0 <= index < len(self.offered):
+            return False
+        self.form = self.offered[index]
+        self.values, self.from_card, self.at, self.problem = {}, set(), 0, ""
+        self.go(_S.START)
+        return True
+
+    def back_to_list(self) -> None:
+        if self.state is _S.START:
+            self.form = None
+            self.go(_S.CHOOSE)
+
+    # -- the ID card ------------------------------------------------------------------------------------
+    def read_card(self) -> bool:
+        if self.state not in (_S.START, _S.CARD_PROBLEM) or not self.can_read_cards:
+            return False
+        from kiosk.hardware.device import CancelToken  # the reader driver's cancel token
+
+        token = self._card_token = CancelToken()
+        self.problem = ""
+        self.go(_S.READ_CARD)
+        reader, timeout = self.reader, self.card_timeout_s
+        self.run(lambda: reader.read_card(timeout, cancel=token), self._card_read)
+        return True
+
+    def _card_read(self, card, error) -> None:
+        if self.state is not _S.READ_CARD:
+            return
+        if error is not None:
+            detail = getattr(error, "detail", "") or type(error).__name__
+            if detail == "canceled":
+                self.go(_S.START)
+                return
+            self.problem = "no_card" if detail == "no_card" else "card_unreadable"
+            self.go(_S.CARD_PROBLEM)
+            return
+        privacy.remember_person(card.name, card.id_number)  # scrubbed from every log line until the wipe
+        if "expired" in card.problems(self.today()):
+            self.problem = "card_expired"
+            self.go(_S.CARD_PROBLEM)
+            return
+        filled = validate.fill_from_card(self.form.template, card, today=self.today())
+        self.greeting_name = privacy.mask_name(card.name)
+        del card
+        self.values.update(filled)
+        self.from_card = set(filled)
+        self.at = self._first_open()
+        self.go(_S.FILL)
+
+    def stop_card(self) -> None:
+        """The citizen would rather type: the reader stops waiting."""
+        if self._card_token is not None:
+            self._card_token.cancel()
+        if self.state in (_S.READ_CARD, _S.CARD_PROBLEM):
+            self.go(_S.START)
+
+    def type_it(self) -> None:
+        """Fill every field by hand."""
+        if self.state in (_S.START, _S.CARD_PROBLEM):
+            self.at = 0
+            self.go(_S.FILL)
+
+    def _first_open(self) -> int:
+        for i, f in enumerate(self.fields):
+            if f.key not in self.from_card:
+                return i
+        return 0
+
+    # -- filling --------------------------------------------------------------------------------------
+    def set_value(self, value: str | bool) -> None:
+        """What the field being filled holds now (each key press, each candidate picked)."""
+        f = self.field
+        if f is None:
+            return
+        self.values[f.key] = value
+        self.from_card.discard(f.key)
+        if self.problem:
+            self.problem = ""
+        self.changed("value")
+
+    def next(self) -> bool:
+        """Check the field being filled and move on (to the review after the last); False, with
+        `problem` said, when the value must change first."""
+        f = self.field
+        if f is None:
+            return False
+        value = validate.normalise(f, self.values.get(f.key))
+        problem = validate.check(f, value, today=self.today())
+        if problem:
+            self.problem = problem
+            self.changed("problem")
+            return False
+        if value is not None:
+            self.values[f.key] = value
+        self.problem = ""
+        if self.at + 1 < len(self.fields):
+            self.at += 1
+            self._skip_filled()
+            self.changed("field")
+        else:
+            self.go(_S.REVIEW)
+        return True
+
+    def _skip_filled(self) -> None:
+        """Fields the card filled are passed over going forward (the review shows them)."""
+        while self.at + 1 < len(self.fields) and self.fields[self.at].key in self.from_card:
+            self.at += 1
+
+    def previous(self) -> None:
+        if self.state is not _S.FILL:
+            return
+        self.problem = ""
+        if self.at == 0:
+            self.go(_S.START)
+            return
+        self.at -= 1
+        self.changed("field")
+
+    def edit(self, key: str) -> None:
+        """From the review: change one answer (then back through the fields after it to the review)."""
+        if self.state is not _S.REVIEW:
+            return
+        for i, f in enumerate(self.fields):
+            if f.key == key:
+                self.at, self.problem = i, ""
+                self.go(_S.FILL)
+                return
+
+    def problems(self) -> dict[str, str]:
+        """Every answer's problem (the review refuses to print while there is one)."""
+        return validate.check_all(self.form.template, self.values, today=self.today()) if self.form else {}
+
+    # -- Chinese input ----------------------------------------------------------------------------------
+    def _context(self) -> str:
+        f = self.field
+        return {"name": "name", "address": "address"}.get(f.kind if f else "", "text")
+
+    def candidates(self, letters: str, offset: int = 0, limit: int = 8) -> list[InputCandidate]:
+        """What the pinyin keyboard offers for `letters`, best first; [] when there is no index."""
+        if not letters:
+            return []
+        index = self._open_index()
+        if index is None:
+            return []
+        try:
+            found = index.candidates(letters, limit=limit, offset=offset, context=self._context(),
+                                     learned=self._learned)
+        except ValueError:
+            return []
+        return [InputCandidate(c.text, c.consumed) for c in found]
+
+    def picked(self, letters: str, candidate: InputCandidate) -> None:
+        """The citizen took `candidate` for `letters`: it ranks first for them for the rest of the visit."""
+        if self._learned is not None:
+            from kiosk.core.input.pinyin import Candidate
+
+            self._learned.pick(letters, Candidate(candidate.text, candidate.consumed))
+
+    def _open_index(self):
+        if self._index is None:
+            from kiosk.core.input.pinyin import IndexMissing, Learned, PinyinIndex
+
+            try:
+                self._index = PinyinIndex.open(self.pinyin_index)
+            except IndexMissing as exc:
+                log.error("forms: pinyin input is not available: %s", exc)
+                return None
+            self._learned = Learned()
+        return self._index
+
+    def recognise(self, strokes: Sequence[Sequence[tuple[float, float]]], width: float, height: float,
+                  limit: int = 8) -> list[InputCandidate]:
+        """The characters a drawing on the writing pad may be, best first; [] when nothing is drawn or
+        the kiosk has no handwriting model (the reason is in the log)."""
+        from kiosk.core.input.handwriting import EmptyDrawing, HandwritingError, Recogniser
+
+        if self._recogniser is None:
+            try:
+                self._recogniser = Recogniser.open(self.handwriting_model)
+            except HandwritingError as exc:
+                log.error("forms: handwriting input is not available: %s", exc)
+                return []
+        try:
+            return [InputCandidate(c.text) for c in self._recogniser.recognise(strokes, width, height, limit=limit)]
+        except EmptyDrawing:
+            return []
+
+    @property
+    def handwriting_available(self) -> bool:
+        from kiosk.core.input.handwriting import HandwritingError, find_model
+
+        try:
+            find_model(self.handwriting_model)
+            return True
+        except HandwritingError:
+            return False
+
+    def _close_input(self) -> None:
+        if self._index is not None:
+            self._index.close()
+        if self._recogniser is not None:
+            self._recogniser.close()
+        if self._learned is not None:
+            self._learned.clear()
+        self._index = self._learned = self._recogniser = None
+
+    # -- printing -------------------------------------------------------------------------------------
+    def print(self) -> bool:
+        if self.state not in (_S.REVIEW, _S.FAILED) or self.form is None or self.problems():
+            return False
+        if self.printer is None:
+            self.problem = "printer_offline"
+            self.go(_S.FAILED) if self.state is _S.REVIEW else self.changed()
+            return False
+        form, values, printer = self.form, dict(self.values), self.printer
+        template = form.template
+        spool = Path(self.spool_dir) if self.spool_dir else None
+        record_form = {"template": template.id, "version": template.version, "item_code": form.item_code,
+                       "fields": len(template.fields),
+                       "filled": sum(1 for f in template.fields if values.get(f.key) not in (None, "", False)),
+                       "from_card": bool(self.from_card)}
+        self.problem, self.pages = "", 0
+        self.go(_S.PRINTING)
+
+        def work() -> tuple[int, str | None]:
+            if spool is None:
+                raise PrintFailed("not_configured", "filled forms need a spool folder")
+            spool.mkdir(parents=True, exist_ok=True)
+            pdf = spool / f"form-{uuid.uuid4().hex[:12]}.pdf"
+            try:
+                blank = self.blank_pdf(form) if template.layout.blank is not None else None
+                if template.layout.blank is not None and blank is None:
+                    raise PrintFailed("form_not_here", f"the blank PDF of {template.id} is not in the forms cache")
+                done = self._render(template=template.model_dump(mode="json"), values=values,
+                                    item_name=form.item_name, out_pdf=str(pdf),
+                                    blank_pdf=str(blank) if blank else None)
+                if "error" in done:
+                    raise PrintFailed("form_unprintable", done["error"])
+                pages = int(done["pages"])
+                if not 1 <= pages <= MAX_PAGES:
+                    raise PrintFailed("form_unprintable", f"the filled form has {pages} pages")
+                status = printer.status()
+                if not status.usable:
+                    raise PrintFailed(status.detail or status.state.value,
+                                      f"queue cannot print now ({status.state.value}: {status.detail})")
+                job = A4Job.submit(printer, pdf, title=f"kiosk form {template.id}", timeout_s=printer.timeouts.job,
+                                   clock=printer.clock.monotonic)
+                end = job.follow(printer.clock.sleep, printer.timeouts.poll_interval)
+                if isinstance(end, Stopped):
+                    raise PrintFailed(end.cause, end.detail)
+            finally:
+                pdf.unlink(missing_ok=True)
+            tid = None
+            if self.recorder is not None:
+                try:
+                    tid = self.recorder.printed(
+                        dict(record_form, pages=pages),
+                        PrintRecord(service=SERVICE, source="filled_form", pages=pages, printer="a4",
+                                    item_code=form.item_code))
+                except Exception:
+                    log.exception("forms: the printed form %s could not be recorded", template.id)
+            return pages, tid
+
+        def done(result, error) -> None:
+            if error is None:
+                self.pages, self.transaction_id = result
+                log.info("form %s printed: %d pages", template.id, self.pages)
+                self.go(_S.DONE)
+                return
+            detail = getattr(error, "detail", "") or "print_failed"
+            if not isinstance(error, PrintFailed) and not hasattr(error, "detail"):
+                log.error("forms: printing %s failed unexpectedly: %s: %s", template.id, type(error).__name__, error)
+            else:
+                log.warning("forms: %s not printed: %s (%s)", template.id, detail, error)
+            self.problem = detail
+            self.go(_S.FAILED)
+
+        self.run(work, done)
+        return True
+
+    def back_to_review(self) -> None:
+        if self.state is _S.FAILED:
+            self.problem = ""
+            self.go(_S.REVIEW)
+
+    # -- leaving, the end of the visit ------------------------------------------------------------------
+    def leaving(self, idle: bool) -> Leaving:
+        if self.state is _S.PRINTING:
+            return Leaving(Leave.FINISH, "printing")
+        return FREE
+
+    def cancel_in_flight(self) -> None:
+        pass
+
+    def reset(self) -> None:
+        """The visit ended: every value, the card's, the typed, the learned, is dropped; the input data closes."""
+        if self._card_token is not None:
+            self._card_token.cancel()
+            self._card_token = None
+        self._close_input()
+        self.values.clear()
+        self._clear()
+        self.new_visit()
+        self.changed()
+
+
+def _render_apart(**kwargs) -> dict:
+    from kiosk.core.apart import call_apart  # reportlab and pypdf stay out of the UI
+
+    return call_apart("kiosk.core.forms.render:render_apart", **kwargs)
+
+
+__all__ = ["FormFlow", "FormRecorder", "FormState", "InputCandidate", "MAX_PAGES", "PrintFailed", "SERVICE"]
