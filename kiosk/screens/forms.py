@@ -36,7 +36,8 @@ from kiosk.screens.widgets import BigButton, RoundButton
 
 PINYIN, HANDWRITING, DIGITS, LATIN = "pinyin", "handwriting", "digits", "latin"
 LETTER_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-PAGE = 6   # candidates a row shows
+PAGE_CHARS = {False: 12, True: 7}   # the characters a row of candidates holds, normal and elder mode
+ASK = 12                            # candidates asked for at a time, a page taken from them
 
 PROBLEMS = {
     "no_card": N_("No ID card was found on the reader. Please place it flat on the reader and try again."),
@@ -316,28 +317,55 @@ class FormsScreen(VisitScreen):
         """Letters left when the citizen moves on are dropped, never typed as Latin text by surprise."""
         self.letters = ""
 
-    def _ask_pinyin(self, page: int) -> None:
-        found = self.flow.candidates(self.letters, offset=page * PAGE, limit=PAGE + 1) if self.letters else []
-        self.page = page
-        self._set_candidates(found[:PAGE], more=len(found) > PAGE)
+    def _fit(self, found: list) -> int:
+        """How many of `found` one row holds: as many as their characters allow (at least one)."""
+        budget, n, used = PAGE_CHARS[self.scale_is_elder()], 0, 0
+        for c in found:
+            used += max(1, len(c.text))
+            if n and used > budget:
+                break
+            n += 1
+        return n
+
+    def scale_is_elder(self) -> bool:
+        return bool(getattr(self._app(), "elder", False))
+
+    def _show_page(self, start: int, found: list, more_after: bool) -> None:
+        """Show the candidates from `start` (`found` begins there); ‹ goes back to where the page before began."""
+        n = self._fit(found)
+        if start == 0:
+            self._starts = [0]
+        elif not self._starts or start > self._starts[-1]:
+            self._starts.append(start)
+        self.page = len(self._starts) - 1
+        self._next_start = start + n
+        self._set_candidates(found[:n], more=n < len(found) or more_after)
+
+    def _ask_pinyin(self, start: int) -> None:
+        found = self.flow.candidates(self.letters, offset=start, limit=ASK + 1) if self.letters else []
+        self._show_page(start, found[:ASK], more_after=len(found) > ASK)
 
     def _page(self, page: int) -> None:
         if page < 0 or (page > self.page and not self.more):
             return
-        if self.mode == HANDWRITING:
-            found = self._drawn[page * PAGE:]
-            self.page = page
-            self._set_candidates(found[:PAGE], more=len(found) > PAGE)
+        if page < self.page:
+            del self._starts[page + 1:]
+            start = self._starts[page]
         else:
-            self._ask_pinyin(page)
+            start = self._next_start
+        if self.mode == HANDWRITING:
+            self._show_page(start, self._drawn[start:], more_after=False)
+        else:
+            self._ask_pinyin(start)
 
     def drawn(self, pad: WritingPad) -> None:
         """A stroke ended on the pad: what it may be so far."""
-        self._drawn = self.flow.recognise(pad.strokes, pad.width, pad.height, limit=PAGE * 2)
-        self.page = 0
-        self._set_candidates(self._drawn[:PAGE], more=len(self._drawn) > PAGE)
+        self._drawn = self.flow.recognise(pad.strokes, pad.width, pad.height, limit=ASK)
+        self._show_page(0, self._drawn, more_after=False)
 
     _drawn: list = []
+    _starts: list = []
+    _next_start = 0
 
     def rewrite(self) -> None:
         self._clear_pad()
@@ -353,6 +381,7 @@ class FormsScreen(VisitScreen):
         row = self._inputs["candidates"]
         keys = [f"c{i}" for i in range(len(found))]
         row.captions = {**{f"c{i}": c.text for i, c in enumerate(found)}, "prev": "‹", "next": "›"}
+        row.widths = {**{f"c{i}": max(1.0, len(c.text) * 0.9) for i, c in enumerate(found)}, "prev": 0.6, "next": 0.6}
         row.rows = [keys + ["prev", "next"]] if keys else []
 
     # -- drawing the flow's state -----------------------------------------------------------------------

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.tour import (steps_documents, steps_fees, steps_guides, steps_handin, steps_home, steps_pickup,
-                        steps_progress, steps_technician, steps_tickets)
+from kiosk.tour import (steps_documents, steps_fees, steps_forms, steps_guides, steps_handin, steps_home,
+                        steps_pickup, steps_progress, steps_technician, steps_tickets)
 from kiosk.tour.driver import UiDriver
 from kiosk.tour.step import Step
 
@@ -28,6 +28,7 @@ FLOWS: dict[str, list[Step]] = {
     **steps_progress.FLOWS,
     **steps_guides.FLOWS,
     **steps_documents.FLOWS,
+    **steps_forms.FLOWS,
     **steps_tickets.FLOWS,
     **steps_fees.FLOWS,
     **steps_technician.FLOWS,
@@ -41,6 +42,7 @@ SERVICE: dict[str, str] = {
     **dict.fromkeys(steps_progress.FLOWS, "progress"),
     **dict.fromkeys(steps_guides.FLOWS, "guides"),
     **dict.fromkeys(steps_documents.FLOWS, "documents"),
+    **dict.fromkeys(steps_forms.FLOWS, "forms"),
     **dict.fromkeys(steps_tickets.FLOWS, "tickets"),
     **dict.fromkeys(steps_fees.FLOWS, "fees"),
 }
