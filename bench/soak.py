@@ -6,12 +6,13 @@ wiped as after a real citizen. The cycle is a day in the hall: window staff
 deposit certificates, citizens collect them by code, QR code and ID card (one
 leaves the door open, one mistypes into a lockout), look up and search guides,
 print released documents and forms, pay, rate, hand materials in that staff
-collect, take a queue ticket, ask about their case's progress (on line and off), have fee notices
+collect, fill in forms (the card read, pinyin, a character written, printed; a name typed in elder
+mode), take a queue ticket, ask about their case's progress (on line and off), have fee notices
 refused (one paid already, one of another hall, one mistyped; with the platform away), walk away.
 A fee notice is paid once, so the cycle's payments are the documents' (the same payment flow and
 screen); the fee screen itself is visited every cycle. Every step is checked
 as the tour checks it; a session whose steps fail is reported, since it would
-not measure what it claims to. RSS is sampled every two cycles (24 sessions), a moment after
+not measure what it claims to. RSS is sampled every two cycles (44 sessions), a moment after
 the visit ends, when the UI has handed freed memory back. Budget: at most
 250 MB, and no upward trend (the slope over the second half, after warm-up,
 under 2 MB per 100 sessions). Prints the samples, then:
@@ -42,7 +43,7 @@ TREND_BUDGET = 2.0
 CYCLE = ("pickup-deposit", "guides", "pickup-code", "documents-card", "pickup-qr-elder", "guides-elder",
          "pickup-id-card", "tickets", "progress", "documents-form-elder", "pickup-door-left-open", "fees-refused-en",
          "documents-code", "pickup-lockout", "progress-offline", "handin", "handin-staff-collect", "fees-offline",
-         "tickets-en-elder", "idle")
+         "tickets-en-elder", "forms", "forms-elder", "idle")
 # the paper-out steps need a technician's hand on the sim; the deposit by scanned case leaves one more item in
 # a door each cycle that no pickup of the cycle collects (the tour shows it once), so a day would fill the locker
 SKIP_STEPS = ("paper-out", "paper-loaded", "case-scanned")
