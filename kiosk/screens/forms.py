@@ -384,8 +384,29 @@ class FormsScreen(VisitScreen):
         row.widths = {**{f"c{i}": max(1.0, len(c.text) * 0.9) for i, c in enumerate(found)}, "prev": 0.6, "next": 0.6}
         row.rows = [keys + ["prev", "next"]] if keys else []
 
+    def give_back(self) -> None:
+        """Nothing typed stays in a widget, a text texture or a caption once the visit is over, even for
+        the moment before the screen is collected (DESIGN.md section 7)."""
+        self._render_off = True
+        self.value = self.letters = ""
+        self._drawn = []
+        self._set_candidates([])
+        self._inputs["candidates"].captions = {}
+        self._inputs["pad"].clear()
+        for label in (self.ids.value_shown,):
+            label.text = ""
+            label.texture_update()
+        for row in list(self.ids.answers.children):
+            row.answer = ""
+        self.ids.answers.clear_widgets()
+        super().give_back()
+
+    _render_off = False
+
     # -- drawing the flow's state -----------------------------------------------------------------------
     def render(self, *_a) -> None:
+        if self._render_off:
+            return
         f = self.flow
         self.state = f.state.value
         self.rows = [{"text": f"{o.template.title}\n{o.item_name}", "index": i, "screen": self.proxy_ref}

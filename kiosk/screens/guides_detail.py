@@ -29,6 +29,7 @@ from kiosk.screens.widgets import RoundButton, forget_widget_tree
 QR_DP = 280   # the QR code's side before the elder scale: a phone reads it from arm's length
 RECEIPT_TITLE = N_("Print on receipt paper")
 A4_TITLE = N_("Print on A4 paper")
+FORM_TITLE = N_("Fill in its form here")
 
 
 class DetailText(Label):
@@ -71,12 +72,22 @@ class GuideDetailView(Screen):
             self._fill(self.flow.item)
             if "detail" in aspects:
                 self.ids.scroller.scroll_y = 1
+        if aspects & {"detail", "lang"} or self._released:
+            item = self.flow.item
+            app = App.get_running_app()
+            self.ids.fill_form.offered = bool(item is not None and any(m.fill_form for m in item.materials)
+                                              and app is not None and app.offers("forms"))
         if aspects & {"options", "detail", "print"}:
             for kind, button in ((RECEIPT, self.ids.print_receipt), (A4, self.ids.print_a4)):
                 opt = self.flow.options.get(kind)
                 button.offered = opt is not None
                 button.reason = opt.reason if opt and not opt.available else ""
                 button.disabled = opt is None or not opt.available
+
+    def fill_form(self) -> None:
+        """Fill in the guide's form at the kiosk (the forms service, with this guide's forms)."""
+        if self.flow.item is not None:
+            App.get_running_app().open_service("forms", item_code=self.flow.item.code)
 
     def blocks(self, item) -> list[tuple[str, str]]:
         """The guide as (style, text) blocks, in reading order; ("qr", url) for the QR code."""

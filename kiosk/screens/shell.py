@@ -226,12 +226,21 @@ class KioskApp(App):
         """The home screen, once the visit is wiped (never a way out on its own)."""
         self.screens.current = "home"
 
-    def open_service(self, key: str) -> None:
+    def open_service(self, key: str, item_code: str | None = None) -> None:
+        """Open the service `key`; `item_code`: for the guide the citizen came from (the forms of that
+        guide), where the service's flow takes one (`for_item`)."""
         service = next((s for s in self.services_on_home() if s.key == key), None)
         if service is None or unavailable_reason(service, self.device_problems):
             return   # switched off (a tap that arrived as the tile went) or a device of it is down
+        if item_code is not None and hasattr(self.kiosk.flows.get(key), "for_item"):
+            self.kiosk.flows[key].for_item(item_code)
         self.kiosk.parts.visit.enter(key)
         self.show(key)
+
+    def offers(self, key: str) -> bool:
+        """The service `key` is on the home screen and its devices are up."""
+        service = next((s for s in self.services_on_home() if s.key == key), None)
+        return service is not None and not unavailable_reason(service, self.device_problems)
 
     def set_device_problem(self, device: str, problem: DeviceProblem | None) -> None:
         """A device went down (`problem` says why, for technicians) or came back (None).

@@ -211,3 +211,80 @@ def test_fill_a_form_from_the_card_with_pinyin_handwriting_and_digits_and_print_
     ui.wait_for(lambda: app.screens.current == "rating", 5, "the rating")
     ui.reset()
     assert flow.values == {} and flow._index is None and flow._recogniser is None
+
+
+def test_a_guide_opens_its_form_and_nothing_typed_outlives_the_visit(ui, shot):
+    """From a guide's detail to its form; what is typed reaches no log line, and after the visit no object the
+    app holds, no table of the kiosk's database and no screen keeps it."""
+    import gc
+    import logging
+
+    from kiosk.app.root import GUIDES
+    from kiosk.core.guides.flow import View
+
+    app = ui.app
+    runtime = app.kiosk.parts.runtime
+    runtime.devices.get("document_printer") or runtime.wait_ready(10)
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(self.format(record))
+
+    keep = Keep(level=logging.DEBUG)
+    logging.getLogger().addHandler(keep)
+    try:
+        app.session.touch()
+        app.open_service("guides")
+        guides = app.screen("guides")
+        app.kiosk.flow(GUIDES).open_item(FORM_ITEM)
+        ui.wait_for(lambda: guides.views[View.DETAIL].ids.fill_form.offered, 10, "the guide's form button")
+        shot("guide")
+        ui.tap(guides.views[View.DETAIL].ids.fill_form)
+        screen = app.screen("forms")
+        ui.wait_for(lambda: app.screens.current == "forms" and screen.panels.current == "start", 10,
+                    "the guide's one form, opened at once")
+        ui.tap(screen.ids.type_it)
+        _at(ui, screen, "name")
+        _type_pinyin(ui, screen, "wangxiuying", "王秀英")
+        _next(ui, screen)
+        _at(ui, screen, "sex")
+        ui.tap(next(b for b in screen.ids.choice_box.children if b.choice == "女"))
+        _next(ui, screen)
+        _at(ui, screen, "nation")
+        _type_pinyin(ui, screen, "hanzu", "汉族")
+        _next(ui, screen)
+        _at(ui, screen, "id_number")
+        _digits(ui, screen, "11010519491231002")
+        ui.tap_key(screen.ids.digits, "X")
+        _next(ui, screen)
+        _at(ui, screen, "phone")
+        _digits(ui, screen, "13912345678")
+        shot("typed")
+        assert screen.flow.values["name"] == "王秀英" and screen.flow.values["id_number"] == "11010519491231002X"
+    finally:
+        ui.reset()
+        logging.getLogger().removeHandler(keep)
+    ui.pump(10)
+    typed = ("王秀英", "11010519491231002X", "13912345678")
+    for line in lines:
+        assert not any(t in line for t in typed), f"a log line holds what was typed: {line}"
+    gc.collect()
+    for obj in gc.get_objects():
+        try:
+            if type(obj) is dict or isinstance(obj, dict):
+                values = obj.values()
+            elif type(obj) in (list, tuple, set):
+                values = obj
+            else:
+                continue
+            held = [v for v in values if isinstance(v, str) and any(t in v for t in typed)]
+        except (RuntimeError, ReferenceError):   # changed while looked at, or a dead weak proxy: not held
+            continue
+        keys = [k for k, v in obj.items() if v in held][:3] if held and isinstance(obj, dict) else []
+        assert not held, f"after the visit a {type(obj).__name__} still holds {held[0]!r} (under {keys})"
+    conn = app.kiosk.parts.store.connect()
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        for row in conn.execute(f'SELECT * FROM "{table}"').fetchall():
+            assert not any(isinstance(c, str) and any(t in c for t in typed) for c in row), f"{table} holds it"
+    assert "forms" not in app.screen_names() or app.screens.current == "home"

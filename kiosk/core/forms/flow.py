@@ -138,6 +138,7 @@ class FormFlow(Flow[FormState]):
         self._learned = None
         self._recogniser = None
         self._card_token = None
+        self._item_code: str | None = None
         self._clear()
 
     def _clear(self) -> None:
@@ -185,10 +186,16 @@ class FormFlow(Flow[FormState]):
         return next((f.kind for f in self.fields if f.key == key), "text")
 
     # -- choosing ---------------------------------------------------------------------------------------
+    def for_item(self, item_code: str) -> None:
+        """The citizen comes from guide `item_code`: the next `enter()` offers its forms only."""
+        self._item_code = item_code
+
     def enter(self, item_code: str | None = None) -> None:
-        """Open the service: every form on offer, or those of guide `item_code`; one form opens at once."""
+        """Open the service: every form on offer, or those of guide `item_code` (or the one `for_item`
+        named); a guide's one form opens at once."""
         if self.state is not _S.CHOOSE:
             return
+        item_code = item_code or self._item_code
         try:
             self.offered = self._forms(item_code)
         except Exception:
@@ -500,6 +507,7 @@ class FormFlow(Flow[FormState]):
             self._card_token = None
         self._close_input()
         self.values.clear()
+        self._item_code = None
         self._clear()
         self.new_visit()
         self.changed()
