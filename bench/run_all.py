@@ -22,6 +22,8 @@ BENCHES = [
     ("drain.py", "outbox drain of 20,000 items to a local central (s)"),
     ("startup.py", "UI cold start to home screen under Xvfb (s)"),
     ("pickup.py", "pickup: code accepted to unlock frame (ms)"),
+    ("pinyin_latency.py", "forms: pinyin candidates for a keystroke, p95 (ms)"),
+    ("handwriting_latency.py", "forms: candidates for a drawn character, p95 (ms)"),
     ("soak.py", "UI RSS after 500 scripted sessions (MB)"),
     ("config_bundle.py", "signed config: verify and apply; a 50 MB body refused"),
     ("management_hostile.py", "management API: slow senders held, files written by a refused flood, agent RSS"),
