@@ -10,9 +10,39 @@ from __future__ import annotations
 from pathlib import Path
 
 
+DEMO_CATALOG = Path(__file__).resolve().parents[2] / "config" / "demo-catalog.json"
+
+
 def write_demo_form(title: str, item_name: str, url: str, out: str) -> int:
-    """`render_demo_form` into the file `out` (in a child process); returns its size."""
+    """`render_demo_form` into the file `out` (in a child process); returns its size. A form that the
+    demo catalog fills in on its blank gets that blank, drawn from its template, so the answers land
+    in its boxes."""
+    template = _blank_template(url)
+    if template is not None:
+        from kiosk.core.forms.render import render_blank
+
+        render_blank(template, item_name, out)
+        return Path(out).stat().st_size
     return Path(out).write_bytes(render_demo_form(title, item_name, url))
+
+
+def _blank_template(url: str):
+    """The demo catalog's template filled in on the blank at `url`, if there is one."""
+    import json
+
+    from kiosk.wire.forms import FormTemplate
+
+    try:
+        catalog = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for item in catalog.get("items", ()):
+        for material in item.get("materials", ()):
+            form = material.get("fill_form")
+            blank = (form or {}).get("layout", {}).get("blank")
+            if blank and url in (blank.get("url"), material.get("blank_form_url")):
+                return FormTemplate.model_validate(form)
+    return None
 
 
 def render_demo_form(title: str, item_name: str, url: str) -> bytes:
