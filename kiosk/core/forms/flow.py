@@ -72,7 +72,7 @@ TRANSITIONS = {
     _S.READ_CARD: {_S.START, _S.FILL, _S.CARD_PROBLEM},
     _S.CARD_PROBLEM: {_S.START, _S.READ_CARD, _S.FILL},
     _S.FILL: {_S.START, _S.REVIEW},
-    _S.REVIEW: {_S.FILL, _S.PRINTING},
+    _S.REVIEW: {_S.FILL, _S.PRINTING, _S.FAILED},
     _S.PRINTING: {_S.DONE, _S.FAILED},
     _S.FAILED: {_S.REVIEW, _S.PRINTING},
     _S.DONE: set(),
@@ -418,7 +418,7 @@ class FormFlow(Flow[FormState]):
             return False
         if self.printer is None:
             self.problem = "printer_offline"
-            self.go(_S.FAILED) if self.state is _S.REVIEW else self.changed()
+            self.go(_S.FAILED)
             return False
         form, values, printer = self.form, dict(self.values), self.printer
         template = form.template
