@@ -50,5 +50,16 @@ class Context:
             print(text(doc) if callable(text) else text)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number from 1 (a --limit), with a message naming what was given."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")

@@ -1,22 +1,11 @@
 """`kiosk guides`: import or seed the service-guide catalog, search it as the kiosk does, show one item."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json, positive_int
 from kiosk.core.guides.catalog import CatalogError, GuideCatalog
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
 
 
 def register(sub) -> None:
@@ -38,7 +27,7 @@ def register(sub) -> None:
 
     search = guides.add_parser("search", help="search the items shown on the kiosk, best first")
     search.add_argument("query", metavar="QUERY", help="Chinese, pinyin (shebao) or initials (sb)")
-    search.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N results (default 20)")
+    search.add_argument("--limit", type=positive_int, default=20, metavar="N", help="at most N results (default 20)")
     add_json(search)
     search.set_defaults(handler=run_search)
 

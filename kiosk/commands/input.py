@@ -6,20 +6,9 @@ Needs no config: the index is a file of the installed package (or --index PATH).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json, positive_int
 
 
 def register(sub) -> None:
@@ -30,7 +19,7 @@ def register(sub) -> None:
     py = inp.add_parser("pinyin", help="pinyin candidates for LETTERS, best first, as the keyboard offers them")
     py.add_argument("letters", metavar="LETTERS",
                     help="pinyin without tones: full (zhangsan), initials (zs), partial (beij), xi'an, v for u-umlaut")
-    py.add_argument("--limit", type=_positive, default=10, metavar="N", help="at most N candidates (default 10)")
+    py.add_argument("--limit", type=positive_int, default=10, metavar="N", help="at most N candidates (default 10)")
     py.add_argument("--index", metavar="PATH", default=None,
                     help="the pinyin index to read (default: the one built into the package by `make setup`)")
     add_json(py)

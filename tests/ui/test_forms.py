@@ -41,44 +41,18 @@ def _next(ui, screen) -> None:
 
 
 def _type_pinyin(ui, screen, letters: str, want: str) -> None:
-    """Type `letters` on the letter keys, then tap the candidate `want` (paging on if it is not on the first page)."""
-    keys = screen.ids.letters
-    for ch in letters:
-        ui.tap_key(keys, ch)
-    for _page in range(4):
-        texts = [c.text for c in screen.candidates]
-        if want in texts:
-            ui.tap_key(screen.ids.candidates, f"c{texts.index(want)}")
-            return
-        ui.tap_key(screen.ids.candidates, "next")
-    raise AssertionError(f"{want!r} is not offered for {letters!r}; the first page was {texts}")
+    """Type `letters` on the letter keys, then tap the candidate `want` (as the tour does)."""
+    from kiosk.tour import steps_forms
+
+    steps_forms._letters(letters)(ui)
+    steps_forms._pick(want)(ui)
 
 
-def _draw(ui, pad, strokes, box: float = 1024.0) -> None:
-    """Draw recorded strokes (tests/data/handwriting: a 1024 box, y downwards) on the pad with a finger."""
-    from kivy.base import EventLoop
-    from kivy.core.window import Window
+def _draw(ui, strokes) -> None:
+    """Write recorded strokes (tests/data/handwriting: a 1024 box, y downwards) on the pad with a finger."""
+    from kiosk.tour import steps_forms
 
-    from kiosk.tour.driver import Finger
-
-    def at(x, y):
-        px = pad.x + pad.width * 0.1 + x / box * pad.width * 0.8
-        py = pad.top - pad.height * 0.1 - y / box * pad.height * 0.8
-        return px, py
-
-    for stroke in strokes:
-        x, y = at(*stroke[0])
-        finger = Finger(x, y)
-        EventLoop.post_dispatch_input("begin", finger)
-        ui.pump(1)
-        for p in stroke[1:]:
-            x, y = at(*p)
-            finger.move({"x": x / max(1.0, Window.width - 1.0), "y": y / max(1.0, Window.height - 1.0)})
-            EventLoop.post_dispatch_input("update", finger)
-            ui.pump(1)
-        finger.update_time_end()
-        EventLoop.post_dispatch_input("end", finger)
-        ui.pump(1)
+    steps_forms._write(strokes)(ui)
 
 
 def _strokes(char: str):
@@ -144,7 +118,7 @@ def test_fill_a_form_from_the_card_with_pinyin_handwriting_and_digits_and_print_
     ui.tap(screen.ids.mode_handwriting)
     ui.pump(3)
     assert not screen.ids.pad.disabled
-    _draw(ui, screen.ids.pad, _strokes("路"))
+    _draw(ui, _strokes("路"))
     ui.pump(3)
     assert "路" in [c.text for c in screen.candidates[:5]], [c.text for c in screen.candidates]
     shot("handwriting")
