@@ -66,11 +66,11 @@ def _http_url(value: str) -> str:
 
 
 def _notice_key(value: str | None) -> str | None:
-    from kiosk.wire.sealed import SealError, parse_public_key
+    from kiosk.wire.sealed import SealError, public_key_raw
 
     if value is not None:
         try:
-            parse_public_key(value)
+            public_key_raw(value)
         except SealError as exc:
             raise PydanticCustomError("bad_notice_key", str(exc)) from None
     return value

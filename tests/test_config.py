@@ -31,7 +31,7 @@ def test_data_dir_is_relative_to_the_config_file(tmp_path):
     (r'^id = .*$', '', "kiosk.id: required key is missing"),
     (r'^encoding = .*$', 'encoding = "latin-1"', "devices.receipt_printer.encoding: expected one of"),
     (r'^disabled = \[\]$', 'disabled = ["guides", "tikets"]',
-     'services.disabled.1: unknown service; the services are pickup, handin, guides, documents, progress, fees, '
+     'services.disabled.1: unknown service; the services are pickup, handin, guides, documents, forms, progress, fees, '
      'tickets, got "tikets"'),
     (r'^disabled = \[\]$', 'disabled = "tickets"', 'services.disabled: expected a list, got "tickets"'),
 ])

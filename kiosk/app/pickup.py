@@ -39,7 +39,6 @@ from kiosk.core.staff import StaffSignIn
 from kiosk.hardware.device import DeviceError
 from kiosk.store import PerThread
 from kiosk.sync.outbox import Outbox
-from kiosk.wire import sealed
 
 if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.services import Parts
@@ -187,7 +186,7 @@ def site_of(settings: Settings, zone: tzinfo | None = None) -> LockerSite:
     key = settings.central.notice_key
     locker = settings.devices.locker
     return LockerSite(settings.kiosk.id, settings.kiosk.hall, locker.place if locker else "",
-                      sealed.parse_public_key(key) if key else None, zone)
+                      key.strip() if key else None, zone)
 
 
 def wall_clock_from(monotonic: Clock) -> Callable[[], float]:

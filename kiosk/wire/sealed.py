@@ -23,14 +23,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import hpke
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+if TYPE_CHECKING:  # pragma: no cover
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 SEALED_PREFIX = "hpke1:"
 PUBLIC_PREFIX = "x25519:"
-_SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_128_GCM)
 _INFO = b"kiosk pickup code v1"
+
+
+def _suite():
+    """HPKE's suite, imported when a code is sealed or opened: `cryptography` (some 10 MB resident) is
+    loaded by the process that seals (a child of the UI, kiosk/core/locker/model.py) and by the
+    platform, never by the UI itself, which only checks the key's text (`public_key_raw`)."""
+    from cryptography.hazmat.primitives import hpke
+
+    return hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_128_GCM)
 
 
 class SealError(ValueError):
@@ -53,14 +62,15 @@ def binding(kiosk_id: str, case_number: str, code_hash: str) -> bytes:
     return b"\x00".join((_INFO, kiosk_id.encode(), case_number.encode(), code_hash.encode()))
 
 
-def public_key_text(key: X25519PublicKey) -> str:
+def public_key_text(key: "X25519PublicKey") -> str:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     return PUBLIC_PREFIX + _b64(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
-def parse_public_key(text: str) -> X25519PublicKey:
-    """`x25519:<base64url>` as written by `kiosk central notice-key`."""
+def public_key_raw(text: str) -> bytes:
+    """The 32 bytes of `x25519:<base64url>` as written by `kiosk central notice-key`; every 32 bytes
+    are an X25519 public key, so this is the whole check, and it needs no `cryptography`."""
     text = text.strip()
     if not text.startswith(PUBLIC_PREFIX):
         raise SealError(f"the notice key must start with {PUBLIC_PREFIX!r} (print it with "
@@ -68,39 +78,58 @@ def parse_public_key(text: str) -> X25519PublicKey:
     raw = _unb64(text[len(PUBLIC_PREFIX):], "the notice key")
     if len(raw) != 32:
         raise SealError(f"the notice key is {len(raw)} bytes, an X25519 key has 32")
-    return X25519PublicKey.from_public_bytes(raw)
+    return raw
 
 
-def new_private_key() -> X25519PrivateKey:
+def parse_public_key(text: str) -> "X25519PublicKey":
+    """`x25519:<base64url>` as a key object (`public_key_raw` checks it)."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+    return X25519PublicKey.from_public_bytes(public_key_raw(text))
+
+
+def new_private_key() -> "X25519PrivateKey":
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
     return X25519PrivateKey.generate()
 
 
-def private_key_text(key: X25519PrivateKey) -> str:
+def private_key_text(key: "X25519PrivateKey") -> str:
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
     return _b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
 
-def parse_private_key(text: str) -> X25519PrivateKey:
+def parse_private_key(text: str) -> "X25519PrivateKey":
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
     raw = _unb64(text.strip(), "the notice private key")
     if len(raw) != 32:
         raise SealError(f"the notice private key is {len(raw)} bytes, an X25519 key has 32")
     return X25519PrivateKey.from_private_bytes(raw)
 
 
-def seal(public_key: X25519PublicKey, code: str, bound_to: bytes) -> str:
-    """The code, sealed to the notifier and bound to its deposit (`binding(...)`)."""
-    return SEALED_PREFIX + _b64(_SUITE.encrypt(code.encode("ascii"), public_key, info=bound_to))
+def seal(public_key: "X25519PublicKey | str", code: str, bound_to: bytes) -> str:
+    """The code, sealed to the notifier (a key, or its `x25519:` text) and bound to its deposit
+    (`binding(...)`)."""
+    if isinstance(public_key, str):
+        public_key = parse_public_key(public_key)
+    return SEALED_PREFIX + _b64(_suite().encrypt(code.encode("ascii"), public_key, info=bound_to))
 
 
-def open_sealed(private_key: X25519PrivateKey, sealed: str, bound_to: bytes) -> str:
+def seal_job(key: str, code: str, bound_to: str) -> str:
+    """`seal` in a child process (kiosk/core/apart.py: JSON in and out): `bound_to` as base64url."""
+    return seal(key, code, _unb64(bound_to, "the binding"))
+
+
+def open_sealed(private_key: "X25519PrivateKey", sealed: str, bound_to: bytes) -> str:
     """The code inside; SealError when the value is malformed, sealed to another key, or moved from
     the deposit it was sealed for."""
     if not isinstance(sealed, str) or not sealed.startswith(SEALED_PREFIX):
         raise SealError(f"a sealed code starts with {SEALED_PREFIX!r}")
     data = _unb64(sealed[len(SEALED_PREFIX):], "the sealed code")
     try:
-        code = _SUITE.decrypt(data, private_key, info=bound_to)
+        code = _suite().decrypt(data, private_key, info=bound_to)
     except Exception as exc:  # cryptography raises InvalidTag or ValueError for a short or altered value
         raise SealError("the sealed code does not open with this notice key for this deposit "
                         "(another platform's key, or altered)") from exc

@@ -259,7 +259,7 @@ def test_a_bundle_switches_services_off_and_an_unknown_service_is_refused_naming
     assert config.load(kiosk.config).services.disabled == ["handin", "tickets"]
     out = kiosk.apply(signed(kiosk.key, 4, {"services": {"disabled": ["tikets"]}}))
     assert out.result == "rejected" and out.code == "invalid_settings"
-    assert "services.disabled.0" in out.reason and "pickup, handin, guides, documents, progress, fees, tickets" \
+    assert "services.disabled.0" in out.reason and "pickup, handin, guides, documents, forms, progress, fees, tickets" \
         in out.reason
     assert config.load(kiosk.config).services.disabled == ["handin", "tickets"]   # kept
 

@@ -26,6 +26,7 @@ Plain Python; the connection, outbox, alarms and clock are injected.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import math
 import re
@@ -36,8 +37,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Callable, Iterable
-
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from kiosk.core.privacy import ID_NUMBER, keyed_hash
 from kiosk.store import explain, transaction
@@ -204,13 +203,14 @@ class LockerSite:
     """Where the locker stands and who may read its codes, as a `deposit` tells the platform.
 
     `notice_key` is the platform notifier's public key (`[central] notice_key`): with it each
-    deposit carries its code sealed to the notifier, and the platform texts it to the applicant;
+    deposit carries its code sealed to the notifier (in a child process: the UI never loads the
+    cryptography library), and the platform texts it to the applicant;
     without it no notice can be sent, and staff hand the code on themselves. `zone` is the zone of
     the times written (None: the kiosk's own)."""
     kiosk_id: str = ""
     hall: str = ""
     place: str = ""
-    notice_key: X25519PublicKey | None = None
+    notice_key: str | None = None      # its `x25519:` text, checked when the config was loaded
     zone: tzinfo | None = None
 
     @property
@@ -221,7 +221,11 @@ class LockerSite:
         """The code for the notifier's eyes only, bound to this deposit; None without a notice key."""
         if self.notice_key is None:
             return None
-        return sealed.seal(self.notice_key, code, sealed.binding(self.kiosk_id, case_number, hashed))
+        from kiosk.core.apart import call_apart  # cryptography is loaded by the child, never by the UI
+
+        bound = base64.urlsafe_b64encode(sealed.binding(self.kiosk_id, case_number, hashed)).decode("ascii")
+        return call_apart("kiosk.wire.sealed:seal_job", key=self.notice_key, code=code, bound_to=bound.rstrip("="),
+                          timeout_s=30)
 
     def moment(self, ts: float) -> datetime:
         """Unix seconds as a time in the kiosk's zone (what a receipt prints)."""
