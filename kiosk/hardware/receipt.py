@@ -24,7 +24,28 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Mapping
 
-from escpos.escpos import Escpos
+
+def _escpos_capabilities_cache() -> None:
+    """python-escpos parses its printer capabilities (YAML) at import and keeps them as a pickle in
+    $ESCPOS_CAPABILITIES_PICKLE_DIR, by default a new temporary directory each time: every start of
+    the UI parsed the YAML again (3 MB more resident for the life of the process) and left a
+    directory behind. A private cache directory of this user (0700: a pickle is code) is kept instead."""
+    if "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    cache = os.path.join(base, "kiosk", "escpos")
+    try:
+        os.makedirs(cache, mode=0o700, exist_ok=True)
+        st = os.stat(cache)
+    except OSError:
+        return
+    if st.st_uid == os.getuid() and not st.st_mode & 0o077:
+        os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = cache
+
+
+_escpos_capabilities_cache()
+
+from escpos.escpos import Escpos  # noqa: E402  (after its cache directory is chosen)
 
 from kiosk.hardware.device import (SYSTEM_CLOCK, DeviceClock, Completion, Device, DeviceError, ProtocolError, SelfTest,
                                    State, Status, Timeouts)
