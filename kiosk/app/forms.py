@@ -31,10 +31,22 @@ def make(parts: "Parts") -> "FormFlow":
     blanks = FormLibrary(catalog, settings.data_path / settings.documents.forms_dir,
                          sample_forms=settings.documents.sample_forms)
 
+    with_forms: list = [None, ()]    # (catalog stamp, the codes of the items that have a form to fill)
+
     def forms(item_code: str | None):
-        codes = [item_code] if item_code else [s.code for s in catalog.items()]
+        """The forms of guide `item_code`, or of every guide; which guides have one is worked out once
+        per catalog version (on the flow's first look after an import), not item by item at each visit."""
+        if item_code is None:
+            stamp = catalog.stamp()
+            if with_forms[0] != stamp or stamp is None:
+                codes = []
+                for summary in catalog.items():
+                    item = catalog.get(summary.code)
+                    if item is not None and any(m.fill_form for m in item.materials):
+                        codes.append(item.code)
+                with_forms[:] = [stamp, tuple(codes)]
         out = []
-        for code in codes:
+        for code in ([item_code] if item_code else with_forms[1]):
             item = catalog.get(code)
             if item is not None:
                 out.extend(fillable_forms(item))

@@ -163,6 +163,7 @@ class FormsScreen(VisitScreen):
     path = ObjectProperty()                 # kiosk.core.visit.VisitPath: on to the rating
     state = StringProperty(S.CHOOSE.value)
     rows = ListProperty()
+    listing = BooleanProperty(False)
     title = StringProperty("")
     item_name = StringProperty("")
     can_read_cards = BooleanProperty(False)
@@ -409,6 +410,7 @@ class FormsScreen(VisitScreen):
             return
         f = self.flow
         self.state = f.state.value
+        self.listing = f.listing
         self.rows = [{"text": f"{o.template.title}\n{o.item_name}", "index": i, "screen": self.proxy_ref}
                      for i, o in enumerate(f.offered)] if f.state is S.CHOOSE else []
         self.title = f.form.template.title if f.form else ""

@@ -21,7 +21,8 @@ def _open(ui):
     app.kiosk.parts.visit.enter("forms")
     app.show("forms")
     screen = app.screen("forms")
-    ui.wait_for(lambda: screen.panels.current == "choose", 10, "the list of forms")
+    ui.wait_for(lambda: screen.panels.current == "choose" and screen.flow.offered and not screen.worker.pending, 10,
+                "the list of forms")
     return screen
 
 

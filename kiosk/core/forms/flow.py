@@ -142,6 +142,7 @@ class FormFlow(Flow[FormState]):
         self._clear()
 
     def _clear(self) -> None:
+        self.listing = False                 # the forms on offer are being read from the catalog
         self.offered: list[FillableForm] = []
         self.form: FillableForm | None = None
         self.values: dict[str, str | bool] = {}
@@ -196,14 +197,19 @@ class FormFlow(Flow[FormState]):
         if self.state is not _S.CHOOSE:
             return
         item_code = item_code or self._item_code
-        try:
-            self.offered = self._forms(item_code)
-        except Exception:
-            log.exception("forms: the forms of the catalog could not be listed")
-            self.offered = []
+        self.listing = True
         self.changed()
-        if item_code and len(self.offered) == 1:
-            self.choose(0)
+
+        def done(offered, error) -> None:   # the catalog is read on the worker: a large one takes a while
+            self.listing = False
+            if error is not None:
+                log.error("forms: the forms of the catalog could not be listed: %s: %s", type(error).__name__, error)
+            self.offered = list(offered or [])
+            self.changed()
+            if item_code and len(self.offered) == 1:
+                self.choose(0)
+
+        self.run(lambda: self._forms(item_code), done)
 
     def choose(self, index: int) -> bool:
         if self.state is not _S.CHOOSE or not 0 <= index < len(self.offered):
