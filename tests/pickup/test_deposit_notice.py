@@ -110,3 +110,32 @@ def test_the_plain_code_is_nowhere_in_the_database_its_wal_the_outbox_or_the_log
     finally:
         for dev in kit.closers:
             dev.close()
+
+
+def test_the_ui_seals_a_code_in_a_child_and_never_loads_cryptography():
+    """The UI checks the notice key as text and seals a deposit's code in a child process (the library takes
+    some 10 MB resident); what the child sealed opens with the platform's private key for that deposit only."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from kiosk.wire import sealed
+
+    private = sealed.new_private_key()
+    key = sealed.public_key_text(private.public_key())
+    script = (
+        "import sys\n"
+        "from kiosk.core.locker.model import LockerSite\n"
+        "from kiosk.wire.sealed import public_key_raw\n"
+        f"public_key_raw({key!r})\n"
+        f"site = LockerSite('demo-hall-k01', notice_key={key!r})\n"
+        "print(site.seal('48213907', 'CASE-1', 'h' * 64))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] == 'cryptography'}))\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).resolve().parents[2])
+    assert r.returncode == 0, r.stderr
+    value, loaded = r.stdout.splitlines()
+    assert loaded == "[]"
+    assert sealed.open_sealed(private, value, sealed.binding("demo-hall-k01", "CASE-1", "h" * 64)) == "48213907"
+    with pytest.raises(sealed.SealError):
+        sealed.open_sealed(private, value, sealed.binding("demo-hall-k01", "CASE-2", "h" * 64))
