@@ -25,27 +25,68 @@ from enum import Enum
 from typing import Mapping
 
 
-def _escpos_capabilities_cache() -> None:
+def _escpos_capabilities_cache() -> str | None:
     """python-escpos parses its printer capabilities (YAML) at import and keeps them as a pickle in
     $ESCPOS_CAPABILITIES_PICKLE_DIR, by default a new temporary directory each time: every start of
     the UI parsed the YAML again (3 MB more resident for the life of the process) and left a
-    directory behind. A private cache directory of this user (0700: a pickle is code) is kept instead."""
-    if "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ:
-        return
+    directory behind. A private cache directory of this user (0700: a pickle is code) is used once it
+    holds a complete pickle, newer than the capabilities; python-escpos writes its pickle in place, so
+    it is never pointed at a directory it would write to while another process reads: a process that
+    finds none parses as before and then publishes its pickle there whole (write beside, rename).
+    Returns where to publish, or None."""
+    if "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ or "ESCPOS_CAPABILITIES_FILE" in os.environ:
+        return None
+    import importlib.util
+    import platform
+
+    spec = importlib.util.find_spec("escpos")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    capabilities = os.path.join(list(spec.submodule_search_locations)[0], "capabilities.json")
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     cache = os.path.join(base, "kiosk", "escpos")
+    target = os.path.join(cache, f"{platform.python_version()}.capabilities.pickle")
     try:
         os.makedirs(cache, mode=0o700, exist_ok=True)
         st = os.stat(cache)
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            return None
+        if os.path.getsize(target) > 0 and os.path.getmtime(target) >= os.path.getmtime(capabilities):
+            os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = cache
+            return None
     except OSError:
+        pass
+    return target
+
+
+def _publish_escpos_capabilities(target: str) -> None:
+    """The pickle python-escpos just wrote to its temporary directory, renamed whole into the cache; the
+    temporary directory removed."""
+    import shutil
+
+    from escpos import capabilities
+
+    made = getattr(capabilities, "pickle_path", None)
+    if not made:
         return
-    if st.st_uid == os.getuid() and not st.st_mode & 0o077:
-        os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = cache
+    tmp = f"{target}.{os.getpid()}.part"
+    try:
+        shutil.copyfile(made, tmp)
+        os.replace(tmp, target)
+    except OSError:
+        pass
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        shutil.rmtree(os.path.dirname(made), ignore_errors=True)
 
 
-_escpos_capabilities_cache()
+_publish_to = _escpos_capabilities_cache()
 
 from escpos.escpos import Escpos  # noqa: E402  (after its cache directory is chosen)
+
+if _publish_to is not None:
+    _publish_escpos_capabilities(_publish_to)
 
 from kiosk.hardware.device import (SYSTEM_CLOCK, DeviceClock, Completion, Device, DeviceError, ProtocolError, SelfTest,
                                    State, Status, Timeouts)
