@@ -111,7 +111,8 @@ def kiosk_ui(tmp_path_factory, ui_cupsd):
 @pytest.fixture
 def ui(kiosk_ui):
     """The app on a fresh home screen: zh_CN, normal mode, no visit running, devices up."""
-    kiosk_ui.app.set_device_problem("locker", None)
+    for device in ["locker", *kiosk_ui.app.device_problems]:   # devices up: no tile left showing a problem
+        kiosk_ui.app.set_device_problem(device, None)
     kiosk_ui.reset()
     kiosk_ui.pump()
     yield kiosk_ui
