@@ -320,16 +320,13 @@ class FormsScreen(VisitScreen):
 
     def _fit(self, found: list) -> int:
         """How many of `found` one row holds: as many as their characters allow (at least one)."""
-        budget, n, used = PAGE_CHARS[self.scale_is_elder()], 0, 0
+        budget, n, used = PAGE_CHARS[bool(getattr(self._app(), "elder", False))], 0, 0
         for c in found:
             used += max(1, len(c.text))
             if n and used > budget:
                 break
             n += 1
         return n
-
-    def scale_is_elder(self) -> bool:
-        return bool(getattr(self._app(), "elder", False))
 
     def _show_page(self, start: int, found: list, more_after: bool) -> None:
         """Show the candidates from `start` (`found` begins there); ‹ goes back to where the page before began."""
@@ -481,10 +478,6 @@ class FormsScreen(VisitScreen):
     def _app():
         from kivy.app import App
         return App.get_running_app()
-
-
-def build_screen(flow, path) -> FormsScreen:
-    return FormsScreen(name="forms", flow=flow, path=path)
 
 
 Builder.load_file(str(Path(__file__).with_name("forms.kv")))
