@@ -11,7 +11,9 @@ calls it after each visit. Elsewhere (musl, macOS) both do nothing.
 What a visit leaves in reference cycles (a widget and its bindings, a closure
 and its frame) is freed only by Python's cycle collector, whose oldest
 generation runs seldom; `give_back()` runs it first, so those blocks are free
-pages by the time the heap is trimmed rather than at some later visit.
+pages by the time the heap is trimmed rather than at some later visit. A
+widget's texture is different: collecting it only queues the GL memory for the
+next frame, so the UI calls `collect()` first and `give_back()` a moment after.
 """
 from __future__ import annotations
 
@@ -48,6 +50,13 @@ def tune() -> bool:
     if not ok:
         log.warning("memory: glibc refused the mmap threshold of %d bytes", MMAP_THRESHOLD_BYTES)
     return ok
+
+
+def collect() -> int:
+    """Collect reference cycles now, so what they freed can be given back at a later `give_back()`:
+    objects whose memory is released after a delay (Kivy deletes a texture's GL memory at the next
+    frame) are gone by then. The number of objects found unreachable."""
+    return gc.collect()
 
 
 def give_back() -> bool:
