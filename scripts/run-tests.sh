@@ -13,9 +13,9 @@ WORKERS=${TEST_WORKERS:-2}
 UI_LOG=$(mktemp "${TMPDIR:-/tmp}/kiosk-ui-tests.XXXXXX")
 trap 'rm -f "$UI_LOG"' EXIT
 
-"$PY" -m pytest -p no:xdist -m "ui and not tour" "$@" >"$UI_LOG" 2>&1 &
+"$PY" -m pytest -p no:xdist -m "ui and not tour" --durations=15 "$@" >"$UI_LOG" 2>&1 &
 UI_PID=$!
-"$PY" -m pytest -n "$WORKERS" --dist loadgroup -m "not ui or tour" "$@"
+"$PY" -m pytest -n "$WORKERS" --dist loadgroup -m "not ui or tour" --durations=15 "$@"
 REST=$?
 wait "$UI_PID"
 UI=$?
