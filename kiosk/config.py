@@ -372,6 +372,7 @@ class FeesSection(Section):
     documents: FeeRule = FeeRule()     # documents released to a card holder
     blank_forms: FeeRule = FeeRule()   # blank forms attached to guides
     guides: FeeRule = FeeRule()        # a guide printed on A4
+    forms: FeeRule = FeeRule()         # a form filled in at the kiosk (自助填表), printed on A4
 
 
 def _plugin_name(value: str) -> str:

@@ -5,7 +5,8 @@ the blank forms cache of the documents service (a form filled in on its official
 reader and the document printer of the device runtime (bound once they are up: without a reader every
 field is typed), the outbox (the `form` and `print` transactions) and its own worker thread. The flow
 is reset when the visitor session is wiped: every value goes, and the pinyin index and the handwriting
-model close. A printed form hands over to the rating. Its screen is kiosk/screens/forms.py.
+model close. A form with a price (`[fees] forms`) hands the visit over to the payment while the flow
+is paying, and gets it back after; a printed form hands over to the rating. Its screen is kiosk/screens/forms.py.
 """
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def make(parts: "Parts") -> "FormFlow":
-    from kiosk.core.forms.flow import FormFlow, FormRecorder
+    from kiosk.core.forms.flow import FormFlow, FormRecorder, FormState
     from kiosk.core.forms.template import fillable_forms
     from kiosk.core.guides.catalog import GuideCatalog
     from kiosk.core.printing.documents import FormLibrary, Printable
     from kiosk.sync.outbox import Outbox
 
-    settings = parts.settings
+    settings, visit = parts.settings, parts.visit
     catalog = GuideCatalog(parts.store)
     blanks = FormLibrary(catalog, settings.data_path / settings.documents.forms_dir,
                          sample_forms=settings.documents.sample_forms)
@@ -63,7 +64,9 @@ def make(parts: "Parts") -> "FormFlow":
     flow = FormFlow(forms, executor=parts.background.threads("forms"), clock=parts.clock,
                     today=lambda: parts.now().date(), recorder=FormRecorder(parts.store, Outbox),
                     blank_pdf=blank_pdf, spool_dir=settings.data_path / "spool",
-                    card_timeout_s=settings.documents.id_card_timeout_s)
+                    card_timeout_s=settings.documents.id_card_timeout_s, payment=visit.payment,
+                    fee=settings.fees.forms)
+    visit.pays_through(flow.name, flow, lambda: flow.state is FormState.PAYING)
 
     def devices_ready(devices):
         flow.reader, flow.printer = devices.get("idcard"), devices.get("document_printer")

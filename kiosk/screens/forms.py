@@ -26,9 +26,12 @@ from kivy.uix.widget import Widget
 
 from kiosk import i18n
 from kiosk.core.forms.flow import FormState as S, InputCandidate
+from kiosk.core.payment.flow import PayState
+from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
 from kiosk.screens import locker_widgets  # noqa: F401  (the titles, texts and calm buttons load first)
 from kiosk.screens import theme
+from kiosk.screens.documents import NOTHING_CHARGED, REFUND_WORDS, SLIP_WORDS
 from kiosk.screens.keys import KeyGrid
 from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens.locker_widgets import StepPanels
@@ -47,6 +50,8 @@ PROBLEMS = {
     "paper_out": N_("The A4 printer is out of paper. Please ask the staff, or try again later."),
     "form_not_here": N_("This kiosk does not have the blank of this form. Please ask at the service desk."),
     "form_unprintable": N_("Some answers are too long to print on this form. Please shorten them."),
+    "payment_unavailable": N_("Payment is not possible at this kiosk just now, so the form cannot be printed. "
+                              "Please ask the staff."),
 }
 OTHER_PROBLEM = N_("The form could not be printed. Please ask the staff, or try again later.")
 
@@ -178,6 +183,10 @@ class FormsScreen(VisitScreen):
     choices = ListProperty()
     position = StringProperty("")
     problem = StringProperty("")
+    charges = BooleanProperty(False)        # printing costs something ([fees] forms)
+    price_note = StringProperty("")         # on the review: what printing costs, paid before it prints
+    money_note = StringProperty("")         # when not printed: nothing charged, or the refund
+    reference = StringProperty("")          # shown large when staff must settle a payment
     mode = StringProperty(PINYIN)
     letters = StringProperty("")
     candidates = ListProperty()             # [InputCandidate] of the page shown
@@ -415,6 +424,12 @@ class FormsScreen(VisitScreen):
         self.can_read_cards = f.can_read_cards
         self.problem = f.problem
         self.pages = f.pages
+        self.charges = f.charges
+        self.price_note = self._price_note(f) if f.charges and f.state is S.REVIEW else ""
+        self.money_note = self._money_note(f) if f.state in (S.FAILED, S.PAYMENT_UNKNOWN) else ""
+        pay = f.payment
+        self.reference = (pay.shown_reference if pay is not None and f.price_fen and (
+            f.state is S.PAYMENT_UNKNOWN or pay.state in (PayState.REFUND_OWED, PayState.REFUNDED)) else "")
         field = f.field
         if field is not None:
             if field.key != self._field_key:      # a new field: its own input, nothing half typed
@@ -445,6 +460,24 @@ class FormsScreen(VisitScreen):
             scroll = self.ids.get("scroll")
             if scroll is not None:
                 scroll.scroll_y = 1
+
+    @staticmethod
+    def _price_note(f) -> str:
+        rule = f.fee
+        per_page = _("%(amount)s a page") % {"amount": yuan(rule.per_page_fen)} if rule.per_page_fen else ""
+        per_form = _("%(amount)s a form") % {"amount": yuan(rule.per_document_fen)} if rule.per_document_fen else ""
+        return _("Printing costs %(price)s, paid before it prints.") % {
+            "price": _(" plus ").join(p for p in (per_form, per_page) if p)}
+
+    @staticmethod
+    def _money_note(f) -> str:
+        pay = f.payment
+        if f.state is S.PAYMENT_UNKNOWN:
+            return _(SLIP_WORDS[pay.slip]) if pay is not None and pay.slip in SLIP_WORDS else ""
+        if f.price_fen and pay is not None and pay.state in REFUND_WORDS:
+            slip = SLIP_WORDS.get(pay.slip) if pay.state is not PayState.REFUNDING else None
+            return _(REFUND_WORDS[pay.state]) + ("\n" + _(slip) if slip else "")
+        return _(NOTHING_CHARGED) if f.charges else ""
 
     def _show_choices(self, field) -> None:
         box = self._inputs["choice_box"]

@@ -272,3 +272,65 @@ def test_a_guide_opens_its_form_and_nothing_typed_outlives_the_visit(ui, shot):
         for row in conn.execute(f'SELECT * FROM "{table}"').fetchall():
             assert not any(isinstance(c, str) and any(t in c for t in typed) for c in row), f"{table} holds it"
     assert "forms" not in app.screen_names() or app.screens.current == "home"
+
+
+def test_a_priced_form_shows_its_price_is_paid_by_card_and_then_printed(ui, ui_cupsd, shot):
+    """With `[fees] forms` set, the review says what printing costs, the payment screen asks the drawn form's
+    price, and the form prints once the card terminal approves; its `print` transaction carries the amount."""
+    if ui_cupsd is None:
+        pytest.fail("the form prints through CUPS: make test installs cups and cups-pdf and runs as root")
+    from kiosk import config
+    from kiosk.core.forms.flow import FormState
+    from kiosk.i18n import _
+    from kiosk.sim.idcard import demo_resident
+    from kiosk.sim.registry import simulator
+    from kiosk.tour.steps_documents import _sim
+
+    app = ui.app
+    runtime = app.kiosk.parts.runtime
+    runtime.devices.get("document_printer") or runtime.wait_ready(10)
+    flow = _flow(ui)
+    ui.wait_for(lambda: flow.printer is not None and flow.payment.terminal is not None
+                and flow.payment.ledger.recovered.is_set(), 30, "the printer, the terminal, the recovery")
+    simulator("payment").set_outcome("approve", answer_delay=0.3)
+    saved, flow.fee = flow.fee, config.FeeRule(per_document_fen=100, per_page_fen=50)
+    try:
+        screen = _open(ui)
+        screen.choose_row(next(i for i, o in enumerate(flow.offered) if o.item_code == FORM_ITEM))
+        ui.wait_for(lambda: screen.panels.current == "start", 5, "the form's first page")
+        _sim("idcard").insert_card(demo_resident())
+        ui.tap(screen.ids.read_card)
+        ui.wait_for(lambda: flow.state is FormState.FILL, 15, "the card read")
+        answers = {"phone": "13800138000", "mail_address": "北京市朝阳区路8号", "insured_as": "职工基本养老保险",
+                   "bank": "中国银行", "promise": True}
+        while flow.state is FormState.FILL:   # typing is the other tests' part: the answers go in as values
+            if flow.field.key in answers:
+                flow.set_value(answers[flow.field.key])
+            assert flow.next(), (flow.field.key, flow.problem)
+        ui.wait_for(lambda: screen.panels.current == "review", 5, "the review")
+        assert screen.ids["print"].text == _("Print the form")
+        assert "¥1.00" in screen.price_note and "¥0.50" in screen.price_note
+        shot("review")
+        ui.tap(screen.ids["print"])
+        ui.wait_for(lambda: app.screens.current == "payment", 60, "the payment screen")
+        pay = app.screen("payment")
+        assert pay.amount == "¥1.50"                     # one page: 1.00 a form and 0.50 a page
+        shot("payment")
+        for button in pay.ids.actions.children:
+            if button.text == _("Pay by bank card") and not button.disabled:
+                ui.tap(button)
+                break
+        else:
+            raise AssertionError("no card button on the payment screen")
+        ui.wait_for(lambda: app.screens.current == "forms" and screen.panels.current in ("done", "failed"), 90,
+                    "the paid form printed")
+        assert screen.panels.current == "done", flow.problem
+        shot("done")
+        conn = app.kiosk.parts.store.connect()
+        [(body,)] = conn.execute("SELECT body FROM outbox WHERE kind = 'print' ORDER BY rowid DESC LIMIT 1").fetchall()
+        printed = json.loads(body)
+        assert printed["service"] == "forms" and printed["amount_fen"] == 150
+        assert printed["payment_reference"] == flow.payment.reference
+    finally:
+        flow.fee = saved
+        ui.reset()

@@ -3,7 +3,10 @@
     choose --choose(i)--> start --read_card()--> read_card --card--> fill | card_problem
                           start --type_it()----------------------> fill
     fill --next() (the field checks)--> fill (the next field) | review
-    review --edit(key)--> fill;  review --print()--> printing --> done | failed
+    review --edit(key)--> fill
+    review --print()--> preparing (drawn, pages counted, printer asked) --free--> printing --> done | failed
+                        preparing --a price ([fees] forms)--> paying --approved--> printing
+                        paying --canceled--> review;  paying --not known--> payment_unknown
     done --finish()--> the rating (kiosk/core/visit.py)
 
 The citizen picks a form (from the list of every form the catalog fills in, or
@@ -14,6 +17,15 @@ rest one field at a time: each field is checked when the citizen moves on
 printing. Printing renders the A4 form with its QR code in a child process
 (reportlab never stays in the UI), checks its pages, and follows the CUPS job
 to its end on the worker.
+
+Fees: free unless `[fees] forms` sets a price (per form plus per page, as the
+other printing services). Then the price of the drawn form is asked through the
+shared payment flow before the job is sent (nothing is printed unpaid, and a
+printer found down is found before anyone pays); a job that fails after the
+payment is refunded, or the refund is owed with the reference shown, and a
+payment whose outcome is not known prints nothing. The `print` transaction then
+carries the amount and the payment's reference, and the sale is marked
+delivered with it.
 
 Chinese input: `candidates(letters)` asks the pinyin index (kiosk/core/input/
 pinyin.py) in the context of the field being filled (a name favours names, an
@@ -43,6 +55,7 @@ from kiosk.core import privacy
 from kiosk.core.flow import FREE, Flow, Leave, Leaving
 from kiosk.core.forms import validate
 from kiosk.core.forms.template import FillableForm, FormField
+from kiosk.core.payment import PayState
 from kiosk.core.printing.job import A4Job, Stopped
 from kiosk.core.printing.record import PrintRecord
 from kiosk.store import PerThread, transaction
@@ -60,6 +73,9 @@ class FormState(str, enum.Enum):
     CARD_PROBLEM = "card_problem"
     FILL = "fill"                # one field at a time
     REVIEW = "review"            # every answer, before printing
+    PREPARING = "preparing"      # the form drawn, its pages counted, the printer asked (before any money)
+    PAYING = "paying"            # a priced form: the payment flow is on screen
+    PAYMENT_UNKNOWN = "payment_unknown"  # the payment's outcome is not known: reference shown, nothing printed
     PRINTING = "printing"
     DONE = "done"
     FAILED = "failed"            # not printed; `problem` says why
@@ -72,9 +88,13 @@ TRANSITIONS = {
     _S.READ_CARD: {_S.START, _S.FILL, _S.CARD_PROBLEM},
     _S.CARD_PROBLEM: {_S.START, _S.READ_CARD, _S.FILL},
     _S.FILL: {_S.START, _S.REVIEW},
-    _S.REVIEW: {_S.FILL, _S.PRINTING, _S.FAILED},
+    _S.REVIEW: {_S.FILL, _S.PREPARING, _S.FAILED},
+    _S.PREPARING: {_S.PAYING, _S.PRINTING, _S.FAILED},
+    # a payment declined and then canceled goes back to the review; an outcome not known stops here
+    _S.PAYING: {_S.PRINTING, _S.REVIEW, _S.PAYMENT_UNKNOWN},
+    _S.PAYMENT_UNKNOWN: set(),
     _S.PRINTING: {_S.DONE, _S.FAILED},
-    _S.FAILED: {_S.REVIEW, _S.PRINTING},
+    _S.FAILED: {_S.REVIEW, _S.PREPARING},
     _S.DONE: set(),
 }
 
@@ -103,11 +123,14 @@ class FormRecorder:
         conn = store.connect()
         return conn, outbox_for(conn)
 
-    def printed(self, form: dict, record: PrintRecord) -> str:
-        """Both transactions or neither; the `form` one's id (the rating links to it)."""
+    def printed(self, form: dict, record: PrintRecord, delivered: Callable[[Any], None] | None = None) -> str:
+        """Both transactions or neither, and with them `delivered(conn)` (the paid sale marked delivered);
+        the `form` one's id (the rating links to it)."""
         conn, outbox = self._parts()
         with transaction(conn):
             outbox.enqueue(conn, "print", record.to_data())
+            if delivered is not None:
+                delivered(conn)
             return outbox.enqueue(conn, "form", form).id
 
 
@@ -121,7 +144,7 @@ class FormFlow(Flow[FormState]):
                  blank_pdf: Callable[[FillableForm], Path | None] = lambda _f: None,
                  spool_dir: Path | None = None, card_timeout_s: float = 30.0,
                  pinyin_index: Path | None = None, handwriting_model: Path | None = None,
-                 render: Callable[..., dict] | None = None):
+                 render: Callable[..., dict] | None = None, payment=None, fee=None):
         Flow.__init__(self, _S.CHOOSE, executor=executor, clock=clock)
         self._forms = forms                  # item code (or None: all) -> the forms the catalog fills in
         self.today = today
@@ -134,6 +157,11 @@ class FormFlow(Flow[FormState]):
         self.pinyin_index = pinyin_index
         self.handwriting_model = handwriting_model
         self._render = render or _render_apart
+        self.payment = payment               # kiosk.core.payment.PaymentFlow, shared with the other services
+        self.fee = fee                       # kiosk.config.FeeRule ([fees] forms); None: free
+        if payment is not None:
+            payment.on_change(self._payment_changed)
+        self._pdf: Path | None = None        # the drawn form while it is being paid for
         self._index = None                   # kiosk.core.input.pinyin.PinyinIndex, open during a visit
         self._learned = None
         self._recogniser = None
@@ -150,6 +178,7 @@ class FormFlow(Flow[FormState]):
         self.at = 0
         self.problem = ""                    # the sentence beside the field, or the reason for failed/card_problem
         self.pages = 0
+        self.price_fen = 0
         self.transaction_id: str | None = None
         self.greeting_name = ""
 
@@ -419,7 +448,20 @@ class FormFlow(Flow[FormState]):
         self._index = self._learned = self._recogniser = None
 
     # -- printing -------------------------------------------------------------------------------------
+    @property
+    def charges(self) -> bool:
+        """True when printing a form costs something ([fees] forms)."""
+        return self.fee is not None and self.fee.price(1) > 0
+
+    @property
+    def paid_reference(self) -> str | None:
+        """The sale that paid for this form, while it stands (not refunded)."""
+        p = self.payment
+        return p.reference if self.price_fen and p is not None and p.state is PayState.APPROVED else None
+
     def print(self) -> bool:
+        """Draw the form, count its pages and ask the printer; then the payment when it has a price, and
+        the job."""
         if self.state not in (_S.REVIEW, _S.FAILED) or self.form is None or self.problems():
             return False
         if self.printer is None:
@@ -429,14 +471,11 @@ class FormFlow(Flow[FormState]):
         form, values, printer = self.form, dict(self.values), self.printer
         template = form.template
         spool = Path(self.spool_dir) if self.spool_dir else None
-        record_form = {"template": template.id, "version": template.version, "item_code": form.item_code,
-                       "fields": len(template.fields),
-                       "filled": sum(1 for f in template.fields if values.get(f.key) not in (None, "", False)),
-                       "from_card": bool(self.from_card)}
-        self.problem, self.pages = "", 0
-        self.go(_S.PRINTING)
+        self._discard_pdf()
+        self.problem, self.pages, self.price_fen = "", 0, 0
+        self.go(_S.PREPARING)
 
-        def work() -> tuple[int, str | None]:
+        def work() -> tuple[Path, int]:
             if spool is None:
                 raise PrintFailed("not_configured", "filled forms need a spool folder")
             spool.mkdir(parents=True, exist_ok=True)
@@ -453,10 +492,71 @@ class FormFlow(Flow[FormState]):
                 pages = int(done["pages"])
                 if not 1 <= pages <= MAX_PAGES:
                     raise PrintFailed("form_unprintable", f"the filled form has {pages} pages")
-                status = printer.status()
+                status = printer.status()   # before anyone pays
                 if not status.usable:
                     raise PrintFailed(status.detail or status.state.value,
                                       f"queue cannot print now ({status.state.value}: {status.detail})")
+            except BaseException:
+                pdf.unlink(missing_ok=True)
+                raise
+            return pdf, pages
+
+        visit = self.visit
+
+        def prepared(result, error) -> None:
+            if visit != self.visit:      # the visit ended meanwhile: its drawn form goes at once
+                if error is None:
+                    result[0].unlink(missing_ok=True)
+                return
+            if error is not None:
+                self._not_printed(template.id, error)
+                return
+            self._pdf, self.pages = result
+            self.price_fen = self.fee.price(self.pages) if self.fee is not None else 0
+            if not self.price_fen:
+                self._submit()
+            elif self.payment is None or not self.payment.start(SERVICE, self.price_fen):
+                self._discard_pdf()
+                self.problem = "payment_unavailable"
+                self.go(_S.FAILED)
+            else:
+                self.go(_S.PAYING)
+
+        self.executor.run(work, prepared)
+        return True
+
+    def _payment_changed(self, payment) -> None:
+        if self.state is _S.FAILED and payment.service == SERVICE:
+            self.changed()      # the refund's progress shows on this screen
+        if self.state is not _S.PAYING or payment.service != SERVICE:
+            return
+        if payment.state is PayState.APPROVED:
+            self._submit()
+        elif payment.state is PayState.UNKNOWN:
+            self._discard_pdf()
+            self.problem = "payment_unknown"
+            self.go(_S.PAYMENT_UNKNOWN)
+        elif payment.state is PayState.CANCELED:
+            self._discard_pdf()
+            self.go(_S.REVIEW)
+
+    def _submit(self) -> None:
+        """Send the drawn form to the printer and follow the job to its end; record it once printed."""
+        form, printer, pdf, pages = self.form, self.printer, self._pdf, self.pages
+        self._pdf = None        # the job's own from here: deleted once CUPS has it or it failed
+        template = form.template
+        paid = self.paid_reference
+        ledger = self.payment.ledger if paid else None
+        record_form = {"template": template.id, "version": template.version, "item_code": form.item_code,
+                       "fields": len(template.fields),
+                       "filled": sum(1 for f in template.fields if self.values.get(f.key) not in (None, "", False)),
+                       "from_card": bool(self.from_card), "pages": pages}
+        record = PrintRecord(service=SERVICE, source="filled_form", pages=pages, printer="a4",
+                             item_code=form.item_code, amount_fen=self.price_fen, payment_reference=paid)
+        self.go(_S.PRINTING)
+
+        def work() -> str | None:
+            try:
                 job = A4Job.submit(printer, pdf, title=f"kiosk form {template.id}", timeout_s=printer.timeouts.job,
                                    clock=printer.clock.monotonic)
                 end = job.follow(printer.clock.sleep, printer.timeouts.poll_interval)
@@ -464,33 +564,40 @@ class FormFlow(Flow[FormState]):
                     raise PrintFailed(end.cause, end.detail)
             finally:
                 pdf.unlink(missing_ok=True)
-            tid = None
-            if self.recorder is not None:
-                try:
-                    tid = self.recorder.printed(
-                        dict(record_form, pages=pages),
-                        PrintRecord(service=SERVICE, source="filled_form", pages=pages, printer="a4",
-                                    item_code=form.item_code))
-                except Exception:
-                    log.exception("forms: the printed form %s could not be recorded", template.id)
-            return pages, tid
+            if self.recorder is None:
+                return None
+            try:
+                return self.recorder.printed(
+                    record_form, record, (lambda conn: ledger.mark_delivered(conn, paid)) if paid else None)
+            except Exception:
+                log.exception("forms: the printed form %s could not be recorded", template.id)
+                return None
 
-        def done(result, error) -> None:
+        def done(tid, error) -> None:
             if error is None:
-                self.pages, self.transaction_id = result
-                log.info("form %s printed: %d pages", template.id, self.pages)
+                self.transaction_id = tid
+                log.info("form %s printed: %d pages, %d fen", template.id, pages, record.amount_fen)
                 self.go(_S.DONE)
                 return
-            detail = getattr(error, "detail", "") or "print_failed"
-            if not isinstance(error, PrintFailed) and not hasattr(error, "detail"):
-                log.error("forms: printing %s failed unexpectedly: %s: %s", template.id, type(error).__name__, error)
-            else:
-                log.warning("forms: %s not printed: %s (%s)", template.id, detail, error)
-            self.problem = detail
-            self.go(_S.FAILED)
+            self._not_printed(template.id, error)
+            if paid:
+                self.payment.refund(f"form not printed: {self.problem}")
 
         self.run(work, done)
-        return True
+
+    def _not_printed(self, template_id: str, error: BaseException) -> None:
+        detail = getattr(error, "detail", "") or "print_failed"
+        if not isinstance(error, PrintFailed) and not hasattr(error, "detail"):
+            log.error("forms: printing %s failed unexpectedly: %s: %s", template_id, type(error).__name__, error)
+        else:
+            log.warning("forms: %s not printed: %s (%s)", template_id, detail, error)
+        self.problem = detail
+        self.go(_S.FAILED)
+
+    def _discard_pdf(self) -> None:
+        if self._pdf is not None:
+            self._pdf.unlink(missing_ok=True)
+            self._pdf = None
 
     def back_to_review(self) -> None:
         if self.state is _S.FAILED:
@@ -507,7 +614,11 @@ class FormFlow(Flow[FormState]):
         pass
 
     def reset(self) -> None:
-        """The visit ended: every value, the card's, the typed, the learned, is dropped; the input data closes."""
+        """The visit ended: every value, the card's, the typed, the learned, is dropped; the input data
+        closes; a form drawn and not printed is deleted."""
+        self._discard_pdf()
+        if self.payment is not None and self.payment.service == SERVICE and self.payment.state is not PayState.IDLE:
+            self.payment.reset()
         if self._card_token is not None:
             self._card_token.cancel()
             self._card_token = None
