@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -76,7 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "needs_config", True):
             ctx.settings  # a bad config stops every command the same way, before any work
-        return int(args.handler(ctx) or 0)
+        code = int(args.handler(ctx) or 0)
+        sys.stdout.flush()   # a reader gone away shows here, not as a traceback at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        # `kiosk central export | head`: the reader stopped reading; no traceback, and what was asked for
+        # was not all delivered
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -27,7 +27,12 @@ while [ $# -gt 0 ]; do
     --no-apt) apt=0 ;;
     --no-venv) venv=0 ;;
     --central) central=1 ;;
-    --wheelhouse) wheelhouse=$2; shift ;;
+    --wheelhouse)
+      if [ $# -lt 2 ] || [ ! -d "$2" ]; then
+        echo "install-kiosk: --wheelhouse needs a folder of wheels (pip download -d DIR ...), got '${2:-}'" >&2
+        exit 2
+      fi
+      wheelhouse=$2; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "install-kiosk: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac

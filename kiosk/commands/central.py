@@ -143,9 +143,15 @@ def register(sub) -> None:
     q.set_defaults(handler=run_export, needs_config=False)
 
 
-def _db(ctx):
-    from kiosk.central.db import CentralDB, SecretKeyError
+def _db(ctx, *, existing: bool = False):
+    """The platform's database; with `existing`, one that is there already (a command that only reads it
+    must not leave an empty database behind a mistyped --db)."""
+    from kiosk.central.db import DEFAULT_DB, CentralDB, SecretKeyError
 
+    if existing and not Path(ctx.args.db).is_file():
+        print(f"kiosk: central: no platform database at {ctx.args.db}: give --db the platform's file "
+              f"(default {DEFAULT_DB}); `kiosk central serve` creates one", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
     try:
         return CentralDB(ctx.args.db, key_file=ctx.args.key_file)
     except SecretKeyError as exc:
@@ -546,7 +552,7 @@ def run_queue_clock(ctx) -> int:
 
 
 def run_export(ctx) -> int:
-    with _db(ctx) as db:
+    with _db(ctx, existing=True) as db:
         rows = db.transactions(ctx.args.kiosk)
     doc = {"transactions": [{"id": r["id"], "seq": r["seq"], "kind": r["kind"], "kiosk_id": r["kiosk_id"]}
                             for r in rows]}

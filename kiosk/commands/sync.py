@@ -70,10 +70,11 @@ def run_probe(ctx) -> int:
     a kill) has told which ids exist; a failure names how many were committed and exits 1."""
     n = ctx.args.count
     if not 1 <= n <= MAX_PROBES:
-        print(f"kiosk sync probe: --count must be 1..{MAX_PROBES}, got {n}")
+        print(f"kiosk sync probe: --count must be 1..{MAX_PROBES}, got {n}", file=sys.stderr)
         return EXIT_USAGE
     ids: list[str] = []
     error = None
+    terminal = sys.stdout.isatty()
     conn = ctx.store.connect()
     try:
         outbox = Outbox(conn)
@@ -84,14 +85,21 @@ def run_probe(ctx) -> int:
                 error = str(exc)
                 break
             ids.append(tid)
-            if not ctx.json:
+            if ctx.json:
+                continue
+            if terminal:   # a person watching: a count, not thousands of ids scrolling by
+                print(f"\r{len(ids)} of {n} committed", end="", flush=True)
+            else:          # a script reading: every id as soon as it is committed
                 print(tid, flush=True)
     finally:
         conn.close()
+    if terminal and not ctx.json and ids:
+        print("\n" + (f"{ids[0]} … {ids[-1]}" if len(ids) > 1 else ids[0]))
     if error is not None:
         if ctx.json:
             print(json.dumps({"ids": ids, "committed": len(ids), "count": n, "error": error}, ensure_ascii=False))
-        print(f"kiosk sync probe: {len(ids)} of {n} probe transaction(s) committed (listed above), then: {error}",
+        shown = "the first and last above" if terminal and not ctx.json else "listed above"
+        print(f"kiosk sync probe: {len(ids)} of {n} probe transaction(s) committed ({shown}), then: {error}",
               file=sys.stderr)
         return EXIT_FAILED
     if ctx.json:
@@ -102,10 +110,17 @@ def run_probe(ctx) -> int:
 
 
 def run_retry_dead(ctx) -> int:
+    seqs = ctx.args.seq
     conn = ctx.store.connect()
     try:
-        n = Outbox(conn).retry_dead(ctx.args.seq)
+        outbox = Outbox(conn)
+        missing = [] if seqs is None else [s for s in dict.fromkeys(seqs) if not outbox.retry_dead([s])]
+        n = outbox.retry_dead() if seqs is None else len(dict.fromkeys(seqs)) - len(missing)
     finally:
         conn.close()
-    ctx.emit({"retried": n}, f"{n} dead item(s) back to pending")
+    ctx.emit({"retried": n, **({"not_dead": missing} if missing else {})}, f"{n} dead item(s) back to pending")
+    if missing:
+        print(f"kiosk: sync retry-dead: no dead item with seq {', '.join(map(str, missing))}; "
+              "`kiosk queue` lists the dead items and their seq", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK

@@ -77,6 +77,7 @@ def test_export_lists_what_arrived_by_kiosk_and_seq(central):
 
 
 def test_export_of_an_empty_platform_is_an_empty_list(tmp_path):
+    assert central_cmd("migrate", db=tmp_path / "c.db").returncode == 0   # a platform with nothing stored yet
     res = central_cmd("export", "--json", db=tmp_path / "c.db")
     assert res.returncode == 0 and json.loads(res.stdout) == {"transactions": []}
 

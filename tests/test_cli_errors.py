@@ -1,0 +1,50 @@
+"""Command-line mistakes a technician makes, answered plainly (issue 23's papercuts): a mistyped platform
+database is not created empty, a pipe closed early ends without a traceback, a dead item that is not there
+is said to be missing, the install script names a missing wheel folder, a probe of thousands of
+transactions does not scroll ids past a person."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+from tests.conftest import KIOSK, ROOT, run_kiosk
+
+
+def test_exporting_from_a_platform_database_that_is_not_there_refuses_and_creates_nothing(tmp_path):
+    db = tmp_path / "nowhere" / "central.db"
+    done = run_kiosk("central", "export", "--db", str(db))
+    assert done.returncode == 2, done.stderr
+    assert f"no platform database at {db}" in done.stderr and "kiosk central serve" in done.stderr
+    assert not db.exists() and not db.parent.exists()
+
+
+def test_a_reader_that_stops_early_ends_the_command_without_a_traceback(kiosk_config):
+    # `kiosk sync probe --count 3000 | head -n 1`: the ids go on after the reader has gone
+    env = dict(os.environ, KIVY_NO_ARGS="1")
+    proc = subprocess.Popen([str(KIOSK), "--config", str(kiosk_config), "sync", "probe", "--count", "3000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert first.strip() and "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_retrying_a_dead_item_that_is_not_there_says_so_and_fails(kiosk_config):
+    done = run_kiosk("sync", "retry-dead", "--seq", "99999", config=kiosk_config)
+    assert done.returncode == 1
+    assert "no dead item with seq 99999" in done.stderr and "kiosk queue" in done.stderr
+    assert run_kiosk("sync", "retry-dead", config=kiosk_config).returncode == 0   # all of none: nothing to say
+
+
+def test_a_probe_count_out_of_range_is_a_usage_error_on_stderr(kiosk_config):
+    done = run_kiosk("sync", "probe", "--count", "0", config=kiosk_config)
+    assert done.returncode == 2 and "--count must be 1.." in done.stderr and done.stdout == ""
+
+
+def test_the_install_script_names_a_missing_wheel_folder(tmp_path):
+    for args in (["--wheelhouse"], ["--wheelhouse", str(tmp_path / "no-wheels")]):
+        done = subprocess.run(["bash", str(ROOT / "scripts" / "install-kiosk.sh"), *args], capture_output=True,
+                              text=True, timeout=30, env=dict(os.environ, DESTDIR=str(tmp_path / "root")))
+        assert done.returncode == 2, done.stderr
+        assert "--wheelhouse needs a folder of wheels" in done.stderr and "unbound variable" not in done.stderr
