@@ -48,3 +48,43 @@ def test_the_install_script_names_a_missing_wheel_folder(tmp_path):
                               text=True, timeout=30, env=dict(os.environ, DESTDIR=str(tmp_path / "root")))
         assert done.returncode == 2, done.stderr
         assert "--wheelhouse needs a folder of wheels" in done.stderr and "unbound variable" not in done.stderr
+
+
+def _signed_bundle(tmp_path):
+    from tests.config_bundle.test_config_commands import setup_operator_and_kiosk
+
+    op, keys, _cfg = setup_operator_and_kiosk(tmp_path)
+    done = run_kiosk("config", "sign", str(op / "bundle.toml"), "--key", keys["private_key"], "--out",
+                     str(op / "b.json"))
+    assert done.returncode == 0, done.stderr
+    return op
+
+
+def test_pushing_to_a_port_nobody_listens_on_says_so_in_plain_words(tmp_path):
+    op = _signed_bundle(tmp_path)
+    done = run_kiosk("config", "push", str(op / "b.json"), "--to", "http://127.0.0.1:9")
+    assert done.returncode == 1
+    assert "http://127.0.0.1:9/" in done.stderr and "cannot be reached: connection refused" in done.stderr
+    assert "HTTPConnectionPool" not in done.stderr and "Max retries" not in done.stderr, done.stderr
+
+
+def test_pushing_the_unsigned_bundle_source_says_to_sign_it_first(tmp_path):
+    op = _signed_bundle(tmp_path)
+    done = run_kiosk("config", "push", str(op / "bundle.toml"), "--to", "http://127.0.0.1:9")
+    assert done.returncode == 2
+    assert "not a signed bundle" in done.stderr and "kiosk config sign" in done.stderr
+    assert "not valid JSON" not in done.stderr
+
+
+def test_config_status_tells_an_earlier_refusal_from_the_state_of_now():
+    from kiosk.commands.config import status_text
+
+    doc = {"version": 8, "sha256": "ab" * 32, "state": "applied", "applied_at": "2026-12-04T10:00:00+00:00",
+           "expires": "2099-01-31T00:00:00Z", "trust": {"generation": 0, "threshold": 1, "keyids": ["cd" * 32]},
+           "last_rejection": {"at": "2026-12-03T09:00:00+00:00", "version": 7, "source": "file", "code": "expired",
+                              "reason": "the bundle expired"}}
+    text = status_text(doc)
+    assert "earlier, before the version applied now, refused at 2026-12-03T09:00:00+00:00" in text
+    assert "last refused" not in text
+    later = dict(doc, last_rejection=dict(doc["last_rejection"], at="2026-12-05T09:00:00+00:00"))
+    assert "last refused at 2026-12-05T09:00:00+00:00" in status_text(later)

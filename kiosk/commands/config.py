@@ -268,12 +268,27 @@ def _request(ctx, method: str, url: str, **kw):
 
     try:
         resp = requests.request(method, url, allow_redirects=False, **kw)
+    except requests.Timeout:
+        return None, _fail(ctx, EXIT_FAILED, f"{url}: no answer within {kw.get('timeout')} s (--timeout); is the "
+                                             "address right and the service up?")
     except requests.RequestException as exc:
-        return None, _fail(ctx, EXIT_FAILED, f"{url}: cannot be reached: {exc.__class__.__name__}: {exc}")
+        from kiosk.sync.client import unreached_reason
+
+        return None, _fail(ctx, EXIT_FAILED, f"{url}: cannot be reached: {unreached_reason(exc)}; is the address "
+                                             "right and the service up?")
     try:
         return resp, resp.json()
     except ValueError:
         return resp, {"message": resp.text[:300]}
+
+
+def _is_toml(body: bytes) -> bool:
+    import tomllib
+
+    try:
+        return bool(tomllib.loads(body.decode("utf-8")))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
 
 
 def run_push(ctx) -> int:
@@ -293,6 +308,10 @@ def run_push(ctx) -> int:
     try:
         env = bundle.parse_envelope(body)
     except bundle.BundleError as exc:
+        if _is_toml(body):   # the bundle source itself, not yet signed
+            return _fail(ctx, EXIT_USAGE, f"{args.file}: this is a bundle source (TOML), not a signed bundle; sign "
+                                          f"it first: kiosk config sign {args.file} --key KEY --out SIGNED.json, "
+                                          "then push SIGNED.json")
         return _fail(ctx, EXIT_FAILED, f"{args.file}: {exc.reason}")
     try:
         kind, url, path = destination(args.to, bool(args.operator))
@@ -356,6 +375,14 @@ def run_reset_time(ctx) -> int:
     return EXIT_OK
 
 
+def _before(a: str | None, b: str | None) -> bool:
+    """True when timestamp `a` is earlier than `b` (ISO 8601); False when either is missing or unreadable."""
+    try:
+        return bool(a and b) and datetime.fromisoformat(a) < datetime.fromisoformat(b)
+    except (TypeError, ValueError):
+        return False
+
+
 def status_text(doc: dict) -> str:
     lines = [f"config version {doc['version'] or 0} ({'kiosk.toml alone' if not doc['version'] else doc['sha256'][:16]})",
              f"state {doc['state']}"]
@@ -363,8 +390,12 @@ def status_text(doc: dict) -> str:
         lines.append(f"applied at {doc['applied_at']}, expires {doc['expires']}")
     rej = doc.get("last_rejection")
     if rej:
-        lines.append(f"last refused at {rej.get('at')}: version {rej.get('version') or '?'} from {rej.get('source')}: "
-                     f"{rej.get('code')}: {rej.get('reason')}")
+        said = (f"version {rej.get('version') or '?'} from {rej.get('source')}: {rej.get('code')}: "
+                f"{rej.get('reason')}")
+        if _before(rej.get("at"), doc.get("applied_at")):   # history, not the state: the applied one is newer
+            lines.append(f"earlier, before the version applied now, refused at {rej.get('at')}: {said}")
+        else:
+            lines.append(f"last refused at {rej.get('at')}: {said}")
     trust = doc.get("trust") or {}
     lines.append(f"trusted keys (generation {trust.get('generation')}, {trust.get('threshold')} needed): "
                  f"{', '.join(k[:16] for k in trust.get('keyids', [])) or 'NONE: no bundle can be applied'}")

@@ -334,7 +334,7 @@ class CentralClient:
         except requests.exceptions.Timeout:
             raise CentralTimeout(f"{what}: no answer within {timeout:g} s ([central] timeout_s)") from None
         except requests.exceptions.ConnectionError as exc:
-            raise CentralOffline(f"{what}: cannot reach {self.base}: {_reason(exc)}") from None
+            raise CentralOffline(f"{what}: cannot reach {self.base}: {unreached_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise CentralOffline(f"{what}: {exc.__class__.__name__}: {exc}") from None
         status = resp.status_code
@@ -367,7 +367,8 @@ def _answer_as(model: type[M], resp: requests.Response, what: str, expected: str
                                  resp.status_code) from None
 
 
-def _reason(exc: Exception) -> str:
+def unreached_reason(exc: Exception) -> str:
+    """Why a request did not reach its server, in a few plain words (not urllib3's nested repr)."""
     text = str(exc)
     for hint in ("Connection refused", "Name or service not known", "Connection reset", "RemoteDisconnected",
                  "Connection aborted", "No route to host", "Network is unreachable"):
