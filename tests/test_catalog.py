@@ -246,9 +246,9 @@ def test_cli_import_of_a_bad_file_exits_1_names_item_and_field_and_keeps_the_cat
     assert json.loads(again.stdout)["version"] == demo["version"]
 
 
-def test_cli_import_of_a_missing_file_exits_1(kiosk_config, tmp_path):
+def test_cli_import_of_a_missing_file_is_bad_usage(kiosk_config, tmp_path):
     r = run_kiosk("guides", "import", str(tmp_path / "none.json"), config=kiosk_config)
-    assert r.returncode == 1 and "none.json" in r.stderr
+    assert r.returncode == 2 and "none.json" in r.stderr   # DESIGN.md: 2 = bad usage, as config apply says it
 
 
 def test_cli_seed_seeds_once_then_keeps_and_stores_missing_readings(kiosk_config, demo):

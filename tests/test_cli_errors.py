@@ -88,3 +88,11 @@ def test_config_status_tells_an_earlier_refusal_from_the_state_of_now():
     assert "last refused" not in text
     later = dict(doc, last_rejection=dict(doc["last_rejection"], at="2026-12-05T09:00:00+00:00"))
     assert "last refused at 2026-12-05T09:00:00+00:00" in status_text(later)
+
+
+def test_a_missing_input_file_is_a_usage_error_in_every_command_that_reads_one(kiosk_config, tmp_path):
+    missing = str(tmp_path / "no-such-file")
+    for args in (("guides", "import", missing), ("config", "apply", missing)):
+        done = run_kiosk(*args, config=kiosk_config)
+        assert done.returncode == 2, (args, done.returncode, done.stderr)
+        assert missing in done.stderr, done.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json, positive_int
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json, positive_int
 from kiosk.core.guides.catalog import CatalogError, GuideCatalog
 
 
@@ -37,17 +37,17 @@ def register(sub) -> None:
     show.set_defaults(handler=run_show)
 
 
-def _fail(ctx, message: str) -> int:
+def _fail(ctx, message: str, code: int = EXIT_FAILED) -> int:
     print(f"kiosk guides {ctx.args.guides_command}: {message}", file=sys.stderr)
-    return EXIT_FAILED
+    return code
 
 
 def run_import(ctx) -> int:
     path = Path(ctx.args.file)
     try:
         data = path.read_bytes()
-    except OSError as exc:
-        return _fail(ctx, f"{path}: cannot be read ({exc.strerror}); nothing was changed")
+    except OSError as exc:   # the input named is not there or not readable: a usage mistake, as everywhere
+        return _fail(ctx, f"{path}: cannot be read ({exc.strerror}); nothing was changed", EXIT_USAGE)
     try:
         info = GuideCatalog(ctx.store).replace(data, source=str(path))
     except CatalogError as exc:
