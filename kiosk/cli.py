@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import pkgutil
 import sys
@@ -65,6 +66,28 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = -1   # inside main only: a reader gone away gets no JSON answer either; the command exits 1
+
+
+class _Watched:
+    """A stream that passes everything on, and notes whether anything was written (stdout) and the last
+    characters written (stderr), so a `--json` command that failed without a JSON answer gets one."""
+
+    def __init__(self, stream, keep: int = 0):
+        self._stream, self._keep = stream, keep
+        self.wrote, self.tail = False, ""
+
+    def write(self, text: str) -> int:
+        if text:
+            self.wrote = True
+            if self._keep:
+                self.tail = (self.tail + text)[-self._keep:]
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     log.setup()
     argv = sys.argv[1:] if argv is None else argv
@@ -73,6 +96,29 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
+    # with --json, a failure is answered in JSON on stdout too (with the same exit status), whichever
+    # command it was: the message a person reads on stderr, as `{"ok": false, "error": ..., "exit": N}`,
+    # unless the command already printed its own JSON answer
+    watched = bool(getattr(args, "json", False))
+    streams = (sys.stdout, sys.stderr)
+    if watched:
+        sys.stdout, sys.stderr = _Watched(sys.stdout), _Watched(sys.stderr, keep=4000)
+    try:
+        code = _run(args)
+    except SystemExit as exc:   # a handler that ends with sys.exit(N) is answered the same way
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+        code = exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else EXIT_FAILED
+    finally:
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = streams
+    if watched and code not in (EXIT_OK, EXIT_BROKEN_PIPE) and not out.wrote:
+        message = err.tail.strip() or f"kiosk {args.command}: failed"
+        print(json.dumps({"ok": False, "error": message, "exit": code}, ensure_ascii=False))
+    return EXIT_FAILED if code == EXIT_BROKEN_PIPE else code
+
+
+def _run(args) -> int:
     ctx = Context(args)
     try:
         if getattr(args, "needs_config", True):
@@ -84,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         # `kiosk central export | head`: the reader stopped reading; no traceback, and what was asked for
         # was not all delivered
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILED
+        return EXIT_BROKEN_PIPE
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_USAGE

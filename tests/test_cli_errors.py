@@ -4,10 +4,11 @@ is said to be missing, the install script names a missing wheel folder, a probe 
 transactions does not scroll ids past a person."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
-from tests.conftest import KIOSK, ROOT, run_kiosk
+from tests.conftest import KIOSK, ROOT, run_kiosk, write_config
 
 
 def test_exporting_from_a_platform_database_that_is_not_there_refuses_and_creates_nothing(tmp_path):
@@ -96,3 +97,25 @@ def test_a_missing_input_file_is_a_usage_error_in_every_command_that_reads_one(k
         done = run_kiosk(*args, config=kiosk_config)
         assert done.returncode == 2, (args, done.returncode, done.stderr)
         assert missing in done.stderr, done.stderr
+
+
+def test_with_json_every_failure_is_answered_in_json_on_stdout_with_the_same_exit_status(kiosk_config, tmp_path):
+    missing = str(tmp_path / "no-such-file")
+    cases = [
+        (("guides", "import", missing, "--json"), 2, missing),
+        (("config", "apply", missing, "--json"), 2, missing),
+        (("central", "export", "--db", missing, "--json"), 2, "no platform database"),
+        (("sync", "probe", "--count", "0", "--json"), 2, "--count must be 1.."),
+    ]
+    for args, code, words in cases:
+        done = run_kiosk(*args, config=kiosk_config)
+        assert done.returncode == code, (args, done.returncode, done.stderr)
+        doc = json.loads(done.stdout)                     # one JSON document, nothing else
+        assert doc["ok"] is False and words in doc["error"], (args, doc)
+        assert words in done.stderr                       # and the person's message, as without --json
+    bad = write_config(tmp_path / "bad", **{r"^\[kiosk\]$": "[kiosk]\nno_such_key = 1"})
+    done = run_kiosk("queue", "--json", config=bad)
+    assert done.returncode == 2 and json.loads(done.stdout)["ok"] is False
+    # a command that answers its failure in JSON itself is left alone: one document, its own
+    done = run_kiosk("sync", "retry-dead", "--seq", "99999", "--json", config=kiosk_config)
+    assert done.returncode == 1 and json.loads(done.stdout) == {"retried": 0, "not_dead": [99999]}

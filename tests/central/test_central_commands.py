@@ -27,8 +27,9 @@ def test_add_kiosk_prints_the_secret_once_as_json(tmp_path):
     doc = json.loads(res.stdout)
     assert doc["kiosk_id"] == "hall-k09" and len(doc["secret"]) >= 16
     again = central_cmd("add-kiosk", "hall-k09", "--json", db=db)
-    assert again.returncode == 1 and again.stdout == "" and "--rotate" in again.stderr
-    assert doc["secret"] not in again.stderr
+    assert again.returncode == 1 and "--rotate" in again.stderr
+    assert json.loads(again.stdout) == {"ok": False, "error": again.stderr.strip(), "exit": 1}   # --json: in JSON too
+    assert doc["secret"] not in again.stderr + again.stdout
     with CentralDB(db) as c:
         assert c.secret_of("kiosk", "hall-k09") == doc["secret"]
 
