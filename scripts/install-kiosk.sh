@@ -14,8 +14,9 @@
 # next start (numbered migrations; nothing is dropped).
 #
 # DESTDIR=/some/dir installs into a throwaway root instead of this machine (used by the tests):
-# users go into DESTDIR/etc/passwd (useradd --prefix), units are enabled with systemctl --root,
-# and nothing is started or stopped.
+# users go into DESTDIR/etc/passwd (useradd --prefix) when that root has one, else they are left to
+# systemd-sysusers at its first boot (/usr/lib/sysusers.d/kiosk.conf, installed either way); units
+# are enabled with systemctl --root, and nothing is started or stopped.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,8 +79,24 @@ ensure_user() {  # name home groups...
     case ",$id_groups," in *",$name,"*) ;; *) usermod "${prefix[@]}" -a -G "$g" "$name" ;; esac
   done
 }
-ensure_user kiosk /var/lib/kiosk dialout lp video input
-[ "$central" = 1 ] && ensure_user kiosk-central /var/lib/kiosk-central
+# the same users as systemd-sysusers declarations, for a root made elsewhere (an image, a package)
+sysusers() {  # name home groups...
+  local name=$1 home=$2; shift 2
+  printf 'u %s - "self-service kiosk" %s /usr/sbin/nologin\n' "$name" "$home"
+  for g in "$@"; do printf 'm %s %s\n' "$name" "$g"; done
+}
+install -d -m 0755 "$root/usr/lib/sysusers.d"
+{
+  echo "# written by scripts/install-kiosk.sh: the kiosk's system users (sysusers.d(5))"
+  sysusers kiosk /var/lib/kiosk dialout lp video input
+  [ "$central" = 1 ] && sysusers kiosk-central /var/lib/kiosk-central
+} > "$root/usr/lib/sysusers.d/kiosk.conf"
+if [ -n "$root" ] && [ ! -f "$root/etc/passwd" ]; then
+  say "DESTDIR has no etc/passwd: the users are left to systemd-sysusers at first boot (usr/lib/sysusers.d/kiosk.conf)"
+else
+  ensure_user kiosk /var/lib/kiosk dialout lp video input
+  [ "$central" = 1 ] && ensure_user kiosk-central /var/lib/kiosk-central
+fi
 
 owner() {  # chown only on the machine itself: DESTDIR's users are not this machine's
   live && chown "$@" || true

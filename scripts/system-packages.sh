@@ -16,6 +16,7 @@ packages=(
   chromium                # web pages (the applicant's pickup page) are tested in a real headless browser
   zbar-tools              # zbarimg: reads the QR code back from the page's screenshot in tests
   libzinnia0 tegaki-zinnia-simplified-chinese   # handwriting recognition on the forms' writing pad
+  systemd                 # systemd-sysusers: checks the installer's declarations of the kiosk's users
 )
 
 missing=()

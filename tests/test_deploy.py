@@ -119,3 +119,19 @@ def test_installer_refuses_to_run_as_a_user_on_the_live_machine(tmp_path):
     r = subprocess.run(["bash", str(ROOT / "scripts" / "install-kiosk.sh")], env=env,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "run as root" in r.stderr
+
+
+def test_installing_into_a_bare_root_leaves_the_users_to_systemd_sysusers(tmp_path):
+    root = tmp_path / "bare"      # no etc/passwd: an image being built, not a machine
+    root.mkdir()
+    r = subprocess.run(["bash", str(ROOT / "scripts" / "install-kiosk.sh"), "--no-venv"],
+                       env=dict(os.environ, DESTDIR=str(root)), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "cannot lock" not in r.stderr and "left to systemd-sysusers" in r.stdout
+    assert not (root / "etc/passwd").exists()
+    declared = (root / "usr/lib/sysusers.d/kiosk.conf").read_text()
+    assert 'u kiosk - "self-service kiosk" /var/lib/kiosk /usr/sbin/nologin' in declared
+    assert {"m kiosk dialout", "m kiosk lp"} <= set(declared.splitlines())
+    check = subprocess.run(["systemd-sysusers", "--dry-run", f"--root={root}"], capture_output=True, text=True,
+                           timeout=60)
+    assert check.returncode == 0 and "Creating user 'kiosk'" in check.stdout + check.stderr, check.stderr
