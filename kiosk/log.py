@@ -27,14 +27,47 @@ def setup(level: str | int | None = None) -> None:
             root.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
     handler._kiosk = True
-    # journald adds its own timestamps; a terminal benefits from them
-    fmt = "%(levelname)s %(name)s: %(message)s" if os.environ.get("JOURNAL_STREAM") else \
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    handler.setFormatter(logging.Formatter(fmt))
+    if to_journal(sys.stderr):
+        # journald adds its own timestamps, and reads each line's priority from its <N> prefix
+        handler.setFormatter(JournalFormatter("%(levelname)s %(name)s: %(message)s"))
+    else:   # a terminal or a file: the time on each line
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger(WIRE).setLevel(logging.DEBUG if os.environ.get("KIOSK_WIRE_LOG") == "1" else logging.WARNING)
+
+
+def to_journal(stream) -> bool:
+    """True when `stream` is connected to the systemd journal: systemd names the journal stream it
+    gave the service in $JOURNAL_STREAM as DEVICE:INODE (systemd.exec(5)); a stream redirected
+    elsewhere (a pipe, a file) keeps the variable but is not that one."""
+    named = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        dev, ino = (int(x) for x in named.split(":"))
+        st = os.fstat(stream.fileno())
+    except (ValueError, OSError, AttributeError):
+        return False
+    return (st.st_dev, st.st_ino) == (dev, ino)
+
+
+def syslog_priority(levelno: int) -> int:
+    """The syslog priority of a logging level: 2 critical, 3 error, 4 warning, 6 info, 7 debug."""
+    for floor, priority in ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6)):
+        if levelno >= floor:
+            return priority
+    return 7
+
+
+class JournalFormatter(logging.Formatter):
+    """Each line prefixed with its record's syslog priority (`<4>` for a warning), which journald reads
+    from a service's standard error (sd-daemon(3)): `journalctl -p warning` then shows the kiosk's
+    warnings. Every line of a record (a traceback too) carries the prefix, as journald takes each
+    line as an entry of its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{syslog_priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in super().format(record).splitlines() or [""])
 
 
 class _Secrets:
