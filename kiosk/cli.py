@@ -92,7 +92,19 @@ def main(argv: list[str] | None = None) -> int:
     log.setup()
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    stderr = sys.stderr
+    if "--json" in argv:
+        sys.stderr = _Watched(stderr, keep=4000)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:   # a usage mistake: argparse said so on stderr; with --json, in JSON too
+        if exc.code and "--json" in argv:
+            said = sys.stderr.tail.strip().splitlines()
+            print(json.dumps({"ok": False, "error": said[-1] if said else "bad usage", "exit": exc.code},
+                             ensure_ascii=False))
+        raise
+    finally:
+        sys.stderr = stderr
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE

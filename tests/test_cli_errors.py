@@ -119,3 +119,35 @@ def test_with_json_every_failure_is_answered_in_json_on_stdout_with_the_same_exi
     # a command that answers its failure in JSON itself is left alone: one document, its own
     done = run_kiosk("sync", "retry-dead", "--seq", "99999", "--json", config=kiosk_config)
     assert done.returncode == 1 and json.loads(done.stdout) == {"retried": 0, "not_dead": [99999]}
+
+
+def _command_paths():
+    """Every command and subcommand of `kiosk`, as the words that name it, with whether it takes --json."""
+    import argparse
+
+    from kiosk.cli import build_parser
+
+    def walk(parser, words):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if words and (not subs or parser.get_default("handler") is not None):   # `kiosk sync` runs on its own too
+            yield words, any("--json" in a.option_strings for a in parser._actions)
+        for action in subs:
+            for name, child in action.choices.items():
+                yield from walk(child, [*words, name])
+    return list(walk(build_parser(), []))
+
+
+def test_every_command_exits_2_on_bad_usage_and_answers_it_in_json_when_asked(kiosk_config):
+    from tests.conftest import run_cli
+
+    paths = _command_paths()
+    assert len(paths) >= 40 and (["sync", "retry-dead"], True) in paths and (["sync"], True) in paths
+    for words, takes_json in paths:
+        done = run_cli(["--config", str(kiosk_config), *words, "--no-such-option"])
+        assert done.returncode == 2, (words, done.returncode, done.stderr[-300:])
+        assert "usage:" in done.stderr and "error:" in done.stderr, (words, done.stderr[-300:])
+        if takes_json:
+            done = run_cli(["--config", str(kiosk_config), *words, "--json", "--no-such-option"])
+            doc = json.loads(done.stdout)
+            assert done.returncode == 2 and doc["ok"] is False and doc["exit"] == 2, (words, done.stdout)
+            assert "error:" in done.stderr and doc["error"] in done.stderr, (words, doc)
