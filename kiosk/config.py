@@ -122,6 +122,9 @@ class KioskSection(Section):
     # to settle (12345 is the government service hotline; a hall may have its own desk number)
     hotline: Annotated[str, Field(pattern=r"^[0-9+][0-9 -]{2,23}$")] = "12345"
     groups: list[str] = []  # fleet groups this kiosk belongs to (config bundle targets)
+    # the demo hall: its world-known secrets, PINs and simulated devices are allowed; a kiosk that serves
+    # citizens says false, and then will not start with any of them (kiosk/provisioning.py)
+    demo: bool = False
 
 
 class UiSection(Section):

@@ -109,10 +109,11 @@ owner kiosk:kiosk "$root/var/lib/kiosk"
 if [ ! -f "$root/etc/kiosk/kiosk.toml" ]; then
   sed -e 's|^data_dir = .*|data_dir = "/var/lib/kiosk"                 # the kiosk'"'"'s data (outbox, catalog, applied config)|' \
       -e 's|^seed_file = .*|seed_file = "/opt/kiosk/src/config/demo-catalog.json"|' \
+      -e 's|^demo = true$|demo = false                                  # a kiosk that serves citizens: no demo values|' \
       "$src/config/kiosk.toml" > "$root/etc/kiosk/kiosk.toml"
   chmod 0640 "$root/etc/kiosk/kiosk.toml"
   owner root:kiosk "$root/etc/kiosk/kiosk.toml"
-  say "config written to /etc/kiosk/kiosk.toml: set [kiosk] id, the devices and [central] before starting"
+  say "config written to /etc/kiosk/kiosk.toml: set [kiosk] id, the devices, [central], [privacy] and the PINs; the kiosk refuses to start until \`kiosk config check\` passes"
 else
   say "keeping the existing /etc/kiosk/kiosk.toml"
 fi

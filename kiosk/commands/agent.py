@@ -8,7 +8,7 @@ import sys
 import signal
 import threading
 
-from kiosk.commands.base import EXIT_OK
+from kiosk.commands.base import EXIT_OK, EXIT_USAGE
 from kiosk.sdnotify import Notifier, watchdog_interval
 from kiosk.alarms import Alarms
 from kiosk.core.config_follow import ConfigFollower
@@ -116,6 +116,12 @@ def build(ctx, stop: threading.Event, notifier: Notifier | None = None,
 
 
 def run(ctx) -> int:
+    from kiosk.provisioning import refusal
+
+    refused = refusal(ctx.settings, "agent")
+    if refused:
+        print(refused, file=sys.stderr)
+        return EXIT_USAGE
     stop = threading.Event()
 
     def on_signal(signum, _frame):

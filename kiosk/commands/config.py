@@ -74,6 +74,11 @@ def register(sub) -> None:
     add_json(q)
     q.set_defaults(handler=run_apply)
 
+    q = cs.add_parser("check", help="validate the config without starting anything; exit 2 naming each problem, "
+                                    "the demo hall's values included unless [kiosk] demo = true")
+    add_json(q)
+    q.set_defaults(handler=run_check)
+
     q = cs.add_parser("status", help="the applied config version, its digest, the last outcome and rejection "
                                      "(of this kiosk, or of another over its management API with --remote)")
     q.add_argument("--remote", metavar="URL", help="a kiosk's management API (http://KIOSK:8701); the request is "
@@ -350,6 +355,28 @@ def run_push(ctx) -> int:
 
 
 # -- this kiosk ----------------------------------------------------------------------------------
+
+def run_check(ctx) -> int:
+    """The config loaded (a bad key or value stops the command line itself with exit 2, naming file, key and
+    problem), then the demo hall's values: problems outside a demo hall, a note inside one."""
+    from kiosk.provisioning import demo_values
+
+    settings = ctx.settings
+    found = demo_values(settings)
+    demo = settings.kiosk.demo
+    ok = demo or not found
+    doc = {"ok": ok, "config": str(settings.source), "demo": demo,
+           "demo_values": [{"key": v.key, "problem": v.problem} for v in found]}
+    if ok:
+        text = f"{settings.source}: valid" + (
+            f"; a demo hall ([kiosk] demo = true): {len(found)} demo value(s) allowed" if demo else "")
+        ctx.emit(doc, text)
+        return EXIT_OK
+    ctx.emit(doc, lambda d: "\n".join(f"{d['config']}: {v['key']}: {v['problem']}" for v in d["demo_values"]))
+    print(f"kiosk config check: {len(found)} demo value(s) in {settings.source} and [kiosk] demo is not true; set "
+          "each (docs/deploy.md)", file=sys.stderr)
+    return EXIT_USAGE
+
 
 def run_apply(ctx) -> int:
     from kiosk.sync.config_apply import ConfigApplier

@@ -22,7 +22,7 @@ import signal
 import sys
 from pathlib import Path
 
-from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json
+from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.sdnotify import Notifier, watchdog_interval
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,12 @@ def run(ctx) -> int:
     from kiosk.i18n import CatalogError, check_catalogs
 
     settings = ctx.settings
+    from kiosk.provisioning import refusal
+
+    refused = refusal(settings, "ui")
+    if refused:
+        print(refused, file=sys.stderr)
+        return EXIT_USAGE
     if no_display() and not os.environ.get("SDL_VIDEODRIVER"):
         print("kiosk ui: no display ($DISPLAY is not set). Run it on the kiosk's screen, or use "
               "`make run`, which starts a virtual display (Xvfb) when there is none.", file=sys.stderr)
