@@ -33,7 +33,7 @@ def test_outside_a_demo_hall_config_check_names_every_demo_value_and_exits_2(tmp
     assert doc["ok"] is False and doc["demo"] is False
     assert {v["key"] for v in doc["demo_values"]} == EVERY_DEMO_KEY
     plain = run_kiosk("config", "check", config=cfg)
-    assert plain.returncode == 2 and f"{cfg}: privacy.hash_key:" in plain.stdout and "demo value" in plain.stderr
+    assert plain.returncode == 2 and f"{cfg}: privacy.hash_key:" in plain.stderr and "demo value" in plain.stderr
 
 
 def test_each_demo_value_is_refused_on_its_own(tmp_path):
@@ -56,7 +56,7 @@ def test_each_demo_value_is_refused_on_its_own(tmp_path):
         keys = [v.key for v in demo_values(config.load(cfg))]
         assert len(keys) == 1, (pattern, keys)
         done = run_kiosk("config", "check", config=cfg)
-        assert done.returncode == 2 and keys[0] in done.stdout
+        assert done.returncode == 2 and keys[0] in done.stderr
 
 
 def test_ui_and_agent_refuse_to_start_with_demo_values_outside_a_demo_hall(tmp_path):

@@ -372,7 +372,10 @@ def run_check(ctx) -> int:
             f"; a demo hall ([kiosk] demo = true): {len(found)} demo value(s) allowed" if demo else "")
         ctx.emit(doc, text)
         return EXIT_OK
-    ctx.emit(doc, lambda d: "\n".join(f"{d['config']}: {v['key']}: {v['problem']}" for v in d["demo_values"]))
+    if ctx.json:
+        ctx.emit(doc, "")
+    for v in found:   # file, key and problem, as a bad config is told
+        print(f"kiosk config check: {settings.source}: {v.key}: {v.problem}", file=sys.stderr)
     print(f"kiosk config check: {len(found)} demo value(s) in {settings.source} and [kiosk] demo is not true; set "
           "each (docs/deploy.md)", file=sys.stderr)
     return EXIT_USAGE
