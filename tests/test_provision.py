@@ -1,0 +1,91 @@
+"""`kiosk provision` as a fleet's script runs it (every answer a flag): the config it writes runs (`kiosk config
+check` passes, no demo value left), keeps the template's comments and what was not asked, drops the devices
+the kiosk does not have, and is 0640; missing answers, a demo value among them, or an already provisioned
+config without --force write nothing."""
+from __future__ import annotations
+
+import json
+import re
+import stat
+
+import pytest
+
+from kiosk import config
+from kiosk.core.staff import hash_pin, verify_pin
+from kiosk.provisioning import demo_values
+from tests.conftest import DEFAULT_CONFIG, run_kiosk
+
+SECRET = "k07-7f1c9e2a5b8d4f60a1c3e5b7d9f2a4c6"
+
+
+@pytest.fixture(scope="module")
+def hashes():
+    return {"staff": hash_pin("908172"), "technician": hash_pin("564738")}
+
+
+def flags(out, hashes, **change):
+    given = {"--out": str(out), "--template": str(DEFAULT_CONFIG), "--kiosk-id": "hall-03-k07",
+             "--hall": "示例市政务服务中心", "--central-url": "https://platform.example.gov.cn", "--secret": SECRET,
+             "--hash-key": "generate", "--notice-key": "none", "--staff": f"2001:{hashes['staff']}",
+             "--technician-pin-hash": hashes["technician"]} | change
+    args = [a for k, v in given.items() if v is not None for a in (k, v)]
+    for device in ("idcard=/dev/kiosk-idreader", "locker=/dev/kiosk-lockbus", "receipt_printer=serial:/dev/kiosk-receipt",
+                   "document_printer=hall-a4", "payment=none", "scanner=/dev/kiosk-scanner"):
+        args += ["--device", device]
+    return args
+
+
+def test_a_fleet_provisions_a_kiosk_with_flags_and_the_config_runs(tmp_path, hashes):
+    out = tmp_path / "etc" / "kiosk.toml"
+    done = run_kiosk("provision", *flags(out, hashes), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["ok"] and doc["kiosk_id"] == "hall-03-k07" and doc["hash_key_generated"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    settings = config.load(out)
+    assert demo_values(settings) == [] and settings.kiosk.demo is False
+    assert settings.kiosk.id == "hall-03-k07" and settings.central.secret == SECRET
+    assert settings.central.notice_key is None and re.fullmatch(r"[0-9a-f]{64}", settings.privacy.hash_key)
+    assert settings.devices.payment is None and settings.devices.idcard.port == "/dev/kiosk-idreader"
+    assert settings.devices.document_printer.printer == "hall-a4"
+    assert [m.id for m in settings.staff.members] == ["2001"]
+    assert verify_pin("908172", settings.staff.members[0].pin_hash)
+    text = out.read_text(encoding="utf-8")
+    assert "# unique per kiosk" in text and "idle_timeout_s = 90" in text    # the template's comments and rest
+    assert settings.data_path.is_absolute() and str(settings.data_path).startswith(str(DEFAULT_CONFIG.parent.parent.resolve()))
+    check = run_kiosk("config", "check", config=out)
+    assert check.returncode == 0, check.stderr
+
+
+def test_missing_answers_are_named_and_nothing_is_written(tmp_path, hashes):
+    out = tmp_path / "kiosk.toml"
+    done = run_kiosk("provision", *flags(out, hashes, **{"--secret": None, "--hall": None}))
+    assert done.returncode == 2 and "--secret" in done.stderr and "--hall" in done.stderr
+    assert not out.exists()
+
+
+def test_a_demo_value_among_the_answers_writes_nothing(tmp_path, hashes):
+    out = tmp_path / "kiosk.toml"
+    done = run_kiosk("provision", *flags(out, hashes, **{"--secret": "demo-secret-demo-hall-k01-0000000000"}))
+    assert done.returncode == 2 and "central.secret" in done.stderr and "nothing written" in done.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []      # not even the temporary file
+    demo_pin = run_kiosk("provision", *flags(out, hashes, **{"--technician-pin-hash": hash_pin("135790")}))
+    assert demo_pin.returncode == 2 and "technician.pin_hashes[0]" in demo_pin.stderr and not out.exists()
+
+
+def test_a_provisioned_config_is_replaced_only_with_force(tmp_path, hashes):
+    out = tmp_path / "kiosk.toml"
+    assert run_kiosk("provision", *flags(out, hashes)).returncode == 0
+    again = flags(out, hashes, **{"--template": None, "--kiosk-id": "hall-03-k08"})
+    refused = run_kiosk("provision", *again)
+    assert refused.returncode == 2 and "already provisioned" in refused.stderr
+    assert config.load(out).kiosk.id == "hall-03-k07"
+    assert run_kiosk("provision", *again, "--force").returncode == 0
+    assert config.load(out).kiosk.id == "hall-03-k08"
+
+
+def test_a_staff_answer_that_is_not_a_pin_hash_is_refused(tmp_path, hashes):
+    out = tmp_path / "kiosk.toml"
+    done = run_kiosk("provision", *flags(out, hashes, **{"--staff": "2001:908172"}))
+    assert done.returncode == 2 and not out.exists()
+    assert "908172" not in done.stderr      # a PIN typed where its hash belongs is not echoed back
