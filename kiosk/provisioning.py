@@ -73,5 +73,6 @@ def refusal(settings, command: str) -> str | None:
     lines = [f"kiosk {command}: {settings.source} holds the demo hall's values and [kiosk] demo is not true; "
              "this kiosk is not provisioned:"]
     lines += [f"  {v.key}: {v.problem}" for v in found]
-    lines.append("Set each (docs/deploy.md), then `kiosk config check`; a demo hall says [kiosk] demo = true.")
+    lines.append("Provision the kiosk (`kiosk provision`, docs/deploy.md) or set each by hand, then `kiosk config "
+                 "check`; a demo hall says [kiosk] demo = true.")
     return "\n".join(lines)

@@ -65,4 +65,4 @@ def test_ui_and_agent_refuse_to_start_with_demo_values_outside_a_demo_hall(tmp_p
         done = run_kiosk(command, config=cfg, timeout=60)
         assert done.returncode == 2, (command, done.stderr[-500:])
         assert "not provisioned" in done.stderr and "central.secret" in done.stderr and "privacy.hash_key" in done.stderr
-        assert "kiosk config check" in done.stderr
+        assert "kiosk config check" in done.stderr and "kiosk provision" in done.stderr

@@ -376,8 +376,8 @@ def run_check(ctx) -> int:
         ctx.emit(doc, "")
     for v in found:   # file, key and problem, as a bad config is told
         print(f"kiosk config check: {settings.source}: {v.key}: {v.problem}", file=sys.stderr)
-    print(f"kiosk config check: {len(found)} demo value(s) in {settings.source} and [kiosk] demo is not true; set "
-          "each (docs/deploy.md)", file=sys.stderr)
+    print(f"kiosk config check: {len(found)} demo value(s) in {settings.source} and [kiosk] demo is not true; "
+          "`kiosk provision` writes each (docs/deploy.md)", file=sys.stderr)
     return EXIT_USAGE
 
 
