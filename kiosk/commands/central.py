@@ -45,6 +45,9 @@ def register(sub) -> None:
                                                       "database; optional)")
     p.add_argument("--notify", action="store_true", help="also run the notifier, in a thread (needs [notify] in "
                                                          "the settings); else run `kiosk central notify`")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain) ... ")
+    p.add_argument("--tls-key", metavar="PEM", help="... and its private key (else: plain HTTP, for loopback "
+                                                    "behind a TLS proxy, docs/deploy.md)")
     p.set_defaults(handler=run_server, needs_config=False)
     cs = p.add_subparsers(dest="central_command", metavar="SUBCOMMAND", title="sub-commands")
 
@@ -179,6 +182,16 @@ def run_server(ctx) -> int:
     from kiosk.config import ConfigError
 
     args = ctx.args
+    tls = {}
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("kiosk: central: --tls-cert and --tls-key go together", file=sys.stderr)
+        return EXIT_USAGE
+    if args.tls_cert:
+        for path in (args.tls_cert, args.tls_key):
+            if not Path(path).is_file():
+                print(f"kiosk: central: {path}: no such file", file=sys.stderr)
+                return EXIT_USAGE
+        tls = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key}
     try:
         key, key_source = hash_key(ctx)
     except ConfigError as exc:  # everything but posting cases works without it
@@ -190,14 +203,14 @@ def run_server(ctx) -> int:
     try:
         page_key = _notice_key(ctx)
         app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db), **_fee_options(ctx, db))
-        log.info("central platform on http://%s:%d, database %s; holder hash key from %s", args.host, args.port,
-                 db.path, key_source)
+        log.info("central platform on %s://%s:%d, database %s; holder hash key from %s",
+                 "https" if tls else "http", args.host, args.port, db.path, key_source)
         if notifier is not None:
             thread = threading.Thread(target=_notify_thread, args=(ctx, *notifier, page_key, stop), name="notifier")
             thread.start()
         # log_config=None: uvicorn's records go through our handler, which redacts ID numbers
         server = Platform(uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
-                                         server_header=False, timeout_graceful_shutdown=10))
+                                         server_header=False, timeout_graceful_shutdown=10, **tls))
         try:
             server.run()
         except SystemExit:  # uvicorn gives up this way when it cannot listen
@@ -438,6 +451,16 @@ def run_seed(ctx) -> int:
     from kiosk.config import ConfigError
 
     args = ctx.args
+    tls = {}
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("kiosk: central: --tls-cert and --tls-key go together", file=sys.stderr)
+        return EXIT_USAGE
+    if args.tls_cert:
+        for path in (args.tls_cert, args.tls_key):
+            if not Path(path).is_file():
+                print(f"kiosk: central: {path}: no such file", file=sys.stderr)
+                return EXIT_USAGE
+        tls = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key}
     try:
         key, key_source = hash_key(ctx)
     except ConfigError as exc:  # everything but posting cases works without it
