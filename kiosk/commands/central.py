@@ -451,16 +451,6 @@ def run_seed(ctx) -> int:
     from kiosk.config import ConfigError
 
     args = ctx.args
-    tls = {}
-    if bool(args.tls_cert) != bool(args.tls_key):
-        print("kiosk: central: --tls-cert and --tls-key go together", file=sys.stderr)
-        return EXIT_USAGE
-    if args.tls_cert:
-        for path in (args.tls_cert, args.tls_key):
-            if not Path(path).is_file():
-                print(f"kiosk: central: {path}: no such file", file=sys.stderr)
-                return EXIT_USAGE
-        tls = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key}
     try:
         key, key_source = hash_key(ctx)
     except ConfigError as exc:  # everything but posting cases works without it
