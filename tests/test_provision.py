@@ -89,3 +89,60 @@ def test_a_staff_answer_that_is_not_a_pin_hash_is_refused(tmp_path, hashes):
     done = run_kiosk("provision", *flags(out, hashes, **{"--staff": "2001:908172"}))
     assert done.returncode == 2 and not out.exists()
     assert "908172" not in done.stderr      # a PIN typed where its hash belongs is not echoed back
+
+
+def test_a_technician_answers_the_prompts_on_a_terminal(tmp_path):
+    """The interactive path, on a real pseudo-terminal: what no flag gave is asked, PINs twice without echo."""
+    import os
+    import pty
+    import select
+    import time
+
+    from tests.conftest import KIOSK
+
+    out = tmp_path / "kiosk.toml"
+    script = [("kiosk id", "hall-05-k01"), ("hall name", "示例区政务服务中心"),
+              ("platform's URL", "https://platform.example.gov.cn"), ("this kiosk's secret", SECRET),
+              ("hash key", "generate"), ("notifier's key", "none"),
+              ("staff member's id", "3001"), ("PIN of staff 3001", "908172"), ("the same PIN again", "908172"),
+              ("staff member's id", ""), ("technician PIN", "564738"), ("the same PIN again", "564738"),
+              ("idcard port", "/dev/kiosk-idreader"), ("locker port", "/dev/kiosk-lockbus"),
+              ("receipt_printer port", "serial:/dev/kiosk-receipt"), ("document_printer CUPS queue", "hall-a4"),
+              ("payment port", "none"), ("scanner port", "none")]
+    pid, fd = pty.fork()
+    if pid == 0:   # the child: kiosk provision on the terminal
+        os.chdir(tmp_path)
+        os.execv(str(KIOSK), [str(KIOSK), "provision", "--out", str(out), "--template", str(DEFAULT_CONFIG)])
+    seen, deadline, transcript = b"", time.monotonic() + 120, []
+    try:
+        for prompt, answer in script:
+            while prompt.encode() not in seen:
+                assert time.monotonic() < deadline, seen.decode(errors="replace")[-500:]
+                ready, _, _ = select.select([fd], [], [], 1)
+                if ready:
+                    chunk = os.read(fd, 4096)
+                    seen += chunk
+                    transcript.append(chunk)
+            seen = seen[seen.index(prompt.encode()) + len(prompt):]
+            os.write(fd, answer.encode() + b"\n")
+        rest = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:   # the child is gone: the terminal closed
+                break
+            if not chunk:
+                break
+            rest += chunk
+            transcript.append(chunk)
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, rest.decode(errors="replace")
+    everything = b"".join(transcript)
+    assert b"hall-05-k01" in everything                          # answers are echoed as typed ...
+    assert b"908172" not in everything and b"564738" not in everything   # ... but not the PINs
+    settings = config.load(out)
+    assert settings.kiosk.id == "hall-05-k01" and [m.id for m in settings.staff.members] == ["3001"]
+    assert verify_pin("908172", settings.staff.members[0].pin_hash)
+    assert verify_pin("564738", settings.technician.pin_hashes[0])
+    assert settings.devices.scanner is None and settings.devices.payment is None and demo_values(settings) == []
