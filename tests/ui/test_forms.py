@@ -292,7 +292,9 @@ def test_a_priced_form_shows_its_price_is_paid_by_card_and_then_printed(ui, ui_c
     flow = _flow(ui)
     ui.wait_for(lambda: flow.printer is not None and flow.payment.terminal is not None
                 and flow.payment.ledger.recovered.is_set(), 30, "the printer, the terminal, the recovery")
-    simulator("payment").set_outcome("approve", answer_delay=0.3)
+    terminal = simulator("payment")
+    terminal_was = (terminal.outcome, terminal.answer_delay)      # left as found for the tests after this one
+    terminal.set_outcome("approve", answer_delay=0.3)
     saved, flow.fee = flow.fee, config.FeeRule(per_document_fen=100, per_page_fen=50)
     try:
         screen = _open(ui)
@@ -333,4 +335,5 @@ def test_a_priced_form_shows_its_price_is_paid_by_card_and_then_printed(ui, ui_c
         assert printed["payment_reference"] == flow.payment.reference
     finally:
         flow.fee = saved
+        terminal.set_outcome(*terminal_was)
         ui.reset()
