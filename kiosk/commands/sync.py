@@ -43,7 +43,16 @@ def run_once(ctx) -> int:
         outbox = Outbox(conn)
         outbox.recover()  # sending a row again is safe: the platform stores an id once
         relay = Relay.from_settings(ctx.settings, outbox, client)
-        result = relay.drain(force=True)
+        watching = sys.stderr.isatty() and not ctx.json   # a person at a terminal: how far it has got
+        pending = outbox.pending_count() if watching else 0
+
+        def show(total) -> None:
+            print(f"\rsent {total.sent} of {pending}: {total.acked} acked, {total.dead} dead", end="",
+                  file=sys.stderr, flush=True)
+
+        result = relay.drain(force=True, progress=show if watching else None)
+        if watching and result.requests:
+            print(file=sys.stderr)
         left = outbox.pending_count()
         dead_total = outbox.summary().counts["dead"]
     finally:

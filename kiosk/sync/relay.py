@@ -233,14 +233,18 @@ class Relay:
             for entry, error in down:
                 self._release([entry], error, result, server_failure=True)
 
-    def drain(self, *, force: bool = True, max_steps: int = 1_000_000) -> StepResult:
-        """Send until nothing is pending or a request fails (`kiosk sync --once`)."""
+    def drain(self, *, force: bool = True, max_steps: int = 1_000_000,
+              progress: Callable[[StepResult], None] | None = None) -> StepResult:
+        """Send until nothing is pending or a request fails (`kiosk sync --once`); `progress(total so far)`
+        after each request."""
         total = StepResult()
         for _ in range(max_steps):
             r = self.step(force=force)
             for name in ("sent", "acked", "dead", "retried", "requests"):
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             total.dead_reasons.update(r.dead_reasons)
+            if progress is not None and r.requests:
+                progress(total)
             if r.error or r.idle or r.acked + r.dead == 0:  # no progress: stop rather than spin
                 total.error = r.error or (None if r.idle else "the platform answered without settling any item")
                 total.wait_s = r.wait_s

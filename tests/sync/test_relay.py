@@ -161,3 +161,10 @@ def test_an_answer_missing_an_item_keeps_that_item_pending(outbox):
     make_relay(outbox, Forgetful()).step()
     assert outbox.get(ids[0]).state == "acked"
     assert outbox.get(ids[1]).state == "pending" and "no result" in outbox.get(ids[1]).last_error
+
+
+def test_drain_reports_its_progress_after_each_request(outbox):
+    fill(outbox, 12)
+    seen = []
+    make_relay(outbox, ScriptedCentral(), batch_size=5).drain(progress=lambda t: seen.append((t.sent, t.acked)))
+    assert seen == [(5, 5), (10, 10), (12, 12)]
