@@ -25,13 +25,18 @@ def setup(level: str | int | None = None) -> None:
     for h in list(root.handlers):
         if getattr(h, "_kiosk", False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(sys.stderr)
-    handler._kiosk = True
-    if to_journal(sys.stderr):
+    if to_journal(sys.stderr) and os.path.exists(JOURNAL_SOCKET):
+        # journald's own protocol: the priority and structured fields (KIOSK_ID, DEVICE, FLOW, ...)
+        handler = JournalHandler(JOURNAL_SOCKET)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    elif to_journal(sys.stderr):
         # journald adds its own timestamps, and reads each line's priority from its <N> prefix
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JournalFormatter("%(levelname)s %(name)s: %(message)s"))
     else:   # a terminal or a file: the time on each line
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._kiosk = True
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level)
@@ -68,6 +73,68 @@ class JournalFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         prefix = f"<{syslog_priority(record.levelno)}>"
         return "\n".join(prefix + line for line in super().format(record).splitlines() or [""])
+
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+# record attributes (logging's `extra=`) sent as journal fields, and the field each becomes
+RECORD_FIELDS = {"device": "DEVICE", "flow": "FLOW", "transaction_id": "TRANSACTION_ID"}
+_kiosk_id: str | None = None
+
+
+def set_kiosk_id(kiosk_id: str | None) -> None:
+    """The kiosk's id, sent with every journal entry as KIOSK_ID once the config is read."""
+    global _kiosk_id
+    _kiosk_id = kiosk_id
+
+
+def journal_fields(fields: dict[str, str]) -> bytes:
+    """journald's native datagram: KEY=value lines; a value with a newline as KEY, its length (64-bit
+    little-endian) and its bytes (systemd's "Native Journal Protocol")."""
+    out = bytearray()
+    for key, value in fields.items():
+        data = value.encode("utf-8", "replace")
+        if b"\n" in data:
+            out += key.encode() + b"\n" + len(data).to_bytes(8, "little") + data + b"\n"
+        else:
+            out += key.encode() + b"=" + data + b"\n"
+    return bytes(out)
+
+
+class JournalHandler(logging.Handler):
+    """Log records to journald over its socket, each with PRIORITY, SYSLOG_IDENTIFIER, LOGGER, KIOSK_ID
+    and, where the record carries them, DEVICE, FLOW and TRANSACTION_ID: `journalctl -p warning
+    KIOSK_ID=hall-03-k07 DEVICE=locker`. What cannot be sent (no journal, a record over the datagram
+    limit) goes to standard error instead, with its priority prefix. The redacting filter runs first, so
+    no field carries an ID number, a phone number or the name of the person in session."""
+
+    def __init__(self, path: str = JOURNAL_SOCKET):
+        super().__init__()
+        import socket
+
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.fallback = JournalFormatter("%(levelname)s %(name)s: %(message)s")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = {"MESSAGE": self.format(record), "PRIORITY": str(syslog_priority(record.levelno)),
+                      "SYSLOG_IDENTIFIER": "kiosk", "LOGGER": record.name}
+            if _kiosk_id:
+                fields["KIOSK_ID"] = _kiosk_id
+            for attr, key in RECORD_FIELDS.items():
+                value = getattr(record, attr, None)
+                if value not in (None, ""):
+                    fields[key] = redact(str(value))
+            try:
+                self.sock.sendto(journal_fields(fields), self.path)
+            except OSError:
+                sys.stderr.write(self.fallback.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+    def close(self) -> None:
+        self.sock.close()
+        super().close()
 
 
 class _Secrets:

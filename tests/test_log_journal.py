@@ -67,3 +67,78 @@ def test_levels_map_to_syslog_priorities():
 
     assert [syslog_priority(level) for level in (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO,
                                                  logging.DEBUG, 5)] == [2, 3, 4, 6, 7, 7]
+
+
+def _datagrams(sock) -> list[dict[str, str]]:
+    """journald's native datagrams, parsed as journald parses them."""
+    out = []
+    sock.setblocking(False)
+    while True:
+        try:
+            data = sock.recv(65536)
+        except BlockingIOError:
+            return out
+        fields, i = {}, 0
+        while i < len(data):
+            nl = data.index(b"\n", i)
+            line = data[i:nl]
+            if b"=" in line:
+                key, _, value = line.partition(b"=")
+                fields[key.decode()] = value.decode()
+                i = nl + 1
+            else:   # KEY \n length value \n
+                size = int.from_bytes(data[nl + 1:nl + 9], "little")
+                fields[line.decode()] = data[nl + 9:nl + 9 + size].decode()
+                i = nl + 9 + size + 1
+        out.append(fields)
+
+
+def test_the_journal_handler_sends_priority_and_the_kiosks_fields(tmp_path):
+    import logging
+    import socket
+
+    from kiosk import log
+
+    path = str(tmp_path / "journal.socket")
+    journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    journal.bind(path)
+    handler = log.JournalHandler(path)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.addFilter(log.RedactingFilter())
+    logger = logging.getLogger("kiosk.test.journal")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    log.set_kiosk_id("hall-03-k07")
+    try:
+        logger.warning("alarm raised: %s:%s", "locker", "door_not_opened", extra={"device": "locker"})
+        logger.info("form printed for 110105199003071239", extra={"flow": "forms", "transaction_id": "t-1"})
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            logger.exception("a step failed")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        log.set_kiosk_id(None)
+    first, second, third = _datagrams(journal)
+    journal.close()
+    assert first == {"MESSAGE": "kiosk.test.journal: alarm raised: locker:door_not_opened", "PRIORITY": "4",
+                     "SYSLOG_IDENTIFIER": "kiosk", "LOGGER": "kiosk.test.journal", "KIOSK_ID": "hall-03-k07",
+                     "DEVICE": "locker"}
+    assert second["PRIORITY"] == "6" and second["FLOW"] == "forms" and second["TRANSACTION_ID"] == "t-1"
+    assert "110105199003071239" not in second["MESSAGE"] and "110***********1239" in second["MESSAGE"]
+    assert third["PRIORITY"] == "3" and "ZeroDivisionError" in third["MESSAGE"] and "\n" in third["MESSAGE"]
+
+
+def test_without_a_journal_the_handler_falls_back_to_stderr_with_the_priority(tmp_path, capsys):
+    import logging
+
+    from kiosk import log
+
+    handler = log.JournalHandler(str(tmp_path / "no-journal-here"))
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    record = logging.LogRecord("kiosk.x", logging.WARNING, __file__, 1, "paper low", None, None)
+    handler.emit(record)
+    handler.close()
+    assert capsys.readouterr().err == "<4>WARNING kiosk.x: paper low\n"

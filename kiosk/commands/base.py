@@ -29,7 +29,10 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from kiosk import log
+
             self._settings = config.load(self.args.config)
+            log.set_kiosk_id(self._settings.kiosk.id)   # journal entries carry it from here on
         return self._settings
 
     @property

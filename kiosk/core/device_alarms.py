@@ -125,27 +125,27 @@ class DeviceAlarms:
                 wanted[f"{DOOR_LEFT_OPEN}{door}"] = f"door {door} open for more than {self.door_left_open_s:g} s"
         for code, detail in wanted.items():
             if self.alarms.raise_alarm(device, code, detail, "warning" if code in WARNINGS else "fault"):
-                log.warning("alarm raised: %s:%s (%s)", device, code, detail)
+                log.warning("alarm raised: %s:%s (%s)", device, code, detail, extra={"device": device})
         for alarm in self.alarms.active():
             if alarm.device == device and not is_event_code(alarm.code) and alarm.code not in wanted:
                 if self.alarms.clear(device, alarm.code):
-                    log.info("alarm cleared: %s:%s", device, alarm.code)
+                    log.info("alarm cleared: %s:%s", device, alarm.code, extra={"device": device})
 
     # -- events --------------------------------------------------------------------------------
     def door_failed(self, device: str, door: int, message: str) -> None:
         if self.alarms.raise_alarm(device, f"door_not_opened:{door}", message, "fault"):
-            log.warning("alarm raised: %s:door_not_opened:%d (%s)", device, door, message)
+            log.warning("alarm raised: %s:door_not_opened:%d (%s)", device, door, message, extra={"device": device})
 
     def door_opened(self, device: str, door: int) -> None:
         """A technician opened the door from the diagnostics bench: its door alarms are dealt with."""
         for code in (f"door_not_opened:{door}", f"door_stuck:{door}"):
             if self.alarms.clear(device, code, f"door {door} opened"):
-                log.info("alarm cleared: %s:%s", device, code)
+                log.info("alarm cleared: %s:%s", device, code, extra={"device": device})
 
     def payment_unknown(self, device: str, reference: str, detail: str) -> None:
         if self.alarms.raise_alarm(device, f"payment_unknown:{reference}",
                                    f"outcome of {reference} unknown ({detail}): check the terminal's journal", "fault"):
-            log.warning("alarm raised: %s:payment_unknown:%s (%s)", device, reference, detail)
+            log.warning("alarm raised: %s:payment_unknown:%s (%s)", device, reference, detail, extra={"device": device})
 
     def payment_resolved(self, device: str, reference: str, detail: str = "") -> None:
         self.alarms.clear(device, f"payment_unknown:{reference}", detail or None)

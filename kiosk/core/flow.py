@@ -178,7 +178,7 @@ class Flow(Generic[S]):
         def back(result, error) -> None:
             if visit != self._visit:
                 log.info("%s: a result of an ended visit dropped (%s)", self.name,
-                         type(error).__name__ if error else "done")
+                         type(error).__name__ if error else "done", extra={"flow": self.name})
                 return
             done(result, error)
         self.executor.run(work, back)

@@ -576,7 +576,8 @@ class FormFlow(Flow[FormState]):
         def done(tid, error) -> None:
             if error is None:
                 self.transaction_id = tid
-                log.info("form %s printed: %d pages, %d fen", template.id, pages, record.amount_fen)
+                log.info("form %s printed: %d pages, %d fen", template.id, pages, record.amount_fen,
+                         extra={"flow": SERVICE, "transaction_id": tid})
                 self.go(_S.DONE)
                 return
             self._not_printed(template.id, error)

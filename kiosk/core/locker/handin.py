@@ -383,7 +383,7 @@ class HandinFlow(LockerFlow[Step]):
         self.item = model.item(self.item.id)
         self.handed_in_at = model.site.moment(self.item.deposited_at)   # as the `handin` writes it
         log.info("handin recorded: case %s, door %d, receipt %s", self.item.case_number, self.item.door,
-                 self.item.receipt_no)
+                 self.item.receipt_no, extra={"flow": "handin", "transaction_id": self.transaction_id})
         self._report(Step.PRINTING, None)
         self.printed = self._print_receipt()
 
