@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    ctx = Context(args)
+    ctx = Context(args, extras={"build_parser": build_parser})
     try:
         if getattr(args, "needs_config", True):
             ctx.settings  # a bad config stops every command the same way, before any work

@@ -18,10 +18,9 @@ def register(sub) -> None:
     p.set_defaults(handler=run, needs_config=False)
 
 
-def words_by_path() -> dict[str, list[str]]:
-    """'' -> the commands and global options; 'sync' -> its subcommands and options; and so on."""
-    from kiosk.cli import build_parser
-
+def words_by_path(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
+    """'' -> the commands and global options of `parser` (the whole command line's); 'sync' -> its
+    subcommands and options; and so on."""
     table: dict[str, list[str]] = {}
 
     def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
@@ -35,13 +34,13 @@ def words_by_path() -> dict[str, list[str]]:
                 words += [o for o in action.option_strings if o.startswith("--")]
         table[" ".join(path)] = sorted(set(words))
 
-    walk(build_parser(), [])
+    walk(parser, [])
     return table
 
 
-def bash_script() -> str:
+def bash_script(parser: argparse.ArgumentParser) -> str:
     cases = "\n".join(f"        {shlex.quote(path)}) words={shlex.quote(' '.join(words))} ;;"
-                      for path, words in sorted(words_by_path().items()))
+                      for path, words in sorted(words_by_path(parser).items()))
     return f"""# bash completion for kiosk (made by `kiosk completion bash`)
 _kiosk() {{
     local cur=${{COMP_WORDS[COMP_CWORD]}} path="" i w words=""
@@ -63,5 +62,7 @@ complete -o default -F _kiosk kiosk
 
 
 def run(ctx) -> int:
-    print(bash_script(), end="")
+    # the whole command line's parser, every command registered (kiosk/cli.py hands its builder over:
+    # a command module never imports the command line)
+    print(bash_script(ctx.extras["build_parser"]()), end="")
     return EXIT_OK
