@@ -116,7 +116,7 @@ def _thin(pts: list[tuple[int, int]]) -> list[tuple[int, int]]:
     if len(kept) > DENSEST:   # keeps the simplifying within milliseconds whatever is drawn
         step = (len(kept) - 1) / (DENSEST - 1)
         kept = [kept[round(i * step)] for i in range(DENSEST)]
-    tolerance = SIMPLIFY
+    tolerance = SIMPLIFY or 1.0   # doubled below until few enough points: never from 0
     simple = _simplify(kept, tolerance)
     while len(simple) > MAX_POINTS:
         tolerance *= 2
