@@ -23,9 +23,10 @@ import tempfile
 from pathlib import Path
 
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+from kiosk.config import DevicesSection
 
 DEFAULT_OUT = "/etc/kiosk/kiosk.toml"
-DEVICES = ("idcard", "locker", "receipt_printer", "document_printer", "payment", "scanner")
+DEVICES = tuple(DevicesSection.model_fields)   # the devices a config can have, as the config declares them
 PORT_KEY = {"receipt_printer": "connection", "document_printer": "printer"}   # the others: `port`
 
 
