@@ -1,4 +1,5 @@
-"""`kiosk agent`: the network side of the kiosk (sync relay, catalog pull, heartbeat). Never a device."""
+"""`kiosk agent`: the network side of the kiosk (sync relay, catalog pull, heartbeat, management API and its
+`/metrics`). Never a device."""
 from __future__ import annotations
 
 import logging
@@ -14,12 +15,13 @@ from kiosk.alarms import Alarms
 from kiosk.core.config_follow import ConfigFollower
 from kiosk.core.health import HealthBoard
 from kiosk.sync import management
-from kiosk.sync.agent import Agent, Capacity, Periodic
+from kiosk.sync.agent import LAST_SYNC_KEY, Agent, Capacity, Periodic
 from kiosk.sync.catalog_pull import CatalogPull
 from kiosk.sync.client import CentralClient
 from kiosk.sync.config_apply import ConfigApplier, current_version
 from kiosk.sync.config_pull import ConfigPull
 from kiosk.sync.heartbeat import HeartbeatSender
+from kiosk.sync.metrics import AgentMetrics
 from kiosk.sync.outbox import Outbox
 from kiosk.sync.relay import Relay
 from kiosk.sync.state import SyncState
@@ -81,7 +83,9 @@ def prepare_catalog(settings, store) -> None:
 
 
 def build(ctx, stop: threading.Event, notifier: Notifier | None = None,
-          restart: dict | None = None) -> tuple[Agent, list]:
+          restart: dict | None = None, metrics: AgentMetrics | None = None) -> tuple[Agent, list]:
+    """The agent's parts, composed; `metrics` (made once by `run`, also served on the management API)
+    is handed to each part that learns an outcome."""
     restart = {} if restart is None else restart
     notifier = notifier or Notifier(address="")
     settings, store = ctx.settings, ctx.store
@@ -91,23 +95,25 @@ def build(ctx, stop: threading.Event, notifier: Notifier | None = None,
     alarms = Alarms(conn, outbox)
     health = HealthBoard(conn)
     state = SyncState(conn)
-    relay = Relay.from_settings(settings, outbox, client)
+    relay = Relay.from_settings(settings, outbox, client, metrics=metrics)
+    if metrics is not None:
+        metrics.restore_last_sync(state.get(LAST_SYNC_KEY))
     built: list[Agent] = []
     beat = HeartbeatSender(client, outbox, kiosk_id=settings.kiosk.id, db_uuid=store.identity.db_uuid,
                            devices=lambda: [d.as_dict() for d in health.all()],
                            # + the disk_full alarm while a full database cannot take its row
                            alarms=lambda: [a.as_dict() for a in alarms.active()] + (
                                built[0].unwritten_alarms() if built else []),
-                           config_version=lambda: current_version(settings))
+                           config_version=lambda: current_version(settings), metrics=metrics)
     apply, guides = catalog_importer(store)
-    catalog = CatalogPull(client, state, apply, alarms)
+    catalog = CatalogPull(client, state, apply, alarms, metrics=metrics)
     s = settings.sync
     agent = Agent(relay, outbox, state, heartbeat=beat, heartbeat_interval_s=s.heartbeat_interval_s,
                   catalog=catalog, catalog_interval_s=s.catalog_interval_s,
                   capacity=Capacity(outbox, alarms, s.outbox_alarm_items, settings.data_path, s.disk_alarm_free_mb),
                   prune_acked_days=s.prune_acked_days, start_jitter_s=s.start_jitter_s,
                   tasks=[Periodic("config pull", s.config_interval_s,
-                                  ConfigPull(client, state, ConfigApplier(settings)).pull),
+                                  ConfigPull(client, state, ConfigApplier(settings), metrics).pull),
                          Periodic("config follow", CONFIG_FOLLOW_S, restart_on_new_config(settings, stop, restart))],
                   rng=random.SystemRandom(), stop=stop,
                   beat=notifier.watchdog if notifier.enabled else None, beat_interval_s=watchdog_interval())
@@ -132,9 +138,11 @@ def run(ctx) -> int:
     signal.signal(signal.SIGINT, on_signal)
     notifier = Notifier()
     restart: dict = {}
-    agent, closables = build(ctx, stop, notifier, restart)
-    # the management API (signed config pushed by an operator) runs beside the loop, until `stop`
-    api = threading.Thread(target=management.serve, args=(ctx.settings, stop), name="management", daemon=True)
+    metrics = AgentMetrics(ctx.settings.kiosk.id, ctx.store.connect)
+    agent, closables = build(ctx, stop, notifier, restart, metrics)
+    # the management API (signed config pushed by an operator, and /metrics) runs beside the loop, until `stop`
+    api = threading.Thread(target=management.serve, args=(ctx.settings, stop), kwargs={"metrics": metrics},
+                           name="management", daemon=True)
     api.start()
     threading.Thread(target=prepare_catalog, args=(ctx.settings, ctx.store), name="catalog", daemon=True).start()
     notifier.ready("agent running")

@@ -4,16 +4,20 @@ The stored ETag goes in `If-None-Match`; a 304 costs nothing. New bytes go
 to the injected `apply_catalog(bytes) -> version`, which imports them in one
 transaction or raises (the kiosk keeps the catalog it has). A refused
 catalog raises the `catalog:bad_catalog` alarm; the next good one clears it.
+Each poll is counted by its outcome in the agent's metrics, when given.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from kiosk.store import StoreError
 from kiosk.sync.client import CentralClient
 from kiosk.sync.state import SyncState
+
+if TYPE_CHECKING:
+    from kiosk.sync.metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +40,28 @@ class PullResult:
 
 class CatalogPull:
     def __init__(self, client: CentralClient, state: SyncState, apply_catalog: Callable[[bytes], str],
-                 alarms: RaisesAlarms):
+                 alarms: RaisesAlarms, metrics: AgentMetrics | None = None):
         self.client = client
         self.state = state
         self.apply_catalog = apply_catalog
         self.alarms = alarms
+        self.metrics = metrics
 
     def pull(self) -> PullResult:
         """One conditional GET; CentralError propagates (the agent retries on its interval)."""
+        try:
+            result = self._pull()
+        except Exception:
+            self._polled("error")
+            raise
+        self._polled({"unchanged": "not_modified", "updated": "changed"}.get(result.outcome, "error"))
+        return result
+
+    def _polled(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.polled("catalog", outcome)
+
+    def _pull(self) -> PullResult:
         fetched = self.client.get_catalog(self.state.get(ETAG_KEY))
         if not fetched.changed:
             return PullResult("unchanged", self.state.get(VERSION_KEY))

@@ -10,14 +10,19 @@ the bundle is fetched again. The response's `Date` header is NOT fed to the
 expiry high-water mark: it is not authenticated (plain HTTP by default), and one
 far-future Date from anything in the middle would make every later bundle
 "expired" (issue 24). Only the signed `issued` of a verified bundle moves it.
+Each poll is counted by its outcome in the agent's metrics, when given.
 """
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from kiosk.sync.client import CentralClient, CentralNotFound
 from kiosk.sync.config_apply import ConfigApplier, Outcome
 from kiosk.sync.state import SyncState
+
+if TYPE_CHECKING:
+    from kiosk.sync.metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +30,28 @@ ETAG_KEY = "config_etag"
 
 
 class ConfigPull:
-    def __init__(self, client: CentralClient, state: SyncState, applier: ConfigApplier):
+    def __init__(self, client: CentralClient, state: SyncState, applier: ConfigApplier,
+                 metrics: AgentMetrics | None = None):
         self.client = client
         self.state = state
         self.applier = applier
+        self.metrics = metrics
 
     def pull(self) -> Outcome | None:
         """One poll; None when there is nothing new. CentralError propagates (the agent retries)."""
+        try:
+            outcome = self._pull()
+        except Exception:
+            self._polled("error")
+            raise
+        self._polled("not_modified" if outcome is None else "changed" if outcome.ok else "error")
+        return outcome
+
+    def _polled(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.polled("config", outcome)
+
+    def _pull(self) -> Outcome | None:
         etag = self.state.get(ETAG_KEY)
         try:
             # the client's own request (signed, typed errors); the response is needed whole for its ETag

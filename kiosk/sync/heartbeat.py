@@ -3,18 +3,22 @@
 Device states (as the UI last wrote them), queue depth, the age of the oldest
 pending item, config and software versions, the database UUID and the active
 alarms, sent every `[sync] heartbeat_interval_s`. Where the device states and
-alarms come from is injected, so this module knows only the wire format.
+alarms come from is injected, so this module knows only the wire format. Each
+send is counted by its outcome in the agent's metrics, when given.
 """
 from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from kiosk import __version__
-from kiosk.sync.client import CentralClient
+from kiosk.sync.client import CentralClient, CentralError
 from kiosk.sync.outbox import Outbox
 from kiosk.wire.transactions import Heartbeat
+
+if TYPE_CHECKING:
+    from kiosk.sync.metrics import AgentMetrics
 
 
 class HeartbeatSender:
@@ -22,7 +26,7 @@ class HeartbeatSender:
                  devices: Callable[[], list[dict[str, Any]]] = list,
                  alarms: Callable[[], list[dict[str, Any]]] = list,
                  config_version: Callable[[], int | None] = lambda: None,
-                 now: Callable[[], float] = time.time):
+                 now: Callable[[], float] = time.time, metrics: AgentMetrics | None = None):
         self.client = client
         self.outbox = outbox
         self.kiosk_id = kiosk_id
@@ -31,6 +35,7 @@ class HeartbeatSender:
         self.alarms = alarms
         self.config_version = config_version
         self.now = now
+        self.metrics = metrics
 
     def build(self) -> Heartbeat:
         summary = self.outbox.summary()
@@ -46,5 +51,12 @@ class HeartbeatSender:
 
     def send(self) -> Heartbeat:
         beat = self.build()
-        self.client.heartbeat(beat)
+        try:
+            self.client.heartbeat(beat)
+        except CentralError as exc:
+            if self.metrics is not None:
+                self.metrics.heartbeat_done(at=self.now(), error=exc)
+            raise
+        if self.metrics is not None:
+            self.metrics.heartbeat_done(at=self.now())
         return beat

@@ -18,7 +18,8 @@ anything on the kiosk is read or written for it):
 - refusals are counted per address: more than `refusals` 4xx answers within
   `window_s` and that address gets 429 with Retry-After, unread, until the
   window has passed; the first such flood raises the alarm
-  `management:refusal_flood` (cleared by the next authenticated success).
+  `management:refusal_flood` (cleared by the next authenticated success; an
+  answer on an open path such as `/metrics` is not one).
 
 The limits live on one `Guard`, shared by the protocol (connections, deadline,
 parse errors) and the ASGI middleware (headers, refusal counting). Everything
@@ -135,8 +136,10 @@ class Guard:
     """The limits and counters of one server; `protocol()` for uvicorn, `wrap(app)` for the routes."""
 
     def __init__(self, limits: Limits = Limits(), *, on_flood: Callable[[str], Any] | None = None,
-                 on_calm: Callable[[], Any] | None = None, now: Callable[[], float] = time.monotonic):
+                 on_calm: Callable[[], Any] | None = None, now: Callable[[], float] = time.monotonic,
+                 open_paths: frozenset[str] = frozenset()):
         self.limits = limits
+        self.open_paths = open_paths  # answered without authentication: a success there calms nothing
         self.limiter = RefusalLimiter(limits, now)
         self.board = ConnectionBoard(limits)
         self.on_flood = on_flood
@@ -238,7 +241,7 @@ class GuardMiddleware:
         await self.app(scope, receive, watch)
         if status and 400 <= status[0] < 500:
             self.guard.refused(addr)
-        elif status and status[0] < 300:
+        elif status and status[0] < 300 and scope.get("path") not in self.guard.open_paths:
             self.guard.succeeded()
 
     @staticmethod

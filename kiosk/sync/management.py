@@ -6,8 +6,11 @@
                                400 not a bundle, 401 not signed by a trusted key: nothing written
     GET  /api/v1/config        the config status (`kiosk config status --json`); a signed request
     GET  /api/v1/openapi.json  this API's OpenAPI document; a signed request
+    GET  /metrics              the agent's Prometheus metrics (kiosk.sync.metrics); no authentication,
+                               like a health probe: nothing personal, nothing of the config
 
-Who may use it: whoever holds a trusted operator key (kiosk.sync.operator_auth).
+Who may use it: whoever holds a trusted operator key (kiosk.sync.operator_auth);
+`/metrics` is the one open path (served when the agent passes its metrics).
 A pushed bundle is its own proof: its signature is verified, without writing
 anything, before the body reaches `ConfigApplier.apply_bytes` (the same
 applier as a bundle from a file or from the fleet), so a forged or garbage
@@ -26,10 +29,10 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -39,10 +42,14 @@ from kiosk.sync import bundle, http_guard, operator_auth
 from kiosk.sync.config_apply import ConfigApplier
 from kiosk.sync.http_guard import Guard, Limits
 
+if TYPE_CHECKING:
+    from kiosk.sync.metrics import AgentMetrics
+
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/config"
 OPENAPI_PATH = "/api/v1/openapi.json"
+METRICS_PATH = "/metrics"
 LIMITS = Limits(max_body=bundle.MAX_ENVELOPE_BYTES)
 
 
@@ -108,7 +115,8 @@ def _guard_responses(limits: Limits) -> dict[str, Any]:
     }
 
 
-def openapi_document(limits: Limits) -> dict[str, Any]:
+def openapi_document(limits: Limits, metrics: bool = False) -> dict[str, Any]:
+    """The document; `metrics`: with `GET /metrics` (the agent serves it; a bare API does not)."""
     guard = _guard_responses(limits)
     status_props = {
         "version": {"type": ["integer", "null"]}, "sha256": {"type": ["string", "null"]},
@@ -128,12 +136,27 @@ def openapi_document(limits: Limits) -> dict[str, Any]:
         "current_version": {"type": ["integer", "null"]},
     }
     signed = [{"operatorSignature": []}]
+    reads = {k: v for k, v in guard.items() if k not in ("411", "413")}
+    paths: dict[str, Any] = {}
+    if metrics:
+        paths[METRICS_PATH] = {"get": {
+            "operationId": "metrics",
+            "summary": "the agent's Prometheus metrics (text format 0.0.4)",
+            "description": "No authentication, like a health probe: outbox depth, dead items, the oldest pending "
+                           "age, requests to the platform by outcome, the last sync and heartbeat. No personal "
+                           "data; the kiosk id only on kiosk_agent_info.",
+            "security": [],
+            "responses": {"200": {"description": "the metrics",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}},
+                          **{k: v for k, v in reads.items() if k != "401"}},
+        }}
     return {
         "openapi": "3.1.0",
         "info": {"title": "kiosk management API", "version": __version__,
                  "description": "Served by `kiosk agent` on [management] listen. Every route needs an operator "
                                 "key the kiosk trusts: a pushed bundle by its own signature, every other request "
-                                f"by an `Authorization: {operator_auth.SCHEME}` header."},
+                                f"by an `Authorization: {operator_auth.SCHEME}` header"
+                                + (f"; {METRICS_PATH} aside, open like a health probe." if metrics else ".")},
         "paths": {
             PATH: {
                 "post": {
@@ -156,7 +179,7 @@ def openapi_document(limits: Limits) -> dict[str, Any]:
                     "summary": "the config status, as `kiosk config status --json`",
                     "security": signed,
                     "responses": {"200": {"description": "the status", "content": _json("ConfigStatus")},
-                                  **{k: v for k, v in guard.items() if k not in ("411", "413")}},
+                                  **reads},
                 },
             },
             OPENAPI_PATH: {
@@ -166,9 +189,10 @@ def openapi_document(limits: Limits) -> dict[str, Any]:
                     "security": signed,
                     "responses": {"200": {"description": "the OpenAPI document",
                                           "content": {"application/json": {"schema": {"type": "object"}}}},
-                                  **{k: v for k, v in guard.items() if k not in ("411", "413")}},
+                                  **reads},
                 },
             },
+            **paths,
         },
         "components": {
             "securitySchemes": {"operatorSignature": {
@@ -199,17 +223,19 @@ def _unauthorized(code: str, reason: str) -> JSONResponse:
 
 
 def build_app(applier: ConfigApplier, limits: Limits = LIMITS,
-              verifier: operator_auth.RequestVerifier | None = None) -> FastAPI:
-    """The routes, without the guard (`Guard.wrap` puts it around them)."""
+              verifier: operator_auth.RequestVerifier | None = None,
+              metrics: AgentMetrics | None = None) -> FastAPI:
+    """The routes, without the guard (`Guard.wrap` puts it around them); `GET /metrics` with `metrics`."""
     verifier = verifier or operator_auth.RequestVerifier(applier.trust)
     app = FastAPI(title="kiosk management API", version=__version__, openapi_url=None, docs_url=None,
                   redoc_url=None)
-    document = openapi_document(limits)
+    document = openapi_document(limits, metrics=metrics is not None)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_refusal(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "refused")
-        hint = f"POST a signed bundle to {PATH}, GET {PATH} (status) or GET {OPENAPI_PATH}, signed"
+        hint = f"POST a signed bundle to {PATH}, GET {PATH} (status) or GET {OPENAPI_PATH}, signed" + (
+            f"; GET {METRICS_PATH}, open" if metrics is not None else "")
         return _refuse(exc.status_code, code, f"{exc.detail}; {hint}", dict(exc.headers or {}))
 
     async def signed_by_operator(request: Request) -> JSONResponse | None:
@@ -257,6 +283,12 @@ def build_app(applier: ConfigApplier, limits: Limits = LIMITS,
         outcome = await run_in_threadpool(applier.apply_bytes, raw, f"management API ({client})")
         return JSONResponse(outcome.as_dict(), 200 if outcome.ok else 422)
 
+    if metrics is not None:
+        @app.get(METRICS_PATH)
+        async def prometheus():
+            # off the event loop: the scrape reads the kiosk's database
+            return Response(await run_in_threadpool(metrics.exposition), media_type=metrics.content_type)
+
     return app
 
 
@@ -289,12 +321,14 @@ class ManagementServer:
     """uvicorn in a thread of its own, on a socket bound here (a bind error is the caller's to report)."""
 
     def __init__(self, address: tuple[str, int], applier: ConfigApplier, limits: Limits = LIMITS, *,
-                 on_flood: Callable[[str], Any] | None = None, on_calm: Callable[[], Any] | None = None):
+                 on_flood: Callable[[str], Any] | None = None, on_calm: Callable[[], Any] | None = None,
+                 metrics: AgentMetrics | None = None):
         import uvicorn
 
         self.applier = applier
         self.limits = limits
-        self.guard = Guard(limits, on_flood=on_flood, on_calm=on_calm)
+        self.guard = Guard(limits, on_flood=on_flood, on_calm=on_calm,
+                           open_paths=frozenset({METRICS_PATH}) if metrics is not None else frozenset())
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -305,7 +339,7 @@ class ManagementServer:
             self.socket.close()
             raise
         self.server_address = self.socket.getsockname()
-        app = self.guard.wrap(build_app(applier, limits))
+        app = self.guard.wrap(build_app(applier, limits, metrics=metrics))
         self.server = uvicorn.Server(uvicorn.Config(
             app, http=self.guard.protocol(), lifespan="off", log_config=None, access_log=False,
             server_header=False, date_header=True, timeout_keep_alive=int(max(1, limits.idle_s)),
@@ -330,21 +364,24 @@ class ManagementServer:
         self.socket.close()
 
 
-def make_server(settings, applier: ConfigApplier | None = None, limits: Limits = LIMITS) -> ManagementServer:
+def make_server(settings, applier: ConfigApplier | None = None, limits: Limits = LIMITS,
+                metrics: AgentMetrics | None = None) -> ManagementServer:
     host, port = parse_listen(settings.management.listen)
     if host not in ("127.0.0.1", "::1", "localhost"):
         log.warning("management API listens on %s, beyond this machine: every request must be signed by a "
-                    "trusted operator key, but keep it on a management network", settings.management.listen)
+                    "trusted operator key%s, but keep it on a management network", settings.management.listen,
+                    f" ({METRICS_PATH} aside: open, nothing personal)" if metrics is not None else "")
     on_flood, on_calm = flood_alarm(settings)
     return ManagementServer((host, port), applier or ConfigApplier(settings), limits,
-                            on_flood=on_flood, on_calm=on_calm)
+                            on_flood=on_flood, on_calm=on_calm, metrics=metrics)
 
 
 def serve(settings, stop: threading.Event, applier: ConfigApplier | None = None,
-          ready: threading.Event | None = None, limits: Limits = LIMITS) -> None:
-    """Serve until `stop` is set; meant for a thread of the agent."""
+          ready: threading.Event | None = None, limits: Limits = LIMITS,
+          metrics: AgentMetrics | None = None) -> None:
+    """Serve until `stop` is set; meant for a thread of the agent (which passes its metrics)."""
     try:
-        server = make_server(settings, applier, limits)
+        server = make_server(settings, applier, limits, metrics)
         server.start()
     except (OSError, ValueError) as exc:  # the agent keeps syncing; a technician sees why pushes fail
         log.error("management API not started ([management] listen = %r): %s", settings.management.listen, exc)

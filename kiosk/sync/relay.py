@@ -31,11 +31,14 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from kiosk.sync.client import CentralClient, CentralError, CentralInvalid, CentralServerError
 from kiosk.sync.outbox import Entry, Outbox
-from kiosk.wire.transactions import MAX_BATCH
+from kiosk.wire.transactions import MAX_BATCH, BatchResult
+
+if TYPE_CHECKING:
+    from kiosk.sync.metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,8 @@ class StepResult:
 class Relay:
     def __init__(self, outbox: Outbox, client: CentralClient, *, batch_size: int = MAX_BATCH,
                  backoff_base_s: float = 1.0, backoff_cap_s: float = 300.0, idle_wait_s: float = 5.0,
-                 now: Callable[[], float] = time.time, rng: random.Random | None = None):
+                 now: Callable[[], float] = time.time, rng: random.Random | None = None,
+                 metrics: AgentMetrics | None = None):
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"[sync] batch_size must be 1..{MAX_BATCH}, got {batch_size}")
         self.outbox = outbox
@@ -93,6 +97,7 @@ class Relay:
         self.batch_size = batch_size
         self.idle_wait_s = idle_wait_s
         self.now = now
+        self.metrics = metrics
         self.backoff = Backoff(backoff_base_s, backoff_cap_s, rng or random.Random())
         self.not_before = 0.0          # no request before this (unix seconds): backoff or Retry-After
         self.last_success_at: float | None = None
@@ -136,7 +141,7 @@ class Relay:
         result.sent += len(batch)
         result.requests += 1
         try:
-            answer = self.client.post_transactions([e.wire() for e in batch])
+            answer = self._post(batch)
         except CentralInvalid as exc:
             if len(batch) == 1:
                 why = f"refused by the platform ({exc.status}): {_reason(exc)}"
@@ -181,6 +186,19 @@ class Relay:
         result.dead_reasons.update(dead)
         for seq, why in dead.items():
             log.warning("outbox item seq %d is dead: %s", seq, why)
+
+    def _post(self, batch: list[Entry]) -> BatchResult:
+        """One request, counted by its outcome when the agent gave metrics."""
+        if self.metrics is None:
+            return self.client.post_transactions([e.wire() for e in batch])
+        started = self.metrics.batch_started()
+        try:
+            answer = self.client.post_transactions([e.wire() for e in batch])
+        except CentralError as exc:
+            self.metrics.batch_done(started, at=self.now(), error=exc)
+            raise
+        self.metrics.batch_done(started, at=self.now(), results=answer.results)
+        return answer
 
     def _halves(self, batch: list[Entry], result: StepResult) -> None:
         mid = len(batch) // 2

@@ -11,9 +11,11 @@ from pathlib import Path
 import requests
 
 from kiosk import config
+from kiosk.store import Store
 from kiosk.sync import management, operator_auth
 from kiosk.sync.config_apply import ConfigApplier
 from kiosk.sync.http_guard import Limits
+from kiosk.sync.metrics import AgentMetrics
 from tests.config_bundle.bundlekit import DAY, make_kiosk, signed
 
 
@@ -25,12 +27,14 @@ def free_port() -> int:
 
 @contextmanager
 def running_api(directory: Path, limits: Limits | None = None):
-    """A kiosk (bundlekit) with its management API served as the agent serves it, until the block ends."""
+    """A kiosk (bundlekit) with its management API served as the agent serves it (with its `/metrics`), until
+    the block ends."""
     port = free_port()
     kiosk = make_kiosk(directory, **{r'^listen = .*$': f'listen = "127.0.0.1:{port}"'})
     settings = config.load(kiosk.config)
     stop, ready = threading.Event(), threading.Event()
-    kw = {"ready": ready, "applier": ConfigApplier(settings)}
+    kw = {"ready": ready, "applier": ConfigApplier(settings),
+          "metrics": AgentMetrics(settings.kiosk.id, Store.from_settings(settings).connect)}
     if limits is not None:
         kw["limits"] = limits
     worker = threading.Thread(target=management.serve, args=(settings, stop), kwargs=kw, daemon=True)

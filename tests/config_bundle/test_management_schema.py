@@ -31,7 +31,7 @@ RUN = {"cases": 0, "operations": set(), "statuses": {}, "started": None}
 LIMITS = Limits(refusals=10 ** 6)
 # the document the server publishes (the test below checks the published one is this one); loaded at
 # collection, since schemathesis' lazy fixture loader does not work with this pytest (request.node._nodeid)
-schema = schemathesis.openapi.from_dict(management.openapi_document(LIMITS))
+schema = schemathesis.openapi.from_dict(management.openapi_document(LIMITS, metrics=True))
 OPERATOR: dict = {}
 
 
@@ -53,7 +53,7 @@ def live(tmp_path_factory):
 
 def test_the_published_document_is_the_one_tested(live):
     doc = signed_get(live, management.OPENAPI_PATH).json()
-    assert doc == management.openapi_document(LIMITS)
+    assert doc == management.openapi_document(LIMITS, metrics=True)
     assert schemathesis.openapi.from_url(
         live.base + management.OPENAPI_PATH, timeout=10,
         headers=operator_auth.sign_request(live.key, "GET", management.OPENAPI_PATH)).raw_schema == doc
