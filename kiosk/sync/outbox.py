@@ -106,6 +106,9 @@ def _check_private(value: Any, path: str) -> None:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise OutboxError(f"{path}: keys must be strings, got {k!r}")
+            if ID_NUMBER.search(k):   # named without the key: the message must not carry the number either
+                raise OutboxError(f"{path}: a key looks like a full ID number; personal data never goes into "
+                                  "the outbox, as a value or as a key (kiosk.core.privacy)")
             if k.lower() in FORBIDDEN_KEYS:
                 raise OutboxError(f"{path}.{k}: personal data never goes into the outbox "
                                   "(send a keyed hash or a masked value under another key)")

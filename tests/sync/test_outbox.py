@@ -109,12 +109,14 @@ def test_a_next_try_far_in_the_future_is_treated_as_due_after_a_clock_jump(conn)
     ({"holder": {"id_number": "x"}}, "personal data"),
     ({"note": "card 11010519491231002X read"}, "full ID number"),
     ({"codes": [110105194912310021]}, "full ID number"),
+    ({"probe": {"11010519491231002X": 1}}, "a key looks like a full ID number"),
     ({"when": float("nan")}, "not a JSON number"),
     ({"blob": b"\x00"}, "not JSON"),
 ])
 def test_personal_data_and_non_json_are_refused(conn, data, words):
-    with pytest.raises(OutboxError, match=words):
+    with pytest.raises(OutboxError, match=words) as refused:
         Outbox(conn).record("pickup", data)
+    assert "11010519491231002" not in str(refused.value)   # the refusal never repeats the number
     assert Outbox(conn).summary().counts["pending"] == 0
 
 
