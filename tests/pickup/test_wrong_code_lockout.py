@@ -3,7 +3,6 @@ there, the count goes on, and the `pickup:wrong_codes` alarm tells the hall (iss
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
 
@@ -39,7 +38,6 @@ def test_100000_wrong_codes_keep_pickup_locked_for_lockout_max_s_and_raise_the_a
     model = memory_model(clock)
     assert (model.rules.wrong_codes_before_lockout, model.rules.lockout_base_s, model.rules.lockout_max_s) \
         == (5, 60, 3600)
-    started = time.monotonic()
     seen = []
     for n in range(1, 100_001):
         locked, _ = model.wrong_code()      # before the cap: OverflowError at the 1,030th
@@ -56,7 +54,6 @@ def test_100000_wrong_codes_keep_pickup_locked_for_lockout_max_s_and_raise_the_a
     assert "100000 wrong pickup codes" in raised[0].detail
     alarms = model.conn.execute("SELECT COUNT(*) FROM outbox WHERE kind='alarm'").fetchone()[0]
     assert alarms == 1                      # raised once, not once a wrong code
-    assert time.monotonic() - started < 30
 
 
 def test_a_right_code_clears_the_count_the_lockout_and_the_wrong_codes_alarm():
