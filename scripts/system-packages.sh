@@ -17,6 +17,7 @@ packages=(
   zbar-tools              # zbarimg: reads the QR code back from the page's screenshot in tests
   libzinnia0 tegaki-zinnia-simplified-chinese   # handwriting recognition on the forms' writing pad
   systemd                 # systemd-sysusers: checks the installer's declarations of the kiosk's users
+  postgresql              # the platform on PostgreSQL: tests and bench/fleet.py start a private server (initdb, pg_ctl)
 )
 
 missing=()

@@ -64,7 +64,7 @@ def kiosk_config(tmp_path) -> Path:
 # environment of its own, run as the `kiosk` executable (tests/test_cli_process.py keeps a smoke
 # test of that path for the in-process ones too)
 IN_PROCESS = frozenset({"config", "diag", "guides", "identity", "queue", "staff", "sync"})
-IN_PROCESS_CENTRAL = frozenset({"seed", "migrate"})
+IN_PROCESS_CENTRAL = frozenset({"seed", "migrate", "add-kiosk", "add-operator", "export"})
 
 
 def _in_process(args: list[str], env: dict | None) -> bool:
@@ -150,3 +150,72 @@ def run_cli(argv: list[str], input: str | None = None) -> subprocess.CompletedPr
         if i18n.language() != language:
             i18n.set_language(language)
     return subprocess.CompletedProcess(["kiosk", *argv], code, out.getvalue(), err.getvalue())
+
+
+# -- the platform's two engines ------------------------------------------------------------------
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory):
+    """One private PostgreSQL server per test process (tests/pgcluster.py), stopped by its pid at the end;
+    `pg_cluster.fresh()` is a new database at the platform's newest schema, copied from a migrated template."""
+    from tests.pgcluster import PgCluster
+
+    cluster = PgCluster(tmp_path_factory.mktemp("pg"), settings={"fsync": "off"}).start()
+    counter = iter(range(1, 1_000_000))
+
+    def fresh(migrated: bool = True) -> str:
+        if migrated and not getattr(cluster, "template_ready", False):
+            from kiosk.central import database
+            engine = database.open_engine(cluster.create_database("platform_template"))
+            database.migrate(engine)
+            engine.dispose()
+            cluster.template_ready = True
+        name = f"t{next(counter)}"
+        return cluster.create_database(name, "platform_template" if migrated else "template0")
+
+    cluster.fresh = fresh
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def platform_db(request, tmp_path, monkeypatch) -> str:
+    """The platform's `--db` on each engine: a SQLite file path, or the URL of a new PostgreSQL database
+    (whose sealing key file, which a server database cannot hold beside it, is named by the environment)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "central.db")
+    monkeypatch.setenv("KIOSK_CENTRAL_KEY_FILE", str(tmp_path / "central.key"))
+    return request.getfixturevalue("pg_cluster").fresh()
+
+
+def together(platforms: list, work, teardown=lambda p: p[0].close()) -> list:
+    """`work(platforms[i], i)` in one thread per platform (each a worker of its own on one database), started
+    at the same moment; their results in order, an exception raised here; each platform torn down after."""
+    import threading
+
+    barrier = threading.Barrier(len(platforms))
+    results: list = [None] * len(platforms)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(platforms[i], i)
+        except BaseException as exc:   # noqa: BLE001 (handed to the test's thread)
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(platforms))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for p in platforms:
+        teardown(p)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results

@@ -8,13 +8,14 @@ document with the hand-read request bodies and the signature schemes (openapi.py
 """
 from __future__ import annotations
 
+import asyncio
 import time
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fastapi import FastAPI
 
 from kiosk import __version__
-from kiosk.central import errors, fee_intake, openapi, pickup_page, routes
+from kiosk.central import errors, fee_intake, metrics, openapi, pickup_page, routes
 from kiosk.central.cases import CaseBook
 from kiosk.central.code_payments import DemoAcquirer
 from kiosk.central.db import CentralDB
@@ -39,10 +40,10 @@ def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519
     )
     app.state.db = db
     app.state.started = time.monotonic()
-    app.state.acquirer = DemoAcquirer(db.conn, db.clock)
-    app.state.cases = CaseBook(db.conn, db.seal, hash_key, db.clock)
+    app.state.acquirer = DemoAcquirer(db, db.clock)
+    app.state.cases = CaseBook(db, db.seal, hash_key, db.clock)
     app.state.notice_key = notice_key
-    app.state.queues = queues if queues is not None else DemoQueue(db.conn, db.clock)
+    app.state.queues = queues if queues is not None else DemoQueue(db, db.clock)
     db.intake_hooks.append(ticket_intake(app.state.queues))   # offline tickets into the hall's queue
     if fee_issuer is None:
         from kiosk.central.fee_issuer import DemoFeeIssuer
@@ -55,4 +56,8 @@ def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519
     for router in routes.ROUTERS:
         app.include_router(router)
     openapi.install(app, routes.BODIES)
+    app.state.intake_turn = asyncio.Semaphore(1)   # one batch checked and stored at a time per worker
+    app.state.metrics = metrics.PlatformMetrics()
+    app.state.fleet_metrics = metrics.FleetCollector(db, db.clock)
+    app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
     return app

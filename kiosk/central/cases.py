@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import date
-from typing import Annotated, Any, Callable
+from typing import TYPE_CHECKING, Annotated, Any, Callable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Connection, text
 from stdnum.cn import ric
 
-from kiosk import store
 from kiosk.central import sms_queue
 from kiosk.central.sealing import SecretSeal
 from kiosk.central.sms import mask_phone
@@ -30,6 +29,9 @@ from kiosk.hardware.masking import ID_NUMBER, normalise_id_number
 from kiosk.wire.cases import CASE_NUMBER_PATTERN, normalise_case_number
 from kiosk.wire.hashing import holder_hash, keyed_hash
 from kiosk.wire.numbers import json_int
+
+if TYPE_CHECKING:
+    from kiosk.central.db import CentralDB
 
 MOBILE_PATTERN = r"^(\+?86)?1[3-9][0-9]{9}$"
 MOBILE = re.compile(MOBILE_PATTERN)
@@ -116,19 +118,28 @@ class CaseStored(CaseView):
 
 # the state of a case's latest item, from its row `c`: one indexed look-up (notices_by_case)
 ITEM_STATE = ("coalesce((SELECT n.state FROM notices n WHERE n.case_number = c.case_number"
-              " ORDER BY n.deposited_at DESC LIMIT 1), 'awaiting_deposit')")
+              " ORDER BY n.deposited_at DESC, n.deposit_id DESC LIMIT 1), 'awaiting_deposit')")
+
+
+def _for_update(conn: Connection) -> str:
+    """` FOR UPDATE` on PostgreSQL, where workers write side by side; SQLite has one writer at a time."""
+    return " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
 
 
 class CaseBook:
-    """The cases on one database connection, with the deployment's hash key and the platform's seal."""
+    """The cases of the platform's database (`CentralDB`: one transaction per change, `db.begin()`), with the
+    deployment's hash key and the platform's seal."""
 
-    def __init__(self, conn: sqlite3.Connection, seal: SecretSeal, hash_key: str | None,
-                 clock: Callable[[], float]):
-        self.conn, self.seal, self.hash_key, self.clock = conn, seal, hash_key, clock
+    def __init__(self, db: CentralDB, seal: SecretSeal | None = None, hash_key: str | None = None,
+                 clock: Callable[[], float] | None = None):
+        self.db, self.hash_key = db, hash_key
+        self.seal = seal if seal is not None else db.seal
+        self.clock = clock if clock is not None else db.clock
 
     def post(self, upload: CaseUpload, operator: str) -> dict[str, Any]:
         """Store a case: `status` created, updated or unchanged. CaseClosed when it differs from the stored
-        one and its item was already collected or recalled."""
+        one and its item was already collected or recalled. The case's row is locked while it changes (two
+        posts of one case at once, on two workers, are one after the other)."""
         if not self.hash_key:
             raise NoHashKey("the platform has no holder hash key: start it with --hash-key or $KIOSK_HASH_KEY "
                             "(the kiosks' [privacy] hash_key); cases cannot be taken until then")
@@ -150,33 +161,42 @@ class CaseBook:
         sealed = {"phone": self.seal.seal(phone, f"case:{case}:phone"), "phone_masked": mask_phone(phone),
                   "staff_mobile": self.seal.seal(staff, f"case:{case}:staff") if staff else None,
                   "body_hash": body_hash, "updated_at": now, "phone_deleted_at": None}
-        with store.transaction(self.conn):
-            old = self.conn.execute(f"SELECT c.body_hash, {ITEM_STATE} AS state FROM cases c"
-                                    " WHERE c.case_number = ?", (case,)).fetchone()
+        with self.db.begin() as conn:
+            def stored():
+                return conn.execute(text(f"SELECT c.body_hash, {ITEM_STATE} AS state FROM cases c"
+                                         f" WHERE c.case_number = :case{_for_update(conn)}"),
+                                    {"case": case}).mappings().first()
+            old = stored()
+            status = None
             if old is None:
                 cols = {"case_number": case, **fields, **sealed, "posted_by": operator, "created_at": now}
-                self.conn.execute(f"INSERT INTO cases ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                  tuple(cols.values()))
-                status = "created"
-            elif old["body_hash"] == body_hash:
-                status = "unchanged"
-            elif old["state"] in CLOSED:
-                raise CaseClosed(f"case {case}: its item was {old['state']}; a closed case does not change")
-            else:
-                before = self.phone_of(case)
-                cols = {**fields, **sealed, "posted_by": operator}
-                self.conn.execute(f"UPDATE cases SET {', '.join(f'{k} = ?' for k in cols)} WHERE case_number = ?",
-                                  (*cols.values(), case))
-                if before is not None and before != phone:
-                    sms_queue.send_again(self.conn, case, now)
-                status = "updated"
+                created = conn.execute(text(
+                    f"INSERT INTO cases ({', '.join(cols)}) VALUES ({', '.join(':' + k for k in cols)})"
+                    " ON CONFLICT (case_number) DO NOTHING RETURNING case_number"), cols).first()
+                if created is not None:
+                    status = "created"
+                else:   # posted by another worker a moment ago: this post is a second post of the case
+                    old = stored()
+            if status is None:
+                if old["body_hash"] == body_hash:
+                    status = "unchanged"
+                elif old["state"] in CLOSED:
+                    raise CaseClosed(f"case {case}: its item was {old['state']}; a closed case does not change")
+                else:
+                    before = self._phone_of(conn, case)
+                    cols = {**fields, **sealed, "posted_by": operator}
+                    conn.execute(text(f"UPDATE cases SET {', '.join(f'{k} = :{k}' for k in cols)}"
+                                      " WHERE case_number = :case_number"), {**cols, "case_number": case})
+                    if before is not None and before != phone:
+                        sms_queue.send_again(conn, case, now)
+                    status = "updated"
             if status != "unchanged":
-                sms_queue.release_waiting(self.conn, case, now)
+                sms_queue.release_waiting(conn, case, now)
                 if upload.accepted_at is not None:   # the hall's clock, until an event says otherwise
                     offset = upload.accepted_at.utcoffset()
-                    self.conn.execute("UPDATE cases SET utc_offset_s = coalesce(utc_offset_s, ?)"
-                                      " WHERE case_number = ?",
-                                      (int(offset.total_seconds()) if offset is not None else 0, case))
+                    conn.execute(text("UPDATE cases SET utc_offset_s = coalesce(utc_offset_s, :offset)"
+                                      " WHERE case_number = :case"),
+                                 {"offset": int(offset.total_seconds()) if offset is not None else 0, "case": case})
         view = self.for_operator(case)
         return {"case_number": case, "status": status, **{k: view[k] for k in (
             "item_name", "needs_id_card", "hold_days", "holder_hash", "phone_masked", "staff_phone_masked",
@@ -184,11 +204,13 @@ class CaseBook:
 
     def for_kiosk(self, case_number: str) -> dict[str, Any] | None:
         """`CaseInfo` (kiosk.wire.cases) of a case, in one query; None when the platform does not know it."""
-        row = self.conn.execute(
-            f"SELECT c.case_number, c.item_name, c.needs_id_card, c.hold_days, c.holder_hash, c.phone_masked,"
-            f" {ITEM_STATE} AS state,"
-            f" (SELECT count(*) FROM handins h WHERE h.case_number = c.case_number) AS handins"
-            f" FROM cases c WHERE c.case_number = ?", (normalise_case_number(case_number),)).fetchone()
+        with self.db.reading() as conn:
+            row = conn.execute(text(
+                f"SELECT c.case_number, c.item_name, c.needs_id_card, c.hold_days, c.holder_hash, c.phone_masked,"
+                f" {ITEM_STATE} AS state,"
+                f" (SELECT count(*) FROM handins h WHERE h.case_number = c.case_number) AS handins"
+                f" FROM cases c WHERE c.case_number = :case"),
+                {"case": normalise_case_number(case_number)}).mappings().first()
         if row is None:
             return None
         return {**dict(row), "needs_id_card": bool(row["needs_id_card"])}
@@ -196,66 +218,79 @@ class CaseBook:
     def for_operator(self, case_number: str) -> dict[str, Any] | None:
         """A case with its items, handed-in materials and messages: masked, for operators."""
         case = normalise_case_number(case_number)
-        row = self.conn.execute(
-            f"SELECT c.case_number, c.item_name, c.needs_id_card, c.hold_days, c.holder_hash, c.phone_masked,"
-            f" c.staff_mobile, c.department, c.promised_by, c.posted_by, c.created_at, c.updated_at,"
-            f" c.phone_deleted_at,"
-            f" {ITEM_STATE} AS state FROM cases c WHERE c.case_number = ?", (case,)).fetchone()
-        if row is None:
-            return None
-        doc = dict(row)
+        with self.db.reading() as conn:
+            row = conn.execute(text(
+                f"SELECT c.case_number, c.item_name, c.needs_id_card, c.hold_days, c.holder_hash, c.phone_masked,"
+                f" c.staff_mobile, c.department, c.promised_by, c.posted_by, c.created_at, c.updated_at,"
+                f" c.phone_deleted_at,"
+                f" {ITEM_STATE} AS state FROM cases c WHERE c.case_number = :case"), {"case": case}).mappings().first()
+            if row is None:
+                return None
+            doc = dict(row)
+            doc["items"] = [dict(r) for r in conn.execute(text(
+                "SELECT deposit_id, kiosk_id, door, hall, place, state, deposited_at, due_at, ended_at FROM notices"
+                " WHERE case_number = :case ORDER BY deposited_at, deposit_id"), {"case": case}).mappings()]
+            doc["handins"] = [dict(r) for r in conn.execute(text(
+                "SELECT handin_id, kiosk_id, door, handed_in_at, receipt_no, state, collected_at FROM handins"
+                " WHERE case_number = :case ORDER BY handed_in_at, handin_id"), {"case": case}).mappings()]
+            doc["messages"] = [dict(r) for r in conn.execute(text(
+                "SELECT id, transaction_id, template, state, attempts, last_error, phone_masked, sent_at FROM"
+                " sms_queue WHERE case_number = :case ORDER BY created_at, template, id"), {"case": case}).mappings()]
         staff = doc.pop("staff_mobile")
         doc["staff_phone_masked"] = mask_phone(self.seal.unseal(staff, f"case:{case}:staff")) if staff else None
         doc["needs_id_card"] = bool(doc["needs_id_card"])
-        doc["items"] = [dict(r) for r in self.conn.execute(
-            "SELECT deposit_id, kiosk_id, door, hall, place, state, deposited_at, due_at, ended_at FROM notices"
-            " WHERE case_number = ? ORDER BY deposited_at", (case,))]
-        doc["handins"] = [dict(r) for r in self.conn.execute(
-            "SELECT handin_id, kiosk_id, door, handed_in_at, receipt_no, state, collected_at FROM handins"
-            " WHERE case_number = ? ORDER BY handed_in_at", (case,))]
-        doc["messages"] = [dict(r) for r in self.conn.execute(
-            "SELECT id, transaction_id, template, state, attempts, last_error, phone_masked, sent_at FROM sms_queue"
-            " WHERE case_number = ? ORDER BY created_at, template", (case,))]
         return doc
 
     def listing(self, state: str, now: float, kiosk_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """Items by state, for operators; `overdue`: held past the deadline; `awaiting_deposit`: cases
-        without an item in a locker yet. Oldest deadline (or case) first."""
+        without an item in a locker yet. Oldest deadline (or case) first; an item without a deadline first."""
         if state == "awaiting_deposit":
-            rows = self.conn.execute(
-                "SELECT c.case_number, c.item_name, 'awaiting_deposit' AS state, c.phone_masked, c.hold_days,"
-                " c.created_at FROM cases c WHERE NOT EXISTS (SELECT 1 FROM notices n"
-                " WHERE n.case_number = c.case_number) ORDER BY c.created_at LIMIT ?", (limit,))
+            with self.db.reading() as conn:
+                rows = conn.execute(text(
+                    "SELECT c.case_number, c.item_name, 'awaiting_deposit' AS state, c.phone_masked, c.hold_days,"
+                    " c.created_at FROM cases c WHERE NOT EXISTS (SELECT 1 FROM notices n"
+                    " WHERE n.case_number = c.case_number) ORDER BY c.created_at, c.case_number LIMIT :limit"),
+                    {"limit": limit}).mappings().all()
             return [dict(r) for r in rows]
-        where, params = ("n.state = 'held' AND n.due_at <= ?", [now]) if state == "overdue" else ("n.state = ?", [state])
+        where, params = (("n.state = 'held' AND n.due_at <= :now", {"now": now}) if state == "overdue"
+                         else ("n.state = :state", {"state": state}))
         if kiosk_id is not None:
-            where += " AND n.kiosk_id = ?"
-            params.append(kiosk_id)
-        rows = self.conn.execute(
-            "SELECT n.case_number, coalesce(c.item_name, n.item_name) AS item_name, n.state, n.kiosk_id, n.door,"
-            " n.hall, n.place, n.deposited_at, n.due_at, n.ended_at, c.phone_masked, c.case_number IS NOT NULL"
-            f" AS case_known FROM notices n LEFT JOIN cases c USING (case_number) WHERE {where}"
-            " ORDER BY n.due_at, n.deposited_at LIMIT ?", (*params, limit))
+            where += " AND n.kiosk_id = :kiosk"
+            params["kiosk"] = kiosk_id
+        with self.db.reading() as conn:
+            rows = conn.execute(text(
+                "SELECT n.case_number, coalesce(c.item_name, n.item_name) AS item_name, n.state, n.kiosk_id, n.door,"
+                " n.hall, n.place, n.deposited_at, n.due_at, n.ended_at, c.phone_masked, c.case_number IS NOT NULL"
+                f" AS case_known FROM notices n LEFT JOIN cases c ON c.case_number = n.case_number WHERE {where}"
+                " ORDER BY n.due_at NULLS FIRST, n.deposited_at, n.deposit_id LIMIT :limit"),
+                {**params, "limit": limit}).mappings().all()
         return [{**dict(r), "case_known": bool(r["case_known"])} for r in rows]
 
     def delete_expired_phones(self, now: float, retention_s: float) -> list[str]:
         """Delete the applicant's number (and its mask, and the hash that held it) of every case whose items
-        were all collected or recalled at least `retention_s` ago. Returns the cases."""
-        with store.transaction(self.conn):
-            cases = [r[0] for r in self.conn.execute(
-                "SELECT c.case_number FROM cases c WHERE c.phone IS NOT NULL"
-                " AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.case_number = c.case_number AND n.state = 'held')"
-                " AND (SELECT max(n.ended_at) FROM notices n WHERE n.case_number = c.case_number) <= ?",
-                (now - retention_s,))]
-            for case in cases:
-                self.conn.execute("UPDATE cases SET phone = NULL, phone_masked = NULL, body_hash = NULL,"
-                                  " phone_deleted_at = ?, updated_at = ? WHERE case_number = ?", (now, now, case))
-        return cases
+        were all collected or recalled at least `retention_s` ago. Returns the cases. One `UPDATE`: a case
+        is judged and its number deleted in the same statement."""
+        with self.db.begin() as conn:
+            cases = conn.execute(text(
+                "UPDATE cases SET phone = NULL, phone_masked = NULL, body_hash = NULL, phone_deleted_at = :now,"
+                " updated_at = :now WHERE phone IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.case_number = cases.case_number"
+                " AND n.state = 'held')"
+                " AND (SELECT max(n.ended_at) FROM notices n WHERE n.case_number = cases.case_number) <= :before"
+                " RETURNING case_number"), {"now": now, "before": now - retention_s}).scalars().all()
+        return sorted(cases)
 
-    def phone_of(self, case_number: str, staff: bool = False) -> str | None:
-        """The applicant's (or the staff's) number in clear, for the notifier only."""
+    def phone_of(self, case_number: str, staff: bool = False, *, conn: Connection | None = None) -> str | None:
+        """The applicant's (or the staff's) number in clear, for the notifier only (on `conn` when given)."""
+        if conn is not None:
+            return self._phone_of(conn, case_number, staff)
+        with self.db.reading() as conn:
+            return self._phone_of(conn, case_number, staff)
+
+    def _phone_of(self, conn: Connection, case_number: str, staff: bool = False) -> str | None:
         col = "staff_mobile" if staff else "phone"
-        row = self.conn.execute(f"SELECT {col} AS v FROM cases WHERE case_number = ?", (case_number,)).fetchone()
-        if row is None or row["v"] is None:
+        sealed = conn.execute(text(f"SELECT {col} FROM cases WHERE case_number = :case"),
+                              {"case": case_number}).scalar()
+        if sealed is None:
             return None
-        return self.seal.unseal(row["v"], f"case:{case_number}:{'staff' if staff else 'phone'}")
+        return self.seal.unseal(sealed, f"case:{case_number}:{'staff' if staff else 'phone'}")

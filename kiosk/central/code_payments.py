@@ -19,10 +19,11 @@ sale's reference. The code itself is never stored, only its SHA-256.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from typing import Any, Callable
 
-from kiosk import store
+from sqlalchemy import Connection, RowMapping, select, text
+
+from kiosk.central import schema
 
 SCENARIOS = {"1": "declined", "2": "confirm_on_phone", "3": "answer_lost", "4": "never_confirmed",
              "5": "reverse_fails"}
@@ -39,16 +40,22 @@ class AnswerLost(Exception):
 
 
 class DemoAcquirer:
-    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], float]):
-        self.conn = conn
-        self.clock = clock
+    """The demo acquirer over the platform's database (kiosk/central/db.py `CentralDB`): each call is one
+    transaction; a payment's row is locked while a call changes it (PostgreSQL), so that calls about the same
+    reference at once happen one after the other."""
 
-    def _get(self, kiosk_id: str, reference: str) -> sqlite3.Row | None:
-        return self.conn.execute("SELECT * FROM demo_code_payments WHERE kiosk_id=? AND reference=?",
-                                 (kiosk_id, reference)).fetchone()
+    def __init__(self, db, clock: Callable[[], float] | None = None):
+        self.db = db
+        self.clock = clock if clock is not None else db.clock
 
     @staticmethod
-    def _answer(row: sqlite3.Row) -> dict[str, Any]:
+    def _get(conn: Connection, kiosk_id: str, reference: str, lock: bool = False) -> RowMapping | None:
+        t = schema.demo_code_payments
+        query = select(t).where(t.c.kiosk_id == kiosk_id, t.c.reference == reference)
+        return conn.execute(query.with_for_update() if lock else query).mappings().fetchone()
+
+    @staticmethod
+    def _answer(row: RowMapping) -> dict[str, Any]:
         return {"reference": row["reference"], "status": row["status"], "amount_fen": row["amount_fen"],
                 "channel": row["channel"], "detail": _detail(row)}
 
@@ -56,52 +63,59 @@ class DemoAcquirer:
             service: str) -> dict[str, Any]:
         digest = hashlib.sha256(code.encode()).hexdigest()
         now = self.clock()
-        with store.transaction(self.conn):
-            row = self._get(kiosk_id, reference)
-            if row is not None:
-                if row["code_sha256"] != digest or row["amount_fen"] != amount_fen:
-                    raise DemoError(409, "conflict", f"reference {reference} was already used for another payment")
-                return self._answer(row)  # the same request again: charged once, same answer
-            scenario = SCENARIOS.get(code[-1:], "approve")
-            status = {"declined": "declined", "confirm_on_phone": "pending", "never_confirmed": "pending",
-                      "reverse_fails": "pending"}.get(scenario, "approved")
-            self.conn.execute(
+        scenario = SCENARIOS.get(code[-1:], "approve")
+        status = {"declined": "declined", "confirm_on_phone": "pending", "never_confirmed": "pending",
+                  "reverse_fails": "pending"}.get(scenario, "approved")
+        with self.db.begin() as conn:
+            # one statement: of the same request twice at once, one inserts, the other finds its row
+            new = conn.execute(text(
                 "INSERT INTO demo_code_payments (kiosk_id, reference, amount_fen, channel, service, code_sha256,"
-                " scenario, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (kiosk_id, reference, amount_fen, channel, service, digest, scenario, status, now, now))
-            row = self._get(kiosk_id, reference)
+                " scenario, status, created_at, updated_at) VALUES (:kiosk_id, :reference, :amount_fen, :channel,"
+                " :service, :digest, :scenario, :status, :now, :now) ON CONFLICT (kiosk_id, reference) DO NOTHING"),
+                {"kiosk_id": kiosk_id, "reference": reference, "amount_fen": amount_fen, "channel": channel,
+                 "service": service, "digest": digest, "scenario": scenario, "status": status,
+                 "now": now}).rowcount == 1
+            row = self._get(conn, kiosk_id, reference)
+        if not new:
+            if row["code_sha256"] != digest or row["amount_fen"] != amount_fen:
+                raise DemoError(409, "conflict", f"reference {reference} was already used for another payment")
+            return self._answer(row)  # the same request again: charged once, same answer
         if scenario == "answer_lost":
             raise AnswerLost(reference)
         return self._answer(row)
 
+    def _update(self, conn: Connection, kiosk_id: str, reference: str, sets: str, **params: Any) -> RowMapping:
+        return conn.execute(text(f"UPDATE demo_code_payments SET {sets}, updated_at = :now WHERE kiosk_id = :kiosk_id"
+                                 " AND reference = :reference RETURNING *"),
+                            {"kiosk_id": kiosk_id, "reference": reference, "now": self.clock(),
+                             **params}).mappings().one()
+
     def query(self, kiosk_id: str, reference: str) -> dict[str, Any]:
-        with store.transaction(self.conn):
-            row = self._get(kiosk_id, reference)
+        with self.db.begin() as conn:
+            row = self._get(conn, kiosk_id, reference, lock=True)
             if row is None:
                 raise DemoError(404, "not_found", f"no payment {reference} from kiosk {kiosk_id}")
             status = row["status"]
             if status == "pending" and row["scenario"] == "confirm_on_phone" and row["queries"] >= 1:
                 status = "approved"
-            self.conn.execute("UPDATE demo_code_payments SET queries=queries+1, status=?, updated_at=?"
-                              " WHERE kiosk_id=? AND reference=?", (status, self.clock(), kiosk_id, reference))
-            return self._answer(self._get(kiosk_id, reference))
+            return self._answer(self._update(conn, kiosk_id, reference, "queries = queries + 1, status = :status",
+                                             status=status))
 
     def reverse(self, kiosk_id: str, reference: str) -> dict[str, Any]:
-        with store.transaction(self.conn):
-            row = self._get(kiosk_id, reference)
+        with self.db.begin() as conn:
+            row = self._get(conn, kiosk_id, reference, lock=True)
             if row is None:
                 # never arrived: nothing to call back, and it can never be charged now
                 raise DemoError(404, "not_found", f"no payment {reference} from kiosk {kiosk_id}")
             if row["scenario"] == "reverse_fails":
                 raise AnswerLost(reference)
             if row["status"] == "pending":
-                self.conn.execute("UPDATE demo_code_payments SET status='reversed', updated_at=?"
-                                  " WHERE kiosk_id=? AND reference=?", (self.clock(), kiosk_id, reference))
-            return self._answer(self._get(kiosk_id, reference))
+                row = self._update(conn, kiosk_id, reference, "status = 'reversed'")
+            return self._answer(row)
 
     def refund(self, kiosk_id: str, reference: str, refund_reference: str, amount_fen: int) -> dict[str, Any]:
-        with store.transaction(self.conn):
-            row = self._get(kiosk_id, reference)
+        with self.db.begin() as conn:
+            row = self._get(conn, kiosk_id, reference, lock=True)
             if row is None:
                 raise DemoError(404, "not_found", f"no payment {reference} from kiosk {kiosk_id}")
             if row["status"] == "refunded":
@@ -113,12 +127,11 @@ class DemoAcquirer:
                                                  "payment can be refunded")
             if amount_fen != row["amount_fen"]:
                 raise DemoError(422, "invalid", f"refund of {amount_fen} fen; the payment was {row['amount_fen']}")
-            self.conn.execute("UPDATE demo_code_payments SET status='refunded', refund_reference=?, updated_at=?"
-                              " WHERE kiosk_id=? AND reference=?", (refund_reference, self.clock(), kiosk_id,
-                                                                    reference))
-            return self._answer(self._get(kiosk_id, reference))
+            return self._answer(self._update(conn, kiosk_id, reference,
+                                             "status = 'refunded', refund_reference = :refund_reference",
+                                             refund_reference=refund_reference))
 
 
-def _detail(row: sqlite3.Row) -> str:
+def _detail(row: RowMapping) -> str:
     return {"declined": "insufficient_balance", "pending": "waiting_for_payer", "reversed": "reversed",
             "refunded": "refunded", "approved": "approved"}.get(row["status"], row["status"])

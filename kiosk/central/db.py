@@ -1,10 +1,13 @@
 """The central platform's database: provisioned kiosks and operators, nonces, and what kiosks sent.
 
-One SQLite file (`--db PATH`), opened through `kiosk.store.connect` and
-migrated from `kiosk/central/migrations/`. Every change that belongs together
-commits together, so a request refused half way (a full disk, a conflict)
-leaves nothing behind. `CentralDB` is used from one thread at a time: the
-server's event loop, or a CLI command.
+One SQLite file (`--db PATH`, a hall's default) or a PostgreSQL database
+(`--db postgresql://…`, a city's or a province's, served by several workers),
+through SQLAlchemy Core (kiosk/central/database.py, kiosk/central/schema.py).
+Every change that belongs together commits together, so a request refused
+half way (a full disk, a conflict) leaves nothing behind; what one worker
+stores is never stored again by another (one `INSERT … ON CONFLICT DO NOTHING`
+per batch). A `CentralDB` is used by one process; its connections come from
+the engine's pool.
 """
 from __future__ import annotations
 
@@ -16,13 +19,18 @@ import re
 import secrets
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
-from kiosk import store
-from kiosk.central import pickup_intake
-from kiosk.central.sealing import SecretKeyError, SecretSeal, is_sealed, key_path, load_or_create_key  # noqa: F401
+from sqlalchemy import Connection, bindparam, exc as sa_exc, select, text
+
+from kiosk.central import database, pickup_intake
+from kiosk.central.database import prepare_private_file  # noqa: F401 (where it was)
+from kiosk.central import schema as T
+from kiosk.central.sealing import (ENV_KEY_FILE, SecretKeyError, SecretSeal, is_sealed, key_path,  # noqa: F401
+                                   load_or_create_key)
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +39,16 @@ MIGRATIONS = "kiosk.central.migrations"
 PRINCIPAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # the form of [kiosk] id
 MIN_SECRET = 16
 HEARTBEAT_KEEP_S = 30 * 86400
+NONCE_SWEEP_S = 10
+HEARTBEAT_SWEEP_S = 60
 # what one item can make the database refuse without the database being at fault; anything else
 # (a full disk, a lock) fails the whole batch, which the kiosk retries
-ITEM_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError, OverflowError,
+ITEM_ERRORS = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.InterfaceError, sqlite3.Error, OverflowError,
                UnicodeEncodeError, ValueError, TypeError)
 
 
-def prepare_private_file(path: Path) -> None:
-    """The database holds every principal's (sealed) secret and every kiosk's data: its directory is
-    made 0700 when the platform creates it, and the file 0600 (SQLite gives its -wal and -shm the
-    file's mode). A file another user may read is tightened, with a warning."""
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True)
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            log.warning("%s was readable by others (mode %o): made 0600", path, mode)
-            os.chmod(path, 0o600)
+class KeyFileNeeded(SecretKeyError):
+    """A database server was named without the sealing key's file."""
 
 
 class ProvisioningError(Exception):
@@ -75,43 +74,71 @@ class CheckedItem:
 
 class CentralDB:
     def __init__(self, path: Path | str = DEFAULT_DB, *, clock: Callable[[], float] = time.time,
-                 key_file: Path | str | None = None):
-        self.path = Path(path)
+                 key_file: Path | str | None = None, upgrade: bool = False, pool_size: int = 5):
+        """Open the platform's database (a SQLite path or a URL). A new, empty database is made at the
+        newest schema; one at an older schema is refused (database.SchemaBehind names `kiosk central
+        migrate`) unless `upgrade`, which is what that command passes."""
+        self.url = database.database_url(path)
+        self.shown = database.shown(self.url)
+        self.path = database.sqlite_path(self.url)   # None on PostgreSQL
         self.clock = clock
-        prepare_private_file(self.path)
-        key = key_path(self.path, key_file)
+        if self.path is None and not (key_file or os.environ.get(ENV_KEY_FILE)):
+            raise KeyFileNeeded(
+                f"{self.shown}: give the key that seals secrets at rest with --key-file PATH (or "
+                f"{ENV_KEY_FILE}): with a database server it is not kept beside the database; every worker "
+                "and command of the platform uses the same file")
+        if self.path is not None:
+            prepare_private_file(self.path)
+        key = key_path(self.path or Path(), key_file)
         self.seal = SecretSeal(load_or_create_key(key), key)
         # more of what a newly stored transaction changes (the hall's queue: kiosk/central/queues.py), each
         # `hook(conn, kiosk_id, row, now)` inside the batch's transaction, as pickup_intake.on_stored
-        self.intake_hooks: list[Callable[[sqlite3.Connection, str, dict[str, Any], float], None]] = []
-        self.conn = store.connect(self.path)
-        # deleted personal data (an applicant's phone, kiosk/central/cases.py) is overwritten, not left in free pages
-        self.conn.execute("PRAGMA secure_delete = ON")
+        self.intake_hooks: list[Callable[[Connection, str, dict[str, Any], float], None]] = []
+        self.engine = database.open_engine(path, pool_size=pool_size)
+        self.dialect = self.engine.dialect.name
+        self.applied_migrations: list[str] = []
+        self._nonces_swept = self._heartbeats_swept = float("-inf")
         try:
-            self.applied_migrations = store.migrate(self.conn, package=MIGRATIONS)
+            if upgrade:
+                self.applied_migrations = database.migrate(self.engine)
+            else:
+                database.require_current(self.engine, self.url)
             if "0003_quarantine" in self.applied_migrations:
-                # rows stored before the edge checks existed: move the unservable ones aside once
+                # rows stored before the edge checks existed (SQLite platforms only): moved aside once
                 from kiosk.central.quarantine import quarantine
-                moved = quarantine(self.conn, self.clock)
+                moved = quarantine(self, self.clock)
                 if any(moved.values()):
                     log.warning("quarantined rows the platform cannot serve: %s (table quarantine)", moved)
             self._seal_plain_secrets()
-        except sqlite3.Error as exc:
-            self.conn.close()
-            raise store.explain(exc, self.path) from None
+        except database.StoreError:
+            self.engine.dispose()
+            raise
+        except (sa_exc.SQLAlchemyError, sqlite3.Error) as exc:
+            self.engine.dispose()
+            raise database.explain_error(exc, self.url) from None
 
     def close(self) -> None:
-        self.conn.close()
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def reading(self):
+        """A connection for reads (no write lock on SQLite)."""
+        return database.reading(self.engine)
 
     def _seal_plain_secrets(self) -> None:
         """Secrets stored in plain text by a platform before sealing existed: sealed in place, once."""
-        with store.transaction(self.conn):
+        with self.begin() as conn:
             for table, key, kind in (("kiosks", "kiosk_id", "kiosk"), ("operators", "name", "operator")):
-                rows = self.conn.execute(f"SELECT {key} AS name, secret FROM {table}").fetchall()
+                rows = conn.execute(text(f"SELECT {key} AS name, secret FROM {table}")).mappings().all()
                 for r in rows:
                     if not is_sealed(r["secret"]):
-                        self.conn.execute(f"UPDATE {table} SET secret = ? WHERE {key} = ?",
-                                          (self.seal.seal(r["secret"], f"{kind}:{r['name']}"), r["name"]))
+                        conn.execute(text(f"UPDATE {table} SET secret = :s WHERE {key} = :k"),
+                                     {"s": self.seal.seal(r["secret"], f"{kind}:{r['name']}"), "k": r["name"]})
                         log.info("%s %s: secret sealed at rest", kind, r["name"])
 
     def __enter__(self) -> "CentralDB":
@@ -131,8 +158,8 @@ class CentralDB:
         if secret is not None and len(secret) < MIN_SECRET:
             raise ProvisioningError(f"the secret is too short: at least {MIN_SECRET} characters")
         owner = f"{'kiosk' if table == 'kiosks' else 'operator'}:{name}"
-        with store.transaction(self.conn):
-            row = self.conn.execute(f"SELECT secret FROM {table} WHERE {key} = ?", (name,)).fetchone()
+        with self.begin() as conn:
+            row = conn.execute(text(f"SELECT secret FROM {table} WHERE {key} = :k"), {"k": name}).mappings().first()
             if row is not None:
                 if secret is not None and secrets.compare_digest(secret, self.seal.unseal(row["secret"], owner)):
                     return secret, False  # provisioning again with the same secret changes nothing
@@ -141,14 +168,13 @@ class CentralDB:
                         f"{what} {name!r} is already provisioned; pass --rotate to issue a new secret "
                         "(the old one stops working at once)")
                 secret = secret or new_secret()
-                self.conn.execute(f"UPDATE {table} SET secret = ? WHERE {key} = ?",
-                                  (self.seal.seal(secret, owner), name))
+                conn.execute(text(f"UPDATE {table} SET secret = :s WHERE {key} = :k"),
+                             {"s": self.seal.seal(secret, owner), "k": name})
                 log.info("%s %s: secret rotated", table[:-1], name)
                 return secret, False
             secret = secret or new_secret()
             cols = {key: name, "secret": self.seal.seal(secret, owner), "created_at": self.clock(), **(extra or {})}
-            self.conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                              tuple(cols.values()))
+            conn.execute(T.metadata.tables[table].insert().values(**cols))
             log.info("%s %s provisioned", table[:-1], name)
             return secret, True
 
@@ -162,186 +188,268 @@ class CentralDB:
         result = self._provision("kiosks", "kiosk_id", kiosk_id, secret, rotate,
                                  {"groups": json.dumps(groups)})
         if groups:
-            with store.transaction(self.conn):
-                self.conn.execute("UPDATE kiosks SET groups = ? WHERE kiosk_id = ?", (json.dumps(groups), kiosk_id))
+            with self.begin() as conn:
+                conn.execute(T.kiosks.update().where(T.kiosks.c.kiosk_id == kiosk_id)
+                             .values(groups=json.dumps(groups)))
         return result
 
     def add_operator(self, name: str, secret: str | None = None, *, rotate: bool = False) -> tuple[str, bool]:
         return self._provision("operators", "name", name, secret, rotate)
 
     def secret_of(self, kind: str, principal: str) -> str | None:
-        sql = ("SELECT secret FROM kiosks WHERE kiosk_id = ?" if kind == "kiosk"
-               else "SELECT secret FROM operators WHERE name = ?")
-        row = self.conn.execute(sql, (principal,)).fetchone()
-        return self.seal.unseal(row["secret"], f"{kind}:{principal}") if row else None
+        stmt = (select(T.kiosks.c.secret).where(T.kiosks.c.kiosk_id == principal) if kind == "kiosk"
+                else select(T.operators.c.secret).where(T.operators.c.name == principal))
+        with self.reading() as conn:
+            sealed = conn.execute(stmt).scalar()
+        return self.seal.unseal(sealed, f"{kind}:{principal}") if sealed is not None else None
 
     def kiosk_exists(self, kiosk_id: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone() is not None
+        with self.reading() as conn:
+            return conn.execute(select(1).where(T.kiosks.c.kiosk_id == kiosk_id)).first() is not None
 
     def kiosk_groups(self, kiosk_id: str) -> list[str]:
-        row = self.conn.execute("SELECT groups FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
-        return json.loads(row["groups"]) if row else []
+        with self.reading() as conn:
+            groups = conn.execute(select(T.kiosks.c.groups).where(T.kiosks.c.kiosk_id == kiosk_id)).scalar()
+        return json.loads(groups) if groups else []
 
     def remember_nonce(self, principal: str, nonce: str, expires_at: float) -> bool:
-        """Record a nonce; False when it was already used (a replay). Forgets nonces past their window."""
-        with store.transaction(self.conn):
-            self.conn.execute("DELETE FROM nonces WHERE expires_at < ?", (self.clock(),))
-            try:
-                self.conn.execute("INSERT INTO nonces (principal, nonce, expires_at) VALUES (?, ?, ?)",
-                                  (principal, nonce, expires_at))
-            except sqlite3.IntegrityError:
-                return False
-        return True
+        """Record a nonce; False when it was already used (a replay), by this worker or another.
+        Forgets nonces past their window, at most every NONCE_SWEEP_S (not a delete with every request).
+
+        On PostgreSQL the nonce's commit does not wait for the disk (synchronous_commit off, for this
+        transaction only): a database crash could forget the nonces of its last fraction of a second,
+        which lets a request captured then be replayed within its signature window, and every request
+        of the API is idempotent or refused when repeated (a batch answers duplicate, a bundle must be
+        newer, a case compares its body). What a request stores commits durably, as always."""
+        now = self.clock()
+        with self.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            if now - self._nonces_swept >= NONCE_SWEEP_S or now < self._nonces_swept:
+                conn.execute(T.nonces.delete().where(T.nonces.c.expires_at < now))
+                self._nonces_swept = now
+            stored = conn.execute(
+                database.insert(self.dialect, T.nonces)
+                .values(principal=principal, nonce=nonce, expires_at=expires_at)
+                .on_conflict_do_nothing(index_elements=["principal", "nonce"])
+                .returning(T.nonces.c.nonce)).first()
+        return stored is not None
 
     # -- transactions -------------------------------------------------------------------------
 
     def store_batch(self, kiosk_id: str, items: list[CheckedItem]) -> list[dict[str, Any]]:
-        """Store the valid items of one batch in one SQLite transaction; per-item results in order.
+        """Store the valid items of one batch in one transaction; per-item results in order.
 
-        An id already stored with the same body is a `duplicate` (the kiosk
-        retrying after a lost answer); with another body it is `rejected`
-        and the conflicting body is kept in `transaction_conflicts`."""
+        One `INSERT … ON CONFLICT (id) DO NOTHING RETURNING id` stores the new
+        ones: two workers given the same batch at once store it once (the
+        second waits on the first's rows, then inserts none). The ids not
+        inserted are read back: one already stored with the same body is a
+        `duplicate` (the kiosk retrying after a lost answer); with another body
+        it is `rejected` and the conflicting body is kept in
+        `transaction_conflicts`. When the database refuses one item's values,
+        the batch is stored again item by item, so that item alone is rejected."""
         now = self.clock()
-        results: list[dict[str, Any]] = []
         conflicts: list[tuple[str, str]] = []
-        with store.transaction(self.conn):
-            for item in items:
-                if item.row is None:
-                    results.append({"id": item.id, "status": "rejected", "reason": item.reason})
-                    continue
-                # each item in its own savepoint: one the database refuses is rejected alone, with its
-                # reason, instead of failing the batch (and, retried, failing it for ever)
-                self.conn.execute("SAVEPOINT batch_item")
-                try:
-                    result = self._store_item(kiosk_id, item, now, conflicts)
-                except ITEM_ERRORS as exc:
-                    self.conn.execute("ROLLBACK TO batch_item")
-                    log.error("kiosk %s: transaction %s could not be stored: %s: %s", kiosk_id, item.id,
-                              type(exc).__name__, exc)
-                    result = {"id": item.id, "status": "rejected",
-                              "reason": f"could not be stored ({type(exc).__name__}); kept out of the platform"}
-                self.conn.execute("RELEASE batch_item")
-                results.append(result)
+        valid = [item for item in items if item.row is not None]
+        with self.begin() as conn:
+            try:
+                with conn.begin_nested():
+                    outcome = self._store_rows(conn, kiosk_id, valid, now, conflicts)
+            except ITEM_ERRORS:
+                conflicts.clear()
+                outcome = []
+                for item in valid:
+                    try:
+                        with conn.begin_nested():
+                            outcome += self._store_rows(conn, kiosk_id, [item], now, conflicts)
+                    except ITEM_ERRORS as exc:
+                        log.error("kiosk %s: transaction %s could not be stored: %s: %s", kiosk_id, item.id,
+                                  _cause(exc), str(getattr(exc, "orig", exc)).split("\n")[0])
+                        outcome.append({"id": item.id, "status": "rejected",
+                                        "reason": f"could not be stored ({_cause(exc)}); kept out of the platform"})
+        stored = iter(outcome)
+        results = [next(stored) if item.row is not None else
+                   {"id": item.id, "status": "rejected", "reason": item.reason} for item in items]
         for tx_id, reason in conflicts:
             log.warning("kiosk %s: transaction %s refused: %s", kiosk_id, tx_id, reason)
         return results
 
-    def _store_item(self, kiosk_id: str, item: CheckedItem, now: float,
-                    conflicts: list[tuple[str, str]]) -> dict[str, Any]:
-        row = item.row
-        old = self.conn.execute("SELECT kiosk_id, body_sha256 FROM transactions WHERE id = ?",
-                                (row["id"],)).fetchone()
-        if old is None:
-            self.conn.execute(
-                "INSERT INTO transactions (id, kiosk_id, seq, kind, occurred_at, boot_id, uptime_s, data,"
-                " body_sha256, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (row["id"], kiosk_id, row["seq"], row["kind"], row["occurred_at"], row["boot_id"],
-                 row["uptime_s"], row["data"], row["body_sha256"], now))
-            pickup_intake.on_stored(self.conn, kiosk_id, row, now)  # only for what is stored now, never twice
-            for hook in self.intake_hooks:
-                hook(self.conn, kiosk_id, row, now)
-            return {"id": item.id, "status": "accepted", "reason": None}
-        if old["kiosk_id"] == kiosk_id and old["body_sha256"] == row["body_sha256"]:
-            return {"id": item.id, "status": "duplicate", "reason": None}
-        reason = ("id already used by another kiosk" if old["kiosk_id"] != kiosk_id else
-                  "id already stored with a different body (an id is used once, for one transaction)")
-        self.conn.execute(
-            "INSERT INTO transaction_conflicts (id, kiosk_id, body, body_sha256, reason, received_at)"
-            " VALUES (?,?,?,?,?,?)", (row["id"], kiosk_id, row["body"], row["body_sha256"], reason, now))
-        conflicts.append((row["id"], reason))
-        return {"id": item.id, "status": "rejected", "reason": reason}
+    def _store_rows(self, conn: Connection, kiosk_id: str, items: list[CheckedItem], now: float,
+                    conflicts: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Store `items` (valid ones) with one statement; their results, in their order."""
+        if not items:
+            return []
+        cols = ("id", "seq", "kind", "occurred_at", "boot_id", "uptime_s", "data", "body_sha256")
+        rows = [{**{c: item.row[c] for c in cols}, "kiosk_id": kiosk_id, "received_at": now} for item in items]
+        inserted = set(conn.execute(
+            database.insert(self.dialect, T.transactions).on_conflict_do_nothing(index_elements=["id"])
+            .returning(T.transactions.c.id), rows).scalars())
+        t = T.transactions
+        # what each id not inserted now is stored as; an id inserted now that comes again in this batch is
+        # compared with its first item
+        stored = {r["id"]: r for r in conn.execute(
+            select(t.c.id, t.c.kiosk_id, t.c.body_sha256).where(t.c.id.in_(bindparam("ids", expanding=True))),
+            {"ids": sorted({item.id for item in items} - inserted)}).mappings()} if len(inserted) < len(items) else {}
+        results = []
+        for item in items:   # in the batch's order; each id inserted now is accepted once
+            if item.id in inserted and item.id not in stored:
+                pickup_intake.on_stored(conn, kiosk_id, item.row, now)
+                for hook in self.intake_hooks:
+                    hook(conn, kiosk_id, item.row, now)
+                stored[item.id] = {"kiosk_id": kiosk_id, "body_sha256": item.row["body_sha256"]}
+                results.append({"id": item.id, "status": "accepted", "reason": None})
+                continue
+            old = stored[item.id]
+            if old["kiosk_id"] == kiosk_id and old["body_sha256"] == item.row["body_sha256"]:
+                results.append({"id": item.id, "status": "duplicate", "reason": None})
+                continue
+            reason = ("id already used by another kiosk" if old["kiosk_id"] != kiosk_id else
+                      "id already stored with a different body (an id is used once, for one transaction)")
+            conn.execute(T.transaction_conflicts.insert().values(
+                id=item.id, kiosk_id=kiosk_id, body=item.row["body"], body_sha256=item.row["body_sha256"],
+                reason=reason, received_at=now))
+            conflicts.append((item.id, reason))
+            results.append({"id": item.id, "status": "rejected", "reason": reason})
+        return results
 
     def transactions(self, kiosk_id: str | None = None, after_seq: int = 0,
                      limit: int | None = None) -> list[dict[str, Any]]:
-        sql = ("SELECT id, kiosk_id, seq, kind, occurred_at, boot_id, uptime_s, data, received_at"
-               " FROM transactions WHERE seq > ?")
-        params: list[Any] = [after_seq]
+        t = T.transactions
+        stmt = (select(t.c.id, t.c.kiosk_id, t.c.seq, t.c.kind, t.c.occurred_at, t.c.boot_id, t.c.uptime_s,
+                       t.c.data, t.c.received_at).where(t.c.seq > after_seq)
+                .order_by(t.c.kiosk_id, t.c.seq, t.c.received_at))
         if kiosk_id is not None:
-            sql += " AND kiosk_id = ?"
-            params.append(kiosk_id)
-        sql += " ORDER BY kiosk_id, seq, received_at"
+            stmt = stmt.where(t.c.kiosk_id == kiosk_id)
         if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+            stmt = stmt.limit(limit)
         out = []
-        for r in self.conn.execute(sql, params):
-            d = dict(r)
-            d["data"] = json.loads(d["data"])
-            out.append(d)
+        with self.reading() as conn:
+            for r in conn.execute(stmt).mappings():
+                d = dict(r)
+                d["data"] = json.loads(d["data"])
+                out.append(d)
         return out
 
     def count(self, table: str) -> int:
         if not re.fullmatch(r"[a-z_]+", table):
             raise ValueError(table)
-        return self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        with self.reading() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
     # -- catalog ------------------------------------------------------------------------------
 
     def put_catalog(self, body: bytes, version: str, items: int, by: str) -> dict[str, Any]:
         """Store a validated catalog unless it is the one already served; returns what is served now."""
         digest = sha256_hex(body)
-        with store.transaction(self.conn):
-            newest = self.conn.execute("SELECT sha256 FROM catalogs ORDER BY rowid DESC LIMIT 1").fetchone()
-            changed = newest is None or newest["sha256"] != digest
+        c = T.catalogs
+        with self.begin() as conn:
+            newest = conn.execute(select(c.c.sha256).order_by(c.c.rowid.desc()).limit(1)
+                                  .with_for_update()).scalar()
+            changed = newest is None or newest != digest
             if changed:
-                self.conn.execute("INSERT INTO catalogs (version, sha256, items, body, uploaded_at, uploaded_by)"
-                                  " VALUES (?,?,?,?,?,?)", (version, digest, items, body, self.clock(), by))
+                conn.execute(c.insert().values(version=version, sha256=digest, items=items, body=body,
+                                               uploaded_at=self.clock(), uploaded_by=by))
         return {"version": version, "sha256": digest, "items": items, "changed": changed}
 
-    def newest_catalog(self) -> sqlite3.Row | None:
-        return self.conn.execute("SELECT version, sha256, items, body, uploaded_at FROM catalogs"
-                                 " ORDER BY rowid DESC LIMIT 1").fetchone()
+    def newest_catalog(self, *, body: bool = True) -> dict[str, Any] | None:
+        """The catalog served now; without `body` only what names it (an ETag check needs no more)."""
+        c = T.catalogs
+        cols = [c.c.rowid, c.c.version, c.c.sha256, c.c["items"], c.c.uploaded_at] + ([c.c.body] if body else [])
+        with self.reading() as conn:
+            return conn.execute(select(*cols).order_by(c.c.rowid.desc()).limit(1)).mappings().first()
+
+    def catalog_body(self, rowid: int) -> bytes | None:
+        with self.reading() as conn:
+            return conn.execute(select(T.catalogs.c.body).where(T.catalogs.c.rowid == rowid)).scalar()
 
     # -- signed config bundles ----------------------------------------------------------------
 
     def newest_config_version(self) -> int | None:
-        return self.conn.execute("SELECT max(version) FROM config_bundles").fetchone()[0]
+        with self.reading() as conn:
+            return conn.execute(select(T.config_bundles.c.version).order_by(T.config_bundles.c.version.desc())
+                                .limit(1)).scalar()
 
     def put_config(self, body: bytes, version: int, targets: list[str], by: str) -> bool:
-        """Store a bundle; False when its version is not above every stored one (versions only grow)."""
-        with store.transaction(self.conn):
-            top = self.conn.execute("SELECT max(version) FROM config_bundles").fetchone()[0]
+        """Store a bundle; False when its version is not above every stored one (versions only grow).
+        Two operators pushing the same version at once: one is stored (the key), the other refused."""
+        b = T.config_bundles
+        with self.begin() as conn:
+            top = conn.execute(select(b.c.version).order_by(b.c.version.desc()).limit(1)).scalar()
             if top is not None and version <= top:
                 return False
-            self.conn.execute("INSERT INTO config_bundles (version, targets, sha256, body, uploaded_at, uploaded_by)"
-                              " VALUES (?,?,?,?,?,?)",
-                              (version, json.dumps(targets), sha256_hex(body), body, self.clock(), by))
-        return True
+            stored = conn.execute(
+                database.insert(self.dialect, b)
+                .values(version=version, targets=json.dumps(targets), sha256=sha256_hex(body), body=body,
+                        uploaded_at=self.clock(), uploaded_by=by)
+                .on_conflict_do_nothing(index_elements=["version"]).returning(b.c.version)).first()
+        return stored is not None
 
-    def newest_config_for(self, kiosk_id: str) -> sqlite3.Row | None:
-        names = {kiosk_id, *self.kiosk_groups(kiosk_id)}
-        for row in self.conn.execute("SELECT version, targets, sha256, body FROM config_bundles"
-                                     " ORDER BY version DESC"):
+    def newest_config_for(self, kiosk_id: str, *, body: bool = True) -> dict[str, Any] | None:
+        """The newest bundle that targets the kiosk or one of its groups; without `body` only its version
+        and hash (a heartbeat's answer, an ETag check)."""
+        with self.reading() as conn:
+            return self._newest_config_for(conn, kiosk_id, body)
+
+    def _newest_config_for(self, conn: Connection, kiosk_id: str, body: bool) -> dict[str, Any] | None:
+        b = T.config_bundles
+        groups = conn.execute(select(T.kiosks.c.groups).where(T.kiosks.c.kiosk_id == kiosk_id)).scalar()
+        names = {kiosk_id, *(json.loads(groups) if groups else [])}
+        for row in conn.execute(select(b.c.version, b.c.targets, b.c.sha256).order_by(b.c.version.desc())).mappings():
             if names.intersection(json.loads(row["targets"])):
-                return row
+                found = dict(row)
+                if body:
+                    found["body"] = conn.execute(select(b.c.body).where(b.c.version == row["version"])).scalar()
+                return found
         return None
+
+    def config_body(self, version: int) -> bytes | None:
+        with self.reading() as conn:
+            return conn.execute(select(T.config_bundles.c.body).where(T.config_bundles.c.version == version)).scalar()
+
+    def heartbeat_and_config(self, kiosk_id: str, body: str) -> tuple[float, int | None]:
+        """Record a heartbeat; (when, the newest config version for the kiosk), for its answer."""
+        with self.begin() as conn:   # one connection and transaction for the kiosk's most frequent request
+            at = self._record_heartbeat(conn, kiosk_id, body)
+            newest = self._newest_config_for(conn, kiosk_id, False)
+        return at, newest["version"] if newest else None
 
     # -- heartbeats ---------------------------------------------------------------------------
 
     def record_heartbeat(self, kiosk_id: str, body: str) -> float:
+        with self.begin() as conn:
+            return self._record_heartbeat(conn, kiosk_id, body)
+
+    def _record_heartbeat(self, conn: Connection, kiosk_id: str, body: str) -> float:
+        """The heartbeat into the history and as the kiosk's latest; history past HEARTBEAT_KEEP_S is
+        forgotten, at most every HEARTBEAT_SWEEP_S (not a delete with every heartbeat)."""
         now = self.clock()
-        with store.transaction(self.conn):
-            self.conn.execute("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (?,?,?)",
-                              (kiosk_id, now, body))
-            self.conn.execute("INSERT INTO kiosk_status (kiosk_id, received_at, body) VALUES (?,?,?)"
-                              " ON CONFLICT (kiosk_id) DO UPDATE SET received_at = excluded.received_at,"
-                              " body = excluded.body", (kiosk_id, now, body))
-            self.conn.execute("DELETE FROM heartbeats WHERE received_at < ?", (now - HEARTBEAT_KEEP_S,))
+        ins = database.insert(self.dialect, T.kiosk_status).values(kiosk_id=kiosk_id, received_at=now, body=body)
+        conn.execute(T.heartbeats.insert().values(kiosk_id=kiosk_id, received_at=now, body=body))
+        conn.execute(ins.on_conflict_do_update(index_elements=["kiosk_id"],
+                                               set_={"received_at": ins.excluded.received_at,
+                                                     "body": ins.excluded.body}))
+        if now - self._heartbeats_swept >= HEARTBEAT_SWEEP_S or now < self._heartbeats_swept:
+            conn.execute(T.heartbeats.delete().where(T.heartbeats.c.received_at < now - HEARTBEAT_KEEP_S))
+            self._heartbeats_swept = now
         return now
 
     def kiosks(self) -> list[dict[str, Any]]:
         out = []
-        for r in self.conn.execute(
+        with self.reading() as conn:
+            rows = conn.execute(text(
                 "SELECT k.kiosk_id, k.groups, k.created_at, s.received_at, s.body FROM kiosks k"
-                " LEFT JOIN kiosk_status s USING (kiosk_id) ORDER BY k.kiosk_id"):
+                " LEFT JOIN kiosk_status s ON s.kiosk_id = k.kiosk_id ORDER BY k.kiosk_id")).mappings().all()
+        for r in rows:
             out.append({"kiosk_id": r["kiosk_id"], "groups": json.loads(r["groups"]),
                         "provisioned_at": r["created_at"], "last_heartbeat_at": r["received_at"],
                         "last_heartbeat": json.loads(r["body"]) if r["body"] else None})
         return out
 
     def heartbeats(self, kiosk_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT received_at, body FROM heartbeats WHERE kiosk_id = ?"
-                                 " ORDER BY rowid DESC LIMIT ?", (kiosk_id, limit))
+        h = T.heartbeats
+        with self.reading() as conn:
+            rows = conn.execute(select(h.c.received_at, h.c.body).where(h.c.kiosk_id == kiosk_id)
+                                .order_by(h.c.rowid.desc()).limit(limit)).mappings().all()
         return [{"received_at": r["received_at"], "heartbeat": json.loads(r["body"])} for r in rows]
 
     # -- documents ----------------------------------------------------------------------------
@@ -351,42 +459,51 @@ class CentralDB:
         returns the number of new releases. Releases are only ever added."""
         now = self.clock()
         new = 0
-        with store.transaction(self.conn):
-            self.conn.execute(
-                "INSERT INTO documents (doc_id, title, pages, sha256, pdf, created_at) VALUES (?,?,?,?,?,?)"
-                " ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title, pages = excluded.pages,"
-                " sha256 = excluded.sha256, pdf = excluded.pdf",
-                (doc_id, title, pages, sha256_hex(pdf), pdf, now))
+        ins = database.insert(self.dialect, T.documents).values(
+            doc_id=doc_id, title=title, pages=pages, sha256=sha256_hex(pdf), pdf=pdf, created_at=now)
+        with self.begin() as conn:
+            conn.execute(ins.on_conflict_do_update(
+                index_elements=["doc_id"], set_={k: ins.excluded[k] for k in ("title", "pages", "sha256", "pdf")}))
             for holder in holders:
-                new += self.conn.execute("INSERT OR IGNORE INTO document_releases (doc_id, holder, released_at)"
-                                         " VALUES (?,?,?)", (doc_id, holder, now)).rowcount
+                new += self._release(conn, doc_id, holder, now)
         return new
+
+    def _release(self, conn: Connection, doc_id: str, holder: str, now: float) -> int:
+        return len(conn.execute(
+            database.insert(self.dialect, T.document_releases).values(doc_id=doc_id, holder=holder, released_at=now)
+            .on_conflict_do_nothing(index_elements=["doc_id", "holder"])
+            .returning(T.document_releases.c.doc_id)).all())
 
     def release_document(self, doc_id: str, holder: str) -> bool:
         """Release a document for printing to one holder (keyed hash); False when it already was."""
-        with store.transaction(self.conn):
-            cur = self.conn.execute("INSERT OR IGNORE INTO document_releases (doc_id, holder, released_at)"
-                                    " VALUES (?,?,?)", (doc_id, holder, self.clock()))
-        return cur.rowcount == 1
+        with self.begin() as conn:
+            return self._release(conn, doc_id, holder, self.clock()) == 1
 
     def documents_for(self, holder: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            "SELECT d.doc_id, d.title, d.pages, r.released_at FROM document_releases r"
-            " JOIN documents d USING (doc_id) WHERE r.holder = ? ORDER BY r.released_at DESC, d.doc_id", (holder,))
+        with self.reading() as conn:
+            rows = conn.execute(text(
+                "SELECT d.doc_id, d.title, d.pages, r.released_at FROM document_releases r"
+                " JOIN documents d ON d.doc_id = r.doc_id WHERE r.holder = :h"
+                " ORDER BY r.released_at DESC, d.doc_id"), {"h": holder}).mappings().all()
         return [{"id": r["doc_id"], "title": r["title"], "pages": r["pages"], "released_at": r["released_at"]}
                 for r in rows]
 
-    def released_document(self, doc_id: str, holder: str | None = None) -> sqlite3.Row | None:
+    def released_document(self, doc_id: str, holder: str | None = None) -> dict[str, Any] | None:
         """The document, if it was released (to `holder`, when given); None otherwise."""
-        sql = ("SELECT d.doc_id, d.title, d.sha256, d.pdf FROM documents d WHERE d.doc_id = ? AND EXISTS"
+        sql = ("SELECT d.doc_id, d.title, d.sha256, d.pdf FROM documents d WHERE d.doc_id = :d AND EXISTS"
                " (SELECT 1 FROM document_releases r WHERE r.doc_id = d.doc_id")
-        params: list[Any] = [doc_id]
+        params: dict[str, Any] = {"d": doc_id}
         if holder is not None:
-            sql += " AND r.holder = ?"
-            params.append(holder)
-        return self.conn.execute(sql + ")", params).fetchone()
+            sql += " AND r.holder = :h"
+            params["h"] = holder
+        with self.reading() as conn:
+            return conn.execute(text(sql + ")"), params).mappings().first()
 
     def log_download(self, doc_id: str, kiosk_id: str, holder: str | None) -> None:
-        with store.transaction(self.conn):
-            self.conn.execute("INSERT INTO document_downloads (doc_id, kiosk_id, holder, at) VALUES (?,?,?,?)",
-                              (doc_id, kiosk_id, holder, self.clock()))
+        with self.begin() as conn:
+            conn.execute(T.document_downloads.insert().values(doc_id=doc_id, kiosk_id=kiosk_id, holder=holder,
+                                                              at=self.clock()))
+
+
+def _cause(exc: BaseException) -> str:
+    return type(getattr(exc, "orig", None) or exc).__name__

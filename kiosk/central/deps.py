@@ -12,8 +12,10 @@ order, and a refusal at any step stores nothing:
 Bodies are read and parsed here rather than by FastAPI's body parameters, so
 an unauthenticated caller never learns how its JSON was judged and a batch
 with one bad item is refused item by item, not whole. All handlers and these
-dependencies are `async` and run on the event loop, which is the one thread
-that uses the database connection.
+dependencies are `async`; what they ask of the database (a secret, a nonce, a
+batch to store, a heartbeat) runs on the threadpool, each call with a
+connection of the engine's pool, so the event loop keeps reading other
+requests meanwhile.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.central import edge
 from kiosk.central.cases import CaseBook
@@ -172,7 +175,9 @@ class Signed:
             claimed = auth.parse_headers(request.headers, operator=operator)
         except auth.AuthError as exc:
             raise refuse(f"{exc} (see docs/central-api.md, authentication)", str(exc)) from None
-        secret = db.secret_of(kind, claimed.principal)
+        # database work runs on the threadpool, not the event loop: a heartbeat is not kept waiting behind
+        # a batch being stored by the same worker
+        secret = await run_in_threadpool(db.secret_of, kind, claimed.principal)
         if secret is None:
             raise refuse(UNAUTHENTICATED, f"{kind} {claimed.principal!r} is not provisioned")
         path_qs = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
@@ -187,7 +192,8 @@ class Signed:
             auth.verify(secret, claimed, request.method, path_qs, now=now)  # the body is checked as it is read
         except auth.AuthError as exc:
             raise refuse(UNAUTHENTICATED, str(exc)) from None
-        if not db.remember_nonce(f"{kind}:{claimed.principal}", claimed.nonce, claimed.timestamp + auth.WINDOW_S):
+        if not await run_in_threadpool(db.remember_nonce, f"{kind}:{claimed.principal}", claimed.nonce,
+                                       claimed.timestamp + auth.WINDOW_S):
             raise refuse("this X-Nonce was already used: a replayed request; every request needs a new nonce",
                          "nonce already used (replay)")
         if kind not in self.kinds:

@@ -16,15 +16,21 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger(__name__)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_INSERT = text(
+    "INSERT INTO fee_payments (transaction_id, kiosk_id, reference, fee_notice, amount_fen, channel, paid_at,"
+    " token_sha256, state, received_at, updated_at) VALUES (:transaction_id, :kiosk_id, :reference, :fee_notice,"
+    " :amount_fen, :channel, :paid_at, :token, 'received', :now, :now) ON CONFLICT (kiosk_id, reference) DO NOTHING")
 
 
-def on_stored(conn: sqlite3.Connection, kiosk_id: str, row: dict[str, Any], now: float) -> None:
+def on_stored(conn: Connection, kiosk_id: str, row: dict[str, Any], now: float) -> None:
     kind = row["kind"]
     if kind not in ("payment", "refund"):
         return
@@ -32,33 +38,31 @@ def on_stored(conn: sqlite3.Connection, kiosk_id: str, row: dict[str, Any], now:
     if kind == "payment" and "fee_notice" in data:
         _payment(conn, kiosk_id, row, data, now)
     elif kind == "refund" and isinstance(data.get("payment_reference"), str):
-        settled = conn.execute("UPDATE fee_payments SET refund_id = ?, updated_at = ? WHERE kiosk_id = ? AND"
-                               " reference = ? AND refund_id IS NULL",
-                               (row["id"], now, kiosk_id, data["payment_reference"])).rowcount
+        settled = conn.execute(text("UPDATE fee_payments SET refund_id = :refund_id, updated_at = :now"
+                                    " WHERE kiosk_id = :kiosk_id AND reference = :reference AND refund_id IS NULL"),
+                               {"refund_id": row["id"], "now": now, "kiosk_id": kiosk_id,
+                                "reference": data["payment_reference"]}).rowcount
         if settled:
             log.info("kiosk %s: fee payment %s given back (refund %s)", kiosk_id, data["payment_reference"],
                      data.get("reference"))
 
 
-def _payment(conn: sqlite3.Connection, kiosk_id: str, row: dict[str, Any], data: dict[str, Any], now: float) -> None:
+def _payment(conn: Connection, kiosk_id: str, row: dict[str, Any], data: dict[str, Any], now: float) -> None:
     token = data.get("receipt_token_sha256")
     amount = data.get("amount_fen")
     reference = str(data.get("reference") or row["id"])
-    if conn.execute("SELECT 1 FROM fee_payments WHERE kiosk_id = ? AND reference = ?",
-                    (kiosk_id, reference)).fetchone() is not None:
-        log.error("kiosk %s: a second payment transaction %s for sale %s; the first one stands", kiosk_id,
-                  row["id"], reference)
-        return
-    values = [row["id"], kiosk_id, reference, str(data["fee_notice"])[:40],
-              amount if isinstance(amount, int) and not isinstance(amount, bool) else 0,
-              str(data.get("channel") or ""), row["occurred_at"],
-              token if isinstance(token, str) and _SHA256.match(token) else None, now, now]
-    sql = ("INSERT INTO fee_payments (transaction_id, kiosk_id, reference, fee_notice, amount_fen, channel, paid_at,"
-           " token_sha256, state, received_at, updated_at) VALUES (?,?,?,?,?,?,?,?, 'received', ?, ?)")
+    values = {"transaction_id": row["id"], "kiosk_id": kiosk_id, "reference": reference,
+              "fee_notice": str(data["fee_notice"])[:40],
+              "amount_fen": amount if isinstance(amount, int) and not isinstance(amount, bool) else 0,
+              "channel": str(data.get("channel") or ""), "paid_at": row["occurred_at"],
+              "token": token if isinstance(token, str) and _SHA256.match(token) else None, "now": now}
     try:
-        conn.execute(sql, values)
-    except sqlite3.IntegrityError:   # a receipt token used before: the payment counts, its page does not
+        with conn.begin_nested():   # a refused insert undoes only itself (PostgreSQL: the batch goes on)
+            inserted = conn.execute(_INSERT, values).rowcount
+    except IntegrityError:   # a receipt token used before: the payment counts, its page does not
         log.error("kiosk %s: payment %s carries a receipt token already used; recorded without a receipt page",
                   kiosk_id, reference)
-        values[7] = None
-        conn.execute(sql, values)
+        inserted = conn.execute(_INSERT, {**values, "token": None}).rowcount
+    if not inserted:   # the sale is recorded already (in one statement: also when two batches race)
+        log.error("kiosk %s: a second payment transaction %s for sale %s; the first one stands", kiosk_id,
+                  row["id"], reference)

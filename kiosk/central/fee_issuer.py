@@ -18,9 +18,9 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import text
 from stdnum import luhn
 
-from kiosk import store
 from kiosk.central.fee_notices import HALL_TZ, IssuedNotice, PaidWith
 from kiosk.wire.fees import NOTICE_NUMBER, mask_payer
 
@@ -64,20 +64,19 @@ UNPAID, COMPANY, PAID, EXPIRED, OTHER, SECOND = (n.number for n in DEMO_NOTICES)
 
 
 class DemoFeeIssuer:
-    """The demo issuer over the platform's database (one thread at a time, as the platform)."""
+    """The demo issuer over the platform's database (kiosk/central/db.py `CentralDB`); each call is one
+    transaction of its own, and a notice is paid once however many workers ask at the same moment."""
 
     def __init__(self, db):
         self.db = db
-
-    @property
-    def conn(self):
-        return self.db.conn
 
     def well_formed(self, number: str) -> bool:
         return bool(NOTICE_NUMBER.match(number)) and luhn.is_valid(number)
 
     def look_up(self, number: str) -> IssuedNotice | None:
-        row = self.conn.execute("SELECT * FROM demo_fee_notices WHERE number = ?", (number,)).fetchone()
+        with self.db.reading() as conn:
+            row = conn.execute(text("SELECT * FROM demo_fee_notices WHERE number = :number"),
+                               {"number": number}).mappings().fetchone()
         if row is None:
             return None
         return IssuedNotice(row["number"], row["department"], row["hall"], row["hall_name"], row["payer_masked"],
@@ -86,16 +85,22 @@ class DemoFeeIssuer:
                             row["paid_at"])
 
     def mark_paid(self, number: str, payment: PaidWith) -> bool:
-        with store.transaction(self.conn):
-            self.conn.execute("UPDATE demo_fee_notices SET paid_by = ?, paid_at = ? WHERE number = ? AND paid_by"
-                              " IS NULL", (payment.payment_id, payment.paid_at.timestamp(), number))
-            row = self.conn.execute("SELECT paid_by FROM demo_fee_notices WHERE number = ?", (number,)).fetchone()
-        return row is not None and row["paid_by"] == payment.payment_id
+        with self.db.begin() as conn:
+            # one conditional statement: of two payments at once, the one whose update finds paid_by NULL wins
+            won = conn.execute(text("UPDATE demo_fee_notices SET paid_by = :payment_id, paid_at = :paid_at"
+                                    " WHERE number = :number AND paid_by IS NULL"),
+                               {"payment_id": payment.payment_id, "paid_at": payment.paid_at.timestamp(),
+                                "number": number}).rowcount == 1
+            if won:
+                return True
+            paid_by = conn.execute(text("SELECT paid_by FROM demo_fee_notices WHERE number = :number"),
+                                   {"number": number}).scalar_one_or_none()
+        return paid_by == payment.payment_id   # the same payment again: still True
 
     def mark_unpaid(self, number: str, payment_id: str) -> None:
-        with store.transaction(self.conn):
-            self.conn.execute("UPDATE demo_fee_notices SET paid_by = NULL, paid_at = NULL WHERE number = ? AND"
-                              " paid_by = ?", (number, payment_id))
+        with self.db.begin() as conn:
+            conn.execute(text("UPDATE demo_fee_notices SET paid_by = NULL, paid_at = NULL WHERE number = :number"
+                              " AND paid_by = :payment_id"), {"number": number, "payment_id": payment_id})
 
     # -- the demo's own notices ------------------------------------------------------------------------
     def put(self, notice: DemoNotice, today: date) -> bool:
@@ -108,15 +113,19 @@ class DemoFeeIssuer:
             paid_at = datetime.combine(today - timedelta(days=notice.paid_days_ago), datetime.min.time(),
                                        HALL_TZ).replace(hour=10).timestamp()
         items = [{"name": n, "amount_fen": a} for n, a in notice.items]
-        with store.transaction(self.conn):
-            return self.conn.execute(
-                "INSERT OR IGNORE INTO demo_fee_notices (number, department, hall, hall_name, payer, payer_masked,"
-                " items, total_fen, due_date, paid_by, paid_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (notice.number, notice.department, notice.hall, notice.hall_name,
-                 self.db.seal.seal(notice.payer, f"fee_notice:{notice.number}"),
-                 mask_payer(notice.payer, notice.payer_kind), json.dumps(items, ensure_ascii=False),
-                 sum(a for _n, a in notice.items), (today + timedelta(days=notice.due_in_days)).isoformat(),
-                 "demo/paid-before" if paid_at is not None else None, paid_at, now)).rowcount == 1
+        with self.db.begin() as conn:
+            return conn.execute(text(
+                "INSERT INTO demo_fee_notices (number, department, hall, hall_name, payer, payer_masked, items,"
+                " total_fen, due_date, paid_by, paid_at, created_at) VALUES (:number, :department, :hall, :hall_name,"
+                " :payer, :payer_masked, :items, :total_fen, :due_date, :paid_by, :paid_at, :now)"
+                " ON CONFLICT (number) DO NOTHING"),
+                {"number": notice.number, "department": notice.department, "hall": notice.hall,
+                 "hall_name": notice.hall_name, "payer": self.db.seal.seal(notice.payer, f"fee_notice:{notice.number}"),
+                 "payer_masked": mask_payer(notice.payer, notice.payer_kind),
+                 "items": json.dumps(items, ensure_ascii=False), "total_fen": sum(a for _n, a in notice.items),
+                 "due_date": (today + timedelta(days=notice.due_in_days)).isoformat(),
+                 "paid_by": "demo/paid-before" if paid_at is not None else None, "paid_at": paid_at,
+                 "now": now}).rowcount == 1
 
     def seed(self, today: date | None = None) -> list[dict]:
         """The demo notices, dated from `today` (the hall's date now by default)."""

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Protocol, runtime_checkable
 
-from kiosk import store
+from sqlalchemy import text
+
 from kiosk.wire.fees import NOTICE_NUMBER, REFUSAL_STATUS, receipt_token_digest
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class ReceiptView:
 
 class FeeDesk:
     """The platform's side of paying fee notices, over its database and one issuer (see the module docstring).
-    Used from one thread at a time: the server's event loop."""
+    Each call opens its own database transactions: several workers may serve it at once (PostgreSQL)."""
 
     def __init__(self, db, issuer: FeeNoticeIssuer, *, receipt_base_url: str | None = None,
                  hall_of: Callable[[str], str | None] | None = None):
@@ -152,10 +153,6 @@ class FeeDesk:
         """The halls a kiosk takes notices of: the one the queue system places it in, and its fleet groups."""
         placed = self.hall_of(kiosk_id) if self.hall_of is not None else None
         return [*([placed] if placed else []), *self.db.kiosk_groups(kiosk_id)]
-
-    @property
-    def conn(self):
-        return self.db.conn
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.db.clock(), timezone.utc)
@@ -187,25 +184,38 @@ class FeeDesk:
 
     # -- payments reported by kiosks -------------------------------------------------------------------
     def apply(self) -> int:
-        """Apply what is due (see the module docstring); returns how many rows changed."""
+        """Apply what is due (see the module docstring); returns how many rows changed.
+
+        Another worker may apply the same row at the same time (the issuer is idempotent on the payment):
+        each row's outcome is written only while the row is still in the state it was read in, so one of
+        them writes it; the other leaves it be (see `_lost`)."""
         changed = 0
-        rows = self.conn.execute("SELECT * FROM fee_payments WHERE state = 'received' OR (refund_id IS NOT NULL"
-                                 " AND state != 'refunded') ORDER BY received_at").fetchall()
+        with self.db.reading() as conn:
+            rows = conn.execute(text(
+                "SELECT * FROM fee_payments WHERE state = 'received' OR (refund_id IS NOT NULL"
+                " AND state != 'refunded') ORDER BY received_at, transaction_id")).mappings().all()
         for row in rows:
             try:
                 state, reason, notice = self._settle(row)
             except (IssuerUnavailable, ValueError, LookupError, TypeError) as exc:
                 # the issuer down, or a row it cannot judge (a defect, logged): left received, asked again later
-                self._write("UPDATE fee_payments SET attempts = attempts + 1, last_error = ?, updated_at = ?"
-                            " WHERE transaction_id = ?", (str(exc)[:300], self.db.clock(), row["transaction_id"]))
+                self._write("UPDATE fee_payments SET attempts = attempts + 1, last_error = :error, updated_at = :now"
+                            " WHERE transaction_id = :id AND state = :was",
+                            {"error": str(exc)[:300], "now": self.db.clock(), "id": row["transaction_id"],
+                             "was": row["state"]})
                 if row["attempts"] < MAX_ATTEMPTS_LOGGED:
                     log.warning("fee payment %s of notice %s: the issuer cannot be asked now (%s); tried again "
                                 "with the next request", row["reference"], row["fee_notice"], exc)
                 continue
-            self._write("UPDATE fee_payments SET state = ?, reason = ?, notice = coalesce(?, notice),"
-                        " attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE transaction_id = ?",
-                        (state, reason, json.dumps(notice, ensure_ascii=False) if notice else None,
-                         self.db.clock(), row["transaction_id"]))
+            won = self._write("UPDATE fee_payments SET state = :state, reason = :reason,"
+                              " notice = coalesce(:notice, notice), attempts = attempts + 1, last_error = NULL,"
+                              " updated_at = :now WHERE transaction_id = :id AND state = :was",
+                              {"state": state, "reason": reason,
+                               "notice": json.dumps(notice, ensure_ascii=False) if notice else None,
+                               "now": self.db.clock(), "id": row["transaction_id"], "was": row["state"]})
+            if not won:
+                self._lost(row, state)
+                continue
             changed += 1
             if state == "refund_due":
                 log.warning("fee payment %s of %d fen from kiosk %s for notice %s NOT applied (%s): the payment "
@@ -240,20 +250,41 @@ class FeeDesk:
             return "refund_due", "notice_paid", doc
         return "paid", None, doc
 
-    def _write(self, sql: str, params: tuple) -> None:
-        with store.transaction(self.conn):
-            self.conn.execute(sql, params)
+    def _lost(self, row, state: str) -> None:
+        """Another worker wrote the row first. Had this one just marked the notice paid while the other settled
+        the row as given back (its refund arrived, and the row was read before this payment was), the notice
+        is unpaid again here: a refunded payment never keeps a notice paid."""
+        if state != "paid":
+            return
+        with self.db.reading() as conn:
+            now = conn.execute(text("SELECT state FROM fee_payments WHERE transaction_id = :id"),
+                               {"id": row["transaction_id"]}).scalar_one_or_none()
+        if now != "refunded":
+            return
+        try:
+            self.issuer.mark_unpaid(row["fee_notice"], f"{row['kiosk_id']}/{row['reference']}")
+        except IssuerUnavailable as exc:
+            log.error("fee payment %s was given back while notice %s was being marked paid by it, and the issuer "
+                      "cannot be asked to unmark it now (%s): check the notice there", row["reference"],
+                      row["fee_notice"], exc)
+
+    def _write(self, sql: str, params: dict[str, Any]) -> int:
+        with self.db.begin() as conn:
+            return conn.execute(text(sql), params).rowcount
 
     def taken_by_another(self, kiosk_id: str, reference: str, transaction_id: str) -> bool:
         """The sale `reference` was reported with another transaction (a defect of the sender)."""
-        row = self.conn.execute("SELECT transaction_id FROM fee_payments WHERE kiosk_id = ? AND reference = ?",
-                                (kiosk_id, reference)).fetchone()
-        return row is not None and row["transaction_id"] != transaction_id
+        with self.db.reading() as conn:
+            stored = conn.execute(text("SELECT transaction_id FROM fee_payments WHERE kiosk_id = :kiosk_id"
+                                       " AND reference = :reference"),
+                                  {"kiosk_id": kiosk_id, "reference": reference}).scalar_one_or_none()
+        return stored is not None and stored != transaction_id
 
     def answer(self, kiosk_id: str, reference: str, transaction: str) -> dict[str, Any]:
         """What a kiosk is told of its payment `reference` (reported, so recorded)."""
-        row = self.conn.execute("SELECT * FROM fee_payments WHERE kiosk_id = ? AND reference = ?",
-                                (kiosk_id, reference)).fetchone()
+        with self.db.reading() as conn:
+            row = conn.execute(text("SELECT * FROM fee_payments WHERE kiosk_id = :kiosk_id AND reference = :reference"),
+                               {"kiosk_id": kiosk_id, "reference": reference}).mappings().fetchone()
         return {"reference": row["reference"], "fee_notice": row["fee_notice"], "transaction": transaction,
                 "status": row["state"], "reason": row["reason"]}
 
@@ -261,21 +292,21 @@ class FeeDesk:
         """The payments reported, newest change first (operator); `refund_due` lists what is owed back."""
         sql = ("SELECT transaction_id, kiosk_id, reference, fee_notice, amount_fen, channel, paid_at, state, reason,"
                " refund_id, attempts, last_error, received_at, updated_at FROM fee_payments")
-        params: list[Any] = []
+        params: dict[str, Any] = {"limit": limit}
         if state:
-            sql += " WHERE state = ?"
-            params.append(state)
-        sql += " ORDER BY updated_at DESC LIMIT ?"
-        return [dict(r) for r in self.conn.execute(sql, (*params, limit))]
+            sql += " WHERE state = :state"
+            params["state"] = state
+        sql += " ORDER BY updated_at DESC, transaction_id LIMIT :limit"
+        with self.db.reading() as conn:
+            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
 
     # -- the e-receipt ---------------------------------------------------------------------------------
     def receipt(self, token: str) -> ReceiptView | None:
-        row = self.conn.execute("SELECT * FROM fee_payments WHERE token_sha256 = ?",
-                                (receipt_token_digest(token),)).fetchone()
+        with self.db.reading() as conn:
+            row = conn.execute(text("SELECT * FROM fee_payments WHERE token_sha256 = :digest"),
+                               {"digest": receipt_token_digest(token)}).mappings().fetchone()
         if row is None:
             return None
         return ReceiptView(row["state"], row["reason"], row["fee_notice"], row["amount_fen"], row["channel"],
                            row["reference"], row["paid_at"], row["kiosk_id"],
                            json.loads(row["notice"]) if row["notice"] else None)
-
-

@@ -1,8 +1,9 @@
 """The notifier's private key (`notice.key`), and the pickup page tokens derived from it.
 
 Kiosks seal each pickup code to the matching public key (`[central] notice_key`, printed by
-`kiosk central notice-key`; kiosk/wire/sealed.py). The private key lives in `notice.key` beside the
-database, or `--notice-key PATH`, made 0600 on first use; both the notifier (to write the code into the
+`kiosk central notice-key`; kiosk/wire/sealed.py). The private key lives in `notice.key` beside a SQLite
+database, or beside the platform's sealing key (`--key-file`, $KIOSK_CENTRAL_KEY_FILE) with a database
+server, or `--notice-key PATH`, made 0600 on first use; both the notifier (to write the code into the
 message) and the platform's web server (to show it on the pickup page) read it. Without this file no
 one can open the codes in the database or a backup: keep its backup apart from theirs.
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from kiosk.central.sealing import ENV_KEY_FILE
 from kiosk.wire import sealed
 
 KEY_NAME = "notice.key"
@@ -34,8 +36,24 @@ class NoticeKeyError(Exception):
     """notice.key cannot be read as the notifier's key; the message says which file and what to do."""
 
 
-def key_path(db_path: Path | str, explicit: Path | str | None = None) -> Path:
-    return Path(explicit) if explicit else Path(db_path).parent / KEY_NAME
+def key_path(db: Path | str, explicit: Path | str | None = None, key_file: Path | str | None = None) -> Path:
+    """`explicit` (--notice-key); else notice.key beside a SQLite database (`db`: a path or a sqlite:/// URL);
+    else, with a database server, beside the platform's sealing key (`key_file`, else $KIOSK_CENTRAL_KEY_FILE).
+    NoticeKeyError when there is none of these."""
+    if explicit:
+        return Path(explicit)
+    if "://" not in str(db):
+        return Path(db).parent / KEY_NAME
+    from kiosk.central import database
+    path = database.sqlite_path(database.database_url(db))
+    if path is not None:
+        return path.parent / KEY_NAME
+    sealing = key_file or os.environ.get(ENV_KEY_FILE)
+    if sealing:
+        return Path(sealing).parent / KEY_NAME
+    raise NoticeKeyError(f"{database.shown(str(db))}: give the notifier's key file with --notice-key PATH: with a "
+                         f"database server it is not kept beside the database (nor is --key-file or {ENV_KEY_FILE} "
+                         "given, beside which it would be)")
 
 
 def load_or_create(path: Path) -> X25519PrivateKey:

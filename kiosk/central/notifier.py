@@ -5,7 +5,12 @@ the web server instead). Each pass, with the time injected:
 
 1. deletes the applicants' numbers whose retention is over (kiosk/central/cases.py);
 2. queues the reminders that are due (`pickup_reminder`, `pickup_overdue`), when `[notify] reminders`;
-3. claims every message due, one at a time with a lease, makes its text and sends it.
+3. lets go the messages still waiting for a case that is on the platform now (posted by another worker
+   while the message was queued);
+4. claims every message due, one at a time with a lease, makes its text and sends it.
+
+Each step is a short transaction of its own (`CentralDB.begin()`); none is open while the gateway is
+asked. A claim is exclusive, so several notifiers may run against one database (SQLite or PostgreSQL).
 
 A message's text is made only now, from the case, the deposit transaction and the pickup code, which the
 notifier opens with its private key (kiosk/central/notice_key.py): the queue never holds a phone number or
@@ -17,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -25,9 +29,11 @@ from datetime import datetime
 from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import Connection, text
+from sqlalchemy import exc as sa_exc
 
 from kiosk import store
-from kiosk.central import messages, notice_key, sms_queue
+from kiosk.central import database, messages, notice_key, sms_queue
 from kiosk.central.cases import CaseBook
 from kiosk.central.db import CentralDB
 from kiosk.central.settings import NotifySettings
@@ -63,9 +69,8 @@ class _Prepared:
 class Notifier:
     def __init__(self, db: CentralDB, gateway: Gateway, settings: NotifySettings, key: X25519PrivateKey,
                  clock: Callable[[], float] = time.time):
-        self.db, self.conn, self.gateway, self.settings, self.key, self.clock = (
-            db, db.conn, gateway, settings, key, clock)
-        self.cases = CaseBook(db.conn, db.seal, None, clock)
+        self.db, self.gateway, self.settings, self.key, self.clock = db, gateway, settings, key, clock
+        self.cases = CaseBook(db, db.seal, None, clock)
 
     # -- a pass -----------------------------------------------------------------------------------
 
@@ -82,11 +87,15 @@ class Notifier:
                          ", ".join(deleted))
             summary["phones_deleted"] = len(deleted)
             if s.reminders:
-                summary["reminders_queued"] = sms_queue.schedule_reminders(self.conn, now, s.reminder_before_h * 3600)
+                with self.db.begin() as conn:
+                    summary["reminders_queued"] = sms_queue.schedule_reminders(conn, now, s.reminder_before_h * 3600)
+        with self.db.begin() as conn:
+            sms_queue.release_arrived(conn, now)
         for _ in range(MAX_PER_PASS):
             if stop is not None and stop.is_set():
                 break
-            claim = sms_queue.claim(self.conn, self.clock(), s.lease_s)
+            with self.db.begin() as conn:
+                claim = sms_queue.claim(conn, self.clock(), s.lease_s)
             if claim is None:
                 break
             summary[self.send(claim)] += 1
@@ -104,7 +113,9 @@ class Notifier:
                     last = time.monotonic()
                 if any(summary[k] for k in summary):
                     log.info("notifier pass: %s", {k: v for k, v in summary.items() if v})
-            except (sqlite3.Error, store.StoreError) as exc:
+            except sa_exc.SQLAlchemyError as exc:   # its first line only: never a statement's parameters
+                log.error("notifier: the database failed (%s); trying again", database.explain_error(exc, self.db.url))
+            except store.StoreError as exc:
                 log.error("notifier: the database failed (%s); trying again", exc)
             stop.wait(self.settings.poll_s)
 
@@ -115,14 +126,17 @@ class Notifier:
         try:
             prepared = self._prepare(claim, self.clock())
         except _NoCase:
-            sms_queue.back_to_waiting(self.conn, claim, self.clock())
+            with self.db.begin() as conn:
+                sms_queue.back_to_waiting(conn, claim, self.clock())
             return "waiting"
         except _Skip as exc:
-            sms_queue.mark_skipped(self.conn, claim, self.clock(), str(exc))
+            with self.db.begin() as conn:
+                sms_queue.mark_skipped(conn, claim, self.clock(), str(exc))
             log.info("%s skipped: %s", what, exc)
             return "skipped"
         except _Undeliverable as exc:
-            sms_queue.mark_failed(self.conn, claim, self.clock(), str(exc), retry_at=None)
+            with self.db.begin() as conn:
+                sms_queue.mark_failed(conn, claim, self.clock(), str(exc), retry_at=None)
             log.error("%s cannot be sent: %s", what, exc)
             return "dead"
         sms = prepared.sms
@@ -134,7 +148,9 @@ class Notifier:
         except Exception as exc:  # noqa: BLE001 - a gateway's own bug must not stop the queue; tried again
             reason = self._scrub(f"the gateway failed unexpectedly: {type(exc).__name__}: {exc}", prepared)
             return self._failed(claim, what, masked, reason, True)
-        if not sms_queue.mark_sent(self.conn, claim, self.clock(), self.gateway.name, str(ref), masked):
+        with self.db.begin() as conn:
+            recorded = sms_queue.mark_sent(conn, claim, self.clock(), self.gateway.name, str(ref), masked)
+        if not recorded:
             log.warning("%s was sent, but another notifier had taken it over (lease %.0f s too short?)",
                         what, self.settings.lease_s)
         log.info("%s sent to %s via %s (attempt %d)", what, masked, self.gateway.name, claim.attempts)
@@ -144,8 +160,9 @@ class Notifier:
         now = self.clock()
         again = retryable and claim.attempts < self.settings.max_attempts
         retry_at = now + self.settings.backoff(claim.attempts) if again else None
-        sms_queue.mark_failed(self.conn, claim, now, reason, retry_at=retry_at, gateway=self.gateway.name,
-                              phone_masked=masked)
+        with self.db.begin() as conn:
+            sms_queue.mark_failed(conn, claim, now, reason, retry_at=retry_at, gateway=self.gateway.name,
+                                  phone_masked=masked)
         if again:
             log.warning("%s to %s failed (attempt %d of %d), again in %.0f s: %s", what, masked, claim.attempts,
                         self.settings.max_attempts, retry_at - now, reason)
@@ -163,15 +180,18 @@ class Notifier:
         return text
 
     def _prepare(self, claim: sms_queue.Claim, now: float) -> _Prepared:
-        case = self.conn.execute("SELECT case_number, item_name, needs_id_card FROM cases WHERE case_number = ?",
-                                 (claim.case_number,)).fetchone() if claim.case_number else None
-        if case is None:
-            raise _NoCase()
-        if claim.template == "handin_received":
-            return self._prepare_handin(claim, case)
-        notice = self.conn.execute("SELECT * FROM notices WHERE deposit_id = ?", (claim.transaction_id,)).fetchone()
-        tx = self.conn.execute("SELECT kiosk_id, data FROM transactions WHERE id = ?",
-                               (claim.transaction_id,)).fetchone()
+        with self.db.reading() as conn:
+            case = conn.execute(text("SELECT case_number, item_name, needs_id_card FROM cases"
+                                     " WHERE case_number = :case"),
+                                {"case": claim.case_number}).mappings().first() if claim.case_number else None
+            if case is None:
+                raise _NoCase()
+            if claim.template == "handin_received":
+                return self._prepare_handin(conn, claim, case)
+            notice = conn.execute(text("SELECT * FROM notices WHERE deposit_id = :id"),
+                                  {"id": claim.transaction_id}).mappings().first()
+            tx = conn.execute(text("SELECT kiosk_id, data FROM transactions WHERE id = :id"),
+                              {"id": claim.transaction_id}).mappings().first()
         if notice is None or tx is None:
             raise _Undeliverable("the deposit is not on the platform (quarantined?)")
         if notice["state"] != "held":
@@ -191,9 +211,9 @@ class Notifier:
         except sealed.SealError as exc:
             raise _Undeliverable(f"the pickup code does not open: {exc}") from None
         token = notice_key.page_token(self.key, claim.transaction_id)
-        with store.transaction(self.conn):
-            self.conn.execute("UPDATE notices SET token_sha256 = ? WHERE deposit_id = ?",
-                              (notice_key.token_digest(token), claim.transaction_id))
+        with self.db.begin() as conn:
+            conn.execute(text("UPDATE notices SET token_sha256 = :digest WHERE deposit_id = :id"),
+                         {"digest": notice_key.token_digest(token), "id": claim.transaction_id})
         params = messages.pickup_params(
             case=case["case_number"], item=case["item_name"] or notice["item_name"] or "", hall=notice["hall"], place=notice["place"],
             due_at=notice["due_at"], offset_s=notice["utc_offset_s"], code=code,
@@ -202,22 +222,23 @@ class Notifier:
                   text=messages.render(claim.template, params))
         return _Prepared(sms, (code, token))
 
-    def _hall_of(self, kiosk_id: str) -> str:
+    def _hall_of(self, conn: Connection, kiosk_id: str) -> str:
         """The hall a kiosk's latest deposit named (a handin from an older kiosk does not name it)."""
-        row = self.conn.execute("SELECT hall FROM notices WHERE kiosk_id = ? AND hall IS NOT NULL"
-                                " ORDER BY deposited_at DESC LIMIT 1", (kiosk_id,)).fetchone()
-        return row["hall"] if row else "政务服务中心"
+        hall = conn.execute(text("SELECT hall FROM notices WHERE kiosk_id = :kiosk AND hall IS NOT NULL"
+                                 " ORDER BY deposited_at DESC, deposit_id DESC LIMIT 1"), {"kiosk": kiosk_id}).scalar()
+        return hall if hall is not None else "政务服务中心"
 
-    def _prepare_handin(self, claim: sms_queue.Claim, case) -> _Prepared:
-        handin = self.conn.execute("SELECT * FROM handins WHERE handin_id = ?", (claim.transaction_id,)).fetchone()
+    def _prepare_handin(self, conn: Connection, claim: sms_queue.Claim, case) -> _Prepared:
+        handin = conn.execute(text("SELECT * FROM handins WHERE handin_id = :id"),
+                              {"id": claim.transaction_id}).mappings().first()
         if handin is None:
             raise _Undeliverable("the handin is not on the platform")
         if handin["state"] != "in_locker":
             raise _Skip("staff collected the materials before this message went out")
-        phone = self.cases.phone_of(case["case_number"], staff=True)
+        phone = self.cases.phone_of(case["case_number"], staff=True, conn=conn)
         if phone is None:
             raise _Skip("the case has no staff_mobile to tell")
-        hall = handin["hall"] or self._hall_of(handin["kiosk_id"])
+        hall = handin["hall"] or self._hall_of(conn, handin["kiosk_id"])
         params = messages.handin_params(case=case["case_number"], hall=hall, kiosk=handin["kiosk_id"],
                                         door=handin["door"], receipt_no=handin["receipt_no"],
                                         handed_in_at=datetime.fromisoformat(handin["handed_in_at"]))

@@ -11,17 +11,19 @@ the batch's transaction, so the transaction and its consequences commit together
   `recall` with `"what": "handin"` is staff collecting handed-in materials instead.
 - `handin`: the materials are listed for the case, and `handin_received` is queued for the case's staff.
 
-Transactions are stored whatever happens here; nothing here refuses one.
+Transactions are stored whatever happens here; nothing here refuses one. Each change is one statement
+that is right with other workers storing at the same moment (PostgreSQL at READ COMMITTED): rows are
+added with `ON CONFLICT DO NOTHING`, and an item is ended only while it is still held.
 """
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection, text
 
 from kiosk.central import sms_queue
 from kiosk.wire.cases import DepositData, HandinData, normalise_case_number
@@ -29,7 +31,7 @@ from kiosk.wire.cases import DepositData, HandinData, normalise_case_number
 log = logging.getLogger(__name__)
 
 
-def _fit(conn, model: type[BaseModel], template: str, kiosk_id: str, tx_id: str, data: dict[str, Any],
+def _fit(conn: Connection, model: type[BaseModel], template: str, kiosk_id: str, tx_id: str, data: dict[str, Any],
          now: float) -> Any:
     """`data` as `model`; None when it does not fit, and then its message is queued dead with the reason."""
     try:
@@ -48,7 +50,7 @@ def _case_of(data: dict[str, Any]) -> str | None:
     return normalise_case_number(value) if isinstance(value, str) and value.strip() else None
 
 
-def on_stored(conn: sqlite3.Connection, kiosk_id: str, row: dict[str, Any], now: float) -> None:
+def on_stored(conn: Connection, kiosk_id: str, row: dict[str, Any], now: float) -> None:
     kind = row["kind"]
     if kind not in ("deposit", "pickup", "recall", "handin"):
         return
@@ -64,19 +66,21 @@ def on_stored(conn: sqlite3.Connection, kiosk_id: str, row: dict[str, Any], now:
         _item_ended(conn, kiosk_id, row["id"], data, occurred, "collected" if kind == "pickup" else "recalled")
 
 
-def _deposit(conn, kiosk_id: str, tx_id: str, data: dict, occurred: datetime, now: float) -> None:
+def _deposit(conn: Connection, kiosk_id: str, tx_id: str, data: dict, occurred: datetime, now: float) -> None:
     deposit = _fit(conn, DepositData, "pickup_ready", kiosk_id, tx_id, data, now)
     if deposit is None:
         return
     case = normalise_case_number(deposit.case_number)
     deposited = deposit.deposited_at or occurred
     offset = (deposit.due_at or deposited).utcoffset()
-    conn.execute(
-        "INSERT OR IGNORE INTO notices (deposit_id, kiosk_id, case_number, door, hall, place, item_name,"
-        " deposited_at, due_at, utc_offset_s, state) VALUES (?,?,?,?,?,?,?,?,?,?, 'held')",
-        (tx_id, kiosk_id, case, deposit.door, deposit.hall, deposit.place, deposit.item_name,
-         deposited.timestamp(), deposit.due_at.timestamp() if deposit.due_at else None,
-         int(offset.total_seconds()) if offset is not None else 0))
+    conn.execute(text(
+        "INSERT INTO notices (deposit_id, kiosk_id, case_number, door, hall, place, item_name, deposited_at, due_at,"
+        " utc_offset_s, state) VALUES (:id, :kiosk, :case, :door, :hall, :place, :item, :deposited, :due, :offset,"
+        " 'held') ON CONFLICT (deposit_id) DO NOTHING"),
+        {"id": tx_id, "kiosk": kiosk_id, "case": case, "door": deposit.door, "hall": deposit.hall,
+         "place": deposit.place, "item": deposit.item_name, "deposited": deposited.timestamp(),
+         "due": deposit.due_at.timestamp() if deposit.due_at else None,
+         "offset": int(offset.total_seconds()) if offset is not None else 0})
     dead = None
     if deposit.sealed_code is None:
         dead = (f"the deposit carries no sealed code: kiosk {kiosk_id} has no [central] notice_key (print it with "
@@ -86,36 +90,43 @@ def _deposit(conn, kiosk_id: str, tx_id: str, data: dict, occurred: datetime, no
              "not possible (no sealed code)" if dead else "queued")
 
 
-def _item_ended(conn, kiosk_id: str, tx_id: str, data: dict, occurred: datetime, state: str) -> None:
+def _item_ended(conn: Connection, kiosk_id: str, tx_id: str, data: dict, occurred: datetime, state: str) -> None:
     case, door = _case_of(data), data.get("door")
     if case is None or not isinstance(door, int):
         return
-    ended = conn.execute(
-        "UPDATE notices SET state = ?, ended_at = ?, ended_by = ? WHERE deposit_id = (SELECT deposit_id FROM"
-        " notices WHERE kiosk_id = ? AND case_number = ? AND door = ? AND state = 'held'"
-        " ORDER BY deposited_at DESC LIMIT 1)", (state, occurred.timestamp(), tx_id, kiosk_id, case, door)).rowcount
+    # the latest held item in the door; `state = 'held'` again outside: a pickup stored by another worker at
+    # the same moment ends it once
+    ended = conn.execute(text(
+        "UPDATE notices SET state = :state, ended_at = :at, ended_by = :tx WHERE state = 'held' AND deposit_id ="
+        " (SELECT deposit_id FROM notices WHERE kiosk_id = :kiosk AND case_number = :case AND door = :door"
+        " AND state = 'held' ORDER BY deposited_at DESC, deposit_id DESC LIMIT 1)"),
+        {"state": state, "at": occurred.timestamp(), "tx": tx_id, "kiosk": kiosk_id, "case": case,
+         "door": door}).rowcount
     if not ended:
         log.info("kiosk %s: %s of case %s from door %s matches no held item on the platform", kiosk_id,
                  "pickup" if state == "collected" else "recall", case, door)
 
 
-def _handin(conn, kiosk_id: str, tx_id: str, data: dict, now: float) -> None:
+def _handin(conn: Connection, kiosk_id: str, tx_id: str, data: dict, now: float) -> None:
     handin = _fit(conn, HandinData, "handin_received", kiosk_id, tx_id, data, now)
     if handin is None:
         return
     case = normalise_case_number(handin.case_number)
-    conn.execute("INSERT OR IGNORE INTO handins (handin_id, kiosk_id, case_number, door, handed_in_at, receipt_no,"
-                 " hall, state) VALUES (?,?,?,?,?,?,?, 'in_locker')",
-                 (tx_id, kiosk_id, case, handin.door, handin.handed_in_at.isoformat(), handin.receipt_no, handin.hall))
+    conn.execute(text("INSERT INTO handins (handin_id, kiosk_id, case_number, door, handed_in_at, receipt_no, hall,"
+                      " state) VALUES (:id, :kiosk, :case, :door, :at, :receipt, :hall, 'in_locker')"
+                      " ON CONFLICT (handin_id) DO NOTHING"),
+                 {"id": tx_id, "kiosk": kiosk_id, "case": case, "door": handin.door,
+                  "at": handin.handed_in_at.isoformat(), "receipt": handin.receipt_no, "hall": handin.hall})
     sms_queue.enqueue(conn, tx_id, "handin_received", kiosk_id, case, now)
     log.info("kiosk %s: materials for case %s handed in, door %d", kiosk_id, case, handin.door)
 
 
-def _handin_collected(conn, kiosk_id: str, tx_id: str, data: dict, occurred: datetime) -> None:
+def _handin_collected(conn: Connection, kiosk_id: str, tx_id: str, data: dict, occurred: datetime) -> None:
     case, door = _case_of(data), data.get("door")
     if case is None or not isinstance(door, int):
         return
-    conn.execute(
-        "UPDATE handins SET state = 'collected', collected_at = ?, collected_by = ? WHERE handin_id = (SELECT"
-        " handin_id FROM handins WHERE kiosk_id = ? AND case_number = ? AND door = ? AND state = 'in_locker'"
-        " ORDER BY handed_in_at DESC LIMIT 1)", (occurred.timestamp(), tx_id, kiosk_id, case, door))
+    conn.execute(text(
+        "UPDATE handins SET state = 'collected', collected_at = :at, collected_by = :tx WHERE state = 'in_locker'"
+        " AND handin_id = (SELECT handin_id FROM handins WHERE kiosk_id = :kiosk AND case_number = :case"
+        " AND door = :door AND state = 'in_locker' ORDER BY handed_in_at DESC, handin_id DESC LIMIT 1)"),
+        {"at": occurred.timestamp(), "tx": tx_id, "kiosk": kiosk_id, "case": case, "door": door})

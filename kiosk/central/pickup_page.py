@@ -13,12 +13,12 @@ import html
 import json
 import logging
 import re
-import sqlite3
 from dataclasses import dataclass
 
 import qrcode
 import qrcode.image.svg
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import Connection, text
 
 from kiosk.central import messages, notice_key
 from kiosk.wire import sealed
@@ -63,15 +63,15 @@ class PickupView:
     code: str | None      # only while held
 
 
-def find(conn: sqlite3.Connection, key: X25519PrivateKey | None, token: str, now: float) -> PickupView | None:
+def find(conn: Connection, key: X25519PrivateKey | None, token: str, now: float) -> PickupView | None:
     """What the page of `token` shows; None when no notice has that token."""
     if not notice_key.TOKEN.match(token):
         return None
-    row = conn.execute(
+    row = conn.execute(text(
         "SELECT n.state, n.hall, n.place, n.due_at, n.ended_at, n.utc_offset_s, n.kiosk_id,"
         " coalesce(c.item_name, n.item_name, '') AS item, coalesce(c.needs_id_card, 0) AS needs_id_card, t.data"
-        " FROM notices n LEFT JOIN cases c USING (case_number) JOIN transactions t ON t.id = n.deposit_id"
-        " WHERE n.token_sha256 = ?", (notice_key.token_digest(token),)).fetchone()
+        " FROM notices n LEFT JOIN cases c ON c.case_number = n.case_number JOIN transactions t ON t.id = n.deposit_id"
+        " WHERE n.token_sha256 = :digest"), {"digest": notice_key.token_digest(token)}).mappings().first()
     if row is None:
         return None
     code = None

@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from kiosk import store
+from sqlalchemy import Connection, text
+
 from kiosk.central.messages import local, short_date
 from kiosk.wire.cases import normalise_case_number
 from kiosk.wire.progress import HOLDER_CASES_DEFAULT, CaseEventUpload
+
+if TYPE_CHECKING:
+    from kiosk.central.db import CentralDB
 
 HALL_OFFSET_S = 8 * 3600   # China Standard Time, until the approval system sends a time with its own offset
 
@@ -54,85 +57,103 @@ def _offset_of(moment: datetime) -> int:
     return int(off.total_seconds()) if off is not None else 0
 
 
-class CaseProgressBook:
-    """The progress of the cases on one database connection, at the time of `clock` (unix seconds)."""
+# a case's events in the order they happened; received order (then the id) within the same time
+EVENT_ORDER = "ORDER BY at, received_at, event_id"
 
-    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], float]):
-        self.conn, self.clock = conn, clock
+
+class CaseProgressBook:
+    """The progress of the cases of the platform's database (`CentralDB`), at the time of `clock` (unix
+    seconds; the database's clock when not given)."""
+
+    def __init__(self, db: CentralDB, clock: Callable[[], float] | None = None):
+        self.db = db
+        self.clock = clock if clock is not None else db.clock
 
     # -- the approval system's events ---------------------------------------------------------------
     def add_event(self, case_number: str, event: CaseEventUpload, operator: str) -> str:
         """Store one event of a case: 'created', or 'duplicate' for the same body again. UnknownCase,
-        EventConflict."""
+        EventConflict. The case's row is locked while its event is stored: two events of one case posted at
+        once, on two workers, are one after the other, and the same event twice is stored once."""
         case = normalise_case_number(case_number)
         body = {"step": event.step, "status": event.status, "at": event.at.timestamp(),
                 "offset": _offset_of(event.at), "department": event.department, "note": event.note,
                 "final": event.final}
         body_hash = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        with store.transaction(self.conn):
-            if self.conn.execute("SELECT 1 FROM cases WHERE case_number = ?", (case,)).fetchone() is None:
+        with self.db.begin() as conn:
+            lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""   # SQLite: one writer at a time
+            if conn.execute(text(f"SELECT 1 FROM cases WHERE case_number = :case{lock}"),
+                            {"case": case}).first() is None:
                 raise UnknownCase(f"no case {case!r} on the platform: post the case (POST /api/v1/cases) before "
                                   "its events")
-            old = self.conn.execute("SELECT body_hash FROM case_events WHERE case_number = ? AND event_id = ?",
-                                    (case, event.event_id)).fetchone()
-            if old is not None:
-                if old["body_hash"] == body_hash:
+            stored = conn.execute(text(
+                "INSERT INTO case_events (case_number, event_id, step, status, at, utc_offset_s, department, note,"
+                " final, body_hash, posted_by, received_at) VALUES (:case, :event_id, :step, :status, :at, :offset,"
+                " :department, :note, :final, :body_hash, :posted_by, :received_at)"
+                " ON CONFLICT (case_number, event_id) DO NOTHING RETURNING event_id"),
+                {"case": case, "event_id": event.event_id, "step": event.step, "status": event.status,
+                 "at": body["at"], "offset": body["offset"], "department": event.department, "note": event.note,
+                 "final": int(event.final), "body_hash": body_hash, "posted_by": operator,
+                 "received_at": self.clock()}).first()
+            if stored is None:
+                old = conn.execute(text("SELECT body_hash FROM case_events WHERE case_number = :case"
+                                        " AND event_id = :event_id"),
+                                   {"case": case, "event_id": event.event_id}).scalar_one()
+                if old == body_hash:
                     return "duplicate"
                 raise EventConflict(f"event {event.event_id!r} of case {case} is stored with another body: an event "
                                     "id is posted once; report a change as a new event")
-            self.conn.execute(
-                "INSERT INTO case_events (case_number, event_id, step, status, at, utc_offset_s, department, note,"
-                " final, body_hash, posted_by, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (case, event.event_id, event.step, event.status, body["at"], body["offset"], event.department,
-                 event.note, int(event.final), body_hash, operator, self.clock()))
             # the hall's clock, for the day a promised date ends on: the latest the approval system sent
-            self.conn.execute("UPDATE cases SET utc_offset_s = ? WHERE case_number = ? AND NOT EXISTS ("
-                              " SELECT 1 FROM case_events e WHERE e.case_number = ? AND e.at > ?)",
-                              (body["offset"], case, case, body["at"]))
+            conn.execute(text("UPDATE cases SET utc_offset_s = :offset WHERE case_number = :case AND NOT EXISTS ("
+                              " SELECT 1 FROM case_events e WHERE e.case_number = :case AND e.at > :at)"),
+                         {"offset": body["offset"], "case": case, "at": body["at"]})
         return "created"
 
     # -- how far a case is ----------------------------------------------------------------------------
     def progress(self, case_number: str) -> dict[str, Any] | None:
         """`CaseProgress` (kiosk.wire.progress) of a case; None when the platform does not know it."""
-        row = self.conn.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE case_number = ?",
-                                (normalise_case_number(case_number),)).fetchone()
-        return None if row is None else self._progress(row, self.clock())
+        with self.db.reading() as conn:
+            row = conn.execute(text(f"SELECT {CASE_COLUMNS} FROM cases WHERE case_number = :case"),
+                               {"case": normalise_case_number(case_number)}).mappings().first()
+            return None if row is None else self._progress(conn, row, self.clock())
 
     def of_holder(self, holder_hash: str, limit: int = HOLDER_CASES_DEFAULT) -> tuple[list[dict[str, Any]], bool]:
         """The progress of every case of the holder with this keyed hash, newest first: (at most `limit`,
         whether there are more)."""
-        rows = self.conn.execute(
-            f"SELECT {CASE_COLUMNS} FROM cases WHERE holder_hash = ?"
-            " ORDER BY coalesce(accepted_at, created_at) DESC, case_number DESC LIMIT ?",
-            (holder_hash, limit + 1)).fetchall()
-        now = self.clock()
-        return [self._progress(r, now) for r in rows[:limit]], len(rows) > limit
+        with self.db.reading() as conn:
+            rows = conn.execute(text(
+                f"SELECT {CASE_COLUMNS} FROM cases WHERE holder_hash = :holder"
+                " ORDER BY coalesce(accepted_at, created_at) DESC, case_number DESC LIMIT :limit"),
+                {"holder": holder_hash, "limit": limit + 1}).mappings().all()
+            now = self.clock()
+            return [self._progress(conn, r, now) for r in rows[:limit]], len(rows) > limit
 
     def events(self, case_number: str) -> list[dict[str, Any]]:
         """The events of a case as stored, for operators (received order within the same time)."""
+        with self.db.reading() as conn:
+            rows = conn.execute(text(
+                "SELECT event_id, step, status, at, utc_offset_s, department, note, final, posted_by FROM"
+                f" case_events WHERE case_number = :case {EVENT_ORDER}"),
+                {"case": normalise_case_number(case_number)}).mappings().all()
         return [{**{k: r[k] for k in r.keys() if k != "utc_offset_s"}, "final": bool(r["final"]),
-                 "at": _rfc3339(r["at"], r["utc_offset_s"])}
-                for r in self.conn.execute(
-                    "SELECT event_id, step, status, at, utc_offset_s, department, note, final, posted_by FROM"
-                    " case_events WHERE case_number = ? ORDER BY at, rowid", (normalise_case_number(case_number),))]
+                 "at": _rfc3339(r["at"], r["utc_offset_s"])} for r in rows]
 
-    def _progress(self, case: sqlite3.Row, now: float) -> dict[str, Any]:
+    def _progress(self, conn: Connection, case: Mapping[str, Any], now: float) -> dict[str, Any]:
         number = case["case_number"]
         offset = case["utc_offset_s"] if case["utc_offset_s"] is not None else HALL_OFFSET_S
-        events = self.conn.execute(
+        events = conn.execute(text(
             "SELECT step, status, at, utc_offset_s, department, note, final FROM case_events"
-            " WHERE case_number = ? ORDER BY at, rowid", (number,)).fetchall()
-        items = self.conn.execute(
+            f" WHERE case_number = :case {EVENT_ORDER}"), {"case": number}).mappings().all()
+        items = conn.execute(text(
             "SELECT kiosk_id, door, hall, place, state, deposited_at, due_at, ended_at, utc_offset_s FROM notices"
-            " WHERE case_number = ? ORDER BY deposited_at", (number,)).fetchall()
-        handins = self.conn.execute(
-            "SELECT handed_in_at, state, collected_at FROM handins WHERE case_number = ? ORDER BY handed_in_at",
-            (number,)).fetchall()
+            " WHERE case_number = :case ORDER BY deposited_at, deposit_id"), {"case": number}).mappings().all()
+        handins = conn.execute(text(
+            "SELECT handed_in_at, state, collected_at FROM handins WHERE case_number = :case"
+            " ORDER BY handed_in_at, handin_id"), {"case": number}).mappings().all()
 
         # finished: the first final step done, or the first item deposited
         ends = [e["at"] for e in events if e["final"] and e["status"] == "done"] + [i["deposited_at"] for i in items]
         finished_at = min(ends) if ends else None
-        latest: dict[str, sqlite3.Row] = {}
+        latest: dict[str, Mapping[str, Any]] = {}
         for e in events:   # by time: each step's latest event wins, in the order steps were first reached
             latest[e["step"]] = e
         last = events[-1] if events else None
@@ -173,7 +194,7 @@ CASE_COLUMNS = ("case_number, item_name, department, needs_id_card, promised_by,
                 " created_at")
 
 
-def next_step(item: sqlite3.Row | dict | None, *, current: str | None, finished: bool, late: bool,
+def next_step(item: Mapping[str, Any] | None, *, current: str | None, finished: bool, late: bool,
               needs_id_card: bool, now: float) -> dict[str, Any]:
     """What the citizen does now (`NextStep`): from the pickup loop's latest item of the case when there
     is one, else from the steps. `text` is the platform's sentence, in the hall's language."""

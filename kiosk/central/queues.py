@@ -7,7 +7,7 @@ putting a kiosk's offline ticket into the queue (`reconcile`). A real hall plugs
 (`[queues] system` in central.toml names a `module:callable` that returns one); the reference platform
 runs `DemoQueue`.
 
-`DemoQueue` keeps everything in the platform's database (migration 0007): halls and their kiosks,
+`DemoQueue` keeps everything in the platform's database (kiosk/central/schema.py): halls and their kiosks,
 business types (a number prefix, windows, minutes per ticket, opening hours per weekday, holidays),
 each business's numbers per day (A001, A002, ...), the tickets, the appointments. It advances with its
 clock: the windows call the waiting tickets in order (appointments first, then by the time each was
@@ -23,6 +23,12 @@ A request whose number was issued here but whose answer never reached the kiosk 
 offline number) keeps its place under the kiosk's number; the number issued here is `superseded`, never
 called. An offline number the hall already had that day (two kiosks given overlapping blocks) is kept in
 `ticket_clashes` and logged.
+
+On PostgreSQL several workers serve at once: a business's queue is moved and its numbers issued under a lock
+of its row, each number is taken in one statement (`queue_days.next_number`), an appointment is checked in
+under a lock of its row, and the same request id of a kiosk meets the unique index `tickets_by_request`, so
+no two tickets ever get one number and a request answered twice gets the same ticket. (SQLite lets one
+writer in at a time anyway.)
 """
 from __future__ import annotations
 
@@ -30,12 +36,13 @@ import datetime as dt
 import json
 import logging
 import math
-import sqlite3
 from typing import Annotated, Any, Callable, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import Connection, RowMapping, select, text
+from sqlalchemy.exc import IntegrityError
 
-from kiosk import store
+from kiosk.central import schema
 from kiosk.wire.queues import (APPOINTMENT_PATTERN, BUSINESS_PATTERN, HALL_PATTERN, HOLDER_PATTERN, PERIOD,
                                Hours, TicketData, TicketRefused, TicketRequest, hall_zone, next_opening,
                                open_period, ticket_qr)
@@ -66,7 +73,9 @@ class QueueSystem(Protocol):
 
     def reconcile(self, kiosk_id: str, data: TicketData, transaction_id: str) -> str:
         """A kiosk's `ticket` transaction arrived: an offline one goes into the queue. Returns what
-        happened (inserted, known, superseded, clash, ignored) for the log."""
+        happened (inserted, known, superseded, clash, ignored) for the log. A system that keeps its queue in
+        the platform's database may also have `reconcile_in(conn, kiosk_id, data, transaction_id)`, which the
+        intake calls instead, on the batch's connection inside its transaction (DemoQueue does)."""
 
 
 # --- what an operator (or the seed) defines a hall with -----------------------------------------------
@@ -123,82 +132,118 @@ def _number(prefix: str, n: int) -> str:
     return f"{prefix}{n:03d}"
 
 
-class DemoQueue:
-    """The reference platform's queue system (see the module's docstring), on the platform's connection."""
+class _Clash(Exception):
+    """An offline number another batch put into the queue first (inside reconcile's savepoint)."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], float]):
-        self.conn = conn
-        self.base_clock = clock
+
+class DemoQueue:
+    """The reference platform's queue system (see the module's docstring), over the platform's database
+    (kiosk/central/db.py `CentralDB`): each call is one database transaction of its own, except `reconcile_in`,
+    which runs inside the batch's."""
+
+    def __init__(self, db, clock: Callable[[], float] | None = None):
+        self.db = db
+        self.base_clock = clock if clock is not None else db.clock
 
     # -- the clock -------------------------------------------------------------------------------------
+    @staticmethod
+    def _offset(conn: Connection) -> float:
+        value = conn.execute(text("SELECT offset_s FROM queue_clock WHERE id = 1")).scalar_one_or_none()
+        return value if value is not None else 0.0
+
     def offset(self) -> float:
-        row = self.conn.execute("SELECT offset_s FROM queue_clock WHERE id = 1").fetchone()
-        return row["offset_s"] if row else 0.0
+        with self.db.reading() as conn:
+            return self._offset(conn)
+
+    def _clock(self, conn: Connection) -> float:
+        return self.base_clock() + self._offset(conn)
 
     def clock(self) -> float:
-        return self.base_clock() + self.offset()
+        with self.db.reading() as conn:
+            return self._clock(conn)
 
     def set_clock(self, at: dt.datetime | None) -> float:
         """The demo queue's now is `at` from this moment on (None: the platform's own clock again)."""
         offset = 0.0 if at is None else at.timestamp() - self.base_clock()
-        with store.transaction(self.conn):
-            self.conn.execute("INSERT INTO queue_clock (id, offset_s) VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
-                              " SET offset_s = excluded.offset_s", (offset,))
+        with self.db.begin() as conn:
+            conn.execute(text("INSERT INTO queue_clock (id, offset_s) VALUES (1, :offset) ON CONFLICT (id) DO UPDATE"
+                              " SET offset_s = excluded.offset_s"), {"offset": offset})
         return offset
 
     def advance_clock(self, seconds: float) -> float:
-        with store.transaction(self.conn):
-            self.conn.execute("INSERT INTO queue_clock (id, offset_s) VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
-                              " SET offset_s = offset_s + excluded.offset_s", (seconds,))
-        return self.offset()
+        with self.db.begin() as conn:
+            return conn.execute(text(
+                "INSERT INTO queue_clock (id, offset_s) VALUES (1, :seconds) ON CONFLICT (id) DO UPDATE"
+                " SET offset_s = queue_clock.offset_s + excluded.offset_s RETURNING offset_s"),
+                {"seconds": float(seconds)}).scalar_one()
 
     # -- halls -----------------------------------------------------------------------------------------
     def define_hall(self, hall: str, definition: HallDefinition) -> dict[str, Any]:
         """Create or replace a hall's definition (its business types, kiosks, offline prefixes); the
         tickets and appointments stay. A kiosk listed here leaves any other hall."""
         now = self.base_clock()
-        with store.transaction(self.conn):
-            self.conn.execute(
+        with self.db.begin() as conn:
+            # the hall's row first: a second definition of the same hall waits here for the first to commit
+            conn.execute(text(
                 "INSERT INTO halls (hall, name, utc_offset, checkin_early_min, checkin_late_min, offline_prefixes,"
-                " updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (hall) DO UPDATE SET name = excluded.name,"
+                " updated_at) VALUES (:hall, :name, :utc_offset, :early, :late, :offline, :now)"
+                " ON CONFLICT (hall) DO UPDATE SET name = excluded.name,"
                 " utc_offset = excluded.utc_offset, checkin_early_min = excluded.checkin_early_min,"
                 " checkin_late_min = excluded.checkin_late_min, offline_prefixes = excluded.offline_prefixes,"
-                " updated_at = excluded.updated_at",
-                (hall, definition.name, definition.utc_offset, definition.checkin_early_min,
-                 definition.checkin_late_min, json.dumps(definition.offline_prefixes), now))
-            self.conn.execute("DELETE FROM businesses WHERE hall = ?", (hall,))
+                " updated_at = excluded.updated_at"),
+                {"hall": hall, "name": definition.name, "utc_offset": definition.utc_offset,
+                 "early": definition.checkin_early_min, "late": definition.checkin_late_min,
+                 "offline": json.dumps(definition.offline_prefixes), "now": now})
+            conn.execute(text("DELETE FROM businesses WHERE hall = :hall"), {"hall": hall})
             for i, b in enumerate(definition.businesses):
-                self.conn.execute(
+                conn.execute(text(
                     "INSERT INTO businesses (hall, code, name, prefix, windows, minutes_per_ticket, hours,"
-                    " closed_dates, position) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (hall, b.code, b.name, b.prefix, b.windows, b.minutes_per_ticket, json.dumps(b.hours),
-                     json.dumps([d.isoformat() for d in b.closed_dates]), i))
-            self.conn.execute("DELETE FROM hall_kiosks WHERE hall = ?", (hall,))
+                    " closed_dates, position) VALUES (:hall, :code, :name, :prefix, :windows, :minutes, :hours,"
+                    " :closed, :position)"),
+                    {"hall": hall, "code": b.code, "name": b.name, "prefix": b.prefix, "windows": b.windows,
+                     "minutes": float(b.minutes_per_ticket), "hours": json.dumps(b.hours),
+                     "closed": json.dumps([d.isoformat() for d in b.closed_dates]), "position": i})
+            conn.execute(text("DELETE FROM hall_kiosks WHERE hall = :hall"), {"hall": hall})
             for kiosk_id in dict.fromkeys(definition.kiosks):
-                self.conn.execute("INSERT INTO hall_kiosks (kiosk_id, hall) VALUES (?, ?) ON CONFLICT (kiosk_id)"
-                                  " DO UPDATE SET hall = excluded.hall", (kiosk_id, hall))
+                self._place(conn, hall, kiosk_id)
         return {"hall": hall, "businesses": len(definition.businesses), "kiosks": sorted(set(definition.kiosks))}
 
+    @staticmethod
+    def _place(conn: Connection, hall: str, kiosk_id: str) -> None:
+        conn.execute(text("INSERT INTO hall_kiosks (kiosk_id, hall) VALUES (:kiosk_id, :hall) ON CONFLICT (kiosk_id)"
+                          " DO UPDATE SET hall = excluded.hall"), {"kiosk_id": kiosk_id, "hall": hall})
+
     def add_kiosk(self, hall: str, kiosk_id: str) -> None:
-        with store.transaction(self.conn):
-            self.conn.execute("INSERT INTO hall_kiosks (kiosk_id, hall) VALUES (?, ?) ON CONFLICT (kiosk_id)"
-                              " DO UPDATE SET hall = excluded.hall", (kiosk_id, hall))
+        with self.db.begin() as conn:
+            self._place(conn, hall, kiosk_id)
+
+    @staticmethod
+    def _hall_of(conn: Connection, kiosk_id: str) -> str | None:
+        return conn.execute(text("SELECT hall FROM hall_kiosks WHERE kiosk_id = :kiosk_id"),
+                            {"kiosk_id": kiosk_id}).scalar_one_or_none()
 
     def hall_of(self, kiosk_id: str) -> str | None:
-        row = self.conn.execute("SELECT hall FROM hall_kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
-        return row["hall"] if row else None
+        with self.db.reading() as conn:
+            return self._hall_of(conn, kiosk_id)
 
     def hall_exists(self, hall: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM halls WHERE hall = ?", (hall,)).fetchone() is not None
+        with self.db.reading() as conn:
+            return conn.execute(text("SELECT 1 FROM halls WHERE hall = :hall"), {"hall": hall}).first() is not None
 
-    def _hall(self, hall: str) -> sqlite3.Row:
-        row = self.conn.execute("SELECT * FROM halls WHERE hall = ?", (hall,)).fetchone()
+    @staticmethod
+    def _hall(conn: Connection, hall: str, share: bool = False) -> RowMapping:
+        """The hall's row; with `share`, locked against a new definition until the transaction ends (PostgreSQL's
+        FOR SHARE: the queue moves on the business types it read, and `define_hall` waits)."""
+        query = select(schema.halls).where(schema.halls.c.hall == hall)
+        row = conn.execute(query.with_for_update(read=True) if share else query).mappings().fetchone()
         if row is None:
             raise TicketRefused("unknown_hall", f"no hall {hall!r} on the platform")
         return row
 
-    def _businesses(self, hall: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT * FROM businesses WHERE hall = ? ORDER BY position", (hall,)).fetchall()
+    @staticmethod
+    def _businesses(conn: Connection, hall: str) -> list[dict[str, Any]]:
+        rows = conn.execute(text("SELECT * FROM businesses WHERE hall = :hall ORDER BY position"),
+                            {"hall": hall}).mappings().all()
         out = []
         for r in rows:
             b = dict(r)
@@ -208,25 +253,30 @@ class DemoQueue:
         return out
 
     # -- the queue -------------------------------------------------------------------------------------
-    def _now(self, zone: dt.tzinfo) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.clock(), zone)
+    def _now(self, conn: Connection, zone: dt.tzinfo) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self._clock(conn), zone)
 
-    def _advance(self, hall: str, b: dict[str, Any], zone: dt.tzinfo, now: dt.datetime) -> None:
-        """The windows call what waits, up to `now` (see the module's docstring)."""
+    def _advance(self, conn: Connection, hall: str, b: dict[str, Any], zone: dt.tzinfo, now: dt.datetime) -> None:
+        """The windows call what waits, up to `now` (see the module's docstring). The business's row is locked
+        first (PostgreSQL; SQLite's write transaction holds the whole database): one worker at a time moves a
+        business's queue and issues its numbers, until its transaction ends."""
+        conn.execute(select(schema.businesses.c.code)
+                     .where(schema.businesses.c.hall == hall, schema.businesses.c.code == b["code"])
+                     .with_for_update())
         today = now.date().isoformat()
-        self.conn.execute("UPDATE tickets SET state = 'lapsed' WHERE hall = ? AND business = ? AND day < ?"
-                          " AND state = 'waiting'", (hall, b["code"], today))
+        params = {"hall": hall, "business": b["code"], "day": today}
+        conn.execute(text("UPDATE tickets SET state = 'lapsed' WHERE hall = :hall AND business = :business"
+                          " AND day < :day AND state = 'waiting'"), params)
         if b["windows"] <= 0:
             return
         interval = b["minutes_per_ticket"] * 60 / b["windows"]
-        row = self.conn.execute("SELECT next_free_at FROM queue_days WHERE hall = ? AND business = ? AND day = ?",
-                                (hall, b["code"], today)).fetchone()
-        free_at = row["next_free_at"] if row and row["next_free_at"] is not None else None
+        free_at = conn.execute(text("SELECT next_free_at FROM queue_days WHERE hall = :hall AND business = :business"
+                                    " AND day = :day"), params).scalar_one_or_none()
         moved = False
         while True:
-            waiting = self.conn.execute(
-                "SELECT number, priority, issued_at FROM tickets WHERE hall = ? AND business = ? AND day = ?"
-                " AND state = 'waiting' ORDER BY issued_at, number", (hall, b["code"], today)).fetchall()
+            waiting = conn.execute(text(
+                "SELECT number, priority, issued_at FROM tickets WHERE hall = :hall AND business = :business"
+                " AND day = :day AND state = 'waiting' ORDER BY issued_at, number"), params).mappings().all()
             if not waiting:
                 break
             first = max(waiting[0]["issued_at"], free_at if free_at is not None else -math.inf)
@@ -236,42 +286,46 @@ class DemoQueue:
             t = at.timestamp()
             eligible = [w for w in waiting if w["issued_at"] <= t]
             called = min(eligible, key=lambda w: (not w["priority"], w["issued_at"], w["number"]))
-            self.conn.execute("UPDATE tickets SET state = 'called', called_at = ? WHERE hall = ? AND day = ?"
-                              " AND number = ?", (t, hall, today, called["number"]))
+            conn.execute(text("UPDATE tickets SET state = 'called', called_at = :t WHERE hall = :hall AND day = :day"
+                              " AND number = :number"),
+                         {"t": t, "hall": hall, "day": today, "number": called["number"]})
             free_at, moved = t + interval, True
         if moved:
-            self.conn.execute(
-                "INSERT INTO queue_days (hall, business, day, next_number, next_free_at) VALUES (?,?,?,1,?)"
-                " ON CONFLICT (hall, business, day) DO UPDATE SET next_free_at = excluded.next_free_at",
-                (hall, b["code"], today, free_at))
+            conn.execute(text(
+                "INSERT INTO queue_days (hall, business, day, next_number, next_free_at)"
+                " VALUES (:hall, :business, :day, 1, :free_at)"
+                " ON CONFLICT (hall, business, day) DO UPDATE SET next_free_at = excluded.next_free_at"),
+                {**params, "free_at": free_at})
 
-    def _waiting(self, hall: str, business: str, day: str, priority_only: bool = False) -> int:
-        sql = ("SELECT count(*) FROM tickets WHERE hall = ? AND business = ? AND day = ? AND state = 'waiting'"
-               + (" AND priority = 1" if priority_only else ""))
-        return self.conn.execute(sql, (hall, business, day)).fetchone()[0]
+    @staticmethod
+    def _waiting(conn: Connection, hall: str, business: str, day: str, priority_only: bool = False) -> int:
+        sql = ("SELECT count(*) FROM tickets WHERE hall = :hall AND business = :business AND day = :day"
+               " AND state = 'waiting'" + (" AND priority = 1" if priority_only else ""))
+        return conn.execute(text(sql), {"hall": hall, "business": business, "day": day}).scalar_one()
 
     @staticmethod
     def _estimate(waiting: int, b: dict[str, Any]) -> int:
         return math.ceil(waiting * b["minutes_per_ticket"] / max(1, b["windows"]))
 
     def queues(self, hall: str) -> dict[str, Any]:
-        h = self._hall(hall)
-        zone = hall_zone(h["utc_offset"])
-        now = self._now(zone)
-        day = now.date().isoformat()
         out = []
-        with store.transaction(self.conn):
-            for b in self._businesses(hall):
-                self._advance(hall, b, zone, now)
+        with self.db.begin() as conn:
+            h = self._hall(conn, hall, share=True)
+            zone = hall_zone(h["utc_offset"])
+            now = self._now(conn, zone)
+            day = now.date().isoformat()
+            for b in self._businesses(conn, hall):
+                self._advance(conn, hall, b, zone, now)
                 period = open_period(b["hours"], b["closed_dates"], zone, now)
-                waiting = self._waiting(hall, b["code"], day)
-                serving = self.conn.execute(
-                    "SELECT number FROM tickets WHERE hall = ? AND business = ? AND day = ? AND state = 'called'"
-                    " ORDER BY called_at DESC, number DESC LIMIT 1", (hall, b["code"], day)).fetchone()
+                waiting = self._waiting(conn, hall, b["code"], day)
+                serving = conn.execute(text(
+                    "SELECT number FROM tickets WHERE hall = :hall AND business = :business AND day = :day"
+                    " AND state = 'called' ORDER BY called_at DESC, number DESC LIMIT 1"),
+                    {"hall": hall, "business": b["code"], "day": day}).scalar_one_or_none()
                 opens = None if period else next_opening(b["hours"], b["closed_dates"], zone, now)
                 out.append({"code": b["code"], "name": b["name"], "prefix": b["prefix"], "windows": b["windows"],
                             "waiting": waiting, "estimated_wait_min": self._estimate(waiting, b),
-                            "now_serving": serving["number"] if serving else None, "open_now": period is not None,
+                            "now_serving": serving, "open_now": period is not None,
                             "opens_at": opens.isoformat() if opens else None,
                             "closes_at": period[1].isoformat() if period else None,
                             "hours": b["hours"], "closed_dates": [d.isoformat() for d in b["closed_dates"]
@@ -280,7 +334,7 @@ class DemoQueue:
                 "businesses": out, "offline_prefixes": json.loads(h["offline_prefixes"])}
 
     # -- tickets ---------------------------------------------------------------------------------------
-    def _ticket_answer(self, row: sqlite3.Row, names: dict[str, str], zone: dt.tzinfo, again: bool) -> dict[str, Any]:
+    def _ticket_answer(self, row: RowMapping, names: dict[str, str], zone: dt.tzinfo, again: bool) -> dict[str, Any]:
         day = dt.date.fromisoformat(row["day"])
         return {"number": row["number"], "business": row["business"], "business_name": names.get(row["business"], ""),
                 "waiting_before": row["waiting_before"], "estimated_wait_min": row["estimated_wait_min"],
@@ -288,118 +342,157 @@ class DemoQueue:
                 "priority": bool(row["priority"]), "request_id": row["request_id"], "appointment": row["appointment"],
                 "qr": ticket_qr(row["hall"], day, row["number"], row["request_id"]), "again": again}
 
+    @staticmethod
+    def _ticket(conn: Connection, hall: str, day: str, number: str) -> RowMapping | None:
+        return conn.execute(text("SELECT * FROM tickets WHERE hall = :hall AND day = :day AND number = :number"),
+                            {"hall": hall, "day": day, "number": number}).mappings().fetchone()
+
+    @staticmethod
+    def _by_request(conn: Connection, kiosk_id: str, request_id: str) -> RowMapping | None:
+        return conn.execute(text("SELECT * FROM tickets WHERE kiosk_id = :kiosk_id AND request_id = :request_id"
+                                 " AND state != 'superseded'"),
+                            {"kiosk_id": kiosk_id, "request_id": request_id}).mappings().fetchone()
+
+    @staticmethod
+    def _next_number(conn: Connection, hall: str, business: str, day: str) -> int:
+        """The business's next number of the day, taken in one statement: two workers never get the same one
+        (PostgreSQL makes the second wait for the first's row, then counts on from it)."""
+        following = conn.execute(text(
+            "INSERT INTO queue_days (hall, business, day, next_number) VALUES (:hall, :business, :day, 2)"
+            " ON CONFLICT (hall, business, day) DO UPDATE SET next_number = queue_days.next_number + 1"
+            " RETURNING next_number"), {"hall": hall, "business": business, "day": day}).scalar_one()
+        return following - 1
+
     def issue(self, hall: str, kiosk_id: str, request: TicketRequest) -> dict[str, Any]:
-        h = self._hall(hall)
+        # the same request sent twice at once (a kiosk's retry racing its first try): the second one's ticket
+        # meets the first's in the unique index tickets_by_request; its transaction is undone, and tried again
+        # it finds the first's ticket and answers it again
+        for attempt in (1, 2):
+            try:
+                with self.db.begin() as conn:
+                    answer, fresh = self._issue(conn, hall, kiosk_id, request)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.info("hall %s: request %s of kiosk %s was being answered at the same time: asked again", hall,
+                         request.request_id, kiosk_id)
+        if fresh:
+            log.info("hall %s: ticket %s (%s%s) for kiosk %s", hall, answer["number"], answer["business"],
+                     ", appointment" if answer["priority"] else "", kiosk_id)
+        return answer
+
+    def _issue(self, conn: Connection, hall: str, kiosk_id: str, request: TicketRequest) -> tuple[dict[str, Any], bool]:
+        h = self._hall(conn, hall, share=True)
         zone = hall_zone(h["utc_offset"])
-        now = self._now(zone)
-        businesses = {b["code"]: b for b in self._businesses(hall)}
+        now = self._now(conn, zone)
+        businesses = {b["code"]: b for b in self._businesses(conn, hall)}
         names = {code: b["name"] for code, b in businesses.items()}
-        with store.transaction(self.conn):
-            old = self.conn.execute("SELECT * FROM tickets WHERE kiosk_id = ? AND request_id = ?"
-                                    " AND state != 'superseded'", (kiosk_id, request.request_id)).fetchone()
-            if old is not None:
-                if ((request.business not in (None, old["business"])) or request.appointment != old["appointment"]
-                        or request.holder_hash != old["holder_hash"]):
-                    raise TicketRefused("request_conflict", f"request {request.request_id} was made before with "
-                                                            "another business, holder or appointment")
-                return self._ticket_answer(old, names, zone, again=True)
-            appointment = None
-            if request.appointment is not None:
-                appointment = self._checkable(h, request.appointment, zone, now)
-                if appointment["ticket"] is not None:   # checked in before: the same ticket again
-                    row = self.conn.execute("SELECT * FROM tickets WHERE hall = ? AND day = ? AND number = ?",
-                                            (hall, appointment["day"], appointment["ticket"])).fetchone()
-                    if row is not None:
-                        return self._ticket_answer(row, names, zone, again=True)
-                code = appointment["business"]
-            else:
-                code = request.business
-            b = businesses.get(code or "")
-            if b is None:
-                raise TicketRefused("unknown_business", f"hall {hall!r} has no business {code!r}")
-            if open_period(b["hours"], b["closed_dates"], zone, now) is None:
-                raise TicketRefused("closed", f"{b['name']} is closed now",
-                                    opens_at=next_opening(b["hours"], b["closed_dates"], zone, now))
-            self._advance(hall, b, zone, now)
-            day = now.date().isoformat()
-            priority = appointment is not None
-            waiting_before = self._waiting(hall, code, day, priority_only=priority)
-            row = self.conn.execute("SELECT next_number FROM queue_days WHERE hall = ? AND business = ? AND day = ?",
-                                    (hall, code, day)).fetchone()
-            n = row["next_number"] if row else 1
-            while self.conn.execute("SELECT 1 FROM tickets WHERE hall = ? AND day = ? AND number = ?",
-                                    (hall, day, _number(b["prefix"], n))).fetchone():
-                n += 1   # never a number the day already has
-            number = _number(b["prefix"], n)
-            self.conn.execute(
-                "INSERT INTO queue_days (hall, business, day, next_number) VALUES (?,?,?,?) ON CONFLICT"
-                " (hall, business, day) DO UPDATE SET next_number = excluded.next_number", (hall, code, day, n + 1))
-            self.conn.execute(
-                "INSERT INTO tickets (hall, day, number, business, kiosk_id, request_id, priority, offline,"
-                " holder_hash, appointment, waiting_before, estimated_wait_min, issued_at, state)"
-                " VALUES (?,?,?,?,?,?,?,0,?,?,?,?,?,'waiting')",
-                (hall, day, number, code, kiosk_id, request.request_id, int(priority), request.holder_hash,
-                 request.appointment, waiting_before, self._estimate(waiting_before, b), now.timestamp()))
-            if appointment is not None:
-                self.conn.execute("UPDATE appointments SET ticket = ?, checked_in_at = ? WHERE code = ?",
-                                  (number, now.timestamp(), appointment["code"]))
-            stored = self.conn.execute("SELECT * FROM tickets WHERE hall = ? AND day = ? AND number = ?",
-                                       (hall, day, number)).fetchone()
-        log.info("hall %s: ticket %s (%s%s) for kiosk %s", hall, number, code, ", appointment" if priority else "",
-                 kiosk_id)
-        return self._ticket_answer(stored, names, zone, again=False)
+        old = self._by_request(conn, kiosk_id, request.request_id)
+        if old is not None:
+            if ((request.business not in (None, old["business"])) or request.appointment != old["appointment"]
+                    or request.holder_hash != old["holder_hash"]):
+                raise TicketRefused("request_conflict", f"request {request.request_id} was made before with "
+                                                        "another business, holder or appointment")
+            return self._ticket_answer(old, names, zone, again=True), False
+        appointment = None
+        if request.appointment is not None:
+            appointment = self._checkable(conn, h, request.appointment, zone, now, lock=True)
+            if appointment["ticket"] is not None:   # checked in before: the same ticket again
+                row = self._ticket(conn, hall, appointment["day"], appointment["ticket"])
+                if row is not None:
+                    return self._ticket_answer(row, names, zone, again=True), False
+            code = appointment["business"]
+        else:
+            code = request.business
+        b = businesses.get(code or "")
+        if b is None:
+            raise TicketRefused("unknown_business", f"hall {hall!r} has no business {code!r}")
+        if open_period(b["hours"], b["closed_dates"], zone, now) is None:
+            raise TicketRefused("closed", f"{b['name']} is closed now",
+                                opens_at=next_opening(b["hours"], b["closed_dates"], zone, now))
+        self._advance(conn, hall, b, zone, now)
+        day = now.date().isoformat()
+        priority = appointment is not None
+        waiting_before = self._waiting(conn, hall, code, day, priority_only=priority)
+        number = _number(b["prefix"], self._next_number(conn, hall, code, day))
+        while self._ticket(conn, hall, day, number) is not None:
+            number = _number(b["prefix"], self._next_number(conn, hall, code, day))  # never a number the day has
+        conn.execute(text(
+            "INSERT INTO tickets (hall, day, number, business, kiosk_id, request_id, priority, offline,"
+            " holder_hash, appointment, waiting_before, estimated_wait_min, issued_at, state)"
+            " VALUES (:hall, :day, :number, :business, :kiosk_id, :request_id, :priority, 0, :holder_hash,"
+            " :appointment, :waiting_before, :estimate, :issued_at, 'waiting')"),
+            {"hall": hall, "day": day, "number": number, "business": code, "kiosk_id": kiosk_id,
+             "request_id": request.request_id, "priority": int(priority), "holder_hash": request.holder_hash,
+             "appointment": request.appointment, "waiting_before": waiting_before,
+             "estimate": self._estimate(waiting_before, b), "issued_at": now.timestamp()})
+        if appointment is not None:
+            conn.execute(text("UPDATE appointments SET ticket = :number, checked_in_at = :at WHERE code = :code"),
+                         {"number": number, "at": now.timestamp(), "code": appointment["code"]})
+        return self._ticket_answer(self._ticket(conn, hall, day, number), names, zone, again=False), True
 
     # -- appointments ----------------------------------------------------------------------------------
     def add_appointment(self, hall: str, a: AppointmentDefinition) -> bool:
         """Book (or move, while not checked in) an appointment; False when it was checked in already."""
-        self._hall(hall)
         start, end = a.slot.split("-")
-        with store.transaction(self.conn):
-            old = self.conn.execute("SELECT ticket FROM appointments WHERE code = ?", (a.code,)).fetchone()
-            if old is not None and old["ticket"] is not None:
-                return False
-            self.conn.execute(
+        with self.db.begin() as conn:
+            self._hall(conn, hall)
+            # one statement: a check-in at the same moment either comes first (and this changes nothing) or after
+            return conn.execute(text(
                 "INSERT INTO appointments (code, hall, business, holder_hash, day, slot_start, slot_end)"
-                " VALUES (?,?,?,?,?,?,?) ON CONFLICT (code) DO UPDATE SET hall = excluded.hall,"
-                " business = excluded.business, holder_hash = excluded.holder_hash, day = excluded.day,"
-                " slot_start = excluded.slot_start, slot_end = excluded.slot_end",
-                (a.code, hall, a.business, a.holder_hash, a.day.isoformat(), start, end))
-        return True
+                " VALUES (:code, :hall, :business, :holder_hash, :day, :start, :end) ON CONFLICT (code) DO UPDATE"
+                " SET hall = excluded.hall, business = excluded.business, holder_hash = excluded.holder_hash,"
+                " day = excluded.day, slot_start = excluded.slot_start, slot_end = excluded.slot_end"
+                " WHERE appointments.ticket IS NULL"),
+                {"code": a.code, "hall": hall, "business": a.business, "holder_hash": a.holder_hash,
+                 "day": a.day.isoformat(), "start": start, "end": end}).rowcount == 1
 
-    def _appointment(self, h: sqlite3.Row, row: sqlite3.Row, zone: dt.tzinfo, now: dt.datetime) -> dict[str, Any]:
+    @staticmethod
+    def _appointment(conn: Connection, h: RowMapping, row: RowMapping, zone: dt.tzinfo,
+                     now: dt.datetime) -> dict[str, Any]:
         day = dt.date.fromisoformat(row["day"])
         start = dt.datetime.combine(day, dt.time.fromisoformat(row["slot_start"]), zone)
         end = dt.datetime.combine(day, dt.time.fromisoformat(row["slot_end"]), zone)
         until = end + dt.timedelta(minutes=h["checkin_late_min"])
-        name = self.conn.execute("SELECT name FROM businesses WHERE hall = ? AND code = ?",
-                                 (row["hall"], row["business"])).fetchone()
+        name = conn.execute(text("SELECT name FROM businesses WHERE hall = :hall AND code = :code"),
+                            {"hall": row["hall"], "code": row["business"]}).scalar_one_or_none()
         state = "checked_in" if row["ticket"] else ("missed" if now > until else "booked")
-        return {"code": row["code"], "business": row["business"], "business_name": name["name"] if name else "",
+        return {"code": row["code"], "business": row["business"], "business_name": name or "",
                 "day": row["day"], "slot": f"{row['slot_start']}-{row['slot_end']}", "state": state,
                 "ticket": row["ticket"],
                 "checkin_from": (start - dt.timedelta(minutes=h["checkin_early_min"])).isoformat(),
                 "checkin_until": until.isoformat()}
 
     def appointment(self, hall: str, code: str) -> dict[str, Any] | None:
-        h = self._hall(hall)
-        zone = hall_zone(h["utc_offset"])
-        row = self.conn.execute("SELECT * FROM appointments WHERE code = ? AND hall = ?", (code, hall)).fetchone()
-        return None if row is None else self._appointment(h, row, zone, self._now(zone))
+        with self.db.reading() as conn:
+            h = self._hall(conn, hall)
+            zone = hall_zone(h["utc_offset"])
+            row = conn.execute(text("SELECT * FROM appointments WHERE code = :code AND hall = :hall"),
+                               {"code": code, "hall": hall}).mappings().fetchone()
+            return None if row is None else self._appointment(conn, h, row, zone, self._now(conn, zone))
 
     def appointments_for(self, hall: str, holder_hash: str) -> list[dict[str, Any]]:
-        h = self._hall(hall)
-        zone = hall_zone(h["utc_offset"])
-        now = self._now(zone)
-        rows = self.conn.execute("SELECT * FROM appointments WHERE hall = ? AND holder_hash = ? AND day = ?"
-                                 " ORDER BY slot_start, code", (hall, holder_hash, now.date().isoformat()))
-        found = [self._appointment(h, r, zone, now) for r in rows]
+        with self.db.reading() as conn:
+            h = self._hall(conn, hall)
+            zone = hall_zone(h["utc_offset"])
+            now = self._now(conn, zone)
+            rows = conn.execute(text("SELECT * FROM appointments WHERE hall = :hall AND holder_hash = :holder"
+                                     " AND day = :day ORDER BY slot_start, code"),
+                                {"hall": hall, "holder": holder_hash, "day": now.date().isoformat()}).mappings().all()
+            found = [self._appointment(conn, h, r, zone, now) for r in rows]
         return [a for a in found if a["state"] != "missed"]
 
-    def _checkable(self, h: sqlite3.Row, code: str, zone: dt.tzinfo, now: dt.datetime) -> dict[str, Any]:
-        row = self.conn.execute("SELECT * FROM appointments WHERE code = ? AND hall = ?", (code, h["hall"])).fetchone()
+    def _checkable(self, conn: Connection, h: RowMapping, code: str, zone: dt.tzinfo, now: dt.datetime,
+                   lock: bool = False) -> dict[str, Any]:
+        """The appointment `code` if it may check in now (or did); with `lock`, its row stays locked until the
+        transaction ends, so that two kiosks checking it in at once give one ticket."""
+        a_ = schema.appointments
+        query = select(a_).where(a_.c.code == code, a_.c.hall == h["hall"])
+        row = conn.execute(query.with_for_update() if lock else query).mappings().fetchone()
         if row is None:
             raise TicketRefused("appointment_unknown", f"no appointment {code!r} in this hall")
-        a = self._appointment(h, row, zone, now)
+        a = self._appointment(conn, h, row, zone, now)
         if a["ticket"] is not None:
             return a
         if a["day"] != now.date().isoformat():
@@ -415,75 +508,104 @@ class DemoQueue:
 
     # -- a kiosk's ticket transaction ------------------------------------------------------------------
     def reconcile(self, kiosk_id: str, data: TicketData, transaction_id: str) -> str:
-        """Called inside the batch's database transaction (kiosk/central/db.py): see the module's docstring."""
-        hall = self.hall_of(kiosk_id)
+        """`reconcile_in` in a database transaction of its own."""
+        with self.db.begin() as conn:
+            return self.reconcile_in(conn, kiosk_id, data, transaction_id)
+
+    def reconcile_in(self, conn: Connection, kiosk_id: str, data: TicketData, transaction_id: str) -> str:
+        """Called inside the batch's database transaction (kiosk/central/db.py, through `ticket_intake`), on its
+        connection: see the module's docstring."""
+        hall = self._hall_of(conn, kiosk_id)
         if hall != data.hall:
             log.warning("ticket %s of kiosk %s is for hall %r, the kiosk stands in %r: not queued", data.number,
                         kiosk_id, data.hall, hall)
             return "ignored"
-        h = self._hall(hall)
+        h = self._hall(conn, hall)
         zone = hall_zone(h["utc_offset"])
         issued = data.issued_at.astimezone(zone)
         day = issued.date().isoformat()
-        old = self.conn.execute("SELECT * FROM tickets WHERE kiosk_id = ? AND request_id = ? AND state != 'superseded'",
-                                (kiosk_id, data.request_id)).fetchone()
+        old = self._by_request(conn, kiosk_id, data.request_id)
         if old is not None and old["number"] == data.number:
-            self.conn.execute("UPDATE tickets SET transaction_id = ? WHERE hall = ? AND day = ? AND number = ?",
-                              (transaction_id, old["hall"], old["day"], old["number"]))
+            conn.execute(text("UPDATE tickets SET transaction_id = :tx WHERE hall = :hall AND day = :day"
+                              " AND number = :number"),
+                         {"tx": transaction_id, "hall": old["hall"], "day": old["day"], "number": old["number"]})
             return "known"
         if not data.offline:
-            known = self.conn.execute("SELECT 1 FROM tickets WHERE hall = ? AND day = ? AND number = ?"
-                                      " AND state != 'superseded'", (hall, day, data.number)).fetchone()
+            known = conn.execute(text("SELECT 1 FROM tickets WHERE hall = :hall AND day = :day AND number = :number"
+                                      " AND state != 'superseded'"),
+                                 {"hall": hall, "day": day, "number": data.number}).first()
             if known:   # printed again for its appointment, under another request of the kiosk
                 return "known"
             log.warning("ticket %s of kiosk %s: an online ticket the queue never issued", data.number, kiosk_id)
             return "ignored"
-        if self.conn.execute("SELECT 1 FROM tickets WHERE hall = ? AND day = ? AND number = ?",
-                             (hall, day, data.number)).fetchone():
-            self.conn.execute("INSERT OR IGNORE INTO ticket_clashes (transaction_id, kiosk_id, hall, day, number,"
-                              " received_at) VALUES (?,?,?,?,?,?)",
-                              (transaction_id, kiosk_id, hall, day, data.number, self.base_clock()))
-            log.warning("hall %s: kiosk %s issued %s offline on %s, a number the hall already had: check the kiosks'"
-                        " [tickets] offline blocks (they overlap)", hall, kiosk_id, data.number, day)
-            return "clash"
+        if self._ticket(conn, hall, day, data.number) is not None:
+            return self._clash(conn, hall, day, kiosk_id, data, transaction_id)
         at, how = issued.timestamp(), "inserted"
-        if old is not None:   # issued here, the answer lost: the kiosk's number takes its place
-            self.conn.execute("UPDATE tickets SET state = 'superseded' WHERE hall = ? AND day = ? AND number = ?",
-                              (old["hall"], old["day"], old["number"]))
-            at, how = min(at, old["issued_at"]), "superseded"
-        state = "waiting" if day == self._now(zone).date().isoformat() else "lapsed"
-        waiting = self._waiting(hall, data.business, day)
-        self.conn.execute(
-            "INSERT INTO tickets (hall, day, number, business, kiosk_id, request_id, priority, offline, holder_hash,"
-            " appointment, waiting_before, estimated_wait_min, issued_at, state, transaction_id)"
-            " VALUES (?,?,?,?,?,?,?,1,?,?,?,0,?,?,?)",
-            (hall, day, data.number, data.business, kiosk_id, data.request_id, int(data.priority), data.holder_hash,
-             data.appointment, waiting, at, state, transaction_id))
+        state = "waiting" if day == self._now(conn, zone).date().isoformat() else "lapsed"
+        waiting = self._waiting(conn, hall, data.business, day)
+        try:
+            with conn.begin_nested():
+                if old is not None:   # issued here, the answer lost: the kiosk's number takes its place
+                    conn.execute(text("UPDATE tickets SET state = 'superseded' WHERE hall = :hall AND day = :day"
+                                      " AND number = :number"),
+                                 {"hall": old["hall"], "day": old["day"], "number": old["number"]})
+                    at, how = min(at, old["issued_at"]), "superseded"
+                # another batch may have put the same number in since the look above (PostgreSQL: this waits
+                # for it to commit): then nothing is inserted, the superseding is undone, and it is a clash
+                inserted = conn.execute(text(
+                    "INSERT INTO tickets (hall, day, number, business, kiosk_id, request_id, priority, offline,"
+                    " holder_hash, appointment, waiting_before, estimated_wait_min, issued_at, state, transaction_id)"
+                    " VALUES (:hall, :day, :number, :business, :kiosk_id, :request_id, :priority, 1, :holder_hash,"
+                    " :appointment, :waiting, 0, :at, :state, :tx) ON CONFLICT (hall, day, number) DO NOTHING"),
+                    {"hall": hall, "day": day, "number": data.number, "business": data.business, "kiosk_id": kiosk_id,
+                     "request_id": data.request_id, "priority": int(data.priority), "holder_hash": data.holder_hash,
+                     "appointment": data.appointment, "waiting": waiting, "at": at, "state": state,
+                     "tx": transaction_id}).rowcount
+                if not inserted:
+                    raise _Clash()
+        except _Clash:
+            return self._clash(conn, hall, day, kiosk_id, data, transaction_id)
         log.info("hall %s: offline ticket %s of kiosk %s %s into the queue of %s", hall, data.number, kiosk_id, how,
                  day)
         return how
+
+    def _clash(self, conn: Connection, hall: str, day: str, kiosk_id: str, data: TicketData,
+               transaction_id: str) -> str:
+        conn.execute(text("INSERT INTO ticket_clashes (transaction_id, kiosk_id, hall, day, number, received_at)"
+                          " VALUES (:tx, :kiosk_id, :hall, :day, :number, :now) ON CONFLICT (transaction_id)"
+                          " DO NOTHING"),
+                     {"tx": transaction_id, "kiosk_id": kiosk_id, "hall": hall, "day": day, "number": data.number,
+                      "now": self.base_clock()})
+        log.warning("hall %s: kiosk %s issued %s offline on %s, a number the hall already had: check the kiosks'"
+                    " [tickets] offline blocks (they overlap)", hall, kiosk_id, data.number, day)
+        return "clash"
 
     # -- what the platform holds (operators, tests) -----------------------------------------------------
     def tickets(self, hall: str, day: str | None = None) -> list[dict[str, Any]]:
         """The tickets of `day` (every day: None) in queue order, the queue advanced to now first."""
         self.queues(hall)
-        sql, params = "SELECT * FROM tickets WHERE hall = ?", [hall]
+        sql, params = "SELECT * FROM tickets WHERE hall = :hall", {"hall": hall}
         if day:
-            sql += " AND day = ?"
-            params.append(day)
-        return [dict(r) for r in self.conn.execute(sql + " ORDER BY day, issued_at, number", params)]
+            sql += " AND day = :day"
+            params["day"] = day
+        with self.db.reading() as conn:
+            return [dict(r) for r in conn.execute(text(sql + " ORDER BY day, issued_at, number"), params).mappings()]
 
     def clashes(self, hall: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.conn.execute("SELECT * FROM ticket_clashes WHERE hall = ? ORDER BY day, number",
-                                                   (hall,))]
+        with self.db.reading() as conn:
+            return [dict(r) for r in conn.execute(text("SELECT * FROM ticket_clashes WHERE hall = :hall"
+                                                       " ORDER BY day, number"), {"hall": hall}).mappings()]
 
 
-def ticket_intake(system: QueueSystem) -> Callable[[sqlite3.Connection, str, dict[str, Any], float], None]:
+def ticket_intake(system: QueueSystem) -> Callable[[Connection, str, dict[str, Any], float], None]:
     """The transaction intake's hook (kiosk/central/db.py `intake_hooks`): each newly stored `ticket` goes
-    to `system.reconcile`, inside the batch's database transaction. What goes wrong there is logged and
-    undone, and never refuses the transaction (a real queue system's adapter queues what it must forward
-    rather than call out from here)."""
-    def on_stored(conn: sqlite3.Connection, kiosk_id: str, row: dict[str, Any], _now: float) -> None:
+    to the queue system inside the batch's database transaction (`reconcile_in(conn, ...)` where the system
+    has it, as DemoQueue, else `reconcile`), in a savepoint: what goes wrong there is logged and undone, and
+    never refuses the transaction (a real queue system's adapter queues what it must forward rather than
+    call out from here)."""
+    in_batch = getattr(system, "reconcile_in", None)
+
+    def on_stored(conn: Connection, kiosk_id: str, row: dict[str, Any], _now: float) -> None:
         if row["kind"] != "ticket":
             return
         try:
@@ -492,14 +614,15 @@ def ticket_intake(system: QueueSystem) -> Callable[[sqlite3.Connection, str, dic
             log.warning("kiosk %s: ticket transaction %s does not fit: %s", kiosk_id, row["id"],
                         exc.errors(include_url=False)[0]["msg"])
             return
-        conn.execute("SAVEPOINT ticket_reconcile")
         try:
-            system.reconcile(kiosk_id, data, row["id"])
+            with conn.begin_nested():
+                if in_batch is not None:
+                    in_batch(conn, kiosk_id, data, row["id"])
+                else:
+                    system.reconcile(kiosk_id, data, row["id"])
         except Exception as exc:  # the transaction is stored whatever the queue makes of it
-            conn.execute("ROLLBACK TO ticket_reconcile")
             log.error("kiosk %s: ticket %s could not be put into the queue: %s: %s", kiosk_id, data.number,
                       type(exc).__name__, exc)
-        conn.execute("RELEASE ticket_reconcile")
     return on_stored
 
 

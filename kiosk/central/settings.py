@@ -1,5 +1,8 @@
 """The platform's own settings: `central.toml` beside its database (or `--settings PATH`), optional.
 
+`[central]` (only read from a file given with `--settings`, since the default file is found beside the
+database) names the database (`database = "postgresql://…"`) and the sealing key's file (`key_file`).
+
 `[queues]` (optional) names a hall's own queue system (kiosk/central/queues.py). `[fees]`: the fee-notice
 system the platform asks (its plug-in, `issuer`, and the public address of the e-receipt pages;
 docs/services.md); keys this module does not know are the issuer's own. `[notify]`: the SMS gateway and
@@ -82,8 +85,19 @@ class FeeSettings(BaseModel):
         return self.model_dump()
 
 
+class CentralSettings(BaseModel):
+    """`[central]`: where the platform's data is, when the command line and the environment do not say
+    (`--db` and `--key-file`, `$KIOSK_CENTRAL_DB` and `$KIOSK_CENTRAL_KEY_FILE` come first)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    database: Annotated[str, Field(min_length=1, description="a SQLite file, sqlite:///PATH or "
+                                                             "postgresql://user@host[:port]/name")] | None = None
+    key_file: Annotated[str, Field(min_length=1)] | None = None
+
+
 class PlatformSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    central: CentralSettings = CentralSettings()
     notify: NotifySettings | None = None
     queues: QueuesSettings | None = None
     fees: FeeSettings = FeeSettings()

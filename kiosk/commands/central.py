@@ -2,17 +2,21 @@
 and run the notifier that texts applicants their pickup codes (docs/pickup.md).
 
 None of these needs a kiosk config: the platform has its own database
-(`--db PATH`, default var/central.db), settings (`central.toml` beside it) and
-keys (`central.key`, `notice.key` beside it). Secrets are printed once, when made.
+(`--db PATH`, default var/central.db, SQLite; or `--db postgresql://…`),
+settings (`central.toml`) and keys (`central.key`, `notice.key`), beside the
+SQLite file, or on PostgreSQL beside the sealing key given with `--key-file`.
+Secrets are printed once, when made.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO_CATALOG = ROOT / "config" / "demo-catalog.json"
 EMBEDDED_CONFIG = ROOT / "config" / "kiosk.toml"
 ENV_HASH_KEY = "KIOSK_HASH_KEY"
+ENV_WORKER_ARGS = "KIOSK_CENTRAL_WORKER_ARGS"
+ENV_DB = "KIOSK_CENTRAL_DB"                     # the platform's database, when --db is not given   # the server's arguments, for its workers (worker_app)
 
 
 def register(sub) -> None:
@@ -34,9 +40,14 @@ def register(sub) -> None:
                        description="Without a sub-command: run the platform's HTTP API until SIGTERM or Ctrl-C.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8700, help="port to listen on (default 8700)")
-    p.add_argument("--db", default=str(DEFAULT_DB), metavar="PATH", help=f"the platform's SQLite file ({DEFAULT_DB})")
+    p.add_argument("--db", metavar="PATH|URL",
+                   help=f"the platform's database: a SQLite file or postgresql://user@host/name (else $KIOSK_CENTRAL_DB, "
+                        f"else [central] database of --settings, else {DEFAULT_DB})")
     p.add_argument("--key-file", metavar="PATH", help="the key that seals the secrets at rest (else "
-                   "$KIOSK_CENTRAL_KEY_FILE, else central.key beside the database; made 0600 on first start)")
+                   "$KIOSK_CENTRAL_KEY_FILE, else central.key beside a SQLite database; required with PostgreSQL; "
+                   "made 0600 on first start)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serve with N worker processes (PostgreSQL; a dead worker is replaced; default 1)")
     p.add_argument("--hash-key", metavar="K", help=f"the deployment's holder hash key, for posted cases (else "
                                                    f"${ENV_HASH_KEY}, else [privacy] hash_key of the kiosk config)")
     p.add_argument("--notice-key", metavar="PATH", help="the notifier's private key (default notice.key beside the "
@@ -53,9 +64,10 @@ def register(sub) -> None:
 
     def db_option(q):
         # SUPPRESS: `kiosk central --db X add-kiosk ...` keeps X
-        q.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH", help="the platform's SQLite file")
+        q.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH|URL",
+                       help="the platform's database: a SQLite file or postgresql://user@host/name")
         q.add_argument("--key-file", default=argparse.SUPPRESS, metavar="PATH",
-                       help="the key that seals secrets at rest (default: central.key beside the database)")
+                       help="the key that seals secrets at rest (default: central.key beside a SQLite database)")
 
     q = cs.add_parser("add-kiosk", help="provision a kiosk; prints its secret once")
     q.add_argument("kiosk_id", metavar="ID")
@@ -146,26 +158,67 @@ def register(sub) -> None:
     q.set_defaults(handler=run_export, needs_config=False)
 
 
-def _db(ctx, *, existing: bool = False):
+def _db(ctx, *, existing: bool = False, upgrade: bool = False):
     """The platform's database; with `existing`, one that is there already (a command that only reads it
-    must not leave an empty database behind a mistyped --db)."""
-    from kiosk.central.db import DEFAULT_DB, CentralDB, SecretKeyError
+    must not leave an empty database behind a mistyped --db). A schema older than the code: exit 2 naming
+    `kiosk central migrate` (which passes `upgrade`); a database that cannot be reached: exit 1."""
+    from kiosk.central import database
+    from kiosk.central.db import DEFAULT_DB, CentralDB, KeyFileNeeded, SecretKeyError
 
-    if existing and not Path(ctx.args.db).is_file():
+    _resolve_db(ctx)
+    try:
+        path = database.sqlite_path(database.database_url(ctx.args.db))
+    except database.StoreError as exc:
+        print(f"kiosk: central: --db: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    if existing and path is not None and not path.is_file():
         print(f"kiosk: central: no platform database at {ctx.args.db}: give --db the platform's file "
               f"(default {DEFAULT_DB}); `kiosk central serve` creates one", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     try:
-        return CentralDB(ctx.args.db, key_file=ctx.args.key_file)
-    except SecretKeyError as exc:
+        return CentralDB(ctx.args.db, key_file=ctx.args.key_file, upgrade=upgrade)
+    except (KeyFileNeeded, database.SchemaBehind) as exc:
+        print(f"kiosk: central: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except (SecretKeyError, database.StoreError) as exc:
         print(f"kiosk: central: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILED)
 
 
+def _resolve_db(ctx) -> None:
+    """`--db` and `--key-file` when not given: $KIOSK_CENTRAL_DB / $KIOSK_CENTRAL_KEY_FILE, else `[central]` of
+    the settings file given with --settings, else var/central.db (and its key beside it)."""
+    from kiosk.central.db import DEFAULT_DB
+    from kiosk.central.sealing import ENV_KEY_FILE
+
+    args = ctx.args
+    if getattr(args, "db", None) and (getattr(args, "key_file", None) or os.environ.get(ENV_KEY_FILE)):
+        return
+    central = None
+    if getattr(args, "settings", None):
+        central = _platform_settings(ctx, resolve=False)[1].central
+    if not getattr(args, "db", None):
+        args.db = os.environ.get(ENV_DB) or (central.database if central else None) or str(DEFAULT_DB)
+    if not getattr(args, "key_file", None) and not os.environ.get(ENV_KEY_FILE) and central and central.key_file:
+        args.key_file = central.key_file
+
+
+def _beside(ctx) -> Path:
+    """A path whose directory holds the platform's own files (central.toml, notice.key): the SQLite
+    database, or on PostgreSQL the sealing key file."""
+    from kiosk.central import database
+    from kiosk.central.sealing import ENV_KEY_FILE
+
+    _resolve_db(ctx)
+    try:
+        path = database.sqlite_path(database.database_url(ctx.args.db))
+    except database.StoreError:
+        path = None
+    return path or Path(getattr(ctx.args, "key_file", None) or os.environ.get(ENV_KEY_FILE) or "central.key")
+
+
 def run_server(ctx) -> int:
     import uvicorn
-
-    from kiosk.central.app import create_app
 
     class Platform(uvicorn.Server):
         @contextlib.contextmanager
@@ -179,8 +232,6 @@ def run_server(ctx) -> int:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
-    from kiosk.config import ConfigError
-
     args = ctx.args
     tls = {}
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -192,25 +243,42 @@ def run_server(ctx) -> int:
                 print(f"kiosk: central: {path}: no such file", file=sys.stderr)
                 return EXIT_USAGE
         tls = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key}
-    try:
-        key, key_source = hash_key(ctx)
-    except ConfigError as exc:  # everything but posting cases works without it
-        key, key_source = None, f"nowhere: {exc}; POST /api/v1/cases answers 503 until it is given"
+    if not 1 <= args.workers <= 64:
+        print(f"kiosk: central: --workers {args.workers}: give 1 to 64 worker processes", file=sys.stderr)
+        return EXIT_USAGE
     notifier = _notifier_setup(ctx) if args.notify else None
     db = _db(ctx)
     stop = threading.Event()
     thread = None
     try:
         page_key = _notice_key(ctx)
-        app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db), **_fee_options(ctx, db))
+        options = {"host": args.host, "port": args.port, "log_config": None, "server_header": False,
+                   "timeout_graceful_shutdown": 10, **tls}
+        if args.workers > 1:
+            # each worker builds its own app and engine from these arguments (worker_app); nothing a worker
+            # needs is held in another's memory: nonces, counts and state are in the database
+            _check_app(ctx, db)
+            os.environ[ENV_WORKER_ARGS] = json.dumps(
+                {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))})
+            log.info("central platform on %s://%s:%d with %d workers, database %s", "https" if tls else "http",
+                     args.host, args.port, args.workers, db.shown)
+            config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
+            sock = config.bind_socket()
+            from uvicorn.supervisors import Multiprocess
+
+            from kiosk.central import metrics
+            with tempfile.TemporaryDirectory(prefix="kiosk-central-metrics-") as counts:
+                metrics.prepare_multiprocess_dir(counts)   # before a worker imports prometheus_client
+                Multiprocess(config, sockets=[sock]).run()
+            return EXIT_OK
+        app, key_source = _build_app(ctx, db, page_key)
         log.info("central platform on %s://%s:%d, database %s; holder hash key from %s",
-                 "https" if tls else "http", args.host, args.port, db.path, key_source)
+                 "https" if tls else "http", args.host, args.port, db.shown, key_source)
         if notifier is not None:
             thread = threading.Thread(target=_notify_thread, args=(ctx, *notifier, page_key, stop), name="notifier")
             thread.start()
         # log_config=None: uvicorn's records go through our handler, which redacts ID numbers
-        server = Platform(uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
-                                         server_header=False, timeout_graceful_shutdown=10, **tls))
+        server = Platform(uvicorn.Config(app, **options))
         try:
             server.run()
         except SystemExit:  # uvicorn gives up this way when it cannot listen
@@ -219,6 +287,10 @@ def run_server(ctx) -> int:
             print(f"kiosk: central: could not listen on {args.host}:{args.port} (another process on the port? "
                   "see the error above; choose another with --port)", file=sys.stderr)
             return EXIT_FAILED
+    except OSError as exc:
+        print(f"kiosk: central: could not listen on {args.host}:{args.port}: {exc.strerror} (another process on "
+              "the port? choose another with --port)", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         stop.set()
         if thread is not None:
@@ -228,13 +300,46 @@ def run_server(ctx) -> int:
     return EXIT_OK
 
 
-def _platform_settings(ctx):
+def _build_app(ctx, db, page_key):
+    """The platform's app over `db`, as its arguments and settings say; (app, where the hash key came from)."""
+    from kiosk.central.app import create_app
+    from kiosk.config import ConfigError
+
+    try:
+        key, key_source = hash_key(ctx)
+    except ConfigError as exc:  # everything but posting cases works without it
+        key, key_source = None, f"nowhere: {exc}; POST /api/v1/cases answers 503 until it is given"
+    app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db), **_fee_options(ctx, db))
+    return app, key_source
+
+
+def _check_app(ctx, db) -> None:
+    """Settings and plug-ins load before the workers start: a mistake exits 2 here, not in every worker."""
+    _queue_system(ctx, db)
+    _fee_options(ctx, db)
+
+
+def worker_app():
+    """One worker's app (`kiosk central --workers N`): its own engine and pool over the same database."""
+    from types import SimpleNamespace
+
+    from kiosk import log as kiosk_log
+
+    kiosk_log.setup()
+    ctx = SimpleNamespace(args=argparse.Namespace(**json.loads(os.environ[ENV_WORKER_ARGS])))
+    db = _db(ctx)
+    app, _ = _build_app(ctx, db, _notice_key(ctx))
+    log.info("worker %d serving, database %s", os.getpid(), db.shown)
+    return app
+
+
+def _platform_settings(ctx, resolve: bool = True):
     """The platform's settings (`--settings`, else central.toml beside the database) and where they are;
     exit 2 naming the file and key when unusable."""
     from kiosk.central import settings as platform_settings
 
     explicit = getattr(ctx.args, "settings", None)
-    path = platform_settings.settings_path(ctx.args.db, explicit)
+    path = platform_settings.settings_path(_beside(ctx) if resolve else Path(), explicit)
     try:
         return path, platform_settings.load(path, required=bool(explicit))
     except platform_settings.SettingsError as exc:
@@ -282,7 +387,7 @@ def _fee_options(ctx, db) -> dict:
 def _notice_key(ctx):
     from kiosk.central import notice_key
 
-    path = notice_key.key_path(ctx.args.db, getattr(ctx.args, "notice_key", None))
+    path = notice_key.key_path(_beside(ctx), getattr(ctx.args, "notice_key", None))
     try:
         return notice_key.load_or_create(path)
     except notice_key.NoticeKeyError as exc:
@@ -367,7 +472,8 @@ def run_notices(ctx) -> int:
 
     state = "dead" if ctx.args.failed else ctx.args.state
     with _db(ctx) as db:
-        rows = notice_records(sms_queue.listing(db.conn, state, ctx.args.limit))
+        with db.reading() as conn:
+            rows = notice_records(sms_queue.listing(conn, state, ctx.args.limit))
     lines = [f"{r['updated_at']}  {r['state']:8} {r['template']:16} case {r['case_number']}  {r['phone_masked'] or ''}"
              f"  attempts {r['attempts']}" + (f"\n    {r['last_error']}" if r["last_error"] else "") for r in rows]
     lines.append(f"{len(rows)} messages" + (f" {state}" if state else ""))
@@ -378,7 +484,7 @@ def run_notices(ctx) -> int:
 def run_notice_key(ctx) -> int:
     from kiosk.central import notice_key
 
-    path = notice_key.key_path(ctx.args.db, getattr(ctx.args, "notice_key", None))
+    path = notice_key.key_path(_beside(ctx), getattr(ctx.args, "notice_key", None))
     existed = path.exists()
     public = notice_key.public_text(_notice_key(ctx))
     ctx.emit({"notice_key": public, "file": str(path), "created": not existed},
@@ -501,7 +607,7 @@ def run_seed(ctx) -> int:
             from kiosk.central.progress import CaseProgressBook, EventConflict
             from kiosk.wire.progress import CaseEventUpload
 
-            book, steps = CaseBook(db.conn, db.seal, key, db.clock), CaseProgressBook(db.conn, db.clock)
+            book, steps = CaseBook(db, db.seal, key, db.clock), CaseProgressBook(db, db.clock)
             now = db.clock()
             for body in demo.case_uploads(now):
                 if book.for_kiosk(body["case_number"]) is not None:   # seeded before: kept, dates and all
@@ -518,7 +624,7 @@ def run_seed(ctx) -> int:
         from kiosk.central import demo_hall
         from kiosk.central.queues import DemoQueue
 
-        queues = demo_hall.seed(DemoQueue(db.conn, db.clock), key, day=queue_day, kiosks=args.hall_kiosk)
+        queues = demo_hall.seed(DemoQueue(db, db.clock), key, day=queue_day, kiosks=args.hall_kiosk)
         from kiosk.central.fee_issuer import DemoFeeIssuer
 
         fee_notices = DemoFeeIssuer(db).seed()   # the demo issuer's notices, dated from today
@@ -552,7 +658,7 @@ def run_queue_clock(ctx) -> int:
     if args.set and at is None:
         return EXIT_USAGE
     with _db(ctx) as db:
-        queue = DemoQueue(db.conn, db.clock)
+        queue = DemoQueue(db, db.clock)
         if args.set or args.clear:
             queue.set_clock(at)
         elif args.advance is not None:
@@ -576,12 +682,12 @@ def run_export(ctx) -> int:
 
 
 def run_migrate(ctx) -> int:
-    """Apply pending migrations (opening the database does) and move unservable rows into `quarantine`."""
+    """Bring the database to the newest schema (Alembic) and move unservable rows into `quarantine`."""
     from kiosk.central.quarantine import quarantine
 
-    with _db(ctx) as db:
+    with _db(ctx, upgrade=True) as db:
         applied = db.applied_migrations
-        moved = quarantine(db.conn, db.clock)
+        moved = quarantine(db, db.clock)
         kept = db.count("quarantine")
     doc = {"applied": applied, "quarantined": moved, "quarantine_rows": kept}
     lines = [f"migrations applied: {', '.join(applied) or 'none (up to date)'}"]

@@ -1,8 +1,10 @@
 """The reference central platform as a real subprocess on a free loopback port, and a signing client.
 
-`central` (one per test module) provisions two kiosks and an operator with
-the real `kiosk central add-*` commands, starts `kiosk central`, waits for
-`/api/v1/health` (bounded), and stops the process by its pid afterwards.
+`central` (one per test module and engine: a SQLite file, and a database on
+the private PostgreSQL server of tests/pgcluster.py) provisions two kiosks and
+an operator with the real `kiosk central add-*` commands, starts `kiosk
+central`, waits for `/api/v1/health` (bounded), and stops the process by its
+pid afterwards.
 Tests post with fresh UUIDs and compare counts before and after, so they
 share a server without depending on each other.
 """
@@ -15,17 +17,18 @@ import socket
 import subprocess
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import requests
 
-from kiosk import store
 from kiosk.wire import auth
-from tests.conftest import KIOSK, ROOT, run_kiosk
+from tests.conftest import ENGINES, KIOSK, ROOT, run_kiosk
 
 READY_TIMEOUT_S = 20
+ENV_KEY_FILE = "KIOSK_CENTRAL_KEY_FILE"
 TABLES = ("transactions", "transaction_conflicts", "heartbeats", "kiosk_status", "catalogs", "config_bundles",
           "document_downloads", "documents", "document_releases", "kiosks", "operators", "cases", "notices",
           "handins", "sms_queue")
@@ -45,7 +48,7 @@ def provision(db: Path, *args: str) -> dict:
 
 @dataclass
 class Server:
-    db: Path
+    db: Path | str                # a SQLite file, or a postgresql:// URL
     port: int
     log: Path
     proc: subprocess.Popen | None = None
@@ -95,14 +98,19 @@ class Central:
 
     server: Server
     secrets: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> secret
+    _engine: object = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return self.server.url
 
     @property
-    def db(self) -> Path:
+    def db(self) -> Path | str:
         return self.server.db
+
+    @property
+    def engine_name(self) -> str:
+        return "postgresql" if "://" in str(self.db) else "sqlite"
 
     def headers(self, method: str, path_qs: str, body: bytes = b"", *, kiosk: str | None = "k1",
                 operator: str | None = None, secret: str | None = None, now: float | None = None,
@@ -122,11 +130,20 @@ class Central:
         return requests.request(method, self.url + path_qs, data=data or None, headers=h, timeout=10)
 
     def counts(self) -> dict[str, int]:
-        conn = store.connect(self.db)
-        try:
-            return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
-        finally:
-            conn.close()
+        from sqlalchemy import text
+
+        from kiosk.central import database
+
+        if self._engine is None:   # one for the module's platform: tests count around every request
+            self._engine = database.open_engine(self.db, pool_size=1)
+        with self._engine.connect() as conn:
+            return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+
+    def stop(self) -> int | None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        return self.server.stop()
 
 
 def item(seq: int = 1, kind: str = "probe", **over) -> dict:
@@ -152,8 +169,10 @@ def catalog(version: str = "test-1", n: int = 2) -> dict:
     return {"version": version, "items": items}
 
 
-def start_central(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Central:
-    db = tmp / "central.db"
+def start_central(tmp: Path, *args: str, env: dict[str, str] | None = None, db: Path | str | None = None) -> Central:
+    """The platform on `db` (default: a SQLite file in `tmp`); a postgresql:// URL needs
+    $KIOSK_CENTRAL_KEY_FILE set (the `central` fixture does)."""
+    db = db or tmp / "central.db"
     c = Central(Server(db, free_port(), tmp / "central.log", args=args, env=env or {}))
     for k in ("k1", "k2"):
         c.secrets[("kiosk", k)] = provision(db, "add-kiosk", k)["secret"]
@@ -162,8 +181,30 @@ def start_central(tmp: Path, *args: str, env: dict[str, str] | None = None) -> C
     return c
 
 
-@pytest.fixture(scope="module")
-def central(tmp_path_factory):
-    c = start_central(tmp_path_factory.mktemp("central"))
-    yield c
-    c.server.stop()
+@contextmanager
+def platform_key_env(key: Path):
+    """$KIOSK_CENTRAL_KEY_FILE for a PostgreSQL platform: the server, its commands and in-process CentralDBs
+    read it (a module-wide setting; monkeypatch is per test)."""
+    old = os.environ.get(ENV_KEY_FILE)
+    os.environ[ENV_KEY_FILE] = str(key)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ENV_KEY_FILE, None)
+        else:
+            os.environ[ENV_KEY_FILE] = old
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def central(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("central")
+    if request.param == "sqlite":
+        c = start_central(tmp)
+        yield c
+        c.stop()
+        return
+    with platform_key_env(tmp / "central.key"):
+        c = start_central(tmp, db=request.getfixturevalue("pg_cluster").fresh())
+        yield c
+        c.stop()

@@ -2,9 +2,10 @@
 codes, and `kiosk central notify --once --now T` as a real process.
 
 The platform is the real `kiosk central` subprocess (tests/central/conftest.py) started with a hash key of
-its own; the notifier runs as `kiosk central notify` processes against the same database, sending through
-the real `file` gateway (kiosk/central/sms/) into a JSON-lines file, or another gateway a test names. Times
-are injected with --now; nothing sleeps to wait for a clock.
+its own, on a SQLite file or a database of the private PostgreSQL server (`loop_on`, one per engine); the
+notifier runs as `kiosk central notify` processes against the same database, sending through the real `file`
+gateway (kiosk/central/sms/) into a JSON-lines file, or another gateway a test names. Times are injected with
+--now; nothing sleeps to wait for a clock.
 """
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ import json
 import os
 import subprocess
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Iterator
 
 from stdnum.cn import ric
 
 from kiosk.wire import sealed
 from kiosk.wire.hashing import holder_hash, keyed_hash
-from tests.central.conftest import Central, item, start_central
+from tests.central.conftest import Central, item, platform_key_env, start_central
 from tests.conftest import KIOSK, ROOT
 
 HASH_KEY = "test-deployment-hash-key-0000000001"
@@ -51,6 +54,38 @@ class Loop:
     sms_file: Path
     settings: Path
     public_key: object
+    pg: Any = None          # the PostgreSQL cluster (tests/pgcluster.py) the platform's database is on, if any
+
+    @property
+    def engine_name(self) -> str:
+        return self.central.engine_name
+
+    def query(self, sql: str, **params) -> list[dict]:
+        """Rows of the platform's database, read as the platform reads them (any engine)."""
+        from sqlalchemy import text
+
+        from kiosk.central import database
+
+        engine = database.open_engine(self.central.db, pool_size=1)
+        try:
+            with database.reading(engine) as conn:
+                return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+        finally:
+            engine.dispose()
+
+    def platform_files(self) -> list[Path]:
+        """Every file the platform and its notifiers wrote but the SMS gateway's: the loop's directory (the
+        SQLite database and its WAL, logs, settings, keys) and, on PostgreSQL, the database's own files after a
+        checkpoint (its rows, with the dead versions of rows changed since) and the server's log. Not the
+        server's write-ahead log: the session's other databases (the demo PDFs of a seed…) are in it too."""
+        files = [p for p in self.dir.rglob("*") if p.is_file() and p != self.sms_file]
+        if self.pg is not None:
+            dbname = str(self.central.db).rsplit("/", 1)[1]
+            self.pg.sql("CHECKPOINT")
+            oid = self.query("SELECT oid FROM pg_database WHERE datname = :name", name=dbname)[0]["oid"]
+            files += [p for p in (self.pg.data / "base" / str(oid)).rglob("*") if p.is_file()]
+            files += [p for p in self.pg.root.glob("*.log") if p.is_file()]
+        return files
 
     def settings_file(self, name: str = "central.toml", **keys) -> Path:
         """A central.toml for the file gateway; `keys` add or replace keys of [notify]."""
@@ -61,6 +96,8 @@ class Loop:
                 "--settings", str(settings or self.settings), "--json"]
 
     def env(self) -> dict[str, str]:
+        """The environment of the notifier's and the commands' processes ($KIOSK_CENTRAL_KEY_FILE with it,
+        for a PostgreSQL platform)."""
         return dict(os.environ, KIOSK_LOG_LEVEL="INFO", **plugin_path())
 
     def notify(self, now: datetime, settings: Path | None = None) -> dict:
@@ -136,15 +173,41 @@ def write_settings(path: Path, sms_file: Path, **keys) -> Path:
     return path
 
 
-def start_loop(tmp: Path, *, notify_thread: bool = False) -> Loop:
-    """A platform and its notifier's settings; `notify_thread`: `kiosk central --notify` sends by itself."""
+def start_loop(tmp: Path, *, notify_thread: bool = False, db: Path | str | None = None, pg: Any = None) -> Loop:
+    """A platform and its notifier's settings; `notify_thread`: `kiosk central --notify` sends by itself. `db`:
+    the platform's database (default a SQLite file in `tmp`; a postgresql:// URL wants $KIOSK_CENTRAL_KEY_FILE
+    set, as `loop_on` and the `platform_db` fixture do), on the cluster `pg` if it is a URL."""
     settings = write_settings(tmp / "central.toml", tmp / "sms.jsonl", poll_s=0.2)
     args = ("--hash-key", HASH_KEY) + (("--settings", str(settings), "--notify") if notify_thread else ())
-    c = start_central(tmp, *args, env=plugin_path())
+    c = start_central(tmp, *args, env=plugin_path(), db=db)
     res = subprocess.run([str(KIOSK), "central", "notice-key", "--db", str(c.db), "--json"], capture_output=True,
                          text=True, cwd=ROOT, timeout=NOTIFY_TIMEOUT_S)
+    if res.returncode:
+        c.server.stop()
     assert res.returncode == 0, res.stderr
-    return Loop(c, tmp, tmp / "sms.jsonl", settings, sealed.parse_public_key(json.loads(res.stdout)["notice_key"]))
+    return Loop(c, tmp, tmp / "sms.jsonl", settings, sealed.parse_public_key(json.loads(res.stdout)["notice_key"]),
+                pg=pg)
+
+
+@contextmanager
+def loop_on(engine: str, request, tmp: Path, **kw) -> Iterator[Loop]:
+    """`start_loop` on `engine` ("sqlite" or "postgresql": a new database of the session's private server,
+    `pg_cluster`, with $KIOSK_CENTRAL_KEY_FILE set while the loop runs); its platform stopped at the end.
+    For a module's fixture parametrised over tests.conftest.ENGINES."""
+    if engine == "sqlite":
+        lp = start_loop(tmp, **kw)
+        try:
+            yield lp
+        finally:
+            lp.central.server.stop()
+        return
+    pg = request.getfixturevalue("pg_cluster")
+    with platform_key_env(tmp / "central.key"):
+        lp = start_loop(tmp, db=pg.fresh(), pg=pg, **kw)
+        try:
+            yield lp
+        finally:
+            lp.central.server.stop()
 
 
 def new_case() -> str:

@@ -1,6 +1,6 @@
 """Cases on the platform (issue 17): the approval system posts them (operators only, idempotent, validated with
 the field named and nothing personal echoed), a kiosk looks its case up, operators list the overdue items and
-the messages. The real `kiosk central` on loopback (tests/central/pickup_kit.py)."""
+the messages. The real `kiosk central` on loopback (tests/central/pickup_kit.py), on each engine."""
 from __future__ import annotations
 
 import json
@@ -10,15 +10,14 @@ from datetime import timedelta
 import pytest
 
 from kiosk.wire.hashing import holder_hash
-from tests.central.pickup_kit import HASH_KEY, T0, id_number, new_case, start_loop
-from tests.conftest import KIOSK, ROOT
+from tests.central.pickup_kit import HASH_KEY, T0, id_number, loop_on, new_case
+from tests.conftest import ENGINES, KIOSK, ROOT
 
 
-@pytest.fixture(scope="module")
-def loop(tmp_path_factory):
-    lp = start_loop(tmp_path_factory.mktemp("cases"))
-    yield lp
-    lp.central.server.stop()
+@pytest.fixture(scope="module", params=ENGINES)
+def loop(request, tmp_path_factory):
+    with loop_on(request.param, request, tmp_path_factory.mktemp("cases")) as lp:
+        yield lp
 
 
 def body(case: str, **over) -> dict:
@@ -211,15 +210,58 @@ def test_notify_refuses_settings_naming_the_key(loop, tmp_path):
     assert res.returncode == 2 and "[notify] path is missing" in res.stderr
 
 
-def test_a_platform_without_the_hash_key_takes_no_case_and_says_why(tmp_path):
+def test_a_platform_without_the_hash_key_takes_no_case_and_says_why(platform_db):
     from kiosk.central.cases import CaseBook, CaseUpload, NoHashKey
     from kiosk.central.db import CentralDB
 
-    with CentralDB(tmp_path / "c.db") as db:
-        book = CaseBook(db.conn, db.seal, None, db.clock)
+    with CentralDB(platform_db) as db:
+        book = CaseBook(db, db.seal, None, db.clock)
         with pytest.raises(NoHashKey, match="--hash-key"):
             book.post(CaseUpload.model_validate(body(new_case())), "op")
         assert db.count("cases") == 0
+
+
+def test_one_case_posted_by_two_workers_at_once_is_created_once_and_events_once(platform_db):
+    """Two workers, each on a database connection of its own, take the same case (then the same event) at the
+    same moment: one creates it, the other finds it unchanged (a duplicate), and neither fails."""
+    import threading
+
+    from kiosk.central.cases import CaseBook, CaseUpload
+    from kiosk.central.db import CentralDB
+    from kiosk.central.progress import CaseProgressBook
+    from kiosk.wire.progress import CaseEventUpload
+
+    dbs = [CentralDB(platform_db) for _ in range(2)]
+    try:
+        for attempt in range(5):
+            case = new_case()
+            upload = CaseUpload.model_validate(body(case))
+            event = CaseEventUpload.model_validate_json(json.dumps({"event_id": "E-1", "step": "受理",
+                                                                    "status": "done", "at": T0.isoformat()}))
+            start = threading.Barrier(2)
+            posted, events, failed = [], [], []
+
+            def worker(db):
+                try:
+                    start.wait(30)
+                    posted.append(CaseBook(db, db.seal, HASH_KEY, db.clock).post(upload, "op")["status"])
+                    start.wait(30)
+                    events.append(CaseProgressBook(db, db.clock).add_event(case, event, "op"))
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    start.abort()          # the other worker does not wait for this one
+                    failed.append(exc)
+
+            threads = [threading.Thread(target=worker, args=(db,), daemon=True) for db in dbs]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert [e for e in failed if not isinstance(e, threading.BrokenBarrierError)] == [], attempt
+            assert sorted(posted) == ["created", "unchanged"] and sorted(events) == ["created", "duplicate"]
+        assert dbs[0].count("cases") == 5 and dbs[0].count("case_events") == 5
+    finally:
+        for db in dbs:
+            db.close()
 
 
 def test_the_pages_qr_prefix_is_the_one_the_kiosks_scanner_reads():

@@ -97,6 +97,13 @@ def seed(db, tmp_path, *args, env=None, config=None):
     return central_cmd("seed", "--catalog", str(cat), "--json", *args, db=db, env=env, config=config)
 
 
+def _documents(c: CentralDB) -> dict[str, str]:
+    from sqlalchemy import text
+
+    with c.reading() as conn:
+        return dict(conn.execute(text("SELECT doc_id, sha256 FROM documents")).all())
+
+
 def test_seed_twice_changes_nothing_the_second_time(tmp_path):
     db = tmp_path / "c.db"
     first = seed(db, tmp_path, "--hash-key", "k" * 32)
@@ -104,11 +111,11 @@ def test_seed_twice_changes_nothing_the_second_time(tmp_path):
     one = json.loads(first.stdout)
     assert one["catalog"]["changed"] is True and one["new_releases"] == sum(len(d.holders) for d in DEMO_DOCUMENTS)
     with CentralDB(db) as c:
-        pdfs = {r["doc_id"]: r["sha256"] for r in c.conn.execute("SELECT doc_id, sha256 FROM documents")}
+        pdfs = _documents(c)
     two = json.loads(seed(db, tmp_path, "--hash-key", "k" * 32).stdout)
     assert two["catalog"]["changed"] is False and two["new_releases"] == 0
     with CentralDB(db) as c:
-        assert {r["doc_id"]: r["sha256"] for r in c.conn.execute("SELECT doc_id, sha256 FROM documents")} == pdfs
+        assert _documents(c) == pdfs
         assert c.count("catalogs") == 1
     # no full ID number in what seed prints
     assert not any(h.id_number in first.stdout + first.stderr for h in DEMO_HOLDERS)

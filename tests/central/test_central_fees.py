@@ -13,8 +13,8 @@ from stdnum import luhn
 
 from kiosk.central.fee_issuer import COMPANY, EXPIRED, OTHER, PAID, SECOND, UNPAID
 from kiosk.wire.fees import new_receipt_token, receipt_token_digest
-from tests.central.conftest import Central, Server, free_port, provision
-from tests.conftest import run_kiosk
+from tests.central.conftest import Central, Server, free_port, platform_key_env, provision
+from tests.conftest import ENGINES, run_kiosk
 
 HALL, COUNTY = "demo-hall", "demo-hall-county"
 
@@ -26,11 +26,7 @@ def with_check_digit(body: str) -> str:
 NOBODYS = with_check_digit("1101052600990000001")   # of the demo's form, issued by nobody
 
 
-@pytest.fixture(scope="module")
-def fees(tmp_path_factory):
-    """The platform seeded, with k1 in the demo hall, k2 in the county's and k3 in none."""
-    tmp = tmp_path_factory.mktemp("fees")
-    db = tmp / "central.db"
+def _seeded(tmp, db) -> Central:
     c = Central(Server(db, free_port(), tmp / "central.log"))
     for k, group in (("k1", HALL), ("k2", COUNTY), ("k3", None)):
         c.secrets[("kiosk", k)] = provision(db, "add-kiosk", k, *(("--group", group) if group else ()))["secret"]
@@ -39,8 +35,23 @@ def fees(tmp_path_factory):
     assert seeded.returncode == 0, seeded.stderr
     c.seeded = json.loads(seeded.stdout)
     c.server.start()
-    yield c
-    c.server.stop()
+    return c
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def fees(request, tmp_path_factory):
+    """The platform seeded, with k1 in the demo hall, k2 in the county's and k3 in none; on each engine (a SQLite
+    file, a database on the private PostgreSQL server)."""
+    tmp = tmp_path_factory.mktemp("fees")
+    if request.param == "sqlite":
+        c = _seeded(tmp, tmp / "central.db")
+        yield c
+        c.server.stop()
+        return
+    with platform_key_env(tmp / "central.key"):
+        c = _seeded(tmp, request.getfixturevalue("pg_cluster").fresh())
+        yield c
+        c.server.stop()
 
 
 def notice_path(kiosk: str, number: str) -> str:
@@ -189,16 +200,34 @@ def test_the_e_receipt_shows_the_payment_and_the_masked_payer_and_its_token_is_n
     assert token not in fees.server.log.read_text() and "/r/…" in fees.server.log.read_text()
 
 
+PAYERS = ("张三丰", "示例市星河科技有限公司", "李四", "王小明", "赵六", "欧阳明远")
+
+
 def test_the_payers_name_is_kept_sealed_at_rest(fees):
-    raw = b"".join(p.read_bytes() for p in fees.db.parent.glob("central.db*"))
-    for name in ("张三丰", "示例市星河科技有限公司", "李四", "王小明", "赵六", "欧阳明远"):
+    if fees.engine_name == "sqlite":   # every byte of the database's files
+        raw = b"".join(p.read_bytes() for p in fees.db.parent.glob("central.db*"))
+    else:                              # every value the server holds of the notices and the payments
+        from sqlalchemy import text
+
+        from kiosk.central import database
+
+        engine = database.open_engine(fees.db, pool_size=1)
+        try:
+            with engine.connect() as conn:
+                raw = "".join(str(v) for table in ("demo_fee_notices", "fee_payments", "transactions")
+                              for row in conn.execute(text(f"SELECT * FROM {table}")) for v in row).encode()
+        finally:
+            engine.dispose()
+        assert "示例县自然资源局".encode() in raw     # what is stored in clear is there to be seen
+    for name in PAYERS:
         assert name.encode() not in raw, name
 
 
-def test_an_issuer_plug_in_that_cannot_be_loaded_keeps_the_platform_from_starting(tmp_path):
-    (tmp_path / "central.toml").write_text('[fees]\nissuer = "no_such_bureau.fees:make"\n', encoding="utf-8")
-    r = run_kiosk("central", "--port", str(free_port()), "--db", str(tmp_path / "central.db"), timeout=60)
+def test_an_issuer_plug_in_that_cannot_be_loaded_keeps_the_platform_from_starting(tmp_path, platform_db):
+    settings = tmp_path / "central.toml"
+    settings.write_text('[fees]\nissuer = "no_such_bureau.fees:make"\n', encoding="utf-8")
+    r = run_kiosk("central", "--port", str(free_port()), "--db", platform_db, "--settings", str(settings), timeout=60)
     assert r.returncode == 2 and "[fees] issuer = 'no_such_bureau.fees:make' cannot be loaded" in r.stderr
-    (tmp_path / "central.toml").write_text('[fees]\nreceipt_base_url = "ftp://x"\n', encoding="utf-8")
-    r = run_kiosk("central", "--port", str(free_port()), "--db", str(tmp_path / "central.db"), timeout=60)
+    settings.write_text('[fees]\nreceipt_base_url = "ftp://x"\n', encoding="utf-8")
+    r = run_kiosk("central", "--port", str(free_port()), "--db", platform_db, "--settings", str(settings), timeout=60)
     assert r.returncode == 2 and "[fees] receipt_base_url" in r.stderr

@@ -1,8 +1,9 @@
 """The applicant's notice end to end on the platform (issue 17): deposit intake, the durable queue, the notifier
 as a real `kiosk central notify` process, reminders and phone deletion with injected time, and the pickup page.
 
-One platform for the module (tests/central/pickup_kit.py); each test has cases of its own and counts only its
-own messages in the file gateway's file (or on the loopback SMS platform behind the webhook gateway).
+One platform for the module and engine (tests/central/pickup_kit.py: a SQLite file, a PostgreSQL database);
+each test has cases of its own and counts only its own messages in the file gateway's file (or on the loopback
+SMS platform behind the webhook gateway).
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 from datetime import timedelta
@@ -21,19 +21,18 @@ import requests
 
 from kiosk.central import notice_key
 from kiosk.central.sms import webhook
-from tests.central.pickup_kit import CST, NOTIFY_TIMEOUT_S, T0, leaks, new_case, start_loop
+from tests.central.pickup_kit import CST, NOTIFY_TIMEOUT_S, T0, leaks, loop_on, new_case, start_loop
 from tests.central.sms.loopback import LoopbackServer, Reply, Request
-from tests.conftest import KIOSK, ROOT
+from tests.conftest import ENGINES, KIOSK, ROOT
 
 # one platform for the module, on one test process under pytest-xdist: the last test greps what all left
 pytestmark = pytest.mark.xdist_group("pickup_loop")
 
 
-@pytest.fixture(scope="module")
-def loop(tmp_path_factory):
-    lp = start_loop(tmp_path_factory.mktemp("loop"))
-    yield lp
-    lp.central.server.stop()
+@pytest.fixture(scope="module", params=ENGINES)
+def loop(request, tmp_path_factory):
+    with loop_on(request.param, request, tmp_path_factory.mktemp("loop")) as lp:
+        yield lp
 
 
 def link_token(message: dict) -> str:
@@ -243,12 +242,8 @@ def test_the_applicants_phone_is_deleted_retention_days_after_the_item_is_collec
     assert info["phone_masked"] is None and info["state"] == "collected"
     detail = loop.central.call("GET", f"/api/v1/cases/{case}", operator="op").json()
     assert detail["phone_deleted_at"] is not None and detail["phone_masked"] is None
-    conn = sqlite3.connect(loop.central.db)
-    try:
-        assert conn.execute("SELECT phone, phone_masked, body_hash FROM cases WHERE case_number = ?",
-                            (case,)).fetchone() == (None, None, None)
-    finally:
-        conn.close()
+    assert loop.query("SELECT phone, phone_masked, body_hash FROM cases WHERE case_number = :case", case=case) == [
+        {"phone": None, "phone_masked": None, "body_hash": None}]
     again = loop.post_case(case, phone)   # a closed case does not take a number again
     assert again.status_code == 409 and again.json()["error"] == "case_closed"
 
@@ -364,8 +359,8 @@ def test_a_corrected_phone_number_gets_the_notice_again_at_the_new_number(loop):
     assert len(loop.messages(phone="13911110061")) == 1
 
 
-def test_the_platform_started_with_notify_sends_by_itself(tmp_path):
-    lp = start_loop(tmp_path, notify_thread=True)
+def test_the_platform_started_with_notify_sends_by_itself(tmp_path, platform_db):
+    lp = start_loop(tmp_path, notify_thread=True, db=platform_db)
     try:
         case, phone = new_case(), "13911110050"
         lp.post_case(case, phone)
@@ -378,14 +373,104 @@ def test_the_platform_started_with_notify_sends_by_itself(tmp_path):
         assert lp.central.server.stop() == 0   # SIGTERM stops the notifier's thread too
 
 
+def queued_cases(db, count: int, now: float) -> list[str]:
+    """`count` cases posted, each with a `pickup_ready` message queued (pending); the messages' ids."""
+    from kiosk.central import sms_queue
+    from kiosk.central.cases import CaseBook, CaseUpload
+    from tests.central.pickup_kit import HASH_KEY, id_number
+
+    book, ids = CaseBook(db, db.seal, HASH_KEY, db.clock), []
+    for n in range(count):
+        case = new_case()
+        book.post(CaseUpload.model_validate({"case_number": case, "item_name": "营业执照", "hold_days": 7,
+                                             "applicant_id_number": id_number(n), "needs_id_card": False,
+                                             "applicant_mobile": f"139111{n:05d}"}), "op")
+        with db.begin() as conn:
+            assert sms_queue.enqueue(conn, f"deposit-{case}", "pickup_ready", "k1", case, now)
+            assert not sms_queue.enqueue(conn, f"deposit-{case}", "pickup_ready", "k1", case, now)   # queued once
+        ids.append(sms_queue.message_id(f"deposit-{case}", "pickup_ready"))
+    return ids
+
+
+def test_notifiers_claiming_at_once_each_take_other_messages_and_every_message_once(platform_db):
+    """Four notifiers' claims side by side, each on a database connection of its own (PostgreSQL: workers at
+    READ COMMITTED, SQLite: one writer at a time): every message is claimed exactly once, and a notifier
+    never stops early while messages are due."""
+    import threading
+
+    from kiosk.central import sms_queue
+    from kiosk.central.db import CentralDB
+
+    now = T0.timestamp()
+    dbs = [CentralDB(platform_db) for _ in range(4)]
+    try:
+        ids = queued_cases(dbs[0], 40, now)
+        claimed: list[list[str]] = [[] for _ in dbs]
+        start = threading.Barrier(len(dbs))
+
+        def notifier(db, mine: list[str]) -> None:
+            start.wait(30)
+            while True:
+                with db.begin() as conn:
+                    claim = sms_queue.claim(conn, now, 120)
+                if claim is None:
+                    return
+                assert claim.attempts == 1
+                mine.append(claim.id)
+
+        threads = [threading.Thread(target=notifier, args=(db, mine), daemon=True) for db, mine in zip(dbs, claimed)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        everything = [i for mine in claimed for i in mine]
+        assert sorted(everything) == sorted(ids)             # each once: none twice, none left behind
+        with dbs[0].reading() as conn:
+            assert {r["state"] for r in sms_queue.listing(conn) if r["id"] in ids} == {"sending"}
+        with dbs[0].begin() as conn:   # a lease that has not run out is not taken over; one that has is, again
+            assert sms_queue.claim(conn, now + 119, 120) is None
+        with dbs[1].begin() as conn:
+            again = sms_queue.claim(conn, now + 121, 120)
+        assert again is not None and again.attempts == 2
+    finally:
+        for db in dbs:
+            db.close()
+
+
+def test_a_message_queued_while_its_case_was_posted_elsewhere_goes_at_the_next_pass(platform_db):
+    """A deposit stored by one worker while another posts its case may not see the case (READ COMMITTED): its
+    message waits although the case is there. The notifier's pass lets it go."""
+    from sqlalchemy import text
+
+    from kiosk.central import sms_queue
+    from kiosk.central.db import CentralDB
+
+    now = T0.timestamp()
+    with CentralDB(platform_db) as db:
+        [first] = queued_cases(db, 1, now)
+        with db.begin() as conn:   # as if queued before its case was seen
+            conn.execute(text("UPDATE sms_queue SET state = 'waiting' WHERE id = :id"), {"id": first})
+            assert sms_queue.enqueue(conn, "deposit-nocase", "pickup_ready", "k1", "SXNOSUCHCASE", now)
+            assert sms_queue.release_arrived(conn, now) == 1
+        with db.reading() as conn:
+            states = {r["id"]: r["state"] for r in sms_queue.listing(conn)}
+        assert states == {first: "pending", sms_queue.message_id("deposit-nocase", "pickup_ready"): "waiting"}
+
+
 def test_no_full_phone_or_plain_code_is_left_in_the_platforms_files_but_the_sms_gateways(loop):
-    """Run last in the module: every database, log and settings file of the platform and its notifiers."""
+    """Run last in the module: every database, log and settings file of the platform and its notifiers (on
+    PostgreSQL the database's own files after a checkpoint, and the server's log)."""
     sent = loop.messages()
     elsewhere = {"phones": {"13911110003", "13911110004", "13911110005"}, "codes": {"730551", "200001", "200002"}}
     phones = {m["phone"] for m in sent} | elsewhere["phones"]
     codes = {m["params"]["code"] for m in sent if "code" in m["params"]} | elsewhere["codes"]
-    files = [p for p in loop.dir.rglob("*") if p.is_file() and p != loop.sms_file]
-    assert {p.name for p in files} >= {"central.db", "central.db-wal", "central.log", "notify.log", "central.toml"}
+    files = loop.platform_files()
+    names = {p.name for p in files}
+    assert names >= {"central.log", "notify.log", "central.toml"}
+    if loop.engine_name == "sqlite":
+        assert names >= {"central.db", "central.db-wal"}
+    else:
+        assert sum(p.parent.parent.name == "base" for p in files) > 100   # the database's own files
     for path in files:
         data = path.read_bytes()
         for value in phones | codes:

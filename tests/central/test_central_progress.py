@@ -2,7 +2,8 @@
 idempotent on the event id, nothing personal), kiosks ask how far a case is by its number or list a holder's
 cases by the keyed hash, operators read the same; the answer says what the citizen does next from what the
 pickup loop knows. The real `kiosk central` on loopback (tests/central/pickup_kit.py); lateness by the
-platform's clock there (deadlines in 2020 and 2099), and to the second with an injected clock in process."""
+platform's clock there (deadlines in 2020 and 2099), and to the second with an injected clock in process; on
+each engine."""
 from __future__ import annotations
 
 import itertools
@@ -14,16 +15,16 @@ import pytest
 from kiosk.wire.hashing import holder_hash
 from kiosk.wire.progress import CaseProgress, HolderCases
 from tests.central.conftest import item
-from tests.central.pickup_kit import CST, HASH_KEY, T0, id_number, new_case, start_loop
+from tests.central.pickup_kit import CST, HASH_KEY, T0, id_number, loop_on, new_case
+from tests.conftest import ENGINES
 
 _serial = itertools.count(300)
 
 
-@pytest.fixture(scope="module")
-def loop(tmp_path_factory):
-    lp = start_loop(tmp_path_factory.mktemp("progress"))
-    yield lp
-    lp.central.server.stop()
+@pytest.fixture(scope="module", params=ENGINES)
+def loop(request, tmp_path_factory):
+    with loop_on(request.param, request, tmp_path_factory.mktemp("progress")) as lp:
+        yield lp
 
 
 def event(event_id: str, step: str, status: str = "done", at: datetime = T0, **more) -> dict:
@@ -270,19 +271,19 @@ def test_the_openapi_document_describes_the_progress_routes(loop):
 
 # -- in process: lateness to the second, with the platform's clock injected ------------------------------
 
-def test_a_case_becomes_late_at_midnight_after_its_promised_date_in_the_halls_offset(tmp_path):
+def test_a_case_becomes_late_at_midnight_after_its_promised_date_in_the_halls_offset(platform_db):
     from kiosk.central.cases import CaseBook, CaseUpload
     from kiosk.central.db import CentralDB
     from kiosk.central.progress import CaseProgressBook
     from kiosk.wire.progress import CaseEventUpload
 
     now = [T0.timestamp()]
-    with CentralDB(tmp_path / "c.db", clock=lambda: now[0]) as db:
-        CaseBook(db.conn, db.seal, HASH_KEY, db.clock).post(CaseUpload.model_validate_json(json.dumps({
+    with CentralDB(platform_db, clock=lambda: now[0]) as db:
+        CaseBook(db, db.seal, HASH_KEY, db.clock).post(CaseUpload.model_validate_json(json.dumps({
             "case_number": "SX-LATE-1", "item_name": "建设工程规划许可证", "applicant_id_number": id_number(5),
             "applicant_mobile": "13800138000", "needs_id_card": True, "hold_days": 7,
             "promised_by": "2026-11-27"})), "op")
-        book = CaseProgressBook(db.conn, db.clock)
+        book = CaseProgressBook(db, db.clock)
         book.add_event("sx-late-1", CaseEventUpload.model_validate_json(json.dumps(
             event("1", "审查", "current", T0))), "op")
         midnight = datetime(2026, 11, 28, tzinfo=CST).timestamp()
@@ -295,12 +296,12 @@ def test_a_case_becomes_late_at_midnight_after_its_promised_date_in_the_halls_of
         assert listed["late"] is True and more is False
 
 
-def test_the_seed_gives_the_demo_cases_their_steps_once_and_the_demo_card_three_cases(tmp_path):
+def test_the_seed_gives_the_demo_cases_their_steps_once_and_the_demo_card_three_cases(tmp_path, platform_db):
     from kiosk.central import demo
     from tests.central.conftest import start_central
     from tests.conftest import run_kiosk
 
-    c = start_central(tmp_path, "--hash-key", HASH_KEY)
+    c = start_central(tmp_path, "--hash-key", HASH_KEY, db=platform_db)
     try:
         seed = ["central", "seed", "--db", str(c.db), "--hash-key", HASH_KEY, "--json"]
         first = json.loads(run_kiosk(*seed).stdout)

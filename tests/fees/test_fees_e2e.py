@@ -24,25 +24,37 @@ from kiosk.sync import outbox as outbox_module
 from kiosk.sync.client import CentralClient, CentralTimeout
 from kiosk.sync.fee_notices import CentralFeeNotices
 from kiosk.sync.outbox import Outbox
-from tests.central.conftest import provision
-from tests.conftest import run_kiosk
+from tests.central.conftest import platform_key_env, provision
+from tests.conftest import ENGINES, run_kiosk
 from tests.sync.centralproc import Central, free_port
 
 SECRET_A = "fees-e2e-kiosk-a-0123456789abcdef"
 SECRET_B = "fees-e2e-kiosk-b-0123456789abcdef"
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fees-e2e")
-    c = Central(tmp, kiosk_id="fee-a", secret=SECRET_A, seed_hash_key="fees-e2e-hash-key-000000")
+def _seeded_platform(tmp, db):
+    c = Central(tmp, db=db, kiosk_id="fee-a", secret=SECRET_A, seed_hash_key="fees-e2e-hash-key-000000")
     for kiosk, secret in (("fee-a", SECRET_A), ("fee-b", SECRET_B)):
         r = run_kiosk("central", "add-kiosk", kiosk, "--secret", secret, "--group", "demo-hall", "--db", str(c.db))
         assert r.returncode == 0, r.stderr
     c.operator = provision(c.db, "add-operator", "ops")["secret"]
     c.start()
-    yield c
-    c.stop()
+    return c
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def platform(request, tmp_path_factory):
+    """The platform seeded with the demo notices, on each engine (a SQLite file, a PostgreSQL database)."""
+    tmp = tmp_path_factory.mktemp("fees-e2e")
+    if request.param == "sqlite":
+        c = _seeded_platform(tmp, None)
+        yield c
+        c.stop()
+        return
+    with platform_key_env(tmp / "central.key"):
+        c = _seeded_platform(tmp, request.getfixturevalue("pg_cluster").fresh())
+        yield c
+        c.stop()
 
 
 class TimesOutAfterStoring(CentralClient):

@@ -1,13 +1,14 @@
 """Shared pieces of the payment tests: a kiosk store, the Concert simulator and the scanner simulator on a
-virtual clock (the real drivers run), and the demo acquirer of the central platform run in process."""
+virtual clock (the real drivers run), and the demo acquirer of the central platform run in process, on the
+platform's database on each engine (SQLite, PostgreSQL: tests/conftest.py `platform_db`)."""
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
+from sqlalchemy import text
 
 from kiosk import store
 from kiosk.central.code_payments import AnswerLost, DemoAcquirer, DemoError
+from kiosk.central.db import CentralDB
 from kiosk.core.background import Inline
 from kiosk.core.payment.flow import PaymentFlow
 from kiosk.core.payment.gateway import CodeAnswer, CodePaymentGateway, GatewayError
@@ -26,8 +27,9 @@ class InProcessAcquirer(CodePaymentGateway):
     """The central platform's demo acquirer without HTTP: its lost answers become GatewayError,
     as a timeout or a 503 would reach the kiosk."""
 
-    def __init__(self, conn: sqlite3.Connection, clock):
-        self.demo = DemoAcquirer(conn, clock)
+    def __init__(self, db: CentralDB, clock):
+        self.db = db
+        self.demo = DemoAcquirer(db, clock)
         self.calls: list[str] = []
 
     def _do(self, name, fn):
@@ -53,7 +55,8 @@ class InProcessAcquirer(CodePaymentGateway):
         return self._do("refund", lambda: self.demo.refund(KIOSK, reference, refund_reference, amount_fen))
 
     def charged(self) -> int:
-        return self.demo.conn.execute("SELECT count(*) FROM demo_code_payments WHERE status='approved'").fetchone()[0]
+        with self.db.reading() as conn:
+            return conn.execute(text("SELECT count(*) FROM demo_code_payments WHERE status = 'approved'")).scalar_one()
 
 
 @pytest.fixture
@@ -102,11 +105,10 @@ def scanner(sims, clock):
 
 
 @pytest.fixture
-def acquirer(tmp_path, clock):
-    conn = store.connect(tmp_path / "central.db")
-    store.migrate(conn, package="kiosk.central.migrations")
-    yield InProcessAcquirer(conn, clock.monotonic)
-    conn.close()
+def acquirer(platform_db, clock):
+    db = CentralDB(platform_db)
+    yield InProcessAcquirer(db, clock.monotonic)
+    db.close()
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """The pickup loop from the kiosk's side, against the real reference platform (issue 17).
 
-The platform is `kiosk central` in a subprocess with its notifier run as `kiosk central notify --once` and the
-`file` SMS gateway (tests/central/pickup_kit.py); the kiosk is the real deposit and pickup flows on the locker,
-card reader and scanner simulators (tests/pickup/conftest.py), its case look-up the real central client, its
-outbox shipped by `kiosk sync --once`. Deposit and pickup run in the kit's virtual time, starting at T0.
+The platform is `kiosk central` in a subprocess, on a SQLite file and on PostgreSQL, with its notifier run as
+`kiosk central notify --once` and the `file` SMS gateway (tests/central/pickup_kit.py); the kiosk is the real
+deposit and pickup flows on the locker, card reader and scanner simulators (tests/pickup/conftest.py), its case
+look-up the real central client, its outbox shipped by `kiosk sync --once`. Deposit and pickup run in the kit's
+virtual time, starting at T0.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from kiosk.core.privacy import holder_hash
 from kiosk.sim.idcard import demo_resident
 from kiosk.sync.client import CentralClient
 from kiosk.wire import sealed
-from tests.central.pickup_kit import HASH_KEY, T0, leaks, new_case, start_loop
-from tests.conftest import run_kiosk
+from tests.central.pickup_kit import HASH_KEY, T0, leaks, loop_on, new_case
+from tests.conftest import ENGINES, run_kiosk
 from tests.pickup.conftest import PLACE, make_kit, notice_config
 from tests.pickup.test_pickup_flow import type_code
 from tests.sync.caseplatform import closed_port_url
@@ -32,11 +33,10 @@ HOLDER = demo_resident().id_number
 HALL = "示例政务服务中心 24小时自助服务区"
 
 
-@pytest.fixture(scope="module")
-def loop(tmp_path_factory):
-    lp = start_loop(tmp_path_factory.mktemp("loop"))
-    yield lp
-    lp.central.server.stop()
+@pytest.fixture(scope="module", params=ENGINES)
+def loop(request, tmp_path_factory):
+    with loop_on(request.param, request, tmp_path_factory.mktemp("loop")) as lp:
+        yield lp
 
 
 @pytest.fixture
@@ -224,8 +224,9 @@ def test_the_whole_loop_a_case_a_deposit_while_the_platform_is_down_one_notice_a
     # nothing but the notices holds a plain code or a full mobile number: the kiosk's database, WAL, outbox and
     # logs, the platform's database and logs (its cases table keeps the mobiles sealed)
     secrets = [code for _door, code in codes.values()] + [typed[1], scanned[1]]
-    files = [p for p in (*kit.path.parent.rglob("*"), *loop.dir.rglob("*")) if p.is_file() and p != loop.sms_file]
-    assert any(p.name.endswith(".db-wal") for p in files) and any(p.name == "central.db" for p in files)
+    files = [p for p in kit.path.parent.rglob("*") if p.is_file()] + loop.platform_files()
+    assert any(p.name.endswith(".db-wal") for p in files)
+    assert any(p.name == "central.db" for p in files) or loop.engine_name == "postgresql"
     for path in files:
         data = path.read_bytes()
         for value in secrets:

@@ -32,12 +32,13 @@ class Central:
     """`kiosk central` in a subprocess, with one provisioned kiosk."""
 
     def __init__(self, workdir: Path, port: int | None = None, *, kiosk_id: str = KIOSK_ID, secret: str = SECRET,
-                 seed_hash_key: str | None = None):
+                 seed_hash_key: str | None = None, db: Path | str | None = None):
         """`seed_hash_key`: also load the demo catalog and documents, released to the demo card holder
-        hashed with that key (`kiosk central seed`)."""
+        hashed with that key (`kiosk central seed`). `db`: a SQLite file (default central.db in `workdir`)
+        or a postgresql:// URL (with $KIOSK_CENTRAL_KEY_FILE set: tests/conftest.py `platform_db`)."""
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.db = self.dir / "central.db"
+        self.db = db or self.dir / "central.db"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None

@@ -1,9 +1,9 @@
 """The REAL reference platform in a subprocess with the demo hall seeded, for the ticket tests.
 
-`kiosk central` on a free loopback port (tests/sync/centralproc.py), its database seeded with
-`kiosk central seed --hall-kiosk` (the test kiosk stands in the demo hall), the demo queue's clock set with
-`kiosk central queue-clock` (a Monday morning, whatever the hour the test runs at), an operator to read the
-queue back with. Stopped by pid afterwards.
+`kiosk central` on a free loopback port (tests/sync/centralproc.py), on a SQLite file or a PostgreSQL database,
+its database seeded with `kiosk central seed --hall-kiosk` (the test kiosk stands in the demo
+hall), the demo queue's clock set with `kiosk central queue-clock` (a Monday morning, whatever the hour the test
+runs at), an operator to read the queue back with. Stopped by pid afterwards.
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ MONDAY_0900 = "2026-05-18T09:00:00+08:00"
 
 
 class TicketHall(Central):
-    def __init__(self, workdir: Path, queue_time: str = MONDAY_0900, kiosk_id: str = KIOSK_ID, secret: str = SECRET):
-        super().__init__(workdir, kiosk_id=kiosk_id, secret=secret)
+    def __init__(self, workdir: Path, queue_time: str = MONDAY_0900, kiosk_id: str = KIOSK_ID, secret: str = SECRET,
+                 db: Path | str | None = None):
+        super().__init__(workdir, kiosk_id=kiosk_id, secret=secret, db=db)
         self.kiosk_id, self.secret = kiosk_id, secret
         self.queue_clock("--set", queue_time)
         r = run_kiosk("central", "seed", "--db", str(self.db), "--hash-key", HASH_KEY, "--hall-kiosk", kiosk_id,

@@ -11,6 +11,8 @@ import requests
 
 from kiosk.wire.hashing import holder_hash
 from kiosk.wire.queues import TicketRefused, TicketRequest
+from tests.central.conftest import platform_key_env
+from tests.conftest import ENGINES
 from tests.sync.centralproc import run_kiosk
 from tests.tickets.hall import HASH_KEY, TicketHall
 
@@ -18,11 +20,19 @@ ZONE = dt.timezone(dt.timedelta(hours=8))
 DEMO_CARD = "110105199003071239"
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory):
-    h = TicketHall(tmp_path_factory.mktemp("hall")).start()
-    yield h
-    h.stop()
+@pytest.fixture(scope="module", params=ENGINES)
+def hall(request, tmp_path_factory):
+    """The platform on each engine: a SQLite file, a database on the private PostgreSQL server."""
+    tmp = tmp_path_factory.mktemp("hall")
+    if request.param == "sqlite":
+        h = TicketHall(tmp).start()
+        yield h
+        h.stop()
+        return
+    with platform_key_env(tmp / "central.key"):
+        h = TicketHall(tmp, db=request.getfixturevalue("pg_cluster").fresh()).start()
+        yield h
+        h.stop()
 
 
 @pytest.fixture

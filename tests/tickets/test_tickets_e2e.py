@@ -28,8 +28,8 @@ NOW = dt.datetime(2026, 5, 18, 9, 10, tzinfo=ZONE)
 
 
 @pytest.fixture
-def hall(tmp_path):
-    h = TicketHall(tmp_path / "central", queue_time=NOW.isoformat()).start()
+def hall(tmp_path, platform_db):
+    h = TicketHall(tmp_path / "central", queue_time=NOW.isoformat(), db=platform_db).start()
     yield h
     h.stop()
 

@@ -120,8 +120,8 @@ class EventStored(BaseModel):
 
 
 async def get_progress(db: DB) -> CaseProgressBook:
-    """The cases' progress on the platform's connection and clock."""
-    return CaseProgressBook(db.conn, db.clock)
+    """The cases' progress on the platform's database and clock."""
+    return CaseProgressBook(db, db.clock)
 
 
 Progress = Annotated[CaseProgressBook, Depends(get_progress)]

@@ -6,6 +6,7 @@ import logging
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.central import intake
 from kiosk.central.deps import DB, Caller, Signed, etag_matches, parse_json
@@ -29,14 +30,15 @@ class CatalogStored(BaseModel):
                        200: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Catalog"}}}}},
             summary="The guide catalog (DESIGN.md section 6), with an ETag; If-None-Match gives 304")
 async def get_catalog(request: Request, db: DB, caller: Caller = Depends(Signed("kiosk", "operator"))):
-    row = db.newest_catalog()
+    row = await run_in_threadpool(db.newest_catalog, body=False)   # a 304 reads no catalog
     if row is None:
         raise ApiError(404, "not_found", "no catalog yet: run `kiosk central seed` or PUT /api/v1/catalog")
     etag = f'"{row["sha256"]}"'
     headers = {"ETag": etag, "X-Catalog-Version": row["version"], "Cache-Control": "no-cache"}
     if etag_matches(request, etag):
         return Response(status_code=304, headers=headers)
-    return Response(row["body"], media_type="application/json; charset=utf-8", headers=headers)
+    body = await run_in_threadpool(db.catalog_body, row["rowid"])
+    return Response(body, media_type="application/json; charset=utf-8", headers=headers)
 
 
 @router.put("/api/v1/catalog", response_model=CatalogStored, responses=ERRORS, tags=["catalog"],

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.central import edge
 from kiosk.central.deps import DB, Caller, Signed, etag_matches, own_kiosk, parse_json
@@ -71,14 +72,15 @@ def declared_bundle_fields(envelope: Any) -> tuple[int, list[str]]:
 async def get_config(request: Request, kiosk_id: str, db: DB,
                      caller: Caller = Depends(Signed("kiosk", "operator"))):
     own_kiosk(caller, kiosk_id)
-    row = db.newest_config_for(kiosk_id)
+    row = await run_in_threadpool(db.newest_config_for, kiosk_id, body=False)
     if row is None:
         raise ApiError(404, "not_found", f"no config bundle targets kiosk {kiosk_id!r} or its groups")
     etag = f'"{row["sha256"]}"'
     headers = {"ETag": etag, "X-Config-Version": str(row["version"]), "Cache-Control": "no-cache"}
     if etag_matches(request, etag):
         return Response(status_code=304, headers=headers)
-    return Response(row["body"], media_type="application/json; charset=utf-8", headers=headers)
+    body = await run_in_threadpool(db.config_body, row["version"])
+    return Response(body, media_type="application/json; charset=utf-8", headers=headers)
 
 
 @router.put("/api/v1/fleet/config", response_model=ConfigStored, tags=["config"],

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import text
 
 from kiosk.central import intake, receipt_page
 from kiosk.central.deps import DB, Caller, Signed, own_kiosk, parse_json, rfc3339
@@ -98,7 +99,9 @@ async def report_payment(kiosk_id: str, request: Request, db: DB, fees: Fees,
     if checked.row is None:
         raise ApiError(422, "invalid", checked.reason or "the transaction is not valid")
     reference, row = item.data.reference, checked.row
-    stored = db.conn.execute("SELECT kiosk_id, body_sha256 FROM transactions WHERE id = ?", (row["id"],)).fetchone()
+    with db.reading() as conn:
+        stored = conn.execute(text("SELECT kiosk_id, body_sha256 FROM transactions WHERE id = :id"),
+                              {"id": row["id"]}).mappings().fetchone()
     if stored is not None and (stored["kiosk_id"], stored["body_sha256"]) != (kiosk_id, row["body_sha256"]):
         # refused before storing anything; the outbox's batch brings it again, and there it is kept for an operator
         raise ApiError(409, "conflict", f"transaction {row['id']} is stored already with another body")

@@ -6,6 +6,7 @@ import json
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.central import intake
 from kiosk.central.deps import DB, Caller, Signed, own_kiosk, parse_json, rfc3339
@@ -30,9 +31,8 @@ async def post_heartbeat(request: Request, kiosk_id: str, db: DB,
     if beat.kiosk_id != kiosk_id:
         raise ApiError(403, "forbidden", f"the heartbeat names kiosk {beat.kiosk_id!r}, "
                                          f"but was sent for {kiosk_id!r}")
-    at = db.record_heartbeat(kiosk_id, beat.model_dump_json())
-    newest = db.newest_config_for(kiosk_id)
-    return JSONResponse({"received_at": rfc3339(at), "config_version": newest["version"] if newest else None})
+    at, config_version = await run_in_threadpool(db.heartbeat_and_config, kiosk_id, beat.model_dump_json())
+    return JSONResponse({"received_at": rfc3339(at), "config_version": config_version})
 
 
 @router.get("/api/v1/kiosks/{kiosk_id}/heartbeat", tags=["kiosks"], responses={**ERRORS, **NOT_FOUND},

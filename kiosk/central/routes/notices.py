@@ -57,5 +57,6 @@ def state_of(name: str | None) -> str | None:
             summary="Messages to applicants and staff (operator); state=failed: those that failed for good")
 async def list_notices(db: DB, state: STATE_FILTER | None = Query(None, description="failed is dead"),
                        limit: int = Query(500, ge=1, le=5000), caller: Caller = Depends(Signed("operator"))):
-    rows = sms_queue.listing(db.conn, state_of(state), limit)
+    with db.reading() as conn:
+        rows = sms_queue.listing(conn, state_of(state), limit)
     return JSONResponse({"notices": notice_records(rows)})

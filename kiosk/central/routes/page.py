@@ -14,7 +14,8 @@ router = APIRouter()
 @router.get("/p/{token}", include_in_schema=False)
 async def pickup(token: str, request: Request, db: DB):
     now = db.clock()
-    view = pickup_page.find(db.conn, request.app.state.notice_key, token, now)
+    with db.reading() as conn:
+        view = pickup_page.find(conn, request.app.state.notice_key, token, now)
     if view is None:
         return HTMLResponse(pickup_page.not_found(), status_code=404, headers=pickup_page.HEADERS)
     return HTMLResponse(pickup_page.render(view, now), headers=pickup_page.HEADERS)

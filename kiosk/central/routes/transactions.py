@@ -3,11 +3,13 @@ back what the platform holds."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.central import edge, intake
 from kiosk.central.deps import DB, Caller, Signed, own_kiosk, parse_json, rfc3339
@@ -43,13 +45,20 @@ class TransactionList(BaseModel):
                                                           "rejected on its own"))
 async def post_transactions(request: Request, db: DB,
                             caller: Caller = Depends(Signed("kiosk", limit="transactions"))):
-    try:
-        kiosk_id, items = intake.check_batch(parse_json(request, caller.body, check=False))
-    except intake.EnvelopeError as exc:
-        raise ApiError(422, "invalid", f"the batch is not usable: {exc}", exc.details) from None
-    own_kiosk(caller, kiosk_id)
-    results = db.store_batch(kiosk_id, items)
-    request.app.state.fees.apply()   # payments of fee notices among them, now that they are committed
+    # checking and storing a batch is CPU work: on the threadpool, one batch at a time in this worker (more
+    # at once only take turns at the interpreter lock, slower in all), while heartbeats and polls go on
+    async with request.app.state.intake_turn:
+        try:
+            kiosk_id, items = await run_in_threadpool(
+                lambda: intake.check_batch(parse_json(request, caller.body, check=False)))
+        except intake.EnvelopeError as exc:
+            raise ApiError(422, "invalid", f"the batch is not usable: {exc}", exc.details) from None
+        own_kiosk(caller, kiosk_id)
+        started = time.perf_counter()
+        results = await run_in_threadpool(db.store_batch, kiosk_id, items)
+    request.app.state.metrics.batch(results, time.perf_counter() - started)
+    # payments of fee notices among them, now that they are committed (and any an unreachable issuer left)
+    await run_in_threadpool(request.app.state.fees.apply)
     rejected = [r for r in results if r["status"] == "rejected"]
     if rejected:
         log.warning("kiosk %s: %d of %d items rejected, first: %s", kiosk_id, len(rejected), len(results),
