@@ -43,6 +43,8 @@ def loads(body: bytes) -> Any:
 
 
 def _utf8(s: str) -> bool:
+    if s.isascii():   # most keys and values: no encoding needed to know
+        return True
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:
@@ -54,30 +56,45 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+def _path(trail: tuple) -> str:
+    """The dotted field name of a value from its trail, nested pairs (((None, prefix), key), key) ..."""
+    keys = []
+    while trail[0] is not None:
+        trail, key = trail
+        keys.append(key)
+    path = trail[1]
+    for key in reversed(keys):
+        path = _join(path, key)
+    return path
+
+
 def problems(doc: Any, prefix: str = "", max_depth: int = MAX_DEPTH) -> list[dict[str, str]]:
-    """[{"field": "items.3.data.x", "problem": ...}] for every value the platform cannot store faithfully."""
+    """[{"field": "items.3.data.x", "problem": ...}] for every value the platform cannot store faithfully.
+    A value's field name is only spelled out when it has a problem (every batch item is walked)."""
     out: list[dict[str, str]] = []
-    stack = [(doc, prefix, 1)]
+    stack = [(doc, (None, prefix), 1)]
     while stack and len(out) < MAX_PROBLEMS:
-        value, path, depth = stack.pop()
+        value, trail, depth = stack.pop()
         if isinstance(value, (dict, list)):
             if depth > max_depth:
-                out.append({"field": path or "(body)",
+                out.append({"field": _path(trail) or "(body)",
                             "problem": f"nested too deep: at most {max_depth} levels of objects and lists"})
                 continue
             pairs = value.items() if isinstance(value, dict) else enumerate(value)
             for key, sub in pairs:
                 if isinstance(key, str) and not _utf8(key):
-                    out.append({"field": _join(path, repr(key)), "problem": "the key is not encodable as UTF-8 "
-                                                                           "(a lone surrogate)"})
+                    out.append({"field": _path((trail, repr(key))), "problem": "the key is not encodable as "
+                                                                              "UTF-8 (a lone surrogate)"})
                     continue
-                stack.append((sub, _join(path, key), depth + 1))
-        elif isinstance(value, float) and not math.isfinite(value):
-            out.append({"field": path or "(body)", "problem": "the number is out of range (not a finite "
-                                                              "64-bit float)"})
+                if isinstance(sub, (dict, list, float, int, str)):
+                    stack.append((sub, (trail, key), depth + 1))
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            out.append({"field": _path(trail) or "(body)", "problem": "the number is out of range (not a "
+                                                                      "finite 64-bit float)"})
         elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
-            out.append({"field": path or "(body)", "problem": "the integer does not fit in 64 bits"})
+            out.append({"field": _path(trail) or "(body)", "problem": "the integer does not fit in 64 bits"})
         elif isinstance(value, str) and not _utf8(value):
-            out.append({"field": path or "(body)", "problem": "the string is not encodable as UTF-8 "
-                                                              "(a lone surrogate)"})
+            out.append({"field": _path(trail) or "(body)", "problem": "the string is not encodable as UTF-8 "
+                                                                      "(a lone surrogate)"})
     return out
