@@ -12,10 +12,12 @@ order, and a refusal at any step stores nothing:
 Bodies are read and parsed here rather than by FastAPI's body parameters, so
 an unauthenticated caller never learns how its JSON was judged and a batch
 with one bad item is refused item by item, not whole. All handlers and these
-dependencies are `async`; what they ask of the database (a secret, a nonce, a
-batch to store, a heartbeat) runs on the threadpool, each call with a
+dependencies are `async`. The database work of the requests every kiosk makes
+all day (the secret and nonce of every request, storing a batch, a heartbeat,
+the config and catalog polls) runs on the threadpool, each call with a
 connection of the engine's pool, so the event loop keeps reading other
-requests meanwhile.
+requests meanwhile; the rarer routes (cases, fees, queues, documents) still
+ask the database from the event loop.
 """
 from __future__ import annotations
 

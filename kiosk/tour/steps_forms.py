@@ -50,7 +50,8 @@ def _open(d) -> None:
     _sim("idcard").remove_card()
     tile = next(t for t in d.app.home.ids.tiles.children if t.key == "forms")
     d.tap(tile)
-    _wait_panel(d, "choose", "the forms on offer")
+    # the first listing reads the catalog's forms; on a machine busy with the whole suite it took over 20 s
+    _wait_panel(d, "choose", "the forms on offer", timeout=90)
 
 
 def _choose(template: str):
