@@ -170,10 +170,12 @@ def _alembic_config(conn: Connection):
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
+    return _alembic_script().get_current_head()
 
-    cfg = _alembic_config(None)  # type: ignore[arg-type]
-    return ScriptDirectory.from_config(cfg).get_current_head()
+
+def _made_before_alembic(names: set[str]) -> bool:
+    """A platform database of the SQL-file schema (kiosk/central/migrations/): no Alembic revision yet."""
+    return "schema_migrations" in names and "alembic_version" not in names
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -186,10 +188,8 @@ def schema_state(engine: Engine) -> tuple[str | None, str, bool]:
     """(the database's revision, the code's, whether the database has no tables of ours at all)."""
     with engine.connect() as conn:
         names = set(inspect(conn).get_table_names())
-        empty = not (names - {"alembic_version"}) and "alembic_version" not in names
-        legacy = "schema_migrations" in names and "alembic_version" not in names
-        rev = current_revision(conn) if not legacy else "legacy"
-    return rev, head_revision(), empty
+        rev = "legacy" if _made_before_alembic(names) else current_revision(conn)
+    return rev, head_revision(), not names
 
 
 def migrate(engine: Engine) -> list[str]:
@@ -199,21 +199,16 @@ def migrate(engine: Engine) -> list[str]:
     its missing SQL files, then is marked at the baseline revision, which is
     the same schema."""
     from alembic import command
-    from alembic.script import ScriptDirectory
 
     applied: list[str] = []
     with engine.begin() as conn:
-        names = set(inspect(conn).get_table_names())
-        if "schema_migrations" in names and "alembic_version" not in names:
+        if _made_before_alembic(set(inspect(conn).get_table_names())):
             applied += _legacy_to_baseline(conn)
         before = current_revision(conn)
-        cfg = _alembic_config(conn)
-        command.upgrade(cfg, "head")
+        command.upgrade(_alembic_config(conn), "head")
         after = current_revision(conn)
     if before != after:
-        script = ScriptDirectory.from_config(cfg)
-        revs = [r.revision for r in script.iterate_revisions(after, before)]
-        applied += list(reversed(revs))
+        applied += reversed([r.revision for r in _alembic_script().iterate_revisions(after, before)])
     for name in applied:
         log.info("database migration applied: %s", name)
     return applied

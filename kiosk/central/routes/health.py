@@ -46,7 +46,7 @@ async def healthz(request: Request, db: DB):
 async def readyz(db: DB):
     head = database.head_revision()
     try:
-        rev, head, _ = database.schema_state(db.engine)
+        rev, _, _ = database.schema_state(db.engine)
     except Exception as exc:  # unreachable, refused, timed out: not ready, and why
         problem = str(database.explain_error(exc, db.url))
         return JSONResponse({"status": "unavailable", "schema_revision": None, "needed_revision": head,
