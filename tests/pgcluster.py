@@ -101,6 +101,13 @@ class PgCluster:
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
         return self
 
+    def restart(self) -> None:
+        """Stop the server (fast shutdown: every open connection is cut) and start it again on its data, port
+        and options, as an operator's restart of the database does."""
+        self._run(str(server_bin() / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
+                  "-m", "fast", "-w", "-t", str(START_TIMEOUT_S), "restart")
+        self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         """Stop the server by its process id (fast shutdown: SIGINT), waiting a bounded time."""
         if self.pid is None:

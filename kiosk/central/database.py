@@ -95,8 +95,22 @@ def open_engine(db: str | Path, *, pool_size: int = 5) -> Engine:
         engine = create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=BUSY_TIMEOUT_MS / 1000)
         _sqlite_pragmas(engine, path)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         pool_timeout=30, connect_args={"connect_timeout": 10})
+    # no pre-ping (a round trip with every checkout): after the server restarts, the first statement on a
+    # stale connection fails (503, which a kiosk retries) and SQLAlchemy then replaces the whole pool
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30,
+                         connect_args={"connect_timeout": 10})
+
+
+def open_unfenced_engine(db: str | Path, *, pool_size: int = 5) -> Engine | None:
+    """PostgreSQL: a second pool for writes a crash may forget (replay nonces, heartbeats), where each
+    statement commits on its own (no BEGIN and COMMIT round trips) and its commit does not wait for the
+    disk (synchronous_commit off, in the connection's options). SQLite: None (one engine serves all)."""
+    url = database_url(db)
+    if sqlite_path(url) is not None:
+        return None
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30,
+                         isolation_level="AUTOCOMMIT",
+                         connect_args={"connect_timeout": 10, "options": "-c synchronous_commit=off"})
 
 
 def _sqlite_pragmas(engine: Engine, path: Path) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import Connection, bindparam, exc as sa_exc, select, text
+from sqlalchemy import Connection, bindparam, exc as sa_exc, func, select, text
 
 from kiosk.central import database, pickup_intake
 from kiosk.central.database import prepare_private_file  # noqa: F401 (where it was)
@@ -39,6 +39,39 @@ MIGRATIONS = "kiosk.central.migrations"
 PRINCIPAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # the form of [kiosk] id
 MIN_SECRET = 16
 HEARTBEAT_KEEP_S = 30 * 86400
+_REMEMBER_NONCE = {dialect: database.insert(dialect, T.nonces)
+                   .values(principal=bindparam("principal"), nonce=bindparam("nonce"),
+                           expires_at=bindparam("expires_at"))
+                   .on_conflict_do_nothing(index_elements=["principal", "nonce"]).returning(T.nonces.c.nonce)
+                   for dialect in ("sqlite", "postgresql")}
+
+
+def _record_heartbeat_statements(dialect: str) -> list:
+    """Into the history, and as the kiosk's latest: on PostgreSQL one statement (the history's INSERT as a
+    common table expression of the latest's), one round trip."""
+    values = {c: bindparam(c) for c in ("kiosk_id", "received_at", "body")}
+    latest = database.insert(dialect, T.kiosk_status).values(**values)
+    latest = latest.on_conflict_do_update(index_elements=["kiosk_id"], set_={
+        "received_at": latest.excluded.received_at, "body": latest.excluded.body})
+    history = T.heartbeats.insert().values(**values)
+    if dialect == "postgresql":
+        return [latest.add_cte(history.cte("history"))]
+    return [history, latest]
+
+
+_RECORD_HEARTBEAT = {dialect: _record_heartbeat_statements(dialect) for dialect in ("sqlite", "postgresql")}
+_SECRET_OF = {"kiosk": select(T.kiosks.c.secret).where(T.kiosks.c.kiosk_id == bindparam("principal")),
+              "operator": select(T.operators.c.secret).where(T.operators.c.name == bindparam("principal"))}
+_BUNDLES_STORED = (select(func.max(T.config_bundles.c.version)).scalar_subquery(),
+                   select(func.count()).select_from(T.config_bundles).scalar_subquery())
+_GROUPS_AND_BUNDLES = select(T.kiosks.c.groups, *_BUNDLES_STORED).where(T.kiosks.c.kiosk_id == bindparam("kiosk_id"))
+_STORED = ("id", "seq", "kind", "occurred_at", "boot_id", "uptime_s", "data", "body_sha256")  # of an item's row
+_ROWS_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_PG_STORE = text(   # a batch's rows: [[id, seq, kind, occurred_at, boot_id, uptime_s, data, body_sha256], ...]
+    "INSERT INTO transactions (id, seq, kind, occurred_at, boot_id, uptime_s, data, body_sha256, kiosk_id, received_at)"
+    " SELECT r->>0, (r->>1)::bigint, r->>2, r->>3, r->>4, (r->>5)::double precision, r->>6, r->>7,"
+    " CAST(:kiosk_id AS text), CAST(:received_at AS double precision)"
+    " FROM json_array_elements(CAST(:rows AS json)) AS r ON CONFLICT (id) DO NOTHING RETURNING id")
 NONCE_SWEEP_S = 10
 HEARTBEAT_SWEEP_S = 60
 # what one item can make the database refuse without the database being at fault; anything else
@@ -96,8 +129,11 @@ class CentralDB:
         self.intake_hooks: list[Callable[[Connection, str, dict[str, Any], float], None]] = []
         self.engine = database.open_engine(path, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
+        self._unfenced_engine = database.open_unfenced_engine(path, pool_size=pool_size)
+        self._bundles: tuple[tuple, list[tuple[int, frozenset[str], str]]] = ((), [])   # see _bundle_targets
         self.applied_migrations: list[str] = []
         self._nonces_swept = self._heartbeats_swept = float("-inf")
+        self._unsealed: dict[str, tuple[str, str]] = {}   # owner -> (sealed as stored, plain): unsealed once
         try:
             if upgrade:
                 self.applied_migrations = database.migrate(self.engine)
@@ -119,6 +155,8 @@ class CentralDB:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._unfenced_engine is not None:
+            self._unfenced_engine.dispose()
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -129,6 +167,19 @@ class CentralDB:
     def reading(self):
         """A connection for reads (no write lock on SQLite)."""
         return database.reading(self.engine)
+
+    @contextmanager
+    def unfenced(self) -> Iterator[Connection]:
+        """For a request's bookkeeping that a database crash may forget (replay nonces, heartbeats): on
+        PostgreSQL each statement commits at once and does not wait for the disk
+        (database.open_unfenced_engine), two round trips fewer per transaction; on SQLite one write
+        transaction like any other."""
+        if self._unfenced_engine is None:
+            with self.begin() as conn:
+                yield conn
+        else:
+            with self._unfenced_engine.connect() as conn:
+                yield conn
 
     def _seal_plain_secrets(self) -> None:
         """Secrets stored in plain text by a platform before sealing existed: sealed in place, once."""
@@ -197,11 +248,32 @@ class CentralDB:
         return self._provision("operators", "name", name, secret, rotate)
 
     def secret_of(self, kind: str, principal: str) -> str | None:
-        stmt = (select(T.kiosks.c.secret).where(T.kiosks.c.kiosk_id == principal) if kind == "kiosk"
-                else select(T.operators.c.secret).where(T.operators.c.name == principal))
         with self.reading() as conn:
-            sealed = conn.execute(stmt).scalar()
-        return self.seal.unseal(sealed, f"{kind}:{principal}") if sealed is not None else None
+            return self._secret_of(conn, kind, principal)
+
+    def _secret_of(self, conn: Connection, kind: str, principal: str) -> str | None:
+        sealed = conn.execute(_SECRET_OF[kind], {"principal": principal}).scalar()
+        if sealed is None:
+            return None
+        owner = f"{kind}:{principal}"
+        known = self._unsealed.get(owner)   # the stored value is read every time: a new secret counts at once
+        if known is not None and known[0] == sealed:
+            return known[1]
+        plain = self.seal.unseal(sealed, owner)
+        self._unsealed[owner] = (sealed, plain)
+        return plain
+
+    def authenticate(self, kind: str, principal: str, verify: Callable[[str], None], nonce: str,
+                     expires_at: float) -> bool | None:
+        """A signed request's database work in one transaction: None when `principal` is not provisioned;
+        else `verify(secret)` (raising when the signature is wrong, and then nothing is recorded), and the
+        nonce recorded as remember_nonce does: False when it was already used."""
+        with self.unfenced() as conn:
+            secret = self._secret_of(conn, kind, principal)
+            if secret is None:
+                return None
+            verify(secret)
+            return self._remember_nonce(conn, f"{kind}:{principal}", nonce, expires_at)
 
     def kiosk_exists(self, kiosk_id: str) -> bool:
         with self.reading() as conn:
@@ -216,24 +288,21 @@ class CentralDB:
         """Record a nonce; False when it was already used (a replay), by this worker or another.
         Forgets nonces past their window, at most every NONCE_SWEEP_S (not a delete with every request).
 
-        On PostgreSQL the nonce's commit does not wait for the disk (synchronous_commit off, for this
-        transaction only): a database crash could forget the nonces of its last fraction of a second,
-        which lets a request captured then be replayed within its signature window, and every request
-        of the API is idempotent or refused when repeated (a batch answers duplicate, a bundle must be
-        newer, a case compares its body). What a request stores commits durably, as always."""
+        On PostgreSQL the nonce's commit does not wait for the disk (`unfenced`): a database crash could
+        forget the nonces of its last fraction of a second, which lets a request captured then be replayed
+        within its signature window, and every request of the API is idempotent or refused when repeated
+        (a batch answers duplicate, a bundle must be newer, a case compares its body). What a request
+        stores commits durably, as always."""
+        with self.unfenced() as conn:
+            return self._remember_nonce(conn, principal, nonce, expires_at)
+
+    def _remember_nonce(self, conn: Connection, principal: str, nonce: str, expires_at: float) -> bool:
         now = self.clock()
-        with self.begin() as conn:
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            if now - self._nonces_swept >= NONCE_SWEEP_S or now < self._nonces_swept:
-                conn.execute(T.nonces.delete().where(T.nonces.c.expires_at < now))
-                self._nonces_swept = now
-            stored = conn.execute(
-                database.insert(self.dialect, T.nonces)
-                .values(principal=principal, nonce=nonce, expires_at=expires_at)
-                .on_conflict_do_nothing(index_elements=["principal", "nonce"])
-                .returning(T.nonces.c.nonce)).first()
-        return stored is not None
+        if now - self._nonces_swept >= NONCE_SWEEP_S or now < self._nonces_swept:
+            conn.execute(T.nonces.delete().where(T.nonces.c.expires_at < now))
+            self._nonces_swept = now
+        return conn.execute(_REMEMBER_NONCE[self.dialect],
+                            {"principal": principal, "nonce": nonce, "expires_at": expires_at}).first() is not None
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -279,11 +348,18 @@ class CentralDB:
         """Store `items` (valid ones) with one statement; their results, in their order."""
         if not items:
             return []
-        cols = ("id", "seq", "kind", "occurred_at", "boot_id", "uptime_s", "data", "body_sha256")
-        rows = [{**{c: item.row[c] for c in cols}, "kiosk_id": kiosk_id, "received_at": now} for item in items]
-        inserted = set(conn.execute(
-            database.insert(self.dialect, T.transactions).on_conflict_do_nothing(index_elements=["id"])
-            .returning(T.transactions.c.id), rows).scalars())
+        if self.dialect == "postgresql":
+            # the rows as one JSON parameter: the statement's text is the same for every batch, so the driver
+            # and the server parse and plan it once per connection, not once per batch as a VALUES list of
+            # 100 rows; and one JSON text is encoded in C, where arrays of text are escaped value by value
+            rows = _ROWS_JSON.encode([[item.row[c] for c in _STORED] for item in items])
+            inserted = set(conn.execute(_PG_STORE, {"rows": rows, "kiosk_id": kiosk_id, "received_at": now}).scalars())
+        else:
+            rows = [{**{c: item.row[c] for c in _STORED}, "kiosk_id": kiosk_id, "received_at": now}
+                    for item in items]
+            inserted = set(conn.execute(
+                database.insert(self.dialect, T.transactions).on_conflict_do_nothing(index_elements=["id"])
+                .returning(T.transactions.c.id), rows).scalars())
         t = T.transactions
         # what each id not inserted now is stored as; an id inserted now that comes again in this batch is
         # compared with its first item
@@ -391,24 +467,45 @@ class CentralDB:
             return self._newest_config_for(conn, kiosk_id, body)
 
     def _newest_config_for(self, conn: Connection, kiosk_id: str, body: bool) -> dict[str, Any] | None:
+        """One query (the kiosk's groups, and which bundles are stored), then the bundles' targets as this
+        worker holds them, read again only when a bundle was added."""
         b = T.config_bundles
-        groups = conn.execute(select(T.kiosks.c.groups).where(T.kiosks.c.kiosk_id == kiosk_id)).scalar()
+        row = conn.execute(_GROUPS_AND_BUNDLES, {"kiosk_id": kiosk_id}).first()
+        if row is None:   # no such kiosk (an operator asking): its name alone
+            groups, stored = None, tuple(conn.execute(select(*_BUNDLES_STORED)).first())
+        else:
+            groups, stored = row[0], tuple(row[1:])
         names = {kiosk_id, *(json.loads(groups) if groups else [])}
-        for row in conn.execute(select(b.c.version, b.c.targets, b.c.sha256).order_by(b.c.version.desc())).mappings():
-            if names.intersection(json.loads(row["targets"])):
-                found = dict(row)
+        for version, targets, sha256 in self._bundle_targets(conn, stored):
+            if not names.isdisjoint(targets):
+                found = {"version": version, "targets": json.dumps(sorted(targets)), "sha256": sha256}
                 if body:
-                    found["body"] = conn.execute(select(b.c.body).where(b.c.version == row["version"])).scalar()
+                    found["body"] = conn.execute(select(b.c.body).where(b.c.version == version)).scalar()
                 return found
         return None
+
+    def _bundle_targets(self, conn: Connection, stored: tuple) -> list[tuple[int, frozenset[str], str]]:
+        """(version, targets, sha256) of every bundle, newest first, as of `stored` (the newest version and
+        the count: bundles are only added, and two added at once may commit out of order, hence the count)."""
+        held, bundles = self._bundles
+        if held != stored:
+            b = T.config_bundles
+            bundles = [(r.version, frozenset(json.loads(r.targets)), r.sha256) for r in conn.execute(
+                select(b.c.version, b.c.targets, b.c.sha256).order_by(b.c.version.desc()))]
+            self._bundles = (stored, bundles)
+        return bundles
 
     def config_body(self, version: int) -> bytes | None:
         with self.reading() as conn:
             return conn.execute(select(T.config_bundles.c.body).where(T.config_bundles.c.version == version)).scalar()
 
     def heartbeat_and_config(self, kiosk_id: str, body: str) -> tuple[float, int | None]:
-        """Record a heartbeat; (when, the newest config version for the kiosk), for its answer."""
-        with self.begin() as conn:   # one connection and transaction for the kiosk's most frequent request
+        """Record a heartbeat; (when, the newest config version for the kiosk), for its answer.
+
+        On PostgreSQL its statements commit at once, not waiting for the disk (`unfenced`, as a nonce's):
+        a database crash may forget the last fraction of a second of heartbeats, reports of a state that
+        the next one, a minute later, reports again; nothing a kiosk counts as delivered is in them."""
+        with self.unfenced() as conn:   # one connection for the kiosk's most frequent request
             at = self._record_heartbeat(conn, kiosk_id, body)
             newest = self._newest_config_for(conn, kiosk_id, False)
         return at, newest["version"] if newest else None
@@ -423,11 +520,8 @@ class CentralDB:
         """The heartbeat into the history and as the kiosk's latest; history past HEARTBEAT_KEEP_S is
         forgotten, at most every HEARTBEAT_SWEEP_S (not a delete with every heartbeat)."""
         now = self.clock()
-        ins = database.insert(self.dialect, T.kiosk_status).values(kiosk_id=kiosk_id, received_at=now, body=body)
-        conn.execute(T.heartbeats.insert().values(kiosk_id=kiosk_id, received_at=now, body=body))
-        conn.execute(ins.on_conflict_do_update(index_elements=["kiosk_id"],
-                                               set_={"received_at": ins.excluded.received_at,
-                                                     "body": ins.excluded.body}))
+        for stmt in _RECORD_HEARTBEAT[self.dialect]:
+            conn.execute(stmt, {"kiosk_id": kiosk_id, "received_at": now, "body": body})
         if now - self._heartbeats_swept >= HEARTBEAT_SWEEP_S or now < self._heartbeats_swept:
             conn.execute(T.heartbeats.delete().where(T.heartbeats.c.received_at < now - HEARTBEAT_KEEP_S))
             self._heartbeats_swept = now

@@ -151,6 +151,10 @@ UNAUTHENTICATED = ("the signature does not match a provisioned secret for this p
                    "(or X-Operator-Id), the secret, and that the signed path, query and body are the ones sent")
 
 
+class OutsideWindow(Exception):
+    """The request's X-Timestamp is too far from the server's clock (found once its principal is known)."""
+
+
 class Signed:
     """Dependency: authenticate the request (401), then check the caller's kind may use the endpoint (403)."""
 
@@ -177,25 +181,30 @@ class Signed:
             claimed = auth.parse_headers(request.headers, operator=operator)
         except auth.AuthError as exc:
             raise refuse(f"{exc} (see docs/central-api.md, authentication)", str(exc)) from None
-        # database work runs on the threadpool, not the event loop: a heartbeat is not kept waiting behind
-        # a batch being stored by the same worker
-        secret = await run_in_threadpool(db.secret_of, kind, claimed.principal)
-        if secret is None:
-            raise refuse(UNAUTHENTICATED, f"{kind} {claimed.principal!r} is not provisioned")
         path_qs = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         query = request.scope.get("query_string", b"").decode("latin-1")
         if query:
             path_qs += "?" + query
-        if abs(now - claimed.timestamp) > auth.WINDOW_S:
+
+        def verify(secret: str) -> None:
+            if abs(now - claimed.timestamp) > auth.WINDOW_S:
+                raise OutsideWindow()
+            auth.verify(secret, claimed, request.method, path_qs, now=now)  # the body is checked as it is read
+
+        # the secret, the signature and the nonce in one transaction on the threadpool, not on the event
+        # loop: a heartbeat is not kept waiting behind a batch being stored by the same worker
+        try:
+            fresh = await run_in_threadpool(db.authenticate, kind, claimed.principal, verify, claimed.nonce,
+                                            claimed.timestamp + auth.WINDOW_S)
+        except OutsideWindow:
             raise refuse(f"X-Timestamp {claimed.timestamp} is more than {auth.WINDOW_S} s from the server's clock "
                          f"({int(now)}): set the clock (NTP) and sign each request when it is sent",
-                         "timestamp outside the window", details=[{"server_time": int(now)}])
-        try:
-            auth.verify(secret, claimed, request.method, path_qs, now=now)  # the body is checked as it is read
+                         "timestamp outside the window", details=[{"server_time": int(now)}]) from None
         except auth.AuthError as exc:
             raise refuse(UNAUTHENTICATED, str(exc)) from None
-        if not await run_in_threadpool(db.remember_nonce, f"{kind}:{claimed.principal}", claimed.nonce,
-                                       claimed.timestamp + auth.WINDOW_S):
+        if fresh is None:
+            raise refuse(UNAUTHENTICATED, f"{kind} {claimed.principal!r} is not provisioned")
+        if not fresh:
             raise refuse("this X-Nonce was already used: a replayed request; every request needs a new nonce",
                          "nonce already used (replay)")
         if kind not in self.kinds:

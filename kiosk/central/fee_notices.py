@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 HALL_TZ = timezone(timedelta(hours=8))   # a notice's due date is a day of the hall's calendar (China)
 DEMO_ISSUER = "kiosk.central.fee_issuer:demo"
 MAX_ATTEMPTS_LOGGED = 3
+APPLY_EVERY_S = 10   # after_batch: the longest a payment another worker stored waits to be applied
 
 
 class IssuerUnavailable(Exception):
@@ -148,6 +149,8 @@ class FeeDesk:
         self.issuer = issuer
         self.receipt_base_url = receipt_base_url
         self.hall_of = hall_of      # the hall the platform's queue system places a kiosk in (kiosk/central/queues.py)
+        self._left = False          # the last apply left payments to ask the issuer about again
+        self._applied_at = float("-inf")
 
     def halls(self, kiosk_id: str) -> list[str]:
         """The halls a kiosk takes notices of: the one the queue system places it in, and its fleet groups."""
@@ -183,13 +186,24 @@ class FeeDesk:
                 "receipt_base_url": self.receipt_base_url or base_url.rstrip("/") + "/r/"}
 
     # -- payments reported by kiosks -------------------------------------------------------------------
+    def after_batch(self, kinds_stored: set[str]) -> int:
+        """apply() after a batch is committed, when there may be something to apply: the batch stored a
+        payment or refund, the last apply left payments to ask again, or APPLY_EVERY_S has passed (the rows
+        another worker stored and did not live to apply). Not a query of fee_payments with every batch."""
+        now = self.db.clock()
+        if (self._left or not kinds_stored.isdisjoint(("payment", "refund"))
+                or not 0 <= now - self._applied_at < APPLY_EVERY_S):
+            self._applied_at = now
+            return self.apply()
+        return 0
+
     def apply(self) -> int:
         """Apply what is due (see the module docstring); returns how many rows changed.
 
         Another worker may apply the same row at the same time (the issuer is idempotent on the payment):
         each row's outcome is written only while the row is still in the state it was read in, so one of
         them writes it; the other leaves it be (see `_lost`)."""
-        changed = 0
+        changed, left = 0, False
         with self.db.reading() as conn:
             rows = conn.execute(text(
                 "SELECT * FROM fee_payments WHERE state = 'received' OR (refund_id IS NOT NULL"
@@ -203,6 +217,7 @@ class FeeDesk:
                             " WHERE transaction_id = :id AND state = :was",
                             {"error": str(exc)[:300], "now": self.db.clock(), "id": row["transaction_id"],
                              "was": row["state"]})
+                left = True
                 if row["attempts"] < MAX_ATTEMPTS_LOGGED:
                     log.warning("fee payment %s of notice %s: the issuer cannot be asked now (%s); tried again "
                                 "with the next request", row["reference"], row["fee_notice"], exc)
@@ -224,6 +239,7 @@ class FeeDesk:
             else:
                 log.info("fee payment %s from kiosk %s: notice %s %s", row["reference"], row["kiosk_id"],
                          row["fee_notice"], state)
+        self._left = left
         return changed
 
     def _settle(self, row) -> tuple[str, str | None, dict[str, Any] | None]:

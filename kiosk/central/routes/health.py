@@ -7,6 +7,8 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from starlette.concurrency import run_in_threadpool
 
 from kiosk import __version__
 from kiosk.central import database, metrics
@@ -41,12 +43,23 @@ async def healthz(request: Request, db: DB):
     return await health(request, db)
 
 
+def _schema_state(engine):
+    try:
+        return database.schema_state(engine)
+    except sa_exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        # a pooled connection the database cut when it restarted is no sign of unreadiness: asked again, on
+        # a new connection (SQLAlchemy has replaced the pool)
+        return database.schema_state(engine)
+
+
 @router.get("/readyz", response_model=Ready, responses={503: {"model": Ready}}, tags=["platform"],
             summary="Ready: the database answers and its schema is the one this platform needs (else 503)")
 async def readyz(db: DB):
     head = database.head_revision()
     try:
-        rev, _, _ = database.schema_state(db.engine)
+        rev, _, _ = await run_in_threadpool(_schema_state, db.engine)   # not on the event loop
     except Exception as exc:  # unreachable, refused, timed out: not ready, and why
         problem = str(database.explain_error(exc, db.url))
         return JSONResponse({"status": "unavailable", "schema_revision": None, "needed_revision": head,

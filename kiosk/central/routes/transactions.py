@@ -47,18 +47,24 @@ async def post_transactions(request: Request, db: DB,
                             caller: Caller = Depends(Signed("kiosk", limit="transactions"))):
     # checking and storing a batch is CPU work: on the threadpool, one batch at a time in this worker (more
     # at once only take turns at the interpreter lock, slower in all), while heartbeats and polls go on
-    async with request.app.state.intake_turn:
-        try:
-            kiosk_id, items = await run_in_threadpool(
-                lambda: intake.check_batch(parse_json(request, caller.body, check=False)))
-        except intake.EnvelopeError as exc:
-            raise ApiError(422, "invalid", f"the batch is not usable: {exc}", exc.details) from None
+    fees = request.app.state.fees
+
+    def check_and_store():
+        kiosk_id, items = intake.check_batch(parse_json(request, caller.body, check=False))
         own_kiosk(caller, kiosk_id)
         started = time.perf_counter()
-        results = await run_in_threadpool(db.store_batch, kiosk_id, items)
-    request.app.state.metrics.batch(results, time.perf_counter() - started)
-    # payments of fee notices among them, now that they are committed (and any an unreachable issuer left)
-    await run_in_threadpool(request.app.state.fees.apply)
+        results = db.store_batch(kiosk_id, items)
+        took = time.perf_counter() - started
+        # payments of fee notices among them, now that they are committed (and any an unreachable issuer left)
+        fees.after_batch({item.row["kind"] for item, r in zip(items, results) if r["status"] == "accepted"})
+        return kiosk_id, results, took
+
+    async with request.app.state.intake_turn:
+        try:
+            kiosk_id, results, took = await run_in_threadpool(check_and_store)
+        except intake.EnvelopeError as exc:
+            raise ApiError(422, "invalid", f"the batch is not usable: {exc}", exc.details) from None
+    request.app.state.metrics.batch(results, took)
     rejected = [r for r in results if r["status"] == "rejected"]
     if rejected:
         log.warning("kiosk %s: %d of %d items rejected, first: %s", kiosk_id, len(rejected), len(results),
