@@ -13,8 +13,9 @@ Usage: bench/fleet.py [--engine sqlite|postgresql|both] [--kiosks N] [--batch N]
 
 Each kiosk is provisioned with its own secret in-process (`CentralDB.add_kiosk`, on the `--db` the server
 then uses), in the fleet group a signed config bundle targets; the demo catalog is loaded. The platform
-runs as a `kiosk central --workers N` subprocess on a free loopback port (PostgreSQL: a private server of
-tests/pgcluster.py, stopped at the end). Every request is signed as the kiosk's client signs it
+runs as a `kiosk central --workers N --no-access-log` subprocess (as docs/deploy.md runs it for a city or
+a province) on a free loopback port (PostgreSQL: a private server of tests/pgcluster.py, stopped at the
+end). Every request is signed as the kiosk's client signs it
 (kiosk/wire/auth.py `sign`, fresh nonce and timestamp each time, the client's headers), on the kiosk's own
 HTTP/1.1 keep-alive connection (reopened after 4 s idle, as its requests.Session finds it closed), by a small
 asyncio client (no dependency beyond the venv's; 10-20 % of one core at 2,000-5,000 transactions/s, shown
@@ -691,7 +692,7 @@ def start_server(work: Path, db: str, key_file: Path, workers: int) -> tuple[sub
     port = free_port()
     log = (work / "central.log").open("wb")
     proc = subprocess.Popen([str(KIOSK), "central", "--host", "127.0.0.1", "--port", str(port), "--db", db,
-                             "--key-file", str(key_file), "--workers", str(workers)],
+                             "--key-file", str(key_file), "--workers", str(workers), "--no-access-log"],
                             stdout=subprocess.DEVNULL, stderr=log, cwd=work)
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:

@@ -48,6 +48,9 @@ def register(sub) -> None:
                    "made 0600 on first start)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="serve with N worker processes (PostgreSQL; a dead worker is replaced; default 1)")
+    p.add_argument("--no-access-log", dest="access_log", action="store_false",
+                   help="no line per request in the log (a platform for hundreds of kiosks: the requests are "
+                        "counted in /metrics instead; refusals and errors are logged as always)")
     p.add_argument("--hash-key", metavar="K", help=f"the deployment's holder hash key, for posted cases (else "
                                                    f"${ENV_HASH_KEY}, else [privacy] hash_key of the kiosk config)")
     p.add_argument("--notice-key", metavar="PATH", help="the notifier's private key (default notice.key beside the "
@@ -253,7 +256,7 @@ def run_server(ctx) -> int:
     try:
         page_key = _notice_key(ctx)
         options = {"host": args.host, "port": args.port, "log_config": None, "server_header": False,
-                   "timeout_graceful_shutdown": 10, **tls}
+                   "timeout_graceful_shutdown": 10, "access_log": args.access_log, **tls}
         if args.workers > 1:
             # each worker builds its own app and engine from these arguments (worker_app); nothing a worker
             # needs is held in another's memory: nonces, counts and state are in the database
