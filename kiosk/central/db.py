@@ -38,7 +38,7 @@ DEFAULT_DB = Path("var/central.db")
 MIGRATIONS = "kiosk.central.migrations"
 PRINCIPAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # the form of [kiosk] id
 MIN_SECRET = 16
-HEARTBEAT_KEEP_S = 30 * 86400
+HEARTBEAT_KEEP_S = 30 * 86400   # the default of [central] heartbeat_history_days
 _REMEMBER_NONCE = {dialect: database.insert(dialect, T.nonces)
                    .values(principal=bindparam("principal"), nonce=bindparam("nonce"),
                            expires_at=bindparam("expires_at"))
@@ -133,6 +133,7 @@ class CentralDB:
         self._bundles: tuple[tuple, list[tuple[int, frozenset[str], str]]] = ((), [])   # see _bundle_targets
         self.applied_migrations: list[str] = []
         self._nonces_swept = self._heartbeats_swept = float("-inf")
+        self.heartbeat_keep_s = HEARTBEAT_KEEP_S
         self._unsealed: dict[str, tuple[str, str]] = {}   # owner -> (sealed as stored, plain): unsealed once
         try:
             if upgrade:
@@ -517,13 +518,13 @@ class CentralDB:
             return self._record_heartbeat(conn, kiosk_id, body)
 
     def _record_heartbeat(self, conn: Connection, kiosk_id: str, body: str) -> float:
-        """The heartbeat into the history and as the kiosk's latest; history past HEARTBEAT_KEEP_S is
+        """The heartbeat into the history and as the kiosk's latest; history older than heartbeat_keep_s is
         forgotten, at most every HEARTBEAT_SWEEP_S (not a delete with every heartbeat)."""
         now = self.clock()
         for stmt in _RECORD_HEARTBEAT[self.dialect]:
             conn.execute(stmt, {"kiosk_id": kiosk_id, "received_at": now, "body": body})
         if now - self._heartbeats_swept >= HEARTBEAT_SWEEP_S or now < self._heartbeats_swept:
-            conn.execute(T.heartbeats.delete().where(T.heartbeats.c.received_at < now - HEARTBEAT_KEEP_S))
+            conn.execute(T.heartbeats.delete().where(T.heartbeats.c.received_at < now - self.heartbeat_keep_s))
             self._heartbeats_swept = now
         return now
 

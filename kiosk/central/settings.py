@@ -1,7 +1,8 @@
 """The platform's own settings: `central.toml` beside its database (or `--settings PATH`), optional.
 
-`[central]` (only read from a file given with `--settings`, since the default file is found beside the
-database) names the database (`database = "postgresql://…"`) and the sealing key's file (`key_file`).
+`[central]` names the database (`database = "postgresql://…"`) and the sealing key's file (`key_file`), both
+only read from a file given with `--settings` (the default file is found beside the database), and how
+many days of heartbeats the platform keeps (`heartbeat_history_days`, 30).
 
 `[queues]` (optional) names a hall's own queue system (kiosk/central/queues.py). `[fees]`: the fee-notice
 system the platform asks (its plug-in, `issuer`, and the public address of the e-receipt pages;
@@ -93,6 +94,9 @@ class CentralSettings(BaseModel):
     database: Annotated[str, Field(min_length=1, description="a SQLite file, sqlite:///PATH or "
                                                              "postgresql://user@host[:port]/name")] | None = None
     key_file: Annotated[str, Field(min_length=1)] | None = None
+    # a kiosk's heartbeat every minute is 1,440 rows a day: a province of 20,000 kiosks keeps ~29 million
+    # a day, so it may keep fewer days than a hall
+    heartbeat_history_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
 
 class PlatformSettings(BaseModel):

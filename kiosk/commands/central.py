@@ -312,6 +312,7 @@ def _build_app(ctx, db, page_key):
         key, key_source = hash_key(ctx)
     except ConfigError as exc:  # everything but posting cases works without it
         key, key_source = None, f"nowhere: {exc}; POST /api/v1/cases answers 503 until it is given"
+    db.heartbeat_keep_s = _platform_settings(ctx)[1].central.heartbeat_history_days * 86400
     app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db), **_fee_options(ctx, db))
     return app, key_source
 
