@@ -7,7 +7,7 @@
 PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed
-PO     := $(wildcard kiosk/locale/*/LC_MESSAGES/kiosk.po)
+PO     := $(wildcard kiosk/locale/*/LC_MESSAGES/*.po)
 MO     := $(PO:.po=.mo)
 PINYIN := kiosk/core/input/pinyin.sqlite
 
@@ -23,6 +23,8 @@ $(STAMP): pyproject.toml setup.py scripts/system-packages.sh
 
 # the UI reads the .mo with the standard library and refuses one older than its .po
 kiosk/locale/%/LC_MESSAGES/kiosk.mo: kiosk/locale/%/LC_MESSAGES/kiosk.po $(STAMP)
+	$(VENV)/bin/python -m kiosk.i18n compile $*
+kiosk/locale/%/LC_MESSAGES/console.mo: kiosk/locale/%/LC_MESSAGES/console.po $(STAMP)
 	$(VENV)/bin/python -m kiosk.i18n compile $*
 
 # the keyboard's pinyin index, derived from jieba's dictionary and pypinyin (not in git); built

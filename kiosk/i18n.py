@@ -28,6 +28,9 @@ from typing import Callable
 LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
 DOMAIN = "kiosk"
+# every catalog the package carries: the kiosk's citizen-facing text, and the platform's console
+# (kiosk/central/console/), each compiled from its own .po
+DOMAINS = (DOMAIN, "console")
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 COMPILE_COMMAND = ("`make setup` in the source tree (it runs `python -m kiosk.i18n compile`); "
                    "on an installed kiosk, scripts/install-kiosk.sh again")
@@ -50,12 +53,12 @@ def _known(lang: str) -> str:
     return lang
 
 
-def po_path(lang: str, locale_dir: Path | None = None) -> Path:
-    return (locale_dir or LOCALE_DIR) / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(lang: str, locale_dir: Path | None = None, domain: str = DOMAIN) -> Path:
+    return (locale_dir or LOCALE_DIR) / lang / "LC_MESSAGES" / f"{domain}.po"
 
 
-def mo_path(lang: str, locale_dir: Path | None = None) -> Path:
-    return po_path(lang, locale_dir).with_suffix(".mo")
+def mo_path(lang: str, locale_dir: Path | None = None, domain: str = DOMAIN) -> Path:
+    return po_path(lang, locale_dir, domain).with_suffix(".mo")
 
 
 def _newer(po: Path, mo: Path) -> bool:
@@ -63,9 +66,9 @@ def _newer(po: Path, mo: Path) -> bool:
     return po.exists() and po.stat().st_mtime_ns > mo.stat().st_mtime_ns
 
 
-def checked_mo(lang: str) -> Path:
+def checked_mo(lang: str, domain: str = DOMAIN) -> Path:
     """The .mo of `lang`; CatalogError, naming the file and the fix, if it is missing or stale."""
-    mo, po = mo_path(_known(lang)), po_path(lang)
+    mo, po = mo_path(_known(lang), domain=domain), po_path(lang, domain=domain)
     if not mo.exists():
         raise CatalogError(f"{mo} is missing: compile the catalogs with {COMPILE_COMMAND}")
     if _newer(po, mo):
@@ -163,8 +166,8 @@ def format_clock(moment: _dt.datetime | _dt.time) -> str:
 
 def compile_catalogs(langs: tuple[str, ...] | list[str] = LANGUAGES, *, out_dir: Path | None = None,
                      only_stale: bool = False) -> list[Path]:
-    """Compile each language's .po to its .mo (in `out_dir`, by default beside the .po); the
-    .mo files written. A set-up and build step: it needs Babel, which the UI never loads."""
+    """Compile each language's .po files (one per domain) to their .mo (in `out_dir`, by default beside the
+    .po); the .mo files written. A set-up and build step: it needs Babel, which the UI never loads."""
     try:
         from babel.messages.mofile import write_mo
         from babel.messages.pofile import read_po
@@ -172,12 +175,12 @@ def compile_catalogs(langs: tuple[str, ...] | list[str] = LANGUAGES, *, out_dir:
         raise CatalogError(f"compiling the catalogs needs Babel ({exc}): run `make setup` in the "
                            "source tree; an installed kiosk's wheel carries them compiled") from exc
     written = []
-    for lang in langs:
-        po, mo = po_path(_known(lang)), mo_path(lang, out_dir)
+    for lang, domain in ((lang, domain) for lang in langs for domain in DOMAINS):
+        po, mo = po_path(_known(lang), domain=domain), mo_path(lang, out_dir, domain)
         if only_stale and mo.exists() and not _newer(po, mo):
             continue
         with po.open("rb") as f:
-            messages = read_po(f, locale=lang, domain=DOMAIN)
+            messages = read_po(f, locale=lang, domain=domain)
         mo.parent.mkdir(parents=True, exist_ok=True)
         part = mo.with_name(f".{mo.name}.{os.getpid()}")
         with part.open("wb") as f:

@@ -14,6 +14,7 @@ packages=(
   poppler-utils           # pdfinfo / pdftoppm: page counts and previews of documents
   socat                   # pty pairs for attaching simulators like real serial devices
   chromium                # web pages (the applicant's pickup page) are tested in a real headless browser
+  chromium-driver         # chromedriver: the console's tests drive that chromium through Selenium
   zbar-tools              # zbarimg: reads the QR code back from the page's screenshot in tests
   libzinnia0 tegaki-zinnia-simplified-chinese   # handwriting recognition on the forms' writing pad
   systemd                 # systemd-sysusers: checks the installer's declarations of the kiosk's users

@@ -42,6 +42,7 @@ def pytest_sessionstart(session):
     compile_catalogs(only_stale=True)
 
 
+@pytest.hookimpl(tryfirst=True)   # before pytest-xdist's, which reads the group marker into the node id
 def pytest_collection_modifyitems(config, items):
     """`make test` (scripts/run-tests.sh) runs the Kivy window's tests (tests/ui, marker `ui`) in a
     process of their own, beside the rest on a few processes (pytest-xdist, `--dist loadgroup`),

@@ -72,7 +72,8 @@ def locale_copy(tmp_path, monkeypatch) -> Path:
     """The .po files alone, in a locale folder the module reads instead of its own."""
     for lang in i18n.LANGUAGES:
         i18n.po_path(lang, tmp_path).parent.mkdir(parents=True)
-        shutil.copy2(i18n.po_path(lang), i18n.po_path(lang, tmp_path))
+        for domain in i18n.DOMAINS:
+            shutil.copy2(i18n.po_path(lang, domain=domain), i18n.po_path(lang, tmp_path, domain))
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
     monkeypatch.setattr(i18n, "_catalogs", {})
     return tmp_path
@@ -80,7 +81,7 @@ def locale_copy(tmp_path, monkeypatch) -> Path:
 
 def test_the_compile_command_writes_each_mo_that_gettext_then_reads(locale_copy, capsys):
     assert i18n.main(["compile"]) == 0
-    assert capsys.readouterr().out.count("compiled ") == len(i18n.LANGUAGES)
+    assert capsys.readouterr().out.count("compiled ") == len(i18n.LANGUAGES) * len(i18n.DOMAINS)
     assert i18n.catalog("zh_CN").gettext("More time") == "延长时间"
     assert i18n.catalog("en").gettext("More time") == "More time"
     assert i18n.main([]) == 2 and i18n.main(["compile", "fr"]) == 1

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from kiosk import __version__
 from kiosk.central import errors, fee_intake, metrics, openapi, pickup_page, routes
 from kiosk.central.cases import CaseBook
+from kiosk.central.console import views as console
 from kiosk.central.code_payments import DemoAcquirer
 from kiosk.central.db import CentralDB
 from kiosk.central.fee_notices import FeeDesk, FeeNoticeIssuer
@@ -55,6 +56,7 @@ def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519
     errors.install(app)
     for router in routes.ROUTERS:
         app.include_router(router)
+    console.install(app)   # /console: the operators' and hall staff's pages (kiosk/central/console/)
     openapi.install(app, routes.BODIES)
     app.state.intake_turn = asyncio.Semaphore(1)   # one batch checked and stored at a time per worker
     app.state.metrics = metrics.PlatformMetrics()

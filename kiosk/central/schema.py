@@ -409,3 +409,67 @@ queue_clock = Table(
     Column("id", Integer, CheckConstraint("id = 1"), primary_key=True, autoincrement=False),
     Column("offset_s", Double, nullable=False),
 )
+
+# --- the console (kiosk/central/console/) ------------------------------------------------------------------
+
+# people who sign in to the console; the kiosks and operators above sign requests instead
+console_users = Table(
+    "console_users", metadata,
+    Column("name", Text, primary_key=True),
+    Column("password_hash", Text, nullable=False),   # Argon2id (argon2-cffi), salt and parameters included
+    Column("role", Text, CheckConstraint("role IN ('operator', 'staff', 'auditor')"), nullable=False),
+    Column("hall", Text),                            # staff: the one hall they see; NULL for the others
+    Column("created_at", Time, nullable=False),
+    Column("disabled_at", Time),
+)
+
+console_sessions = Table(
+    "console_sessions", metadata,
+    Column("token_sha256", Text, primary_key=True),  # the cookie's token is never stored, only its hash
+    Column("user_name", Text, ForeignKey("console_users.name", ondelete="CASCADE"), nullable=False),
+    Column("csrf", Text, nullable=False),            # the token every form of this session carries
+    Column("created_at", Time, nullable=False),
+    Column("seen_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False),
+    Index("console_sessions_by_expiry", "expires_at"),
+)
+
+# failed sign-ins per account name and per address, for throttling: `failures` within the window that
+# began at `since`
+console_login_failures = Table(
+    "console_login_failures", metadata,
+    Column("key", Text, primary_key=True),           # "user:NAME" | "addr:IP"
+    Column("failures", Int, nullable=False),
+    Column("since", Time, nullable=False),
+)
+
+console_audit = Table(
+    "console_audit", metadata,
+    _rowid(),
+    Column("at", Time, nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("action", Text, nullable=False),          # "alarm.acknowledge", "user.add", "login", ...
+    Column("target", Text, nullable=False, server_default=text("''")),
+    Column("detail", Text, nullable=False, server_default=text("'{}'")),   # JSON object
+    Index("console_audit_by_time", "at"),
+)
+
+# one row per fault a kiosk raised (its `alarm` transaction with state "raised"), cleared by the
+# transaction that clears it, acknowledged by a person in the console
+alarms = Table(
+    "alarms", metadata,
+    Column("raised_id", Text, primary_key=True),     # the raising transaction's id
+    Column("kiosk_id", Text, nullable=False),
+    Column("device", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("severity", Text, nullable=False),        # warning | fault
+    Column("detail", Text),
+    Column("raised_at", Time, nullable=False),       # from the kiosk's occurred_at
+    Column("cleared_at", Time),
+    Column("cleared_id", Text),
+    Column("acked_by", Text),
+    Column("acked_at", Time),
+    Column("ack_note", Text),
+    Index("alarms_open", "cleared_at", "raised_at"),
+    Index("alarms_by_kiosk", "kiosk_id", "raised_at"),
+)

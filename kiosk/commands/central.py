@@ -90,6 +90,27 @@ def register(sub) -> None:
     add_json(q)
     q.set_defaults(handler=run_add_operator, needs_config=False)
 
+    q = cs.add_parser("add-user", help="make an account of the console (/console) for a person",
+                      description="Asks for the password twice on a terminal; --password-stdin reads it from one line "
+                                  "of standard input instead (never from the command line, where others can read it).")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("--role", required=True, choices=("operator", "staff", "auditor"),
+                   help="operator: everything; staff: one hall, read, acknowledge alarms, follow up ratings; "
+                        "auditor: read everything, change nothing")
+    q.add_argument("--hall", metavar="CODE", help="the hall a staff account belongs to (its code, as in "
+                                                  "`kiosk central` halls)")
+    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    q.add_argument("--replace", action="store_true", help="set the password, role and hall of an existing account "
+                                                         "(its sessions end)")
+    db_option(q)
+    add_json(q)
+    q.set_defaults(handler=run_add_user, needs_config=False)
+
+    q = cs.add_parser("users", help="the console's accounts")
+    db_option(q)
+    add_json(q)
+    q.set_defaults(handler=run_users, needs_config=False)
+
     def notify_options(q, settings: bool = True):
         q.add_argument("--notice-key", default=argparse.SUPPRESS, metavar="PATH",
                        help="the notifier's private key (default notice.key beside the database)")
@@ -526,6 +547,68 @@ def run_add_kiosk(ctx) -> int:
 
 def run_add_operator(ctx) -> int:
     return _provision(ctx, "operator")
+
+
+def _new_password(args) -> str | None:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        print("kiosk: central add-user: no terminal to ask the password on: give it on standard input with "
+              "--password-stdin", file=sys.stderr)
+        return None
+    first = getpass.getpass(f"password for {args.name} (at least 10 characters): ")
+    if getpass.getpass("the same password again: ") != first:
+        print("kiosk: central add-user: the two passwords differ; nothing was changed", file=sys.stderr)
+        return None
+    return first
+
+
+def run_add_user(ctx) -> int:
+    from kiosk.central.console import accounts
+
+    args = ctx.args
+    try:   # the name, role and hall first: no password is asked for an account that cannot be made
+        accounts.check_new_account(args.name, "x" * accounts.MIN_PASSWORD, args.role, args.hall)
+    except accounts.AccountError as exc:
+        print(f"kiosk: central add-user: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    password = _new_password(args)
+    if password is None:
+        return EXIT_USAGE
+    with _db(ctx) as db:
+        try:
+            with db.begin() as conn:
+                created = accounts.add_user(conn, db.clock(), args.name, password, args.role, args.hall,
+                                            by=f"cli:{getpass_user()}", replace=args.replace)
+        except accounts.AccountError as exc:
+            print(f"kiosk: central add-user: {exc}", file=sys.stderr)
+            return EXIT_FAILED if "already exists" in str(exc) else EXIT_USAGE
+    ctx.emit({"user": args.name, "role": args.role, "hall": args.hall, "created": created},
+             f"console account {args.name} ({args.role}{', hall ' + args.hall if args.hall else ''}) "
+             f"{'made' if created else 'replaced'}; sign in at /console/login")
+    return EXIT_OK
+
+
+def getpass_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def run_users(ctx) -> int:
+    from kiosk.central.console import accounts
+
+    with _db(ctx, existing=True) as db, db.reading() as conn:
+        found = accounts.users(conn)
+    lines = [f"{u['name']:<24} {u['role']:<9} {u['hall'] or '-':<16} {'disabled' if u['disabled_at'] else ''}"
+             for u in found]
+    ctx.emit({"users": found}, "\n".join(lines) if lines else "no console accounts: `kiosk central add-user`")
+    return EXIT_OK
 
 
 def hash_key(ctx) -> tuple[str, str]:

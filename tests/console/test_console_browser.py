@@ -1,0 +1,119 @@
+"""The console in a real browser: Debian's chromium, driven through its chromedriver by Selenium (nothing is
+downloaded), against the platform as a subprocess on loopback.
+
+An operator signs in, sees the kiosk that went offline and its door alarm at the top of the alarms, and
+acknowledges it with a note; the pages are saved as screenshots in tests/artifacts/console/ to be looked at.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from tests.central.conftest import start_central
+from tests.console.conftest import PASSWORD, make_console
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+SHOTS = ROOT / "tests" / "artifacts" / "console"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    central = start_central(tmp_path_factory.mktemp("console-browser"))
+    try:
+        yield make_console(central)
+    finally:
+        central.stop()
+
+
+@pytest.fixture
+def browser(tmp_path, monkeypatch):
+    for path in (CHROMIUM, CHROMEDRIVER):
+        assert os.access(path, os.X_OK), f"{path} is missing: scripts/system-packages.sh installs chromium and " \
+                                         "chromium-driver (make setup, as root)"
+    monkeypatch.setenv("SE_OFFLINE", "true")   # Selenium Manager never looks for a driver on the network
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--window-size=1280,900", "--lang=zh-CN", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def shot(driver, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(max(height, 600), 4000))
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    driver.set_window_size(1280, 900)
+
+
+def sign_in(driver, console, name: str) -> None:
+    driver.get(console.url + "/console/fleet")
+    assert "/console/login" in driver.current_url
+    driver.find_element(By.NAME, "name").send_keys(name)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button").click()
+    assert driver.current_url.endswith("/console/fleet"), driver.page_source[:500]
+
+
+def test_an_operator_sees_the_offline_kiosk_and_its_door_alarm_and_acknowledges_it(console, browser):
+    console.heartbeat("k1", devices=[
+        {"name": "locker", "driver": "lock8a", "state": "online", "detail": ""},
+        {"name": "receipt_printer", "driver": "escpos", "state": "hardware_error", "detail": "paper out"}])
+    warning = console.raise_alarm("k1", device="receipt_printer", code="paper_out", severity="fault",
+                                  detail="paper out")
+    door = console.raise_alarm("k2", code="door_left_open:3", detail="door 3 is open; close it")
+    sign_in(browser, console, "ops")
+    shot(browser, "01-login-done-fleet")
+    rows = {r.get_attribute("data-kiosk"): r for r in browser.find_elements(By.CSS_SELECTOR, "tr[data-kiosk]")}
+    assert set(rows) == {"k1", "k2"}
+    assert "离线" in rows["k2"].text and "在线" in rows["k1"].text
+    assert "receipt_printer" in rows["k1"].text and "硬件故障" in rows["k1"].text
+    first = browser.find_elements(By.CSS_SELECTOR, "tr[data-kiosk]")[0]
+    assert first.get_attribute("data-kiosk") == "k2"   # the offline kiosk comes first
+
+    browser.find_element(By.CSS_SELECTOR, "a[data-problem='offline']").click()
+    assert [r.get_attribute("data-kiosk") for r in browser.find_elements(By.CSS_SELECTOR, "tr[data-kiosk]")] == ["k2"]
+    shot(browser, "02-fleet-offline-filter")
+
+    browser.find_element(By.LINK_TEXT, "k2").click()
+    assert "/console/kiosks/k2" in browser.current_url and "door_left_open:3" in browser.page_source
+    shot(browser, "03-kiosk-k2")
+
+    browser.find_element(By.LINK_TEXT, "告警").click()
+    alarms = browser.find_elements(By.CSS_SELECTOR, "tr[data-alarm]")
+    assert [a.get_attribute("data-alarm") for a in alarms][:2] == [door, warning]   # the door first
+    row = alarms[0]
+    row.find_element(By.NAME, "note").send_keys("值班员李师傅已前往关门")
+    shot(browser, "04-alarms-before-acknowledging")
+    row.find_element(By.CSS_SELECTOR, "form.ack button").click()
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-alarm='{door}']")
+    assert "ops" in row.text and "值班员李师傅已前往关门" in row.text
+    shot(browser, "05-alarms-acknowledged")
+
+    browser.find_element(By.LINK_TEXT, "审计日志").click()
+    assert "alarm.acknowledge" in browser.page_source and door in browser.page_source
+    shot(browser, "06-audit-log")
+
+    browser.find_element(By.CSS_SELECTOR, "a.lang").click()
+    assert "Audit log" in browser.page_source
+    browser.find_element(By.LINK_TEXT, "Fleet").click()
+    shot(browser, "07-fleet-english")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button").click()
+    assert "/console/login" in browser.current_url
+    browser.get(console.url + "/console/alarms")
+    assert "/console/login" in browser.current_url
