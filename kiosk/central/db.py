@@ -127,6 +127,9 @@ class CentralDB:
         # more of what a newly stored transaction changes (the hall's queue: kiosk/central/queues.py), each
         # `hook(conn, kiosk_id, row, now)` inside the batch's transaction, as pickup_intake.on_stored
         self.intake_hooks: list[Callable[[Connection, str, dict[str, Any], float], None]] = []
+        # what the transactions newly stored by one statement change together, `hook(conn, kiosk_id, rows, now)`
+        # once per statement with the rows it stored (counts per day: one upsert per batch, not per item)
+        self.batch_hooks: list[Callable[[Connection, str, list[dict[str, Any]], float], None]] = []
         self.engine = database.open_engine(path, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
         self._unfenced_engine = database.open_unfenced_engine(path, pool_size=pool_size)
@@ -388,6 +391,11 @@ class CentralDB:
                 reason=reason, received_at=now))
             conflicts.append((item.id, reason))
             results.append({"id": item.id, "status": "rejected", "reason": reason})
+        if self.batch_hooks:
+            accepted = [item.row for item, result in zip(items, results) if result["status"] == "accepted"]
+            if accepted:
+                for hook in self.batch_hooks:
+                    hook(conn, kiosk_id, accepted, now)
         return results
 
     def transactions(self, kiosk_id: str | None = None, after_seq: int = 0,

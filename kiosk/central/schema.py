@@ -473,3 +473,57 @@ alarms = Table(
     Index("alarms_open", "cleared_at", "raised_at"),
     Index("alarms_by_kiosk", "kiosk_id", "raised_at"),
 )
+
+# every rating (好差评) a citizen gave at a kiosk (its `rating` transaction), with the follow-up the national
+# rules ask for a poor one: 回访 (call back), 整改 (rectify), 复核 (review), then closed
+ratings = Table(
+    "ratings", metadata,
+    Column("transaction_id", Text, primary_key=True),
+    Column("kiosk_id", Text, nullable=False),
+    Column("hall", Text),                            # the kiosk's hall when the rating arrived
+    Column("service", Text, nullable=False),
+    Column("level", Int, nullable=False),            # 1 (very poor) .. 5 (very good)
+    Column("level_key", Text),
+    Column("reasons", Text, nullable=False, server_default=text("'[]'")),   # JSON list of reason keys
+    Column("rated_at", Time, nullable=False),        # from the kiosk's occurred_at
+    Column("followup_state", Text, nullable=False),  # none | open | callback | rectify | review | closed
+    Column("followup_at", Time),
+    Column("followup_by", Text),
+    Index("ratings_by_time", "rated_at"),
+    Index("ratings_by_hall", "hall", "rated_at"),
+    Index("ratings_followup", "followup_state", "rated_at"),
+)
+
+# who moved a poor rating's follow-up to which step, when, with what note
+rating_followups = Table(
+    "rating_followups", metadata,
+    _rowid(),
+    Column("transaction_id", Text, ForeignKey("ratings.transaction_id", ondelete="CASCADE"), nullable=False),
+    Column("at", Time, nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("note", Text, nullable=False, server_default=text("''")),
+    Index("rating_followups_by_rating", "transaction_id", "at"),
+)
+
+# transactions per day (on the hall's clock) per kiosk, kind and service, counted as batches are stored:
+# the activity pages read these, never a year of transactions
+activity_daily = Table(
+    "activity_daily", metadata,
+    Column("day", Text, nullable=False),             # YYYY-MM-DD
+    Column("kiosk_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("service", Text, nullable=False, server_default=text("''")),
+    Column("n", Int, nullable=False),
+    PrimaryKeyConstraint("day", "kiosk_id", "kind", "service"),
+)
+
+# transactions per hour of the day per hall ('' for a kiosk in no hall): the busiest hours
+activity_hourly = Table(
+    "activity_hourly", metadata,
+    Column("day", Text, nullable=False),
+    Column("hour", Int, nullable=False),             # 0-23
+    Column("hall", Text, nullable=False),
+    Column("n", Int, nullable=False),
+    PrimaryKeyConstraint("day", "hour", "hall"),
+)

@@ -13,6 +13,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.central.conftest import start_central
 from tests.console.conftest import PASSWORD, make_console
@@ -53,6 +55,15 @@ def browser(tmp_path, monkeypatch):
         shutil.rmtree(tmp_path / "profile", ignore_errors=True)
 
 
+def follow(driver, element) -> None:
+    """Click a link or a form's button and wait until the next page has replaced this one (a click returns
+    before the browser has loaded what it asked for)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(EC.staleness_of(page))
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def shot(driver, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return document.documentElement.scrollHeight")
@@ -66,7 +77,7 @@ def sign_in(driver, console, name: str) -> None:
     assert "/console/login" in driver.current_url
     driver.find_element(By.NAME, "name").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button").click()
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button"))
     assert driver.current_url.endswith("/console/fleet"), driver.page_source[:500]
 
 
@@ -86,34 +97,34 @@ def test_an_operator_sees_the_offline_kiosk_and_its_door_alarm_and_acknowledges_
     first = browser.find_elements(By.CSS_SELECTOR, "tr[data-kiosk]")[0]
     assert first.get_attribute("data-kiosk") == "k2"   # the offline kiosk comes first
 
-    browser.find_element(By.CSS_SELECTOR, "a[data-problem='offline']").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "a[data-problem='offline']"))
     assert [r.get_attribute("data-kiosk") for r in browser.find_elements(By.CSS_SELECTOR, "tr[data-kiosk]")] == ["k2"]
     shot(browser, "02-fleet-offline-filter")
 
-    browser.find_element(By.LINK_TEXT, "k2").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "k2"))
     assert "/console/kiosks/k2" in browser.current_url and "door_left_open:3" in browser.page_source
     shot(browser, "03-kiosk-k2")
 
-    browser.find_element(By.LINK_TEXT, "告警").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "告警"))
     alarms = browser.find_elements(By.CSS_SELECTOR, "tr[data-alarm]")
     assert [a.get_attribute("data-alarm") for a in alarms][:2] == [door, warning]   # the door first
     row = alarms[0]
     row.find_element(By.NAME, "note").send_keys("值班员李师傅已前往关门")
     shot(browser, "04-alarms-before-acknowledging")
-    row.find_element(By.CSS_SELECTOR, "form.ack button").click()
+    follow(browser, row.find_element(By.CSS_SELECTOR, "form.ack button"))
     row = browser.find_element(By.CSS_SELECTOR, f"tr[data-alarm='{door}']")
     assert "ops" in row.text and "值班员李师傅已前往关门" in row.text
     shot(browser, "05-alarms-acknowledged")
 
-    browser.find_element(By.LINK_TEXT, "审计日志").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "审计日志"))
     assert "alarm.acknowledge" in browser.page_source and door in browser.page_source
     shot(browser, "06-audit-log")
 
-    browser.find_element(By.CSS_SELECTOR, "a.lang").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "a.lang"))
     assert "Audit log" in browser.page_source
-    browser.find_element(By.LINK_TEXT, "Fleet").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "Fleet"))
     shot(browser, "07-fleet-english")
-    browser.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button"))
     assert "/console/login" in browser.current_url
     browser.get(console.url + "/console/alarms")
     assert "/console/login" in browser.current_url

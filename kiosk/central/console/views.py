@@ -47,6 +47,9 @@ HEADERS = {
 }
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+# the last routes of the console: an address none of its pages has is "not found" to a signed-in person,
+# and the sign-in page to anyone else
+fallback = APIRouter(prefix="/console", include_in_schema=False)
 
 
 class LoginRequired(Exception):
@@ -172,6 +175,10 @@ def _safe_next(value: str | None) -> str:
 
 
 def install(app) -> None:
+    """Mount the console on the platform's app: its static files, its pages (this module's and those of
+    `PAGES`, each module an APIRouter `router` with prefix /console), and the fallback last."""
+    import importlib
+
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
@@ -187,6 +194,13 @@ def install(app) -> None:
             exc.message), person=None)
 
     app.include_router(router)
+    for name in PAGES:
+        app.include_router(importlib.import_module(f"kiosk.central.console.{name}").router)
+    app.include_router(fallback)
+
+
+# the console's other pages, one module each (kiosk/central/console/NAME.py with its `router`)
+PAGES: tuple[str, ...] = ()
 
 
 # --- sign-in and sign-out --------------------------------------------------------------------------------------
@@ -263,7 +277,8 @@ def switch_language(to: str = DEFAULT_LANGUAGE, next: str | None = None):
 
 # --- pages ------------------------------------------------------------------------------------------------------
 
-def _page(request: Request, session: Session, template: str, **context: Any) -> HTMLResponse:
+def page(request: Request, session: Session, template: str, **context: Any) -> HTMLResponse:
+    """A page for a signed-in person: the template with the person and the session's CSRF token."""
     return render(request, template, person=session.person, csrf=session.csrf, **context)
 
 
@@ -277,7 +292,7 @@ def fleet_page(request: Request, session: Signed, hall: str | None = None, probl
                               problem=queries.problem_filter(problem)) if hall or problem else everyone
         halls = queries.halls(conn, session.person)
     counts = {p: sum(p in r.problems for r in everyone) for p in queries.PROBLEMS}
-    return _page(request, session, "fleet.html", rows=shown, total=len(everyone),
+    return page(request, session, "fleet.html", rows=shown, total=len(everyone),
                  online=sum(r.online for r in everyone), counts=counts, halls=halls, hall=hall or "",
                  problem=queries.problem_filter(problem) or "", problems=queries.PROBLEMS)
 
@@ -295,7 +310,7 @@ def kiosk_page(request: Request, session: Signed, kiosk_id: str):
         open_alarms = queries.alarms(conn, session.person, now, kiosk_id=kiosk_id)
         cleared = queries.alarms(conn, session.person, now, state="cleared", kiosk_id=kiosk_id, limit=50)
         recent = queries.recent_transactions(conn, kiosk_id)
-    return _page(request, session, "kiosk.html", k=row, days=days, open_alarms=open_alarms, cleared=cleared,
+    return page(request, session, "kiosk.html", k=row, days=days, open_alarms=open_alarms, cleared=cleared,
                  recent=recent)
 
 
@@ -305,7 +320,7 @@ def alarms_page(request: Request, session: Signed, state: str = "open"):
     db = _db(request)
     with db.reading() as conn:
         rows = queries.alarms(conn, session.person, db.clock(), state=state)
-    return _page(request, session, "alarms.html", rows=rows, state=state)
+    return page(request, session, "alarms.html", rows=rows, state=state)
 
 
 @router.post("/alarms/{raised_id}/acknowledge")
@@ -330,9 +345,9 @@ def audit_page(request: Request, session: Signed, before: int | None = None):
     db = _db(request)
     with db.reading() as conn:
         rows = queries.audit_log(conn, session.person, before=before)
-    return _page(request, session, "audit.html", rows=rows)
+    return page(request, session, "audit.html", rows=rows)
 
 
-@router.get("/{rest:path}")
+@fallback.get("/{rest:path}")
 def unknown(request: Request, rest: str, session: Signed):
     return render(request, "not_found.html", status=404, person=session.person, csrf=session.csrf, what=rest)
