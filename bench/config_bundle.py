@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kiosk import config  # noqa: E402
-from kiosk.sync import bundle, management  # noqa: E402
+from kiosk.wire import bundle  # noqa: E402
+from kiosk.sync import management  # noqa: E402
 from kiosk.sync.config_apply import ConfigApplier  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
 

@@ -727,7 +727,7 @@ def provision(db: str, key_file: Path, n: int) -> list[Kiosk]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from kiosk.central.db import CentralDB
-    from kiosk.sync import bundle
+    from kiosk.wire import bundle
     from kiosk.wire.catalog import Catalog
 
     kiosks = []

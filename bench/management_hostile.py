@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kiosk.sync import bundle, management  # noqa: E402
+from kiosk.wire import bundle  # noqa: E402
+from kiosk.sync import management  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
 
 SLOW = 300

@@ -11,7 +11,7 @@ import pytest
 
 from kiosk import config
 from kiosk.config import ConfigError
-from kiosk.sync import bundle
+from kiosk.wire import bundle
 from tests.config_bundle.bundlekit import make_kiosk, signed
 from tests.conftest import run_kiosk, write_config
 

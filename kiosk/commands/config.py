@@ -111,7 +111,7 @@ def _now() -> datetime:
 # -- keys and signing ----------------------------------------------------------------------------
 
 def run_keygen(ctx) -> int:
-    from kiosk.sync.bundle import BundleError, write_keypair
+    from kiosk.wire.bundle import BundleError, write_keypair
 
     try:
         priv, pub, kid = write_keypair(Path(ctx.args.out), ctx.args.name)
@@ -126,7 +126,7 @@ def run_keygen(ctx) -> int:
 
 
 def _private_keys(ctx, paths):
-    from kiosk.sync.bundle import BundleError, load_private_key
+    from kiosk.wire.bundle import BundleError, load_private_key
     keys = []
     for p in paths:
         try:
@@ -167,7 +167,7 @@ def _schema_check(ctx, settings_doc: dict) -> str | None:
 
 
 def run_sign(ctx) -> int:
-    from kiosk.sync import bundle
+    from kiosk.wire import bundle
     from kiosk.sync.config_apply import local_only_keys
 
     args = ctx.args
@@ -218,7 +218,7 @@ def run_sign(ctx) -> int:
 
 
 def run_rotate(ctx) -> int:
-    from kiosk.sync import bundle
+    from kiosk.wire import bundle
 
     args = ctx.args
     keys, err = _private_keys(ctx, args.key)
@@ -297,7 +297,7 @@ def _is_toml(body: bytes) -> bool:
 
 
 def run_push(ctx) -> int:
-    from kiosk.sync import bundle
+    from kiosk.wire import bundle
     from kiosk.wire import auth
 
     args = ctx.args

@@ -67,8 +67,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from kiosk import __version__, config
 from kiosk.config import ConfigError, Settings
-from kiosk.sync import bundle
-from kiosk.sync.bundle import BundleError, TrustSet
+from kiosk.wire import bundle
+from kiosk.wire.bundle import BundleError, TrustSet
 from kiosk.sync.config_files import ConfigDir, TimeMark, history_name, iso
 from kiosk.durable import (StepHook, dump_json, fsync_dir, no_hook, read_json, unlink_durable,  # noqa: F401
                                 write_atomic)

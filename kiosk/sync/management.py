@@ -38,7 +38,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from kiosk import __version__
-from kiosk.sync import bundle, http_guard, operator_auth
+from kiosk.wire import bundle
+from kiosk.sync import http_guard, operator_auth
 from kiosk.sync.config_apply import ConfigApplier
 from kiosk.sync.http_guard import Guard, Limits
 

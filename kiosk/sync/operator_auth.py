@@ -35,8 +35,8 @@ from typing import Callable
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.sync import bundle
-from kiosk.sync.bundle import BundleError, TrustSet
+from kiosk.wire import bundle
+from kiosk.wire.bundle import BundleError, TrustSet
 
 SCHEME = "KIOSK-ED25519"
 SKEW_S = 300.0

@@ -1,6 +1,6 @@
 """Helpers of the signed-config tests: a kiosk with a trusted operator key, and bundles made to order.
 
-Bundles are built with the real signing code (`kiosk.sync.bundle.sign`), with
+Bundles are built with the real signing code (`kiosk.wire.bundle.sign`), with
 their times chosen by the test, so expiry and clock cases need no sleeping;
 the applier gets the test's clock.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import config
-from kiosk.sync import bundle
+from kiosk.wire import bundle
 from kiosk.sync.config_apply import ConfigApplier, Outcome
 from tests.clocks import ManualClock
 from tests.conftest import write_config

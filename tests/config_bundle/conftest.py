@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.sync import bundle
+from kiosk.wire import bundle
 from tests.config_bundle.bundlekit import Kiosk, make_kiosk
 
 

@@ -20,7 +20,7 @@ import requests
 
 from kiosk import config
 from kiosk.store import Store
-from kiosk.sync import bundle
+from kiosk.wire import bundle
 from kiosk.sync.client import CentralClient
 from kiosk.sync.config_apply import ConfigApplier, current_version
 from kiosk.sync.config_pull import ETAG_KEY, ConfigPull

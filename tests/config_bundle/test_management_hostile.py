@@ -17,7 +17,8 @@ import requests
 from kiosk import config
 from kiosk.alarms import Alarms
 from kiosk.store import Store
-from kiosk.sync import bundle, management, operator_auth
+from kiosk.wire import bundle
+from kiosk.sync import management, operator_auth
 from kiosk.sync.http_guard import ConnectionBoard, Guard, Limits
 from kiosk.sync.outbox import Outbox
 from tests.config_bundle.bundlekit import DAY, signed

@@ -5,7 +5,7 @@ import json
 
 from kiosk import config
 from kiosk.store import Store
-from kiosk.sync import bundle
+from kiosk.wire import bundle
 from kiosk.sync.config_apply import ConfigApplier
 from tests.config_bundle.bundlekit import rotation, signed
 

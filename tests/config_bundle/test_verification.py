@@ -7,7 +7,7 @@ import pytest
 
 from kiosk import config
 from kiosk.store import Store
-from kiosk.sync import bundle
+from kiosk.wire import bundle
 from kiosk.sync.config_apply import ConfigApplier, current_version, local_only_keys
 from tests.config_bundle.bundlekit import DAY, T0, make_kiosk, payload, signed
 
