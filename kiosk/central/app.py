@@ -22,16 +22,19 @@ from kiosk.central.code_payments import DemoAcquirer
 from kiosk.central.db import CentralDB
 from kiosk.central.fee_notices import FeeDesk, FeeNoticeIssuer
 from kiosk.central.queues import DemoQueue, QueueSystem, ticket_intake
+from kiosk.wire.bundle import TrustSet
 
 
 def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519PrivateKey | None = None,
                queues: QueueSystem | None = None, fee_issuer: FeeNoticeIssuer | None = None,
-               receipt_base_url: str | None = None) -> FastAPI:
+               receipt_base_url: str | None = None, console_trust: TrustSet | None = None) -> FastAPI:
     """`hash_key`: the deployment's holder hash key, for posted cases' ID numbers; `notice_key`: the notifier's
     private key, for the pickup page's code (kiosk/central/notice_key.py); `queues`: the hall's queue system
     (kiosk/central/queues.py; the demo queue when None); `fee_issuer`: the fee-notice system
     (kiosk/central/fee_notices.py; the demo issuer when None) and `receipt_base_url` the public address of its
-    e-receipt pages (`https://host/r/`; the address the kiosk reached when None)."""
+    e-receipt pages (`https://host/r/`; the address the kiosk reached when None); `console_trust`: the
+    operator keys the console checks uploaded config bundles against (`[console] trusted_keys`; none: the
+    console refuses every upload, saying what to set)."""
     app = FastAPI(
         title="Kiosk reference central platform",
         version=__version__,
@@ -56,6 +59,7 @@ def create_app(db: CentralDB, *, hash_key: str | None = None, notice_key: X25519
     errors.install(app)
     for router in routes.ROUTERS:
         app.include_router(router)
+    app.state.console_trust = console_trust if console_trust is not None else TrustSet({})
     console.install(app)   # /console: the operators' and hall staff's pages (kiosk/central/console/)
     openapi.install(app, routes.BODIES)
     app.state.intake_turn = asyncio.Semaphore(1)   # one batch checked and stored at a time per worker

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, bindparam, exc as sa_exc, func, select, text
 
-from kiosk.central import alarm_intake, database, pickup_intake
+from kiosk.central import activity_intake, alarm_intake, database, pickup_intake, rating_intake
 from kiosk.central.database import prepare_private_file  # noqa: F401 (where it was)
 from kiosk.central import schema as T
 from kiosk.central.sealing import (ENV_KEY_FILE, SecretKeyError, SecretSeal, is_sealed, key_path,  # noqa: F401
@@ -129,7 +129,8 @@ class CentralDB:
         self.intake_hooks: list[Callable[[Connection, str, dict[str, Any], float], None]] = []
         # what the transactions newly stored by one statement change together, `hook(conn, kiosk_id, rows, now)`
         # once per statement with the rows it stored (counts per day: one upsert per batch, not per item)
-        self.batch_hooks: list[Callable[[Connection, str, list[dict[str, Any]], float], None]] = []
+        self.batch_hooks: list[Callable[[Connection, str, list[dict[str, Any]], float], None]] = [
+            activity_intake.on_batch]
         self.engine = database.open_engine(path, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
         self._unfenced_engine = database.open_unfenced_engine(path, pool_size=pool_size)
@@ -375,6 +376,7 @@ class CentralDB:
             if item.id in inserted and item.id not in stored:
                 pickup_intake.on_stored(conn, kiosk_id, item.row, now)
                 alarm_intake.on_stored(conn, kiosk_id, item.row, now)
+                rating_intake.on_stored(conn, kiosk_id, item.row, now)
                 for hook in self.intake_hooks:
                     hook(conn, kiosk_id, item.row, now)
                 stored[item.id] = {"kiosk_id": kiosk_id, "body_sha256": item.row["body_sha256"]}

@@ -506,6 +506,18 @@ rating_followups = Table(
     Index("rating_followups_by_rating", "transaction_id", "at"),
 )
 
+# ratings counted per day (on the hall's clock), hall ('' for a kiosk in no hall), service and level, as they
+# arrive: the ratings page's counts read these, never a quarter's ratings one by one
+rating_counts = Table(
+    "rating_counts", metadata,
+    Column("day", Text, nullable=False),             # YYYY-MM-DD
+    Column("hall", Text, nullable=False),
+    Column("service", Text, nullable=False),
+    Column("level", Int, nullable=False),
+    Column("n", Int, nullable=False),
+    PrimaryKeyConstraint("day", "hall", "service", "level"),
+)
+
 # transactions per day (on the hall's clock) per kiosk, kind and service, counted as batches are stored:
 # the activity pages read these, never a year of transactions
 activity_daily = Table(
@@ -516,6 +528,27 @@ activity_daily = Table(
     Column("service", Text, nullable=False, server_default=text("''")),
     Column("n", Int, nullable=False),
     PrimaryKeyConstraint("day", "kiosk_id", "kind", "service"),
+)
+
+# the same per hall (the kiosk's hall as the batch arrived; '' for none) rather than per kiosk: the activity
+# page's figures for every hall or one, a few hundred rows a day where the per-kiosk table holds thousands
+activity_halls = Table(
+    "activity_halls", metadata,
+    Column("day", Text, nullable=False),
+    Column("hall", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("service", Text, nullable=False, server_default=text("''")),
+    Column("n", Int, nullable=False),
+    PrimaryKeyConstraint("day", "hall", "kind", "service"),
+)
+
+# the people each kiosk served per day (every kind but the kiosk's own alarms and probes): its busiest kiosks
+activity_kiosks = Table(
+    "activity_kiosks", metadata,
+    Column("day", Text, nullable=False),
+    Column("kiosk_id", Text, nullable=False),
+    Column("n", Int, nullable=False),
+    PrimaryKeyConstraint("day", "kiosk_id"),
 )
 
 # transactions per hour of the day per hall ('' for a kiosk in no hall): the busiest hours

@@ -4,6 +4,8 @@
 only read from a file given with `--settings` (the default file is found beside the database), and how
 many days of heartbeats the platform keeps (`heartbeat_history_days`, 30).
 
+`[console]` pins the operator keys the console checks uploaded config bundles against (`trusted_keys`).
+
 `[queues]` (optional) names a hall's own queue system (kiosk/central/queues.py). `[fees]`: the fee-notice
 system the platform asks (its plug-in, `issuer`, and the public address of the e-receipt pages;
 docs/services.md); keys this module does not know are the issuer's own. `[notify]`: the SMS gateway and
@@ -99,9 +101,20 @@ class CentralSettings(BaseModel):
     heartbeat_history_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
 
+class ConsoleSettings(BaseModel):
+    """`[console]`: the operator keys whose signatures the console checks before it stores an uploaded config
+    bundle (the `.pub` files `kiosk config keygen` writes; a path is relative to this file). The console holds
+    no signing key: bundles are signed on the operator's machine."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    trusted_keys: list[Annotated[str, Field(min_length=1)]] = []
+    threshold: Annotated[int, Field(ge=1, le=16)] = 1   # signatures of distinct trusted keys a bundle needs
+
+
 class PlatformSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     central: CentralSettings = CentralSettings()
+    console: ConsoleSettings = ConsoleSettings()
     notify: NotifySettings | None = None
     queues: QueuesSettings | None = None
     fees: FeeSettings = FeeSettings()

@@ -333,9 +333,22 @@ def _build_app(ctx, db, page_key):
         key, key_source = hash_key(ctx)
     except ConfigError as exc:  # everything but posting cases works without it
         key, key_source = None, f"nowhere: {exc}; POST /api/v1/cases answers 503 until it is given"
-    db.heartbeat_keep_s = _platform_settings(ctx)[1].central.heartbeat_history_days * 86400
-    app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db), **_fee_options(ctx, db))
+    path, settings = _platform_settings(ctx)
+    db.heartbeat_keep_s = settings.central.heartbeat_history_days * 86400
+    app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db), **_fee_options(ctx, db),
+                     console_trust=_console_trust(path, settings))
     return app, key_source
+
+
+def _console_trust(path: Path, settings):
+    """The operator keys of `[console] trusted_keys`; exit 2 naming the file that cannot be read."""
+    from kiosk.central.console.config_page import TrustError, load_trust
+
+    try:
+        return load_trust(settings.console.trusted_keys, path.parent, settings.console.threshold)
+    except TrustError as exc:
+        print(f"kiosk: central: {path}: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
 
 
 def _check_app(ctx, db) -> None:

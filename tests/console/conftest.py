@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -72,6 +73,15 @@ class Console:
         self.send(kiosk, item(seq=_seq(), kind="alarm", data={
             "device": device, "code": code, "state": "cleared", "severity": "fault", "detail": None,
             "raised_id": raised_id}))
+
+    def rate(self, kiosk: str, level: int, service: str = "pickup", reasons: list[str] | tuple[str, ...] = ()) -> str:
+        """A citizen's rating (kiosk/core/rating.py) of `service` at `kiosk`, given now; its transaction id."""
+        keys = {5: "very_satisfied", 4: "satisfied", 3: "fairly_satisfied", 2: "dissatisfied", 1: "very_dissatisfied"}
+        rated = item(seq=_seq(), kind="rating", occurred_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     data={"service": service, "service_transaction_id": new_id(), "level": level,
+                           "level_key": keys[level], "reasons": list(reasons)})
+        self.send(kiosk, rated)
+        return rated["id"]
 
 
 _counter = iter(range(1000, 10**9))

@@ -67,7 +67,9 @@ def follow(driver, element) -> None:
 def shot(driver, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(max(height, 600), 4000))
+    # the window's own bars take part of its height even headless: the page gets all of it
+    bars = driver.execute_script("return window.outerHeight - window.innerHeight")
+    driver.set_window_size(1280, min(max(height, 600), 4000) + bars)
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
     driver.set_window_size(1280, 900)
 

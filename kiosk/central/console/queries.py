@@ -10,7 +10,7 @@ keys of `SHOWN_KEYS`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select, update
@@ -57,6 +57,14 @@ def _hall_scope(person: Person, kiosk_col):
     if person.sees_all_halls:
         return None
     return kiosk_col.in_(select(T.hall_kiosks.c.kiosk_id).where(T.hall_kiosks.c.hall == person.hall))
+
+
+def hall_scope(person: Person, kiosk_col, hall: str | None = None):
+    """`_hall_scope` for a page with a hall filter: an operator or auditor who picks `hall` sees what that
+    hall's staff see; staff see their own hall whatever they pick (None: every hall)."""
+    if hall and person.sees_all_halls:
+        return _hall_scope(replace(person, role="staff", hall=hall), kiosk_col)
+    return _hall_scope(person, kiosk_col)
 
 
 def halls(conn: Connection, person: Person) -> list[dict[str, str]]:

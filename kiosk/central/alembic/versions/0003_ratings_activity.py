@@ -1,4 +1,4 @@
-"""the console: ratings and their follow-up, activity counted per day and hour
+"""the console: ratings, their follow-up and their counts per day, activity counted per day and hour
 
 Revision ID: 0003
 Revises: 0002
@@ -64,7 +64,34 @@ def upgrade() -> None:
 
 
 
+    op.create_table('activity_halls',
+    sa.Column('day', sa.Text(), nullable=False),
+    sa.Column('hall', sa.Text(), nullable=False),
+    sa.Column('kind', sa.Text(), nullable=False),
+    sa.Column('service', sa.Text(), server_default=sa.text("''"), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'hall', 'kind', 'service')
+    )
+    op.create_table('activity_kiosks',
+    sa.Column('day', sa.Text(), nullable=False),
+    sa.Column('kiosk_id', sa.Text(), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'kiosk_id')
+    )
+    op.create_table('rating_counts',
+    sa.Column('day', sa.Text(), nullable=False),
+    sa.Column('hall', sa.Text(), nullable=False),
+    sa.Column('service', sa.Text(), nullable=False),
+    sa.Column('level', sa.BigInteger(), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'hall', 'service', 'level')
+    )
+
     # the rows for what a platform stored before this revision (each module's `backfill(conn)`)
+    from kiosk.central import activity_intake
+    activity_intake.backfill(op.get_bind())
+    from kiosk.central import rating_intake
+    rating_intake.backfill(op.get_bind())
 
 
 def downgrade() -> None:
@@ -78,5 +105,8 @@ def downgrade() -> None:
         batch_op.drop_index('ratings_by_hall')
 
     op.drop_table('ratings')
+    op.drop_table('rating_counts')
+    op.drop_table('activity_kiosks')
+    op.drop_table('activity_halls')
     op.drop_table('activity_hourly')
     op.drop_table('activity_daily')
