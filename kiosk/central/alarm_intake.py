@@ -8,8 +8,8 @@ transaction, so an alarm and its row commit together; a duplicate never comes he
 
 A clearing whose raising the platform never received (a kiosk provisioned again, an outbox lost to a dead
 disk) still makes a row, raised and cleared at the clearing's time, so the console shows that something
-happened. Anything else in `data` that is not what a kiosk writes is kept out: a row is never refused,
-because the transaction itself was accepted.
+happened. Anything else in `data` that is not what a kiosk writes is kept out, and an ID or phone number
+in a detail is masked: a row is never refused, because the transaction itself was accepted.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from kiosk.central import schema as T
+from kiosk.hardware.masking import ID_NUMBER, MOBILE_NUMBER, mask_id_number, mask_phone
 
 _RAISE = text(
     "INSERT INTO alarms (raised_id, kiosk_id, device, code, severity, detail, raised_at)"
@@ -45,6 +46,16 @@ def _short(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
 
+def _detail(value: Any) -> str | None:
+    """A fault's detail as the console may show it: a kiosk redacts its details before they leave it
+    (kiosk/log.py), and an ID or phone number that got through anyway is masked here, DESIGN.md section 7."""
+    detail = _short(value, 500)
+    if detail is None:
+        return None
+    detail = ID_NUMBER.sub(lambda m: mask_id_number(m.group()), detail)
+    return MOBILE_NUMBER.sub(lambda m: mask_phone(m.group()), detail)
+
+
 def on_stored(conn: Connection, kiosk_id: str, row: dict[str, Any], now: float) -> None:
     if row["kind"] != "alarm":
         return
@@ -54,7 +65,7 @@ def on_stored(conn: Connection, kiosk_id: str, row: dict[str, Any], now: float) 
     values = {"id": row["id"], "kiosk_id": kiosk_id, "at": moment(row["occurred_at"], now),
               "device": _short(data.get("device"), 60) or "unknown", "code": _short(data.get("code"), 60) or "unknown",
               "severity": data.get("severity") if data.get("severity") in _SEVERITIES else "fault",
-              "detail": _short(data.get("detail"), 500)}
+              "detail": _detail(data.get("detail"))}
     if data.get("state") == "raised":
         conn.execute(_RAISE, values)
     elif data.get("state") == "cleared":

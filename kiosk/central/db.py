@@ -128,9 +128,11 @@ class CentralDB:
         # `hook(conn, kiosk_id, row, now)` inside the batch's transaction, as pickup_intake.on_stored
         self.intake_hooks: list[Callable[[Connection, str, dict[str, Any], float], None]] = []
         # what the transactions newly stored by one statement change together, `hook(conn, kiosk_id, rows, now)`
-        # once per statement with the rows it stored (counts per day: one upsert per batch, not per item)
+        # once per statement with the rows it stored (counts per day: one upsert per batch, not per item). Rows
+        # that every kiosk of a hall shares are locked in one order, tables in this order and keys sorted within
+        # each, so two workers never wait on each other in a circle (PostgreSQL would end one with a deadlock)
         self.batch_hooks: list[Callable[[Connection, str, list[dict[str, Any]], float], None]] = [
-            activity_intake.on_batch]
+            rating_intake.on_batch, activity_intake.on_batch]
         self.engine = database.open_engine(path, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
         self._unfenced_engine = database.open_unfenced_engine(path, pool_size=pool_size)
@@ -376,7 +378,6 @@ class CentralDB:
             if item.id in inserted and item.id not in stored:
                 pickup_intake.on_stored(conn, kiosk_id, item.row, now)
                 alarm_intake.on_stored(conn, kiosk_id, item.row, now)
-                rating_intake.on_stored(conn, kiosk_id, item.row, now)
                 for hook in self.intake_hooks:
                     hook(conn, kiosk_id, item.row, now)
                 stored[item.id] = {"kiosk_id": kiosk_id, "body_sha256": item.row["body_sha256"]}

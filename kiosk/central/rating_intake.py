@@ -1,9 +1,9 @@
 """The citizens' ratings (好差评) as the console counts and follows them up: one row per `rating` transaction.
 
 A kiosk writes `{"service", "service_transaction_id", "level": 1-5, "level_key", "reasons": [text]}`
-(kiosk/core/rating.py): no personal data. `on_stored` is an intake hook (kiosk/central/db.py), called once
-for each newly stored transaction inside its batch's transaction, so a rating and its row commit together;
-a duplicate never comes here.
+(kiosk/core/rating.py): no personal data. `on_batch` is a batch hook (kiosk/central/db.py `batch_hooks`),
+called with the transactions one statement newly stored, inside their transaction, so a rating and its
+row commit together; a duplicate never comes here.
 
 The row keeps the hall the kiosk stood in when the rating arrived: a rating belongs to the hall that gave
 the service, even after its kiosk moves. A poor rating (非常不满意 or 不满意, levels 1 and 2) starts its
@@ -18,6 +18,8 @@ thousand.
 from __future__ import annotations
 
 import json
+from collections import Counter
+from itertools import groupby
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -40,8 +42,8 @@ _INSERT = text(
     " VALUES (:id, :kiosk_id, :hall, :service, :level, :level_key, :reasons, :at, :state)"
     " ON CONFLICT (transaction_id) DO NOTHING")
 _COUNT = text(
-    "INSERT INTO rating_counts (day, hall, service, level, n) VALUES (:day, :hall, :service, :level, 1)"
-    " ON CONFLICT (day, hall, service, level) DO UPDATE SET n = rating_counts.n + 1")
+    "INSERT INTO rating_counts (day, hall, service, level, n) VALUES (:day, :hall, :service, :level, :n)"
+    " ON CONFLICT (day, hall, service, level) DO UPDATE SET n = rating_counts.n + excluded.n")
 
 
 def _text(value: Any) -> str:
@@ -60,24 +62,38 @@ def _level(value: Any) -> int | None:
     return value if type(value) is int and value in LEVELS else None
 
 
-def on_stored(conn: Connection, kiosk_id: str, row: dict[str, Any], now: float) -> None:
-    if row["kind"] != "rating":
+def on_batch(conn: Connection, kiosk_id: str, rows: list[dict[str, Any]], now: float) -> None:
+    """The ratings among `rows` (transactions of `kiosk_id` one statement newly stored: never a duplicate)
+    as rows of `ratings`, and counted in `rating_counts`: one hall lookup, one insert and one upsert per
+    batch. The counts' rows are shared by every kiosk of a hall, so they are locked in key order: two
+    workers storing two kiosks' batches at once then never each hold a row the other waits for."""
+    found: list[tuple[dict[str, Any], dict[str, Any], int]] = []
+    for row in rows:
+        if row["kind"] != "rating":
+            continue
+        try:
+            data = json.loads(row["data"])
+        except ValueError:
+            continue
+        level = _level(data.get("level")) if isinstance(data, dict) else None
+        if level is not None:
+            found.append((row, data, level))
+    if not found:
         return
-    data = json.loads(row["data"])
-    level = _level(data.get("level")) if isinstance(data, dict) else None
-    if level is None:
-        return
-    found = conn.execute(_HALL, {"kiosk_id": kiosk_id}).first()
-    hall, zone = (found.hall, hall_zone(found.utc_offset)) if found is not None else (None, DEFAULT_ZONE)
-    at, service = moment(row["occurred_at"], now), _text(data.get("service"))
-    stored = conn.execute(_INSERT, {
-        "id": row["id"], "kiosk_id": kiosk_id, "hall": hall, "service": service, "level": level,
-        "level_key": _text(data.get("level_key")) or None,
-        "reasons": json.dumps(_reasons(data.get("reasons")), ensure_ascii=False),
-        "at": at, "state": "open" if level in POOR else "none"}).rowcount
-    if stored:   # counted once, on the day of the hall's clock it was given
-        conn.execute(_COUNT, {"day": datetime.fromtimestamp(at, zone).date().isoformat(), "hall": hall or "",
-                              "service": service, "level": level})
+    hall_row = conn.execute(_HALL, {"kiosk_id": kiosk_id}).first()
+    hall, zone = (hall_row.hall, hall_zone(hall_row.utc_offset)) if hall_row is not None else (None, DEFAULT_ZONE)
+    ratings, counts = [], Counter()
+    for row, data, level in found:
+        at, service = moment(row["occurred_at"], row.get("received_at", now)), _text(data.get("service"))
+        ratings.append({"id": row["id"], "kiosk_id": kiosk_id, "hall": hall, "service": service, "level": level,
+                        "level_key": _text(data.get("level_key")) or None,
+                        "reasons": json.dumps(_reasons(data.get("reasons")), ensure_ascii=False),
+                        "at": at, "state": "open" if level in POOR else "none"})
+        # counted on the day of the hall's clock it was given
+        counts[datetime.fromtimestamp(at, zone).date().isoformat(), hall or "", service, level] += 1
+    conn.execute(_INSERT, ratings)
+    conn.execute(_COUNT, [{"day": day, "hall": h, "service": service, "level": level, "n": n}
+                          for (day, h, service, level), n in sorted(counts.items())])
 
 
 def backfill(conn: Connection, chunk: int = 1000) -> int:
@@ -92,8 +108,9 @@ def backfill(conn: Connection, chunk: int = 1000) -> int:
     while True:
         where = () if after is None else (tuple_(t.c.kiosk_id, t.c.seq, t.c.id) > tuple_(*after),)
         rows = conn.execute(stmt.where(*where)).mappings().all()
-        for r in rows:
-            on_stored(conn, r["kiosk_id"], dict(r), r["received_at"])
+        for kiosk_id, of_kiosk in groupby(rows, key=lambda r: r["kiosk_id"]):
+            of_kiosk = [dict(r) for r in of_kiosk]
+            on_batch(conn, kiosk_id, of_kiosk, of_kiosk[-1]["received_at"])
         read += len(rows)
         if len(rows) < chunk:
             return read

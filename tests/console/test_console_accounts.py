@@ -15,6 +15,15 @@ T0 = 1_800_000_000.0
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch):
+    """Argon2id at 1 MiB and one pass: these tests count sign-ins, they do not measure the hash's cost (the
+    platform's own, argon2-cffi's defaults, is what the tests over HTTP sign in against)."""
+    from argon2 import PasswordHasher
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", accounts._hasher.hash("not a password of anyone's"))
+
+
 @pytest.fixture
 def db(platform_db):
     with CentralDB(platform_db) as central:

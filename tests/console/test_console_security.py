@@ -118,6 +118,8 @@ def test_staff_see_their_own_hall_only(console):
     assert r.status_code == 404 and alarm_row(console, theirs)["acked_by"] is None
     ops = console.sign_in("ops").get(console.url + "/console/fleet", timeout=10).text
     assert 'data-kiosk="k1"' in ops and 'data-kiosk="k2"' in ops
+    one_hall = console.sign_in("ops").get(console.url + "/console/fleet?hall=hall-b", timeout=10).text
+    assert 'data-kiosk="k1"' not in one_hall and 'data-kiosk="k2"' in one_hall
 
 
 def test_staff_acknowledge_an_alarm_of_their_hall_with_a_note_and_the_audit_log_says_so(console):

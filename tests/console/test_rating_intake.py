@@ -166,3 +166,29 @@ def test_each_new_rating_is_counted_once_on_its_halls_day(db):
     store(db, rating(4, 9, service="s1"))                                     # no level: nothing to count
     assert counts(db) == {("2026-12-08", "hall-a", "s1", 5): 2, ("2026-12-08", "hall-a", "s1", 1): 1,
                           ("2026-12-08", "", "s2", 4): 1}
+
+
+def test_two_workers_storing_a_halls_ratings_at_once_never_deadlock_and_count_each_once(platform_db):
+    """Two kiosks of one hall rate the same services in opposite orders, each batch stored by a worker of its
+    own at the same moment, sixty times: the counts they share are locked in one order, so no batch waits
+    in a circle (PostgreSQL ends one of such a pair with a deadlock, which the kiosk sees as a 503)."""
+    from tests.conftest import together
+
+    with CentralDB(platform_db) as setup:
+        for kiosk in ("k1", "k2"):
+            setup.add_kiosk(kiosk)
+            put_in_hall(setup, kiosk, "hall-a")
+    services = [f"s{i}" for i in range(30)]
+    rounds = 60
+
+    def work(db: CentralDB, i: int) -> list[str]:
+        kiosk, order = ("k1", services) if i == 0 else ("k2", services[::-1])
+        statuses = []
+        for r in range(rounds):
+            statuses += store(db, *[rating(r * 100 + j + 1, 5, service=s) for j, s in enumerate(order)], kiosk=kiosk)
+        return statuses
+
+    results = together([CentralDB(platform_db), CentralDB(platform_db)], work, teardown=lambda p: p.close())
+    assert all(s == "accepted" for r in results for s in r)
+    with CentralDB(platform_db) as db:
+        assert sorted(n for n in counts(db).values()) == [2 * rounds] * len(services)
