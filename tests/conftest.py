@@ -42,17 +42,38 @@ def pytest_sessionstart(session):
     compile_catalogs(only_stale=True)
 
 
-@pytest.hookimpl(tryfirst=True)   # before pytest-xdist's, which reads the group marker into the node id
 def pytest_collection_modifyitems(config, items):
     """`make test` (scripts/run-tests.sh) runs the Kivy window's tests (tests/ui, marker `ui`) in a
-    process of their own, beside the rest on a few processes (pytest-xdist, `--dist loadgroup`),
-    where the tour (marker `tour`, tests/test_tour.py: the whole tour as a subprocess, the longest
-    single set-up) is a group of its own. `pytest -m tour` or `-m "not tour"` picks it alone."""
+    process of their own, beside the rest on a few processes (pytest-xdist), where the tour (marker
+    `tour`, tests/test_tour.py: the whole tour as a subprocess, the longest single set-up) runs on one of
+    them (`pytest_xdist_make_scheduler` below). `pytest -m tour` or `-m "not tour"` picks it alone."""
     tour = ROOT / "tests" / "test_tour.py"
     for item in items:
         if Path(str(item.fspath)) == tour:
             item.add_marker(pytest.mark.tour)
-            item.add_marker(pytest.mark.xdist_group("tour"))
+
+
+# the test files whose tests run on one process under pytest-xdist: the tour (one six-minute run serves
+# them all) and the notifier's (one platform for the module; its last test reads what all the others left)
+GROUPED_FILES = {"tests/test_tour.py": "tour", "tests/central/test_central_notifier.py": "pickup_loop"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` with each file of GROUPED_FILES as one group.
+
+    pytest-xdist 3.8 groups by renaming each `xdist_group`-marked test's node id in its workers
+    (`item._nodeid`), which pytest 9 no longer reads: the groups were silently lost, and both workers ran
+    the tour. The scheduler is given the groups here instead, by file, which needs nothing of the items."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ByFile(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return GROUPED_FILES.get(nodeid.split("::", 1)[0]) or super()._split_scope(nodeid)
+
+    return ByFile(config, log)
 
 
 @pytest.fixture

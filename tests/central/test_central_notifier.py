@@ -25,8 +25,8 @@ from tests.central.pickup_kit import CST, NOTIFY_TIMEOUT_S, T0, leaks, loop_on, 
 from tests.central.sms.loopback import LoopbackServer, Reply, Request
 from tests.conftest import ENGINES, KIOSK, ROOT
 
-# one platform for the module, on one test process under pytest-xdist: the last test greps what all left
-pytestmark = pytest.mark.xdist_group("pickup_loop")
+# one platform for the module, on one test process under pytest-xdist (tests/conftest.py GROUPED_FILES): the
+# last test greps what all left
 
 
 @pytest.fixture(scope="module", params=ENGINES)
