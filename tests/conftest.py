@@ -58,7 +58,7 @@ def pytest_collection_modifyitems(config, items):
 GROUPED_FILES = {"tests/test_tour.py": "tour", "tests/central/test_central_notifier.py": "pickup_loop"}
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)   # optional: the window's run has no xdist (-p no:xdist)
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadgroup` with each file of GROUPED_FILES as one group.
 

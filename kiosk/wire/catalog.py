@@ -126,7 +126,10 @@ class Catalog(Model):
     """A guide catalog. Item codes are unique within it (a catalog with a code twice is refused); text is
     stripped of surrounding whitespace before its length is checked."""
 
-    version: Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+    # printable text with something in it: the platform keeps it in a text column, which on PostgreSQL
+    # cannot hold a NUL, and it is shown to technicians
+    version: Annotated[str, Field(min_length=1, max_length=64,
+                                  pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")]
     items: list[Item]
 
     @field_validator("items")
