@@ -10,6 +10,8 @@ traffic mix, to size a province from.
 
 Usage: bench/fleet.py [--engine sqlite|postgresql|both] [--kiosks N] [--batch N] [--duration S] [--senders N]
                       [--concurrency N] [--workers N] [--kill-every S] [--time-scale X] [--tps T] [--keep]
+       bench/fleet.py --port P --db URL --key-file F [--server-pid PID] [the load options]
+                      (a platform already serving: the console's browser tests seed their fleet so)
 
 Each kiosk is provisioned with its own secret in-process (`CentralDB.add_kiosk`, on the `--db` the server
 then uses), in the fleet group a signed config bundle targets; the demo catalog is loaded. The platform
@@ -24,7 +26,8 @@ in flight over the whole fleet.
 
 Traffic, with time compressed by `--time-scale` (1 by default: the agent's real intervals; 60: a minute
 of the fleet's life is a second, sixty times the real load of heartbeats and polls):
-- batches of `--batch` transactions (`print`, `rating`, `alarm`: intake that is real but touches no case;
+- batches of `--batch` transactions (`print`, `rating`, `alarm` raised and then cleared as a kiosk does:
+  intake that is real but touches no case;
   `deposit`/`pickup` drive the pickup loop and need cases, so they are left out), fresh UUIDs, seq rising
   per kiosk, sent closed-loop by `--senders` tasks (or paced to `--tps`), one batch in flight
   per kiosk. A batch without an answer (connection reset when a worker is killed, timeout, 5xx, 429, 401)
@@ -222,8 +225,11 @@ def _data_variants() -> tuple[list[str], list[tuple[str, str]], list[str]]:
         rest = _compact({"level": level, "level_key": key,
                          "reasons": rng.sample(REASONS, rng.randint(1, 2)) if level <= 2 else []})[1:]
         ratings.append((head + ',"service_transaction_id":', "," + rest))
-    alarms = [_compact({"device": "receipt_printer", "code": "paper_low", "state": state, "severity": "warning",
-                        "detail": "paper near end"}) for state in ("raised", "cleared")]
+    # a kiosk raises a fault once and clears it once, naming the raising transaction (kiosk/alarms.py)
+    alarms = [_compact({"device": "receipt_printer", "code": "paper_low", "state": "raised", "severity": "warning",
+                        "detail": "paper near end"}),
+              _compact({"device": "receipt_printer", "code": "paper_low", "state": "cleared",
+                        "severity": "warning", "detail": "paper refilled", "raised_id": "@"})]
     return prints, ratings, alarms
 
 
@@ -261,6 +267,7 @@ class Kiosk:
     boot_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     booted_at: float = field(default_factory=lambda: time.time() - random.uniform(3600, 7 * 86400))
     last_print: str | None = None
+    open_alarm: str | None = None                       # the id that raised its paper warning, until cleared
     conn: "Conn | None" = None                          # its own keep-alive connection, as its client's session
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)   # the agent is serial: one request at a time
 
@@ -282,8 +289,12 @@ class Kiosk:
             elif r < 0.95:
                 head, end = pick(RATING_DATA)
                 kind, data = "rating", f'{head}{json.dumps(self.last_print)}{end}'
+            elif self.open_alarm is None:
+                kind, data = "alarm", ALARM_DATA[0]
+                self.open_alarm = tid
             else:
-                kind, data = "alarm", pick(ALARM_DATA)
+                kind, data = "alarm", ALARM_DATA[1].replace('"@"', f'"{self.open_alarm}"')
+                self.open_alarm = None
             items.append(Item(tid, self.seq, f'{{"id":"{tid}","seq":{self.seq},"kind":"{kind}{occurred}{data}{tail}'))
         return items
 
@@ -802,6 +813,30 @@ def run_engine(engine: str, args, work: Path) -> dict:
     return report(engine, args, fleet, result, stored, provision_s, export_s, workers_after, server_alive, work)
 
 
+def load_running(args) -> int:
+    """--port: the fleet against a platform someone else started; 0 when nothing was lost, duplicated or
+    refused."""
+    key_file = Path(args.key_file)
+    work = Path.cwd()
+    t = time.monotonic()
+    kiosks = provision(args.db, key_file, args.kiosks)
+    provision_s = time.monotonic() - t
+    pid = args.server_pid
+    fleet = Fleet(args, "127.0.0.1", args.port, kiosks, pid)
+    result = asyncio.run(fleet.run([("server", pid)] if pid else []))
+    t = time.monotonic()
+    ours = {k.kiosk_id for k in kiosks}
+    stored = [r for r in export(work, args.db, key_file) if r["kiosk_id"] in ours]
+    export_s = time.monotonic() - t
+    alive = not pid or Path(f"/proc/{pid}").exists()
+    workers = len(worker_pids(pid)) if pid else 0
+    figures = report("running platform", args, fleet, result, stored, provision_s, export_s, workers, alive, work)
+    bad = {k: figures[k] for k in ("errors", "lost", "duplicated", "stored_not_acknowledged") if figures[k]}
+    print(f"fleet_seeded kiosks {args.kiosks} acknowledged {len(fleet.acked)}"
+          + (f" problems {bad}" if bad else " problems none"))
+    return 1 if bad else 0
+
+
 def report(engine, args, fleet: Fleet, result, stored, provision_s, export_s, workers_after, server_alive,
            work) -> dict:
     st = fleet.stats
@@ -915,11 +950,23 @@ def main() -> int:
                     help="offer batches at T transactions/s (default 2,200, a tenth above the budget: what is "
                          "sustained is what the platform stored a second); 0: as fast as it takes them")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (server log, databases)")
+    ap.add_argument("--port", type=int, default=0, metavar="P",
+                    help="load a platform already serving on 127.0.0.1:P instead of starting one (seeds a fleet "
+                         "for the console's tests): --db and --key-file name its database, the fleet's kiosks are "
+                         "provisioned there while it serves, and the check is the fleet's ids only; no budgets")
+    ap.add_argument("--db", default="", metavar="URL", help="with --port: the platform's database (path or URL)")
+    ap.add_argument("--key-file", default="", metavar="F", help="with --port: the platform's sealing key file")
+    ap.add_argument("--server-pid", type=int, default=0, metavar="PID",
+                    help="with --port: the platform's process, for its CPU and --kill-every (optional)")
     args = ap.parse_args()
     if not 1 <= args.batch <= 500 or args.kiosks < 1 or args.concurrency < 2 or args.duration <= 0 \
             or args.time_scale <= 0 or args.workers < 1 or not 0 <= args.senders < args.concurrency:
         ap.error("--batch 1-500, --kiosks >= 1, --concurrency >= 2, --senders below --concurrency; "
                  "--duration, --time-scale, --workers > 0")
+    if args.port:
+        if not args.db or not args.key_file:
+            ap.error("--port needs --db and --key-file: the platform's database and sealing key")
+        return load_running(args)
     engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
     (ROOT / "var").mkdir(exist_ok=True)
     started = time.monotonic()

@@ -1,5 +1,6 @@
 """The console in a real browser: Debian's chromium, driven through its chromedriver by Selenium (nothing is
-downloaded), against the platform as a subprocess on loopback.
+downloaded), against the platform as a subprocess on loopback, with a fleet of forty kiosks in a third hall
+seeded by the load generator (bench/fleet.py --port).
 
 An operator signs in, sees the kiosk that went offline and its door alarm at the top of the alarms, and
 acknowledges it with a note; the pages are saved as screenshots in tests/artifacts/console/ to be looked at.
@@ -8,6 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -17,6 +21,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.central.conftest import start_central
+from kiosk.central.demo_hall import definition
 from tests.console.conftest import PASSWORD, make_console
 from tests.conftest import ROOT
 
@@ -25,11 +30,34 @@ SHOTS = ROOT / "tests" / "artifacts" / "console"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
+FLEET = [f"fleet-k{i:04d}" for i in range(1, 41)]   # the ids bench/fleet.py gives its kiosks
+
+
+def seed_fleet(console, tmp) -> None:
+    """Forty kiosks of a third hall served for a few seconds by the load generator, bench/fleet.py, against
+    the running platform: batches of prints, ratings and paper warnings, a heartbeat a second each (time
+    compressed sixty-fold), catalog and config polls; it checks every id it was acknowledged is stored once."""
+    body = definition().model_dump(mode="json")
+    body.update(name="三号政务服务中心", kiosks=FLEET)
+    r = console.central.call("PUT", "/api/v1/halls/hall-c", body, operator="op")
+    assert r.status_code == 200, r.text
+    server = console.central.server
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "fleet.py"), "--port", str(server.port),
+                          "--db", str(server.db), "--key-file", str(Path(server.db).parent / "central.key"),
+                          "--server-pid", str(server.proc.pid), "--kiosks", str(len(FLEET)), "--batch", "20",
+                          "--duration", "3", "--time-scale", "60", "--tps", "200", "--concurrency", "8"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp)
+    assert res.returncode == 0 and "problems none" in res.stdout, res.stdout[-3000:] + res.stderr[-3000:]
+
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
-    central = start_central(tmp_path_factory.mktemp("console-browser"))
+    tmp = tmp_path_factory.mktemp("console-browser")
+    central = start_central(tmp)
     try:
-        yield make_console(central)
+        c = make_console(central)
+        seed_fleet(c, tmp)
+        yield c
     finally:
         central.stop()
 
@@ -93,7 +121,8 @@ def test_an_operator_sees_the_offline_kiosk_and_its_door_alarm_and_acknowledges_
     sign_in(browser, console, "ops")
     shot(browser, "01-login-done-fleet")
     rows = {r.get_attribute("data-kiosk"): r for r in browser.find_elements(By.CSS_SELECTOR, "tr[data-kiosk]")}
-    assert set(rows) == {"k1", "k2"}
+    assert set(rows) == {"k1", "k2", *FLEET}
+    assert all("在线" in rows[k].text for k in FLEET)
     assert "离线" in rows["k2"].text and "在线" in rows["k1"].text
     assert "receipt_printer" in rows["k1"].text and "硬件故障" in rows["k1"].text
     first = browser.find_elements(By.CSS_SELECTOR, "tr[data-kiosk]")[0]
