@@ -1,6 +1,7 @@
 # make run   - the kiosk on simulated devices with a local central platform
 # make test  - the whole test suite
 # make bench - the benchmarks of DESIGN.md section 8
+# make deb   - the Debian package, in dist/
 # Both install what they need first: the Debian packages (as root), .venv and the compiled
 # catalogs (kiosk/locale/*/LC_MESSAGES/kiosk.mo, from their .po; not in git).
 
@@ -11,7 +12,7 @@ PO     := $(wildcard kiosk/locale/*/LC_MESSAGES/*.po)
 MO     := $(PO:.po=.mo)
 PINYIN := kiosk/core/input/pinyin.sqlite
 
-.PHONY: setup run test bench clean look
+.PHONY: setup run test bench clean look deb
 
 setup: $(STAMP) $(MO) $(PINYIN)
 
@@ -43,6 +44,10 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/python bench/run_all.py
+
+# the Debian package: dist/kiosk_VERSION_ARCH.deb (scripts/build-deb.sh; docs/deploy.md)
+deb: setup
+	scripts/build-deb.sh
 
 clean:
 	rm -rf $(VENV) var tests/artifacts $(MO) $(PINYIN)

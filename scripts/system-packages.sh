@@ -19,6 +19,7 @@ packages=(
   libzinnia0 tegaki-zinnia-simplified-chinese   # handwriting recognition on the forms' writing pad
   systemd                 # systemd-sysusers: checks the installer's declarations of the kiosk's users
   postgresql              # the platform on PostgreSQL: tests and bench/fleet.py start a private server (initdb, pg_ctl)
+  python3.11-venv fakeroot   # make deb: the package's venv is made on Debian's own Python; dpkg-deb as if root
 )
 
 missing=()

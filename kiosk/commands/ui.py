@@ -9,6 +9,10 @@ Under systemd (Type=notify) the UI says READY=1 once the home screen is
 drawn, and pings the watchdog from the Kivy main loop itself: a frozen UI
 thread stops the pings and systemd restarts the UI.
 
+A package upgrade that asks the UI to stop (kiosk/core/upgrade.py) stops it
+between two visits (exit 0); started while the request stands, `kiosk ui`
+exits EXIT_UPGRADING (75) before a window opens.
+
 On a config whose devices are the built-in simulators (`sim://`, the default
 config: `make run`), the technician mode also offers the simulators' fault
 controls (kiosk/sim/faults.py), loaded only then; a kiosk on real hardware
@@ -20,12 +24,18 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
+from kiosk.core import upgrade
 from kiosk.sdnotify import Notifier, watchdog_interval
 
 log = logging.getLogger(__name__)
+
+# EX_TEMPFAIL: a package upgrade asked the UI to stay down (kiosk/core/upgrade.py); systemd tries again
+# and the upgrade stops the unit right after
+EXIT_UPGRADING = 75
 
 
 def register(sub) -> None:
@@ -88,6 +98,11 @@ def run(ctx) -> int:
     if refused:
         print(refused, file=sys.stderr)
         return EXIT_USAGE
+    request = upgrade.pending(settings.data_path, time.time())
+    if request is not None:
+        print(f"kiosk ui: an upgrade is in progress ({request.path}); the UI starts again when it ends "
+              "— remove the file if no upgrade is running", file=sys.stderr)
+        return EXIT_UPGRADING
     if no_display() and not os.environ.get("SDL_VIDEODRIVER"):
         print("kiosk ui: no display ($DISPLAY is not set). Run it on the kiosk's screen, or use "
               "`make run`, which starts a virtual display (Xvfb) when there is none.", file=sys.stderr)
@@ -130,6 +145,8 @@ def run(ctx) -> int:
         signal.signal(signal.SIGUSR1, previous)
         Notifier().stopping()
 
+    if app.stopped_for_upgrade is not None:
+        return EXIT_OK   # the upgrade stops the unit; a restart now would only be refused
     if app.restart_for_config is not None and not ctx.args.snapshot:
         # the same process image again, on the new config: same pid for systemd, same X client
         log.info("kiosk ui: starting again for config version %s", app.restart_for_config)

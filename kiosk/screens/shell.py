@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import time
 from typing import TYPE_CHECKING, Callable
 
 from kivy.app import App
@@ -25,6 +27,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
 from kiosk import i18n, memory
+from kiosk.core import upgrade
 from kiosk.core.config_follow import ConfigChange, ConfigFollower
 from kiosk.core.flow import Leave
 from kiosk.core.offer import DeviceProblem, switched_on, unavailable_reason
@@ -81,6 +84,7 @@ class KioskApp(App):
         self._made: list[Screen] = []
         self.config_follower: ConfigFollower | None = None
         self.restart_for_config: int | None = None  # a config version that needs the flows rebuilt
+        self.stopped_for_upgrade: str | None = None  # the version a package upgrade stopped the UI for
         # the widgets, made by build()
         self.header = self.screens = self.home = None
         self.idle_overlay = self.leave_overlay = None
@@ -272,9 +276,27 @@ class KioskApp(App):
         change = self.config_follower.check() if self.config_follower else None
         if change is not None:
             self.take_config(change)
-        if self.restart_for_config is not None and self.session.phase is Phase.HOME:
+        if self.session.phase is not Phase.HOME:
+            return
+        if self._stop_for_upgrade():
+            return
+        if self.restart_for_config is not None:
             log.info("restarting the UI between visits to run on config version %s", self.restart_for_config)
             self.stop()
+
+    def _stop_for_upgrade(self) -> bool:
+        """Between visits: stop when a package upgrade asks for it (kiosk/core/upgrade.py)."""
+        request = upgrade.pending(self.settings.data_path, time.time())
+        if request is None:
+            return False
+        log.info("stopping between visits for the upgrade to %s", request.version)
+        try:
+            upgrade.acknowledge(self.settings.data_path, os.getpid(), time.time())
+        except OSError as exc:   # the upgrade then stops the unit itself; the UI must not hold it up
+            log.error("could not tell the upgrade the UI stopped (%s): %s", upgrade.STOPPED, exc)
+        self.stopped_for_upgrade = request.version
+        self.stop()
+        return True
 
     def take_config(self, change: ConfigChange) -> None:
         """Apply what the home screen and the session read at once; for anything else, restart

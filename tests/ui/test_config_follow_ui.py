@@ -52,6 +52,32 @@ def test_a_change_that_needs_a_restart_never_interrupts_a_visit(ui, restore, mon
     assert stopped == [True]
 
 
+def test_a_package_upgrade_stops_the_ui_only_between_visits(ui, restore, monkeypatch):
+    """The package's preinst writes upgrade-requested into the data dir (packaging/debian/preinst); the UI
+    answers with ui-stopped-for-upgrade and stops, but never while a citizen is being served."""
+    from kiosk.core import upgrade
+
+    app = restore
+    stopped = []
+    monkeypatch.setattr(app, "stop", lambda *a: stopped.append(True))
+    data = app.settings.data_path
+    request, answer = data / upgrade.REQUEST, data / upgrade.STOPPED
+    answer.unlink(missing_ok=True)
+    try:
+        app.session.touch()  # a citizen is being served
+        request.write_text("1.1.0 1796640000\n")
+        app._follow_config()
+        assert not stopped and not answer.exists() and app.stopped_for_upgrade is None
+        app.end_visit("done")
+        app._follow_config()
+        assert stopped == [True] and app.stopped_for_upgrade == "1.1.0"
+        assert answer.read_text().split()[0].isdigit()
+    finally:
+        request.unlink(missing_ok=True)
+        answer.unlink(missing_ok=True)
+        app.stopped_for_upgrade = None
+
+
 def test_a_service_switched_off_leaves_the_home_screen_at_once_and_comes_back_the_same_way(ui, restore, shot):
     app = restore
     every = tile_keys(app)

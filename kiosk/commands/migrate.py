@@ -1,0 +1,42 @@
+"""`kiosk migrate`: bring this kiosk's database to the schema of the installed version, and nothing else.
+
+The package's postinst runs it after an upgrade, before the UI and the agent start again: the migrations
+(kiosk/migrations/NNNN_*.sql) apply in one SQLite transaction, so one that fails leaves the database as
+the previous version left it, and the postinst puts that version back (docs/deploy.md, upgrading).
+
+A kiosk that has no database yet (installed, not provisioned, never started) has nothing to migrate: the
+database is made at the first start, stamped with the kiosk's id, which only `kiosk provision` gives it.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+from kiosk.commands.base import EXIT_OK, add_json
+from kiosk.store import DB_NAME, connect, explain, migrate
+
+
+def register(sub) -> None:
+    p = sub.add_parser("migrate", help="apply this version's migrations to the kiosk's database (after an upgrade)",
+                       description="Apply the migrations of the installed version to the kiosk's database in "
+                                   "the data dir, in one transaction; a database not made yet is left alone.")
+    add_json(p)
+    p.set_defaults(handler=run)
+
+
+def run(ctx) -> int:
+    path = ctx.settings.data_path / DB_NAME
+    if not path.exists():
+        ctx.emit({"database": str(path), "exists": False, "applied": []},
+                 f"{path}: no database yet; the kiosk makes it at its first start (nothing to migrate)")
+        return EXIT_OK
+    conn = connect(path)
+    try:
+        applied = migrate(conn)
+    except sqlite3.Error as exc:
+        # the transaction was rolled back: the database is as the previous version left it
+        raise explain(exc, path) from None
+    finally:
+        conn.close()
+    ctx.emit({"database": str(path), "exists": True, "applied": applied},
+             f"{path}: " + (f"applied {', '.join(applied)}" if applied else "already at this version's schema"))
+    return EXIT_OK
