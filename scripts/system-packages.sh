@@ -20,6 +20,7 @@ packages=(
   systemd                 # systemd-sysusers: checks the installer's declarations of the kiosk's users
   postgresql              # the platform on PostgreSQL: tests and bench/fleet.py start a private server (initdb, pg_ctl)
   python3.11-venv fakeroot   # make deb: the package's venv is made on Debian's own Python; dpkg-deb as if root
+  apt-utils gnupg         # scripts/apt-repo.sh: a fleet's apt repository (apt-ftparchive), its index signed (gpg)
 )
 
 missing=()

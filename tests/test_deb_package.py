@@ -237,3 +237,106 @@ def test_a_failed_migration_puts_the_previous_version_back_on_its_unchanged_data
     again = root.upgrade(debs["1.1.0"], "1.1.0")
     assert again.returncode == 0, again.stderr
     assert not (root.path / "opt/kiosk/venv.failed").exists()
+
+
+def apt(base: Path, sources: str, *args: str) -> subprocess.CompletedProcess:
+    """apt-get/apt-cache with a configuration of their own in `base`: this machine's sources, state and
+    keys are not read or touched."""
+    for d in ("state/lists/partial", "cache/archives/partial", "preferences.d"):
+        (base / d).mkdir(parents=True, exist_ok=True)
+    (base / "status").touch()
+    (base / "sources.list").write_text(sources)
+    opts = [f"-oDir::Etc::SourceList={base / 'sources.list'}", "-oDir::Etc::SourceParts=/nonexistent",
+            f"-oDir::State={base / 'state'}", f"-oDir::State::status={base / 'status'}",
+            f"-oDir::Cache={base / 'cache'}", "-oDir::Etc::Preferences=/nonexistent",
+            f"-oDir::Etc::PreferencesParts={base / 'preferences.d'}", "-oDebug::NoLocking=1"]
+    return subprocess.run([args[0], *opts, *args[1:]], capture_output=True, text=True, timeout=120)
+
+
+def gpg_key(home: Path, email: str) -> None:
+    home.mkdir(mode=0o700)
+    subprocess.run(["gpg", "--homedir", str(home), "--batch", "--passphrase", "", "--quick-gen-key",
+                    f"Kiosk archive <{email}>", "ed25519", "sign", "never"], check=True, capture_output=True)
+
+
+def test_a_fleet_repository_offers_each_ring_its_version_and_apt_refuses_an_index_signed_by_another_key(
+        tmp_path, debs):
+    repo, keys, forger = tmp_path / "repo", tmp_path / "gnupg", tmp_path / "forger"
+    gpg_key(keys, "ops@hall.example")
+    gpg_key(forger, "ops@hall.example")          # the same name, another key
+    script = str(ROOT / "scripts" / "apt-repo.sh")
+
+    def add(home: Path, *args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(["bash", script, str(repo), "--sign-key", "ops@hall.example", *args],
+                              capture_output=True, text=True, env=dict(os.environ, GNUPGHOME=str(home)), timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    add(keys, "--suite", "stable", str(debs["1.0.0"]))
+    add(keys, "--suite", "canary", str(debs["1.0.0"]), str(debs["1.1.0"]))
+    keyring = tmp_path / "kiosk-archive.gpg"
+    keyring.write_bytes(subprocess.run(["gpg", "--dearmor"], input=(repo / "kiosk-archive.asc").read_bytes(),
+                                       capture_output=True, check=True).stdout)
+
+    def candidate(suite: str) -> tuple[subprocess.CompletedProcess, str]:
+        base = tmp_path / f"apt-{suite}-{len(list(tmp_path.iterdir()))}"
+        line = f"deb [signed-by={keyring}] file:{repo} {suite} main\n"
+        update = apt(base, line, "apt-get", "update")
+        policy = apt(base, line, "apt-cache", "policy", "kiosk").stdout
+        return update, (re.search(r"Candidate: (\S+)", policy) or [None, ""])[1]
+
+    update, version = candidate("stable")
+    assert update.returncode == 0 and version == "1.0.0", update.stdout + update.stderr
+    assert candidate("canary")[1] == "1.1.0"            # the canary ring gets the new version first
+
+    add(forger, "--suite", "stable", str(debs["1.2.0"]))   # someone else's key signs a stable index
+    update, version = candidate("stable")
+    assert "NO_PUBKEY" in update.stderr or "not signed" in update.stderr or "couldn't be verified" in update.stderr, \
+        update.stderr
+    assert version != "1.2.0"
+
+
+def test_the_install_script_installs_the_package_into_a_root_twice_and_keeps_the_config(tmp_path, debs):
+    """scripts/install-kiosk.sh, the developer's way, wraps the package: into DESTDIR it runs what dpkg would."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (root / "etc/group").write_text("root:x:0:\ndialout:x:20:\nlp:x:7:\nvideo:x:44:\ninput:x:105:\n")
+    script, env = str(ROOT / "scripts" / "install-kiosk.sh"), dict(os.environ, DESTDIR=str(root))
+    first = subprocess.run(["bash", script, "--deb", str(debs["1.0.0"])], env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "kiosk 1.0.0 installed" in first.stdout and "kiosk provision" in first.stdout
+    passwd = (root / "etc/passwd").read_text()
+    assert re.search(r"(?m)^kiosk:x:\d+:\d+:self-service kiosk:/var/lib/kiosk:/usr/sbin/nologin$", passwd)
+    groups = {line.split(":")[0]: line.split(":")[3].split(",") for line in (root / "etc/group").read_text().splitlines()}
+    assert "kiosk" in groups["dialout"] and "kiosk" in groups["lp"]     # the root's own groups, joined
+    config = root / "etc/kiosk/kiosk.toml"
+    assert 'data_dir = "/var/lib/kiosk"' in config.read_text()
+    assert oct((root / "var/lib/kiosk").stat().st_mode)[-3:] == "750"
+    assert (root / "opt/kiosk/bin/kiosk-session").stat().st_mode & 0o111
+    assert not (root / "etc/systemd/system/multi-user.target.wants/kiosk-agent.service").exists()   # not provisioned
+
+    # an operator's edit survives the next version; nothing is duplicated
+    config.write_text(config.read_text().replace('id = "demo-hall-k01"', 'id = "hall-7-k03"'))
+    second = subprocess.run(["bash", script, "--deb", str(debs["1.1.0"])], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "kiosk 1.1.0 installed" in second.stdout and "(was 1.0.0)" in second.stdout
+    assert 'id = "hall-7-k03"' in config.read_text()
+    assert (root / "etc/passwd").read_text().count("\nkiosk:") == 1
+    dialout = next(line for line in (root / "etc/group").read_text().splitlines() if line.startswith("dialout:"))
+    assert dialout.split(":")[3].split(",").count("kiosk") == 1
+
+
+def test_a_bare_root_gets_its_users_from_the_packages_sysusers_declaration(tmp_path, debs):
+    root = tmp_path / "bare"      # no etc/passwd: an image being built, not a machine
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "install-kiosk.sh"), "--deb", str(debs["1.0.0"])],
+                          env=dict(os.environ, DESTDIR=str(root)), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "cannot lock" not in done.stderr
+    declared = (root / "usr/lib/sysusers.d/kiosk.conf").read_text()
+    assert 'u kiosk - "self-service kiosk" /var/lib/kiosk /usr/sbin/nologin' in declared
+    assert {"m kiosk dialout", "m kiosk lp"} <= set(declared.splitlines())
+    assert re.search(r"(?m)^kiosk:x:", (root / "etc/passwd").read_text())
+    assert re.search(r"(?m)^dialout:x:\d+:.*kiosk", (root / "etc/group").read_text())

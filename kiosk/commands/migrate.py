@@ -4,12 +4,17 @@ The package's postinst runs it after an upgrade, before the UI and the agent sta
 (kiosk/migrations/NNNN_*.sql) apply in one SQLite transaction, so one that fails leaves the database as
 the previous version left it, and the postinst puts that version back (docs/deploy.md, upgrading).
 
+Under DPKG_ROOT (the package installed into another root directory, as dpkg --root and image builds do),
+a database outside that root is left alone.
+
 A kiosk that has no database yet (installed, not provisioned, never started) has nothing to migrate: the
 database is made at the first start, stamped with the kiosk's id, which only `kiosk provision` gives it.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
+from pathlib import Path
 
 from kiosk.commands.base import EXIT_OK, add_json
 from kiosk.store import DB_NAME, connect, explain, migrate
@@ -25,6 +30,13 @@ def register(sub) -> None:
 
 def run(ctx) -> int:
     path = ctx.settings.data_path / DB_NAME
+    root = os.environ.get("DPKG_ROOT")
+    if root and not path.resolve().is_relative_to(Path(root).resolve()):
+        # a package installed into another root (an image being built): this machine's own kiosk database,
+        # which the config's absolute data_dir names, is not that root's to migrate
+        ctx.emit({"database": str(path), "exists": path.exists(), "applied": [], "outside_root": root},
+                 f"{path}: outside the root being installed ({root}); left alone")
+        return EXIT_OK
     if not path.exists():
         ctx.emit({"database": str(path), "exists": False, "applied": []},
                  f"{path}: no database yet; the kiosk makes it at its first start (nothing to migrate)")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.central.conftest import start_central
@@ -85,11 +85,19 @@ def browser(tmp_path, monkeypatch):
 
 def follow(driver, element) -> None:
     """Click a link or a form's button and wait until the next page has replaced this one (a click returns
-    before the browser has loaded what it asked for)."""
-    page = driver.find_element(By.TAG_NAME, "html")
+    before the browser has loaded what it asked for). This page is marked in its window object, which the
+    next document does not have; asking while the documents change over may fail (chromedriver then
+    answers "Node ... does not belong to the document", not a stale element), and is asked again."""
+    driver.execute_script("window.__consolePage = true")
     element.click()
-    WebDriverWait(driver, 30).until(EC.staleness_of(page))
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def replaced(d) -> bool:
+        try:
+            return d.execute_script("return window.__consolePage === undefined && document.readyState === 'complete'")
+        except WebDriverException:
+            return False
+
+    WebDriverWait(driver, 30).until(replaced)
 
 
 def shot(driver, name: str) -> None:
