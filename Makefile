@@ -27,6 +27,8 @@ kiosk/locale/%/LC_MESSAGES/kiosk.mo: kiosk/locale/%/LC_MESSAGES/kiosk.po $(STAMP
 	$(VENV)/bin/python -m kiosk.i18n compile $*
 kiosk/locale/%/LC_MESSAGES/console.mo: kiosk/locale/%/LC_MESSAGES/console.po $(STAMP)
 	$(VENV)/bin/python -m kiosk.i18n compile $*
+kiosk/locale/%/LC_MESSAGES/cli.mo: kiosk/locale/%/LC_MESSAGES/cli.po $(STAMP)
+	$(VENV)/bin/python -m kiosk.i18n compile $*
 
 # the keyboard's pinyin index, derived from jieba's dictionary and pypinyin (not in git); built
 # beside and renamed into place, so an interrupted build leaves no half index

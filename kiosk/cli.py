@@ -15,6 +15,8 @@ import pkgutil
 import sys
 
 from kiosk import __version__, log
+from kiosk.commands import _text
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Context, add_json  # noqa: F401 (re-exported)
 from kiosk.config import ConfigError
 from kiosk.store import StoreError
@@ -52,15 +54,16 @@ def _command_modules(only: str | None = None):
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _text.ArgumentParser(
         prog="kiosk",
-        description="Self-service kiosk of a 24-hour government service hall.",
-        epilog="The config is --config PATH, else $KIOSK_CONFIG, else config/kiosk.toml. "
-               "Exit status: 0 success, 1 failed, 2 bad usage or bad config.",
+        description=_t("Self-service kiosk of a 24-hour government service hall."),
+        epilog=_t("The config is --config PATH, else $KIOSK_CONFIG, else config/kiosk.toml. "
+                  "Exit status: 0 success, 1 failed, 2 bad usage or bad config."),
     )
-    parser.add_argument("--config", metavar="PATH", help="the kiosk's TOML settings")
-    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    parser.add_argument("--config", metavar="PATH", help=_t("the kiosk's TOML settings"))
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}",
+                        help=_t("show program's version number and exit"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title=_t("commands"))
     for module in _command_modules(_command_name(argv) if argv is not None else None):
         module.register(sub)
     return parser
@@ -91,6 +94,7 @@ class _Watched:
 def main(argv: list[str] | None = None) -> int:
     log.setup()
     argv = sys.argv[1:] if argv is None else argv
+    _text.setup(argv)   # before the parser is built: its help and argparse's own text are translated too
     parser = build_parser(argv)
     stderr = sys.stderr
     if "--json" in argv:
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:   # a usage mistake: argparse said so on stderr; with --json, in JSON too
         if exc.code and "--json" in argv:
             said = sys.stderr.tail.strip().splitlines()
-            print(json.dumps({"ok": False, "error": said[-1] if said else "bad usage", "exit": exc.code},
+            print(json.dumps({"ok": False, "error": said[-1] if said else _t("bad usage"), "exit": exc.code},
                              ensure_ascii=False))
         raise
     finally:
@@ -125,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         out, err = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = streams
     if watched and code not in (EXIT_OK, EXIT_BROKEN_PIPE) and not out.wrote:
-        message = err.tail.strip() or f"kiosk {args.command}: failed"
+        message = err.tail.strip() or _t("kiosk {command}: failed").format(command=args.command)
         print(json.dumps({"ok": False, "error": message, "exit": code}, ensure_ascii=False))
     return EXIT_FAILED if code == EXIT_BROKEN_PIPE else code
 
@@ -147,7 +151,7 @@ def _run(args) -> int:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StoreError as exc:
-        print(f"kiosk: database: {exc}", file=sys.stderr)
+        print(_t("kiosk: database: {problem}").format(problem=exc), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

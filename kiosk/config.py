@@ -22,7 +22,7 @@ import tomllib
 import unicodedata
 from urllib.parse import urlsplit
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -33,6 +33,21 @@ ENV_CONFIG = "KIOSK_CONFIG"
 
 class ConfigError(Exception):
     """A settings file that cannot be used; the message is for a person."""
+
+
+# the language of the messages below that a technician reads (the file's problems): English, unless the
+# `kiosk` command line puts the lookup of its own catalog here (kiosk/commands/_text.py, the `cli` domain;
+# this module is below the command line and cannot import it)
+translate: Callable[[str], str] = str
+
+
+def _t(message: str) -> str:
+    return translate(message)
+
+
+def N_t(message: str) -> str:
+    """Marks a msgid of the `cli` catalog that is translated later, with `_t()` (a table's entries)."""
+    return message
 
 
 MAX_DEPTH = 32  # tables and arrays inside each other; the real config needs 5
@@ -507,18 +522,18 @@ class Settings(Section):
 
 
 _EXPECTED = {
-    "int_type": "expected an integer",
-    "int_parsing": "expected an integer",
-    "int_from_float": "expected an integer",
-    "float_type": "expected a number",
-    "float_parsing": "expected a number",
-    "string_type": "expected a string",
-    "bool_type": "expected true or false",
-    "bool_parsing": "expected true or false",
-    "list_type": "expected a list",
-    "dict_type": "expected a table",
-    "model_type": "expected a table",
-    "model_attributes_type": "expected a table",
+    "int_type": N_t("expected an integer"),
+    "int_parsing": N_t("expected an integer"),
+    "int_from_float": N_t("expected an integer"),
+    "float_type": N_t("expected a number"),
+    "float_parsing": N_t("expected a number"),
+    "string_type": N_t("expected a string"),
+    "bool_type": N_t("expected true or false"),
+    "bool_parsing": N_t("expected true or false"),
+    "list_type": N_t("expected a list"),
+    "dict_type": N_t("expected a table"),
+    "model_type": N_t("expected a table"),
+    "model_attributes_type": N_t("expected a table"),
 }
 
 
@@ -528,16 +543,18 @@ def _describe(err: dict) -> tuple[str, str]:
     got = err.get("input")
     shown = json.dumps(got, ensure_ascii=False, default=str) if got is not None else None
     if kind == "extra_forbidden":
-        return loc, "unknown key (check the spelling; see config/kiosk.toml for the keys there are)"
+        return loc, _t("unknown key (check the spelling; see config/kiosk.toml for the keys there are)")
     if kind == "missing":
-        return loc, "required key is missing"
+        return loc, _t("required key is missing")
     if kind in _EXPECTED:
-        return loc, f"{_EXPECTED[kind]}, got {shown}"
+        return loc, _t("{expected}, got {value}").format(expected=_t(_EXPECTED[kind]), value=shown)
     if kind == "literal_error":
-        return loc, f"expected one of {err['ctx']['expected']}, got {shown}"
+        return loc, _t("expected one of {choices}, got {value}").format(choices=err['ctx']['expected'], value=shown)
     if kind == "string_pattern_mismatch":
-        return loc, f"{shown} does not have the expected form ({err['ctx']['pattern']})"
-    return loc, f"{err['msg'][0].lower()}{err['msg'][1:]}, got {shown}"
+        return loc, _t("{value} does not have the expected form ({pattern})").format(
+            value=shown, pattern=err['ctx']['pattern'])
+    # pydantic's own text, and this module's validators' (PydanticCustomError), stay English
+    return loc, _t("{problem}, got {value}").format(problem=f"{err['msg'][0].lower()}{err['msg'][1:]}", value=shown)
 
 
 def validation_messages(exc: ValidationError, where: str) -> list[str]:
@@ -554,7 +571,8 @@ def document_problems(doc: object, path: str = "", depth: int = 0) -> list[str]:
     at = path or "(top level)"
     if depth > MAX_DEPTH:
         outer = path.split("[")[0] or at
-        return [f"{outer}: nested more than {MAX_DEPTH} deep; a config has tables and lists a few levels deep"]
+        return [_t("{key}: nested more than {depth} deep; a config has tables and lists a few levels deep").format(
+            key=outer, depth=MAX_DEPTH)]
     if isinstance(doc, dict):
         out = []
         for k, v in doc.items():
@@ -562,7 +580,8 @@ def document_problems(doc: object, path: str = "", depth: int = 0) -> list[str]:
             sub = f"{path}.{key}" if path else key
             bad = _control_char(key)
             if bad:
-                out.append(f"{sub}: the key holds a control character ({bad}); retype the key")
+                out.append(_t("{key}: the key holds a control character ({char}); retype the key").format(
+                    key=sub, char=bad))
             out.extend(document_problems(v, sub, depth + 1))
         return out
     if isinstance(doc, list):
@@ -572,10 +591,11 @@ def document_problems(doc: object, path: str = "", depth: int = 0) -> list[str]:
         return out
     if isinstance(doc, str):
         bad = _control_char(doc)
-        return [f"{at}: holds a control character ({bad}); a NUL or other control character is never part "
-                "of a name, path or URL: retype the value"] if bad else []
+        return [_t("{key}: holds a control character ({char}); a NUL or other control character is never part "
+                   "of a name, path or URL: retype the value").format(key=at, char=bad)] if bad else []
     if isinstance(doc, float) and not math.isfinite(doc):
-        return [f"{at}: expected a finite number, got {doc} (inf and nan are not a time or a size)"]
+        return [_t("{key}: expected a finite number, got {value} (inf and nan are not a time or a size)").format(
+            key=at, value=doc)]
     return []
 
 
@@ -610,18 +630,21 @@ def read_document(path: Path) -> dict:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (pass --config PATH or set {ENV_CONFIG})") from None
+        raise ConfigError(_t("{path}: config file not found (pass --config PATH or set {variable})").format(
+            path=path, variable=ENV_CONFIG)) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+        raise ConfigError(_t("{path}: cannot be read: {reason}").format(path=path, reason=exc.strerror)) from None
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except RecursionError:  # tomllib recurses per level: a 3,000-deep array must be named, not crash
-        raise ConfigError(f"{path}: tables or arrays nested more than {MAX_DEPTH} deep (far deeper: the reader "
-                          "gave up); a config has tables and lists a few levels deep") from None
+        raise ConfigError(_t("{path}: tables or arrays nested more than {depth} deep (far deeper: the reader "
+                             "gave up); a config has tables and lists a few levels deep").format(
+                                 path=path, depth=MAX_DEPTH)) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+        raise ConfigError(_t("{path}: not UTF-8 text (byte {byte}); save the file as UTF-8").format(
+            path=path, byte=exc.start)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(_t("{path}: not valid TOML: {problem}").format(path=path, problem=exc)) from None
 
 
 # the remote settings a verified config bundle applied (written atomically by

@@ -28,9 +28,9 @@ from typing import Callable
 LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
 DOMAIN = "kiosk"
-# every catalog the package carries: the kiosk's citizen-facing text, and the platform's console
-# (kiosk/central/console/), each compiled from its own .po
-DOMAINS = (DOMAIN, "console")
+# every catalog the package carries: the kiosk's citizen-facing text, the platform's console
+# (kiosk/central/console/) and the `kiosk` command line's (kiosk/commands/_text.py), each compiled from its own .po
+DOMAINS = (DOMAIN, "console", "cli")
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 COMPILE_COMMAND = ("`make setup` in the source tree (it runs `python -m kiosk.i18n compile`); "
                    "on an installed kiosk, scripts/install-kiosk.sh again")

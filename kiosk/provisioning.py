@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk.config import _t   # the `kiosk` command line's language (kiosk/commands/_text.py)
+
 # the demo hall's values (config/kiosk.toml, the README); a kiosk that has one of them is not provisioned
 DEMO_SECRET_PREFIX = "demo-secret-"
 DEMO_HASH_KEY_PREFIX = "demo-deployment-key"
@@ -31,22 +33,22 @@ def demo_values(settings) -> list[DemoValue]:
 
     found: list[DemoValue] = []
     if settings.central.secret.startswith(DEMO_SECRET_PREFIX):
-        found.append(DemoValue("central.secret", "the demo hall's kiosk secret; `kiosk central add-kiosk` "
-                                                 "on the platform gives this kiosk its own"))
+        found.append(DemoValue("central.secret", _t("the demo hall's kiosk secret; `kiosk central add-kiosk` "
+                                                    "on the platform gives this kiosk its own")))
     if settings.central.notice_key == DEMO_NOTICE_KEY:
-        found.append(DemoValue("central.notice_key", "the demo platform's notifier key, whose private half is "
-                                                     "public; `kiosk central notice-key` prints the real one"))
+        found.append(DemoValue("central.notice_key", _t("the demo platform's notifier key, whose private half is "
+                                                        "public; `kiosk central notice-key` prints the real one")))
     if settings.privacy.hash_key.startswith(DEMO_HASH_KEY_PREFIX):
-        found.append(DemoValue("privacy.hash_key", "the demo hash key: ID numbers and pickup codes hashed "
-                                                   "with it can be tried by anyone; one per deployment"))
+        found.append(DemoValue("privacy.hash_key", _t("the demo hash key: ID numbers and pickup codes hashed "
+                                                      "with it can be tried by anyone; one per deployment")))
     for i, member in enumerate(settings.staff.members):
         if verify_pin(DEMO_STAFF_PIN, member.pin_hash):
-            found.append(DemoValue(f"staff.members[{i}].pin_hash", f"staff {member.id} has the demo PIN printed "
-                                                                   "in the README; `kiosk staff hash-pin`"))
+            found.append(DemoValue(f"staff.members[{i}].pin_hash", _t(
+                "staff {id} has the demo PIN printed in the README; `kiosk staff hash-pin`").format(id=member.id)))
     for i, stored in enumerate(settings.technician.pin_hashes):
         if verify_pin(DEMO_TECHNICIAN_PIN, stored):
-            found.append(DemoValue(f"technician.pin_hashes[{i}]", "the demo technician PIN printed in the README; "
-                                                                  "`kiosk staff hash-pin`"))
+            found.append(DemoValue(f"technician.pin_hashes[{i}]", _t("the demo technician PIN printed in the README; "
+                                                                     "`kiosk staff hash-pin`")))
     devices = settings.devices
     for name in type(devices).model_fields:
         device = getattr(devices, name)
@@ -55,11 +57,11 @@ def demo_values(settings) -> list[DemoValue]:
         for field in ("port", "connection"):
             value = getattr(device, field, None)
             if isinstance(value, str) and value.startswith("sim://"):
-                found.append(DemoValue(f"devices.{name}.{field}", f"{value} is the built-in simulator, not a "
-                                                                  "device; the device's path or URL"))
+                found.append(DemoValue(f"devices.{name}.{field}", _t(
+                    "{value} is the built-in simulator, not a device; the device's path or URL").format(value=value)))
         if getattr(device, "printer", None) == DEMO_PRINT_QUEUE:
-            found.append(DemoValue(f"devices.{name}.printer", "the demo CUPS queue that prints to PDF files; "
-                                                              "the hall printer's queue"))
+            found.append(DemoValue(f"devices.{name}.printer", _t("the demo CUPS queue that prints to PDF files; "
+                                                                 "the hall printer's queue")))
     return found
 
 
@@ -70,9 +72,9 @@ def refusal(settings, command: str) -> str | None:
     found = demo_values(settings)
     if not found:
         return None
-    lines = [f"kiosk {command}: {settings.source} holds the demo hall's values and [kiosk] demo is not true; "
-             "this kiosk is not provisioned:"]
+    lines = [_t("kiosk {command}: {file} holds the demo hall's values and [kiosk] demo is not true; "
+                "this kiosk is not provisioned:").format(command=command, file=settings.source)]
     lines += [f"  {v.key}: {v.problem}" for v in found]
-    lines.append("Provision the kiosk (`kiosk provision`, docs/deploy.md) or set each by hand, then `kiosk config "
-                 "check`; a demo hall says [kiosk] demo = true.")
+    lines.append(_t("Provision the kiosk (`kiosk provision`, docs/deploy.md) or set each by hand, then `kiosk config "
+                    "check`; a demo hall says [kiosk] demo = true."))
     return "\n".join(lines)

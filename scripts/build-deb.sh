@@ -9,7 +9,7 @@
 #                                built here from the wheels pip can reach (this machine's indexes)
 #   /usr/bin/kiosk               the command, with KIOSK_CONFIG defaulting to /etc/kiosk/kiosk.toml
 #   /lib/systemd/system          kiosk-ui, kiosk-agent, kiosk-central, kiosk-central-notify units
-#   /lib/udev/rules.d            the stable /dev/kiosk-* names
+#   /lib/udev/rules.d            the stable /dev/kiosk-* names; USB sticks mounted under /media/kiosk
 #   /usr/lib/sysusers.d          the kiosk and kiosk-central system users
 #   /usr/share/kiosk             the config template (demo = false), the demo catalog, the X session
 #   /usr/share/doc/kiosk         the docs the units name
@@ -147,6 +147,12 @@ done
 install -D -m 0644 "$src/systemd/99-kiosk.rules" "$root/lib/udev/rules.d/99-kiosk.rules"
 install -D -m 0644 "$src/systemd/10-kiosk-lockdown.conf" "$root/etc/X11/xorg.conf.d/10-kiosk-lockdown.conf"
 install -D -m 0755 "$src/systemd/kiosk-session" "$root/opt/kiosk/bin/kiosk-session"
+install -D -m 0644 "$src/systemd/98-kiosk-usb-stick.rules" "$root/lib/udev/rules.d/98-kiosk-usb-stick.rules"
+install -D -m 0755 "$src/systemd/kiosk-usb-mount" "$root/opt/kiosk/bin/kiosk-usb-mount"
+install -D -m 0644 /dev/stdin "$root/usr/lib/tmpfiles.d/kiosk.conf" <<'EOF'
+# where a USB stick is mounted for the technician's exports (98-kiosk-usb-stick.rules), from the kiosk package
+d /media/kiosk 0755 root root -
+EOF
 install -D -m 0644 /dev/stdin "$root/usr/lib/sysusers.d/kiosk.conf" <<'EOF'
 # the kiosk's system users (sysusers.d(5)), from the kiosk package
 u kiosk - "self-service kiosk" /var/lib/kiosk /usr/sbin/nologin

@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "kiosk.toml"
 KIOSK = Path(sys.executable).parent / "kiosk"
 
+# the `kiosk` command speaks Chinese unless told otherwise (kiosk/commands/_text.py); the tests read its
+# English text, in this process (`run_cli`) and in every `kiosk` subprocess, which inherits this.
+# tests/test_cli_language.py sets its own language for each run.
+os.environ["KIOSK_LANG"] = "en"
+
 
 def write_config(directory: Path, text: str | None = None, **replace: str) -> Path:
     """A copy of the default config in `directory`, data dir `directory/var`; `replace` maps
@@ -54,8 +59,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 # the test files whose tests run on one process under pytest-xdist: the tour (one six-minute run serves
-# them all) and the notifier's (one platform for the module; its last test reads what all the others left)
-GROUPED_FILES = {"tests/test_tour.py": "tour", "tests/central/test_central_notifier.py": "pickup_loop"}
+# them all), the notifier's (one platform for the module; its last test reads what all the others left)
+# and the Debian package's (one build of the package, about a minute, serves them all)
+GROUPED_FILES = {"tests/test_tour.py": "tour", "tests/central/test_central_notifier.py": "pickup_loop",
+                 "tests/test_deb_package.py": "deb"}
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)   # optional: the window's run has no xdist (-p no:xdist)

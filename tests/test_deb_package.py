@@ -155,6 +155,7 @@ def test_the_package_holds_the_command_units_and_a_template_that_is_not_the_demo
     for path in ("/usr/bin/kiosk", "/opt/kiosk/venv/bin/python", "/opt/kiosk/bin/kiosk-session",
                  "/lib/systemd/system/kiosk-ui.service", "/lib/systemd/system/kiosk-agent.service",
                  "/lib/systemd/system/kiosk-central.service", "/lib/udev/rules.d/99-kiosk.rules",
+                 "/lib/udev/rules.d/98-kiosk-usb-stick.rules", "/opt/kiosk/bin/kiosk-usb-mount", "/usr/lib/tmpfiles.d/kiosk.conf",
                  "/usr/lib/sysusers.d/kiosk.conf", "/usr/share/kiosk/kiosk.toml", "/usr/share/doc/kiosk/deploy.md",
                  "/usr/share/bash-completion/completions/kiosk"):
         assert path in names, path

@@ -4,6 +4,7 @@ import configparser
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +57,8 @@ def test_each_unit_is_hardened_and_writes_only_its_data_dir(name):
     s = unit(name)["Service"]
     assert s["NoNewPrivileges"] == "yes" and s["PrivateTmp"] == "yes"
     assert s["ProtectSystem"] == "strict" and s["ProtectHome"] == "yes"
-    assert s["ReadWritePaths"].split() == (["/var/lib/kiosk-central"] if "central" in name else ["/var/lib/kiosk"])
+    expected = {"kiosk-ui.service": ["/var/lib/kiosk", "-/media/kiosk"], "kiosk-agent.service": ["/var/lib/kiosk"]}
+    assert s["ReadWritePaths"].split() == expected.get(name, ["/var/lib/kiosk-central"])
 
 
 def test_the_session_leaves_watchdog_pings_to_the_ui():
@@ -74,3 +76,45 @@ def test_installer_refuses_to_run_as_a_user_on_the_live_machine(tmp_path):
     r = subprocess.run(["bash", str(ROOT / "scripts" / "install-kiosk.sh")], env=env,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "run as root" in r.stderr
+
+
+def _fake(bin_dir: Path, name: str, body: str) -> None:
+    (bin_dir / name).write_text("#!/bin/sh\n" + body)
+    (bin_dir / name).chmod(0o755)
+
+
+def test_a_usb_stick_is_mounted_for_the_kiosk_user_with_nothing_on_it_able_to_run(tmp_path):
+    """98-kiosk-usb-stick.rules hands a plugged stick to kiosk-usb-mount, which asks systemd-mount (here a
+    stand-in that records its arguments: no stick is plugged into a test machine) for a mount where
+    [technician] usb_mounts looks."""
+    import fnmatch
+
+    from kiosk.config import TechnicianSection
+
+    rules = (SYSTEMD / "98-kiosk-usb-stick.rules").read_text()
+    add = next(line for line in rules.splitlines() if line.startswith('ACTION=="add"'))
+    for match in ('SUBSYSTEM=="block"', 'ENV{ID_BUS}=="usb"', 'ENV{ID_FS_TYPE}=="vfat|exfat"',
+                  "/opt/kiosk/bin/kiosk-usb-mount add $devnode %k $env{ID_FS_TYPE}"):
+        assert match in add
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake(bin_dir, "systemd-mount", f'printf "%s\\n" "$@" > {tmp_path}/args\n')
+    _fake(bin_dir, "id", 'case "$1" in -u) echo 995 ;; -g) echo 994 ;; esac\n')
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+
+    def mount(*args: str) -> tuple[int, list[str]]:
+        (tmp_path / "args").unlink(missing_ok=True)
+        done = subprocess.run(["sh", str(SYSTEMD / "kiosk-usb-mount"), *args], env=env, capture_output=True,
+                              text=True, timeout=30)
+        recorded = (tmp_path / "args").read_text().splitlines() if (tmp_path / "args").exists() else []
+        return done.returncode, recorded
+
+    code, args = mount("add", "/dev/sdb1", "sdb1", "vfat")
+    assert code == 0 and args[-2:] == ["/dev/sdb1", "/media/kiosk/sdb1"]
+    options = set(next(a for a in args if a.startswith("--options=")).removeprefix("--options=").split(","))
+    assert {"uid=995", "gid=994", "umask=0077", "noexec", "nosuid", "nodev", "flush"} <= options
+    assert any(fnmatch.fnmatch("/media/kiosk/sdb1", p) for p in TechnicianSection().usb_mounts)
+    code, args = mount("add", "/dev/sdc", "sdc", "exfat")
+    assert code == 0 and "flush" not in next(a for a in args if a.startswith("--options="))   # vfat's only
+    assert mount("remove", "/dev/sdb1", "sdb1") == (0, ["--umount", "/media/kiosk/sdb1"])
+    assert mount("add", "/dev/sdb1", "../etc", "vfat") == (2, [])      # a name that leaves /media/kiosk

@@ -9,6 +9,7 @@ import sys
 import signal
 import threading
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_OK, EXIT_USAGE
 from kiosk.sdnotify import Notifier, watchdog_interval
 from kiosk.alarms import Alarms
@@ -30,7 +31,7 @@ log = logging.getLogger("kiosk.agent")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("agent", help="run the agent: sync relay, catalog pull, heartbeat (stops on SIGTERM/SIGINT)")
+    p = sub.add_parser("agent", help=_t("run the agent: sync relay, catalog pull, heartbeat (stops on SIGTERM/SIGINT)"))
     p.set_defaults(handler=run)
 
 

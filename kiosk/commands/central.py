@@ -21,6 +21,7 @@ import threading
 from datetime import date, datetime
 from pathlib import Path
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 
 log = logging.getLogger(__name__)
@@ -36,148 +37,149 @@ ENV_DB = "KIOSK_CENTRAL_DB"                     # the platform's database, when 
 def register(sub) -> None:
     from kiosk.central.db import DEFAULT_DB
 
-    p = sub.add_parser("central", help="the reference central platform (a stand-in for the provincial one)",
-                       description="Without a sub-command: run the platform's HTTP API until SIGTERM or Ctrl-C.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8700, help="port to listen on (default 8700)")
+    p = sub.add_parser("central", help=_t("the reference central platform (a stand-in for the provincial one)"),
+                       description=_t("Without a sub-command: run the platform's HTTP API until SIGTERM or Ctrl-C."))
+    p.add_argument("--host", default="127.0.0.1", help=_t("address to listen on (default 127.0.0.1)"))
+    p.add_argument("--port", type=int, default=8700, help=_t("port to listen on (default 8700)"))
     p.add_argument("--db", metavar="PATH|URL",
-                   help=f"the platform's database: a SQLite file or postgresql://user@host/name (else $KIOSK_CENTRAL_DB, "
-                        f"else [central] database of --settings, else {DEFAULT_DB})")
-    p.add_argument("--key-file", metavar="PATH", help="the key that seals the secrets at rest (else "
-                   "$KIOSK_CENTRAL_KEY_FILE, else central.key beside a SQLite database; required with PostgreSQL; "
-                   "made 0600 on first start)")
+                   help=_t("the platform's database: a SQLite file or postgresql://user@host/name (else $KIOSK_CENTRAL_DB, "
+                           "else [central] database of --settings, else {default})").format(default=DEFAULT_DB))
+    p.add_argument("--key-file", metavar="PATH", help=_t("the key that seals the secrets at rest (else "
+                      "$KIOSK_CENTRAL_KEY_FILE, else central.key beside a SQLite database; required with PostgreSQL; "
+                      "made 0600 on first start)"))
     p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="serve with N worker processes (PostgreSQL; a dead worker is replaced; default 1)")
+                   help=_t("serve with N worker processes (PostgreSQL; a dead worker is replaced; default 1)"))
     p.add_argument("--no-access-log", dest="access_log", action="store_false",
-                   help="no line per request in the log (a platform for hundreds of kiosks: the requests are "
-                        "counted in /metrics instead; refusals and errors are logged as always)")
-    p.add_argument("--hash-key", metavar="K", help=f"the deployment's holder hash key, for posted cases (else "
-                                                   f"${ENV_HASH_KEY}, else [privacy] hash_key of the kiosk config)")
-    p.add_argument("--notice-key", metavar="PATH", help="the notifier's private key (default notice.key beside the "
-                                                        "database; made 0600 on first use)")
-    p.add_argument("--settings", metavar="PATH", help="the platform's settings (default central.toml beside the "
-                                                      "database; optional)")
-    p.add_argument("--notify", action="store_true", help="also run the notifier, in a thread (needs [notify] in "
-                                                         "the settings); else run `kiosk central notify`")
-    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain) ... ")
-    p.add_argument("--tls-key", metavar="PEM", help="... and its private key (else: plain HTTP, for loopback "
-                                                    "behind a TLS proxy, docs/deploy.md)")
+                   help=_t("no line per request in the log (a platform for hundreds of kiosks: the requests are "
+                           "counted in /metrics instead; refusals and errors are logged as always)"))
+    p.add_argument("--hash-key", metavar="K", help=_t("the deployment's holder hash key, for posted cases (else "
+                                                      "${variable}, else [privacy] hash_key of the kiosk config)"
+                                                      ).format(variable=ENV_HASH_KEY))
+    p.add_argument("--notice-key", metavar="PATH", help=_t("the notifier's private key (default notice.key beside the "
+                                                           "database; made 0600 on first use)"))
+    p.add_argument("--settings", metavar="PATH", help=_t("the platform's settings (default central.toml beside the "
+                                                         "database; optional)"))
+    p.add_argument("--notify", action="store_true", help=_t("also run the notifier, in a thread (needs [notify] in "
+                                                            "the settings); else run `kiosk central notify`"))
+    p.add_argument("--tls-cert", metavar="PEM", help=_t("serve HTTPS with this certificate (chain) ... "))
+    p.add_argument("--tls-key", metavar="PEM", help=_t("... and its private key (else: plain HTTP, for loopback "
+                                                       "behind a TLS proxy, docs/deploy.md)"))
     p.set_defaults(handler=run_server, needs_config=False)
-    cs = p.add_subparsers(dest="central_command", metavar="SUBCOMMAND", title="sub-commands")
+    cs = p.add_subparsers(dest="central_command", metavar="SUBCOMMAND", title=_t("sub-commands"))
 
     def db_option(q):
         # SUPPRESS: `kiosk central --db X add-kiosk ...` keeps X
         q.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH|URL",
-                       help="the platform's database: a SQLite file or postgresql://user@host/name")
+                       help=_t("the platform's database: a SQLite file or postgresql://user@host/name"))
         q.add_argument("--key-file", default=argparse.SUPPRESS, metavar="PATH",
-                       help="the key that seals secrets at rest (default: central.key beside a SQLite database)")
+                       help=_t("the key that seals secrets at rest (default: central.key beside a SQLite database)"))
 
-    q = cs.add_parser("add-kiosk", help="provision a kiosk; prints its secret once")
+    q = cs.add_parser("add-kiosk", help=_t("provision a kiosk; prints its secret once"))
     q.add_argument("kiosk_id", metavar="ID")
     db_option(q)
-    q.add_argument("--secret", help="use this secret (at least 16 characters) instead of a new random one")
+    q.add_argument("--secret", help=_t("use this secret (at least 16 characters) instead of a new random one"))
     q.add_argument("--group", action="append", default=[], metavar="NAME",
-                   help="a fleet group the kiosk belongs to (config bundle targets); repeatable")
-    q.add_argument("--rotate", action="store_true", help="replace the secret of a kiosk already provisioned")
+                   help=_t("a fleet group the kiosk belongs to (config bundle targets); repeatable"))
+    q.add_argument("--rotate", action="store_true", help=_t("replace the secret of a kiosk already provisioned"))
     add_json(q)
     q.set_defaults(handler=run_add_kiosk, needs_config=False)
 
-    q = cs.add_parser("add-operator", help="provision an operator; prints the secret once")
+    q = cs.add_parser("add-operator", help=_t("provision an operator; prints the secret once"))
     q.add_argument("name", metavar="NAME")
     db_option(q)
-    q.add_argument("--secret", help="use this secret (at least 16 characters) instead of a new random one")
-    q.add_argument("--rotate", action="store_true", help="replace the secret of an operator already provisioned")
+    q.add_argument("--secret", help=_t("use this secret (at least 16 characters) instead of a new random one"))
+    q.add_argument("--rotate", action="store_true", help=_t("replace the secret of an operator already provisioned"))
     add_json(q)
     q.set_defaults(handler=run_add_operator, needs_config=False)
 
-    q = cs.add_parser("add-user", help="make an account of the console (/console) for a person",
-                      description="Asks for the password twice on a terminal; --password-stdin reads it from one line "
-                                  "of standard input instead (never from the command line, where others can read it).")
+    q = cs.add_parser("add-user", help=_t("make an account of the console (/console) for a person"),
+                      description=_t("Asks for the password twice on a terminal; --password-stdin reads it from one line "
+                                     "of standard input instead (never from the command line, where others can read it)."))
     q.add_argument("name", metavar="NAME")
     q.add_argument("--role", required=True, choices=("operator", "staff", "auditor"),
-                   help="operator: everything; staff: one hall, read, acknowledge alarms, follow up ratings; "
-                        "auditor: read everything, change nothing")
-    q.add_argument("--hall", metavar="CODE", help="the hall a staff account belongs to (its code, as in "
-                                                  "`kiosk central` halls)")
-    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    q.add_argument("--replace", action="store_true", help="set the password, role and hall of an existing account "
-                                                         "(its sessions end)")
+                   help=_t("operator: everything; staff: one hall, read, acknowledge alarms, follow up ratings; "
+                           "auditor: read everything, change nothing"))
+    q.add_argument("--hall", metavar="CODE", help=_t("the hall a staff account belongs to (its code, as in "
+                                                     "`kiosk central` halls)"))
+    q.add_argument("--password-stdin", action="store_true", help=_t("read the password from standard input"))
+    q.add_argument("--replace", action="store_true", help=_t("set the password, role and hall of an existing account "
+                                                            "(its sessions end)"))
     db_option(q)
     add_json(q)
     q.set_defaults(handler=run_add_user, needs_config=False)
 
-    q = cs.add_parser("users", help="the console's accounts")
+    q = cs.add_parser("users", help=_t("the console's accounts"))
     db_option(q)
     add_json(q)
     q.set_defaults(handler=run_users, needs_config=False)
 
     def notify_options(q, settings: bool = True):
         q.add_argument("--notice-key", default=argparse.SUPPRESS, metavar="PATH",
-                       help="the notifier's private key (default notice.key beside the database)")
+                       help=_t("the notifier's private key (default notice.key beside the database)"))
         if settings:
             q.add_argument("--settings", default=argparse.SUPPRESS, metavar="PATH",
-                           help="the platform's settings (default central.toml beside the database)")
+                           help=_t("the platform's settings (default central.toml beside the database)"))
 
-    q = cs.add_parser("notify", help="send the queued texts to applicants and staff, until SIGTERM",
-                      description="The notifier (docs/pickup.md): deletes expired phone numbers, queues the due "
-                                  "reminders and sends every message due, through the gateway of [notify].")
+    q = cs.add_parser("notify", help=_t("send the queued texts to applicants and staff, until SIGTERM"),
+                      description=_t("The notifier (docs/pickup.md): deletes expired phone numbers, queues the due "
+                                     "reminders and sends every message due, through the gateway of [notify]."))
     db_option(q)
     notify_options(q)
-    q.add_argument("--once", action="store_true", help="one pass, then exit (prints what it did)")
-    q.add_argument("--now", metavar="RFC3339", help="with --once: the time the pass takes as now, e.g. "
-                                                    "2026-11-30T09:00:00+08:00")
+    q.add_argument("--once", action="store_true", help=_t("one pass, then exit (prints what it did)"))
+    q.add_argument("--now", metavar="RFC3339", help=_t("with --once: the time the pass takes as now, e.g. "
+                                                       "2026-11-30T09:00:00+08:00"))
     add_json(q)
     q.set_defaults(handler=run_notify, needs_config=False)
 
-    q = cs.add_parser("notices", help="the texts queued, sent and failed (masked)")
+    q = cs.add_parser("notices", help=_t("the texts queued, sent and failed (masked)"))
     db_option(q)
-    q.add_argument("--failed", action="store_true", help="only those that failed for good, with the reason")
+    q.add_argument("--failed", action="store_true", help=_t("only those that failed for good, with the reason"))
     q.add_argument("--state", choices=("waiting", "pending", "sending", "sent", "dead", "skipped"),
-                   help="only those in this state")
-    q.add_argument("--limit", type=int, default=500, help="at most this many, newest first (500)")
+                   help=_t("only those in this state"))
+    q.add_argument("--limit", type=int, default=500, help=_t("at most this many, newest first (500)"))
     add_json(q)
     q.set_defaults(handler=run_notices, needs_config=False)
 
-    q = cs.add_parser("notice-key", help="print the notifier's public key, for the kiosks' [central] notice_key")
+    q = cs.add_parser("notice-key", help=_t("print the notifier's public key, for the kiosks' [central] notice_key"))
     db_option(q)
     notify_options(q, settings=False)
     add_json(q)
     q.set_defaults(handler=run_notice_key, needs_config=False)
 
-    q = cs.add_parser("seed", help="load the demo catalog, documents, cases and fee notices")
+    q = cs.add_parser("seed", help=_t("load the demo catalog, documents, cases and fee notices"))
     db_option(q)
-    q.add_argument("--hash-key", default=argparse.SUPPRESS, metavar="K", help=f"the deployment's holder hash key (else ${ENV_HASH_KEY}, "
-                                                   "else [privacy] hash_key of the kiosk config)")
-    q.add_argument("--catalog", metavar="FILE", default=str(DEMO_CATALOG), help="the catalog to load "
-                                                                                "(default config/demo-catalog.json)")
+    q.add_argument("--hash-key", default=argparse.SUPPRESS, metavar="K", help=_t("the deployment's holder hash key (else ${variable}, "
+                                                      "else [privacy] hash_key of the kiosk config)").format(variable=ENV_HASH_KEY))
+    q.add_argument("--catalog", metavar="FILE", default=str(DEMO_CATALOG), help=_t("the catalog to load "
+                                                                                   "(default config/demo-catalog.json)"))
     q.add_argument("--holder", action="append", default=[], metavar="ID_NUMBER",
-                   help="also release the demo documents of demo holder 1 to this (synthetic) ID number; repeatable")
+                   help=_t("also release the demo documents of demo holder 1 to this (synthetic) ID number; repeatable"))
     q.add_argument("--hall-kiosk", action="append", default=[], metavar="ID",
-                   help="this kiosk also stands in the demo hall (queue tickets); repeatable")
-    q.add_argument("--queue-day", metavar="YYYY-MM-DD", help="the day of the demo appointments (default: the demo "
-                                                             "queue's today, see queue-clock)")
+                   help=_t("this kiosk also stands in the demo hall (queue tickets); repeatable"))
+    q.add_argument("--queue-day", metavar="YYYY-MM-DD", help=_t("the day of the demo appointments (default: the demo "
+                                                                "queue's today, see queue-clock)"))
     add_json(q)
     q.set_defaults(handler=run_seed, needs_config=False)
 
-    q = cs.add_parser("queue-clock", help="the demo queue's clock: open the hall at any hour, let the queue advance",
-                      description="The demo queue (queue tickets) runs on the platform's clock plus an offset; "
-                                  "signatures keep the real clock. Without an option: print the queue's now.")
+    q = cs.add_parser("queue-clock", help=_t("the demo queue's clock: open the hall at any hour, let the queue advance"),
+                      description=_t("The demo queue (queue tickets) runs on the platform's clock plus an offset; "
+                                     "signatures keep the real clock. Without an option: print the queue's now."))
     db_option(q)
     how = q.add_mutually_exclusive_group()
-    how.add_argument("--set", metavar="RFC3339", help="the queue's now from this moment, e.g. 2026-05-18T09:00:00+08:00")
-    how.add_argument("--advance", type=float, metavar="MINUTES", help="move the queue's clock on by this many minutes")
-    how.add_argument("--clear", action="store_true", help="back to the platform's own clock")
+    how.add_argument("--set", metavar="RFC3339", help=_t("the queue's now from this moment, e.g. 2026-05-18T09:00:00+08:00"))
+    how.add_argument("--advance", type=float, metavar="MINUTES", help=_t("move the queue's clock on by this many minutes"))
+    how.add_argument("--clear", action="store_true", help=_t("back to the platform's own clock"))
     add_json(q)
     q.set_defaults(handler=run_queue_clock, needs_config=False)
 
-    q = cs.add_parser("migrate", help="upgrade the platform's database in place and quarantine rows it cannot serve")
+    q = cs.add_parser("migrate", help=_t("upgrade the platform's database in place and quarantine rows it cannot serve"))
     db_option(q)
     add_json(q)
     q.set_defaults(handler=run_migrate, needs_config=False)
 
-    q = cs.add_parser("export", help="what the platform stored: transactions by kiosk and seq")
+    q = cs.add_parser("export", help=_t("what the platform stored: transactions by kiosk and seq"))
     db_option(q)
-    q.add_argument("--kiosk", metavar="ID", help="only this kiosk's transactions")
+    q.add_argument("--kiosk", metavar="ID", help=_t("only this kiosk's transactions"))
     add_json(q)
     q.set_defaults(handler=run_export, needs_config=False)
 
@@ -196,8 +198,9 @@ def _db(ctx, *, existing: bool = False, upgrade: bool = False):
         print(f"kiosk: central: --db: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     if existing and path is not None and not path.is_file():
-        print(f"kiosk: central: no platform database at {ctx.args.db}: give --db the platform's file "
-              f"(default {DEFAULT_DB}); `kiosk central serve` creates one", file=sys.stderr)
+        print(_t("kiosk: central: no platform database at {db}: give --db the platform's file "
+                 "(default {default}); `kiosk central serve` creates one").format(db=ctx.args.db, default=DEFAULT_DB),
+              file=sys.stderr)
         sys.exit(EXIT_USAGE)
     try:
         return CentralDB(ctx.args.db, key_file=ctx.args.key_file, upgrade=upgrade)
@@ -259,16 +262,17 @@ def run_server(ctx) -> int:
     args = ctx.args
     tls = {}
     if bool(args.tls_cert) != bool(args.tls_key):
-        print("kiosk: central: --tls-cert and --tls-key go together", file=sys.stderr)
+        print(_t("kiosk: central: --tls-cert and --tls-key go together"), file=sys.stderr)
         return EXIT_USAGE
     if args.tls_cert:
         for path in (args.tls_cert, args.tls_key):
             if not Path(path).is_file():
-                print(f"kiosk: central: {path}: no such file", file=sys.stderr)
+                print(_t("kiosk: central: {path}: no such file").format(path=path), file=sys.stderr)
                 return EXIT_USAGE
         tls = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key}
     if not 1 <= args.workers <= 64:
-        print(f"kiosk: central: --workers {args.workers}: give 1 to 64 worker processes", file=sys.stderr)
+        print(_t("kiosk: central: --workers {workers}: give 1 to 64 worker processes").format(workers=args.workers),
+              file=sys.stderr)
         return EXIT_USAGE
     notifier = _notifier_setup(ctx) if args.notify else None
     db = _db(ctx)
@@ -308,12 +312,14 @@ def run_server(ctx) -> int:
         except SystemExit:  # uvicorn gives up this way when it cannot listen
             pass
         if not server.started:
-            print(f"kiosk: central: could not listen on {args.host}:{args.port} (another process on the port? "
-                  "see the error above; choose another with --port)", file=sys.stderr)
+            print(_t("kiosk: central: could not listen on {host}:{port} (another process on the port? "
+                     "see the error above; choose another with --port)").format(host=args.host, port=args.port),
+                  file=sys.stderr)
             return EXIT_FAILED
     except OSError as exc:
-        print(f"kiosk: central: could not listen on {args.host}:{args.port}: {exc.strerror} (another process on "
-              "the port? choose another with --port)", file=sys.stderr)
+        print(_t("kiosk: central: could not listen on {host}:{port}: {reason} (another process on "
+                 "the port? choose another with --port)").format(host=args.host, port=args.port, reason=exc.strerror),
+              file=sys.stderr)
         return EXIT_FAILED
     finally:
         stop.set()
@@ -332,7 +338,8 @@ def _build_app(ctx, db, page_key):
     try:
         key, key_source = hash_key(ctx)
     except ConfigError as exc:  # everything but posting cases works without it
-        key, key_source = None, f"nowhere: {exc}; POST /api/v1/cases answers 503 until it is given"
+        key, key_source = None, _t("nowhere: {problem}; POST /api/v1/cases answers 503 until it is given").format(
+            problem=exc)
     path, settings = _platform_settings(ctx)
     db.heartbeat_keep_s = settings.central.heartbeat_history_days * 86400
     app = create_app(db, hash_key=key, notice_key=page_key, queues=_queue_system(ctx, db), **_fee_options(ctx, db),
@@ -398,8 +405,8 @@ def _queue_system(ctx, db):
     try:
         return load_system(queues.system, db, options)
     except Exception as exc:
-        print(f"kiosk: central: {path}: [queues] system = {queues.system!r} cannot be loaded: "
-              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        print(_t("kiosk: central: {path}: [queues] system = {value!r} cannot be loaded: {problem}").format(
+            path=path, value=queues.system, problem=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
         sys.exit(EXIT_USAGE)
 
 
@@ -415,8 +422,8 @@ def _fee_options(ctx, db) -> dict:
         return {"fee_issuer": load_issuer(fees.issuer, fees.issuer_spec(), db),
                 "receipt_base_url": fees.receipt_base_url}
     except Exception as exc:
-        print(f"kiosk: central: {path}: [fees] issuer = {fees.issuer!r} cannot be loaded: "
-              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        print(_t("kiosk: central: {path}: [fees] issuer = {value!r} cannot be loaded: {problem}").format(
+            path=path, value=fees.issuer, problem=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
         sys.exit(EXIT_USAGE)
 
 
@@ -442,8 +449,8 @@ def _notifier_setup(ctx, clock=None):
     path, settings = _platform_settings(ctx)
     notify = settings.notify
     if notify is None:
-        print(f"kiosk: central: {path}: no [notify] table: the notifier needs its gateway and page_base_url "
-              "(docs/pickup.md)", file=sys.stderr)
+        print(_t("kiosk: central: {path}: no [notify] table: the notifier needs its gateway and page_base_url "
+                 "(docs/pickup.md)").format(path=path), file=sys.stderr)
         sys.exit(EXIT_USAGE)
     try:
         gateway = make_gateway(notify.gateway_spec(), clock=clock or time.time)
@@ -467,8 +474,8 @@ def _moment(value: str, what: str) -> datetime | None:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        print(f"kiosk: central {what} {value!r}: expected RFC 3339 with an offset, e.g. 2026-11-30T09:00:00+08:00",
-              file=sys.stderr)
+        print(_t("kiosk: central {option} {value!r}: expected RFC 3339 with an offset, e.g. 2026-11-30T09:00:00+08:00"
+                 ).format(option=what, value=value), file=sys.stderr)
         return None
     return moment
 
@@ -482,7 +489,7 @@ def run_notify(ctx) -> int:
     clock = time.time
     if args.now:
         if not args.once:
-            print("kiosk: central notify: --now goes with --once", file=sys.stderr)
+            print(_t("kiosk: central notify: --now goes with --once"), file=sys.stderr)
             return EXIT_USAGE
         fixed = _moment(args.now, "notify: --now")
         if fixed is None:
@@ -512,9 +519,12 @@ def run_notices(ctx) -> int:
     with _db(ctx) as db:
         with db.reading() as conn:
             rows = notice_records(sms_queue.listing(conn, state, ctx.args.limit))
-    lines = [f"{r['updated_at']}  {r['state']:8} {r['template']:16} case {r['case_number']}  {r['phone_masked'] or ''}"
-             f"  attempts {r['attempts']}" + (f"\n    {r['last_error']}" if r["last_error"] else "") for r in rows]
-    lines.append(f"{len(rows)} messages" + (f" {state}" if state else ""))
+    lines = [f"{r['updated_at']}  {r['state']:8} {r['template']:16} "
+             + _t("case {number}").format(number=r['case_number']) + f"  {r['phone_masked'] or ''}  "
+             + _t("attempts {n}").format(n=r['attempts']) + (f"\n    {r['last_error']}" if r["last_error"] else "")
+             for r in rows]
+    lines.append(_t("{n} messages {state}").format(n=len(rows), state=state) if state
+                 else _t("{n} messages").format(n=len(rows)))
     ctx.emit({"notices": rows}, "\n".join(lines))
     return EXIT_OK
 
@@ -526,8 +536,10 @@ def run_notice_key(ctx) -> int:
     existed = path.exists()
     public = notice_key.public_text(_notice_key(ctx))
     ctx.emit({"notice_key": public, "file": str(path), "created": not existed},
-             f"{public}\n(put it in each kiosk's config as [central] notice_key; the private key is {path}"
-             f"{', made now' if not existed else ''})")
+             f"{public}\n" + (_t("(put it in each kiosk's config as [central] notice_key; the private key is {path}, "
+                                  "made now)") if not existed else
+                               _t("(put it in each kiosk's config as [central] notice_key; the private key is {path})")
+                               ).format(path=path))
     return EXIT_OK
 
 
@@ -540,13 +552,17 @@ def _provision(ctx, what: str) -> int:
             if what == "kiosk":
                 secret, created = db.add_kiosk(args.kiosk_id, args.secret, groups=args.group, rotate=args.rotate)
                 doc = {"kiosk_id": args.kiosk_id, "secret": secret, "created": created}
-                text = (f"kiosk {args.kiosk_id} {'provisioned' if created else 'updated'}; its secret "
-                        f"(put it in the kiosk's config as [central] secret; shown only now):\n{secret}")
+                text = (_t("kiosk {id} provisioned; its secret (put it in the kiosk's config as [central] secret; "
+                           "shown only now):") if created else
+                        _t("kiosk {id} updated; its secret (put it in the kiosk's config as [central] secret; "
+                           "shown only now):")).format(id=args.kiosk_id) + f"\n{secret}"
             else:
                 secret, created = db.add_operator(args.name, args.secret, rotate=args.rotate)
                 doc = {"operator": args.name, "secret": secret, "created": created}
-                text = (f"operator {args.name} {'provisioned' if created else 'updated'}; the secret "
-                        f"(sign requests with X-Operator-Id; shown only now):\n{secret}")
+                text = (_t("operator {name} provisioned; the secret (sign requests with X-Operator-Id; "
+                           "shown only now):") if created else
+                        _t("operator {name} updated; the secret (sign requests with X-Operator-Id; "
+                           "shown only now):")).format(name=args.name) + f"\n{secret}"
         except ProvisioningError as exc:
             print(f"kiosk: central: {exc}", file=sys.stderr)
             return EXIT_FAILED if "already provisioned" in str(exc) else EXIT_USAGE
@@ -568,12 +584,12 @@ def _new_password(args) -> str | None:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        print("kiosk: central add-user: no terminal to ask the password on: give it on standard input with "
-              "--password-stdin", file=sys.stderr)
+        print(_t("kiosk: central add-user: no terminal to ask the password on: give it on standard input with "
+                 "--password-stdin"), file=sys.stderr)
         return None
-    first = getpass.getpass(f"password for {args.name} (at least 10 characters): ")
-    if getpass.getpass("the same password again: ") != first:
-        print("kiosk: central add-user: the two passwords differ; nothing was changed", file=sys.stderr)
+    first = getpass.getpass(_t("password for {name} (at least 10 characters): ").format(name=args.name))
+    if getpass.getpass(_t("the same password again: ")) != first:
+        print(_t("kiosk: central add-user: the two passwords differ; nothing was changed"), file=sys.stderr)
         return None
     return first
 
@@ -598,9 +614,11 @@ def run_add_user(ctx) -> int:
         except accounts.AccountError as exc:
             print(f"kiosk: central add-user: {exc}", file=sys.stderr)
             return EXIT_FAILED if "already exists" in str(exc) else EXIT_USAGE
+    role = (_t("{role}, hall {hall}").format(role=args.role, hall=args.hall) if args.hall else args.role)
     ctx.emit({"user": args.name, "role": args.role, "hall": args.hall, "created": created},
-             f"console account {args.name} ({args.role}{', hall ' + args.hall if args.hall else ''}) "
-             f"{'made' if created else 'replaced'}; sign in at /console/login")
+             (_t("console account {name} ({role}) made; sign in at /console/login") if created else
+              _t("console account {name} ({role}) replaced; sign in at /console/login")).format(name=args.name,
+                                                                                             role=role))
     return EXIT_OK
 
 
@@ -618,9 +636,10 @@ def run_users(ctx) -> int:
 
     with _db(ctx, existing=True) as db, db.reading() as conn:
         found = accounts.users(conn)
-    lines = [f"{u['name']:<24} {u['role']:<9} {u['hall'] or '-':<16} {'disabled' if u['disabled_at'] else ''}"
+    disabled = _t("disabled")
+    lines = [f"{u['name']:<24} {u['role']:<9} {u['hall'] or '-':<16} {disabled if u['disabled_at'] else ''}"
              for u in found]
-    ctx.emit({"users": found}, "\n".join(lines) if lines else "no console accounts: `kiosk central add-user`")
+    ctx.emit({"users": found}, "\n".join(lines) if lines else _t("no console accounts: `kiosk central add-user`"))
     return EXIT_OK
 
 
@@ -639,8 +658,8 @@ def hash_key(ctx) -> tuple[str, str]:
         key = config.read_document(path).get("privacy", {}).get("hash_key")
         if isinstance(key, str) and key:
             return key, f"{path}: [privacy] hash_key"
-    raise config.ConfigError(f"no holder hash key: pass --hash-key, set ${ENV_HASH_KEY}, or set [privacy] hash_key "
-                             f"in {config.config_path(ctx.args.config)}")
+    raise config.ConfigError(_t("no holder hash key: pass --hash-key, set ${variable}, or set [privacy] hash_key "
+                                "in {file}").format(variable=ENV_HASH_KEY, file=config.config_path(ctx.args.config)))
 
 
 def run_seed(ctx) -> int:
@@ -660,30 +679,32 @@ def run_seed(ctx) -> int:
     try:
         key, key_source = hash_key(ctx)
     except ConfigError as exc:  # everything but posting cases works without it
-        key, key_source = None, f"nowhere: {exc}; POST /api/v1/cases answers 503 until it is given"
+        key, key_source = None, _t("nowhere: {problem}; POST /api/v1/cases answers 503 until it is given").format(
+            problem=exc)
     try:
         queue_day = date.fromisoformat(args.queue_day) if args.queue_day else None
     except ValueError:
-        print(f"kiosk: central seed: --queue-day {args.queue_day!r}: expected YYYY-MM-DD", file=sys.stderr)
+        print(_t("kiosk: central seed: --queue-day {value!r}: expected YYYY-MM-DD").format(value=args.queue_day),
+              file=sys.stderr)
         return EXIT_USAGE
     for number in args.holder:
         if not ric.is_valid(number):
-            print(f"kiosk: central seed: --holder {mask_id_number(number)}: not a valid resident ID number "
-                  "(GB 11643 check digit or birth date)", file=sys.stderr)
+            print(_t("kiosk: central seed: --holder {number}: not a valid resident ID number "
+                     "(GB 11643 check digit or birth date)").format(number=mask_id_number(number)), file=sys.stderr)
             return EXIT_USAGE
     catalog_path = Path(args.catalog)
     try:
         body = catalog_path.read_bytes()
     except FileNotFoundError:
-        print(f"kiosk: central seed: {catalog_path}: catalog not found (pass --catalog FILE)",
+        print(_t("kiosk: central seed: {path}: catalog not found (pass --catalog FILE)").format(path=catalog_path),
               file=sys.stderr)
         return EXIT_FAILED
     try:
         catalog = Catalog.model_validate_json(body)
     except ValidationError as exc:
         first = problems(exc)[:5]
-        print(f"kiosk: central seed: {catalog_path}: not a valid catalog: "
-              + "; ".join(f"{p['field']}: {p['problem']}" for p in first), file=sys.stderr)
+        print(_t("kiosk: central seed: {path}: not a valid catalog: {problems}").format(
+            path=catalog_path, problems="; ".join(f"{p['field']}: {p['problem']}" for p in first)), file=sys.stderr)
         return EXIT_FAILED
     with _db(ctx) as db:
         stored = db.put_catalog(body, catalog.version, len(catalog.items), "seed")
@@ -736,15 +757,22 @@ def run_seed(ctx) -> int:
            "hash_key_from": key_source,
            "pdf_font": font,
            "holders": [{"id_number": mask_id_number(h.id_number), "label": h.label} for h in demo.DEMO_HOLDERS]}
-    lines = [f"catalog {catalog.version}: {len(catalog.items)} items ({'loaded' if stored['changed'] else 'unchanged'})",
-             f"{len(documents)} demo documents, {released} new releases (holder hash key from {key_source})"]
-    lines += [f"  {d['id']} {d['title']} ({d['pages']} p.) -> {', '.join(d['holders'])}" for d in documents]
-    lines += [f"demo case {c['case_number']}: {c['status']}" for c in cases]
-    lines += [f"{events} new demo case events (the steps of the demo cases)"] if cases else []
-    lines.append(f"demo hall {queues['hall']}: {queues['businesses']} business types, kiosks {', '.join(queues['kiosks'])}")
-    lines += [f"  appointment {a['code']} ({a['business']}, {a['day']} {a['slot']})" for a in queues["appointments"]]
-    lines += [f"demo fee notice {n['number']} {n['department']} {n['payer']} {n['total_fen'] / 100:.2f} yuan, hall "
-              f"{n['hall']}{'' if n['new'] else ' (there already)'}" for n in fee_notices]
+    lines = [(_t("catalog {version}: {n} items (loaded)") if stored['changed'] else
+              _t("catalog {version}: {n} items (unchanged)")).format(version=catalog.version, n=len(catalog.items)),
+             _t("{documents} demo documents, {releases} new releases (holder hash key from {source})").format(
+                 documents=len(documents), releases=released, source=key_source)]
+    lines += ["  " + _t("{id} {title} ({pages} p.) -> {holders}").format(
+        id=d['id'], title=d['title'], pages=d['pages'], holders=', '.join(d['holders'])) for d in documents]
+    lines += [_t("demo case {number}: {status}").format(number=c['case_number'], status=c['status']) for c in cases]
+    lines += [_t("{n} new demo case events (the steps of the demo cases)").format(n=events)] if cases else []
+    lines.append(_t("demo hall {hall}: {n} business types, kiosks {kiosks}").format(
+        hall=queues['hall'], n=queues['businesses'], kiosks=', '.join(queues['kiosks'])))
+    lines += ["  " + _t("appointment {code} ({business}, {day} {slot})").format(
+        code=a['code'], business=a['business'], day=a['day'], slot=a['slot']) for a in queues["appointments"]]
+    lines += [(_t("demo fee notice {number} {department} {payer} {yuan} yuan, hall {hall}") if n['new'] else
+               _t("demo fee notice {number} {department} {payer} {yuan} yuan, hall {hall} (there already)")).format(
+        number=n['number'], department=n['department'], payer=n['payer'], yuan=f"{n['total_fen'] / 100:.2f}",
+        hall=n['hall']) for n in fee_notices]
     ctx.emit(doc, "\n".join(lines))
     return EXIT_OK
 
@@ -766,7 +794,8 @@ def run_queue_clock(ctx) -> int:
         offset = queue.offset()
         now = datetime.fromtimestamp(queue.clock()).astimezone(at.tzinfo if at else None)
     ctx.emit({"now": now.isoformat(timespec="seconds"), "offset_s": round(offset, 3)},
-             f"the demo queue's now: {now.isoformat(timespec='seconds')} (the platform's clock {offset:+.0f} s)")
+             _t("the demo queue's now: {now} (the platform's clock {offset} s)").format(
+                 now=now.isoformat(timespec='seconds'), offset=f"{offset:+.0f}"))
     return EXIT_OK
 
 
@@ -776,7 +805,8 @@ def run_export(ctx) -> int:
     doc = {"transactions": [{"id": r["id"], "seq": r["seq"], "kind": r["kind"], "kiosk_id": r["kiosk_id"]}
                             for r in rows]}
     lines = [f"{r['kiosk_id']}\t{r['seq']}\t{r['kind']}\t{r['id']}" for r in rows]
-    lines.append(f"{len(rows)} transactions" + (f" of kiosk {ctx.args.kiosk}" if ctx.args.kiosk else ""))
+    lines.append(_t("{n} transactions of kiosk {kiosk}").format(n=len(rows), kiosk=ctx.args.kiosk) if ctx.args.kiosk
+                 else _t("{n} transactions").format(n=len(rows)))
     ctx.emit(doc, "\n".join(lines))
     return EXIT_OK
 
@@ -790,8 +820,8 @@ def run_migrate(ctx) -> int:
         moved = quarantine(db, db.clock)
         kept = db.count("quarantine")
     doc = {"applied": applied, "quarantined": moved, "quarantine_rows": kept}
-    lines = [f"migrations applied: {', '.join(applied) or 'none (up to date)'}"]
-    lines += [f"quarantined from {t}: {n}" for t, n in moved.items()]
-    lines.append(f"rows in quarantine: {kept} (SELECT * FROM quarantine)")
+    lines = [_t("migrations applied: {names}").format(names=', '.join(applied) or _t("none (up to date)"))]
+    lines += [_t("quarantined from {table}: {n}").format(table=t, n=n) for t, n in moved.items()]
+    lines.append(_t("rows in quarantine: {n} (SELECT * FROM quarantine)").format(n=kept))
     ctx.emit(doc, "\n".join(lines))
     return EXIT_OK

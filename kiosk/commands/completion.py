@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_OK
 
 
 def register(sub) -> None:
-    p = sub.add_parser("completion", help="print a shell completion script (bash)")
-    p.add_argument("shell", choices=["bash"], help="the shell")
+    p = sub.add_parser("completion", help=_t("print a shell completion script (bash)"))
+    p.add_argument("shell", choices=["bash"], help=_t("the shell"))
     p.set_defaults(handler=run, needs_config=False)
 
 

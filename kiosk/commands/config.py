@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 
 ENV_OPERATOR, ENV_OPERATOR_SECRET = "KIOSK_OPERATOR_ID", "KIOSK_OPERATOR_SECRET"
@@ -21,78 +22,79 @@ MANAGEMENT_PATH = "/api/v1/config"
 
 
 def register(sub) -> None:
-    p = sub.add_parser("config", help="signed config bundles: keys, sign, push, apply, status",
-                       description="Operator keys and signed config bundles (docs/operators.md).")
+    p = sub.add_parser("config", help=_t("signed config bundles: keys, sign, push, apply, status"),
+                       description=_t("Operator keys and signed config bundles (docs/operators.md)."))
     p.set_defaults(handler=lambda ctx: (p.print_help(), EXIT_USAGE)[1], needs_config=False)
-    cs = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", title="sub-commands")
+    cs = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", title=_t("sub-commands"))
 
-    q = cs.add_parser("keygen", help="make an operator key pair: DIR/operator.key (secret) and DIR/operator.pub")
-    q.add_argument("--out", required=True, metavar="DIR", help="folder for the key pair (created if missing)")
-    q.add_argument("--name", default="operator", help="file name of the pair (default operator)")
+    q = cs.add_parser("keygen", help=_t("make an operator key pair: DIR/operator.key (secret) and DIR/operator.pub"))
+    q.add_argument("--out", required=True, metavar="DIR", help=_t("folder for the key pair (created if missing)"))
+    q.add_argument("--name", default="operator", help=_t("file name of the pair (default operator)"))
     add_json(q)
     q.set_defaults(handler=run_keygen, needs_config=False)
 
-    q = cs.add_parser("sign", help="sign a bundle source (TOML, DESIGN.md section 9) into a signed envelope")
-    q.add_argument("file", metavar="FILE", help="the bundle source, TOML")
+    q = cs.add_parser("sign", help=_t("sign a bundle source (TOML, DESIGN.md section 9) into a signed envelope"))
+    q.add_argument("file", metavar="FILE", help=_t("the bundle source, TOML"))
     q.add_argument("--key", required=True, action="append", metavar="KEY",
-                   help="operator private key (from keygen); repeat when kiosks need several signatures")
-    q.add_argument("--out", required=True, metavar="SIGNED", help="where to write the signed bundle (JSON)")
+                   help=_t("operator private key (from keygen); repeat when kiosks need several signatures"))
+    q.add_argument("--out", required=True, metavar="SIGNED", help=_t("where to write the signed bundle (JSON)"))
     q.add_argument("--rotation", action="append", default=[], metavar="FILE",
-                   help="a signed key rotation to carry along, so kiosks that missed it follow it first; repeatable, "
-                        "oldest first")
+                   help=_t("a signed key rotation to carry along, so kiosks that missed it follow it first; repeatable, "
+                           "oldest first"))
     add_json(q)
     q.set_defaults(handler=run_sign, needs_config=False)
 
-    q = cs.add_parser("rotate-keys", help="sign a key rotation: the new trusted key set, signed by the current keys")
+    q = cs.add_parser("rotate-keys", help=_t("sign a key rotation: the new trusted key set, signed by the current keys"))
     q.add_argument("--key", required=True, action="append", metavar="KEY",
-                   help="a CURRENT trusted private key; repeat if kiosks need several signatures")
+                   help=_t("a CURRENT trusted private key; repeat if kiosks need several signatures"))
     q.add_argument("--new-key", required=True, action="append", metavar="PUB",
-                   help="a public key of the new trusted set; repeatable")
+                   help=_t("a public key of the new trusted set; repeatable"))
     q.add_argument("--generation", required=True, type=int, metavar="N",
-                   help="1 for the first rotation, then one more than the last")
+                   help=_t("1 for the first rotation, then one more than the last"))
     q.add_argument("--threshold", type=int, default=1, metavar="N",
-                   help="signatures the new set requires on a bundle (default 1)")
-    q.add_argument("--out", required=True, metavar="FILE", help="where to write the signed rotation (JSON)")
+                   help=_t("signatures the new set requires on a bundle (default 1)"))
+    q.add_argument("--out", required=True, metavar="FILE", help=_t("where to write the signed rotation (JSON)"))
     add_json(q)
     q.set_defaults(handler=run_rotate, needs_config=False)
 
-    q = cs.add_parser("push", help="send a signed bundle to a kiosk's management API or to the central platform")
+    q = cs.add_parser("push", help=_t("send a signed bundle to a kiosk's management API or to the central platform"))
     q.add_argument("file", metavar="SIGNED")
     q.add_argument("--to", required=True, metavar="URL",
-                   help=f"a kiosk (http://HOST:8701) or the central platform (http://HOST:8700{FLEET_PATH}; "
-                        "a bare central URL works when --operator is given)")
+                   help=_t("a kiosk (http://HOST:8701) or the central platform (http://HOST:8700{path}; "
+                           "a bare central URL works when --operator is given)").format(path=FLEET_PATH))
     q.add_argument("--operator", metavar="ID", default=os.environ.get(ENV_OPERATOR),
-                   help=f"operator id at the central platform (else ${ENV_OPERATOR})")
+                   help=_t("operator id at the central platform (else ${variable})").format(variable=ENV_OPERATOR))
     q.add_argument("--operator-secret", metavar="S", default=os.environ.get(ENV_OPERATOR_SECRET),
-                   help=f"its secret from `kiosk central add-operator` (else ${ENV_OPERATOR_SECRET})")
-    q.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds to wait for the answer")
+                   help=_t("its secret from `kiosk central add-operator` (else ${variable})").format(
+                       variable=ENV_OPERATOR_SECRET))
+    q.add_argument("--timeout", type=float, default=30.0, metavar="S", help=_t("seconds to wait for the answer"))
     add_json(q)
     q.set_defaults(handler=run_push, needs_config=False)
 
-    q = cs.add_parser("apply", help="verify and apply a signed bundle from a file (exit 1 with the reason when refused)")
+    q = cs.add_parser("apply", help=_t("verify and apply a signed bundle from a file (exit 1 with the reason when refused)"))
     q.add_argument("file", metavar="SIGNED")
     add_json(q)
     q.set_defaults(handler=run_apply)
 
-    q = cs.add_parser("check", help="validate the config without starting anything; exit 2 naming each problem, "
-                                    "the demo hall's values included unless [kiosk] demo = true")
+    q = cs.add_parser("check", help=_t("validate the config without starting anything; exit 2 naming each problem, "
+                                       "the demo hall's values included unless [kiosk] demo = true"))
     add_json(q)
     q.set_defaults(handler=run_check)
 
-    q = cs.add_parser("status", help="the applied config version, its digest, the last outcome and rejection "
-                                     "(of this kiosk, or of another over its management API with --remote)")
-    q.add_argument("--remote", metavar="URL", help="a kiosk's management API (http://KIOSK:8701); the request is "
-                                                   "signed with --key")
-    q.add_argument("--key", metavar="KEY", help="with --remote: a trusted operator's private key")
-    q.add_argument("--timeout", type=float, default=10.0, metavar="S", help="with --remote: seconds to wait")
+    q = cs.add_parser("status", help=_t("the applied config version, its digest, the last outcome and rejection "
+                                        "(of this kiosk, or of another over its management API with --remote)"))
+    q.add_argument("--remote", metavar="URL", help=_t("a kiosk's management API (http://KIOSK:8701); the request is "
+                                                      "signed with --key"))
+    q.add_argument("--key", metavar="KEY", help=_t("with --remote: a trusted operator's private key"))
+    q.add_argument("--timeout", type=float, default=10.0, metavar="S", help=_t("with --remote: seconds to wait"))
     add_json(q)
     q.set_defaults(handler=run_status, needs_config=False)  # with --remote no kiosk config is needed
 
-    q = cs.add_parser("reset-time", help="reset the expiry time mark to this kiosk's clock (raises an alarm)",
-                      description="The latest trustworthy time this kiosk has seen never goes back; if a wrong "
-                                  "clock once pushed it far ahead, every bundle is refused as expired. This puts "
-                                  "it back to the kiosk's clock (check the clock first) and raises the alarm "
-                                  "config:time_mark_reset, cleared by the next applied bundle.")
+    q = cs.add_parser("reset-time", help=_t("reset the expiry time mark to this kiosk's clock (raises an alarm)"),
+                      description=_t("The latest trustworthy time this kiosk has seen never goes back; if a wrong "
+                                     "clock once pushed it far ahead, every bundle is refused as expired. This puts "
+                                     "it back to the kiosk's clock (check the clock first) and raises the alarm "
+                                     "config:time_mark_reset, cleared by the next applied bundle."))
     add_json(q)
     q.set_defaults(handler=run_reset_time)
 
@@ -118,10 +120,12 @@ def run_keygen(ctx) -> int:
     except BundleError as exc:
         return _fail(ctx, EXIT_FAILED, exc.reason)
     except OSError as exc:
-        return _fail(ctx, EXIT_FAILED, f"{ctx.args.out}: cannot write the key pair: {exc.strerror}")
+        return _fail(ctx, EXIT_FAILED, _t("{path}: cannot write the key pair: {reason}").format(
+            path=ctx.args.out, reason=exc.strerror))
     doc = {"private_key": str(priv), "public_key": str(pub), "keyid": kid}
-    ctx.emit(doc, f"private key {priv} (keep it secret, never on a kiosk)\npublic key  {pub} "
-                  f"(copy it to each kiosk and list it in [management] trusted_keys)\nkey id      {kid}")
+    ctx.emit(doc, _t("private key {private} (keep it secret, never on a kiosk)\npublic key  {public} "
+                     "(copy it to each kiosk and list it in [management] trusted_keys)\nkey id      {keyid}").format(
+                         private=priv, public=pub, keyid=kid))
     return EXIT_OK
 
 
@@ -143,7 +147,7 @@ def _write_out(ctx, path: str, data: bytes) -> int | None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, data)
     except OSError as exc:
-        return _fail(ctx, EXIT_FAILED, f"{out}: cannot write: {exc.strerror}")
+        return _fail(ctx, EXIT_FAILED, _t("{path}: cannot write: {reason}").format(path=out, reason=exc.strerror))
     return None
 
 
@@ -156,8 +160,8 @@ def _schema_check(ctx, settings_doc: dict) -> str | None:
         local_doc = config.read_document(local_path)
         config.parse(local_doc, local_path)
     except config.ConfigError:
-        print("kiosk config sign: note: no usable kiosk config here; settings were checked for remote keys only "
-              "(each kiosk validates them against its own kiosk.toml)", file=sys.stderr)
+        print(_t("kiosk config sign: note: no usable kiosk config here; settings were checked for remote keys only "
+                 "(each kiosk validates them against its own kiosk.toml)"), file=sys.stderr)
         return None
     try:
         config.parse(config.merged(local_doc, settings_doc), local_path, where=f"{ctx.args.file}: settings")
@@ -174,7 +178,8 @@ def run_sign(ctx) -> int:
     try:
         text = Path(args.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return _fail(ctx, EXIT_USAGE, f"{args.file}: cannot read the bundle source: {exc}")
+        return _fail(ctx, EXIT_USAGE, _t("{path}: cannot read the bundle source: {reason}").format(
+            path=args.file, reason=exc))
     keys, err = _private_keys(ctx, args.key)
     if err is not None:
         return err
@@ -184,8 +189,9 @@ def run_sign(ctx) -> int:
         return _fail(ctx, EXIT_FAILED, exc.reason)
     bad = local_only_keys(doc["settings"])
     if bad:
-        return _fail(ctx, EXIT_FAILED, f"{args.file}: {', '.join('settings.' + b for b in bad)}: not changeable "
-                                       "remotely (device wiring, identity and secrets stay in each kiosk's kiosk.toml)")
+        return _fail(ctx, EXIT_FAILED, _t("{path}: {keys}: not changeable remotely (device wiring, identity and "
+                                          "secrets stay in each kiosk's kiosk.toml)").format(
+                                              path=args.file, keys=', '.join('settings.' + b for b in bad)))
     problem = _schema_check(ctx, doc["settings"])
     if problem:
         return _fail(ctx, EXIT_FAILED, problem)
@@ -194,26 +200,28 @@ def run_sign(ctx) -> int:
         try:
             env = bundle.parse_envelope(Path(r).read_bytes())
         except OSError as exc:
-            return _fail(ctx, EXIT_USAGE, f"{r}: cannot read: {exc.strerror}")
+            return _fail(ctx, EXIT_USAGE, _t("{path}: cannot read: {reason}").format(path=r, reason=exc.strerror))
         except bundle.BundleError as exc:
             return _fail(ctx, EXIT_FAILED, f"{r}: {exc.reason}")
         if env.payload_type != bundle.ROTATE_TYPE:
-            return _fail(ctx, EXIT_FAILED, f"{r}: not a key rotation (made by `kiosk config rotate-keys`)")
+            return _fail(ctx, EXIT_FAILED, _t("{path}: not a key rotation (made by `kiosk config rotate-keys`)").format(
+                path=r))
         rotations.append(env)
     env = bundle.sign(bundle.CONFIG_TYPE, payload, keys, rotations=rotations,
                       hints={"version": doc["version"], "targets": doc["targets"]})
     data = env.to_bytes()
     if len(data) > bundle.MAX_ENVELOPE_BYTES:
-        return _fail(ctx, EXIT_FAILED, f"the signed bundle would be {len(data)} bytes; kiosks take at most "
-                                       f"{bundle.MAX_ENVELOPE_BYTES}")
+        return _fail(ctx, EXIT_FAILED, _t("the signed bundle would be {size} bytes; kiosks take at most {most}").format(
+            size=len(data), most=bundle.MAX_ENVELOPE_BYTES))
     err = _write_out(ctx, args.out, data)
     if err is not None:
         return err
     out = {"out": args.out, "version": doc["version"], "sha256": env.sha256, "targets": doc["targets"],
            "issued": doc["issued"], "expires": doc["expires"], "keyids": [k for k, _ in env.signatures],
            "rotations": len(rotations)}
-    ctx.emit(out, f"signed bundle version {doc['version']} for {', '.join(doc['targets'])} -> {args.out}\n"
-                  f"sha256 {env.sha256}\nexpires {doc['expires']}")
+    ctx.emit(out, _t("signed bundle version {version} for {targets} -> {path}\nsha256 {sha256}\nexpires {expires}").format(
+        version=doc['version'], targets=', '.join(doc['targets']), path=args.out, sha256=env.sha256,
+        expires=doc['expires']))
     return EXIT_OK
 
 
@@ -233,8 +241,8 @@ def run_rotate(ctx) -> int:
     try:
         payload = bundle.rotation_payload(args.generation, new, threshold=args.threshold, now=_now())
     except bundle.BundleError as exc:
-        return _fail(ctx, EXIT_USAGE, f"{exc.reason} (--generation is 1 or more; --threshold at most the "
-                                      "number of --new-key)")
+        return _fail(ctx, EXIT_USAGE, _t("{problem} (--generation is 1 or more; --threshold at most the "
+                                         "number of --new-key)").format(problem=exc.reason))
     env = bundle.sign(bundle.ROTATE_TYPE, payload, keys)
     err = _write_out(ctx, args.out, env.to_bytes())
     if err is not None:
@@ -242,9 +250,10 @@ def run_rotate(ctx) -> int:
     doc = {"out": args.out, "generation": args.generation, "threshold": args.threshold,
            "keyids": [bundle.keyid(k) for k in new], "signed_by": [k for k, _ in env.signatures],
            "sha256": env.sha256}
-    ctx.emit(doc, f"key rotation generation {args.generation} -> {args.out}\nnew trusted keys: "
-                  f"{', '.join(k[:16] for k in doc['keyids'])}\nsend it to kiosks with `kiosk config push` or "
-                  "`kiosk config apply`, or carry it in the next bundle with `kiosk config sign --rotation`")
+    ctx.emit(doc, _t("key rotation generation {generation} -> {path}\nnew trusted keys: {keys}\nsend it to kiosks "
+                     "with `kiosk config push` or `kiosk config apply`, or carry it in the next bundle with "
+                     "`kiosk config sign --rotation`").format(generation=args.generation, path=args.out,
+                                                              keys=', '.join(k[:16] for k in doc['keyids'])))
     return EXIT_OK
 
 
@@ -255,7 +264,7 @@ def destination(url: str, operator: bool) -> tuple[str, str, str]:
     fleet endpoint when operator credentials are given, else a kiosk's management API."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"--to {url!r}: expected http(s)://HOST:PORT[/path]")
+        raise ValueError(_t("--to {url!r}: expected http(s)://HOST:PORT[/path]").format(url=url))
     path = parts.path.rstrip("/")
     if path.endswith("/fleet/config"):
         kind = "fleet"
@@ -274,13 +283,15 @@ def _request(ctx, method: str, url: str, **kw):
     try:
         resp = requests.request(method, url, allow_redirects=False, **kw)
     except requests.Timeout:
-        return None, _fail(ctx, EXIT_FAILED, f"{url}: no answer within {kw.get('timeout')} s (--timeout); is the "
-                                             "address right and the service up?")
+        return None, _fail(ctx, EXIT_FAILED, _t("{url}: no answer within {timeout} s (--timeout); is the "
+                                                "address right and the service up?").format(
+                                                    url=url, timeout=kw.get('timeout')))
     except requests.RequestException as exc:
         from kiosk.sync.client import unreached_reason
 
-        return None, _fail(ctx, EXIT_FAILED, f"{url}: cannot be reached: {unreached_reason(exc)}; is the address "
-                                             "right and the service up?")
+        return None, _fail(ctx, EXIT_FAILED, _t("{url}: cannot be reached: {reason}; is the address "
+                                                "right and the service up?").format(
+                                                    url=url, reason=unreached_reason(exc)))
     try:
         return resp, resp.json()
     except ValueError:
@@ -305,18 +316,18 @@ def run_push(ctx) -> int:
         with open(args.file, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > bundle.MAX_ENVELOPE_BYTES:
-                return _fail(ctx, EXIT_FAILED, f"{args.file}: {size} bytes; kiosks take at most "
-                                               f"{bundle.MAX_ENVELOPE_BYTES}")
+                return _fail(ctx, EXIT_FAILED, _t("{path}: {size} bytes; kiosks take at most {most}").format(
+                    path=args.file, size=size, most=bundle.MAX_ENVELOPE_BYTES))
             body = f.read()
     except OSError as exc:
-        return _fail(ctx, EXIT_USAGE, f"{args.file}: cannot read: {exc.strerror}")
+        return _fail(ctx, EXIT_USAGE, _t("{path}: cannot read: {reason}").format(path=args.file, reason=exc.strerror))
     try:
         env = bundle.parse_envelope(body)
     except bundle.BundleError as exc:
         if _is_toml(body):   # the bundle source itself, not yet signed
-            return _fail(ctx, EXIT_USAGE, f"{args.file}: this is a bundle source (TOML), not a signed bundle; sign "
-                                          f"it first: kiosk config sign {args.file} --key KEY --out SIGNED.json, "
-                                          "then push SIGNED.json")
+            return _fail(ctx, EXIT_USAGE, _t("{path}: this is a bundle source (TOML), not a signed bundle; sign "
+                                             "it first: kiosk config sign {path} --key KEY --out SIGNED.json, "
+                                             "then push SIGNED.json").format(path=args.file))
         return _fail(ctx, EXIT_FAILED, f"{args.file}: {exc.reason}")
     try:
         kind, url, path = destination(args.to, bool(args.operator))
@@ -325,12 +336,13 @@ def run_push(ctx) -> int:
     headers = {"Content-Type": "application/json"}
     if kind == "fleet":
         if env.payload_type != bundle.CONFIG_TYPE:
-            return _fail(ctx, EXIT_USAGE, "the central platform distributes config bundles; carry this key "
-                                          "rotation in the next bundle with `kiosk config sign --rotation FILE`")
+            return _fail(ctx, EXIT_USAGE, _t("the central platform distributes config bundles; carry this key "
+                                             "rotation in the next bundle with `kiosk config sign --rotation FILE`"))
         if not (args.operator and args.operator_secret):
-            return _fail(ctx, EXIT_USAGE, f"pushing to the central platform needs --operator and --operator-secret "
-                                          f"(or ${ENV_OPERATOR} and ${ENV_OPERATOR_SECRET}) from "
-                                          "`kiosk central add-operator`")
+            return _fail(ctx, EXIT_USAGE, _t("pushing to the central platform needs --operator and --operator-secret "
+                                             "(or ${id_variable} and ${secret_variable}) from "
+                                             "`kiosk central add-operator`").format(
+                                                 id_variable=ENV_OPERATOR, secret_variable=ENV_OPERATOR_SECRET))
         headers.update(auth.sign(args.operator_secret, "PUT", path, args.operator, body, operator=True))
         method = "PUT"
     else:
@@ -341,14 +353,18 @@ def run_push(ctx) -> int:
     doc = {"to": url, "kind": kind, "status": resp.status_code, "answer": answer}
     if kind == "fleet":
         ok = resp.status_code == 200
-        text = (f"stored at the central platform as version {answer.get('version')} for "
-                f"{', '.join(answer.get('targets') or [])}; kiosks pick it up on their next config poll") if ok else \
-            f"the central platform refused it ({resp.status_code}): {answer.get('message') or answer}"
+        text = _t("stored at the central platform as version {version} for {targets}; kiosks pick it up on their "
+                  "next config poll").format(version=answer.get('version'),
+                                             targets=', '.join(answer.get('targets') or [])) if ok else \
+            _t("the central platform refused it ({status}): {reason}").format(
+                status=resp.status_code, reason=answer.get('message') or answer)
     else:
         ok = resp.status_code == 200 and answer.get("result") in ("applied", "unchanged", "rotated")
-        text = (f"kiosk: {answer.get('result')} (version {answer.get('version')})" if ok else
-                f"kiosk refused it ({resp.status_code}): {answer.get('result', '')} {answer.get('code', '')}: "
-                f"{answer.get('reason') or answer.get('message') or answer}")
+        text = (_t("kiosk: {result} (version {version})").format(result=answer.get('result'),
+                                                                  version=answer.get('version')) if ok else
+                _t("kiosk refused it ({status}): {result} {code}: {reason}").format(
+                    status=resp.status_code, result=answer.get('result', ''), code=answer.get('code', ''),
+                    reason=answer.get('reason') or answer.get('message') or answer))
     doc["ok"] = ok
     ctx.emit(doc, text)
     return EXIT_OK if ok else EXIT_FAILED
@@ -368,16 +384,17 @@ def run_check(ctx) -> int:
     doc = {"ok": ok, "config": str(settings.source), "demo": demo,
            "demo_values": [{"key": v.key, "problem": v.problem} for v in found]}
     if ok:
-        text = f"{settings.source}: valid" + (
-            f"; a demo hall ([kiosk] demo = true): {len(found)} demo value(s) allowed" if demo else "")
+        text = (_t("{file}: valid; a demo hall ([kiosk] demo = true): {n} demo value(s) allowed") if demo else
+                _t("{file}: valid")).format(file=settings.source, n=len(found))
         ctx.emit(doc, text)
         return EXIT_OK
     if ctx.json:
         ctx.emit(doc, "")
     for v in found:   # file, key and problem, as a bad config is told
         print(f"kiosk config check: {settings.source}: {v.key}: {v.problem}", file=sys.stderr)
-    print(f"kiosk config check: {len(found)} demo value(s) in {settings.source} and [kiosk] demo is not true; "
-          "`kiosk provision` writes each (docs/deploy.md)", file=sys.stderr)
+    print(_t("kiosk config check: {n} demo value(s) in {file} and [kiosk] demo is not true; "
+             "`kiosk provision` writes each (docs/deploy.md)").format(n=len(found), file=settings.source),
+          file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -386,7 +403,7 @@ def run_apply(ctx) -> int:
 
     path = Path(ctx.args.file)
     if not path.is_file():
-        return _fail(ctx, EXIT_USAGE, f"{path}: no such file")
+        return _fail(ctx, EXIT_USAGE, _t("{path}: no such file").format(path=path))
     outcome = ConfigApplier(ctx.settings).apply_file(path)
     ctx.emit(outcome.as_dict(), outcome.text())
     return EXIT_OK if outcome.ok else EXIT_FAILED
@@ -398,10 +415,13 @@ def run_reset_time(ctx) -> int:
     try:
         doc = ConfigApplier(ctx.settings).reset_time()
     except OSError as exc:
-        return _fail(ctx, EXIT_FAILED, f"the time mark could not be written ({exc.strerror or exc}); "
-                                       "free space in the data dir and try again")
-    ctx.emit(doc, lambda d: f"expiry time mark reset from {d['previous'] or 'none'} ({d['previous_source'] or '-'}) "
-                            f"to the local clock {d['high_water']}; alarm {d['alarm']} raised")
+        return _fail(ctx, EXIT_FAILED, _t("the time mark could not be written ({reason}); "
+                                          "free space in the data dir and try again").format(
+                                              reason=exc.strerror or exc))
+    ctx.emit(doc, lambda d: _t("expiry time mark reset from {previous} ({source}) to the local clock {now}; "
+                               "alarm {alarm} raised").format(previous=d['previous'] or _t('none'),
+                                                              source=d['previous_source'] or '-',
+                                                              now=d['high_water'], alarm=d['alarm']))
     return EXIT_OK
 
 
@@ -414,23 +434,27 @@ def _before(a: str | None, b: str | None) -> bool:
 
 
 def status_text(doc: dict) -> str:
-    lines = [f"config version {doc['version'] or 0} ({'kiosk.toml alone' if not doc['version'] else doc['sha256'][:16]})",
-             f"state {doc['state']}"]
+    lines = [_t("config version {version} ({digest})").format(
+                 version=doc['version'] or 0, digest=_t('kiosk.toml alone') if not doc['version'] else doc['sha256'][:16]),
+             _t("state {state}").format(state=doc['state'])]
     if doc.get("applied_at"):
-        lines.append(f"applied at {doc['applied_at']}, expires {doc['expires']}")
+        lines.append(_t("applied at {at}, expires {expires}").format(at=doc['applied_at'], expires=doc['expires']))
     rej = doc.get("last_rejection")
     if rej:
-        said = (f"version {rej.get('version') or '?'} from {rej.get('source')}: {rej.get('code')}: "
-                f"{rej.get('reason')}")
+        said = _t("version {version} from {source}: {code}: {reason}").format(
+            version=rej.get('version') or '?', source=rej.get('source'), code=rej.get('code'), reason=rej.get('reason'))
         if _before(rej.get("at"), doc.get("applied_at")):   # history, not the state: the applied one is newer
-            lines.append(f"earlier, before the version applied now, refused at {rej.get('at')}: {said}")
+            lines.append(_t("earlier, before the version applied now, refused at {at}: {what}").format(
+                at=rej.get('at'), what=said))
         else:
-            lines.append(f"last refused at {rej.get('at')}: {said}")
+            lines.append(_t("last refused at {at}: {what}").format(at=rej.get('at'), what=said))
     trust = doc.get("trust") or {}
-    lines.append(f"trusted keys (generation {trust.get('generation')}, {trust.get('threshold')} needed): "
-                 f"{', '.join(k[:16] for k in trust.get('keyids', [])) or 'NONE: no bundle can be applied'}")
+    lines.append(_t("trusted keys (generation {generation}, {threshold} needed): {keys}").format(
+        generation=trust.get('generation'), threshold=trust.get('threshold'),
+        keys=', '.join(k[:16] for k in trust.get('keyids', [])) or _t('NONE: no bundle can be applied')))
     if doc.get("time_high_water"):
-        lines.append(f"latest time seen {doc['time_high_water']} ({doc['time_high_water_source']})")
+        lines.append(_t("latest time seen {at} ({source})").format(at=doc['time_high_water'],
+                                                                  source=doc['time_high_water_source']))
     return "\n".join(lines)
 
 
@@ -440,7 +464,7 @@ def run_status(ctx) -> int:
     if ctx.args.remote:
         return run_remote_status(ctx)
     if ctx.args.key:
-        return _fail(ctx, EXIT_USAGE, "--key goes with --remote URL (this kiosk's own status needs no key)")
+        return _fail(ctx, EXIT_USAGE, _t("--key goes with --remote URL (this kiosk's own status needs no key)"))
     ctx.emit(status(ctx.settings), status_text)
     return EXIT_OK
 
@@ -451,11 +475,11 @@ def run_remote_status(ctx) -> int:
 
     args = ctx.args
     if not args.key:
-        return _fail(ctx, EXIT_USAGE, "--remote needs --key KEY: the management API answers only requests signed "
-                                      "by an operator key the kiosk trusts")
+        return _fail(ctx, EXIT_USAGE, _t("--remote needs --key KEY: the management API answers only requests signed "
+                                         "by an operator key the kiosk trusts"))
     parts = urlsplit(args.remote)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return _fail(ctx, EXIT_USAGE, f"--remote {args.remote!r}: expected http(s)://HOST:PORT")
+        return _fail(ctx, EXIT_USAGE, _t("--remote {url!r}: expected http(s)://HOST:PORT").format(url=args.remote))
     keys, err = _private_keys(ctx, [args.key])
     if err is not None:
         return err
@@ -465,7 +489,8 @@ def run_remote_status(ctx) -> int:
     if resp is None:
         return doc
     if resp.status_code != 200:
-        return _fail(ctx, EXIT_FAILED, f"{url}: refused ({resp.status_code}): {doc.get('code', '')}: "
-                                       f"{doc.get('reason') or doc.get('message') or doc}")
+        return _fail(ctx, EXIT_FAILED, _t("{url}: refused ({status}): {code}: {reason}").format(
+            url=url, status=resp.status_code, code=doc.get('code', ''),
+            reason=doc.get('reason') or doc.get('message') or doc))
     ctx.emit(doc, status_text)
     return EXIT_OK

@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import sys
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.core.privacy import mask_id_number, mask_name
 from kiosk.devices import BUILDERS, DEVICE_NAMES, build_device
@@ -22,26 +23,26 @@ BUNDLE = "kiosk.commands.diag_bundle"  # `kiosk diag bundle` (issue 7)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("diag", help="status and self-test of every configured device; device checks",
-                       description="Without a CHECK: status and self-test of every configured device "
-                                   "(exit 0 only when all are online).")
+    p = sub.add_parser("diag", help=_t("status and self-test of every configured device; device checks"),
+                       description=_t("Without a CHECK: status and self-test of every configured device "
+                                      "(exit 0 only when all are online)."))
     add_json(p)
     p.set_defaults(handler=run_all)
-    checks = p.add_subparsers(dest="diag_command", metavar="CHECK", title="checks")
+    checks = p.add_subparsers(dest="diag_command", metavar="CHECK", title=_t("checks"))
 
-    c = checks.add_parser("read-card", help="read one ID card (name and number masked)")
-    c.add_argument("--timeout", type=_seconds, default=15.0, metavar="S", help="how long to wait for a card (15)")
-    c.add_argument("--fingerprint", action="store_true", help="also read the fingerprint block (its size is shown)")
+    c = checks.add_parser("read-card", help=_t("read one ID card (name and number masked)"))
+    c.add_argument("--timeout", type=_seconds, default=15.0, metavar="S", help=_t("how long to wait for a card (15)"))
+    c.add_argument("--fingerprint", action="store_true", help=_t("also read the fingerprint block (its size is shown)"))
     add_json(c)
     c.set_defaults(handler=run_read_card)
 
-    s = checks.add_parser("test-sale", help="one sale on the payment terminal; exit 0 only when approved")
-    s.add_argument("amount_fen", type=_amount, metavar="AMOUNT_FEN", help="amount in fen (100 = 1.00 yuan)")
+    s = checks.add_parser("test-sale", help=_t("one sale on the payment terminal; exit 0 only when approved"))
+    s.add_argument("amount_fen", type=_amount, metavar="AMOUNT_FEN", help=_t("amount in fen (100 = 1.00 yuan)"))
     add_json(s)
     s.set_defaults(handler=run_test_sale)
 
-    q = checks.add_parser("scan", help="wait for one code on the QR/barcode scanner (payment codes masked)")
-    q.add_argument("--timeout", type=_seconds, default=30.0, metavar="S", help="how long to wait (30)")
+    q = checks.add_parser("scan", help=_t("wait for one code on the QR/barcode scanner (payment codes masked)"))
+    q.add_argument("--timeout", type=_seconds, default=30.0, metavar="S", help=_t("how long to wait (30)"))
     add_json(q)
     q.set_defaults(handler=run_scan)
 
@@ -55,15 +56,15 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise _arg_error(f"{text!r} is not a number of seconds") from None
+        raise _arg_error(_t("{value!r} is not a number of seconds").format(value=text)) from None
     if not 0 < value <= 3600:
-        raise _arg_error(f"{value:g} s is outside 0..3600")
+        raise _arg_error(_t("{value} s is outside 0..3600").format(value=f"{value:g}"))
     return value
 
 
 def _amount(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) <= 99_999_999:
-        raise _arg_error(f"{text!r} is not an amount in fen between 1 and 99999999")
+        raise _arg_error(_t("{value!r} is not an amount in fen between 1 and 99999999").format(value=text))
     return int(text)
 
 
@@ -86,10 +87,10 @@ def _open(ctx, name: str):
     """Build one configured device, or raise `_Unusable` naming the config key to set."""
     settings = ctx.settings
     if getattr(settings.devices, name) is None:
-        raise _Unusable(f"no [devices.{name}] section in {settings.source}: the {name} is not configured",
-                        detail="not_configured")
+        raise _Unusable(_t("no [devices.{name}] section in {file}: the {name} is not configured").format(
+            name=name, file=settings.source), detail="not_configured")
     if name not in BUILDERS:
-        raise _Unusable(f"this build has no driver for [devices.{name}]", detail="no_driver")
+        raise _Unusable(_t("this build has no driver for [devices.{name}]").format(name=name), detail="no_driver")
     try:
         device = build_device(settings, name)
     except ValueError as exc:  # e.g. an unknown timeout name
@@ -143,12 +144,13 @@ def run_all(ctx) -> int:
 
     def text(d: dict) -> str:
         if not d["devices"]:
-            return "no devices configured"
+            return _t("no devices configured")
         lines = []
         for r in d["devices"]:
             state = r["state"] + (f" ({r['detail']})" if r["detail"] else "")
-            mark = "ok" if r["self_test"]["ok"] else "FAILED"
-            lines.append(f"{r['name']:<17} {r['driver']:<8} {state:<30} self-test {mark}: {r['self_test']['message']}")
+            test = (_t("self-test ok: {message}") if r["self_test"]["ok"] else
+                    _t("self-test FAILED: {message}")).format(message=r['self_test']['message'])
+            lines.append(f"{r['name']:<17} {r['driver']:<8} {state:<30} {test}")
         return "\n".join(lines)
 
     ctx.emit(doc, text)
@@ -165,7 +167,8 @@ def run_read_card(ctx) -> int:
         return exc.status
     try:
         if not ctx.json:
-            print(f"place an ID card on the reader (waiting up to {ctx.args.timeout:g} s)...", file=sys.stderr)
+            print(_t("place an ID card on the reader (waiting up to {n} s)...").format(n=f"{ctx.args.timeout:g}"),
+                  file=sys.stderr)
         card = reader.read_card(ctx.args.timeout, fingerprint=ctx.args.fingerprint)
     except DeviceError as exc:
         _fail(ctx, "card", exc, exc.detail, {"completion": exc.completion.value})
@@ -195,8 +198,9 @@ def run_test_sale(ctx) -> int:
     try:
         pending = terminal.prepare_sale(ctx.args.amount_fen)
         # a test sale is a real sale on real hardware: say what to reconcile before it is sent
-        print(f"kiosk diag: sale {pending.reference} of {pending.amount_fen} fen sent to the terminal; "
-              "if this command is interrupted, check that reference in the terminal's journal", file=sys.stderr)
+        print(_t("kiosk diag: sale {reference} of {amount} fen sent to the terminal; "
+                 "if this command is interrupted, check that reference in the terminal's journal").format(
+                     reference=pending.reference, amount=pending.amount_fen), file=sys.stderr)
         try:
             outcome = terminal.send(pending)
             doc = outcome.as_dict()
@@ -210,7 +214,8 @@ def run_test_sale(ctx) -> int:
         terminal.close()
 
     def text(d: dict) -> str:
-        return f"{d['result']} ({d['detail']}): {d['amount_fen']} fen, reference {d['reference']}"
+        return _t("{result} ({detail}): {amount} fen, reference {reference}").format(
+            result=d['result'], detail=d['detail'], amount=d['amount_fen'], reference=d['reference'])
 
     ctx.emit(doc, text)
     return EXIT_OK if doc["result"] == "approved" else EXIT_FAILED
@@ -226,7 +231,7 @@ def run_scan(ctx) -> int:
         return exc.status
     try:
         if not ctx.json:
-            print(f"scan a code (waiting up to {ctx.args.timeout:g} s)...", file=sys.stderr)
+            print(_t("scan a code (waiting up to {n} s)...").format(n=f"{ctx.args.timeout:g}"), file=sys.stderr)
         code = scanner.read_code(ctx.args.timeout)
     except DeviceError as exc:
         _fail(ctx, "code", exc, exc.detail, {"completion": exc.completion.value})
@@ -234,7 +239,7 @@ def run_scan(ctx) -> int:
     finally:
         scanner.close()
     if code is None:
-        _fail(ctx, "code", Exception(f"nothing scanned within {ctx.args.timeout:g} s"), "no_scan")
+        _fail(ctx, "code", Exception(_t("nothing scanned within {n} s").format(n=f"{ctx.args.timeout:g}")), "no_scan")
         return EXIT_FAILED
     ctx.emit({"code": code.as_dict()}, lambda d: f"{d['code']['kind']}: {d['code']['code']}")
     return EXIT_OK

@@ -10,14 +10,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json
 
 
 def register_into(checks) -> None:
-    b = checks.add_parser("bundle", help="export a redacted diagnostics zip (config without secrets, versions, "
-                                         "device states, queue summary, recent logs)")
+    b = checks.add_parser("bundle", help=_t("export a redacted diagnostics zip (config without secrets, versions, "
+                                            "device states, queue summary, recent logs)"))
     b.add_argument("--out", metavar="FILE", type=Path,
-                   help="where to write the zip (default: a mounted USB stick, else DATA_DIR/diagnostics/)")
+                   help=_t("where to write the zip (default: a mounted USB stick, else DATA_DIR/diagnostics/)"))
     add_json(b)
     b.set_defaults(handler=run_bundle)
 
@@ -32,12 +33,14 @@ def run_bundle(ctx) -> int:
     try:
         doc = KioskFacts(ctx.settings, ctx.store).export_bundle(out)
     except (OSError, StoreError) as exc:
-        message = f"the diagnostics bundle could not be written: {getattr(exc, 'strerror', None) or exc}"
+        message = _t("the diagnostics bundle could not be written: {reason}").format(
+            reason=getattr(exc, 'strerror', None) or exc)
         if ctx.json:
             ctx.emit({"path": None, "error": message}, "")
         else:
             print(f"kiosk diag bundle: {message}", file=sys.stderr)
         return EXIT_FAILED
-    ctx.emit(doc, lambda d: f"diagnostics bundle written to {d['path']} ({d['bytes']} bytes"
-                            + (", USB stick" if d["where"] == "usb" else "") + ")")
+    ctx.emit(doc, lambda d: (_t("diagnostics bundle written to {path} ({n} bytes, USB stick)") if d["where"] == "usb"
+                             else _t("diagnostics bundle written to {path} ({n} bytes)")).format(path=d['path'],
+                                                                                              n=d['bytes']))
     return EXIT_OK

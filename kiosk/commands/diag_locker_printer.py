@@ -10,34 +10,35 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.devices import build_device
 from kiosk.hardware.device import Completion, DeviceError, UnavailableDevice
 
 
 def register_into(checks) -> None:
-    o = checks.add_parser("open-door", help="open locker door N (1-based across all boards); exit 1 unless it opened")
-    o.add_argument("door", type=_door, metavar="N", help="door number, 1..N across the boards in config order")
+    o = checks.add_parser("open-door", help=_t("open locker door N (1-based across all boards); exit 1 unless it opened"))
+    o.add_argument("door", type=_door, metavar="N", help=_t("door number, 1..N across the boards in config order"))
     add_json(o)
     o.set_defaults(handler=run_open_door)
 
-    d = checks.add_parser("door-states", help="closed / item present of every locker door")
+    d = checks.add_parser("door-states", help=_t("closed / item present of every locker door"))
     add_json(d)
     d.set_defaults(handler=run_door_states)
 
-    p = checks.add_parser("print-test", help="print a test receipt: Chinese text, a QR code, a cut")
+    p = checks.add_parser("print-test", help=_t("print a test receipt: Chinese text, a QR code, a cut"))
     add_json(p)
     p.set_defaults(handler=run_print_test)
 
-    a = checks.add_parser("print-a4-test", help="print a one-page test PDF on the A4 printer and follow the job")
-    a.add_argument("--file", metavar="PDF", help="print this PDF instead of the built-in test page")
+    a = checks.add_parser("print-a4-test", help=_t("print a one-page test PDF on the A4 printer and follow the job"))
+    a.add_argument("--file", metavar="PDF", help=_t("print this PDF instead of the built-in test page"))
     add_json(a)
     a.set_defaults(handler=run_print_a4_test)
 
 
 def _door(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a door number (1, 2, 3 ...)")
+        raise argparse.ArgumentTypeError(_t("{value!r} is not a door number (1, 2, 3 ...)").format(value=text))
     return int(text)
 
 
@@ -51,8 +52,8 @@ class _Unusable(Exception):
 def _open(ctx, name: str):
     settings = ctx.settings
     if getattr(settings.devices, name) is None:
-        raise _Unusable(f"no [devices.{name}] section in {settings.source}: the {name} is not configured",
-                        EXIT_FAILED, "not_configured")
+        raise _Unusable(_t("no [devices.{name}] section in {file}: the {name} is not configured").format(
+            name=name, file=settings.source), EXIT_FAILED, "not_configured")
     try:
         device = build_device(settings, name)
     except ValueError as exc:
@@ -87,7 +88,7 @@ def run_open_door(ctx) -> int:
         return EXIT_USAGE if exc.completion is Completion.USER_ERROR else EXIT_FAILED
     finally:
         locker.close()
-    ctx.emit({"door": door, "opened": not state.closed}, lambda d: f"door {d['door']} is open")
+    ctx.emit({"door": door, "opened": not state.closed}, lambda d: _t("door {n} is open").format(n=d['door']))
     return EXIT_OK
 
 
@@ -110,8 +111,9 @@ def run_door_states(ctx) -> int:
     def text(d: dict) -> str:
         lines = []
         for s in d["doors"]:
-            item = {True: "item", False: "empty", None: "-"}[s["item_present"]]
-            lines.append(f"door {s['door']:>3}  {'closed' if s['closed'] else 'OPEN  '}  {item}")
+            item = {True: _t("item"), False: _t("empty"), None: "-"}[s["item_present"]]
+            lines.append(_t("door {n}").format(n=f"{s['door']:>3}") + "  "
+                         + (_t("closed") if s['closed'] else _t("OPEN").ljust(6)) + f"  {item}")
         return "\n".join(lines)
 
     ctx.emit({"doors": [s.as_dict() for s in states]}, text)
@@ -139,7 +141,7 @@ def run_print_test(ctx) -> int:
         printer.close()
     doc = {"printed": True, "detail": after.detail, "encoding": printer.encoding,
            "text": [TEST_RECEIPT_TITLE, *TEST_RECEIPT_LINES], "qr": TEST_RECEIPT_QR}
-    ctx.emit(doc, lambda d: "test receipt printed" + (f" ({d['detail']})" if d["detail"] else ""))
+    ctx.emit(doc, lambda d: _t("test receipt printed") + (f" ({d['detail']})" if d["detail"] else ""))
     return EXIT_OK
 
 
@@ -166,6 +168,6 @@ def run_print_a4_test(ctx) -> int:
     finally:
         printer.close()
     ctx.emit({"printed": True, "job": job.as_dict()},
-             lambda d: f"job {d['job']['job_id']} {d['job']['state_name']}"
-                       + (f", {d['job']['pages']} page(s)" if d["job"]["pages"] is not None else ""))
+             lambda d: _t("job {id} {state}").format(id=d['job']['job_id'], state=d['job']['state_name'])
+                       + (_t(", {n} page(s)").format(n=d['job']['pages']) if d["job"]["pages"] is not None else ""))
     return EXIT_OK

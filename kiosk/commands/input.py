@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import sys
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json, positive_int
 
 
 def register(sub) -> None:
-    p = sub.add_parser("input", help="Chinese input of the kiosk's forms: what the keyboard offers")
-    inp = p.add_subparsers(dest="input_command", metavar="SUBCOMMAND", title="subcommands")
+    p = sub.add_parser("input", help=_t("Chinese input of the kiosk's forms: what the keyboard offers"))
+    inp = p.add_subparsers(dest="input_command", metavar="SUBCOMMAND", title=_t("subcommands"))
     p.set_defaults(handler=lambda ctx: (p.print_help(), EXIT_USAGE)[1], needs_config=False)
 
-    py = inp.add_parser("pinyin", help="pinyin candidates for LETTERS, best first, as the keyboard offers them")
+    py = inp.add_parser("pinyin", help=_t("pinyin candidates for LETTERS, best first, as the keyboard offers them"))
     py.add_argument("letters", metavar="LETTERS",
-                    help="pinyin without tones: full (zhangsan), initials (zs), partial (beij), xi'an, v for u-umlaut")
-    py.add_argument("--limit", type=positive_int, default=10, metavar="N", help="at most N candidates (default 10)")
+                    help=_t("pinyin without tones: full (zhangsan), initials (zs), partial (beij), xi'an, v for u-umlaut"))
+    py.add_argument("--limit", type=positive_int, default=10, metavar="N", help=_t("at most N candidates (default 10)"))
     py.add_argument("--index", metavar="PATH", default=None,
-                    help="the pinyin index to read (default: the one built into the package by `make setup`)")
+                    help=_t("the pinyin index to read (default: the one built into the package by `make setup`)"))
     add_json(py)
     py.set_defaults(handler=run_pinyin, needs_config=False)
 
@@ -36,7 +37,7 @@ def run_pinyin(ctx) -> int:
         print(f"kiosk input pinyin: LETTERS: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not letters.strip("'"):
-        print("kiosk input pinyin: LETTERS is empty: type some pinyin letters (a-z)", file=sys.stderr)
+        print(_t("kiosk input pinyin: LETTERS is empty: type some pinyin letters (a-z)"), file=sys.stderr)
         return EXIT_USAGE
     try:
         with PinyinIndex.open(ctx.args.index) as index:

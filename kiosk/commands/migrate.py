@@ -16,14 +16,15 @@ import os
 import sqlite3
 from pathlib import Path
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_OK, add_json
 from kiosk.store import DB_NAME, connect, explain, migrate
 
 
 def register(sub) -> None:
-    p = sub.add_parser("migrate", help="apply this version's migrations to the kiosk's database (after an upgrade)",
-                       description="Apply the migrations of the installed version to the kiosk's database in "
-                                   "the data dir, in one transaction; a database not made yet is left alone.")
+    p = sub.add_parser("migrate", help=_t("apply this version's migrations to the kiosk's database (after an upgrade)"),
+                       description=_t("Apply the migrations of the installed version to the kiosk's database in "
+                                      "the data dir, in one transaction; a database not made yet is left alone."))
     add_json(p)
     p.set_defaults(handler=run)
 
@@ -35,11 +36,12 @@ def run(ctx) -> int:
         # a package installed into another root (an image being built): this machine's own kiosk database,
         # which the config's absolute data_dir names, is not that root's to migrate
         ctx.emit({"database": str(path), "exists": path.exists(), "applied": [], "outside_root": root},
-                 f"{path}: outside the root being installed ({root}); left alone")
+                 _t("{path}: outside the root being installed ({root}); left alone").format(path=path, root=root))
         return EXIT_OK
     if not path.exists():
         ctx.emit({"database": str(path), "exists": False, "applied": []},
-                 f"{path}: no database yet; the kiosk makes it at its first start (nothing to migrate)")
+                 _t("{path}: no database yet; the kiosk makes it at its first start (nothing to migrate)")
+                 .format(path=path))
         return EXIT_OK
     conn = connect(path)
     try:
@@ -50,5 +52,6 @@ def run(ctx) -> int:
     finally:
         conn.close()
     ctx.emit({"database": str(path), "exists": True, "applied": applied},
-             f"{path}: " + (f"applied {', '.join(applied)}" if applied else "already at this version's schema"))
+             (_t("{path}: applied {names}").format(path=path, names=", ".join(applied)) if applied
+              else _t("{path}: already at this version's schema").format(path=path)))
     return EXIT_OK

@@ -22,6 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.config import DevicesSection
 
@@ -31,27 +32,27 @@ PORT_KEY = {"receipt_printer": "connection", "document_printer": "printer"}   # 
 
 
 def register(sub) -> None:
-    p = sub.add_parser("provision", help="write this kiosk's config from its answers (flags, or prompts on a "
-                                         "terminal); refuses to leave any demo value")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="PATH", help=f"the config to write ({DEFAULT_OUT})")
-    p.add_argument("--template", metavar="PATH", help="start from this config (default: --out when it exists, "
-                                                      "else the demo hall's config/kiosk.toml)")
-    p.add_argument("--kiosk-id", metavar="ID", help="unique per kiosk, e.g. hall-03-k07")
-    p.add_argument("--hall", metavar="NAME", help="the hall's name, as citizens read it")
-    p.add_argument("--central-url", metavar="URL", help="the platform, http(s)://HOST[:PORT]")
-    p.add_argument("--secret", metavar="S", help="this kiosk's secret from `kiosk central add-kiosk ID`")
-    p.add_argument("--hash-key", metavar="KEY", help="the deployment's hash key (the same on every kiosk and the "
-                                                     "platform), or `generate` for a deployment's first kiosk")
-    p.add_argument("--notice-key", metavar="KEY", help="the platform notifier's key (`kiosk central notice-key`), "
-                                                       "or `none`: pickup codes are then not texted")
+    p = sub.add_parser("provision", help=_t("write this kiosk's config from its answers (flags, or prompts on a "
+                                            "terminal); refuses to leave any demo value"))
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="PATH", help=_t("the config to write ({path})").format(path=DEFAULT_OUT))
+    p.add_argument("--template", metavar="PATH", help=_t("start from this config (default: --out when it exists, "
+                                                         "else the demo hall's config/kiosk.toml)"))
+    p.add_argument("--kiosk-id", metavar="ID", help=_t("unique per kiosk, e.g. hall-03-k07"))
+    p.add_argument("--hall", metavar="NAME", help=_t("the hall's name, as citizens read it"))
+    p.add_argument("--central-url", metavar="URL", help=_t("the platform, http(s)://HOST[:PORT]"))
+    p.add_argument("--secret", metavar="S", help=_t("this kiosk's secret from `kiosk central add-kiosk ID`"))
+    p.add_argument("--hash-key", metavar="KEY", help=_t("the deployment's hash key (the same on every kiosk and the "
+                                                        "platform), or `generate` for a deployment's first kiosk"))
+    p.add_argument("--notice-key", metavar="KEY", help=_t("the platform notifier's key (`kiosk central notice-key`), "
+                                                          "or `none`: pickup codes are then not texted"))
     p.add_argument("--staff", action="append", default=[], metavar="ID:HASH",
-                   help="a staff member and the hash of their PIN (`kiosk staff hash-pin`); repeatable")
+                   help=_t("a staff member and the hash of their PIN (`kiosk staff hash-pin`); repeatable"))
     p.add_argument("--technician-pin-hash", action="append", default=[], metavar="HASH",
-                   help="the hash of a technician PIN; repeatable")
+                   help=_t("the hash of a technician PIN; repeatable"))
     p.add_argument("--device", action="append", default=[], metavar="NAME=PORT",
-                   help=f"a device's port ({', '.join(DEVICES)}; the document printer's CUPS queue), or "
-                        "NAME=none for a device this kiosk does not have; repeatable")
-    p.add_argument("--force", action="store_true", help="replace an --out that is already provisioned")
+                   help=_t("a device's port ({devices}; the document printer's CUPS queue), or "
+                           "NAME=none for a device this kiosk does not have; repeatable").format(devices=', '.join(DEVICES)))
+    p.add_argument("--force", action="store_true", help=_t("replace an --out that is already provisioned"))
     add_json(p)
     p.set_defaults(handler=run, needs_config=False)
 
@@ -125,8 +126,8 @@ def _pin_hash(prompt: str) -> str:
     from kiosk.core.staff import hash_pin
 
     first = _ask(prompt, secret=True)
-    if first != _ask("the same PIN again: ", secret=True):
-        raise ValueError("the two PINs differ")
+    if first != _ask(_t("the same PIN again: "), secret=True):
+        raise ValueError(_t("the two PINs differ"))
     return hash_pin(first)
 
 
@@ -138,33 +139,36 @@ def answers(args, interactive: bool) -> tuple[dict, list[str]]:
     for item in args.device:
         name, sep, port = item.partition("=")
         if not sep or name not in DEVICES or not port:
-            raise ValueError(f"--device {item!r}: expected NAME=PORT or NAME=none, NAME one of {', '.join(DEVICES)}")
+            raise ValueError(_t("--device {item!r}: expected NAME=PORT or NAME=none, NAME one of {devices}").format(
+                item=item, devices=', '.join(DEVICES)))
         got["devices"][name] = port
-    questions = [("kiosk_id", "kiosk id (e.g. hall-03-k07): ", False),
-                 ("hall", "hall name: ", False),
-                 ("central_url", "the platform's URL (http(s)://HOST[:PORT]): ", False),
-                 ("secret", "this kiosk's secret (from `kiosk central add-kiosk ID` on the platform): ", True),
-                 ("hash_key", "the deployment's hash key (or `generate` for its first kiosk): ", True),
-                 ("notice_key", "the notifier's key (`kiosk central notice-key`, or `none`): ", False)]
+    questions = [("kiosk_id", _t("kiosk id (e.g. hall-03-k07): "), False),
+                 ("hall", _t("hall name: "), False),
+                 ("central_url", _t("the platform's URL (http(s)://HOST[:PORT]): "), False),
+                 ("secret", _t("this kiosk's secret (from `kiosk central add-kiosk ID` on the platform): "), True),
+                 ("hash_key", _t("the deployment's hash key (or `generate` for its first kiosk): "), True),
+                 ("notice_key", _t("the notifier's key (`kiosk central notice-key`, or `none`): "), False)]
     if interactive:
         for key, prompt, secret in questions:
             if not got[key]:
                 got[key] = _ask(prompt, secret)
         if not got["staff"]:
             while True:
-                sid = _ask("a staff member's id (empty: no more): ")
+                sid = _ask(_t("a staff member's id (empty: no more): "))
                 if not sid:
                     break
-                got["staff"].append(f"{sid}:{_pin_hash(f'PIN of staff {sid}: ')}")
+                pin_hash = _pin_hash(_t("PIN of staff {id}: ").format(id=sid))
+                got["staff"].append(f"{sid}:{pin_hash}")
         if not got["technician"]:
-            got["technician"].append(_pin_hash("the technician PIN: "))
+            got["technician"].append(_pin_hash(_t("the technician PIN: ")))
         offered = udev_ports()
         if offered:
-            print("device ports udev names here: " + ", ".join(offered))
+            print(_t("device ports udev names here: {ports}").format(ports=", ".join(offered)))
         for name in DEVICES:
             if name not in got["devices"]:
-                what = "CUPS queue" if name == "document_printer" else "port"
-                got["devices"][name] = _ask(f"{name} {what} (`none`: this kiosk has none): ") or "none"
+                question = (_t("{device} CUPS queue (`none`: this kiosk has none): ") if name == "document_printer"
+                            else _t("{device} port (`none`: this kiosk has none): "))
+                got["devices"][name] = _ask(question.format(device=name)) or "none"
     missing = [f"--{k.replace('_', '-')}" for k, _, _ in questions if not got[k]]
     missing += ["--staff"] if not got["staff"] else []
     missing += ["--technician-pin-hash"] if not got["technician"] else []
@@ -199,7 +203,8 @@ def render(template: str, got: dict) -> str:
     for item in got["staff"]:
         sid, sep, pin_hash = item.partition(":")
         if not sep or not sid:
-            raise ValueError(f"--staff {item[:12]}...: expected ID:HASH (the hash from `kiosk staff hash-pin`)")
+            raise ValueError(_t("--staff {item}...: expected ID:HASH (the hash from `kiosk staff hash-pin`)").format(
+                item=item[:12]))
         members.append({"id": sid, "pin_hash": check_pin_hash(pin_hash)})
     text = re.sub(r"(?ms)^members = \[.*?\]\n(?=\S|\Z)", "", text) if members else text
     text = set_key(text, "staff", "members", members)
@@ -209,8 +214,8 @@ def render(template: str, got: dict) -> str:
         if port == "none":
             text = drop_section(text, section)
         elif _section_span(text, section) is None:
-            raise ValueError(f"--device {name}: the template has no [{section}] to set; write it by hand "
-                             "(docs/hardware.md)")
+            raise ValueError(_t("--device {device}: the template has no [{section}] to set; write it by hand "
+                                "(docs/hardware.md)").format(device=name, section=section))
         else:
             text = set_key(text, section, PORT_KEY.get(name, "port"), port)
     return text
@@ -233,13 +238,14 @@ def run(ctx) -> int:
     try:
         template = template_path.read_text(encoding="utf-8")
     except OSError as exc:
-        return fail(EXIT_USAGE, f"{template_path}: cannot be read ({exc.strerror}); give the config to start "
-                                f"from with --template (scripts/install-kiosk.sh writes {DEFAULT_OUT})")
+        return fail(EXIT_USAGE, _t("{path}: cannot be read ({reason}); give the config to start from with "
+                                   "--template (scripts/install-kiosk.sh writes {default})").format(
+                                       path=template_path, reason=exc.strerror, default=DEFAULT_OUT))
     if out.is_file() and not args.force and template_path == out:
         try:
             current = config.load(out)
             if not current.kiosk.demo and not demo_values(current):
-                return fail(EXIT_USAGE, f"{out} is already provisioned; --force replaces it")
+                return fail(EXIT_USAGE, _t("{path} is already provisioned; --force replaces it").format(path=out))
         except config.ConfigError:
             pass   # a broken config is what provisioning mends
     if template_path.resolve() != out.resolve():
@@ -247,7 +253,8 @@ def run(ctx) -> int:
     try:
         got, missing = answers(args, interactive=sys.stdin.isatty() and not ctx.json)
         if missing:
-            return fail(EXIT_USAGE, "missing: " + ", ".join(missing) + " (or run it on a terminal to be asked)")
+            return fail(EXIT_USAGE, _t("missing: {options} (or run it on a terminal to be asked)").format(
+                options=", ".join(missing)))
         text = render(template, got)
     except (ValueError, EOFError) as exc:
         return fail(EXIT_USAGE, str(exc))
@@ -262,21 +269,22 @@ def run(ctx) -> int:
         try:
             settings = config.load(Path(tmp))
         except config.ConfigError as exc:
-            return fail(EXIT_USAGE, f"the answers do not make a valid config: {exc}")
+            return fail(EXIT_USAGE, _t("the answers do not make a valid config: {problem}").format(problem=exc))
         left = demo_values(settings)
         if left:
-            return fail(EXIT_USAGE, "demo values would remain, nothing written: "
-                        + "; ".join(f"{v.key}: {v.problem}" for v in left))
+            return fail(EXIT_USAGE, _t("demo values would remain, nothing written: {values}").format(
+                values="; ".join(f"{v.key}: {v.problem}" for v in left)))
         os.replace(tmp, out)
     except OSError as exc:
-        return fail(EXIT_FAILED, f"{out}: cannot be written ({exc.strerror})")
+        return fail(EXIT_FAILED, _t("{path}: cannot be written ({reason})").format(path=out, reason=exc.strerror))
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     doc = {"ok": True, "config": str(out), "kiosk_id": got["kiosk_id"],
            "devices": {n: p for n, p in got["devices"].items()},
            "hash_key_generated": got["hash_key"] == "generate"}
-    ctx.emit(doc, f"{out} written for kiosk {got['kiosk_id']}; `kiosk config check` passes"
-             + ("; the hash key was generated: give the same to the platform and every other kiosk of the "
-                "deployment ([privacy] hash_key)" if got["hash_key"] == "generate" else ""))
+    ctx.emit(doc, (_t("{path} written for kiosk {id}; `kiosk config check` passes; the hash key was generated: give "
+                      "the same to the platform and every other kiosk of the deployment ([privacy] hash_key)")
+                   if got["hash_key"] == "generate" else
+                   _t("{path} written for kiosk {id}; `kiosk config check` passes")).format(path=out, id=got['kiosk_id']))
     return EXIT_OK

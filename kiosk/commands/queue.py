@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_OK, add_json
 from kiosk.sync.agent import LAST_SYNC_KEY
 from kiosk.sync.outbox import Outbox
@@ -12,7 +13,7 @@ DEAD_SHOWN = 100
 
 
 def register(sub) -> None:
-    p = sub.add_parser("queue", help="outbox counts by state, oldest pending age, dead items with reasons")
+    p = sub.add_parser("queue", help=_t("outbox counts by state, oldest pending age, dead items with reasons"))
     add_json(p)
     p.set_defaults(handler=run)
 
@@ -43,26 +44,29 @@ def run(ctx) -> int:
 
 def _age(seconds: float) -> str:
     if seconds < 120:
-        return f"{seconds:.0f} s"
+        return _t("{n} s").format(n=f"{seconds:.0f}")
     if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
+        return _t("{n} min").format(n=f"{seconds / 60:.0f}")
     if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+        return _t("{n} h").format(n=f"{seconds / 3600:.1f}")
+    return _t("{n} days").format(n=f"{seconds / 86400:.1f}")
 
 
 def _text(doc: dict) -> str:
     c = doc["counts"]
-    lines = [f"outbox: {c['pending']} pending, {c['inflight']} inflight, {c['acked']} acked, {c['dead']} dead"]
+    lines = [_t("outbox: {pending} pending, {inflight} inflight, {acked} acked, {dead} dead").format(
+        pending=c['pending'], inflight=c['inflight'], acked=c['acked'], dead=c['dead'])]
     if doc["oldest_pending_age_s"] is not None:
-        lines.append(f"oldest pending: seq {doc['oldest_pending_seq']}, waiting {_age(doc['oldest_pending_age_s'])}")
+        lines.append(_t("oldest pending: seq {seq}, waiting {age}").format(
+            seq=doc['oldest_pending_seq'], age=_age(doc['oldest_pending_age_s'])))
     if doc["last_error"]:
-        lines.append(f"last error: {doc['last_error']}")
-    lines.append(f"last successful sync: {doc['last_sync_at'] or 'never'}")
+        lines.append(_t("last error: {reason}").format(reason=doc['last_error']))
+    lines.append(_t("last successful sync: {at}").format(at=doc['last_sync_at'] or _t('never')))
     if doc["dead"]:
-        lines.append("dead items (the platform refused them; fix the cause, then `kiosk sync retry-dead`):")
+        lines.append(_t("dead items (the platform refused them; fix the cause, then `kiosk sync retry-dead`):"))
         for d in doc["dead"]:
-            lines.append(f"  seq {d['seq']} {d['kind']} at {d['occurred_at']} id {d['id']}: {d['reason']}")
+            lines.append("  " + _t("seq {seq} {kind} at {at} id {id}: {reason}").format(
+                seq=d['seq'], kind=d['kind'], at=d['occurred_at'], id=d['id'], reason=d['reason']))
         if c["dead"] > len(doc["dead"]):
-            lines.append(f"  ... and {c['dead'] - len(doc['dead'])} more (see --json)")
+            lines.append("  " + _t("... and {n} more (see --json)").format(n=c['dead'] - len(doc['dead'])))
     return "\n".join(lines)

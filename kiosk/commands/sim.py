@@ -15,36 +15,37 @@ import socket
 import sys
 import threading
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_OK, EXIT_USAGE
 
 PUMP_INTERVAL = 0.02
 
 
 def register(sub) -> None:
-    p = sub.add_parser("sim", help="built-in device simulators (serve one over TCP)")
-    actions = p.add_subparsers(dest="sim_command", metavar="ACTION", title="actions")
+    p = sub.add_parser("sim", help=_t("built-in device simulators (serve one over TCP)"))
+    actions = p.add_subparsers(dest="sim_command", metavar="ACTION", title=_t("actions"))
     p.set_defaults(handler=lambda ctx: (p.print_help(), EXIT_USAGE)[1], needs_config=False)
 
-    s = actions.add_parser("serve", help="serve simulator NAME over TCP, for drivers configured with socket://HOST:PORT")
-    s.add_argument("name", metavar="NAME", help="idcard, payment, scanner, or any other built-in simulator")
+    s = actions.add_parser("serve", help=_t("serve simulator NAME over TCP, for drivers configured with socket://HOST:PORT"))
+    s.add_argument("name", metavar="NAME", help=_t("idcard, payment, scanner, or any other built-in simulator"))
     s.add_argument("--listen", default="127.0.0.1:7001", metavar="HOST:PORT",
-                   help="where to listen (127.0.0.1:7001); port 0 picks a free one")
-    s.add_argument("--card", metavar="KIND", help="idcard: the card on the reader (resident, expired, wrong_check_digit, "
-                                                   "long_term, hk_mo_tw, foreign_old, foreign_2023, none)")
-    s.add_argument("--reader-fault", metavar="FAULT", help="idcard: garbage, slow, silent, bad_checksum, noise, "
-                                                            "fragmented, bad_length")
-    s.add_argument("--payment", metavar="OUTCOME", help="payment: approve, decline, not_verified, no_answer, "
-                                                         "offline, garbled, wrong_reference")
-    s.add_argument("--answer-delay", type=float, metavar="S", help="payment: how long the cardholder takes")
+                   help=_t("where to listen (127.0.0.1:7001); port 0 picks a free one"))
+    s.add_argument("--card", metavar="KIND", help=_t("idcard: the card on the reader (resident, expired, wrong_check_digit, "
+                                                      "long_term, hk_mo_tw, foreign_old, foreign_2023, none)"))
+    s.add_argument("--reader-fault", metavar="FAULT", help=_t("idcard: garbage, slow, silent, bad_checksum, noise, "
+                                                               "fragmented, bad_length"))
+    s.add_argument("--payment", metavar="OUTCOME", help=_t("payment: approve, decline, not_verified, no_answer, "
+                                                            "offline, garbled, wrong_reference"))
+    s.add_argument("--answer-delay", type=float, metavar="S", help=_t("payment: how long the cardholder takes"))
     s.add_argument("--scan", action="append", default=[], metavar="CODE",
-                   help="scanner: a code scanned shortly after each client connects (repeatable)")
+                   help=_t("scanner: a code scanned shortly after each client connects (repeatable)"))
     s.set_defaults(handler=run_serve, needs_config=False)
 
 
 def _listen_address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"--listen {text!r} is not HOST:PORT (e.g. 127.0.0.1:7001)")
+        raise ValueError(_t("--listen {value!r} is not HOST:PORT (e.g. 127.0.0.1:7001)").format(value=text))
     return host, int(port)
 
 
@@ -56,7 +57,8 @@ def _configure(sim, args) -> None:
             from kiosk.sim.idcard import CARDS
 
             if args.card not in CARDS:
-                raise ValueError(f"--card {args.card!r}: known cards are {', '.join(CARDS)}, none")
+                raise ValueError(_t("--card {value!r}: known cards are {cards}, none").format(
+                    value=args.card, cards=', '.join(CARDS)))
             sim.insert_card(args.card)
     if args.reader_fault is not None:
         sim.set_fault(args.reader_fault)
@@ -109,7 +111,7 @@ def run_serve(ctx) -> int:
         needed = {"card": "insert_card", "payment": "set_outcome", "scan": "scan"}
         for option, value in wants.items():
             if value and not hasattr(sim, needed[option]):
-                raise ValueError(f"simulator {args.name!r} has no {option} setting")
+                raise ValueError(_t("simulator {name!r} has no {option} setting").format(name=args.name, option=option))
         _configure(sim, args)
     except (ValueError, DeviceError) as exc:
         print(f"kiosk sim: {exc}", file=sys.stderr)
@@ -117,7 +119,8 @@ def run_serve(ctx) -> int:
     try:
         server = socket.create_server((host, port), reuse_port=False)
     except OSError as exc:
-        print(f"kiosk sim: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        print(_t("kiosk sim: cannot listen on {host}:{port}: {reason}").format(host=host, port=port, reason=exc.strerror),
+              file=sys.stderr)
         return EXIT_USAGE
     stop = threading.Event()
 
@@ -128,8 +131,8 @@ def run_serve(ctx) -> int:
     signal.signal(signal.SIGINT, on_signal)
     server.settimeout(0.2)
     bound = server.getsockname()
-    print(f"kiosk sim: serving sim://{args.name} on {bound[0]}:{bound[1]} (socket://{bound[0]}:{bound[1]})",
-          flush=True)
+    print(_t("kiosk sim: serving sim://{name} on {host}:{port} (socket://{host}:{port})").format(
+        name=args.name, host=bound[0], port=bound[1]), flush=True)
     try:
         while not stop.is_set():
             try:

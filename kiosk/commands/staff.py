@@ -9,13 +9,14 @@ from __future__ import annotations
 import getpass
 import sys
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("staff", help="hall staff who deposit and recall locker items")
+    p = sub.add_parser("staff", help=_t("hall staff who deposit and recall locker items"))
     staff_sub = p.add_subparsers(dest="staff_command", metavar="SUBCOMMAND")
-    h = staff_sub.add_parser("hash-pin", help="print the hash of a staff PIN (read from stdin or a prompt)")
+    h = staff_sub.add_parser("hash-pin", help=_t("print the hash of a staff PIN (read from stdin or a prompt)"))
     add_json(h)
     h.set_defaults(handler=hash_pin, needs_config=False)
     p.set_defaults(handler=lambda ctx: (p.print_help(), EXIT_USAGE)[1], needs_config=False)
@@ -24,8 +25,8 @@ def register(sub) -> None:
 def _read_pin() -> str | None:
     if not sys.stdin.isatty():
         return sys.stdin.readline().strip()
-    first = getpass.getpass("staff PIN (4-12 digits): ")
-    second = getpass.getpass("the same PIN again: ")
+    first = getpass.getpass(_t("staff PIN (4-12 digits): "))
+    second = getpass.getpass(_t("the same PIN again: "))
     return first if first == second else None
 
 
@@ -36,10 +37,10 @@ def hash_pin(ctx) -> int:
     try:
         pin = _read_pin()
     except (EOFError, KeyboardInterrupt):
-        print("kiosk staff hash-pin: no PIN given", file=sys.stderr)
+        print(_t("kiosk staff hash-pin: no PIN given"), file=sys.stderr)
         return EXIT_USAGE
     if pin is None:
-        print("kiosk staff hash-pin: the two PINs differ; nothing printed", file=sys.stderr)
+        print(_t("kiosk staff hash-pin: the two PINs differ; nothing printed"), file=sys.stderr)
         return EXIT_FAILED
     try:
         hashed = make_hash(pin)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.store import StoreError
 from kiosk.sync.client import CentralClient
@@ -15,19 +16,19 @@ MAX_PROBES = 10_000
 
 
 def register(sub) -> None:
-    p = sub.add_parser("sync", help="push the outbox to the central platform now; probes; retry dead items",
-                       description="`kiosk sync --once` pushes everything pending and exits 0 only when "
-                                   "nothing is left pending.")
-    p.add_argument("--once", action="store_true", help="push everything pending now, ignoring backoff")
+    p = sub.add_parser("sync", help=_t("push the outbox to the central platform now; probes; retry dead items"),
+                       description=_t("`kiosk sync --once` pushes everything pending and exits 0 only when "
+                                      "nothing is left pending."))
+    p.add_argument("--once", action="store_true", help=_t("push everything pending now, ignoring backoff"))
     add_json(p)
     p.set_defaults(handler=run_once, sync_parser=p)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
-    probe = actions.add_parser("probe", help="enqueue N probe transactions (no personal data)")
-    probe.add_argument("--count", type=int, default=1, metavar="N", help=f"how many, 1..{MAX_PROBES} (default 1)")
+    probe = actions.add_parser("probe", help=_t("enqueue N probe transactions (no personal data)"))
+    probe.add_argument("--count", type=int, default=1, metavar="N", help=_t("how many, 1..{most} (default 1)").format(most=MAX_PROBES))
     add_json(probe)
     probe.set_defaults(handler=run_probe)
-    retry = actions.add_parser("retry-dead", help="put dead items back to pending (after fixing the cause)")
-    retry.add_argument("--seq", type=int, action="append", metavar="N", help="only this item (repeatable)")
+    retry = actions.add_parser("retry-dead", help=_t("put dead items back to pending (after fixing the cause)"))
+    retry.add_argument("--seq", type=int, action="append", metavar="N", help=_t("only this item (repeatable)"))
     add_json(retry)
     retry.set_defaults(handler=run_retry_dead)
 
@@ -35,7 +36,7 @@ def register(sub) -> None:
 def run_once(ctx) -> int:
     if not ctx.args.once:
         ctx.args.sync_parser.print_usage()
-        print("kiosk sync: give --once, or an action: probe, retry-dead")
+        print(_t("kiosk sync: give --once, or an action: probe, retry-dead"))
         return EXIT_USAGE
     conn = ctx.store.connect()
     client = CentralClient.from_settings(ctx.settings)
@@ -47,8 +48,8 @@ def run_once(ctx) -> int:
         pending = outbox.pending_count() if watching else 0
 
         def show(total) -> None:
-            print(f"\rsent {total.sent} of {pending}: {total.acked} acked, {total.dead} dead", end="",
-                  file=sys.stderr, flush=True)
+            print("\r" + _t("sent {sent} of {pending}: {acked} acked, {dead} dead").format(
+                sent=total.sent, pending=pending, acked=total.acked, dead=total.dead), end="", file=sys.stderr, flush=True)
 
         result = relay.drain(force=True, progress=show if watching else None)
         if watching and result.requests:
@@ -62,12 +63,12 @@ def run_once(ctx) -> int:
            "pending": left, "dead_total": dead_total, "error": result.error}
 
     def text(d):
-        lines = [f"sent {d['sent']} in {d['requests']} request(s): {d['acked']} acked, {d['dead']} dead; "
-                 f"{d['pending']} still pending"]
+        lines = [_t("sent {sent} in {requests} request(s): {acked} acked, {dead} dead; {pending} still pending").format(
+            sent=d['sent'], requests=d['requests'], acked=d['acked'], dead=d['dead'], pending=d['pending'])]
         if d["error"]:
-            lines.append(f"stopped: {d['error']}")
+            lines.append(_t("stopped: {reason}").format(reason=d['error']))
         if d["dead_total"]:
-            lines.append(f"{d['dead_total']} dead item(s): see `kiosk queue`")
+            lines.append(_t("{n} dead item(s): see `kiosk queue`").format(n=d['dead_total']))
         return "\n".join(lines)
 
     ctx.emit(doc, text)
@@ -79,7 +80,7 @@ def run_probe(ctx) -> int:
     a kill) has told which ids exist; a failure names how many were committed and exits 1."""
     n = ctx.args.count
     if not 1 <= n <= MAX_PROBES:
-        print(f"kiosk sync probe: --count must be 1..{MAX_PROBES}, got {n}", file=sys.stderr)
+        print(_t("kiosk sync probe: --count must be 1..{most}, got {n}").format(most=MAX_PROBES, n=n), file=sys.stderr)
         return EXIT_USAGE
     ids: list[str] = []
     error = None
@@ -97,7 +98,7 @@ def run_probe(ctx) -> int:
             if ctx.json:
                 continue
             if terminal:   # a person watching: a count, not thousands of ids scrolling by
-                print(f"\r{len(ids)} of {n} committed", end="", flush=True)
+                print("\r" + _t("{done} of {n} committed").format(done=len(ids), n=n), end="", flush=True)
             else:          # a script reading: every id as soon as it is committed
                 print(tid, flush=True)
     finally:
@@ -107,14 +108,15 @@ def run_probe(ctx) -> int:
     if error is not None:
         if ctx.json:
             print(json.dumps({"ids": ids, "committed": len(ids), "count": n, "error": error}, ensure_ascii=False))
-        shown = "the first and last above" if terminal and not ctx.json else "listed above"
-        print(f"kiosk sync probe: {len(ids)} of {n} probe transaction(s) committed ({shown}), then: {error}",
-              file=sys.stderr)
+        message = (_t("kiosk sync probe: {done} of {n} probe transaction(s) committed (the first and last above), "
+                      "then: {problem}") if terminal and not ctx.json else
+                   _t("kiosk sync probe: {done} of {n} probe transaction(s) committed (listed above), then: {problem}"))
+        print(message.format(done=len(ids), n=n, problem=error), file=sys.stderr)
         return EXIT_FAILED
     if ctx.json:
         ctx.emit({"ids": ids}, "")
     else:
-        print(f"{len(ids)} probe transaction(s) committed; `kiosk sync --once` sends them")
+        print(_t("{n} probe transaction(s) committed; `kiosk sync --once` sends them").format(n=len(ids)))
     return EXIT_OK
 
 
@@ -127,9 +129,9 @@ def run_retry_dead(ctx) -> int:
         n = outbox.retry_dead() if seqs is None else len(dict.fromkeys(seqs)) - len(missing)
     finally:
         conn.close()
-    ctx.emit({"retried": n, **({"not_dead": missing} if missing else {})}, f"{n} dead item(s) back to pending")
+    ctx.emit({"retried": n, **({"not_dead": missing} if missing else {})}, _t("{n} dead item(s) back to pending").format(n=n))
     if missing:
-        print(f"kiosk: sync retry-dead: no dead item with seq {', '.join(map(str, missing))}; "
-              "`kiosk queue` lists the dead items and their seq", file=sys.stderr)
+        print(_t("kiosk: sync retry-dead: no dead item with seq {seqs}; `kiosk queue` lists the dead items and "
+                 "their seq").format(seqs=', '.join(map(str, missing))), file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

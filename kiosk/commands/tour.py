@@ -16,16 +16,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, add_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("tour", help="drive the real UI through every flow, one PNG per step")
-    p.add_argument("--out", metavar="DIR", type=Path, required=True, help="folder for the PNGs")
+    p = sub.add_parser("tour", help=_t("drive the real UI through every flow, one PNG per step"))
+    p.add_argument("--out", metavar="DIR", type=Path, required=True, help=_t("folder for the PNGs"))
     p.add_argument("--flow", action="append", metavar="NAME",
-                   help="only this flow (repeatable); the PNGs keep their full-tour numbers")
+                   help=_t("only this flow (repeatable); the PNGs keep their full-tour numbers"))
     p.add_argument("--live", action="store_true",
-                   help="use the config's own data dir, platform and printers instead of a private demo hall")
+                   help=_t("use the config's own data dir, platform and printers instead of a private demo hall"))
     add_json(p)
     p.set_defaults(handler=run)
 
@@ -39,7 +40,8 @@ def run(ctx) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        print(f"kiosk tour: --out {out}: cannot create the folder: {exc.strerror}", file=sys.stderr)
+        print(_t("kiosk tour: --out {path}: cannot create the folder: {reason}").format(path=out, reason=exc.strerror),
+              file=sys.stderr)
         return EXIT_FAILED
 
     display = VirtualDisplay(settings.ui.width, settings.ui.height) if needs_virtual_display() else None
@@ -83,8 +85,8 @@ def _tour(ctx, settings, out: Path, hall=None) -> int:
         known = runner.flows(app)
         unknown = (flows or set()) - set(known)
         if unknown:
-            print(f"kiosk tour: no flow named {', '.join(sorted(unknown))}; there are: {', '.join(known)}",
-                  file=sys.stderr)
+            print(_t("kiosk tour: no flow named {names}; there are: {known}").format(
+                names=', '.join(sorted(unknown)), known=', '.join(known)), file=sys.stderr)
             return EXIT_FAILED
         results = runner.run(driver, out, flows)
     finally:
@@ -100,12 +102,13 @@ def _tour(ctx, settings, out: Path, hall=None) -> int:
     def text(d):
         lines = [f"{'ok  ' if r.ok else 'FAIL'} {r.flow}/{r.step}  {r.png or ''}"
                  + (f"\n     {r.problem}" if r.problem else "") for r in results]
-        lines.append(f"{len(results) - len(failed)} of {len(results)} steps passed; PNGs in {out}")
+        lines.append(_t("{passed} of {n} steps passed; PNGs in {path}").format(
+            passed=len(results) - len(failed), n=len(results), path=out))
         if "platform" in d:
-            kinds = ", ".join(f"{k} {n}" for k, n in sorted(d["platform"].items())) or "nothing"
-            lines.append(f"transactions that reached the demo platform: {kinds}")
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(d["platform"].items())) or _t("nothing")
+            lines.append(_t("transactions that reached the demo platform: {kinds}").format(kinds=kinds))
         if "platform_error" in d:
-            lines.append(f"the demo platform could not be read: {d['platform_error']}")
+            lines.append(_t("the demo platform could not be read: {problem}").format(problem=d['platform_error']))
         return "\n".join(lines)
 
     ctx.emit(doc, text)

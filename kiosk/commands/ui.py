@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.core import upgrade
 from kiosk.sdnotify import Notifier, watchdog_interval
@@ -39,9 +40,9 @@ EXIT_UPGRADING = 75
 
 
 def register(sub) -> None:
-    p = sub.add_parser("ui", help="run the touch UI")
+    p = sub.add_parser("ui", help=_t("run the touch UI"))
     p.add_argument("--snapshot", metavar="FILE", type=Path,
-                   help="save the first frame of the home screen as a PNG, report the start-up time, exit")
+                   help=_t("save the first frame of the home screen as a PNG, report the start-up time, exit"))
     add_json(p)
     p.set_defaults(handler=run)
 
@@ -100,12 +101,12 @@ def run(ctx) -> int:
         return EXIT_USAGE
     request = upgrade.pending(settings.data_path, time.time())
     if request is not None:
-        print(f"kiosk ui: an upgrade is in progress ({request.path}); the UI starts again when it ends "
-              "— remove the file if no upgrade is running", file=sys.stderr)
+        print(_t("kiosk ui: an upgrade is in progress ({path}); the UI starts again when it ends "
+                 "— remove the file if no upgrade is running").format(path=request.path), file=sys.stderr)
         return EXIT_UPGRADING
     if no_display() and not os.environ.get("SDL_VIDEODRIVER"):
-        print("kiosk ui: no display ($DISPLAY is not set). Run it on the kiosk's screen, or use "
-              "`make run`, which starts a virtual display (Xvfb) when there is none.", file=sys.stderr)
+        print(_t("kiosk ui: no display ($DISPLAY is not set). Run it on the kiosk's screen, or use "
+                 "`make run`, which starts a virtual display (Xvfb) when there is none."), file=sys.stderr)
         return EXIT_FAILED
     try:
         check_catalogs()
@@ -153,7 +154,7 @@ def run(ctx) -> int:
         os.execv(sys.executable, [sys.executable, "-m", "kiosk.cli", *sys.argv[1:]])
     if ctx.args.snapshot:
         if "snapshot" not in result:
-            print("kiosk ui: the home screen was never drawn", file=sys.stderr)
+            print(_t("kiosk ui: the home screen was never drawn"), file=sys.stderr)
             return EXIT_FAILED
         ctx.emit(result, lambda d: f"home screen drawn {d['first_frame_s']:.2f} s after the process started; "
                                    f"saved {d['snapshot']}")
