@@ -43,6 +43,29 @@ def _fail(ctx, message: str, code: int = EXIT_FAILED) -> int:
     return code
 
 
+class _Progress:
+    """How far the search readings of a catalog have got, on one line of a terminal (a person is
+    waiting: pypinyin takes seconds for a city's catalog); nothing when stderr is not a terminal or the
+    answer is JSON."""
+
+    def __init__(self):
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        self.shown = True
+        print("\r" + _t("search readings: {done} of {total} texts").format(done=done, total=total), end="",
+              file=sys.stderr, flush=True)
+
+
+def _progress(ctx) -> _Progress | None:
+    return _Progress() if sys.stderr.isatty() and not ctx.json else None
+
+
+def _progress_done(show: _Progress | None) -> None:
+    if show is not None and show.shown:
+        print(file=sys.stderr)
+
+
 def run_import(ctx) -> int:
     path = Path(ctx.args.file)
     try:
@@ -50,10 +73,13 @@ def run_import(ctx) -> int:
     except OSError as exc:   # the input named is not there or not readable: a usage mistake, as everywhere
         return _fail(ctx, _t("{path}: cannot be read ({reason}); nothing was changed").format(
             path=path, reason=exc.strerror), EXIT_USAGE)
+    show = _progress(ctx)
     try:
-        info = GuideCatalog(ctx.store).replace(data, source=str(path))
+        info = GuideCatalog(ctx.store).replace(data, source=str(path), progress=show)
     except CatalogError as exc:
         return _fail(ctx, _t("{path}: the catalog was not imported, nothing was changed:").format(path=path) + f"\n{exc}")
+    finally:
+        _progress_done(show)
     doc = {"version": info.version, "items": info.items, "enabled": info.enabled, "sha256": info.sha256}
     ctx.emit(doc, _t("catalog {version} imported: {items} items, {enabled} shown on the kiosk").format(
         version=info.version, items=info.items, enabled=info.enabled))
@@ -62,11 +88,14 @@ def run_import(ctx) -> int:
 
 def run_seed(ctx) -> int:
     catalog = GuideCatalog(ctx.store)
+    show = _progress(ctx)
     try:
-        seeded = catalog.ensure_seeded(ctx.settings)
-        read = 0 if seeded else catalog.ensure_readings()
+        seeded = catalog.ensure_seeded(ctx.settings, progress=show)
+        read = 0 if seeded else catalog.ensure_readings(progress=show)
     except CatalogError as exc:
         return _fail(ctx, str(exc))
+    finally:
+        _progress_done(show)
     info = catalog.info()
     doc = {"seeded": seeded is not None, "readings_stored": read,
            "version": info.version if info else None, "items": info.items if info else 0}

@@ -68,6 +68,12 @@ def run(ctx) -> int:
             hall.stop()
 
 
+def _show_step(result, n: int, total: int) -> None:
+    """Each step as it ends, on a terminal (a whole tour takes minutes): `[12/87] ok   pickup/scan`."""
+    mark = "ok  " if result.ok else "FAIL"    # as the summary writes them
+    print(f"[{n}/{total}] {mark} {result.flow}/{result.step}", file=sys.stderr, flush=True)
+
+
 def _tour(ctx, settings, out: Path, hall=None) -> int:
     from kiosk.core.session import SteerableClock
     from kiosk.tour.compose import build_app
@@ -88,7 +94,7 @@ def _tour(ctx, settings, out: Path, hall=None) -> int:
             print(_t("kiosk tour: no flow named {names}; there are: {known}").format(
                 names=', '.join(sorted(unknown)), known=', '.join(known)), file=sys.stderr)
             return EXIT_FAILED
-        results = runner.run(driver, out, flows)
+        results = runner.run(driver, out, flows, on_step=_show_step if sys.stderr.isatty() and not ctx.json else None)
     finally:
         driver.stop()
     failed = [r for r in results if not r.ok]

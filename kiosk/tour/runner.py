@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from kiosk.tour import (steps_documents, steps_fees, steps_forms, steps_guides, steps_handin, steps_home,
                         steps_pickup, steps_progress, steps_technician, steps_tickets)
@@ -63,11 +64,15 @@ class StepResult:
     png: str | None
 
 
-def run(driver: UiDriver, out: Path, only: set[str] | None = None) -> list[StepResult]:
+def run(driver: UiDriver, out: Path, only: set[str] | None = None,
+        on_step: Callable[[StepResult, int, int], None] | None = None) -> list[StepResult]:
     """Every flow the app has (or those named in `only`); PNGs keep their full-tour numbers,
-    so a partial run replaces exactly the pictures it took."""
+    so a partial run replaces exactly the pictures it took. `on_step(result, n, total)` hears each
+    step as it ends (n counts the steps run, total those that will be)."""
     results = []
     number = 0
+    chosen = {f: s for f, s in flows(driver.app).items() if only is None or f in only}
+    total = sum(len(s) for s in chosen.values())
     for flow, steps in flows(driver.app).items():
         if only is not None and flow not in only:
             number += len(steps)
@@ -88,5 +93,7 @@ def run(driver: UiDriver, out: Path, only: set[str] | None = None) -> list[StepR
                 problem = problem or f"screenshot failed: {exc}"
                 png = None
             results.append(StepResult(flow, step.name, problem is None, problem, str(png) if png else None))
+            if on_step is not None:
+                on_step(results[-1], len(results), total)
     driver.reset()
     return results

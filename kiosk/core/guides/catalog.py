@@ -81,7 +81,7 @@ def _terms(item: Item) -> str:
                        "materials": [m.name for m in item.materials]}, ensure_ascii=False)
 
 
-def _readings(catalog: Catalog) -> list[tuple[str, str]]:
+def _readings(catalog: Catalog, progress: Callable[[int, int], None] | None = None) -> list[tuple[str, str]]:
     """The pinyin readings of what the search index will read, worked out here, once per import, so
     that the UI builds its index without loading pypinyin (kiosk/core/guides/search.py)."""
     from kiosk.core.guides.search import stored_readings  # search and rapidfuzz: only where a catalog is imported
@@ -89,7 +89,7 @@ def _readings(catalog: Catalog) -> list[tuple[str, str]]:
     items = [IndexedItem(i.code, i.name, i.department, tuple(i.themes), tuple(i.keywords),
                          tuple(m.name for m in i.materials), pos)
              for pos, i in enumerate(catalog.items) if i.kiosk_enabled]
-    return sorted(stored_readings(items).items())
+    return sorted(stored_readings(items, progress).items())
 
 
 class GuideCatalog:
@@ -108,21 +108,23 @@ class GuideCatalog:
 
     # -- import ----------------------------------------------------------------------------------
 
-    def replace(self, data: bytes | str | dict | Catalog, source: str = "import") -> CatalogInfo:
-        """Validate the whole document, then replace the catalog in one transaction.
+    def replace(self, data: bytes | str | dict | Catalog, source: str = "import",
+                progress: Callable[[int, int], None] | None = None) -> CatalogInfo:
+        """Validate the whole document, then replace the catalog in one transaction; `progress(done, total)`
+        hears how many of its texts have their search readings (the slow part: pypinyin).
 
         Raises CatalogError (naming item code and field) before anything is written;
         a database failure rolls back and raises StoreError. Either way the old catalog stays."""
-        return self._replace(load_catalog(data), source, only_if_empty=False)
+        return self._replace(load_catalog(data), source, only_if_empty=False, progress=progress)
 
     def _replace(self, catalog: Catalog, source: str, only_if_empty: bool,
-                 with_readings: bool = True) -> CatalogInfo | None:
+                 with_readings: bool = True, progress: Callable[[int, int], None] | None = None) -> CatalogInfo | None:
         info = CatalogInfo(catalog.version, canonical_sha256(catalog), len(catalog.items),
                            sum(1 for i in catalog.items if i.kiosk_enabled), source, self.clock())
         rows = [(i.code, pos, i.name, i.department, i.audience, int(i.kiosk_enabled), _terms(i),
                  i.model_dump_json(exclude_none=True)) for pos, i in enumerate(catalog.items)]
         themes = [(theme, i.code) for i in catalog.items for theme in dict.fromkeys(i.themes)]
-        readings = _readings(catalog) if with_readings else []
+        readings = _readings(catalog, progress) if with_readings else []
         conn = self._conn()
         try:
             with transaction(conn):
@@ -143,7 +145,8 @@ class GuideCatalog:
             raise explain(exc, getattr(self.store, "path", "database")) from None
         return info
 
-    def ensure_seeded(self, settings, with_readings: bool = True) -> CatalogInfo | None:
+    def ensure_seeded(self, settings, with_readings: bool = True,
+                      progress: Callable[[int, int], None] | None = None) -> CatalogInfo | None:
         """Import `[guides] seed_file` when this kiosk has no catalog yet; returns what was imported.
 
         A kiosk that has a catalog (from an import or the platform) keeps it. A
@@ -162,13 +165,14 @@ class GuideCatalog:
             catalog = load_catalog(data)
         except CatalogError as exc:
             raise CatalogError([f"{path}: {p}" for p in exc.problems]) from None
-        info = self._replace(catalog, f"seed:{path}", only_if_empty=True, with_readings=with_readings)
+        info = self._replace(catalog, f"seed:{path}", only_if_empty=True, with_readings=with_readings,
+                             progress=progress)
         if info:
             log.info("guide catalog %s seeded from %s: %d items, %d shown", info.version, path, info.items,
                      info.enabled)
         return info
 
-    def ensure_readings(self) -> int:
+    def ensure_readings(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Store the search readings of a catalog that has none (imported before they were stored);
         returns how many texts were read. Nothing to do for a catalog imported since."""
         from kiosk.core.guides.search import stored_readings
@@ -177,7 +181,7 @@ class GuideCatalog:
         stamp = self.stamp()
         if stamp is None or conn.execute("SELECT 1 FROM catalog_readings LIMIT 1").fetchone():
             return 0
-        rows = sorted(stored_readings(self.indexed_items()).items())
+        rows = sorted(stored_readings(self.indexed_items(), progress).items())
         try:
             with transaction(conn):
                 if self.stamp() != stamp:  # replaced meanwhile, with readings of its own

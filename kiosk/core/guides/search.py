@@ -165,9 +165,20 @@ def index_texts(items: Iterable[IndexedItem]) -> set[str]:
             for raw in SearchIndex._texts(field, item) if (t := normalise(raw))}
 
 
-def stored_readings(items: Iterable[IndexedItem]) -> dict[str, str]:
-    """{text: encoded readings} for the index texts of `items` (loads pypinyin)."""
-    return {t: encode_readings(readings(t)) for t in index_texts(items)}
+PROGRESS_EVERY = 50   # texts between two reports of stored_readings' progress
+
+
+def stored_readings(items: Iterable[IndexedItem],
+                    progress: Callable[[int, int], None] | None = None) -> dict[str, str]:
+    """{text: encoded readings} for the index texts of `items` (loads pypinyin); `progress(done, total)`
+    hears how far it has got, every PROGRESS_EVERY texts and at the end."""
+    texts = list(index_texts(items))
+    out = {}
+    for n, t in enumerate(texts, 1):
+        out[t] = encode_readings(readings(t))
+        if progress and (n % PROGRESS_EVERY == 0 or n == len(texts)):
+            progress(n, len(texts))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
