@@ -5,6 +5,7 @@ config without --force write nothing."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 
@@ -146,3 +147,18 @@ def test_a_technician_answers_the_prompts_on_a_terminal(tmp_path):
     assert verify_pin("908172", settings.staff.members[0].pin_hash)
     assert verify_pin("564738", settings.technician.pin_hashes[0])
     assert settings.devices.scanner is None and settings.devices.payment is None and demo_values(settings) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file another group")
+def test_the_config_written_by_root_keeps_the_group_that_lets_the_services_read_it(tmp_path, hashes):
+    """The package makes /etc/kiosk/kiosk.toml root:kiosk 0640; provision, run by root, replaces it by a
+    rename: the new file must keep that group, or the kiosk user cannot read its own config (found by
+    installing the package on a fresh Debian 12)."""
+    out = tmp_path / "etc" / "kiosk.toml"
+    out.parent.mkdir()
+    out.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    os.chown(out, 0, 4242)
+    done = run_kiosk("provision", *flags(out, hashes), "--force")
+    assert done.returncode == 0, done.stderr
+    st = out.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 4242, 0o640)

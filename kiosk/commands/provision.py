@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import getpass
 import glob
+import grp
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.config import DevicesSection
 
 DEFAULT_OUT = "/etc/kiosk/kiosk.toml"
+KIOSK_GROUP = "kiosk"   # the services' group (the package's sysusers.d): it reads the config
 DEVICES = tuple(DevicesSection.model_fields)   # the devices a config can have, as the config declares them
 PORT_KEY = {"receipt_printer": "connection", "document_printer": "printer"}   # the others: `port`
 
@@ -221,6 +223,24 @@ def render(template: str, got: dict) -> str:
     return text
 
 
+def _give_the_group_its_reader(tmp: Path, out: Path) -> None:
+    """The written config keeps the group of the one it replaces (the package makes /etc/kiosk/kiosk.toml
+    root:kiosk 0640: the kiosk's services read it as the kiosk user); one that is new or was root's own
+    gets the group `kiosk` when there is one. Otherwise the services could not read what root wrote."""
+    if os.geteuid() != 0:
+        return
+    try:
+        gid = out.stat().st_gid
+    except FileNotFoundError:
+        gid = 0
+    if gid == 0:
+        try:
+            gid = grp.getgrnam(KIOSK_GROUP).gr_gid
+        except KeyError:
+            return
+    os.chown(tmp, 0, gid)
+
+
 def run(ctx) -> int:
     from kiosk import config
     from kiosk.provisioning import demo_values
@@ -266,6 +286,7 @@ def run(ctx) -> int:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(tmp, 0o640)
+        _give_the_group_its_reader(Path(tmp), out)
         try:
             settings = config.load(Path(tmp))
         except config.ConfigError as exc:
