@@ -77,6 +77,14 @@ class UiDriver:
         would swipe to it (a widget clipped by a ScrollView cannot be touched where it is)."""
         self._tap_point(widget, widget.center)
 
+    def tap_tile(self, key: str, timeout: float = 90) -> None:
+        """The home screen's tile of service `key`, once it is enabled: a tile stays greyed out (and a tap
+        on it does nothing) until the home screen has seen its devices come up, which on a machine busy
+        with the whole test suite lags behind the flow's own binding by many seconds."""
+        tile = next(t for t in self.app.home.ids.tiles.children if t.key == key)
+        self.wait_for(lambda: not tile.disabled, timeout, f"the {key} tile enabled (its devices seen up)")
+        self.tap(tile)
+
     def tap_key(self, pad, key: str) -> None:
         """A finger on one key of a pad of keys drawn as one widget (kiosk/screens/keys.py)."""
         self._tap_point(pad, pad.key_center(key))

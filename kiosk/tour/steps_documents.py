@@ -87,8 +87,7 @@ def _open(d) -> None:
     for sim in ("payment", "idcard"):
         _sim(sim)
     _sim("payment").set_outcome("approve", answer_delay=0.5)
-    tile = next(t for t in d.app.home.ids.tiles.children if t.key == "documents")
-    d.tap(tile)
+    d.tap_tile("documents")
     wait_for(d, lambda: d.app.screens.current == "documents", 5, "the documents screen")
 
 

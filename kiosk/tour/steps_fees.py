@@ -60,8 +60,7 @@ def _open(d) -> None:
              "the card terminal, the receipt printer and the payment recovery")
     _sim("payment").set_outcome("approve", answer_delay=0.5)
     _sim("receipt").set_paper("ok")
-    tile = next(t for t in d.app.home.ids.tiles.children if t.key == "fees")
-    d.tap(tile)
+    d.tap_tile("fees")
     wait_for(d, lambda: _fees(d).state.value == "enter", 10, "the keypad")
 
 

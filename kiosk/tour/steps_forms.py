@@ -48,10 +48,8 @@ def _wait_panel(d, panel: str, what: str, timeout: float = 20) -> None:
 def _open(d) -> None:
     d.wait_for(lambda: _flow(d).printer is not None, 30, "the A4 printer bound")
     _sim("idcard").remove_card()
-    tile = next(t for t in d.app.home.ids.tiles.children if t.key == "forms")
-    d.tap(tile)
-    # the first listing reads the catalog's forms; on a machine busy with the whole suite it took over 20 s
-    _wait_panel(d, "choose", "the forms on offer", timeout=90)
+    d.tap_tile("forms")   # (a tap on the tile while it was still greyed out waited 90 s for nothing)
+    _wait_panel(d, "choose", "the forms on offer", timeout=60)
 
 
 def _choose(template: str):

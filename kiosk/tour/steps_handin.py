@@ -27,8 +27,7 @@ def _panel(d, panel: str, what: str) -> None:
 
 def _open_handin(d) -> None:
     _sim("idcard").remove_card()
-    tile = next(t for t in d.app.home.ids.tiles.children if t.key == "handin")
-    d.tap(tile)
+    d.tap_tile("handin")
     _panel(d, "case", "the case number keypad")
 
 

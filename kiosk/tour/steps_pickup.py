@@ -175,8 +175,7 @@ def _open_pickup(elder: bool = False):
     def act(d):
         if elder and not d.app.elder:
             d.tap(d.app.header.ids.elder_toggle)
-        tile = next(t for t in d.app.home.ids.tiles.children if t.key == "pickup")
-        d.tap(tile)
+        d.tap_tile("pickup")
         screen = _screen(d, "pickup")
         d.wait_for(lambda: screen.panels.current in ("code", "locked"), what="the keypad")
     return act

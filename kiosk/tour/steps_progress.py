@@ -55,8 +55,7 @@ def _expect(panel: str, check=None):
 
 def _open(d) -> None:
     _sim("idcard").remove_card()
-    tile = next(t for t in d.app.home.ids.tiles.children if t.key == "progress")
-    d.tap(tile)
+    d.tap_tile("progress")
     _wait_panel(d, "choose", "enter_case", what="the progress service")
 
 

@@ -55,8 +55,7 @@ def _queue_clock(d, at: str) -> None:
 def _open(d) -> None:
     d.wait_for(lambda: _flow(d).printer is not None, 30, "the receipt printer bound")
     _sim("idcard").remove_card()
-    tile = next(t for t in d.app.home.ids.tiles.children if t.key == "tickets")
-    d.tap(tile)
+    d.tap_tile("tickets")
     screen = _screen(d, "tickets")
     d.wait_for(lambda: d.app.screens.current == "tickets" and screen.panels.current in
                ("choose", "closed", "unavailable") and not screen.worker.pending, 20, "the list of business types")
