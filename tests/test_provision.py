@@ -14,7 +14,7 @@ import pytest
 from kiosk import config
 from kiosk.core.staff import hash_pin, verify_pin
 from kiosk.provisioning import demo_values
-from tests.conftest import DEFAULT_CONFIG, run_kiosk
+from tests.conftest import DEFAULT_CONFIG, run_kiosk, write_config
 
 SECRET = "k07-7f1c9e2a5b8d4f60a1c3e5b7d9f2a4c6"
 
@@ -162,3 +162,43 @@ def test_the_config_written_by_root_keeps_the_group_that_lets_the_services_read_
     assert done.returncode == 0, done.stderr
     st = out.stat()
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 4242, 0o640)
+
+
+def test_a_kiosk_enrols_with_a_one_time_token_and_syncs_with_the_secret_it_was_given(tmp_path, hashes):
+    """The fleet's way without carrying secrets: the platform issues a token, provision exchanges it for
+    the kiosk's secret, last, once every other answer has made a valid config."""
+    from tests.sync.centralproc import KIOSK_ID, SECRET, Central
+
+    central = Central(tmp_path / "central").start()
+    try:
+        issued = run_kiosk("central", "add-kiosk", KIOSK_ID, "--enrolment-token", "--db", str(central.db), "--json")
+        assert issued.returncode == 0, issued.stderr
+        token = json.loads(issued.stdout)["enrolment_token"]
+        template = write_config(tmp_path / "template")      # its data dir in tmp_path, not the source tree's
+        out = tmp_path / "etc" / "kiosk.toml"
+
+        def provision(*change):
+            args = flags(out, hashes, **{"--secret": None, "--template": str(template), "--kiosk-id": KIOSK_ID,
+                                         "--central-url": central.url})
+            return run_kiosk("provision", *args, *change)
+
+        # an answer that does not make a config: refused before the token is spent
+        bad = provision("--enrolment-token", token, "--staff", "2002:not-a-hash")
+        assert bad.returncode == 2 and not out.exists()
+        wrong = provision("--enrolment-token", "AAAAA-BBBBB-CCCCC-DDDDD")
+        assert wrong.returncode == 1 and "enrolment failed, nothing written" in wrong.stderr
+        assert "401" in wrong.stderr and not out.exists()
+
+        done = provision("--enrolment-token", token.lower(), "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["enrolled"] is True
+        secret = config.load(out).central.secret
+        assert secret != SECRET and token not in out.read_text()
+        ids = json.loads(run_kiosk("sync", "probe", "--count", "3", "--json", config=out).stdout)["ids"]
+        sent = run_kiosk("sync", "--once", config=out)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert set(ids) <= set(central.stored_ids())
+        again = provision("--enrolment-token", token, "--force")   # used up
+        assert again.returncode == 1 and "not valid for kiosk" in again.stderr
+    finally:
+        central.stop()

@@ -40,6 +40,17 @@ operators = Table(
     Column("created_at", Time, nullable=False),
 )
 
+# one-time enrolment tokens (kiosk/wire/enrolment.py): a kiosk fetches its secret with one; the token's
+# SHA-256 only, dropped when used, expired or tried wrongly MAX_FAILURES times
+enrolments = Table(
+    "enrolments", metadata,
+    Column("kiosk_id", Text, primary_key=True),
+    Column("token_sha256", Text, nullable=False),
+    Column("issued_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False),
+    Column("failures", BigInteger, nullable=False, server_default=text("0")),
+)
+
 # nonces of authenticated requests, kept until their timestamp leaves the window: a replay is refused
 # across a restart and across workers
 nonces = Table(

@@ -81,6 +81,11 @@ def register(sub) -> None:
     q.add_argument("--group", action="append", default=[], metavar="NAME",
                    help=_t("a fleet group the kiosk belongs to (config bundle targets); repeatable"))
     q.add_argument("--rotate", action="store_true", help=_t("replace the secret of a kiosk already provisioned"))
+    q.add_argument("--enrolment-token", action="store_true",
+                   help=_t("print a one-time enrolment token instead of the secret: the kiosk fetches its own secret "
+                           "with it (`kiosk provision --enrolment-token`); an earlier token of the kiosk is void"))
+    q.add_argument("--valid-hours", type=float, default=72.0, metavar="H",
+                   help=_t("how long the enrolment token may be used (default 72)"))
     add_json(q)
     q.set_defaults(handler=run_add_kiosk, needs_config=False)
 
@@ -571,7 +576,33 @@ def _provision(ctx, what: str) -> int:
 
 
 def run_add_kiosk(ctx) -> int:
-    return _provision(ctx, "kiosk")
+    if not ctx.args.enrolment_token:
+        return _provision(ctx, "kiosk")
+    from datetime import datetime
+
+    from kiosk.central import enrolment
+    from kiosk.central.db import ProvisioningError
+
+    args = ctx.args
+    if args.secret or args.rotate:
+        print(_t("kiosk: central add-kiosk: --enrolment-token gives the kiosk a new secret when it enrols; "
+                 "it does not go with --secret or --rotate"), file=sys.stderr)
+        return EXIT_USAGE
+    with _db(ctx) as db:
+        try:
+            created = db.secret_of("kiosk", args.kiosk_id) is None
+            if created:
+                db.add_kiosk(args.kiosk_id, groups=args.group)
+            issued = enrolment.issue(db, args.kiosk_id, args.valid_hours * 3600)
+        except ProvisioningError as exc:
+            print(f"kiosk: central: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    until = datetime.fromtimestamp(issued.expires_at).astimezone().isoformat(timespec="minutes")
+    doc = {"kiosk_id": args.kiosk_id, "created": created, "enrolment_token": issued.token, "expires_at": until}
+    ctx.emit(doc, _t("kiosk {id}: its enrolment token, for one use until {until} (on the kiosk: kiosk provision "
+                     "--enrolment-token TOKEN ...; shown only now):").format(id=args.kiosk_id, until=until)
+             + f"\n{issued.token}")
+    return EXIT_OK
 
 
 def run_add_operator(ctx) -> int:

@@ -26,8 +26,11 @@ from pathlib import Path
 from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.config import DevicesSection
+from kiosk.wire.enrolment import looks_like_token
 
 DEFAULT_OUT = "/etc/kiosk/kiosk.toml"
+# the secret in the config while it is checked, before an enrolment token fetches the real one
+ENROLMENT_PENDING = "enrolment-pending-" + "0" * 32
 KIOSK_GROUP = "kiosk"   # the services' group (the package's sysusers.d): it reads the config
 DEVICES = tuple(DevicesSection.model_fields)   # the devices a config can have, as the config declares them
 PORT_KEY = {"receipt_printer": "connection", "document_printer": "printer"}   # the others: `port`
@@ -43,6 +46,9 @@ def register(sub) -> None:
     p.add_argument("--hall", metavar="NAME", help=_t("the hall's name, as citizens read it"))
     p.add_argument("--central-url", metavar="URL", help=_t("the platform, http(s)://HOST[:PORT]"))
     p.add_argument("--secret", metavar="S", help=_t("this kiosk's secret from `kiosk central add-kiosk ID`"))
+    p.add_argument("--enrolment-token", metavar="TOKEN",
+                   help=_t("instead of --secret: the one-time token from `kiosk central add-kiosk ID --enrolment-token`; "
+                           "the kiosk fetches its secret from the platform with it, once everything else is checked"))
     p.add_argument("--hash-key", metavar="KEY", help=_t("the deployment's hash key (the same on every kiosk and the "
                                                         "platform), or `generate` for a deployment's first kiosk"))
     p.add_argument("--notice-key", metavar="KEY", help=_t("the platform notifier's key (`kiosk central notice-key`), "
@@ -135,7 +141,11 @@ def _pin_hash(prompt: str) -> str:
 
 def answers(args, interactive: bool) -> tuple[dict, list[str]]:
     """The answers from the flags, what is missing asked when `interactive`; (answers, what is missing)."""
-    got = {"kiosk_id": args.kiosk_id, "hall": args.hall, "central_url": args.central_url, "secret": args.secret,
+    if args.secret and args.enrolment_token:
+        raise ValueError(_t("--secret or --enrolment-token, not both"))
+    got = {"kiosk_id": args.kiosk_id, "hall": args.hall, "central_url": args.central_url,
+           "secret": args.secret or (ENROLMENT_PENDING if args.enrolment_token else None),
+           "enrolment_token": args.enrolment_token,
            "hash_key": args.hash_key, "notice_key": args.notice_key, "staff": list(args.staff),
            "technician": list(args.technician_pin_hash), "devices": {}}
     for item in args.device:
@@ -147,13 +157,16 @@ def answers(args, interactive: bool) -> tuple[dict, list[str]]:
     questions = [("kiosk_id", _t("kiosk id (e.g. hall-03-k07): "), False),
                  ("hall", _t("hall name: "), False),
                  ("central_url", _t("the platform's URL (http(s)://HOST[:PORT]): "), False),
-                 ("secret", _t("this kiosk's secret (from `kiosk central add-kiosk ID` on the platform): "), True),
+                 ("secret", _t("this kiosk's secret or its enrolment token (from `kiosk central add-kiosk ID` "
+                               "on the platform): "), True),
                  ("hash_key", _t("the deployment's hash key (or `generate` for its first kiosk): "), True),
                  ("notice_key", _t("the notifier's key (`kiosk central notice-key`, or `none`): "), False)]
     if interactive:
         for key, prompt, secret in questions:
             if not got[key]:
                 got[key] = _ask(prompt, secret)
+                if key == "secret" and looks_like_token(got[key]):   # XXXXX-XXXXX-XXXXX-XXXXX: a token
+                    got["enrolment_token"], got["secret"] = got[key], ENROLMENT_PENDING
         if not got["staff"]:
             while True:
                 sid = _ask(_t("a staff member's id (empty: no more): "))
@@ -171,7 +184,8 @@ def answers(args, interactive: bool) -> tuple[dict, list[str]]:
                 question = (_t("{device} CUPS queue (`none`: this kiosk has none): ") if name == "document_printer"
                             else _t("{device} port (`none`: this kiosk has none): "))
                 got["devices"][name] = _ask(question.format(device=name)) or "none"
-    missing = [f"--{k.replace('_', '-')}" for k, _, _ in questions if not got[k]]
+    missing = [f"--{k.replace('_', '-')}" if k != "secret" else "--secret (or --enrolment-token)"
+               for k, _, _ in questions if not got[k]]
     missing += ["--staff"] if not got["staff"] else []
     missing += ["--technician-pin-hash"] if not got["technician"] else []
     missing += [f"--device {n}=..." for n in DEVICES if n not in got["devices"]]
@@ -295,16 +309,29 @@ def run(ctx) -> int:
         if left:
             return fail(EXIT_USAGE, _t("demo values would remain, nothing written: {values}").format(
                 values="; ".join(f"{v.key}: {v.problem}" for v in left)))
+        if got["enrolment_token"]:
+            # last, once the rest is known to make a config: a token is good for one use
+            from kiosk.sync.enrol import EnrolError, enrol
+
+            ca = str(settings.resolve(settings.central.ca_bundle)) if settings.central.ca_bundle else None
+            try:
+                secret = enrol(got["central_url"], got["kiosk_id"], got["enrolment_token"], ca_bundle=ca)
+            except EnrolError as exc:
+                return fail(EXIT_FAILED, _t("enrolment failed, nothing written: {problem}").format(problem=exc))
+            with open(tmp, "w", encoding="utf-8") as f:   # the same file: its mode and group stay
+                f.write(set_key(text, "central", "secret", secret))
         os.replace(tmp, out)
     except OSError as exc:
         return fail(EXIT_FAILED, _t("{path}: cannot be written ({reason})").format(path=out, reason=exc.strerror))
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    doc = {"ok": True, "config": str(out), "kiosk_id": got["kiosk_id"],
+    doc = {"ok": True, "config": str(out), "kiosk_id": got["kiosk_id"], "enrolled": bool(got["enrolment_token"]),
            "devices": {n: p for n, p in got["devices"].items()},
            "hash_key_generated": got["hash_key"] == "generate"}
-    ctx.emit(doc, (_t("{path} written for kiosk {id}; `kiosk config check` passes; the hash key was generated: give "
+    enrolled = (_t("enrolled: the platform gave kiosk {id} its secret, which is in the config") + "\n").format(
+        id=got["kiosk_id"]) if got["enrolment_token"] else ""
+    ctx.emit(doc, enrolled + (_t("{path} written for kiosk {id}; `kiosk config check` passes; the hash key was generated: give "
                       "the same to the platform and every other kiosk of the deployment ([privacy] hash_key)")
                    if got["hash_key"] == "generate" else
                    _t("{path} written for kiosk {id}; `kiosk config check` passes")).format(path=out, id=got['kiosk_id']))
