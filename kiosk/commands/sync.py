@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from kiosk.commands._text import _t
 from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.store import StoreError
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
+from kiosk.sync.agent import LAST_SYNC_KEY
 from kiosk.sync.relay import Relay
+from kiosk.sync.state import SyncState
 
 MAX_PROBES = 10_000
 
@@ -54,6 +57,8 @@ def run_once(ctx) -> int:
         result = relay.drain(force=True, progress=show if watching else None)
         if watching and result.requests:
             print(file=sys.stderr)
+        if result.acked or result.dead:   # the platform answered, as the agent counts a sync (`kiosk queue`)
+            SyncState(conn).set(LAST_SYNC_KEY, str(time.time()))
         left = outbox.pending_count()
         dead_total = outbox.summary().counts["dead"]
     finally:

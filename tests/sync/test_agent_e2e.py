@@ -98,6 +98,8 @@ def test_probe_then_sync_once_moves_transactions_end_to_end(central, tmp_path):
     assert doc["acked"] == 3 and doc["pending"] == 0
     assert sorted(central.stored_ids()) == sorted(ids)
     assert {t["kind"] for t in central.export()} == {"probe"}
+    # `kiosk queue` says when the platform last answered, whoever sent (the agent, or this command)
+    assert json.loads(run_kiosk("queue", "--json", config=config).stdout)["last_sync_at"]
 
 
 def test_sync_once_with_the_platform_down_fails_and_keeps_everything(central_unstarted, tmp_path):
