@@ -142,3 +142,41 @@ def test_without_a_journal_the_handler_falls_back_to_stderr_with_the_priority(tm
     handler.emit(record)
     handler.close()
     assert capsys.readouterr().err == "<4>WARNING kiosk.x: paper low\n"
+
+
+def test_every_transaction_queued_is_in_the_journal_by_its_id_and_service_and_nothing_more(tmp_path):
+    """`journalctl TRANSACTION_ID=…` finds what the kiosk did with a transaction: the outbox names each
+    one it queues (not a probe), with its service, and none of its data."""
+    import logging
+    import socket
+
+    from kiosk import log
+    from kiosk.store import Store
+    from kiosk.sync.outbox import Outbox
+
+    path = str(tmp_path / "journal.socket")
+    journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    journal.bind(path)
+    handler = log.JournalHandler(path)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logger = logging.getLogger("kiosk.sync.outbox")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    store = Store(tmp_path / "data", "hall-03-k07")
+    conn = store.connect()
+    try:
+        outbox = Outbox(conn)
+        printed = outbox.record("print", {"service": "guides", "source": "guide", "pages": 1, "printer": "receipt",
+                                          "item_code": "G-001", "document": "DOC-2026-00042"})
+        outbox.record("probe", {"n": 1})
+    finally:
+        conn.close()
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()
+    sent = _datagrams(journal)
+    journal.close()
+    assert len(sent) == 1                     # the probe is not logged
+    assert sent[0]["TRANSACTION_ID"] == printed.id and sent[0]["FLOW"] == "guides" and sent[0]["PRIORITY"] == "6"
+    assert "DOC-2026-00042" not in sent[0]["MESSAGE"] and "G-001" not in sent[0]["MESSAGE"]

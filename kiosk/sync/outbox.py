@@ -22,6 +22,7 @@ sending it again is safe because the platform stores an id once.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sqlite3
 import time
@@ -34,6 +35,8 @@ from typing import Any, Callable, Iterable
 from kiosk.hardware.masking import ID_NUMBER
 from kiosk.store import explain, transaction
 from kiosk.wire.transactions import KINDS
+
+log = logging.getLogger(__name__)
 
 STATES = ("pending", "inflight", "acked", "dead")
 
@@ -162,6 +165,12 @@ def enqueue(conn: sqlite3.Connection, kind: str, data: dict[str, Any], *,
             " VALUES (?,?,?,?,?,?,?,0)", (tid, kind, body, occurred, boot, up, ts))
     except sqlite3.Error as exc:
         raise explain(exc, _db_path(conn)) from None
+    if kind != "probe":   # a technician's probe may queue thousands; a citizen's visit a few
+        # the journal's TRANSACTION_ID and FLOW (kiosk/log.py): `journalctl TRANSACTION_ID=…` finds what a
+        # kiosk did with one transaction; the id and the service only, never the data
+        service = data.get("service") if isinstance(data.get("service"), str) else kind
+        log.info("transaction %s (%s) queued for the platform", tid, kind,
+                 extra={"transaction_id": tid, "flow": service})
     return Entry(cur.lastrowid, tid, kind, json.loads(body), occurred, boot, up)
 
 
