@@ -124,21 +124,7 @@ find "$venv" -name __pycache__ -type d -prune -exec rm -rf {} +
 "$venv/bin/python" -m compileall -q -j0 -s "$root" -p / "$venv/lib" >/dev/null
 
 say "system files"
-install -D -m 0755 /dev/stdin "$root/usr/bin/kiosk" <<'EOF'
-#!/bin/sh
-# The kiosk's command on an installed kiosk: its config is /etc/kiosk/kiosk.toml unless KIOSK_CONFIG or
-# --config says otherwise. Run by root, every command but provision runs as the kiosk user, so that what
-# it writes in /var/lib/kiosk stays the services' to read and write.
-: "${KIOSK_CONFIG:=/etc/kiosk/kiosk.toml}"
-export KIOSK_CONFIG
-if [ "$(id -u)" = 0 ] && id kiosk >/dev/null 2>&1; then
-  case " $* " in
-    *" provision "*|*" completion "*|" --help "|" -h "|" --version "|"  ") ;;
-    *) exec runuser -u kiosk -- /opt/kiosk/venv/bin/python -I -m kiosk.cli "$@" ;;
-  esac
-fi
-exec /opt/kiosk/venv/bin/python -I -m kiosk.cli "$@"
-EOF
+install -D -m 0755 "$src/packaging/debian/kiosk-command" "$root/usr/bin/kiosk"
 units=(kiosk-ui.service kiosk-agent.service kiosk-central.service kiosk-central-notify.service)
 for u in "${units[@]}"; do
   install -D -m 0644 "$src/systemd/$u" "$root/lib/systemd/system/$u"

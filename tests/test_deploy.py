@@ -118,3 +118,26 @@ def test_a_usb_stick_is_mounted_for_the_kiosk_user_with_nothing_on_it_able_to_ru
     assert code == 0 and "flush" not in next(a for a in args if a.startswith("--options="))   # vfat's only
     assert mount("remove", "/dev/sdb1", "sdb1") == (0, ["--umount", "/media/kiosk/sdb1"])
     assert mount("add", "/dev/sdb1", "../etc", "vfat") == (2, [])      # a name that leaves /media/kiosk
+
+
+def test_the_installed_command_runs_as_the_user_whose_data_it_touches(tmp_path):
+    """/usr/bin/kiosk (packaging/debian/kiosk-command) run by root: the kiosk's commands as `kiosk`, the
+    platform's as `kiosk-central`, provision (it writes /etc/kiosk) as root. `id` and `runuser` are
+    stand-ins here; the venv's python is not on this machine, so a command left to root fails to start."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake(bin_dir, "id", 'case "$1" in -u) echo 0 ;; *) exit 0 ;; esac\n')
+    _fake(bin_dir, "runuser", 'echo "runuser $*"\n')
+    script = ROOT / "packaging" / "debian" / "kiosk-command"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["sh", str(script), *args], capture_output=True, text=True, timeout=30,
+                              env=dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}"))
+
+    as_kiosk = run("queue", "--json")
+    assert as_kiosk.stdout.startswith("runuser -u kiosk -- /opt/kiosk/venv/bin/python -I -m kiosk.cli queue --json")
+    assert run("--config", "/etc/kiosk/other.toml", "sync", "--once").stdout.startswith("runuser -u kiosk -- ")
+    central = run("central", "migrate", "--db", "/var/lib/kiosk-central/central.db")
+    assert central.stdout.startswith("runuser -u kiosk-central -- ")
+    provision = run("provision", "--kiosk-id", "hall-03-k07")
+    assert "runuser" not in provision.stdout and provision.returncode != 0   # root's own: exec'd directly
