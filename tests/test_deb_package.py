@@ -263,6 +263,15 @@ def gpg_key(home: Path, email: str) -> None:
 def test_a_fleet_repository_offers_each_ring_its_version_and_apt_refuses_an_index_signed_by_another_key(
         tmp_path, debs):
     repo, keys, forger = tmp_path / "repo", tmp_path / "gnupg", tmp_path / "forger"
+    try:
+        _repository_checks(tmp_path, debs, repo, keys, forger)
+    finally:   # gpg starts an agent per home; a test stops what it started
+        for home in (keys, forger):
+            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True,
+                           timeout=30)
+
+
+def _repository_checks(tmp_path, debs, repo, keys, forger) -> None:
     gpg_key(keys, "ops@hall.example")
     gpg_key(forger, "ops@hall.example")          # the same name, another key
     script = str(ROOT / "scripts" / "apt-repo.sh")
