@@ -121,6 +121,25 @@ def _detail(resp: requests.Response) -> Any:
     return doc.get("detail", doc) if isinstance(doc, dict) else doc
 
 
+def send(session, method: str, base: str, path_qs: str, what: str, timeout: float, verify: bool | str,
+         **kwargs) -> requests.Response:
+    """One request to the platform, its transport failures said in a technician's words: CentralOffline
+    (TLS, unreachable, anything else of requests) or CentralTimeout. `session`: a requests.Session, or the
+    requests module for a one-off (enrolment, before the kiosk has a secret)."""
+    try:
+        return session.request(method, base + path_qs, timeout=timeout, verify=verify, allow_redirects=False,
+                               **kwargs)
+    except requests.exceptions.SSLError as exc:
+        raise CentralOffline(f"{what}: TLS verification failed ({exc.__class__.__name__}): check "
+                             "[central] url and [central] ca_bundle") from None
+    except requests.exceptions.Timeout:
+        raise CentralTimeout(f"{what}: no answer within {timeout:g} s ([central] timeout_s)") from None
+    except requests.exceptions.ConnectionError as exc:
+        raise CentralOffline(f"{what}: cannot reach {base}: {unreached_reason(exc)}") from None
+    except requests.exceptions.RequestException as exc:
+        raise CentralOffline(f"{what}: {exc.__class__.__name__}: {exc}") from None
+
+
 class CentralClient:
     """One kiosk's authenticated client of the central platform."""
 
@@ -325,18 +344,8 @@ class CentralClient:
             h["Content-Type"] = "application/json"
         timeout = timeout or self.timeout_s
         what = f"{method} {path}"
-        try:
-            resp = self.session.request(method, self.base + path_qs, data=data or None, headers=h,
-                                        timeout=timeout, verify=self.verify, allow_redirects=False)
-        except requests.exceptions.SSLError as exc:
-            raise CentralOffline(f"{what}: TLS verification failed ({exc.__class__.__name__}): check "
-                                 "[central] url and [central] ca_bundle") from None
-        except requests.exceptions.Timeout:
-            raise CentralTimeout(f"{what}: no answer within {timeout:g} s ([central] timeout_s)") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise CentralOffline(f"{what}: cannot reach {self.base}: {unreached_reason(exc)}") from None
-        except requests.exceptions.RequestException as exc:
-            raise CentralOffline(f"{what}: {exc.__class__.__name__}: {exc}") from None
+        resp = send(self.session, method, self.base, path_qs, what, timeout, self.verify, data=data or None,
+                    headers=h)
         status = resp.status_code
         if status in ok:
             return resp

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import requests
 
+from kiosk.sync.client import CentralError, send
 from kiosk.wire.enrolment import PATH, EnrolAnswer, normalize
 
 
@@ -14,17 +15,13 @@ class EnrolError(Exception):
 
 def enrol(central_url: str, kiosk_id: str, token: str, *, ca_bundle: str | None = None,
           timeout_s: float = 15.0) -> str:
-    url = central_url.rstrip("/") + PATH
+    base = central_url.rstrip("/")
+    url = base + PATH
     try:
-        r = requests.post(url, json={"kiosk_id": kiosk_id, "token": normalize(token)}, timeout=timeout_s,
-                          verify=ca_bundle or True, allow_redirects=False)
-    except requests.exceptions.SSLError as exc:
-        raise EnrolError(f"{url}: TLS verification failed ({exc.__class__.__name__}); check [central] url and "
-                         "[central] ca_bundle") from None
-    except requests.exceptions.Timeout:
-        raise EnrolError(f"{url}: no answer within {timeout_s:g} s") from None
-    except requests.exceptions.ConnectionError:
-        raise EnrolError(f"{url}: the platform cannot be reached (check the URL and the network)") from None
+        r = send(requests, "POST", base, PATH, f"POST {PATH}", timeout_s, ca_bundle or True,
+                 json={"kiosk_id": kiosk_id, "token": normalize(token)})
+    except CentralError as exc:
+        raise EnrolError(str(exc)) from None
     if r.status_code == 200:
         try:
             answer = EnrolAnswer.model_validate_json(r.content)
