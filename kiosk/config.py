@@ -485,6 +485,20 @@ class ServicesSection(Section):
 # --- end of issue 18, item 4 ---
 
 
+class VoiceSection(Section):
+    """Voice guidance (kiosk/core/voice.py): each screen speaks its title and what to do next."""
+
+    # "espeak-ng" (Debian's espeak-ng, offline), or a plug-in `package.module:Class` with the same
+    # interface (kiosk/hardware/speech.py SpeechEngine), made with rate_wpm= and record_dir=
+    engine: Annotated[str, Field(pattern=r"^(espeak-ng|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")] = "espeak-ng"
+    on_by_default: bool = False     # voice on at the start of every visit (else the citizen turns it on)
+    volume: Annotated[int, Field(ge=10, le=100)] = 60   # percent; every visit starts at it (ADA 707.5)
+    rate_wpm: Annotated[int, Field(ge=80, le=300)] = 150
+    # write what is said to numbered WAV files with their text under this folder instead of playing it
+    # (a kiosk without speakers, the tests); "" = play on the sound card
+    record_dir: str = ""
+
+
 class Settings(Section):
     kiosk: KioskSection
     ui: UiSection = UiSection()
@@ -503,6 +517,7 @@ class Settings(Section):
     ratings: RatingsSection = RatingsSection()
     tickets: TicketsSection = TicketsSection()
     services: ServicesSection = ServicesSection()
+    voice: VoiceSection = VoiceSection()
 
     # where the file was read from; not a key of the file
     _source: Path = PrivateAttr(default=DEFAULT_CONFIG)

@@ -17,6 +17,8 @@ packages=(
   chromium-driver         # chromedriver: the console's tests drive that chromium through Selenium
   zbar-tools              # zbarimg: reads the QR code back from the page's screenshot in tests
   libzinnia0 tegaki-zinnia-simplified-chinese   # handwriting recognition on the forms' writing pad
+  espeak-ng               # voice guidance, offline: Mandarin and English voices (kiosk/hardware/speech.py)
+  sox                     # tests check the spoken WAV files are audible audio (sox stat)
   systemd                 # systemd-sysusers: checks the installer's declarations of the kiosk's users
   postgresql              # the platform on PostgreSQL: tests and bench/fleet.py start a private server (initdb, pg_ctl)
   python3.11-venv fakeroot   # make deb: the package's venv is made on Debian's own Python; dpkg-deb as if root

@@ -130,6 +130,8 @@ class Kiosk:
 
     def stop(self) -> None:
         self.technician.stop()
+        if self.parts.voice is not None:
+            self.parts.voice.close()
         self.parts.background.stop()
         self.parts.runtime.stop()
 
@@ -187,7 +189,7 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     `services` the config offers, made in their order. `faults`: the simulators' fault controls for the
     technician mode (kiosk/sim/faults.py), only where the kiosk runs on simulators and whoever runs it
     hands them in; None on a real kiosk."""
-    from kiosk.app import tech, visit
+    from kiosk.app import tech, visit, voice
     from kiosk.app.device_runtime import DeviceRuntime
     from kiosk.store import Store
     from kiosk.sync.client import CentralClient
@@ -202,7 +204,8 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     background = Background()
     parts = Parts(settings=settings, store=store, runtime=runtime, session=session, clock=clock, now=now, font=font,
                   problems=problems, central=central, background=background,
-                  visit=visit.make(settings, store, runtime, session, now=now, central=central, background=background))
+                  visit=visit.make(settings, store, runtime, session, now=now, central=central, background=background),
+                  voice=voice.make(settings, session))
     offered_here = tuple(s for s in services if offered(s, settings.devices))
     flows = {s.key: s.make_flow(parts) for s in offered_here}
     return Kiosk(parts=parts, services=offered_here, flows=flows,

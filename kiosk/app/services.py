@@ -31,6 +31,7 @@ from kiosk.core.offer import DeviceProblem
 from kiosk.core.session import VisitorSession
 
 if TYPE_CHECKING:  # pragma: no cover
+    from kiosk.core.voice import Voice
     from kivy.uix.screenmanager import Screen
 
     from kiosk.app.device_runtime import DeviceRuntime
@@ -107,6 +108,7 @@ class Parts:
     central: "CentralClient"                   # the one client of the central platform
     visit: "VisitPath"                         # a visit's chain: a service, its payment, the rating
     background: Background = field(default_factory=Background)
+    voice: "Voice | None" = None                # voice guidance (kiosk/app/voice.py); None: no voice
 
 
 @dataclass(frozen=True)

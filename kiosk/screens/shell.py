@@ -62,6 +62,8 @@ class KioskApp(App):
     scale = NumericProperty(1.0)
     hall = StringProperty()
     first_frame_drawn = BooleanProperty(False)
+    has_voice = BooleanProperty(False)   # the kiosk can speak (the header's voice toggle is shown)
+    voice_on = BooleanProperty(False)
 
     def __init__(self, kiosk: "Kiosk", **kwargs):
         """`kiosk`: every part of the UI process (kiosk/app/root.py), the citizen services it offers
@@ -89,6 +91,8 @@ class KioskApp(App):
         self.header = self.screens = self.home = None
         self.idle_overlay = self.leave_overlay = None
         self.technician_ui = None     # kiosk/screens/tech.py, once the app has started
+        self.voice = parts.voice      # kiosk/core/voice.py; None where the kiosk has no voice
+        self.screen_reader = None     # kiosk/screens/voice.py, made with the widgets
         self.staff_press = None       # kiosk/screens/staff.py, where the locker is offered
         parts.problems.to(self.set_device_problem)
         parts.visit.on_change(self.follow_visit)   # a service hands over to the payment or the rating
@@ -131,6 +135,12 @@ class KioskApp(App):
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_key)
         Window.bind(on_flip=self._on_flip)
         Window.clearcolor = (0.95, 0.96, 0.97, 1)
+        if self.voice is not None:
+            from kiosk.screens.voice import ScreenReader
+
+            self.has_voice = True
+            self.voice_on = self.voice.on
+            self.screen_reader = ScreenReader(self, self.voice)
         Clock.schedule_interval(self._tick, TICK_S)
         Clock.schedule_interval(self._show_time, 1.0)
         self.config_follower = ConfigFollower(self.settings)
@@ -213,6 +223,12 @@ class KioskApp(App):
 
     def toggle_elder(self) -> None:
         self.session.set_elder(not self.session.elder)
+
+    def toggle_voice(self) -> None:
+        """Voice guidance on or off, for this visit (kiosk/core/voice.py)."""
+        if self.voice is not None:
+            self.voice.toggle()
+            self.voice_on = self.voice.on
 
     def more_time(self) -> None:
         self.session.more_time()

@@ -39,6 +39,8 @@ def _config(directory: Path) -> Path:
     # a platform notifier's key: deposits seal their codes to it, and staff are told the code is texted
     text = re.sub(r'(?m)^notice_key = .*\n', "", text, count=1)   # the default config's demo key, replaced
     text = text.replace("[central]\n", f'[central]\nnotice_key = "{NOTICE_KEY}"\n', 1)
+    # the voice writes what it says to files (tests/ui/test_voice.py) rather than to a sound card
+    text = re.sub(r'(?m)^record_dir = "".*$', 'record_dir = "voice"', text)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "kiosk.toml"
     path.write_text(text, encoding="utf-8")

@@ -1,0 +1,130 @@
+"""What the voice says of the screen: its title and what to do next, read from the widgets shown.
+
+Every screen already shows its title (`Headline` and the styles made from it) and its
+instructions (`Body`); a step panel that is not shown is out of the widget tree
+(kiosk/screens/locker_widgets.py StepPanels). So the reader needs nothing from each screen: a few
+times a second, while voice is on, it reads the shown titles and the first instructions, top to
+bottom, of the overlay that is open or else the current screen, and when they change it hands
+them to the voice (kiosk/core/voice.py): a new title cuts short what is being said, a new
+instruction on the same screen (a wrong code, a door that opened) is said after it. A countdown
+ticking in the text is not a change.
+
+The `+` and `-` keys of a keyboard or keypad change the volume; the volume and voice itself go
+back to their defaults at the end of the visit (the core's `end_of_visit`).
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+
+from kiosk.screens.widgets import Body, Headline
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kiosk.core.voice import Voice
+    from kiosk.screens.shell import KioskApp
+
+LOOK_S = 0.4          # how often the shown text is compared with what was last said
+MOST_TITLES = 2
+MOST_INSTRUCTIONS = 3
+MOST_CHARS = 160      # of one instruction: the voice reads what to do, not a whole guide
+
+_DIGITS = re.compile(r"\d+")
+_KEYS_LOUDER = {"+", "=", "kp_add"}   # '=' is the unshifted '+' of a keyboard
+_KEYS_QUIETER = {"-", "kp_subtract"}
+
+
+def _shown(widget) -> bool:
+    """On the screen: some text, some size, and neither it nor a parent faded out or folded away
+    (a note stands in a card of opacity 0 and height 0 while it is not needed)."""
+    if not widget.text.strip() or widget.get_root_window() is None:
+        return False
+    w = widget
+    while w is not None and w is not Window:
+        if w.opacity <= 0 or w.height <= 1 or w.width <= 1:
+            return False
+        w = w.parent
+    return True
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= MOST_CHARS:
+        return text
+    cut = max(text.rfind(p, 0, MOST_CHARS) for p in "。.；;！!？?")
+    return text[:cut + 1] if cut > 40 else text[:MOST_CHARS]
+
+
+def shown_lines(root) -> list[str]:
+    """The titles, then the first instructions, that `root` shows, top to bottom."""
+    labels = [w for w in root.walk(restrict=True) if isinstance(w, (Headline, Body)) and _shown(w)]
+    labels.sort(key=lambda w: (-w.to_window(w.x, w.top)[1], w.to_window(w.x, w.y)[0]))
+    titles = [_clip(w.text) for w in labels if isinstance(w, Headline)][:MOST_TITLES]
+    told = [_clip(w.text) for w in labels if not isinstance(w, Headline)][:MOST_INSTRUCTIONS]
+    return titles + told
+
+
+class ScreenReader:
+    """Hands what the screen shows to the voice when it changes (made once per process)."""
+
+    def __init__(self, app: "KioskApp", voice: "Voice"):
+        self.app = app
+        self.voice = voice
+        self._said: list[str] = []
+        self._titles: list[str] = []
+        Clock.schedule_interval(self._look, LOOK_S)
+        Window.bind(on_key_down=self._on_key)
+        voice.on_change(lambda: Clock.schedule_once(self._voice_changed, 0))
+
+    def _voice_changed(self, _dt=None) -> None:
+        self.app.voice_on = self.voice.on
+        if not self.voice.on:
+            self._said, self._titles = [], []
+
+    def showing(self):
+        """The overlay open over the screen, else the current screen."""
+        for overlay in (self.app.leave_overlay, self.app.idle_overlay):
+            if overlay is not None and overlay.parent is not None:
+                return overlay
+        return self.app.screens.current_screen
+
+    def _look(self, _dt=None) -> None:
+        if not self.voice.on:
+            return
+        root = self.showing()
+        if root is None:
+            return
+        lines = shown_lines(root)
+        key = [_DIGITS.sub("#", line) for line in lines]
+        if key == [_DIGITS.sub("#", line) for line in self._said]:
+            return
+        titles = lines[:sum(1 for _ in self._titles_of(root))]
+        if titles != self._titles:
+            self.voice.screen(lines, self.app.lang)
+        else:
+            before = {_DIGITS.sub("#", line) for line in self._said}
+            self.voice.say([line for line in lines if _DIGITS.sub("#", line) not in before], self.app.lang)
+        self._said, self._titles = lines, titles
+
+    @staticmethod
+    def _titles_of(root):
+        return [w for w in root.walk(restrict=True) if isinstance(w, Headline) and _shown(w)][:MOST_TITLES]
+
+    def _on_key(self, _window, key, _scancode, codepoint, _modifiers) -> bool:
+        if not self.voice.on:
+            return False
+        name = codepoint or ""
+        if name in _KEYS_LOUDER or key == 270:      # 270: the keypad's +
+            self.voice.louder()
+            self.voice.say([f"{self.voice.volume}%"], self.app.lang)
+            return True
+        if name in _KEYS_QUIETER or key == 269:     # 269: the keypad's -
+            self.voice.quieter()
+            self.voice.say([f"{self.voice.volume}%"], self.app.lang)
+            return True
+        return False
+
+
+__all__ = ["ScreenReader", "shown_lines"]

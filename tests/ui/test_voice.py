@@ -1,0 +1,83 @@
+"""Voice guidance in the real window: a pickup visit with voice on, heard through espeak-ng's WAV files.
+
+The shared app's config writes what the voice says under its data folder (`[voice] record_dir`,
+tests/ui/conftest.py), a WAV file and the text of each line, in order.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from tests.ui.conftest import deposit_item as _deposit
+from tests.ui.conftest import locker_sim as _sim
+from tests.ui.conftest import pickup_service
+
+
+def _lines(folder: Path, after: int) -> list[str]:
+    return [p.read_text(encoding="utf-8").rstrip("\n").split("\t", 2)[2]
+            for p in sorted(folder.glob("*.txt"))[after:]]
+
+
+def _rms(wav: Path) -> float:
+    stat = subprocess.run(["sox", str(wav), "-n", "stat"], capture_output=True, text=True, check=True).stderr
+    return float(re.search(r"RMS\s+amplitude:\s+([\d.]+)", stat).group(1))
+
+
+def _heard(ui, voice, folder: Path, after: int, text: str) -> None:
+    ui.wait_for(lambda: voice.idle(0) and any(text in line for line in _lines(folder, after)),
+                timeout=60, what=f"the voice saying {text!r}")
+
+
+def test_a_pickup_visit_with_voice_on_says_each_step_in_order_and_no_code(pickup_ui, shot):
+    ui = pickup_ui
+    app = ui.app
+    voice = app.voice
+    folder = app.settings.resolve(app.settings.voice.record_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    before = len(list(folder.glob("*.txt")))
+    door, code = _deposit(app, "UI-VOICE-1")
+    assert not voice.on and not app.voice_on          # a visit starts with voice off (the default config)
+
+    ui.tap(app.header.ids.voice_toggle)
+    ui.wait_for(lambda: app.voice_on, what="voice on")
+    assert app.header.ids.voice_toggle.text == "语音 · 开"
+    _heard(ui, voice, folder, before, "欢迎使用")
+    shot("voice-on-home")
+
+    ui.tap_tile("pickup")
+    screen = app.screen("pickup")
+    ui.wait_for(lambda: screen.panels.current == "code", what="the keypad")
+    _heard(ui, voice, folder, before, "请输入短信中的取件码")
+    flow = pickup_service(app).pickup
+    for ch in code:
+        typed = len(flow.digits)
+        ui.tap_key(screen.ids.keypad, ch)
+        ui.wait_for(lambda: len(flow.digits) > typed or flow.step.value != "code", what=f"key {ch}")
+    ui.wait_for(lambda: screen.panels.current == "door_open", what="the door open")
+    _heard(ui, voice, folder, before, "请取出您的证照")
+    _sim().close_door(door)
+    ui.wait_for(lambda: screen.panels.current == "done", what="done")
+    _heard(ui, voice, folder, before, "取件完成")
+    said = _lines(folder, before)
+
+    # in the order the screens came, each title before its instructions
+    def at(text):
+        return next(i for i, line in enumerate(said) if text in line)
+
+    assert at("欢迎使用") < at("证照领取") < at("请输入短信中的取件码") < at("柜门已打开") < at("请取出您的证照") \
+        < at("取件完成"), said
+    # the door is said as a number; the pickup code never, neither whole nor digit by digit
+    assert any(f"{door} 号柜门" in line or f"{door}号柜门" in line for line in said), said
+    flat = [line.replace(" ", "") for line in said]
+    assert not any(code in line for line in flat), said
+    # every line is audible audio
+    wavs = sorted(folder.glob("*.wav"))[before:]
+    assert len(wavs) == len(said)
+    assert all(_rms(w) > 0.02 for w in wavs)
+
+    # the visit ends: voice and volume back to how a visit starts (ADA 707.5)
+    voice.louder()
+    app.end_visit("done")
+    ui.wait_for(lambda: app.screens.current == "home" and not app.voice_on, what="home, voice off again")
+    assert (voice.on, voice.volume) == (False, app.settings.voice.volume)
