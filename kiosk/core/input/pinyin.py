@@ -1,11 +1,13 @@
 """Pinyin candidates for the on-screen keyboard: typed letters in, Chinese words out, best first.
 
 The words come from a kept dictionary with frequencies (jieba's dict.txt, about 350,000 words
-with a part-of-speech tag) and their readings from pypinyin. Both are large and slow to load, so
-they are used only by `build`, which writes one SQLite file (derived data, like the compiled .mo
-catalogs; `make setup` builds it). A kiosk's UI process opens that file with sqlite3 alone and
-never imports jieba or pypinyin: the index is read through SQLite's page cache rather than held
-as Python objects, which keeps the UI within its memory budget.
+with a part-of-speech tag) and their readings from pypinyin; the characters of given names from
+ngender's charfreq.csv (how often each of 9,442 characters is used in a large corpus of real
+Chinese names, men's and women's apart). All are large or slow to load, so they are used only by
+`build`, which writes one SQLite file (derived data, like the compiled .mo catalogs; `make setup`
+builds it). A kiosk's UI process opens that file with sqlite3 alone and never imports jieba,
+pypinyin or ngender: the index is read through SQLite's page cache rather than held as Python
+objects, which keeps the UI within its memory budget.
 
     python -m kiosk.core.input.pinyin build [--out PATH]
 
@@ -23,9 +25,14 @@ keyboard is never surprised):
   `zhangsanfeng` leaves `feng` on the keyboard.
 
 A form field gives its context: "name" puts common surnames first, then person names (jieba's
-tag nr), then surname + given-name characters (most citizens' names are in no dictionary; the
-characters ranked by how often jieba's names use them); "address" favours place names (ns);
-"text" offers a composed name (张三) after the common words of its reading. `Learned` remembers what this visit picked and is dropped with the
+tag nr), then surname + given-name characters (most citizens' names are in no dictionary): the
+surname by its rank in SURNAMES, a one-character given name by how often real names use the
+character (ngender's counts: 伟 430,000, 芳 195,000, 夫 8,500), a two-character one by how likely
+the pair is for a man or a woman (秀+英 both women's characters, 建+国 both men's: the product
+of each character's share, per sex) and by where each character stands (晓 nearly always first,
+英 more often second: shares counted in jieba's three-character person names, the only source
+that says where); "address" favours place names (ns); "text" offers a composed name (张三) after
+the common words of its reading. `Learned` remembers what this visit picked and is dropped with the
 visit: nothing a citizen typed outlives it (DESIGN.md section 7).
 """
 from __future__ import annotations
@@ -41,7 +48,7 @@ from pathlib import Path
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "pinyin.sqlite"
 BUILD_COMMAND = "python -m kiosk.core.input.pinyin build"
-FORMAT = 2          # bumped whenever the tables change; an index of another format is rebuilt
+FORMAT = 3          # bumped whenever the tables change; an index of another format is rebuilt
 CONTEXTS = ("text", "name", "address")
 MAX_LETTERS = 40    # longer than any field's phrase: keeps a stuck key from costing seconds
 
@@ -60,6 +67,13 @@ PHRASE_WORD_MOST = 6   # syllables of the longest word a composed phrase is made
 # whole syllables they would cut `zhangn` into zhang'n and hide the unfinished "n..." reading.
 PLACE_SUFFIXES = "省市区县镇乡"
 INTERJECTIONS = frozenset({"m", "n", "ng", "hm", "hng", "ê"})
+# Where a character stands in a two-character given name (first or second), as a share of the times
+# jieba's three-character person names have it there, each side starting from this many: a
+# character those names never use gets an even share, one they use a few times stays near it.
+POSITION_PRIOR = 5
+# How many given-name characters each syllable (or initial letter) offers to the composed names.
+GIVEN_PER_SYLLABLE = 8
+GIVEN_PER_INITIAL = 8
 
 # The hundred most common surnames of the mainland, from the Ministry of Public Security's
 # reports on registered names (2019 and 2020): the first ten in the reports' order, the rest in
@@ -202,7 +216,12 @@ class PinyinIndex:
         self.path = path
         self.syllables = frozenset(r[0] for r in db.execute("SELECT syllable FROM syllables"))
         self.starts = frozenset(s[:i] for s in self.syllables for i in range(1, len(s) + 1))
-        self.total = int(db.execute("SELECT value FROM meta WHERE key = 'total_freq'").fetchone()[0])
+        meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN "
+                               "('total_freq', 'given_male', 'given_female')"))
+        self.total = int(meta["total_freq"])
+        # how many characters of men's and of women's given names ngender counted: a pair's
+        # likelihood for each sex is the product of its characters' shares of that sex's total
+        self.given_totals = (int(meta["given_male"]), int(meta["given_female"]))
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None) -> "PinyinIndex":
@@ -321,10 +340,11 @@ class PinyinIndex:
         return tiers
 
     def _order(self, boost) -> str:
+        # (full, word) is unique in the words table: equal scores always come in the same order
         if not boost:
-            return "freq DESC"
+            return "freq DESC, full, word"
         tags = " OR ".join(f"pos LIKE '{t}%'" for t in boost)
-        return f"CASE WHEN {tags} THEN freq * {CONTEXT_BOOST} ELSE freq END DESC"
+        return f"CASE WHEN {tags} THEN freq * {CONTEXT_BOOST} ELSE freq END DESC, full, word"
 
     def _same_length(self, cut: Cut, n: int, boost, *, exact: bool, tagged: bool = False,
                      least: int = 0) -> list[str]:
@@ -354,10 +374,11 @@ class PinyinIndex:
                 key = "'".join(p.text for p in cut[i:j])
                 if j == k and not cut[-1].whole:
                     row = self._db.execute("SELECT word, freq FROM words WHERE syl = ? AND full >= ? AND full < ? "
-                                           "ORDER BY freq DESC LIMIT 1", (j - i, key, _upper(key))).fetchone()
+                                           "ORDER BY freq DESC, full, word LIMIT 1",
+                                           (j - i, key, _upper(key))).fetchone()
                 else:
                     row = self._db.execute("SELECT word, freq FROM words WHERE syl = ? AND full = ? "
-                                           "ORDER BY freq DESC LIMIT 1", (j - i, key)).fetchone()
+                                           "ORDER BY freq DESC, word LIMIT 1", (j - i, key)).fetchone()
                 if row is None:
                     continue
                 score = best[i][0] + math.log((row[1] + 1) / self.total)
@@ -393,19 +414,35 @@ class PinyinIndex:
             where, args = "full >= ? AND full < ?", (head.text, _upper(head.text))
         out: list[str] = []
         if context == "name":
-            out += [r[0] for r in self._db.execute(
-                f"SELECT ch FROM surnames WHERE {where} ORDER BY rank LIMIT ?", args + (n,))]
+            out += [ch for ch, _ in self._surnames(where, args, n)]
         out += [r[0] for r in self._db.execute(
-            f"SELECT word FROM words WHERE syl = 1 AND {where} ORDER BY freq DESC LIMIT ?", args + (n,))]
+            f"SELECT word FROM words WHERE syl = 1 AND {where} ORDER BY freq DESC, full, word LIMIT ?", args + (n,))]
         return out
 
     def _surnames(self, where: str, args: tuple, most: int) -> list[tuple[str, int]]:
-        return list(self._db.execute(f"SELECT ch, rank FROM surnames WHERE {where} ORDER BY rank LIMIT ?",
-                                     args + (most,)))
+        # one row a surname even when two of its readings start with the letter (蔡 cai, ca)
+        return list(self._db.execute(f"SELECT ch, MIN(rank) AS r FROM surnames WHERE {where} GROUP BY ch "
+                                     f"ORDER BY r, ch LIMIT ?", args + (most,)))
 
-    def _given(self, piece_where: str, args: tuple, most: int) -> list[tuple[str, int]]:
-        return list(self._db.execute(f"SELECT ch, n FROM given WHERE {piece_where} ORDER BY n DESC LIMIT ?",
-                                     args + (most,)))
+    def _given(self, piece_where: str, args: tuple, most: int, place: str = "") -> list[tuple[str, int, int, float]]:
+        """The likeliest given-name characters for a syllable (or an initial letter): (ch, men's
+        count, women's count, share of the place) with place "" for a one-character given name,
+        "lead" or "tail" for the first or second of two, ranked by count x that share."""
+        if place:
+            other = "tail" if place == "lead" else "lead"
+            share = f"({place} + {POSITION_PRIOR}.0) / ({place} + {other} + {2 * POSITION_PRIOR}.0)"
+        else:
+            share = "1.0"
+        out: list[tuple[str, int, int, float]] = []
+        seen: set[str] = set()
+        # twice as many rows: a character two of whose readings start with the letter comes twice
+        for ch, male, female, sh in self._db.execute(
+                f"SELECT ch, male, female, {share} AS sh FROM given WHERE {piece_where} "
+                f"ORDER BY (male + female) * {share} DESC, ch LIMIT ?", args + (2 * most,)):
+            if ch not in seen and len(out) < most:
+                seen.add(ch)
+                out.append((ch, male, female, sh))
+        return out
 
     @staticmethod
     def _piece_where(piece: Piece) -> tuple[str, tuple]:
@@ -413,34 +450,49 @@ class PinyinIndex:
             return "full = ?", (piece.text,)
         return "full >= ? AND full < ?", (piece.text, _upper(piece.text))
 
-    def _compose(self, surnames, givens: list[list[tuple[str, int]]], n: int) -> list[str]:
-        """Surname x given-name characters, scored by the surname's rank and how often each
-        character is seen in registered-style names of the dictionary."""
+    def _compose(self, surnames, givens: list[list[tuple[str, int, int, float]]], n: int) -> list[str]:
+        """Surname x given-name characters. A given name's score is how many real names it is
+        expected in, from each character's counts among men's and women's names (ngender): the
+        count of a single character; for two, per sex the product of the characters' shares of
+        that sex's total, summed over the two sexes (so 秀英, two women's characters, outscores a
+        pairing of a man's and a woman's character of the same counts), times the share of each
+        character's place (晓 first, 英 second). Divided by the surname's rank + 3; equal
+        scores in text order."""
+        totals = [max(1, t) for t in self.given_totals]
+        combos: list[tuple[str, list[float], float]] = [("", [float(t) for t in totals], 1.0)]
+        for options in givens:
+            combos = [(text + ch, [p * c / t for p, c, t in zip(per_sex, (male, female), totals)], place * sh)
+                      for text, per_sex, place in combos for ch, male, female, sh in options]
+        given_scores = {text: sum(per_sex) * place for text, per_sex, place in combos}
         scored: dict[str, float] = {}
         for ch, rank in surnames:
-            combos = [("", 1.0)]
-            for options in givens:
-                combos = [(t + g, s * k) for t, s in combos for g, k in options]
-            for text, score in combos:
+            for text, score in given_scores.items():
                 scored[ch + text] = max(scored.get(ch + text, 0.0), score / (rank + 3))
-        return sorted(scored, key=lambda t: -scored[t])[:n]
+        return sorted(scored, key=lambda t: (-scored[t], t))[:n]
+
+    @staticmethod
+    def _places(k: int) -> list[str]:
+        return [""] if k == 1 else ["lead"] + ["" for _ in range(k - 2)] + ["tail"]
 
     def _composed_names(self, cut: Cut, n: int) -> list[str]:
         surnames = self._surnames(*self._piece_where(cut[0]), 3) if cut[0].whole else []
         if not surnames:
             return []
-        givens = [self._given(*self._piece_where(p), 8) for p in cut[1:]]
+        places = self._places(len(cut) - 1)
+        givens = [self._given(*self._piece_where(p), GIVEN_PER_SYLLABLE, place)
+                  for p, place in zip(cut[1:], places)]
         return self._compose(surnames, givens, n)
 
     def _composed_initials(self, bare: str, n: int) -> list[str]:
         def first(letter: str) -> tuple[str, tuple]:
             return "full >= ? AND full < ?", (letter, _upper(letter))
         surnames = self._surnames(*first(bare[0]), 4)
-        givens = [self._given(*first(c), 6) for c in bare[1:]]
+        places = self._places(len(bare) - 1)
+        givens = [self._given(*first(c), GIVEN_PER_INITIAL, place) for c, place in zip(bare[1:], places)]
         return self._compose(surnames, givens, n)
 
 
-# -- building the index (needs jieba and pypinyin; the kiosk's UI never runs this) ------------
+# -- building the index (needs jieba, pypinyin and ngender; the kiosk's UI never runs this) ---
 
 def _is_han(text: str) -> bool:
     return all("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text)
@@ -456,6 +508,36 @@ def _jieba_dict() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "dict.txt"
 
 
+def _ngender_charfreq() -> Path:
+    """ngender's charfreq.csv, found without importing ngender (its import reads the file into a
+    gender guesser nobody here needs)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ngender")
+    path = (Path(list(spec.submodule_search_locations)[0]) / "charfreq.csv"
+            if spec is not None and spec.submodule_search_locations else None)
+    if path is None or not path.is_file():
+        raise SystemExit("the pinyin index ranks given names by ngender's charfreq.csv: pip install ngender==0.1.1")
+    return path
+
+
+def _given_counts() -> dict[str, tuple[int, int]]:
+    """Each character of charfreq.csv (char,male,female: how many men's and women's given names of
+    ngender's corpus use it) with its two counts."""
+    import csv
+
+    path = _ngender_charfreq()
+    counts: dict[str, tuple[int, int]] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = csv.reader(f)
+        if next(rows, None) != ["char", "male", "female"]:
+            raise SystemExit(f"{path}: expected the header char,male,female (ngender 0.1.1)")
+        for row in rows:
+            if len(row) == 3 and len(row[0]) == 1 and _is_han(row[0]):
+                counts[row[0]] = (int(row[1]), int(row[2]))
+    return counts
+
+
 def build(out: str | os.PathLike | None = None) -> dict:
     """Write the index to `out` (beside it first, then renamed into place, so a kiosk never opens a
     half-written file); returns what was written."""
@@ -463,6 +545,7 @@ def build(out: str | os.PathLike | None = None) -> dict:
     from pypinyin.pinyin_dict import pinyin_dict
 
     started = time.perf_counter()
+    given_counts = _given_counts()  # first: without ngender the build fails at once, not after seconds
     out = Path(out) if out is not None else DEFAULT_PATH
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
@@ -485,7 +568,10 @@ def build(out: str | os.PathLike | None = None) -> dict:
         if old is None or old[0] < freq:
             rows[(full, word)] = (freq, pos)
 
-    given: dict[tuple[str, str], int] = {}
+    # where jieba's three-character person names (a common surname first) put each character of
+    # the given name: [first, second]; their counts are of famous and historical people, so they
+    # say only where a character stands, never how common it is
+    places: dict[str, list[int]] = {}
     stems: list[tuple[str, list[str], int, str]] = []
     with open(_jieba_dict(), encoding="utf-8") as f:
         for line in f:
@@ -515,9 +601,9 @@ def build(out: str | os.PathLike | None = None) -> dict:
                 for other in readings(word):
                     if other != sylls[0] and other in syllables:
                         keep(word, [other], max(1, freq // OTHER_READING_SHARE), pos)
-            elif pos == "nr" and len(word) <= 3 and word[0] in SURNAMES:
-                for ch, s in zip(word[1:], sylls[1:]):
-                    given[(s, ch)] = given.get((s, ch), 0) + 1
+            elif pos == "nr" and len(word) == 3 and word[0] in SURNAMES:
+                for i, ch in enumerate(word[1:]):
+                    places.setdefault(ch, [0, 0])[i] += 1
     have = {w for (_, w) in rows}
     for word, sylls, freq, pos in stems:
         if word not in have:
@@ -532,17 +618,29 @@ def build(out: str | os.PathLike | None = None) -> dict:
         for i, r in enumerate(rs):
             keep(ch, [r], 1 if i == 0 else 0, "")
 
+    # the given names' characters: each reading pypinyin knows, the main one with ngender's counts
+    # and the others well below, as the words' second readings (a name's 红 is hong, not gong)
+    given: dict[tuple[str, str], tuple[int, int, int, int]] = {}
+    for ch, (male, female) in given_counts.items():
+        lead, tail = places.get(ch, (0, 0))
+        for i, r in enumerate(x for x in readings(ch) if x in syllables):
+            share = 1 if i == 0 else OTHER_READING_SHARE
+            if (male + female) // share:
+                given[(r, ch)] = (male // share, female // share, lead, tail)
+
     try:
-        _write(tmp, syllables, rows, given, readings)
+        _write(tmp, syllables, rows, given, (sum(m for m, _ in given_counts.values()),
+                                             sum(f for _, f in given_counts.values())), readings)
     except BaseException:
         tmp.unlink(missing_ok=True)  # an interrupted build leaves nothing behind, not even beside
         raise
     os.replace(tmp, out)
-    return {"path": str(out), "words": len(rows), "syllables": len(syllables), "bytes": out.stat().st_size,
-            "seconds": round(time.perf_counter() - started, 1)}
+    return {"path": str(out), "words": len(rows), "syllables": len(syllables), "given": len(given),
+            "bytes": out.stat().st_size, "seconds": round(time.perf_counter() - started, 1)}
 
 
-def _write(tmp: Path, syllables: set[str], rows: dict, given: dict, readings) -> None:
+def _write(tmp: Path, syllables: set[str], rows: dict, given: dict, given_totals: tuple[int, int],
+           readings) -> None:
     db = sqlite3.connect(tmp)
     try:
         db.executescript("""
@@ -557,7 +655,10 @@ def _write(tmp: Path, syllables: set[str], rows: dict, given: dict, readings) ->
                                 PRIMARY KEY (syl, full, word)) WITHOUT ROWID;
             CREATE TABLE surnames (full TEXT NOT NULL, ch TEXT NOT NULL, rank INTEGER NOT NULL,
                                    PRIMARY KEY (full, ch)) WITHOUT ROWID;
-            CREATE TABLE given (full TEXT NOT NULL, ch TEXT NOT NULL, n INTEGER NOT NULL,
+            -- male, female: given names of men and of women that use the character (ngender);
+            -- lead, tail: jieba's person names with it first or second of two given characters
+            CREATE TABLE given (full TEXT NOT NULL, ch TEXT NOT NULL, male INTEGER NOT NULL,
+                                female INTEGER NOT NULL, lead INTEGER NOT NULL, tail INTEGER NOT NULL,
                                 PRIMARY KEY (full, ch)) WITHOUT ROWID;
         """)
         db.executemany("INSERT INTO syllables VALUES (?)", [(s,) for s in sorted(syllables)])
@@ -567,11 +668,13 @@ def _write(tmp: Path, syllables: set[str], rows: dict, given: dict, readings) ->
         db.execute("CREATE INDEX words_initials ON words (initials, freq)")
         db.executemany("INSERT OR IGNORE INTO surnames VALUES (?, ?, ?)",
                        [(r, ch, rank) for rank, ch in enumerate(SURNAMES) for r in readings(ch) if r in syllables])
-        db.executemany("INSERT INTO given VALUES (?, ?, ?)", [(s, ch, k) for (s, ch), k in sorted(given.items())])
+        db.executemany("INSERT INTO given VALUES (?, ?, ?, ?, ?, ?)",
+                       [(s, ch, *v) for (s, ch), v in sorted(given.items())])
         db.executemany("INSERT INTO meta VALUES (?, ?)",
-                       [("format", str(FORMAT)), ("source", "jieba dict.txt + pypinyin"),
+                       [("format", str(FORMAT)), ("source", "jieba dict.txt + pypinyin + ngender charfreq.csv"),
                         ("words", str(len(rows))),
-                        ("total_freq", str(sum(f for f, _ in rows.values())))])
+                        ("total_freq", str(sum(f for f, _ in rows.values()))),
+                        ("given_male", str(given_totals[0])), ("given_female", str(given_totals[1]))])
         db.commit()
         db.execute("VACUUM")
     finally:
@@ -586,12 +689,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiosk.core.input.pinyin",
                                      description="Build the pinyin candidate index of the on-screen keyboard.")
     sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="build the index from jieba's dictionary and pypinyin's readings")
+    b = sub.add_parser("build", help="build the index from jieba's dictionary, pypinyin's readings and "
+                                      "ngender's given-name characters")
     b.add_argument("--out", metavar="PATH", default=None, help=f"where to write it (default {DEFAULT_PATH})")
     args = parser.parse_args(argv)
     info = build(args.out)
     print(f"pinyin index {info['path']}: {info['words']} entries, {info['syllables']} syllables, "
-          f"{info['bytes'] / 1e6:.1f} MB, built in {info['seconds']} s")
+          f"{info['given']} given-name readings, {info['bytes'] / 1e6:.1f} MB, built in {info['seconds']} s")
     return 0
 
 
