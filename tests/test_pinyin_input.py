@@ -255,6 +255,17 @@ def test_command_prints_the_keyboards_candidates_as_json(index, index_path):
     assert plain.returncode == 0 and plain.stdout.splitlines() == texts(index.candidates("zs", limit=3))
 
 
+def test_command_offers_a_name_or_address_fields_candidates_with_context(index, index_path):
+    for context, letters, expect in (("name", "zw", "张伟"), ("address", "beij", "北京")):
+        out = _kiosk(letters, "--context", context, "--limit", "5", "--json", "--index", str(index_path))
+        assert out.returncode == 0, out.stderr
+        got = json.loads(out.stdout)["candidates"]
+        assert got == texts(index.candidates(letters, limit=5, context=context))
+        assert expect in got, (context, got)
+    assert "张伟" not in json.loads(_kiosk("zw", "--limit", "5", "--json", "--index", str(index_path)).stdout)["candidates"]
+    assert _kiosk("zw", "--context", "phone", "--index", str(index_path)).returncode == 2
+
+
 def test_command_refuses_bad_letters_with_exit_2(index_path):
     for bad, says in (("zhang3", "'3'"), ("", "empty"), ("张三", "a-z")):
         out = _kiosk(bad, "--index", str(index_path))

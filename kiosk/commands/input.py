@@ -1,7 +1,8 @@
 """`kiosk input pinyin LETTERS`: the candidates the on-screen keyboard offers for typed pinyin.
 
 For a technician checking a kiosk's index, and for outside checks of the contract (DESIGN.md
-section 3): the same engine and order as the keyboard, in the context of a plain text field.
+section 3): the same engine and order as the keyboard, in the context of a plain text field, or
+with --context of a form's name or address field.
 Needs no config: the index is a file of the installed package (or --index PATH).
 """
 from __future__ import annotations
@@ -21,6 +22,9 @@ def register(sub) -> None:
     py.add_argument("letters", metavar="LETTERS",
                     help=_t("pinyin without tones: full (zhangsan), initials (zs), partial (beij), xi'an, v for u-umlaut"))
     py.add_argument("--limit", type=positive_int, default=10, metavar="N", help=_t("at most N candidates (default 10)"))
+    py.add_argument("--context", choices=("text", "name", "address"), default="text",
+                    help=_t("the kind of field typed into: name puts surnames and names first, address places "
+                            "(default text)"))
     py.add_argument("--index", metavar="PATH", default=None,
                     help=_t("the pinyin index to read (default: the one built into the package by `make setup`)"))
     add_json(py)
@@ -41,7 +45,7 @@ def run_pinyin(ctx) -> int:
         return EXIT_USAGE
     try:
         with PinyinIndex.open(ctx.args.index) as index:
-            found = index.candidates(letters, limit=ctx.args.limit)
+            found = index.candidates(letters, limit=ctx.args.limit, context=ctx.args.context)
     except IndexMissing as exc:
         print(f"kiosk input pinyin: {exc}", file=sys.stderr)
         return EXIT_FAILED
