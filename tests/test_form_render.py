@@ -1,7 +1,10 @@
 """The printed form: every value beside its label on the right page, and a QR code the window can read back.
 
 Read the way a person and a window scanner read it: poppler's pdftotext for the text,
-pdftoppm at 200 dpi and zbar for the QR code (system packages of the project).
+pdftoppm at 200 dpi and zbar for the QR code (system packages of the project). The form is read
+both as the kiosk hands it to CUPS and as CUPS prints it: through a private cupsd to cups-pdf,
+whose PDF is remade by ghostscript from PostScript (pdftops filter, then pdfwrite), where only the
+fonts' glyph names carry what the characters are.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import json
 import logging
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,7 @@ from kiosk.core.forms.render import (FormError, QR_SIZE_MM, max_qr_version, qr_p
                                      render_blank)
 from kiosk.core.forms.template import FormTemplate, fillable_forms
 from kiosk.core.printing.documents import pdf_pages
+from kiosk.tour.cupsd import PrivateCupsd
 from kiosk.wire.catalog import load_catalog
 
 TODAY = dt.date(2026, 12, 1)
@@ -41,6 +46,39 @@ MOVING = {
 def forms() -> dict:
     catalog = load_catalog((ROOT / "config" / "demo-catalog.json").read_bytes())
     return {f.template.id: f for i in catalog.items for f in fillable_forms(i)}
+
+
+needs_cupsd = pytest.mark.skipif(PrivateCupsd.unavailable() is not None, reason=PrivateCupsd.unavailable() or "")
+
+
+@pytest.fixture(scope="module")
+def cupsd():
+    """A private cupsd whose queue `a4` prints to cups-pdf, as the kiosk's `sim` queue does."""
+    server = PrivateCupsd().start()
+    server.add_queue("a4")
+    yield server
+    server.stop()
+
+
+def printed(cupsd, pdf: Path, tmp_path: Path) -> Path:
+    """`pdf` printed as the kiosk prints it (kiosk/hardware/cups.py) on the cups-pdf queue: the PDF cups-pdf writes."""
+    from kiosk.hardware.cups import CupsPrinter
+
+    before = set(cupsd.out_dir.glob("*.pdf"))
+    printer = CupsPrinter("document_printer", "a4", server=cupsd.socket, timeouts={"poll_interval": 0.1, "job": 60})
+    try:
+        assert printer.print_pdf(pdf, title=pdf.stem).completed
+    finally:
+        printer.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        new = [p for p in cupsd.out_dir.glob("*.pdf") if p not in before and p.stat().st_size > 0]
+        if new:
+            out = tmp_path / f"{pdf.stem}-printed.pdf"
+            out.write_bytes(new[0].read_bytes())
+            return out
+        time.sleep(0.1)
+    raise AssertionError(f"no PDF from cups-pdf in {cupsd.out_dir}: {cupsd.log()}")
 
 
 def text_of(pdf: Path, page: int | None = None) -> str:
@@ -101,6 +139,59 @@ def test_the_form_over_the_blank_pdf_puts_values_in_their_boxes(forms, tmp_path)
             assert beside(text, f.label, written[f.key]), f.key
             assert text_in_box(done.pdf, f.position) == written[f.key], f.key
     assert qr_of(done.pdf) == {"t": "household-move-within-city", "v": 1, "f": written}
+
+
+@needs_cupsd
+def test_the_generated_form_printed_to_cups_pdf_keeps_each_value_beside_its_label(forms, cupsd, tmp_path):
+    form = forms["residence-permit-application"]
+    done = render(form.template, RESIDENCE, form.item_name, tmp_path / "form.pdf", today=TODAY)
+    paper = printed(cupsd, done.pdf, tmp_path)
+    assert pdf_pages(paper) == done.pages == 1
+    text = text_of(paper)
+    for f in form.template.fields:
+        if f.kind != "checkbox":
+            assert beside(text, f.label, RESIDENCE[f.key]), (f.key, text)
+    assert form.template.title in text and "居住证申领" in text and PROMISE in text
+    assert "申请人（签名）" in text and "窗口扫码录入" in text
+    assert "第1页/共1页" in re.sub(r"\s", "", text)
+    assert qr_of(paper) == {"t": "residence-permit-application", "v": 1, "f": RESIDENCE}
+
+
+@needs_cupsd
+def test_the_form_over_its_blank_printed_to_cups_pdf_keeps_each_value_in_its_box(forms, cupsd, tmp_path):
+    form = forms["household-move-within-city"]
+    blank = tmp_path / "blank.pdf"
+    render_blank(form.template, form.item_name, blank)
+    done = render(form.template, MOVING, form.item_name, tmp_path / "form.pdf", blank_pdf=blank, today=TODAY)
+    paper = printed(cupsd, done.pdf, tmp_path)
+    text = text_of(paper)
+    written = dict(MOVING, id_number="11010519491231002X")
+    for f in form.template.fields:
+        if f.kind != "checkbox":
+            assert beside(text, f.label, written[f.key]), (f.key, text)
+            assert text_in_box(paper, f.position) == written[f.key], f.key
+    assert qr_of(paper) == {"t": "household-move-within-city", "v": 1, "f": written}
+
+
+def test_the_fonts_glyph_names_say_which_character_each_code_draws(forms, tmp_path):
+    """What crosses CUPS's PostScript: each reportlab subset is a non-symbolic TrueType font whose /Encoding
+    names every code after its character (uniXXXX, or the Adobe name of ASCII), the same as its /ToUnicode."""
+    from pypdf import PdfReader
+
+    form = forms["residence-permit-application"]
+    done = render(form.template, RESIDENCE, form.item_name, tmp_path / "form.pdf", today=TODAY)
+    fonts = [f.get_object() for f in PdfReader(done.pdf).pages[0]["/Resources"]["/Font"].values()]
+    embedded = [f for f in fonts if f["/Subtype"] == "/TrueType"]
+    assert embedded
+    for font in embedded:
+        assert not int(font["/FontDescriptor"]["/Flags"]) & 4, "symbolic: ghostscript would drop its names"
+        names = list(font["/Encoding"]["/Differences"])[1:]
+        cmap = font["/ToUnicode"].get_object().get_data().decode()
+        for code, u in re.findall(r"<([0-9A-F]{2})> <([0-9A-F]{4})>", cmap):
+            name = str(names[int(code, 16)])
+            char = chr(int(u, 16))
+            assert (name != "/.notdef") if char.isascii() else (name == f"/uni{u}"), (code, u, name)
+        assert "/one" in names and "/uni5F20" in names     # "1" and "张"
 
 
 def test_empty_optional_fields_print_blank_and_stay_out_of_the_qr(forms, tmp_path):

@@ -6,6 +6,7 @@ Screenshots go to tests/artifacts/ui/ (zh_CN, elder mode).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -153,18 +154,26 @@ def test_fill_a_form_from_the_card_with_pinyin_handwriting_and_digits_and_print_
     shown = " ".join(w.answer for w in screen.ids.answers.children)
     assert card.id_number not in shown and card.name not in shown, "the card's name and number are masked on screen"
 
+    template, values = flow.form.template, dict(flow.values)
     before = set(ui_cupsd.out_dir.glob("*.pdf"))
     ui.tap(screen.ids["print"])
     ui.wait_for(lambda: screen.panels.current in ("done", "failed"), 90, "the printed form")
     assert screen.panels.current == "done", flow.problem
     shot("done")
     pdf = _newest_pdf(ui_cupsd.out_dir, before)
-    # cups-pdf prints through ghostscript, which drops the Chinese glyphs' text mapping of an embedded
-    # TrueType subset: the figures are read back from the printed PDF's text, every value from its QR code
-    # (tests/test_form_render.py reads the Chinese text back from the PDF the kiosk hands to CUPS)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
-    for value in (card.id_number, "13800138000", "social-security-card-application"):
-        assert value in text, f"{value!r} not on the printed form"
+    # the PDF cups-pdf made (CUPS's pdftops to PostScript, then ghostscript): each value beside its label, as
+    # a person reads the paper, the Chinese ones too (kiosk/core/forms/render.py names the font's glyphs)
+    text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    expected = {"name": card.name, "sex": "男", "nation": "汉族", "id_number": card.id_number, "phone": "13800138000",
+                "mail_address": "北京市朝阳区路8号", "insured_as": "职工基本养老保险", "bank": "中国银行"}
+    assert {k: values[k] for k in expected} == expected and expected.keys() <= {f.key for f in template.fields}
+    for f in template.fields:
+        if f.key in expected:
+            assert any(re.search(re.escape(f.label) + r"\s+" + re.escape(expected[f.key]), line)
+                       for line in text.splitlines()), f"{f.key}: {f.label} {expected[f.key]!r} not on the printed form"
+    for words in (template.title, "申请人（签名）", "窗口扫码录入", "social-security-card-application"):
+        assert words in text, f"{words!r} not on the printed form"
     png = pdf.with_suffix(".png")
     subprocess.run(["pdftoppm", "-png", "-r", "200", "-singlefile", str(pdf), str(png.with_suffix(""))], check=True)
     qr = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True, text=True).stdout.strip()
