@@ -27,6 +27,10 @@ def register(sub) -> None:
                    help=_t("only this flow (repeatable); the PNGs keep their full-tour numbers"))
     p.add_argument("--live", action="store_true",
                    help=_t("use the config's own data dir, platform and printers instead of a private demo hall"))
+    p.add_argument("--audit", action="store_true",
+                   help=_t("also measure every step's screen, as shown and in the other mode, against the "
+                           "elder-friendly rules (text size and contrast, touch targets, their edges); "
+                           "a rule broken fails the tour"))
     add_json(p)
     p.set_defaults(handler=run)
 
@@ -94,11 +98,19 @@ def _tour(ctx, settings, out: Path, hall=None) -> int:
             print(_t("kiosk tour: no flow named {names}; there are: {known}").format(
                 names=', '.join(sorted(unknown)), known=', '.join(known)), file=sys.stderr)
             return EXIT_FAILED
-        results = runner.run(driver, out, flows, on_step=_show_step if sys.stderr.isatty() and not ctx.json else None)
+        audit = None
+        if ctx.args.audit:
+            from kiosk.tour.audit import audit_both_modes as audit
+        results = runner.run(driver, out, flows, on_step=_show_step if sys.stderr.isatty() and not ctx.json else None,
+                             audit=audit)
     finally:
         driver.stop()
     failed = [r for r in results if not r.ok]
     doc = {"out": str(out), "steps": [vars(r) for r in results], "failed": len(failed)}
+    broken = [(r, v) for r in results for v in (r.audit or [])]
+    if ctx.args.audit:
+        doc["audit"] = {"screens": len(results), "violations": len(broken),
+                        "screens_with_violations": len({(r.flow, r.step) for r, _v in broken})}
     if hall:
         try:
             doc["platform"] = hall.platform_summary(hall.config_path)
@@ -110,6 +122,11 @@ def _tour(ctx, settings, out: Path, hall=None) -> int:
                  + (f"\n     {r.problem}" if r.problem else "") for r in results]
         lines.append(_t("{passed} of {n} steps passed; PNGs in {path}").format(
             passed=len(results) - len(failed), n=len(results), path=out))
+        if "audit" in d:
+            for r, v in broken:
+                lines.append(f"     {r.flow}/{r.step} [{v['mode']}] {v['rule']}: {v['widget']}: {v['measured']}")
+            lines.append(_t("elder-friendly rules: {violations} broken on {screens} of {n} screens").format(
+                violations=len(broken), screens=d["audit"]["screens_with_violations"], n=len(results)))
         if "platform" in d:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(d["platform"].items())) or _t("nothing")
             lines.append(_t("transactions that reached the demo platform: {kinds}").format(kinds=kinds))
@@ -118,4 +135,4 @@ def _tour(ctx, settings, out: Path, hall=None) -> int:
         return "\n".join(lines)
 
     ctx.emit(doc, text)
-    return EXIT_FAILED if failed or not results else EXIT_OK
+    return EXIT_FAILED if failed or broken or not results else EXIT_OK
