@@ -19,6 +19,7 @@ from kiosk.hardware.escpos_stream import decode_receipts
 from kiosk.sync.outbox import Outbox
 
 from tests.guides.conftest import a4_printer, make_flow, needs_cupsd
+from tests.test_form_render import cups_pdf_output, text_of
 
 DISABLED = "11010009"   # 工伤认定申请: kiosk_enabled false in the demo catalog
 
@@ -265,6 +266,29 @@ def test_an_a4_guide_goes_through_cups_to_completed_with_its_pages_reported(stor
     assert prints(store) == [guide_print("13010001", done.pages, "a4")]
     assert not list((tmp_path / "spool").iterdir())     # the PDF does not stay behind
     printer.close()
+
+
+@needs_cupsd
+def test_an_a4_guide_printed_to_cups_pdf_still_reads_as_its_chinese(store, catalog, clock, cupsd, font_path,
+                                                                    tmp_path):
+    """CUPS prints through PostScript (pdftops, then cups-pdf's ghostscript), where only the fonts' glyph
+    names say what the characters are (kiosk/core/printing/glyph_names.py): the paper's text is read back."""
+    printer = a4_printer(cupsd)
+    before = set(cupsd.out_dir.glob("*.pdf"))
+    flow = make_flow(store, catalog, clock, printers={"document_printer": printer}, font_path=font_path,
+                     spool=tmp_path / "spool")
+    flow.enter()
+    flow.open_item("13010001")
+    assert flow.print(A4)
+    assert flow.printing.phase is PrintPhase.DONE
+    printer.close()
+    text = text_of(cups_pdf_output(cupsd, before))
+    flat = re.sub(r"\s", "", text)
+    item = catalog.get("13010001")
+    assert item.name in flat, text[:500]
+    for piece in (item.materials[1].name, item.materials[3].name, item.steps[0].name, item.phone,
+                  i18n._("Materials"), "示例政务服务中心"):
+        assert re.sub(r"\s", "", piece) in flat, (piece, text[:500])
 
 
 @needs_cupsd

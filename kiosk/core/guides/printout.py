@@ -9,6 +9,8 @@ The A4 version is a self-contained PDF (reportlab, the kiosk's Chinese font
 embedded as a subset) with every section of the item: conditions, the
 materials table, steps, legal and promised time limits, fees, legal basis,
 location, hours, phones, visits, the online address with its QR code, FAQ.
+Its glyphs are named by Unicode (kiosk/core/printing/glyph_names.py), so the
+text still reads after CUPS prints it through PostScript.
 
 Labels go through gettext in the language the citizen chose; the item's own
 text is the catalog's (Chinese). No personal data is ever printed here.
@@ -16,9 +18,11 @@ text is the catalog's (Chinese). No personal data is ever printed here.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import unicodedata
 from pathlib import Path
 
+from kiosk.core.printing.glyph_names import name_glyphs
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import _, N_
 from kiosk.wire.catalog import Duration, Item, Material
@@ -259,9 +263,11 @@ def a4_pdf(item: Item, out: str | Path, *, font_path: str | Path, hall: str = ""
         canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, _("Page %(n)d") % {"n": doc.page})
         canvas.restoreState()
 
-    doc = SimpleDocTemplate(str(out), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
                             bottomMargin=18 * mm, initialFontName=font, title=item.name, author=hall or "kiosk", subject=item.code)
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
+    Path(out).write_bytes(name_glyphs(buf.getvalue()))  # its text read after CUPS prints it through PostScript
     return doc.page
 
 
