@@ -152,6 +152,29 @@ class UiSection(Section):
     # edge smoothing of drawn shapes (text is unaffected). Off by default: flat shapes look the
     # same without it, and on a kiosk PC without a GPU (software GL) 2x costs 66 MB of RAM
     multisamples: Literal[0, 2, 4, 8] = 0
+    # where each device sits on this kiosk model's face, for the picture that shows a citizen where to put
+    # the card or take the paper (kiosk/screens/kiosk_face.py): [left, top, width, height] as fractions of
+    # the face, top down. Parts not listed are not drawn; a kiosk model with its devices elsewhere says so here
+    face: dict[Literal["screen", "idcard", "scanner", "payment", "receipt", "a4", "locker"],
+               Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=4, max_length=4)]] = {
+        "screen": [0.10, 0.04, 0.80, 0.40],
+        "scanner": [0.12, 0.50, 0.30, 0.07],
+        "idcard": [0.58, 0.50, 0.30, 0.07],
+        "payment": [0.56, 0.61, 0.32, 0.13],
+        "receipt": [0.12, 0.63, 0.30, 0.04],
+        "a4": [0.20, 0.82, 0.60, 0.05],
+    }
+
+    @model_validator(mode="after")
+    def _face_parts_inside(self):
+        for part, (left, top, width, height) in self.face.items():
+            if left + width > 1.0001 or top + height > 1.0001 or width <= 0 or height <= 0:
+                raise ValidationError.from_exception_data("UiSection", [{
+                    "type": PydanticCustomError(
+                        "face_part", f"the part {part} = [{left}, {top}, {width}, {height}] reaches past the "
+                        f"kiosk's face: left + width and top + height must be at most 1, width and height above 0"),
+                    "loc": ("face", part), "input": [left, top, width, height]}])
+        return self
 
 
 class IdCardSection(Section):

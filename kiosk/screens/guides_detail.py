@@ -27,8 +27,9 @@ from kiosk.screens.widgets import RoundButton, forget_widget_tree
 
 
 QR_DP = 280   # the QR code's side before the elder scale: a phone reads it from arm's length
-RECEIPT_TITLE = N_("Print on receipt paper")
-A4_TITLE = N_("Print on A4 paper")
+# "this guide": the two print buttons read as printing the certificate itself when they said only the paper
+RECEIPT_TITLE = N_("Print this guide on receipt paper")
+A4_TITLE = N_("Print this guide on A4 paper")
 FORM_TITLE = N_("Fill in its form here")
 
 

@@ -15,6 +15,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.core.guides.flow import A4, FAILED_NEXT, PrintPhase
 from kiosk.i18n import N_
+from kiosk.screens import kiosk_face  # noqa: F401  (KioskFace in guides_print.kv)
 from kiosk.screens import guides_widgets  # noqa: F401  (shared guide widgets)
 
 # CUPS job states in the citizen's words (msgids)
@@ -45,6 +46,7 @@ class GuidePrintView(Screen):
     pages = NumericProperty(0)
     busy = BooleanProperty(False)
     failed = BooleanProperty(False)
+    exit = StringProperty()        # where the paper comes out ("receipt" or "a4"), lit on the kiosk's picture
 
     def show(self, aspects: set[str]) -> None:
         state = self.flow.printing
@@ -54,11 +56,13 @@ class GuidePrintView(Screen):
             self.item_name = self.title = self.line = self.hint = ""
             self.busy = self.failed = False
             self.pages = self.pages_done = 0
+            self.exit = ""
             return
         self.item_name = self.flow.item.name if self.flow.item else ""
         self.busy = state.phase is PrintPhase.PRINTING
         self.failed = state.phase is PrintPhase.FAILED
         self.pages = state.pages if state.kind == A4 else 0
+        self.exit = "" if self.failed else ("a4" if state.kind == A4 else "receipt")
         self.pages_done = state.pages_done
         if state.phase is PrintPhase.PRINTING:
             self.title = TITLE_PRINTING

@@ -17,6 +17,7 @@ from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, Strin
 from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
+from kiosk.screens import kiosk_face  # noqa: F401  (KioskFace in payment.kv)
 from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens.documents import draw_actions  # and its FlowButton, of payment.kv
 
@@ -57,6 +58,7 @@ class PaymentScreen(VisitScreen):
     message = StringProperty()
     notice = StringProperty()
     waiting = BooleanProperty(False)
+    device = StringProperty("")   # the part of the kiosk the citizen uses now (kiosk/screens/kiosk_face.py)
     actions = ListProperty()
 
     def __init__(self, **kwargs):
@@ -77,6 +79,7 @@ class PaymentScreen(VisitScreen):
         self.message = _(CANCELING_CODE if f.canceling else MESSAGES[f.state]) if f.state in MESSAGES else ""
         self.notice = _(NOTICES[f.notice]) if f.notice in NOTICES else ""
         self.waiting = f.state in (PayState.WAIT_CARD, PayState.CODE_CONFIRM, PayState.REFUNDING)
+        self.device = {PayState.WAIT_CARD: "payment", PayState.WAIT_CODE: "scanner"}.get(f.state, "")
         if f.state is PayState.CHOOSE:
             self.actions = [(METHODS[m], f"pay_by_{m}", "main") for m in f.methods] + [(N_("Cancel"), "cancel", "plain")]
         elif f.state is PayState.WAIT_CODE:

@@ -33,7 +33,7 @@ from kiosk.core.flow import Leave
 from kiosk.core.offer import DeviceProblem, switched_on, unavailable_reason
 from kiosk.core.session import Phase
 from kiosk.fonts import FontChoice
-from kiosk.screens.text import keep_text_pixels_once
+from kiosk.screens.text import break_lines_the_chinese_way, keep_text_pixels_once
 
 if TYPE_CHECKING:  # pragma: no cover
     from kiosk.app.root import Kiosk
@@ -101,6 +101,7 @@ class KioskApp(App):
     def build(self):
         register_default_font(self.font)
         keep_text_pixels_once()  # before the first label renders (kiosk/screens/text.py)
+        break_lines_the_chinese_way()
         # the .kv rules load with their modules, after the font is the default
         from kiosk.screens.home import HomeScreen
         from kiosk.screens.idle import IdleOverlay

@@ -20,12 +20,21 @@ built once and kept for months, pays for in memory:
 
 `keep_text_pixels_once()` teaches the provider both, once, before the first
 label renders (kiosk/screens/shell.py).
+
+Kivy wraps by spaces and cuts a run without spaces wherever the line is full, so a
+Chinese line could start with 「。」 and 「2 号柜门」 could break after the 2.
+`break_lines_the_chinese_way()` has every label with Chinese text and a width lay
+out its lines by the rules of kiosk/core/linebreak.py first (measured with the
+label's own font), so Kivy only draws lines that already fit.
 """
 from __future__ import annotations
 
 from kivy.core.text import Label as CoreLabel
 
+from kiosk.core import linebreak
+
 _PATCHED = "_kiosk_text_patched"
+_BREAKS = "_kiosk_line_breaks"
 
 
 def _font_key(self) -> str:
@@ -54,3 +63,32 @@ def keep_text_pixels_once(provider: type = CoreLabel) -> bool:
     provider._get_font_id = _font_key
     setattr(provider, _PATCHED, True)
     return True
+
+
+def break_lines_the_chinese_way(provider: type = CoreLabel) -> None:
+    """Patch `provider`'s layout as above. Idempotent; labels that shorten or justify their text,
+    have no width, or have no Chinese in it are laid out as before."""
+    if getattr(provider, _BREAKS, False):
+        return
+    render = provider.render
+
+    def render_with_breaks(self, real=False):
+        if real:
+            return render(self, real)
+        options = self.options
+        width = self._text_size[0]
+        text = self._text
+        if (width is None or options.get("shorten") or options.get("halign") == "justify"
+                or not linebreak.has_chinese(text)):
+            return render(self, real)
+        padding = options.get("padding") or (0, 0, 0, 0)
+        usable = width - padding[0] - padding[2] - 1
+        extents = self.get_cached_extents()
+        self._text = linebreak.wrap(text, usable, lambda t: extents(t)[0])
+        try:
+            return render(self, real)
+        finally:
+            self._text = text
+
+    provider.render = render_with_breaks
+    setattr(provider, _BREAKS, True)

@@ -26,7 +26,9 @@ DISABLED = _hex("#D5DBE1")
 ON_DISABLED = _hex("#4A5968")
 CAUTION = _hex("#9A4A00")        # the countdown figure; 6.3:1 on white
 SCRIM = _hex("#0B1E33", 0.72)    # behind the idle warning
-RULE = _hex("#C7D1DB")
+RULE = _hex("#C7D1DB")            # a divider between blocks of text; not the edge of anything tappable
+EDGE = _hex("#6F7F90")            # the outline of a neutral control (a card, a row, a box): 3.75:1 on
+                                  # BACKGROUND, 4.1:1 on SURFACE, 3.3:1 on ACCENT_SOFT (WCAG 1.4.11: 3:1)
 
 # base sizes before dp()/sp() and before the elder scale
 TOUCH_MIN_DP = 60                # never smaller, in any mode

@@ -44,12 +44,14 @@ class RoundButton(ButtonBehavior, Label):
     pressed_color = ColorProperty(theme.ACCENT_PRESSED)
     fg_color = ColorProperty(theme.ON_HEADER)
     outline = BooleanProperty(False)
+    edge_color = ColorProperty(None, allownone=True)   # the outline's colour when not the text's
 
     def on_kv_post(self, base_widget):
         super().on_kv_post(base_widget)
         self._border: tuple[InstructionGroup, Color, Line] | None = None
         self.fbind("outline", self._draw_border)
         self.fbind("fg_color", self._draw_border)
+        self.fbind("edge_color", self._draw_border)
         self.fbind("pos", self._draw_border)
         self.fbind("size", self._draw_border)
         self._draw_border()
@@ -63,14 +65,14 @@ class RoundButton(ButtonBehavior, Label):
         rect = outline_shape(self.x, self.y, self.width, self.height)
         if self._border is None:
             group = InstructionGroup()
-            color, line = Color(rgba=self.fg_color), Line(rounded_rectangle=rect, width=dp(OUTLINE_DP))
+            color, line = Color(rgba=self.edge_color or self.fg_color), Line(rounded_rectangle=rect, width=dp(OUTLINE_DP))
             group.add(color)
             group.add(line)
             self.canvas.before.add(group)
             self._border = (group, color, line)
         else:
             _, color, line = self._border
-            color.rgba = self.fg_color
+            color.rgba = self.edge_color or self.fg_color
             line.rounded_rectangle = rect
 
 
@@ -118,9 +120,10 @@ class HeaderBar(BoxLayout):
 
 
 class Card(BoxLayout):
-    """A white panel on the page background."""
+    """A white panel on the page background; `edge` outlines it (an input box, a card to tap)."""
 
     bg_color = ColorProperty(theme.SURFACE)
+    edge = BooleanProperty(False)
 
 
 class Headline(Label):

@@ -21,6 +21,7 @@ violation names the widget (its class, its id in the rules, its text) and what w
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from kivy.core.window import Window
 from kivy.metrics import dp
@@ -222,11 +223,12 @@ def audit(app, image) -> list[Violation]:
         if edge is not None and edge[0] < EDGE_CONTRAST:
             found.append(Violation("edge-contrast", name_of(w), f"{edge[0]:.2f}:1 < {EDGE_CONTRAST}:1 "
                                                                 f"(edge {_hex(edge[1])} against {_hex(edge[2])})"))
-    for n, (a, ra, _va) in enumerate(targets):
-        for b, rb, _vb in targets[n + 1:]:
+    # the gap between what can be touched: a target a scroll view cuts off is touched where it shows
+    for n, (a, _ra, va) in enumerate(targets):
+        for b, _rb, vb in targets[n + 1:]:
             if _holds(a, b) or _holds(b, a):
                 continue
-            gap = _gap(ra, rb) / one_dp
+            gap = _gap(_rect(va), _rect(vb)) / one_dp
             if gap < TARGET_GAP_DP - 0.5:
                 found.append(Violation("target-gap", f"{name_of(a)} / {name_of(b)}",
                                        f"{gap:.0f} dp < {TARGET_GAP_DP}"))
@@ -236,6 +238,11 @@ def audit(app, image) -> list[Violation]:
                 found.append(Violation("home-scroll", name_of(w),
                                        f"{w.children[0].height / one_dp:.0f} dp of content in {w.height / one_dp:.0f} dp"))
     return found
+
+
+def _rect(box) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = box
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def _holds(outer, inner) -> bool:
@@ -263,9 +270,13 @@ def _hex(rgb) -> str:
 
 
 
-def audit_both_modes(driver) -> list[dict]:
+def audit_both_modes(driver, png=None) -> list[dict]:
     """The rules measured on what the window shows in the mode it is in and in the other one (elder
-    mode switched for the measure and back); each violation with the mode it was found in."""
+    mode switched for the measure and back); each violation with the mode it was found in. With
+    `png` (the step's picture), the other mode's picture is saved beside it when a rule is broken
+    there (`NN-flow-step-elder.png`), so that what was measured can be seen."""
+    from kiosk.tour.driver import save_png
+
     app = driver.app
     was = app.session.elder
     found = []
@@ -275,7 +286,11 @@ def audit_both_modes(driver) -> list[dict]:
                 app.session.set_elder(elder)
                 driver.pump(4)
             mode = "elder" if elder else "standard"
-            found += [{"mode": mode, **v.as_dict()} for v in audit(app, driver.grab())]
+            image = driver.grab()
+            broken = [{"mode": mode, **v.as_dict()} for v in audit(app, image)]
+            if broken and png is not None and elder != was:
+                save_png(image, Path(png).with_name(f"{Path(png).stem}-{mode}.png"), 720)
+            found += broken
     finally:
         if app.session.elder != was:
             app.session.set_elder(was)

@@ -67,11 +67,11 @@ class StepResult:
 
 def run(driver: UiDriver, out: Path, only: set[str] | None = None,
         on_step: Callable[[StepResult, int, int], None] | None = None,
-        audit: Callable[[UiDriver], list[dict]] | None = None) -> list[StepResult]:
+        audit: Callable[..., list[dict]] | None = None) -> list[StepResult]:
     """Every flow the app has (or those named in `only`); PNGs keep their full-tour numbers,
     so a partial run replaces exactly the pictures it took. `on_step(result, n, total)` hears each
-    step as it ends (n counts the steps run, total those that will be). `audit(driver)`, when given,
-    measures each step's screen after its picture is taken (kiosk/tour/audit.py audit_both_modes)."""
+    step as it ends (n counts the steps run, total those that will be). `audit(driver, png)`, when given,
+    measures each step's screen after its picture `png` is taken (kiosk/tour/audit.py audit_both_modes)."""
     results = []
     number = 0
     chosen = {f: s for f, s in flows(driver.app).items() if only is None or f in only}
@@ -98,7 +98,7 @@ def run(driver: UiDriver, out: Path, only: set[str] | None = None,
             found = None
             if audit is not None:
                 try:
-                    found = audit(driver)
+                    found = audit(driver, png)
                 except Exception as exc:
                     problem = problem or f"audit failed: {type(exc).__name__}: {exc}"
             results.append(StepResult(flow, step.name, problem is None, problem, str(png) if png else None, found))

@@ -1,0 +1,116 @@
+"""A picture of the kiosk's face with the device a citizen must use lit: where to put the ID card, show the
+code, tap the bank card, take the receipt or the A4 paper.
+
+The parts and where they sit come from `[ui] face` (kiosk/config.py: fractions of the face, top down),
+so a hall with another kiosk model draws its own. Every part is an outlined box (theme.EDGE, 3:1 and
+more against the face); the part in question is filled, carries a ring that blinks slowly (well under
+three flashes a second) and an arrow pointing at it, so it is found without telling colours apart.
+Drawn with a few canvas instructions: no image files, nothing to load.
+"""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.graphics import Color, Line, RoundedRectangle, Triangle
+from kivy.lang import Builder
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.widget import Widget
+
+from kiosk.screens import theme
+
+BLINK_S = 0.6
+
+
+class Blink:
+    """Calls `toggle()` every BLINK_S (well under three flashes a second) while `follow(True)`, and
+    `steady()` once when it stops; the timer goes when what blinks is no longer shown."""
+
+    def __init__(self, toggle, steady):
+        self._toggle, self._steady = toggle, steady
+        self._event = None
+
+    def follow(self, wanted: bool) -> None:
+        if wanted and self._event is None:
+            self._event = Clock.schedule_interval(lambda _dt: self._toggle(), BLINK_S)
+        elif not wanted and self._event is not None:
+            self._event.cancel()
+            self._event = None
+            self._steady()
+
+
+class KioskFace(Widget):
+    """`lit`: the part to show ("idcard", "scanner", "payment", "receipt", "a4"); "" for none."""
+
+    lit = StringProperty("")
+    ring = BooleanProperty(True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._blink = Blink(self._toggle_ring, lambda: setattr(self, "ring", True))
+        app = App.get_running_app()
+        settings = getattr(app, "settings", None)
+        self.parts = dict(settings.ui.face) if settings is not None else {}
+        self.fbind("pos", self._draw)
+        self.fbind("size", self._draw)
+        self.fbind("lit", self._draw)
+        self.fbind("ring", self._draw)
+        self.fbind("parent", self._follow_parent)
+
+    def _follow_parent(self, *_a) -> None:
+        self._blink.follow(bool(self.lit) and self.parent is not None)
+
+    def on_lit(self, *_a) -> None:
+        self._follow_parent()
+
+    def _toggle_ring(self, *_a) -> None:
+        self.ring = not self.ring
+
+    def _box(self, part: str) -> tuple[float, float, float, float]:
+        left, top, width, height = self.parts[part]
+        return (self.x + left * self.width, self.top - (top + height) * self.height,
+                width * self.width, height * self.height)
+
+    def _draw(self, *_a) -> None:
+        self.canvas.clear()
+        r = dp(10)
+        with self.canvas:
+            # the kiosk's body
+            Color(*theme.SURFACE)
+            RoundedRectangle(pos=self.pos, size=self.size, radius=[dp(18)])
+            Color(*theme.EDGE)
+            Line(rounded_rectangle=(self.x + dp(1), self.y + dp(1), self.width - dp(2), self.height - dp(2), dp(18)),
+                 width=dp(1.5))
+            for part in self.parts:
+                x, y, w, h = self._box(part)
+                lit = part == self.lit
+                if part == "screen":
+                    Color(*theme.HEADER)
+                    RoundedRectangle(pos=(x, y), size=(w, h), radius=[dp(6)])
+                    continue
+                Color(*(theme.ACCENT if lit else theme.BACKGROUND))
+                RoundedRectangle(pos=(x, y), size=(w, h), radius=[min(r, h / 2)])
+                Color(*(theme.HEADER if lit else theme.EDGE))
+                Line(rounded_rectangle=(x, y, w, h, min(r, h / 2)), width=dp(2 if lit else 1.2))
+                if lit:
+                    if self.ring:
+                        Color(*theme.CAUTION)
+                        pad = dp(7)
+                        Line(rounded_rectangle=(x - pad, y - pad, w + 2 * pad, h + 2 * pad, min(r, h / 2) + pad),
+                             width=dp(3))
+                    # an arrow from the left edge of the face to the part, at its height
+                    Color(*theme.CAUTION)
+                    tip_x, mid_y = x - dp(12), y + h / 2
+                    size = dp(16)
+                    Triangle(points=[tip_x, mid_y, tip_x - size, mid_y + size * 0.7, tip_x - size, mid_y - size * 0.7])
+                    Line(points=[self.x - dp(18), mid_y, tip_x - size, mid_y], width=dp(3))
+
+
+Builder.load_string("""
+<KioskFace>:
+    size_hint: None, None
+    size: dp(200) * min(app.scale, 1.25), dp(300) * min(app.scale, 1.25)
+    pos_hint: {"center_x": 0.5}
+""")
+
+__all__ = ["Blink", "KioskFace"]
