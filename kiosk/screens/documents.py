@@ -1,8 +1,12 @@
 """The document printing screen: a view of `DocumentPrintFlow` (kiosk/core/printing/documents.py).
 
 One screen, built once, renders every state of the flow: a title, one calm
-sentence, the preview (page 1, pages, price) or the list to choose from, the
-print progress, and at most three buttons. The visit's chain
+sentence, the preview or the list to choose from, the print progress, and at
+most three buttons. The preview shows the facts (title, pages, price) and one
+page at a time, the width of the screen, in a view that pans in both
+directions; keys turn the pages and zoom. Only the shown page's image is
+loaded (never into Kivy's shared cache); the flow draws each page on its
+worker, for the width this view reports. The visit's chain
 (kiosk/core/visit.py) shows the shared payment screen while the flow waits for
 payment and brings the citizen back here after it; "rate" hands over to the
 shared rating screen. Flow changes arrive on the main thread and are coalesced into
@@ -16,13 +20,13 @@ from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 
-from kiosk.core.printing.documents import DocState
+from kiosk.core.printing.documents import ZOOMS, DocState
 from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
 from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
-from kiosk.screens.widgets import BigButton
+from kiosk.screens.widgets import BigButton, RoundButton
 
 TITLES = {
     DocState.IDLE: N_("Print documents"),
@@ -127,6 +131,10 @@ def draw_actions(box, actions: list[tuple[str, str, str]], disabled: tuple[str, 
             button.height_factor = 0
 
 
+class PageKey(RoundButton):
+    """A key of the preview: turn a page, zoom in or out."""
+
+
 class DocumentRow(BigButton):
     """One document or form in the list (a RecycleView row, reused as the list scrolls)."""
 
@@ -141,7 +149,15 @@ class DocumentsScreen(VisitScreen):
     message = StringProperty()
     detail = StringProperty()          # the preview's facts, the progress line, the refund sentence
     reference = StringProperty()       # shown large when staff must settle a payment
-    thumbnail = StringProperty()
+    page_source = StringProperty()     # the shown page's image file ("" while none is drawn)
+    page_label = StringProperty()      # 第 1 页 / 共 2 页
+    page_note = StringProperty()       # 正在准备第 2 页… / the page cannot be shown
+    page_aspect = NumericProperty(1.414)
+    zoom = NumericProperty(1)
+    page_no = NumericProperty(1)
+    pages = NumericProperty(1)
+    can_zoom_in = BooleanProperty(False)
+    can_zoom_out = BooleanProperty(False)
     showing_list = BooleanProperty(False)
     showing_preview = BooleanProperty(False)
     busy = BooleanProperty(False)      # no way back while a request or a print is under way
@@ -154,6 +170,10 @@ class DocumentsScreen(VisitScreen):
         self.hold(self.flow.on_change(lambda _flow: self._redraw()))
         from kiosk import i18n
         self.hold(i18n.on_language_change(lambda _lang: self._redraw()))
+        self._shown_page = (None, 0)       # (document, page) the image widget holds
+        # the page view's width, told to the flow, which draws the pages for it
+        self._tell_width = Clock.create_trigger(lambda _dt: self.flow.set_page_width(int(self.ids.page_view.width)), 0)
+        self.ids.page_view.fbind("width", lambda *_a: self._tell_width())
         self.render()
 
     def on_pre_enter(self, *_args):
@@ -172,7 +192,7 @@ class DocumentsScreen(VisitScreen):
         self.reference = (f.payment.shown_reference if state is DocState.PAYMENT_UNKNOWN or (
             state is DocState.FAILED and f.payment.state in (PayState.REFUND_OWED, PayState.REFUNDED)) else "")
         self.showing_preview = state is DocState.PREVIEW and f.preview is not None
-        self.thumbnail = str(f.preview.thumbnail) if self.showing_preview and f.preview.thumbnail else ""
+        self._render_page(f)
         items = f.documents if state is DocState.LIST else f.forms if state is DocState.FORMS else []
         self.showing_list = bool(items)
         # a weak reference: Kivy keeps reused rows, with their last data, in a cache of its own (the
@@ -183,6 +203,35 @@ class DocumentsScreen(VisitScreen):
             state is DocState.FAILED and f.payment.state is PayState.REFUNDING)
         self.actions = self._actions(f, state)
         self._draw_actions()
+
+    def _render_page(self, f) -> None:
+        """The shown page: its image once drawn at the size shown; while a larger one is being drawn the
+        smaller one of the same page stays, enlarged; a page turned to shows nothing until it is drawn."""
+        if not self.showing_preview:
+            self.page_source, self.page_note, self.page_label = "", "", ""
+            self._shown_page = (None, 0)
+            return
+        page, image = f.page, f.page_image
+        shown = (f.chosen, page)
+        if image is not None:
+            self.page_source = str(image)
+        elif shown != self._shown_page or f.page_problem:
+            self.page_source = ""
+        if shown != self._shown_page:
+            view = self.ids.page_view
+            view.scroll_x, view.scroll_y = 0, 1   # a page is read from its top left
+        self._shown_page = shown
+        self.page_no, self.pages, self.zoom = page, f.pages, f.zoom
+        self.page_aspect = f.page_size.aspect if f.page_size else 1.414
+        self.can_zoom_in, self.can_zoom_out = f.zoom < ZOOMS[-1], f.zoom > ZOOMS[0]
+        # one string: the separator never parts from its numbers
+        self.page_label = _("Page %(page)d of %(pages)d") % {"page": page, "pages": f.pages}
+        if f.page_problem:
+            self.page_note = _("Page %(n)d cannot be shown here. You can still print the document.") % {"n": page}
+        elif f.page_making:
+            self.page_note = _("Preparing page %(n)d…") % {"n": page}
+        else:
+            self.page_note = ""
 
     def _message(self, f, state) -> str:
         if state is DocState.LIST:
@@ -202,7 +251,7 @@ class DocumentsScreen(VisitScreen):
         if state is DocState.PREVIEW and f.preview:
             pages = _("Pages: %(n)d · A4 · one copy") % {"n": f.pages}
             price = _("Price: %(amount)s") % {"amount": yuan(f.price_fen)} if f.price_fen else _("Free of charge")
-            return f"{f.chosen.title}\n{pages}\n{price}"
+            return f"{f.chosen.title}\n{pages} · {price}"
         if state is DocState.PRINTING:
             word = _(JOB_WORDS.get(f.job_word, JOB_WORDS["printing"]))
             if f.pages:

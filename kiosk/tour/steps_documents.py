@@ -77,6 +77,22 @@ def _expect(screen: str, doc_state: str | None = None, pay_state: str | None = N
     return check
 
 
+def _expect_preview(d):
+    """The preview: page 1 loaded and shown the width of its view, its number beside the keys."""
+    problem = _expect("documents", "preview")(d)
+    if problem:
+        return problem
+    s = _screen(d, "documents")
+    page, view = s.ids.page, s.ids.page_view
+    if s.ids.page_view.height <= 0 or page.texture is None or not s.page_source:
+        return f"no page shown (source {s.page_source!r}, note {s.page_note!r})"
+    if abs(page.width - view.width) > 2 or abs(page.texture.width - view.width) > 2:
+        return f"page 1 drawn {page.texture.width} px and shown {page.width:.0f} px in a {view.width:.0f} px view"
+    if s.ids.page_label.text != s.page_label or not s.page_label:
+        return "the page number is missing"
+    return None
+
+
 # --- acts ------------------------------------------------------------------------------------------
 
 def _open(d) -> None:
@@ -238,7 +254,7 @@ FLOWS["documents-card"] = [
     Step("start", _open, _expect("documents", "idle")),
     Step("read-card", _ask_for_card, _expect("documents", "read_card")),
     Step("list", _put_card, _expect("documents", "list")),
-    Step("preview", _choose(1), _expect("documents", "preview")),
+    Step("preview", _choose(1), _expect_preview),
     Step("pay-choose", _confirm, _expect("payment", "paying", "choose")),
     Step("pay-card-wait", _pay_card(), _expect("payment", "paying", "wait_card")),
     Step("printing", _printing, _expect("documents", pay_state="approved")),
@@ -250,13 +266,13 @@ FLOWS["documents-card"] = [
 FLOWS["documents-form-elder"] = [
     Step("start", lambda d: (_elder_on(d), _open(d)), _expect("documents", "idle")),
     Step("forms", _blank_forms, _expect("documents", "forms")),
-    Step("preview", _choose(0), _expect("documents", "preview")),
+    Step("preview", _choose(0), _expect_preview),
     Step("done", lambda d: (_confirm(d), _until(("done",))(d)), _expect("documents", "done")),
     Step("rating", _finish_to_rating, _expect("rating", rating="asking")),
 ]
 FLOWS["documents-code"] = [
     Step("preview", lambda d: (_open(d), _ask_for_card(d), _put_card(d), _choose(0)(d)),
-         _expect("documents", "preview")),
+         _expect_preview),
     Step("pay-choose", _confirm, _expect("payment", "paying", "choose")),
     Step("show-code", _pay_code, _expect("payment", "paying", "wait_code")),
     Step("done", lambda d: (_show_code("134567890123456782")(d), _until(("done",))(d)),

@@ -41,9 +41,9 @@ def test_the_card_holder_is_looked_up_by_keyed_hash_with_the_short_timeout(parts
 def test_preview_shows_page_one_the_page_count_and_the_price(parts):
     to_preview(parts)
     flow = parts["flow"]
-    assert flow.pages == 2 and flow.price_fen == 100
-    thumb = flow.preview.thumbnail
-    assert thumb is not None and thumb.read_bytes().startswith(b"\x89PNG")
+    assert flow.pages == 2 and flow.price_fen == 100 and flow.page == 1
+    page = flow.page_image
+    assert page is not None and page.read_bytes().startswith(b"\x89PNG")
 
 
 def test_a_paid_document_prints_with_progress_and_records_print_and_payment(parts, outbox):

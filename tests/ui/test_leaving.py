@@ -288,7 +288,7 @@ def assert_no_page_of_the_visit_kept(ui) -> None:
     from kivy.cache import Cache
 
     screen = ui.app.screen("documents")
-    assert screen.ids.thumbnail.texture is None
+    assert screen.ids.page.texture is None
     kept = [key for category in ("kv.image", "kv.texture") for key in Cache._objects.get(category, {})
             if "documents" in str(key)]
     assert kept == [], kept

@@ -4,10 +4,16 @@
 
     idle --released()--> read_card --card--> lookup --> list | no_documents | offline | card_problem
     idle --forms()-----> forms
-    list/forms --choose(doc)--> fetching --> preview (page 1 thumbnail, page count, price) | fetch_failed
+    list/forms --choose(doc)--> fetching --> preview (page count, price, one page shown) | fetch_failed
     preview --confirm()--> checking printer --> paying (PaymentFlow) --approved--> printing | printer_down
     printing (job state, pages done) --> done (a `print` transaction) | failed (calm words, staff alarm,
                                                                        no charge: refunded or owed)
+
+In the preview the citizen turns the pages and zooms (`next_page`, `previous_page`, `zoom_in`,
+`zoom_out`; `changed("page")`): each page is drawn when first shown, at the pixel width the screen
+shows it at (`set_page_width`, times the zoom; pages.py), on the executor, into the visit's spool
+folder, which goes with the visit (a released document is personal). The screen loads only the page
+shown. A page that cannot be drawn is said so (`page_problem`); printing stays possible.
 
 Leaving the visit (kiosk/core/flow.py): a job that is printing must finish
 (the paper is moving; a refund follows a failure), the payment declares its
@@ -38,9 +44,7 @@ import datetime as dt
 import enum
 import hashlib
 import logging
-import re
 import shutil
-import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -53,6 +57,8 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Flow, Leave, Leaving
 from kiosk.core.payment import PaymentFlow, PayState
 from kiosk.core.printing.job import A4Job, Printed, Printing, Stopped
+from kiosk.core.printing.pages import (PageSize, PdfError, drawn_width, pdf_page_sizes, pdf_pages,  # noqa: F401
+                                       render_page)
 from kiosk.core.printing.record import PrintRecord
 from kiosk.hardware.cups import JobState
 from kiosk.hardware.device import SYSTEM_CLOCK
@@ -62,6 +68,8 @@ from kiosk.wire.errors import PlatformUnavailable
 log = logging.getLogger(__name__)
 
 FAULTS_SHOWN_AS_PAPER = ("paper_out", "paper_jam")
+ZOOMS = (1, 2, 3)                   # the preview's sizes: the page the width of the screen, twice, three times
+PAGE_WIDTH_PX = 984                 # the page view's width until the screen says (1080 px less its margins)
 
 
 # --- what can be printed ----------------------------------------------------------------------------
@@ -79,42 +87,8 @@ class Printable:
 class Preview:
     pdf: Path
     pages: int
-    thumbnail: Path | None   # page 1 as PNG; None when it could not be rendered
-
-
-class PdfError(Exception):
-    pass
-
-
-def pdf_pages(pdf: Path, timeout: float = 10) -> int:
-    """The page count from poppler's pdfinfo."""
-    try:
-        done = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise PdfError("pdfinfo is not installed (Debian: poppler-utils)") from None
-    except subprocess.TimeoutExpired:
-        raise PdfError(f"pdfinfo took longer than {timeout} s on {pdf.name}") from None
-    m = re.search(r"^Pages:\s+(\d+)", done.stdout, re.M)
-    if done.returncode != 0 or not m:
-        raise PdfError(f"{pdf.name} is not a readable PDF: {done.stderr.strip()[:200]}")
-    return int(m.group(1))
-
-
-def pdf_thumbnail(pdf: Path, out: Path, width_px: int = 480, timeout: float = 20) -> Path:
-    """Page 1 as a PNG `width_px` wide (poppler's pdftoppm)."""
-    stem = out.with_suffix("")
-    try:
-        done = subprocess.run(["pdftoppm", "-png", "-singlefile", "-f", "1", "-l", "1", "-scale-to-x",
-                               str(width_px), "-scale-to-y", "-1", str(pdf), str(stem)],
-                              capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise PdfError("pdftoppm is not installed (Debian: poppler-utils)") from None
-    except subprocess.TimeoutExpired:
-        raise PdfError(f"pdftoppm took longer than {timeout} s on {pdf.name}") from None
-    png = stem.with_suffix(".png")
-    if done.returncode != 0 or not png.exists():
-        raise PdfError(f"page 1 of {pdf.name} could not be rendered: {done.stderr.strip()[:200]}")
-    return png
+    sizes: tuple[PageSize, ...]   # each page as shown, for its resolution and its height on screen
+    folder: Path                  # the visit's spool folder of this document: its page images go there
 
 
 # --- blank forms --------------------------------------------------------------------------------------
@@ -186,7 +160,7 @@ class DocState(str, enum.Enum):
     FORMS = "forms"                  # blank forms to choose from
     FETCHING = "fetching"
     FETCH_FAILED = "fetch_failed"
-    PREVIEW = "preview"              # page 1, page count, price
+    PREVIEW = "preview"              # one page at a time (turned, zoomed), page count, price
     CHECKING = "checking"            # is the printer ready? (before any money is asked)
     PRINTER_DOWN = "printer_down"    # nothing paid, nothing printed
     PAYING = "paying"                # the PaymentFlow is on screen
@@ -268,6 +242,7 @@ class DocumentPrintFlow(Flow[DocState]):
         self.print_timeout_s = print_timeout_s
         self.poll_s = poll_s
         self._conn = PerThread(store.connect)
+        self.page_width_px = PAGE_WIDTH_PX
         self.payment.on_change(self._payment_changed)
         self.reset()
 
@@ -292,6 +267,7 @@ class DocumentPrintFlow(Flow[DocState]):
         self.pages_done: int | None = None
         self.problem = ""                     # snake-case cause, for the calm sentence and the alarm
         self.print_transaction_id: str | None = None
+        self._forget_pages()
         if getattr(self, "payment", None) is not None and self.payment.state is not PayState.IDLE:
             self.payment.reset()
         shutil.rmtree(self.spool_dir, ignore_errors=True)
@@ -399,8 +375,10 @@ class DocumentPrintFlow(Flow[DocState]):
             return False
         self.chosen = doc
         self.preview = None
+        self._forget_pages()
         self._set(DocState.FETCHING, "")
         spool = self.spool_dir / f"{self.visit}-{hashlib.sha256(doc.key.encode()).hexdigest()[:12]}"
+        visit, width = self.visit, self.page_width_px
 
         def work() -> Preview:
             spool.mkdir(parents=True, exist_ok=True)
@@ -412,18 +390,18 @@ class DocumentPrintFlow(Flow[DocState]):
                 pdf = self.forms_library.pdf(doc)
                 if pdf is None:
                     raise FileNotFoundError(f"blank form {doc.key} is not in the forms cache")
-            pages = pdf_pages(pdf)
-            try:
-                thumb = pdf_thumbnail(pdf, spool / "page1.png")
-            except PdfError as exc:
-                log.warning("preview of %s: %s", doc.key, exc)
-                thumb = None
-            return Preview(pdf, pages, thumb)
+            sizes = tuple(pdf_page_sizes(pdf))
+            preview = Preview(pdf, len(sizes), sizes, spool)
+            # page 1 comes with the preview, drawn for the screen as it is now
+            first = self._draw_page(preview, 1, drawn_width(width, sizes[0]), visit)
+            if not self.current(visit):   # the visit ended meanwhile: what was just spooled goes too
+                shutil.rmtree(spool, ignore_errors=True)
+            return preview, first
 
         self.run(work, self._fetched)
         return True
 
-    def _fetched(self, preview: Preview | None, error) -> None:
+    def _fetched(self, result: tuple[Preview, tuple] | None, error) -> None:
         if error is not None:
             log.warning("document %s could not be fetched: %s: %s", self.chosen.key if self.chosen else "?",
                         type(error).__name__, error)
@@ -431,10 +409,119 @@ class DocumentPrintFlow(Flow[DocState]):
             self._set(DocState.FETCH_FAILED, "central_offline" if offline else (
                 "form_not_here" if isinstance(error, FileNotFoundError) else "document_unreadable"))
             return
+        preview, (key, page, problem) = result
         self.preview = preview
+        self._page_drawn(key, page, problem, tell=False)
         rule = self.fees.documents if self.chosen.source == "released" else self.fees.blank_forms
         self.price_fen = rule.price(preview.pages)
         self._set(DocState.PREVIEW)
+
+    # -- the pages of the preview -------------------------------------------------------------------
+    def _forget_pages(self) -> None:
+        self.page = 1                             # the page shown, 1-based
+        self.zoom = ZOOMS[0]
+        self._pages: dict[tuple[int, int], Path] = {}      # (page, drawn width) -> its image
+        self._page_failed: set[tuple[int, int]] = set()
+        self._page_making: set[tuple[int, int]] = set()
+
+    @property
+    def page_size(self) -> PageSize | None:
+        """The shown page's size (its height on screen follows from it)."""
+        return self.preview.sizes[self.page - 1] if self.preview else None
+
+    @property
+    def page_shown_px(self) -> int:
+        """How wide the screen shows the page: its page view, times the zoom."""
+        return self.page_width_px * self.zoom
+
+    def _page_key(self) -> tuple[int, int] | None:
+        size = self.page_size
+        return (self.page, drawn_width(self.page_shown_px, size)) if size else None
+
+    @property
+    def page_image(self) -> Path | None:
+        """The shown page's image, once drawn at the size it is shown."""
+        key = self._page_key()
+        return self._pages.get(key) if key else None
+
+    @property
+    def page_making(self) -> bool:
+        """The shown page is being drawn ("preparing page 2")."""
+        return self._page_key() in self._page_making
+
+    @property
+    def page_problem(self) -> bool:
+        """The shown page could not be drawn (the document can still be printed)."""
+        return self._page_key() in self._page_failed
+
+    def set_page_width(self, width_px: int) -> None:
+        """The screen's page view is `width_px` wide (at zoom 1); the shown page is drawn for it."""
+        width_px = max(1, int(width_px))
+        if width_px != self.page_width_px:
+            self.page_width_px = width_px
+            self._want_page()
+
+    def next_page(self) -> bool:
+        return self._turn(self.page + 1)
+
+    def previous_page(self) -> bool:
+        return self._turn(self.page - 1)
+
+    def _turn(self, page: int) -> bool:
+        if self.state is not DocState.PREVIEW or not 1 <= page <= self.pages or page == self.page:
+            return False
+        self.page = page
+        self._want_page()
+        return True
+
+    def zoom_in(self) -> bool:
+        return self._zoom(+1)
+
+    def zoom_out(self) -> bool:
+        return self._zoom(-1)
+
+    def _zoom(self, step: int) -> bool:
+        i = ZOOMS.index(self.zoom) + step
+        if self.state is not DocState.PREVIEW or not 0 <= i < len(ZOOMS):
+            return False
+        self.zoom = ZOOMS[i]
+        self._want_page()
+        return True
+
+    def _want_page(self) -> None:
+        """The shown page drawn at the size shown, unless it is (or is being) already; the screen told."""
+        key = self._page_key()
+        if self.state is DocState.PREVIEW and key is not None and key not in self._pages \
+                and key not in self._page_failed and key not in self._page_making:
+            self._page_making.add(key)
+            preview, visit = self.preview, self.visit
+            self.run(lambda: self._draw_page(preview, key[0], key[1], visit),
+                     lambda drawn, error: self._page_drawn(*drawn) if error is None else
+                     self._page_drawn(key, None, f"{type(error).__name__}: {error}"))
+        self.changed("page")
+
+    def _draw_page(self, preview: Preview, page: int, width_px: int, visit: int):
+        """On the executor: ((page, width), image or None, problem). An image made after its visit ended
+        is deleted at once: the spool folder went with the visit."""
+        key, out = (page, width_px), preview.folder / f"page-{page}-{width_px}.png"
+        try:
+            image = render_page(preview.pdf, page, out, width_px, preview.sizes[page - 1])
+        except PdfError as exc:
+            return key, None, str(exc)
+        if not self.current(visit):
+            image.unlink(missing_ok=True)
+        return key, image, ""
+
+    def _page_drawn(self, key: tuple[int, int], image: Path | None, problem: str, tell: bool = True) -> None:
+        self._page_making.discard(key)
+        if image is None:
+            log.warning("page %d of %s could not be shown: %s", key[0], self.chosen.key if self.chosen else "?",
+                        problem)
+            self._page_failed.add(key)
+        else:
+            self._pages[key] = image
+        if tell:
+            self.changed("page")
 
     def back_to_list(self) -> None:
         if self.state in (DocState.PREVIEW, DocState.FETCH_FAILED, DocState.PRINTER_DOWN):
