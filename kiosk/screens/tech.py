@@ -26,6 +26,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk import i18n
+from kiosk.core.technician import wording
 from kiosk.core.technician.mode import Phase
 from kiosk.i18n import N_
 from kiosk.screens import theme, widgets  # noqa: F401  (the shared rules must load first)
@@ -441,7 +442,7 @@ class TechnicianUi:
         for name, view in self._rows.items():
             row = self.bench.rows[name]
             view.selected = name == self.bench.selected
-            view.state_text = row.state + (f" · {row.detail}" if row.detail else "")
+            view.state_text = wording.status(row.state, row.detail).render(_)
             view.state_color = state_color(row.state, row.detail)
             view.info = f"{row.driver} · {row.port}"
         name = self.bench.selected
@@ -449,11 +450,11 @@ class TechnicianUi:
             return
         row = self.bench.rows[name]
         lines = [_("Driver: {driver}    Port: {port}").format(driver=row.driver, port=row.port),
-                 _("Status: {state}").format(state=row.state + (f" ({row.detail})" if row.detail else "")),
-                 _("Last error: {error}").format(error=row.last_error or "-")]
+                 _("Status: {state}").format(state=wording.status(row.state, row.detail).render(_)),
+                 _("Last error: {error}").format(error=row.last_problem.render(_) if row.last_problem
+                                                 else row.last_error or "-")]
         if row.self_test:
-            lines.append(_("Self-test: {result} · {message}").format(
-                result=_("Passed") if row.self_test_ok else _("Failed"), message=row.self_test))
+            lines.append(_("Self-test: {result}").format(result=_("Passed") if row.self_test_ok else _("Failed")))
         self.screen.detail_text = "\n".join(lines)
         result = self.bench.results.get(name)
         self.screen.busy = self.bench.busy(name)
@@ -466,7 +467,7 @@ class TechnicianUi:
             self.screen.result_title = f"{_(self.bench_check_label(result.check))}: {state}   {at}"
             self.screen.result_color = (theme.ACCENT if result.running else GREY if result.stopped
                                         else OK_GREEN if result.ok else FAULT_RED)
-            self.screen.result_text = "\n".join(result.lines[-RESULT_LINES:])
+            self.screen.result_text = "\n".join(line.render(_) for line in result.lines[-RESULT_LINES:])
         if self.stop_button is not None:
             self.stop_button.disabled = not self.screen.busy
         self.screen.has_doors = row.kind == "locker"

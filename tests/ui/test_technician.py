@@ -190,7 +190,7 @@ def test_an_injected_fault_shows_and_is_one_alarm_until_cleared(ui, tech, shot):
     assert app.kiosk.technician.alarms.flush()
     assert wait(ui, lambda: tech.bench.rows["receipt_printer"].detail == "cover_open", 600)
     ui.pump(3)
-    assert "cover_open" in tech._rows["receipt_printer"].state_text
+    assert tech._rows["receipt_printer"].state_text == "离线 · 机盖打开：请关好"
     shot("fault")
     ui.tap(tech.screen.ids.tab_system)
     assert wait(ui, lambda: "cover_open" in tech.screen.alarms_text, 600)
