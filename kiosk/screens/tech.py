@@ -8,7 +8,11 @@ overlay); the mode's own idle timer, or leaving, ends the visit and returns to
 the citizens' home screen. Workers report through triggers; widgets are
 touched on the main thread only. Technician screens are dense on purpose (a
 technician reads them close up), with touch targets still at least
-theme.TOUCH_MIN_DP; they keep their size in elder mode.
+theme.TOUCH_MIN_DP; in elder mode their text and buttons grow with `app.scale`
+like the citizens' screens, and the devices panel scrolls when it no longer fits.
+What a device reports (states, causes, check results, card fields) comes from
+the core in codes and msgids (kiosk/core/technician/wording.py) and is
+translated here, as it is drawn, and again when the language changes.
 """
 from __future__ import annotations
 
@@ -163,6 +167,7 @@ class TechnicianUi:
         self.mode.on("open", lambda: Clock.schedule_once(lambda _dt: self._on_open(), 0))
         self.mode.on("close", self._on_close)
         self.tech.alarms.on_change(lambda _active: self._redraw_system())
+        app.bind(lang=self._on_lang)
         Window.bind(on_touch_down=self._on_touch_down, on_touch_up=self._on_touch_up)
         app.screens.bind(current=self._on_screen)
         app.session.on("wipe", lambda reason: self.mode.leave("visit ended") if reason != "technician" else None)
@@ -245,9 +250,7 @@ class TechnicianUi:
         self.pin_screen.warning = False
         left = self.mode.locked_for()
         self.pin_screen.locked = bool(left)
-        self.pin_screen.message = self._locked_text(left) if left else (
-            _("Enter the technician PIN") if self.mode.configured
-            else _("No technician PIN is set up on this kiosk ([technician] pin_hashes)"))
+        self.pin_screen.message = self._locked_text(left) if left else self._prompt()
         self.app.screens.current = "tech_pin"
 
     def _locked_text(self, seconds: int) -> str:
@@ -257,13 +260,28 @@ class TechnicianUi:
         self.mode.touch()
         if self.pin_screen.locked or self.pin_screen.checking or len(self.pin) >= 12:
             return
+        if self.pin_screen.warning:   # a new PIN begins: the last one's "wrong" is no longer news
+            self.pin_screen.warning = False
+            self.pin_screen.message = self._prompt()
         self.pin += digit
+        self.pin_screen.dots = "●" * len(self.pin)
+
+    def delete(self) -> None:
+        """The last digit typed taken back."""
+        self.mode.touch()
+        if self.pin_screen.locked or self.pin_screen.checking:
+            return
+        self.pin = self.pin[:-1]
         self.pin_screen.dots = "●" * len(self.pin)
 
     def clear(self) -> None:
         self.mode.touch()
         self.pin = ""
         self.pin_screen.dots = ""
+
+    def _prompt(self) -> str:
+        return (_("Enter the technician PIN") if self.mode.configured
+                else _("No technician PIN is set up on this kiosk ([technician] pin_hashes)"))
 
     def submit(self) -> None:
         if self.pin_screen.checking or self.pin_screen.locked or not self.pin:
@@ -329,6 +347,19 @@ class TechnicianUi:
 
     def leave(self) -> None:
         self.mode.leave("done")
+
+    def _on_lang(self, _app, _lang) -> None:
+        """The texts made here (not by kv rules) in the new language."""
+        if self._screen is None:
+            return
+        if self.pin_screen.message and not self.pin_screen.warning and not self.pin_screen.locked \
+                and not self.pin_screen.checking:
+            self.pin_screen.message = self._prompt()
+        if self.mode.phase is Phase.OPEN:
+            self.screen.title = _("Technician mode") + f"\n{self.app.settings.kiosk.id}"
+            self.screen.ids.checks.clear_widgets()   # their captions: made again by show_devices
+            self._redraw_devices()
+            self._redraw_system()
 
     # -- panels --------------------------------------------------------------------------------
     def show_panel(self, panel: str) -> None:
