@@ -160,6 +160,8 @@ class Device(ABC):
         self.driver = driver
         self.port = port
         self.last_error: str | None = None
+        # the same failure as codes (completion, detail), for whoever shows it in a language: drivers speak none
+        self.last_problem: tuple[str, str] | None = None
 
     @abstractmethod
     def status(self) -> Status:
@@ -177,6 +179,7 @@ class Device(ABC):
 
     def _failed(self, completion: Completion, message: str, detail: str = "") -> DeviceError:
         self.last_error = message
+        self.last_problem = (completion.value, detail)
         return DeviceError(self.name, completion, message, detail)
 
     def describe(self) -> dict:
@@ -241,6 +244,7 @@ class UnavailableDevice(Device):
         super().__init__(name, driver, port)
         self.error = error
         self.last_error = error.message
+        self.last_problem = (error.completion.value, error.detail)
 
     def status(self) -> Status:
         return Status(State.NO_DEVICE, self.error.detail or "not_opened")

@@ -406,6 +406,7 @@ class ConcertTerminal(Device):
     def _outcome(self, pending: PendingSale, result: Result, detail: str, sent: bool = True) -> PaymentOutcome:
         if result is Result.UNKNOWN:
             self.last_error = f"outcome of {pending.kind} {pending.reference} unknown: {detail}"
+            self.last_problem = ("hardware_error", detail)
         return PaymentOutcome(result, pending.amount_fen, pending.reference, pending.kind, detail, sent)
 
     # -- device model ------------------------------------------------------------------------------

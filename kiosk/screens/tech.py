@@ -8,7 +8,11 @@ overlay); the mode's own idle timer, or leaving, ends the visit and returns to
 the citizens' home screen. Workers report through triggers; widgets are
 touched on the main thread only. Technician screens are dense on purpose (a
 technician reads them close up), with touch targets still at least
-theme.TOUCH_MIN_DP; they keep their size in elder mode.
+theme.TOUCH_MIN_DP; in elder mode their text and buttons grow with `app.scale`
+like the citizens' screens, and the devices panel scrolls when it no longer fits.
+What a device reports (states, causes, check results, card fields) comes from
+the core in codes and msgids (kiosk/core/technician/wording.py) and is
+translated here, as it is drawn, and again when the language changes.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk import i18n
+from kiosk.core.technician import wording
 from kiosk.core.technician.mode import Phase
 from kiosk.i18n import N_
 from kiosk.screens import theme, widgets  # noqa: F401  (the shared rules must load first)
@@ -162,6 +167,7 @@ class TechnicianUi:
         self.mode.on("open", lambda: Clock.schedule_once(lambda _dt: self._on_open(), 0))
         self.mode.on("close", self._on_close)
         self.tech.alarms.on_change(lambda _active: self._redraw_system())
+        app.bind(lang=self._on_lang)
         Window.bind(on_touch_down=self._on_touch_down, on_touch_up=self._on_touch_up)
         app.screens.bind(current=self._on_screen)
         app.session.on("wipe", lambda reason: self.mode.leave("visit ended") if reason != "technician" else None)
@@ -244,9 +250,7 @@ class TechnicianUi:
         self.pin_screen.warning = False
         left = self.mode.locked_for()
         self.pin_screen.locked = bool(left)
-        self.pin_screen.message = self._locked_text(left) if left else (
-            _("Enter the technician PIN") if self.mode.configured
-            else _("No technician PIN is set up on this kiosk ([technician] pin_hashes)"))
+        self.pin_screen.message = self._locked_text(left) if left else self._prompt()
         self.app.screens.current = "tech_pin"
 
     def _locked_text(self, seconds: int) -> str:
@@ -256,13 +260,28 @@ class TechnicianUi:
         self.mode.touch()
         if self.pin_screen.locked or self.pin_screen.checking or len(self.pin) >= 12:
             return
+        if self.pin_screen.warning:   # a new PIN begins: the last one's "wrong" is no longer news
+            self.pin_screen.warning = False
+            self.pin_screen.message = self._prompt()
         self.pin += digit
+        self.pin_screen.dots = "●" * len(self.pin)
+
+    def delete(self) -> None:
+        """The last digit typed taken back."""
+        self.mode.touch()
+        if self.pin_screen.locked or self.pin_screen.checking:
+            return
+        self.pin = self.pin[:-1]
         self.pin_screen.dots = "●" * len(self.pin)
 
     def clear(self) -> None:
         self.mode.touch()
         self.pin = ""
         self.pin_screen.dots = ""
+
+    def _prompt(self) -> str:
+        return (_("Enter the technician PIN") if self.mode.configured
+                else _("No technician PIN is set up on this kiosk ([technician] pin_hashes)"))
 
     def submit(self) -> None:
         if self.pin_screen.checking or self.pin_screen.locked or not self.pin:
@@ -328,6 +347,19 @@ class TechnicianUi:
 
     def leave(self) -> None:
         self.mode.leave("done")
+
+    def _on_lang(self, _app, _lang) -> None:
+        """The texts made here (not by kv rules) in the new language."""
+        if self._screen is None:
+            return
+        if self.pin_screen.message and not self.pin_screen.warning and not self.pin_screen.locked \
+                and not self.pin_screen.checking:
+            self.pin_screen.message = self._prompt()
+        if self.mode.phase is Phase.OPEN:
+            self.screen.title = _("Technician mode") + f"\n{self.app.settings.kiosk.id}"
+            self.screen.ids.checks.clear_widgets()   # their captions: made again by show_devices
+            self._redraw_devices()
+            self._redraw_system()
 
     # -- panels --------------------------------------------------------------------------------
     def show_panel(self, panel: str) -> None:
@@ -441,7 +473,7 @@ class TechnicianUi:
         for name, view in self._rows.items():
             row = self.bench.rows[name]
             view.selected = name == self.bench.selected
-            view.state_text = row.state + (f" · {row.detail}" if row.detail else "")
+            view.state_text = wording.status(row.state, row.detail).render(_)
             view.state_color = state_color(row.state, row.detail)
             view.info = f"{row.driver} · {row.port}"
         name = self.bench.selected
@@ -449,11 +481,11 @@ class TechnicianUi:
             return
         row = self.bench.rows[name]
         lines = [_("Driver: {driver}    Port: {port}").format(driver=row.driver, port=row.port),
-                 _("Status: {state}").format(state=row.state + (f" ({row.detail})" if row.detail else "")),
-                 _("Last error: {error}").format(error=row.last_error or "-")]
+                 _("Status: {state}").format(state=wording.status(row.state, row.detail).render(_)),
+                 _("Last error: {error}").format(error=row.last_problem.render(_) if row.last_problem
+                                                 else row.last_error or "-")]
         if row.self_test:
-            lines.append(_("Self-test: {result} · {message}").format(
-                result=_("Passed") if row.self_test_ok else _("Failed"), message=row.self_test))
+            lines.append(_("Self-test: {result}").format(result=_("Passed") if row.self_test_ok else _("Failed")))
         self.screen.detail_text = "\n".join(lines)
         result = self.bench.results.get(name)
         self.screen.busy = self.bench.busy(name)
@@ -466,7 +498,7 @@ class TechnicianUi:
             self.screen.result_title = f"{_(self.bench_check_label(result.check))}: {state}   {at}"
             self.screen.result_color = (theme.ACCENT if result.running else GREY if result.stopped
                                         else OK_GREEN if result.ok else FAULT_RED)
-            self.screen.result_text = "\n".join(result.lines[-RESULT_LINES:])
+            self.screen.result_text = "\n".join(line.render(_) for line in result.lines[-RESULT_LINES:])
         if self.stop_button is not None:
             self.stop_button.disabled = not self.screen.busy
         self.screen.has_doors = row.kind == "locker"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kivy.animation import Animation
 from kivy.graphics import Color, InstructionGroup, Line
 from kivy.lang import Builder
 from kivy.metrics import dp
@@ -93,10 +94,12 @@ def forget_widget_tree(root) -> None:
     A kv rule such as `font_size: sp(20) * app.scale` leaves an entry in the app's
     observers for every widget it made; the entries hold only weak references, but
     they stay in the list until unbound. A tree that is built and dropped again (the
-    technician's screens) would leave a few hundred each time.
+    technician's screens) would leave a few hundred each time. A running animation (a
+    scroll bar fading after a scroll) holds its widget until it ends: it is stopped too.
     """
     for widget in widget_tree(root):
         Builder.unbind_widget(widget.uid)
+        Animation.cancel_all(widget)
 
 
 class BigButton(RoundButton):

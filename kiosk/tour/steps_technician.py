@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from kiosk import i18n
+from kiosk.core.technician import wording
 from kiosk.core.technician.mode import Phase
 from kiosk.tour.driver import SETTLE_FRAMES, SETTLE_LONG_FRAMES, Finger, UiDriver
 from kiosk.tour.step import Step
@@ -97,6 +98,8 @@ def every_device_known(d):
 
 
 def passed(name: str, check: str, *texts: str):
+    """The check passed, its result says `texts` (in English: the language shown may be any), and the
+    screen shows each of its lines in the kiosk's language."""
     def fn(d):
         t = ui(d)
         r = t.bench.results.get(name)
@@ -105,10 +108,16 @@ def passed(name: str, check: str, *texts: str):
         if r is None or r.check != check:
             return f"no {check} result on {name}"
         if not r.ok:
-            return f"{name} {check} failed: {' / '.join(r.lines)}"
-        missing = [x for x in texts if x not in t.screen.result_text]
+            return f"{name} {check} failed: {' / '.join(map(str, r.lines))}"
+        english = "\n".join(map(str, r.lines))
+        missing = [x for x in texts if x not in english]
         if missing:
-            return f"the result does not show {missing}: {t.screen.result_text!r}"
+            return f"the result does not say {missing}: {english!r}"
+        from kiosk.screens.tech import RESULT_LINES   # what the panel keeps of a long result
+
+        unshown = [line.render(_t) for line in r.lines[-RESULT_LINES:] if line.render(_t) not in t.screen.result_text]
+        if unshown:
+            return f"the screen does not show {unshown}: {t.screen.result_text!r}"
     return fn
 
 
@@ -127,11 +136,13 @@ def doors_open(expected: Callable[[set[int]], bool], what: str):
     return fn
 
 
-def row_shows(name: str, text: str):
+def row_shows(name: str, detail: str):
+    """The device's row shows its status with `detail`, in the kiosk's language."""
     def fn(d):
-        v = ui(d).row_view(name)
-        if text not in v.state_text:
-            return f"the {name} row shows {v.state_text!r}, expected {text!r}"
+        row, v = ui(d).bench.rows[name], ui(d).row_view(name)
+        expected = wording.status(row.state, detail).render(_t)
+        if row.detail != detail or v.state_text != expected:
+            return f"the {name} row shows {v.state_text!r}, expected {expected!r}"
     return fn
 
 

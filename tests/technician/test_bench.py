@@ -1,7 +1,7 @@
 """The device panel's checks and fault controls against the simulators (virtual time, no display)."""
 import pytest
 
-from kiosk import config
+from kiosk import config, i18n
 from kiosk.core.background import Inline
 from kiosk.core.technician.bench import DeviceBench
 from kiosk.devices import build_devices, close_all
@@ -57,7 +57,7 @@ def test_self_test_records_its_message(bench):
 
 def test_read_card_shows_the_card_masked(bench):
     bench.run("idcard", "read_card")
-    text = "\n".join(bench.results["idcard"].lines)
+    text = "\n".join(map(str, bench.results["idcard"].lines))
     assert bench.results["idcard"].ok
     assert "张*" in text and "110***********" in text
     assert "张示例" not in text and simulator("idcard").card.id_number not in text
@@ -66,7 +66,7 @@ def test_read_card_shows_the_card_masked(bench):
 def test_no_card_on_the_reader_fails_calmly(bench):
     bench.toggle("idcard", "no_card")
     bench.run("idcard", "read_card")
-    assert bench.results["idcard"].ok is False and "no card" in bench.results["idcard"].lines[-1]
+    assert bench.results["idcard"].ok is False and "no card" in str(bench.results["idcard"].lines[-1])
 
 
 def test_open_the_selected_door_and_door_states_follow(bench):
@@ -85,11 +85,33 @@ def test_a_jammed_door_fails_and_goes_to_the_alarms(bench):
     assert bench.alarms.calls[0][:3] == ("door_failed", "locker", 3)
 
 
+def test_door_results_are_said_in_the_kiosks_language(bench):
+    zh = i18n.catalog("zh_CN").gettext
+    bench.select_door(7)
+    bench.run("locker", "open_door")
+    assert [line.render(zh) for line in bench.results["locker"].lines] == ["7 号柜门：已打开"]
+    bench.select_door(3)
+    bench.toggle("locker", "door_jammed")
+    bench.run("locker", "open_door")
+    [line] = bench.results["locker"].lines
+    assert line.render(zh).startswith("3 号柜门未打开") and str(line).startswith("door 3 did not open")
+    assert bench.rows["locker"].last_problem.render(zh).startswith("3 号柜门未打开")
+    assert "did not report open" in bench.rows["locker"].last_error   # the driver's words stay for the log and bundle
+
+
+def test_a_refused_receipt_says_why_in_the_kiosks_language(bench):
+    zh = i18n.catalog("zh_CN").gettext
+    bench.toggle("receipt_printer", "paper_out")
+    bench.run("receipt_printer", "print_receipt")
+    assert [line.render(zh) for line in bench.results["receipt_printer"].lines] == ["缺纸：请装入新纸卷"]
+    assert bench.rows["receipt_printer"].state == "offline"
+
+
 def test_open_every_door_in_turn(bench):
     simulator("locker").jam(10)
     bench.run("locker", "open_all")
     r = bench.results["locker"]
-    assert r.ok is False and r.lines[0] == "24 of 24 doors tried; did not open: 10"
+    assert r.ok is False and str(r.lines[0]) == "24 of 24 doors tried; did not open: 10"
     assert sorted(d["door"] for d in bench.doors if not d["closed"]) == [d for d in range(1, 25) if d != 10]
 
 
@@ -106,25 +128,25 @@ def test_print_a_test_receipt_and_paper_out_refuses(bench):
 def test_test_sale_then_refund(bench):
     bench.run("payment", "test_sale")
     r = bench.results["payment"]
-    assert r.ok and r.lines[0].split(": ")[1].startswith("approved") and "refund" in r.lines[1]
+    assert r.ok and str(r.lines[0]).split(": ")[1].startswith("approved") and "refund" in str(r.lines[1])
 
 
 def test_declined_and_unknown_payments(bench):
     bench.toggle("payment", "payment_declined")
     bench.run("payment", "test_sale")
-    assert bench.results["payment"].ok is False and "declined" in bench.results["payment"].lines[0]
+    assert bench.results["payment"].ok is False and "declined" in str(bench.results["payment"].lines[0])
     bench.toggle("payment", "payment_declined")
     bench.toggle("payment", "payment_no_answer")
     bench.run("payment", "test_sale")
-    assert "unknown" in bench.results["payment"].lines[0]
+    assert "unknown" in str(bench.results["payment"].lines[0])
     assert bench.alarms.calls[-1][0] == "payment_unknown"
 
 
 def test_scanner_test_masks_a_payment_code(bench):
     bench.toggle("scanner", "scan_payment")
     bench.run("scanner", "scan")
-    line = bench.results["scanner"].lines[-1]
-    assert line.startswith("wechat") and "1345**********6789" in line
+    line = str(bench.results["scanner"].lines[-1])
+    assert line.startswith("WeChat Pay code") and "1345**********6789" in line
 
 
 def test_fault_controls_exist_only_on_simulators(bench):

@@ -29,6 +29,8 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from kiosk.core.background import Executor, Inline
 from kiosk.core.privacy import mask_id_number, mask_name
+from kiosk.core.technician import wording
+from kiosk.core.technician.wording import Said, said
 from kiosk.hardware.device import Device, DeviceError, State, Status
 from kiosk.i18n import N_
 
@@ -82,19 +84,13 @@ class FaultControls(Protocol):
     def apply(self, control: FaultControl, on: bool, target: Target) -> None: ...
 
 
-def _outcome(out) -> str:
-    value, detail = out.result.value, out.detail
-    return value + (f" ({detail})" if detail and detail != value else "")
-
-
-
 @dataclass
 class Result:
-    """The last check run on one device."""
+    """The last check run on one device; each line a msgid with its fields, translated where it is shown."""
     check: str
     running: bool = True
     ok: bool | None = None
-    lines: list[str] = field(default_factory=list)
+    lines: list[Said] = field(default_factory=list)
     stopped: bool = False    # the technician pressed Stop
     at: float = 0.0          # wall clock when it started (the panel shows it: an old result is not news)
 
@@ -107,7 +103,8 @@ class Row:
     port: str
     state: str = "unknown"
     detail: str = ""
-    last_error: str | None = None
+    last_error: str | None = None       # the driver's own words (the diagnostics bundle, the log)
+    last_problem: Said | None = None    # the same failure from its codes, for the panel
     self_test_ok: bool | None = None
     self_test: str = ""
 
@@ -135,8 +132,7 @@ class DeviceBench:
         self.hall = hall
         self.clock = clock
         self.wall = wall
-        self.rows: dict[str, Row] = {n: Row(n, getattr(d, "kind", n), d.driver, d.port, last_error=d.last_error)
-                                     for n, d in self.devices.items()}
+        self.rows: dict[str, Row] = {n: _row(n, d) for n, d in self.devices.items()}
         self.results: dict[str, Result] = {}
         self.selected: str | None = next(iter(self.devices), None)
         self.selected_door = 1
@@ -150,7 +146,7 @@ class DeviceBench:
         for n, d in devices.items():
             if n not in self.rows:
                 self.devices[n] = d
-                self.rows[n] = Row(n, getattr(d, "kind", n), d.driver, d.port, last_error=d.last_error)
+                self.rows[n] = _row(n, d)
         if self.selected is None:
             self.selected = next(iter(self.devices), None)
 
@@ -201,7 +197,8 @@ class DeviceBench:
         row = self.rows.get(device.name)
         if row is None:
             return
-        row.state, row.detail, row.last_error = status.state.value, status.detail, device.last_error
+        row.state, row.detail = status.state.value, status.detail
+        _note_error(row, device)
         if row.kind == "locker" and status.state is State.ONLINE and self.doors:
             from kiosk.core.device_alarms import open_doors
 
@@ -318,15 +315,16 @@ class DeviceBench:
             ok = getattr(self, f"_check_{check}")(device, result, **kwargs)
             result.ok = bool(ok)
         except DeviceError as exc:
+            log.info("technician check %s on %s: %s (%s)", check, name, exc.message, exc.detail)
             result.ok = False
-            result.lines.append(f"{exc.completion.value}: {exc.message}")
+            result.lines.append(wording.problem(exc.completion.value, exc.detail))
         except Exception as exc:   # a driver bug shows as a failed check, never as a dead panel
             log.exception("technician check %s on %s failed", check, name)
             result.ok = False
-            result.lines.append(f"{type(exc).__name__}: {exc}")
+            result.lines.append(said(N_("the driver failed: {error}"), error=f"{type(exc).__name__}: {exc}"))
         finally:
             result.running = False
-            self.rows[name].last_error = device.last_error
+            _note_error(self.rows[name], device)
             with self._lock:
                 self._busy.discard(name)
             if check != "self_test":   # the row shows the device as it is after the check, not as before
@@ -338,17 +336,20 @@ class DeviceBench:
         test = device.self_test()
         row = self.rows[device.name]
         row.self_test_ok, row.self_test = test.ok, test.message
-        result.lines.append(test.message)
+        log.info("technician: self-test of %s: %s", device.name, test.message)
         self._poll(device.name)
+        # the driver's message is English prose: the panel says what the device's state and detail say
+        result.lines.append(said(N_("self-test passed: {status}") if test.ok else N_("self-test failed: {status}"),
+                                 status=wording.status(row.state, row.detail)))
         return test.ok
 
     def _check_read_card(self, device, result: Result) -> bool:
-        result.lines.append(f"waiting up to {self.card_timeout_s:g} s for a card")
+        result.lines.append(said(N_("waiting up to {seconds} s for a card"), seconds=f"{self.card_timeout_s:g}"))
         self.on_change(device.name)
         card = device.read_card(self.card_timeout_s)
         shown = card.masked(mask_name=mask_name, mask_number=mask_id_number)
         del card   # card data lives no longer than needed (DESIGN.md section 7)
-        result.lines[:] = [f"{k}: {v}" for k, v in shown.items() if v not in (None, "", [])]
+        result.lines[:] = wording.card_lines(shown)
         return not shown.get("problems")
 
     def _door_states(self, device) -> None:
@@ -358,20 +359,26 @@ class DeviceBench:
     def _check_door_states(self, device, result: Result) -> bool:
         self._door_states(device)
         opened = [d["door"] for d in self.doors if not d["closed"]]
-        result.lines.append(f"{len(self.doors)} doors; open: {', '.join(map(str, opened)) or 'none'}")
+        result.lines.append(said(N_("{count} doors; open: {doors}"), count=len(self.doors),
+                                 doors=", ".join(map(str, opened))) if opened
+                            else said(N_("{count} doors; none open"), count=len(self.doors)))
         return True
 
     def _open(self, device, door: int, result: Result) -> bool:
         try:
             state = device.open_door(door)
         except DeviceError as exc:
-            result.lines.append(f"door {door}: {exc.message}")
+            log.info("technician: door %d: %s", door, exc.message)
+            why = wording.problem(exc.completion.value, exc.detail)
+            # "door 3 did not open" names its door already
+            result.lines.append(why if exc.detail.startswith("door_not_opened") else
+                                said(N_("door {door}: {problem}"), door=door, problem=why))
             if self.alarms is not None and exc.detail.startswith(("door_not_opened", "no_answer")):
                 self.alarms.door_failed(device.name, door, exc.message)
             return False
         if self.alarms is not None:
             self.alarms.door_opened(device.name, door)
-        result.lines.append(f"door {door}: open")
+        result.lines.append(said(N_("door {door}: open"), door=door))
         for d in self.doors:
             if d["door"] == door:
                 d["closed"] = state.closed
@@ -402,18 +409,20 @@ class DeviceBench:
             try:
                 self._door_states(device)
             except DeviceError as exc:
-                result.lines.append(f"door states: {exc.message}")
+                result.lines.append(said(N_("door states: {problem}"),
+                                         problem=wording.problem(exc.completion.value, exc.detail)))
         del result.lines[len(failed):]
-        done = f"{tried} of {total} doors tried"
+        done = said(N_("{tried} of {total} doors tried"), tried=tried, total=total)
         if stop.is_set():
-            done = f"stopped after door {tried}: {done}"
-        result.lines.insert(0, f"{done}; did not open: {', '.join(map(str, failed))}" if failed
-                            else f"{done}; every one opened")
+            done = said(N_("stopped after door {door}: {done}"), door=tried, done=done)
+        result.lines.insert(0, said(N_("{done}; did not open: {doors}"), done=done, doors=", ".join(map(str, failed)))
+                            if failed else said(N_("{done}; every one opened"), done=done))
         return not failed and not stop.is_set()
 
     def _check_print_receipt(self, device, result: Result) -> bool:
         after = device.print_receipt(self.test_receipt(getattr(device, "cut_mode", "full")))
-        result.lines.append("test receipt printed" + (f" ({after.detail})" if after.detail else ""))
+        result.lines.append(said(N_("test receipt printed ({detail})"), detail=wording.cause(after.detail))
+                            if after.detail else said(N_("test receipt printed")))
         return True
 
     def _check_print_a4(self, device, result: Result) -> bool:
@@ -422,7 +431,9 @@ class DeviceBench:
             self.test_page(pdf, self.hall or "kiosk")
             job = device.print_pdf(pdf, title="kiosk A4 test")
         info = job.as_dict()
-        result.lines.append(f"job {info.get('job_id')}: {info.get('state_name')}")
+        state = str(info.get("state_name"))
+        result.lines.append(said(N_("job {job}: {state}"), job=info.get("job_id"),
+                                 state=said(wording.JOB_STATES.get(state, state))))
         return info.get("state_name") == "completed"
 
     def _check_test_sale(self, device, result: Result) -> bool:
@@ -430,10 +441,12 @@ class DeviceBench:
         sale = device.prepare_sale(amount)
         # a test sale is a real sale on real hardware: the reference is logged before it is sent
         log.warning("technician: test sale %s of %d fen sent to the terminal", sale.reference, amount)
-        result.lines.append(f"sale {sale.reference}: {amount} fen, waiting for the card")
+        result.lines.append(said(N_("sale {reference}: {amount} fen, waiting for the card"),
+                                 reference=sale.reference, amount=amount))
         self.on_change(device.name)
         out = device.send(sale)
-        result.lines[-1] = f"sale {sale.reference} ({amount} fen): {_outcome(out)}"
+        result.lines[-1] = said(N_("sale {reference} ({amount} fen): {outcome}"), reference=sale.reference,
+                                amount=amount, outcome=wording.outcome(out.result.value, out.detail))
         if out.result.value == "unknown":
             if self.alarms is not None and out.sent:
                 self.alarms.payment_unknown(device.name, sale.reference, out.detail)
@@ -442,25 +455,41 @@ class DeviceBench:
             return False
         refund = device.prepare_refund(amount)
         log.warning("technician: refund %s of %d fen for test sale %s", refund.reference, amount, sale.reference)
-        result.lines.append(f"refund {refund.reference}: waiting")
+        result.lines.append(said(N_("refund {reference}: waiting"), reference=refund.reference))
         self.on_change(device.name)
         back = device.send(refund)
-        result.lines[-1] = f"refund {refund.reference} ({amount} fen): {_outcome(back)}"
+        result.lines[-1] = said(N_("refund {reference} ({amount} fen): {outcome}"), reference=refund.reference,
+                                amount=amount, outcome=wording.outcome(back.result.value, back.detail))
         if back.result.value == "unknown" and self.alarms is not None and back.sent:
             self.alarms.payment_unknown(device.name, refund.reference, back.detail)
         return back.result.value == "approved"
 
     def _check_scan(self, device, result: Result) -> bool:
-        result.lines.append(f"scan a code (waiting up to {self.scan_timeout_s:g} s)")
+        seconds = f"{self.scan_timeout_s:g}"
+        result.lines.append(said(N_("scan a code (waiting up to {seconds} s)"), seconds=seconds))
         self.on_change(device.name)
         code = device.read_code(self.scan_timeout_s)
         if code is None:
-            result.lines[-1] = f"nothing scanned within {self.scan_timeout_s:g} s"
+            result.lines[-1] = said(N_("nothing scanned within {seconds} s"), seconds=seconds)
             return False
         d = code.as_dict()
-        result.lines[-1] = f"{d['kind']}: {d['code']} ({d['length']} characters)"
+        result.lines[-1] = said(N_("{kind}: {code} ({length} characters)"), code=d["code"], length=d["length"],
+                                kind=said(wording.CODE_KINDS.get(d["kind"], d["kind"])))
         return True
 
     def describe(self) -> list[dict]:
-        """The rows as the diagnostics bundle carries them."""
-        return [vars(r).copy() for r in self.rows.values()]
+        """The rows as the diagnostics bundle carries them (in the drivers' own words)."""
+        return [{k: v for k, v in vars(r).items() if k != "last_problem"} for r in self.rows.values()]
+
+
+def _row(name: str, device: Device) -> Row:
+    row = Row(name, getattr(device, "kind", name), device.driver, device.port)
+    _note_error(row, device)
+    return row
+
+
+def _note_error(row: Row, device: Device) -> None:
+    """The device's last failure, in its own words and from its codes."""
+    row.last_error = device.last_error
+    codes = getattr(device, "last_problem", None)
+    row.last_problem = wording.problem(*codes) if codes else None
