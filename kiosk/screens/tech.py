@@ -47,10 +47,10 @@ DEVICE_TITLES = {
     "idcard": N_("ID card reader"), "locker": N_("Locker"), "receipt_printer": N_("Receipt printer"),
     "document_printer": N_("A4 printer"), "payment": N_("Payment terminal"), "scanner": N_("QR/barcode scanner"),
 }
-OK_GREEN = theme._hex("#1E7A3C")
+OK_GREEN = theme._hex("#176A34")   # 5.4:1 on the chosen card (ACCENT_SOFT), 6.7:1 on white
 WARN_AMBER = theme._hex("#9A4A00")
 FAULT_RED = theme._hex("#B3261E")
-GREY = theme._hex("#5F6B76")
+GREY = theme.TEXT_SOFT   # 5.8:1 on the chosen card, 7.2:1 on white
 
 
 def state_color(state: str, detail: str):
