@@ -23,7 +23,7 @@ SHOTS = ROOT / "tests" / "artifacts" / "tour"
 def tour():
     for old in SHOTS.glob("*.png"):
         old.unlink()
-    done = run_kiosk("tour", "--out", str(SHOTS), "--json", timeout=1200)
+    done = run_kiosk("tour", "--out", str(SHOTS), "--audit", "--json", timeout=1800)
     assert done.stdout, done.stderr[-3000:]
     return done, json.loads(done.stdout)
 
@@ -31,7 +31,9 @@ def tour():
 def test_every_tour_step_passes_with_one_small_portrait_png(tour):
     done, doc = tour
     failed = [f"{s['flow']}/{s['step']}: {s['problem']}" for s in doc["steps"] if not s["ok"]]
-    assert not failed and done.returncode == 0, failed or done.stderr[-3000:]
+    broken = [f"{s['flow']}/{s['step']} [{v['mode']}] {v['rule']}: {v['widget']}: {v['measured']}"
+              for s in doc["steps"] for v in s["audit"] or []]
+    assert not failed and not broken and done.returncode == 0, failed or broken[:40] or done.stderr[-3000:]
     for step in doc["steps"]:
         png = Path(step["png"])
         assert png.stat().st_size < 300_000, png
@@ -45,7 +47,17 @@ def test_every_tour_step_passes_with_one_small_portrait_png(tour):
     assert sorted(p.name for p in SHOTS.glob("*.png")) == sorted(Path(s["png"]).name for s in doc["steps"])
 
 
-@pytest.mark.parametrize("flow", ["home", "idle", "handin", "handin-staff-collect", "progress", "progress-offline",
+def test_every_screen_keeps_the_elder_friendly_rules_in_both_modes(tour):
+    """kiosk/tour/audit.py over every step: text size and contrast, touch targets, their gaps and edges,
+    nothing beyond a scroll on home; each screen as shown and in the other mode."""
+    _done, doc = tour
+    assert doc["audit"]["screens"] == len(doc["steps"])
+    broken = [f"{s['flow']}/{s['step']} [{v['mode']}] {v['rule']}: {v['widget']}: {v['measured']}"
+              for s in doc["steps"] for v in s["audit"] or []]
+    assert broken == [], "\n".join(broken[:60])
+
+
+@pytest.mark.parametrize("flow", ["home", "voice", "idle", "handin", "handin-staff-collect", "progress", "progress-offline",
                                   "guides", "guides-elder", "documents-card",
                                   "documents-printer-fault", "documents-declined", "documents-unknown-elder",
                                   "documents-offline", "technician"])

@@ -1,6 +1,7 @@
 """What the voice says of the screen: its title and what to do next, read from the widgets shown.
 
-Every screen already shows its title (`Headline` and the styles made from it) and its
+Every screen already shows its title (`Headline` and the styles made from it, or a `PageTitle` in a
+bar beside a back button) and its
 instructions (`Body`); a step panel that is not shown is out of the widget tree
 (kiosk/screens/locker_widgets.py StepPanels). So the reader needs nothing from each screen: a few
 times a second, while voice is on, it reads the shown titles and the first instructions, top to
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from kivy.clock import Clock
 from kivy.core.window import Window
 
-from kiosk.screens.widgets import Body, Headline
+from kiosk.screens.widgets import Body, Headline, PageTitle
 
 if TYPE_CHECKING:  # pragma: no cover
     from kiosk.core.voice import Voice
@@ -59,10 +60,10 @@ def _clip(text: str) -> str:
 
 def shown_lines(root) -> list[str]:
     """The titles, then the first instructions, that `root` shows, top to bottom."""
-    labels = [w for w in root.walk(restrict=True) if isinstance(w, (Headline, Body)) and _shown(w)]
+    labels = [w for w in root.walk(restrict=True) if isinstance(w, (Headline, PageTitle, Body)) and _shown(w)]
     labels.sort(key=lambda w: (-w.to_window(w.x, w.top)[1], w.to_window(w.x, w.y)[0]))
-    titles = [_clip(w.text) for w in labels if isinstance(w, Headline)][:MOST_TITLES]
-    told = [_clip(w.text) for w in labels if not isinstance(w, Headline)][:MOST_INSTRUCTIONS]
+    titles = [_clip(w.text) for w in labels if isinstance(w, (Headline, PageTitle))][:MOST_TITLES]
+    told = [_clip(w.text) for w in labels if isinstance(w, Body)][:MOST_INSTRUCTIONS]
     return titles + told
 
 
@@ -110,7 +111,7 @@ class ScreenReader:
 
     @staticmethod
     def _titles_of(root):
-        return [w for w in root.walk(restrict=True) if isinstance(w, Headline) and _shown(w)][:MOST_TITLES]
+        return [w for w in root.walk(restrict=True) if isinstance(w, (Headline, PageTitle)) and _shown(w)][:MOST_TITLES]
 
     def _on_key(self, _window, key, _scancode, codepoint, _modifiers) -> bool:
         if not self.voice.on:

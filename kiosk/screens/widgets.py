@@ -133,6 +133,10 @@ class Headline(Label):
     base_size = NumericProperty(theme.TITLE_SP)
 
 
+class PageTitle(Label):
+    """A page's title in a bar of its own (beside a back button): read out as a title, as a Headline is."""
+
+
 class Body(Label):
     base_size = NumericProperty(theme.BODY_SP)
     color_name = StringProperty("TEXT")

@@ -84,6 +84,9 @@ class DemoHall:
                 self.cupsd.add_queue(printer.printer)
                 text = re.sub(r'(?m)^server = .*\n', '', text)
                 text = re.sub(r'(?m)^(printer = "[^"]*".*)$', rf'\1\nserver = "{self.cupsd.socket}"', text)
+        # the demo hall's voice speaks into files beside it (what the tour's voice steps read), not to a
+        # sound card the machine running the tour may not have
+        text = re.sub(r'(?m)^record_dir = .*$', f'record_dir = "{self.dir / "voice"}"', text)
         # the original config's relative paths (the catalog seed) point where they did
         text = re.sub(r'(?m)^seed_file = "([^"/][^"]*)"',
                       lambda m: f'seed_file = "{(s.source.parent / m.group(1)).resolve()}"', text)

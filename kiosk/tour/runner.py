@@ -46,6 +46,7 @@ SERVICE: dict[str, str] = {
     **dict.fromkeys(steps_forms.FLOWS, "forms"),
     **dict.fromkeys(steps_tickets.FLOWS, "tickets"),
     **dict.fromkeys(steps_fees.FLOWS, "fees"),
+    "voice": "guides",   # the voice steps read the guides' first screen (kiosk/tour/steps_home.py)
 }
 
 

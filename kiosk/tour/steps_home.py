@@ -114,6 +114,51 @@ FLOWS["home"] = [
     Step("zh_CN-normal", _tap("header.elder_toggle"), _expect(screen="home", lang="zh_CN", elder=False)),
 ]
 
+def _said(d: UiDriver) -> list[str]:
+    """What the voice has said so far, where it speaks into files ([voice] record_dir; the demo hall)."""
+    settings = d.app.settings
+    if not settings.voice.record_dir:
+        return []
+    folder = settings.resolve(settings.voice.record_dir)
+    return [p.read_text(encoding="utf-8").rstrip("\n").split("\t", 2)[-1] for p in sorted(folder.glob("*.txt"))]
+
+
+def _voice_says(text: str, **want) -> Callable[[UiDriver], str | None]:
+    """The voice is on and says `text` (where it speaks into files), and the app is as `want` says."""
+    expect = _expect(**want)
+
+    def check(d: UiDriver) -> str | None:
+        voice = d.app.voice
+        if voice is None or not voice.on or not d.app.voice_on:
+            return "voice is not on"
+        if d.app.settings.voice.record_dir:
+            try:
+                d.wait_for(lambda: voice.idle(0) and any(text in line for line in _said(d)), timeout=30,
+                           what=f"the voice saying {text!r}")
+            except AssertionError as exc:
+                return f"{exc}; said: {_said(d)[-4:]}"
+        if voice.unavailable:
+            return f"voice unavailable: {voice.unavailable}"
+        return expect(d) if want else None
+    return check
+
+
+def _open_tile(key: str) -> Callable[[UiDriver], None]:
+    return lambda d: d.tap_tile(key)
+
+
+def _voice_off(d: UiDriver) -> str | None:
+    return None if not d.app.voice_on and not d.app.voice.on else "voice is still on"
+
+
+# voice guidance (docs/accessibility.md): turned on on the home screen, it reads the home screen and then
+# the guides' first screen; off again for the flows after it
+FLOWS["voice"] = [
+    Step("on", _tap("header.voice_toggle"), _voice_says("欢迎使用", screen="home")),
+    Step("guides", _open_tile("guides"), _voice_says("办事指南")),
+    Step("off", _tap("header.voice_toggle"), _voice_off),
+]
+
 FLOWS["idle"] = [
     Step("warning", _touch_then_idle_out, _check_warning),
     Step("more-time", _tap("idle.more_time"), _expect(warning_open=False, phase=Phase.ACTIVE)),
