@@ -25,6 +25,8 @@ ACCENT_SOFT = _hex("#DCE8F6")
 DISABLED = _hex("#D5DBE1")
 ON_DISABLED = _hex("#4A5968")
 CAUTION = _hex("#9A4A00")        # the countdown figure; 6.3:1 on white
+HELP = _hex("#B3261E")           # "Call staff": white on it is 6.5:1
+HELP_PRESSED = _hex("#8C1D18")
 SCRIM = _hex("#0B1E33", 0.72)    # behind the idle warning
 RULE = _hex("#C7D1DB")
 

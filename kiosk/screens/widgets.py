@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kivy.clock import Clock
 from kivy.graphics import Color, InstructionGroup, Line
 from kivy.lang import Builder
 from kivy.metrics import dp
@@ -109,10 +110,47 @@ class ToggleChip(RoundButton):
     active = BooleanProperty(False)
 
 
+class HelpChip(RoundButton):
+    """"Call staff": filled in the help colour, so it is found at a glance on every screen; `shown` or
+    folded to no width."""
+
+    shown = BooleanProperty(False)
+    natural_width = NumericProperty(0)   # its width when shown (the header measures its room with it)
+
+
 class HeaderBar(BoxLayout):
-    """On top of every screen: home, the language switch and the elder-mode toggle."""
+    """On top of every screen: home, the language switch, the elder-mode toggle and, on a citizen's
+    screens (not staff's or the technician's), "Call staff" -- in the header where it has the room,
+    else in the `HelpBar` right under it (elder mode on a portrait screen: its chips fill the width)."""
 
     at_home = BooleanProperty(True)
+    citizen = BooleanProperty(True)     # the screen shown is a citizen's: "Call staff" is offered
+    help_inside = BooleanProperty(True)  # "Call staff" fits beside the header's other chips
+    languages = i18n.LANGUAGES
+    native_names = i18n.NATIVE_NAMES
+
+    def on_kv_post(self, base_widget):
+        super().on_kv_post(base_widget)
+        self._measure = Clock.create_trigger(self._fit, 0)
+        ids = self.ids
+        self.fbind("width", self._measure)
+        for chip in (ids.home_button, ids.language_switch, ids.elder_toggle):
+            chip.fbind("width", self._measure)
+        ids.help_button.fbind("natural_width", self._measure)
+        self._fit()
+
+    def _fit(self, *_):
+        """Whether "Call staff" fits beside the chips shown: every fixed width, the gaps and the padding."""
+        fixed = [c.width for c in self.children if not isinstance(c, HelpChip) and c.size_hint_x is None]
+        gaps = self.spacing * len(self.children)   # the title between them takes what is left, maybe nothing
+        room = self.width - self.padding[0] - self.padding[2] - sum(fixed) - gaps
+        self.help_inside = room >= self.ids.help_button.natural_width
+
+
+class HelpBar(BoxLayout):
+    """"Call staff" under the header, where the header has no room for it (`shown`)."""
+
+    shown = BooleanProperty(False)
     languages = i18n.LANGUAGES
     native_names = i18n.NATIVE_NAMES
 
