@@ -100,13 +100,12 @@ def test_call_staff_from_a_citizen_screen_says_sent_then_already_then_offline(he
     assert len(_helps(ui.conn)) == before + 1, "a second press on the same screen records nothing new"
     ui.tap(ids.ok)
     ui.pump(3)
-    assert app.help_bar.ids.need_help.text == "" and not app.help_bar.shown
 
     ui.contact(NOW - 181)   # three heartbeats and a second without an answer
     app.session.set_elder(True)
     app.set_language("en")
     _open(ui, "progress")
-    assert app.help_bar.shown and app.help_bar.ids.need_help.text == "Need help?"
+    assert app.header.compact and app.header.ids.help_button.text == "Call\nstaff"
     _call(ui)
     assert ids.title.text == "Your call for staff is saved" == _("Your call for staff is saved")
     assert ids.message.text == "If you need help now, please call the number below."
@@ -135,24 +134,48 @@ def test_call_staff_is_not_on_the_staff_screens(help_ui):
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 @pytest.mark.parametrize("elder", [False, True])
 def test_the_header_holds_call_staff_in_every_language_and_mode(help_ui, lang, elder, shot):
-    """Home, the languages, elder mode and "Call staff" side by side inside the window, none over another;
-    in elder mode on the portrait screen, where the header's chips fill its width, "Call staff" is in the bar
-    right under it, as large as they are."""
+    """Home, the languages, elder mode and "Call staff" side by side inside the window, none over another, no
+    screen made shorter. In elder mode on the portrait screen, whose chips are 1.6 times as large, the header
+    is compact: the chosen language's chip folds away (the other language's stays) and "Call staff" takes
+    two lines, as large as the other chips."""
     ui, app = help_ui, help_ui.app
     app.session.set_elder(elder)
     app.set_language(lang)
     _open(ui, "guides")
     ui.pump(5)
     h = app.header.ids
-    button = _button(app)
-    assert app.header.help_inside is not elder, "portrait: in the header, but in elder mode"
-    assert app.help_bar.shown is elder and (app.help_bar.height > 0) is elder
-    assert button.opacity == 1 and button.right <= app.root.width + 0.5, \
+    button = h.help_button
+    assert app.header.help_inside and not app.help_bar.shown and app.help_bar.height == 0
+    assert app.header.compact is elder
+    chosen, other = (h.lang_zh_CN, h.lang_en) if lang == "zh_CN" else (h.lang_en, h.lang_zh_CN)
+    assert other.opacity == 1 and other.width > 0 and not other.disabled
+    assert (chosen.width == 0 and chosen.disabled) if elder else chosen.width > 0
+    assert button.opacity == 1 and button.right <= app.root.width - 16, \
         f"Call staff ends at {button.right:.0f} px, the window is {app.root.width:.0f} px wide"
-    assert h.home_button.right <= h.language_switch.x and h.language_switch.right <= h.elder_toggle.x + 0.5
-    assert h.elder_toggle.right <= app.root.width + 0.5
-    if not elder:
-        assert h.elder_toggle.right <= button.x + 0.5
+    shown = [c for c in (h.home_button, h.lang_zh_CN, h.lang_en, h.elder_toggle, button) if c.width > 0]
+    xs = sorted((c.to_window(c.x, c.y)[0], c.to_window(c.right, c.y)[0]) for c in shown)
+    assert all(right <= left + 0.5 for (_, right), (left, _) in zip(xs, xs[1:])), f"chips overlap: {xs}"
     assert button.height >= 60 and button.font_size == h.elder_toggle.font_size
-    assert button.texture_size[0] <= button.width, "its text fits the button"
+    assert button.texture_size[0] <= button.width and button.texture_size[1] <= button.height, "its text fits"
+    assert ("\n" in button.text) is elder
     shot(f"{lang}-{'elder' if elder else 'normal'}")
+
+
+def test_call_staff_goes_under_the_header_where_even_the_compact_header_has_no_room(help_ui, shot):
+    """A larger elder scale than any kiosk.toml allows today, on the portrait screen: the bar takes it."""
+    ui, app = help_ui, help_ui.app
+    app.session.set_elder(True)
+    app.scale = 2.4
+    try:
+        _open(ui, "guides")
+        ui.pump(5)
+        assert not app.header.help_inside and app.help_bar.shown and app.help_bar.height > 0
+        button = _button(app)
+        assert button.right <= app.root.width and app.help_bar.ids.need_help.text == "需要帮助？"
+        _call(ui)
+        shot("bar")
+        ui.tap(app.help_overlay.ids.ok)
+        ui.pump(3)
+    finally:
+        app.scale = app.settings.ui.elder_scale
+        ui.pump(3)
