@@ -19,6 +19,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 
 from kiosk import i18n
+from kiosk.i18n import N_
 from kiosk.screens import theme
 
 
@@ -116,6 +117,7 @@ class HelpChip(RoundButton):
     """"Call staff": filled in the help colour, so it is found at a glance on every screen; `shown` or
     folded to no width; on two lines where the header is short of room (`two_lines`)."""
 
+    TWO_LINES = N_("Call\nstaff")        # where the header is short of room
     shown = BooleanProperty(False)
     two_lines = BooleanProperty(False)
     natural_width = NumericProperty(0)   # its width when shown
@@ -174,7 +176,7 @@ class HeaderBar(BoxLayout):
         least = dp(theme.TOUCH_MIN_DP) * 1.5
         help_chip = ids.help_button
         one_line = max(_text_width(i18n._("Call staff"), help_chip.font_size) + dp(40), least)
-        help_chip.lines_width = _text_width(i18n._("Call\nstaff"), help_chip.font_size)
+        help_chip.lines_width = _text_width(i18n._(HelpChip.TWO_LINES), help_chip.font_size)
         two_lines = max(help_chip.lines_width + dp(40), least)
         if room - both >= one_line:
             self.compact, self.help_inside = False, True
