@@ -134,7 +134,8 @@ class KioskSection(Section):
     idle_warning_s: Annotated[int, Field(ge=20, le=300)] = 30
     idle_extensions: Annotated[int, Field(ge=10, le=100)] = 10
     # the number on screens and slips when a citizen needs a person: a door that did not open, money
-    # to settle (12345 is the government service hotline; a hall may have its own desk number)
+    # to settle, the answer to "Call staff" (12345 is the government service hotline; a hall may have its
+    # own duty phone)
     hotline: Annotated[str, Field(pattern=r"^[0-9+][0-9 -]{2,23}$")] = "12345"
     groups: list[str] = []  # fleet groups this kiosk belongs to (config bundle targets)
     # the demo hall: its world-known secrets, PINs and simulated devices are allowed; a kiosk that serves

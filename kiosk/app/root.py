@@ -4,7 +4,7 @@
 part of the UI process before the app exists (`make_kiosk()`): first the
 `Parts` every area is built from (kiosk/app/services.py: the visitor session,
 the store, the device runtime, the clocks, the central client, the visit path
-with the payment and the rating), then the flow of each citizen service the
+with the payment and the rating, the help flow of "Call staff"), then the flow of each citizen service the
 config offers, then the technician mode. They form one `Kiosk`, handed to the
 app through its constructor.
 
@@ -189,7 +189,7 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     `services` the config offers, made in their order. `faults`: the simulators' fault controls for the
     technician mode (kiosk/sim/faults.py), only where the kiosk runs on simulators and whoever runs it
     hands them in; None on a real kiosk."""
-    from kiosk.app import tech, visit, voice
+    from kiosk.app import help, tech, visit, voice
     from kiosk.app.device_runtime import DeviceRuntime
     from kiosk.store import Store
     from kiosk.sync.client import CentralClient
@@ -205,6 +205,7 @@ def make_kiosk(settings: Settings, *, clock: Clock = time.monotonic,
     parts = Parts(settings=settings, store=store, runtime=runtime, session=session, clock=clock, now=now, font=font,
                   problems=problems, central=central, background=background,
                   visit=visit.make(settings, store, runtime, session, now=now, central=central, background=background),
+                  help=help.make(settings, store, session, background=background),
                   voice=voice.make(settings, session))
     offered_here = tuple(s for s in services if offered(s, settings.devices))
     flows = {s.key: s.make_flow(parts) for s in offered_here}

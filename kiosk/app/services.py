@@ -13,7 +13,8 @@ its screen in kiosk/screens/); nothing is added to the app.
 `Parts` is made once per process by `make_kiosk()`, before any service: the
 settings, the store, the device runtime, the visitor session, the clocks, the
 font, the device-problem relay, the central client, the visit path (the
-payment and the rating a service hands over to, kiosk/app/visit.py) and the
+payment and the rating a service hands over to, kiosk/app/visit.py), the help flow behind every
+citizen screen's "Call staff" (kiosk/app/help.py) and the
 `Background` that makes every area's worker threads and stops them with the
 kiosk.
 """
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kivy.uix.screenmanager import Screen
 
     from kiosk.app.device_runtime import DeviceRuntime
+    from kiosk.core.help import HelpFlow
     from kiosk.core.visit import VisitPath
     from kiosk.fonts import FontChoice
     from kiosk.screens.shell import KioskApp
@@ -107,6 +109,7 @@ class Parts:
     problems: ProblemRelay                     # device problems, to the home screen's tiles
     central: "CentralClient"                   # the one client of the central platform
     visit: "VisitPath"                         # a visit's chain: a service, its payment, the rating
+    help: "HelpFlow"                           # "Call staff", on every citizen screen's header
     background: Background = field(default_factory=Background)
     voice: "Voice | None" = None                # voice guidance (kiosk/app/voice.py); None: no voice
 

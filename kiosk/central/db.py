@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, bindparam, exc as sa_exc, func, select, text
 
-from kiosk.central import activity_intake, alarm_intake, database, pickup_intake, rating_intake
+from kiosk.central import activity_intake, alarm_intake, database, help_intake, pickup_intake, rating_intake
 from kiosk.central.database import prepare_private_file  # noqa: F401 (where it was)
 from kiosk.central import schema as T
 from kiosk.central.sealing import (ENV_KEY_FILE, SecretKeyError, SecretSeal, is_sealed, key_path,  # noqa: F401
@@ -378,6 +378,7 @@ class CentralDB:
             if item.id in inserted and item.id not in stored:
                 pickup_intake.on_stored(conn, kiosk_id, item.row, now)
                 alarm_intake.on_stored(conn, kiosk_id, item.row, now)
+                help_intake.on_stored(conn, kiosk_id, item.row, now)
                 for hook in self.intake_hooks:
                     hook(conn, kiosk_id, item.row, now)
                 stored[item.id] = {"kiosk_id": kiosk_id, "body_sha256": item.row["body_sha256"]}

@@ -571,3 +571,22 @@ activity_hourly = Table(
     Column("n", Int, nullable=False),
     PrimaryKeyConstraint("day", "hour", "hall"),
 )
+
+# a citizen's "Call staff" at a kiosk (its `help` transaction): open until a person in the console marks it
+# handled. `hall` is the kiosk's hall on the platform when the request arrived (hall_kiosks), `hall_name` the
+# hall as the kiosk's own config names it
+help_requests = Table(
+    "help_requests", metadata,
+    Column("transaction_id", Text, primary_key=True),
+    Column("kiosk_id", Text, nullable=False),
+    Column("hall", Text),
+    Column("hall_name", Text),
+    Column("screen", Text, nullable=False),
+    Column("requested_at", Time, nullable=False),    # from the kiosk's occurred_at
+    Column("received_at", Time, nullable=False),
+    Column("handled_at", Time),
+    Column("handled_by", Text),
+    Column("note", Text),
+    Index("help_requests_open", "handled_at", "requested_at"),
+    Index("help_requests_by_hall", "hall", "requested_at"),
+)

@@ -11,7 +11,7 @@ from kiosk.commands.base import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json
 from kiosk.store import StoreError
 from kiosk.sync.client import CentralClient
 from kiosk.sync.outbox import Outbox
-from kiosk.sync.agent import LAST_SYNC_KEY
+from kiosk.sync.agent import LAST_CONTACT_KEY, LAST_SYNC_KEY
 from kiosk.sync.relay import Relay
 from kiosk.sync.state import SyncState
 
@@ -58,7 +58,9 @@ def run_once(ctx) -> int:
         if watching and result.requests:
             print(file=sys.stderr)
         if result.acked or result.dead:   # the platform answered, as the agent counts a sync (`kiosk queue`)
-            SyncState(conn).set(LAST_SYNC_KEY, str(time.time()))
+            state, now = SyncState(conn), str(time.time())
+            state.set(LAST_SYNC_KEY, now)
+            state.set(LAST_CONTACT_KEY, now)   # and as the UI's "Call staff" counts the kiosk online
         left = outbox.pending_count()
         dead_total = outbox.summary().counts["dead"]
     finally:

@@ -41,6 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
+# the screens of hall staff and the technician: no "Call staff" there (kiosk/screens/help.py)
+STAFF_SCREENS = frozenset({"staff", "staff_deposit", "staff_recall", "tech", "tech_pin"})
 TICK_S = 0.25  # how often the session's timers are looked at
 CONFIG_POLL_S = 5.0  # how often a newly applied signed config is looked for (one small file read)
 
@@ -64,6 +66,7 @@ class KioskApp(App):
     first_frame_drawn = BooleanProperty(False)
     has_voice = BooleanProperty(False)   # the kiosk can speak (the header's voice toggle is shown)
     voice_on = BooleanProperty(False)
+    help_calling = BooleanProperty(False)   # a help request is being written: "Call staff" waits
 
     def __init__(self, kiosk: "Kiosk", **kwargs):
         """`kiosk`: every part of the UI process (kiosk/app/root.py), the citizen services it offers
@@ -88,8 +91,8 @@ class KioskApp(App):
         self.restart_for_config: int | None = None  # a config version that needs the flows rebuilt
         self.stopped_for_upgrade: str | None = None  # the version a package upgrade stopped the UI for
         # the widgets, made by build()
-        self.header = self.screens = self.home = None
-        self.idle_overlay = self.leave_overlay = None
+        self.header = self.help_bar = self.screens = self.home = None
+        self.idle_overlay = self.leave_overlay = self.help_overlay = None
         self.technician_ui = None     # kiosk/screens/tech.py, once the app has started
         self.voice = parts.voice      # kiosk/core/voice.py; None where the kiosk has no voice
         self.screen_reader = None     # kiosk/screens/voice.py, made with the widgets
@@ -103,16 +106,19 @@ class KioskApp(App):
         keep_text_pixels_once()  # before the first label renders (kiosk/screens/text.py)
         break_lines_the_chinese_way()
         # the .kv rules load with their modules, after the font is the default
+        from kiosk.screens.help import HelpOverlay
         from kiosk.screens.home import HomeScreen
         from kiosk.screens.idle import IdleOverlay
         from kiosk.screens.leaving import LeaveOverlay
 
         i18n.set_language(self.default_language)
         self.lang = self.default_language
+        self.has_voice = self.voice is not None   # before the header plans its room around the voice key
         root = Shell(orientation="vertical")
-        from kiosk.screens.widgets import HeaderBar
+        from kiosk.screens.widgets import HeaderBar, HelpBar
 
         self.header = HeaderBar()
+        self.help_bar = HelpBar()
         self.screens = ScreenManager(transition=NoTransition())
         self.home = HomeScreen(name="home", hall=self.hall)
         self.screens.add_widget(self.home)
@@ -122,10 +128,16 @@ class KioskApp(App):
         self.make_screens_with(("payment",), self._payment_screen)   # the payment and rating steps of any visit
         self.make_screens_with(("rating",), self._rating_screen)
         self.screens.bind(current=lambda _sm, name: setattr(self.header, "at_home", name == "home"))
+        self.screens.bind(current=lambda _sm, name: setattr(self.header, "citizen", name not in STAFF_SCREENS))
         root.add_widget(self.header)
+        root.add_widget(self.help_bar)
         root.add_widget(self.screens)
+        self.header.bind(citizen=self._place_help, help_inside=self._place_help)
+        self._place_help()
         self.idle_overlay = IdleOverlay()
         self.leave_overlay = LeaveOverlay()
+        self.help_overlay = HelpOverlay(self.kiosk.parts.help)
+        self.kiosk.parts.help.on_change(self._follow_help)
 
         self.session.on("warning", self._on_warning)
         self.session.on("extend", self._on_extend)
@@ -139,7 +151,6 @@ class KioskApp(App):
         if self.voice is not None:
             from kiosk.screens.voice import ScreenReader
 
-            self.has_voice = True
             self.voice_on = self.voice.on
             self.screen_reader = ScreenReader(self, self.voice)
         Clock.schedule_interval(self._tick, TICK_S)
@@ -242,6 +253,20 @@ class KioskApp(App):
         """The screen of the step the visit's chain is at (kiosk/core/visit.py)."""
         if path.showing is not None and self.makes_screen(path.showing):
             self.show(path.showing)
+
+    def _place_help(self, *_args) -> None:
+        """"Call staff" under the header on a citizen's screen when the header has no room for it."""
+        self.help_bar.shown = self.header.citizen and not self.header.help_inside
+
+    def call_staff(self) -> None:
+        """The header's "Call staff", on the screen shown now (kiosk/core/help.py)."""
+        self.session.touch()
+        self.kiosk.parts.help.call(self.screens.current)
+
+    def _follow_help(self, flow) -> None:
+        from kiosk.core.help import HelpState
+
+        self.help_calling = flow.state is HelpState.SENDING
 
     def go_home(self) -> None:
         """The home screen, once the visit is wiped (never a way out on its own)."""
@@ -369,6 +394,7 @@ class KioskApp(App):
     def _on_wipe(self, reason: str) -> None:
         self.idle_overlay.dismiss(animation=False)
         self.leave_overlay.close()
+        self.help_overlay.close()
         self.set_language(self.default_language)
         self.go_home()
         # once every listener of the wipe has run: the visit's screens are given back; then what the

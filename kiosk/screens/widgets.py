@@ -9,6 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kivy.animation import Animation
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, InstructionGroup, Line
 from kivy.lang import Builder
 from kivy.metrics import dp
@@ -18,6 +21,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 
 from kiosk import i18n
+from kiosk.i18n import N_
 from kiosk.screens import theme
 
 
@@ -112,14 +116,89 @@ class ToggleChip(RoundButton):
     """A two-state button of the header (a language, elder mode); `active` is filled."""
 
     active = BooleanProperty(False)
+    folded = BooleanProperty(False)   # a language chip the compact header leaves out
+
+
+class HelpChip(RoundButton):
+    """"Call staff": filled in the help colour, so it is found at a glance on every screen; `shown` or
+    folded to no width; on two lines where the header is short of room (`two_lines`)."""
+
+    TWO_LINES = N_("Call\nstaff")        # where the header is short of room
+    shown = BooleanProperty(False)
+    two_lines = BooleanProperty(False)
+    natural_width = NumericProperty(0)   # its width when shown
+    lines_width = NumericProperty(0)     # the longer of its two lines, when on two lines
+
+
+def _text_width(text: str, font_size: float) -> float:
+    """How wide `text` is drawn in the chips' font (bold) at `font_size`: the header plans with it."""
+    label = CoreLabel(text=text, font_size=font_size, bold=True)
+    label.refresh()
+    return label.texture.size[0]
 
 
 class HeaderBar(BoxLayout):
-    """On top of every screen: home, the language switch and the elder-mode toggle."""
+    """On top of every screen: home, the language switch, the elder-mode toggle and, on a citizen's
+    screens (not staff's or the technician's), "Call staff".
+
+    The header plans its room whenever a chip's width changes: "Call staff" goes on one line beside the
+    others where it fits; where it does not (elder mode on a portrait screen, whose chips are 1.6 times as
+    large) the header goes `compact`: the language already chosen folds away (its chip only chose what is
+    chosen; the other language's stays), so does the voice key (the home screen has a large one of its
+    own) and "Call staff" takes two lines. Should even that not fit, it
+    leaves the header (`help_inside` false) for the `HelpBar` under it."""
 
     at_home = BooleanProperty(True)
+    citizen = BooleanProperty(True)      # the screen shown is a citizen's: "Call staff" is offered
+    help_inside = BooleanProperty(True)  # "Call staff" is in the header
+    compact = BooleanProperty(False)     # the chosen language's chip folded, "Call staff" on two lines
     languages = i18n.LANGUAGES
     native_names = i18n.NATIVE_NAMES
+
+    def on_kv_post(self, base_widget):
+        super().on_kv_post(base_widget)
+        self._measure = Clock.create_trigger(self._fit, 0)
+        ids = self.ids
+        self.fbind("width", self._measure)
+        for chip in (ids.home_button, ids.elder_toggle, ids.voice_toggle, ids.lang_zh_CN, ids.lang_en, ids.help_button):
+            chip.fbind("width", self._measure)
+            chip.fbind("texture_size", self._measure)
+            chip.fbind("font_size", self._measure)
+        self._fit()
+
+    @staticmethod
+    def _chip_width(chip) -> float:
+        """A language chip's width when shown (widgets.kv, ToggleChip)."""
+        return max(chip.texture_size[0] + dp(56), chip.height * 1.5)
+
+    def _fit(self, *_):
+        ids = self.ids
+        # the widths that do not depend on the plan: home, the spacer, elder mode; the gaps and the padding
+        others = [c.width for c in self.children
+                  if c.size_hint_x is None and not isinstance(c, (HelpChip, BoxLayout)) and c is not ids.voice_toggle]
+        room = (self.width - self.padding[0] - self.padding[2] - sum(others) - self.spacing * len(self.children))
+        # the voice key, where the kiosk can speak: shown beside the others, folded when compact
+        voice = self._chip_width(ids.voice_toggle) if App.get_running_app().has_voice else 0
+        chips = (ids.lang_zh_CN, ids.lang_en)
+        both = sum(self._chip_width(c) for c in chips) + ids.language_switch.spacing
+        other = sum(self._chip_width(c) for c in chips if not c.active) or both
+        least = dp(theme.TOUCH_MIN_DP) * 1.5
+        help_chip = ids.help_button
+        one_line = max(_text_width(i18n._("Call staff"), help_chip.font_size) + dp(40), least)
+        help_chip.lines_width = _text_width(i18n._(HelpChip.TWO_LINES), help_chip.font_size)
+        two_lines = max(help_chip.lines_width + dp(40), least)
+        if room - both - voice >= one_line:
+            self.compact, self.help_inside = False, True
+        elif room - other >= two_lines:
+            self.compact, self.help_inside = True, True
+        else:
+            self.compact, self.help_inside = False, False
+
+
+class HelpBar(BoxLayout):
+    """"Call staff" under the header, where the header has no room for it (`shown`)."""
+
+    shown = BooleanProperty(False)
 
 
 class Card(BoxLayout):

@@ -52,6 +52,9 @@ def is_disk_full(exc: BaseException) -> bool:
 
 HOUSEKEEPING_INTERVAL_S = 300.0
 LAST_SYNC_KEY = "last_sync_at"
+# when the platform last answered at all (a heartbeat, a batch): the touch UI reads it to tell a citizen
+# whether a help request goes out now or once the network is back (kiosk/core/help.py)
+LAST_CONTACT_KEY = "last_contact_at"
 
 
 @dataclass
@@ -110,7 +113,7 @@ class Agent:
         self.prune_acked_days = prune_acked_days
         self.tasks: list[Periodic] = []
         if heartbeat:
-            self.tasks.append(Periodic("heartbeat", heartbeat_interval_s, heartbeat.send))
+            self.tasks.append(Periodic("heartbeat", heartbeat_interval_s, lambda: self._contacted(heartbeat.send())))
         if catalog:
             self.tasks.append(Periodic("catalog pull", catalog_interval_s, catalog.pull))
         self.tasks.append(Periodic("housekeeping", HOUSEKEEPING_INTERVAL_S, self._housekeeping))
@@ -181,7 +184,12 @@ class Agent:
             return self.relay.idle_wait_s
         if result.acked or result.dead:
             self._task("last sync", lambda: self.state.set(LAST_SYNC_KEY, str(self.wall())))
+            self._task("last contact", lambda: self._contacted(None))
         return result.wait_s
+
+    def _contacted(self, _answer) -> None:
+        """The platform answered (a heartbeat sent raises otherwise): the UI reads when it last did."""
+        self.state.set(LAST_CONTACT_KEY, str(self.wall()))
 
     def _housekeeping(self) -> None:
         pruned = self.outbox.prune(self.prune_acked_days)

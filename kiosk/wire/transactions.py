@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kiosk.wire.numbers import INT64_MAX, json_int  # INT64_MAX: what an integer column stores
 
 Kind = Literal["pickup", "deposit", "recall", "print", "payment", "refund", "rating", "alarm", "probe", "handin",
-               "ticket", "form"]
+               "ticket", "form", "help"]
 KINDS: tuple[str, ...] = Kind.__args__
 MAX_BATCH = 500
 

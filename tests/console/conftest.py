@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -82,6 +82,17 @@ class Console:
                            "level_key": keys[level], "reasons": list(reasons)})
         self.send(kiosk, rated)
         return rated["id"]
+
+
+    def call_staff(self, kiosk: str, screen: str = "pickup", hall_name: str = "示例政务服务中心",
+                   ago_s: float = 0) -> str:
+        """A citizen's "Call staff" (kiosk/core/help.py) at `kiosk` on `screen`, `ago_s` before now; its
+        transaction id."""
+        at = datetime.now(timezone.utc) - timedelta(seconds=ago_s)
+        called = item(seq=_seq(), kind="help", occurred_at=at.isoformat(timespec="seconds"),
+                      data={"screen": screen, "hall": hall_name})
+        self.send(kiosk, called)
+        return called["id"]
 
 
 _counter = iter(range(1000, 10**9))

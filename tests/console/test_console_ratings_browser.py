@@ -1,6 +1,7 @@
 """The ratings page in a real browser (Debian's chromium through Selenium, as tests/console/test_console_browser.py):
 a hall's staff signs in, opens 好差评, finds the poor rating with its reasons, and records the call back with a
-note; the pages are saved as screenshots in tests/artifacts/console/ratings-*.png to be looked at.
+note; then finds a citizen's call for help (求助呼叫) and marks it handled. The pages are saved as screenshots in
+tests/artifacts/console/ratings-*.png and help-*.png to be looked at.
 """
 from __future__ import annotations
 
@@ -56,3 +57,23 @@ def test_staff_find_a_poor_rating_with_its_reasons_and_record_the_call_back(cons
     follow(browser, browser.find_element(By.CSS_SELECTOR, "a.lang"))
     assert "Ratings" in browser.page_source and "Called back" in browser.page_source
     shot(browser, "ratings-4-english")
+
+
+def test_staff_see_a_call_for_help_and_mark_it_handled(console, browser):
+    """Beside the ratings, on the same platform: a citizen pressed "Call staff" at k1's pickup screen."""
+    called = console.call_staff("k1", "pickup", ago_s=300)
+    console.call_staff("k2", "tickets")   # another hall's: not shown to staff-a
+    sign_in(browser, console, "staff-a")
+    follow(browser, browser.find_element(By.LINK_TEXT, "求助呼叫"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr[data-help]")
+    assert [r.get_attribute("data-help") for r in rows] == [called]
+    assert "k1" in rows[0].text and "pickup" in rows[0].text and "5 分钟前" in rows[0].text
+    assert "待处理: 1" in browser.find_element(By.CSS_SELECTOR, "a[data-count='open']").text
+    rows[0].find_element(By.NAME, "note").send_keys("值班员已到1号机旁协助")
+    shot(browser, "help-1-open")
+    follow(browser, rows[0].find_element(By.CSS_SELECTOR, "form.ack button"))
+    assert browser.find_elements(By.CSS_SELECTOR, "tr[data-help]") == []
+    follow(browser, browser.find_element(By.LINK_TEXT, "近7天已处理"))
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-help='{called}']")
+    assert "staff-a" in row.text and "值班员已到1号机旁协助" in row.text
+    shot(browser, "help-2-handled")

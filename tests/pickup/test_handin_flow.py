@@ -449,7 +449,7 @@ def test_the_pickup_and_the_handin_are_made_over_one_locker_service_per_device_r
     def parts(runtime):
         return Parts(settings=kit.service.settings, store=kit.store, runtime=runtime, clock=kit.clock,
                      session=VisitorSession(idle_timeout_s=90, warning_s=30, extensions=1, clock=SteerableClock(False)),
-                     now=dt.datetime.now, font=None, problems=None, central=Central(), visit=None,
+                     now=dt.datetime.now, font=None, problems=None, central=Central(), visit=None, help=None,
                      background=Background())
 
     class Central:   # the central client, as far as the case look-up goes (CentralClient.find_case)

@@ -200,7 +200,7 @@ def install(app) -> None:
 
 
 # the console's other pages, one module each (kiosk/central/console/NAME.py with its `router`)
-PAGES: tuple[str, ...] = ("config_page", "ratings", "locker", "activity")
+PAGES: tuple[str, ...] = ("config_page", "ratings", "locker", "activity", "help_requests")
 
 
 # --- sign-in and sign-out --------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Kiosks: heartbeats (device health, queue depth, config and software version) and the fleet's list."""
+"""Kiosks: heartbeats (device health, queue depth, config and software version), the fleet's list, and the
+citizens' help requests the kiosks sent (the console's help page, as JSON)."""
 from __future__ import annotations
 
 import json
@@ -57,3 +58,24 @@ async def list_kiosks(db: DB, caller: Caller = Depends(Signed("operator"))):
         if k["last_heartbeat_at"] is not None:
             k["last_heartbeat_at"] = rfc3339(k["last_heartbeat_at"])
     return JSONResponse({"kiosks": kiosks})
+
+
+@router.get("/api/v1/help-requests", tags=["kiosks"], responses=ERRORS,
+            summary="Citizens' help requests (\"Call staff\"), as the console's help page lists them (operator)")
+async def list_help_requests(db: DB, state: str = Query("open", pattern="^(open|handled)$"),
+                             hall: str | None = Query(None, max_length=40),
+                             caller: Caller = Depends(Signed("operator"))):
+    from kiosk.central.console import help_requests
+    from kiosk.central.console.accounts import Person
+
+    def read():
+        with db.reading() as conn:
+            return help_requests.requests(conn, Person(caller.name, "operator", None), db.clock(), state=state,
+                                          hall=hall)
+    rows = await run_in_threadpool(read)
+    return JSONResponse({"help_requests": [{
+        "id": r["transaction_id"], "kiosk_id": r["kiosk_id"], "hall": r["hall"],
+        "hall_name": r["hall_title"] or r["hall_name"], "screen": r["screen"],
+        "requested_at": rfc3339(r["requested_at"]), "received_at": rfc3339(r["received_at"]),
+        "handled_at": rfc3339(r["handled_at"]) if r["handled_at"] is not None else None,
+        "handled_by": r["handled_by"], "note": r["note"]} for r in rows]})
