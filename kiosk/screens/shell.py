@@ -64,7 +64,7 @@ class KioskApp(App):
     scale = NumericProperty(1.0)
     hall = StringProperty()
     first_frame_drawn = BooleanProperty(False)
-    has_voice = BooleanProperty(False)   # the kiosk can speak (the header's voice toggle is shown)
+    has_voice = BooleanProperty(False)   # the kiosk can speak (the home screen's voice key is shown)
     voice_on = BooleanProperty(False)
     help_calling = BooleanProperty(False)   # a help request is being written: "Call staff" waits
 
@@ -113,7 +113,7 @@ class KioskApp(App):
 
         i18n.set_language(self.default_language)
         self.lang = self.default_language
-        self.has_voice = self.voice is not None   # before the header plans its room around the voice key
+        self.has_voice = self.voice is not None
         root = Shell(orientation="vertical")
         from kiosk.screens.widgets import HeaderBar, HelpBar
 

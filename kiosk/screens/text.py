@@ -82,7 +82,7 @@ def break_lines_the_chinese_way(provider: type = CoreLabel) -> None:
                 or not linebreak.has_chinese(text)):
             return render(self, real)
         padding = options.get("padding") or (0, 0, 0, 0)
-        usable = width - padding[0] - padding[2] - 1
+        usable = width - padding[0] - padding[2]
         extents = self.get_cached_extents()
         self._text = linebreak.wrap(text, usable, lambda t: extents(t)[0])
         try:

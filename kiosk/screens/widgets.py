@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from kivy.animation import Animation
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, InstructionGroup, Line
@@ -144,8 +143,8 @@ class HeaderBar(BoxLayout):
     The header plans its room whenever a chip's width changes: "Call staff" goes on one line beside the
     others where it fits; where it does not (elder mode on a portrait screen, whose chips are 1.6 times as
     large) the header goes `compact`: the language already chosen folds away (its chip only chose what is
-    chosen; the other language's stays), so does the voice key (the home screen has a large one of its
-    own) and "Call staff" takes two lines. Should even that not fit, it
+    chosen; the other language's stays) and "Call staff" takes two lines. (The voice key is on the home
+    screen, large: the header has no room left for it.) Should even that not fit, it
     leaves the header (`help_inside` false) for the `HelpBar` under it."""
 
     at_home = BooleanProperty(True)
@@ -160,7 +159,7 @@ class HeaderBar(BoxLayout):
         self._measure = Clock.create_trigger(self._fit, 0)
         ids = self.ids
         self.fbind("width", self._measure)
-        for chip in (ids.home_button, ids.elder_toggle, ids.voice_toggle, ids.lang_zh_CN, ids.lang_en, ids.help_button):
+        for chip in (ids.home_button, ids.elder_toggle, ids.lang_zh_CN, ids.lang_en, ids.help_button):
             chip.fbind("width", self._measure)
             chip.fbind("texture_size", self._measure)
             chip.fbind("font_size", self._measure)
@@ -175,10 +174,8 @@ class HeaderBar(BoxLayout):
         ids = self.ids
         # the widths that do not depend on the plan: home, the spacer, elder mode; the gaps and the padding
         others = [c.width for c in self.children
-                  if c.size_hint_x is None and not isinstance(c, (HelpChip, BoxLayout)) and c is not ids.voice_toggle]
+                  if c.size_hint_x is None and not isinstance(c, (HelpChip, BoxLayout))]
         room = (self.width - self.padding[0] - self.padding[2] - sum(others) - self.spacing * len(self.children))
-        # the voice key, where the kiosk can speak: shown beside the others, folded when compact
-        voice = self._chip_width(ids.voice_toggle) if App.get_running_app().has_voice else 0
         chips = (ids.lang_zh_CN, ids.lang_en)
         both = sum(self._chip_width(c) for c in chips) + ids.language_switch.spacing
         other = sum(self._chip_width(c) for c in chips if not c.active) or both
@@ -187,7 +184,7 @@ class HeaderBar(BoxLayout):
         one_line = max(_text_width(i18n._("Call staff"), help_chip.font_size) + dp(40), least)
         help_chip.lines_width = _text_width(i18n._(HelpChip.TWO_LINES), help_chip.font_size)
         two_lines = max(help_chip.lines_width + dp(40), least)
-        if room - both - voice >= one_line:
+        if room - both >= one_line:
             self.compact, self.help_inside = False, True
         elif room - other >= two_lines:
             self.compact, self.help_inside = True, True

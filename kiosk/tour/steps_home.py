@@ -154,9 +154,9 @@ def _voice_off(d: UiDriver) -> str | None:
 # voice guidance (docs/accessibility.md): turned on on the home screen, it reads the home screen and then
 # the guides' first screen; off again for the flows after it
 FLOWS["voice"] = [
-    Step("on", _tap("header.voice_toggle"), _voice_says("欢迎使用", screen="home")),
+    Step("on", _tap("home.voice_key"), _voice_says("欢迎使用", screen="home")),
     Step("guides", _open_tile("guides"), _voice_says("办事指南")),
-    Step("off", _tap("header.voice_toggle"), _voice_off),
+    Step("off", _tap("home.voice_key"), _voice_off),
 ]
 
 FLOWS["idle"] = [

@@ -44,8 +44,11 @@ def sample(ui):
     ui.app.screens.current = AUDIT_SCREEN
     ui.pump(4)
     yield ui
+    from kiosk.screens.widgets import forget_widget_tree
+
     ui.app.screens.current = "home"
     ui.app.screens.remove_widget(screen)
+    forget_widget_tree(screen)   # its rules' bindings to the app go with it (as a visit's screens do)
     ui.pump()
 
 

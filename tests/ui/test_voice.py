@@ -39,9 +39,9 @@ def test_a_pickup_visit_with_voice_on_says_each_step_in_order_and_no_code(pickup
     door, code = _deposit(app, "UI-VOICE-1")
     assert not voice.on and not app.voice_on          # a visit starts with voice off (the default config)
 
-    ui.tap(app.header.ids.voice_toggle)
+    ui.tap(app.home.ids.voice_key)
     ui.wait_for(lambda: app.voice_on, what="voice on")
-    assert app.header.ids.voice_toggle.text == "语音 · 开"
+    assert app.home.ids.voice_key.text == "语音 · 开"
     _heard(ui, voice, folder, before, "欢迎使用")
     shot("voice-on-home")
 
