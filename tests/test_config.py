@@ -36,6 +36,10 @@ def test_data_dir_is_relative_to_the_config_file(tmp_path):
      'services.disabled.1: unknown service; the services are pickup, handin, guides, documents, forms, progress, fees, '
      'tickets, got "tikets"'),
     (r'^disabled = \[\]$', 'disabled = "tickets"', 'services.disabled: expected a list, got "tickets"'),
+    (r'^multisamples = 0.*$', 'multisamples = 0\n[ui.face]\nidcard = [0.8, 0.5, 0.3, 0.07]',
+     "ui.face.idcard: the part idcard = [0.8, 0.5, 0.3, 0.07] reaches past the kiosk's face"),
+    (r'^multisamples = 0.*$', 'multisamples = 0\n[ui.face]\nprinter = [0.1, 0.5, 0.3, 0.07]', "ui.face.printer"),
+    (r'^engine = "espeak-ng".*$', 'engine = "festival"', "voice.engine"),
 ])
 def test_a_bad_value_names_file_key_and_problem(tmp_path, pattern, replacement, message):
     path = write_config(tmp_path, **{pattern: replacement})
@@ -85,3 +89,10 @@ def test_every_citizen_service_the_kiosk_builds_can_be_switched_off_by_its_key()
     from kiosk.app.root import CITIZEN_SERVICES
 
     assert {s.key for s in CITIZEN_SERVICES} <= set(config.SERVICE_KEYS)
+
+
+def test_a_kiosk_model_draws_its_own_face(tmp_path):
+    path = write_config(tmp_path, **{r'^multisamples = 0.*$': 'multisamples = 0\n[ui.face]\n'
+                                     'screen = [0.1, 0.05, 0.8, 0.35]\nidcard = [0.1, 0.45, 0.25, 0.06]'})
+    face = config.load(path).ui.face
+    assert face == {"screen": [0.1, 0.05, 0.8, 0.35], "idcard": [0.1, 0.45, 0.25, 0.06]}
