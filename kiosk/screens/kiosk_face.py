@@ -9,6 +9,8 @@ Drawn with a few canvas instructions: no image files, nothing to load.
 """
 from __future__ import annotations
 
+import weakref
+
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics import Color, Line, RoundedRectangle, Triangle
@@ -22,21 +24,25 @@ from kiosk.screens import theme
 BLINK_S = 0.6
 
 
-class Blink:
-    """Calls `toggle()` every BLINK_S (well under three flashes a second) while `follow(True)`, and
-    `steady()` once when it stops; the timer goes when what blinks is no longer shown."""
+_BLINKING: "weakref.WeakSet[Widget]" = weakref.WeakSet()
+_TICK = None
 
-    def __init__(self, toggle, steady):
-        self._toggle, self._steady = toggle, steady
-        self._event = None
 
-    def follow(self, wanted: bool) -> None:
-        if wanted and self._event is None:
-            self._event = Clock.schedule_interval(lambda _dt: self._toggle(), BLINK_S)
-        elif not wanted and self._event is not None:
-            self._event.cancel()
-            self._event = None
-            self._steady()
+def blink_while_shown(widget: Widget) -> None:
+    """`widget.blink()` every BLINK_S (well under three flashes a second) whenever it is on the window.
+
+    One clock event for every blinking widget, which it holds weakly: a widget in a step panel taken out of
+    the tree, or in a screen given back after the visit, is neither called nor kept alive by it."""
+    global _TICK
+    _BLINKING.add(widget)
+    if _TICK is None:
+        _TICK = Clock.schedule_interval(_blink_shown, BLINK_S)
+
+
+def _blink_shown(_dt) -> None:
+    for widget in list(_BLINKING):
+        if widget.get_root_window() is not None:
+            widget.blink()
 
 
 class KioskFace(Widget):
@@ -47,7 +53,7 @@ class KioskFace(Widget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._blink = Blink(self._toggle_ring, lambda: setattr(self, "ring", True))
+        blink_while_shown(self)
         app = App.get_running_app()
         settings = getattr(app, "settings", None)
         self.parts = dict(settings.ui.face) if settings is not None else {}
@@ -55,16 +61,9 @@ class KioskFace(Widget):
         self.fbind("size", self._draw)
         self.fbind("lit", self._draw)
         self.fbind("ring", self._draw)
-        self.fbind("parent", self._follow_parent)
 
-    def _follow_parent(self, *_a) -> None:
-        self._blink.follow(bool(self.lit) and self.parent is not None)
-
-    def on_lit(self, *_a) -> None:
-        self._follow_parent()
-
-    def _toggle_ring(self, *_a) -> None:
-        self.ring = not self.ring
+    def blink(self) -> None:
+        self.ring = not self.ring if self.lit else True
 
     def _box(self, part: str) -> tuple[float, float, float, float]:
         left, top, width, height = self.parts[part]
@@ -113,4 +112,4 @@ Builder.load_string("""
     pos_hint: {"center_x": 0.5}
 """)
 
-__all__ = ["Blink", "KioskFace"]
+__all__ = ["KioskFace", "blink_while_shown"]

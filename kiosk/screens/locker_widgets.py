@@ -21,7 +21,7 @@ from kivy.uix.widget import Widget
 from kiosk.core.background import Inline
 from kiosk.i18n import N_, _
 from kiosk.screens.lifetime import VisitScreen
-from kiosk.screens.kiosk_face import Blink  # and KioskFace, in the locker screens' rules
+from kiosk.screens.kiosk_face import blink_while_shown  # and KioskFace, in the locker screens' rules
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.keys import KeyGrid
 
@@ -303,26 +303,14 @@ class LockerMap(GridLayout):
     def _paint(self):
         for cell in self.children:
             cell.lit = cell.number == self.lit
-        self._blink_while_lit()
 
-    def on_parent(self, *_a):
-        self._blink_while_lit()
-
-    def _blink_while_lit(self) -> None:
-        """The lit door's ring blinks while the map is shown with a door lit (kiosk_face.Blink)."""
-        if self._blink is None:
-            self._blink = Blink(self.blink, self._steady)
-        self._blink.follow(bool(self.lit) and self.parent is not None)
-
-    _blink = None
+    def on_kv_post(self, base_widget):
+        super().on_kv_post(base_widget)
+        blink_while_shown(self)   # the lit door's ring blinks while the map is on the window
 
     def blink(self) -> None:
         for cell in self.children:
             cell.ring = not cell.ring if cell.lit else True
-
-    def _steady(self) -> None:
-        for cell in self.children:
-            cell.ring = True
 
 
 class LockerCell(Widget):

@@ -31,8 +31,9 @@ def _expect(**want) -> Callable[[UiDriver], str | None]:
             "phase": app.session.phase,
         }
         wrong = [f"{k} is {got[k]!r}, expected {v!r}" for k, v in want.items() if got[k] != v]
-        if app.home.ids.hall_name.text != app.hall:
-            wrong.append("the hall's name is not shown")
+        name = app.settings.kiosk.hall_en if app.lang == "en" and app.settings.kiosk.hall_en else app.hall
+        if app.home.ids.hall_name.text != name:
+            wrong.append(f"the hall's name is not shown in {app.lang}: {app.home.ids.hall_name.text!r}")
         if not app.home.time_text:
             wrong.append("no time shown")
         wrong += [f"the {key} tile is not wholly on the screen" for key in _tiles_off_screen(app)]
@@ -147,16 +148,27 @@ def _open_tile(key: str) -> Callable[[UiDriver], None]:
     return lambda d: d.tap_tile(key)
 
 
+def _end_visit(d: UiDriver) -> None:
+    d.app.end_visit("home")
+    d.pump()
+
+
 def _voice_off(d: UiDriver) -> str | None:
-    return None if not d.app.voice_on and not d.app.voice.on else "voice is still on"
+    """The visit ended: voice is off again and at the default volume for the next citizen (ADA 707.5)."""
+    voice = d.app.voice
+    if d.app.voice_on or voice.on:
+        return "voice is still on after the visit"
+    if voice.volume != d.app.settings.voice.volume:
+        return f"volume {voice.volume}, expected the default {d.app.settings.voice.volume}"
+    return None
 
 
 # voice guidance (docs/accessibility.md): turned on on the home screen, it reads the home screen and then
-# the guides' first screen; off again for the flows after it
+# the guides' first screen; the visit's end turns it off again for the next citizen
 FLOWS["voice"] = [
     Step("on", _tap("home.voice_key"), _voice_says("欢迎使用", screen="home")),
     Step("guides", _open_tile("guides"), _voice_says("办事指南")),
-    Step("off", _tap("home.voice_key"), _voice_off),
+    Step("visit-ends", _end_visit, _voice_off),
 ]
 
 FLOWS["idle"] = [
