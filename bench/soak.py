@@ -4,7 +4,7 @@ Each session replays one of the tour's flows through the real widgets of one
 long-lived app, in a private demo hall (kiosk/tour/hall.py), then the visit is
 wiped as after a real citizen. The cycle is a day in the hall: window staff
 deposit certificates, citizens collect them by code, QR code and ID card (one
-leaves the door open, one mistypes into a lockout), look up and search guides,
+leaves the door open, one mistypes into a lockout), look up and search guides (one with voice guidance on),
 print released documents and forms, pay, rate, hand materials in that staff
 collect, fill in forms (the card read, pinyin, a character written, printed; a name typed in elder
 mode), take a queue ticket, ask about their case's progress (on line and off), have fee notices
@@ -40,7 +40,7 @@ os.environ.setdefault("KIVY_NO_ARGS", "1")
 BUDGET_MB = 250.0
 TREND_BUDGET = 2.0
 # one cycle; the deposit makes the items the three pickups and the door left open collect
-CYCLE = ("pickup-deposit", "guides", "pickup-code", "documents-card", "pickup-qr-elder", "guides-elder",
+CYCLE = ("pickup-deposit", "guides", "voice", "pickup-code", "documents-card", "pickup-qr-elder", "guides-elder",
          "pickup-id-card", "tickets", "progress", "documents-form-elder", "pickup-door-left-open", "fees-refused-en",
          "documents-code", "pickup-lockout", "progress-offline", "handin", "handin-staff-collect", "fees-offline",
          "tickets-en-elder", "forms", "forms-elder", "idle")

@@ -128,6 +128,8 @@ Seconds = Annotated[float, Field(gt=0)]
 class KioskSection(Section):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     hall: Annotated[str, Field(min_length=1, max_length=80)]
+    # the hall's name in the English UI; "" = the Chinese name in every language
+    hall_en: Annotated[str, Field(max_length=120)] = ""
     data_dir: str = "var"
     language: Literal["zh_CN", "en"] = "zh_CN"
     idle_timeout_s: Annotated[int, Field(ge=15, le=3600)] = 90

@@ -20,7 +20,7 @@ from kiosk.config import ConfigError, Settings
 
 # dotted keys the UI applies without rebuilding anything
 LIVE_KEYS = frozenset({
-    "kiosk.hall", "kiosk.language", "kiosk.idle_timeout_s", "kiosk.idle_warning_s", "kiosk.idle_extensions",
+    "kiosk.hall", "kiosk.hall_en", "kiosk.language", "kiosk.idle_timeout_s", "kiosk.idle_warning_s", "kiosk.idle_extensions",
     "ui.elder_scale", "services.disabled",
 })
 

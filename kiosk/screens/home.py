@@ -97,6 +97,7 @@ class TileGrid(Layout):
 
 class HomeScreen(Screen):
     hall = StringProperty()
+    hall_en = StringProperty()   # the hall's name in the English UI ("" = `hall` in every language)
     date_text = StringProperty()
     time_text = StringProperty()
     tiles = ListProperty()  # [(key, title msgid, reason msgid or "")]

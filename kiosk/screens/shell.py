@@ -120,7 +120,7 @@ class KioskApp(App):
         self.header = HeaderBar()
         self.help_bar = HelpBar()
         self.screens = ScreenManager(transition=NoTransition())
-        self.home = HomeScreen(name="home", hall=self.hall)
+        self.home = HomeScreen(name="home", hall=self.hall, hall_en=self.settings.kiosk.hall_en)
         self.screens.add_widget(self.home)
         for service in self.services:
             self.make_screens_with((service.key,), lambda service=service: [self.kiosk.screen(service, self)])
@@ -352,6 +352,7 @@ class KioskApp(App):
         self.settings = s
         self.hall = s.kiosk.hall
         self.home.hall = s.kiosk.hall
+        self.home.hall_en = s.kiosk.hall_en
         self.default_language = s.kiosk.language
         self.session.base_timeout_s = float(s.kiosk.idle_timeout_s)
         self.session.warning_s = float(s.kiosk.idle_warning_s)

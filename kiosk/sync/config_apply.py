@@ -85,7 +85,7 @@ TIME_RESET_ALARM = ("config", "time_mark_reset")
 # Everything else (device wiring, screen geometry, identity, the central URL and
 # secret, trusted keys, the privacy key, the data dir) stays in kiosk.toml.
 REMOTE_SETTINGS: dict[str, frozenset[str] | None] = {
-    "kiosk": frozenset({"hall", "language", "idle_timeout_s", "idle_warning_s", "idle_extensions", "hotline"}),
+    "kiosk": frozenset({"hall", "hall_en", "language", "idle_timeout_s", "idle_warning_s", "idle_extensions", "hotline"}),
     "ui": frozenset({"elder_scale"}),
     "central": frozenset({"timeout_s", "lookup_timeout_s", "notice_key"}),
     "sync": None,

@@ -94,7 +94,10 @@ def test_language_switch_changes_every_visible_string(ui, shot):
     assert not left_in_chinese
     changed = [lbl for lbl in visible_labels(ui.app.root) if id(lbl) in zh and zh[id(lbl)] != lbl.text]
     assert ui.app.home.ids.welcome in changed and header.ids.elder_toggle in changed
+    # the hall's name as the hall gives it in English ([kiosk] hall_en)
+    assert ui.app.home.ids.hall_name.text == ui.app.settings.kiosk.hall_en != ""
     ui.tap(header.ids.lang_zh_CN)
+    assert ui.app.home.ids.hall_name.text == ui.app.settings.kiosk.hall
     assert ui.app.home.ids.help_line.text == "需要帮助？请咨询服务台工作人员。"
 
 
