@@ -122,8 +122,10 @@ class GuideDetailView(Screen):
                 ("body", f"{_('Enquiries')}：{item.phone}"),
                 ("body", f"{_('Complaints')}：{item.complaint_phone}")]
         if item.online_url:
-            out += [("heading", _("Online")), ("soft", _("Scan for the online guide")), ("qr", item.online_url),
-                    ("soft", item.online_url)]
+            # the address above its QR code: scrolled to the code, the address is in sight too (it stood under the
+            # code, where the end of the scroll cut it off above the print buttons)
+            out += [("heading", _("Online")), ("soft", _("Scan for the online guide")), ("soft", item.online_url),
+                    ("qr", item.online_url)]
         if item.faq:
             out.append(("heading", _("Questions and answers")))
             q, a = _("Q"), _("A")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kivy.lang import Builder
-from kivy.properties import DictProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.i18n import N_
@@ -37,6 +37,12 @@ class OnScreenKeyboard(KeyGrid):
 class GuideSearchView(Screen):
     flow = ObjectProperty()
     status = StringProperty()   # msgid of the line above the results
+    # the keyboard folds away to give the results the screen (in elder mode it leaves room for one): the
+    # line above the results has the key for it; a tap on the search box brings the keyboard back
+    keyboard_shown = BooleanProperty(True)
+
+    def on_pre_enter(self, *_a) -> None:
+        self.keyboard_shown = True
 
     def key(self, key: str) -> None:
         if key == "back":

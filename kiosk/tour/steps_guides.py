@@ -194,6 +194,23 @@ def act_open_first(d):
     d.settle(lambda: not flow(d)._checking)
 
 
+def act_hide_keyboard(d):
+    d.tap(view(d, View.SEARCH).ids.keyboard_key)
+    d.pump(3)
+
+
+def more_results_in_sight(d):
+    """The keyboard folded away: the results have the screen (at least four rows wholly in sight)."""
+    sv = view(d, View.SEARCH)
+    if sv.keyboard_shown or sv.ids.keyboard.height > 0:
+        return "the keyboard is still shown"
+    gl = sv.ids.guide_list
+    bottom, top = gl.to_window(gl.x, gl.y)[1], gl.to_window(gl.x, gl.top)[1]
+    whole = [r for r in gl.row_widgets()
+             if r.to_window(r.x, r.y)[1] >= bottom - 1 and r.to_window(r.x, r.top)[1] <= top + 1]
+    return None if len(whole) >= 4 else f"{len(whole)} result rows wholly in sight, expected at least 4"
+
+
 def act_scroll_detail(d):
     dv = view(d, View.DETAIL)
     dv.ids.scroller.scroll_to(dv.qr, padding=40, animate=False)
@@ -245,6 +262,7 @@ FLOWS["guides-elder"] = [
     Step("home", act_home(True), expect(View.HOME, has_groups)),
     Step("theme", act_theme, expect(View.LIST, list_of(THEME))),
     Step("search-sb", act_search_sb, expect(View.SEARCH, results_for("sb", "社会保障卡"))),
+    Step("search-keyboard-hidden", act_hide_keyboard, expect(View.SEARCH, more_results_in_sight)),
     Step("detail", act_open_first, expect(View.DETAIL, detail_shown)),
     Step("detail-scrolled", act_scroll_detail, expect(View.DETAIL, qr_in_sight)),
     Step("receipt-done", act_print(RECEIPT), expect(View.PRINT, printed(RECEIPT))),
