@@ -96,6 +96,7 @@ class KioskApp(App):
         self.technician_ui = None     # kiosk/screens/tech.py, once the app has started
         self.voice = parts.voice      # kiosk/core/voice.py; None where the kiosk has no voice
         self.screen_reader = None     # kiosk/screens/voice.py, made with the widgets
+        self.keypad_focus = None      # kiosk/screens/focus.py: the flows by keypad or arrow keys
         self.staff_press = None       # kiosk/screens/staff.py, where the locker is offered
         parts.problems.to(self.set_device_problem)
         parts.visit.on_change(self.follow_visit)   # a service hands over to the payment or the rating
@@ -145,6 +146,9 @@ class KioskApp(App):
         self.session.on("elder", self._on_elder)
         self.session.on("leaving", self._on_leaving)
         self.session.on("stay", self._on_stay)
+        from kiosk.screens.focus import KeypadFocus
+
+        self.keypad_focus = KeypadFocus(self)
         Window.bind(on_touch_down=self._on_activity, on_key_down=self._on_key)
         Window.bind(on_flip=self._on_flip)
         Window.clearcolor = (0.95, 0.96, 0.97, 1)
@@ -309,8 +313,12 @@ class KioskApp(App):
         self.session.touch()
         return False  # the touch goes on to the widgets
 
-    def _on_key(self, _window, key, *_args):
+    def _on_key(self, _window, key, _scancode=None, codepoint=None, modifiers=None):
+        """A key of a USB keypad or a keyboard: activity, then focus, Enter, Back and digits
+        (kiosk/screens/focus.py). The voice's + and - are taken before (kiosk/screens/voice.py)."""
         self.session.touch()
+        if self.keypad_focus is not None:
+            return self.keypad_focus.on_key(key, codepoint, modifiers)
         return False
 
     # -- a newly applied signed config ------------------------------------------------------------

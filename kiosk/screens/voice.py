@@ -10,7 +10,8 @@ them to the voice (kiosk/core/voice.py): a new title cuts short what is being sa
 instruction on the same screen (a wrong code, a door that opened) is said after it. A countdown
 ticking in the text is not a change.
 
-The `+` and `-` keys of a keyboard or keypad change the volume; the volume and voice itself go
+The keypad's `*` (or F1) turns voice on and off from any screen, for a citizen who cannot see the
+home screen's voice key; the `+` and `-` keys of a keyboard or keypad change the volume; the volume and voice itself go
 back to their defaults at the end of the visit (the core's `end_of_visit`).
 """
 from __future__ import annotations
@@ -114,6 +115,10 @@ class ScreenReader:
         return [w for w in root.walk(restrict=True) if isinstance(w, (Headline, PageTitle)) and _shown(w)][:MOST_TITLES]
 
     def _on_key(self, _window, key, _scancode, codepoint, _modifiers) -> bool:
+        # voice on and off from any screen without seeing it: the keypad's * (268) or F1 (282), or *
+        if key in (268, 282) or codepoint == "*":
+            self.app.toggle_voice()
+            return True
         if not self.voice.on:
             return False
         name = codepoint or ""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk.tour import (steps_documents, steps_fees, steps_forms, steps_guides, steps_handin, steps_home,
-                        steps_pickup, steps_progress, steps_technician, steps_tickets)
+                        steps_keypad, steps_pickup, steps_progress, steps_technician, steps_tickets)
 from kiosk.tour.driver import UiDriver
 from kiosk.tour.step import Step
 
@@ -33,6 +33,7 @@ FLOWS: dict[str, list[Step]] = {
     **steps_tickets.FLOWS,
     **steps_fees.FLOWS,
     **steps_technician.FLOWS,
+    **steps_keypad.FLOWS,   # last: the flows before it keep their pictures' numbers
 }
 
 # flow -> the citizen service whose screen it walks (kiosk/app/root.py CITIZEN_SERVICES); the others
@@ -47,6 +48,7 @@ SERVICE: dict[str, str] = {
     **dict.fromkeys(steps_tickets.FLOWS, "tickets"),
     **dict.fromkeys(steps_fees.FLOWS, "fees"),
     "voice": "guides",   # the voice steps read the guides' first screen (kiosk/tour/steps_home.py)
+    **dict.fromkeys(steps_keypad.FLOWS, "pickup"),
 }
 
 

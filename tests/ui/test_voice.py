@@ -116,3 +116,16 @@ def test_voice_on_follows_every_service_screen_through_a_language_switch(ui):
     finally:
         app.end_visit("home")
         ui.pump()
+
+
+def test_the_keypads_star_turns_voice_on_and_off_from_any_screen(ui):
+    app = ui.app
+    app.show("guides")
+    ui.pump(3)
+    assert not app.voice_on
+    ui.key(268)                      # the keypad's *
+    ui.wait_for(lambda: app.voice_on and app.voice.on, what="voice on by the keypad's *")
+    ui.key(282)                      # F1
+    ui.wait_for(lambda: not app.voice_on and not app.voice.on, what="voice off by F1")
+    app.end_visit("home")
+    ui.pump()
