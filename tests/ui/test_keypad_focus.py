@@ -90,7 +90,7 @@ def test_the_first_key_shows_focus_on_the_first_element_and_the_tiles_follow_in_
     ui.pump(2)
     assert focused(ui).widget is on_home[0]
     ui.key(UP)
-    assert focused(ui).widget is real(app.header.ids.voice_toggle)   # the header's last chip, above the tiles
+    assert focused(ui).widget is real(app.header.ids.help_button)   # the header's last chip (Call staff), above the tiles
 
     ui.key(DOWN)
     tile = on_home[0]
