@@ -48,6 +48,7 @@ from kiosk.core.guides.printout import display_width, wrap
 from kiosk.core.payment import PaymentFlow, PayState, show_reference, yuan
 from kiosk.core.printing.sign_off import sign_off
 from kiosk.core.scanning import ScannerListening
+from kiosk.core.steps import Steps
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import N_, _
 from kiosk.wire.errors import PlatformUnavailable
@@ -91,6 +92,16 @@ class FeeState(str, enum.Enum):
 
 
 _S = FeeState
+# the steps the citizen is told of: the notice's number (and its look-up), the notice to check, the payment
+# (the platform told of it), the receipt
+STEPS = Steps(("number", "notice", "pay", "receipt"), {
+    _S.IDLE: None,
+    _S.ENTER: "number", _S.LOOKING: "number", _S.REFUSED: "number", _S.OFFLINE: "number",
+    _S.NOTICE: "notice",
+    _S.PAYING: "pay", _S.PAYMENT_UNKNOWN: "pay", _S.CONFIRMING: "pay", _S.RETURNING: "pay",
+    _S.PRINTING: "receipt",
+    _S.DONE: None,
+})
 LEAVING = {_S.CONFIRMING: Leaving(Leave.FINISH, "fee_confirming"),
            _S.PRINTING: Leaving(Leave.FINISH, "receipt_printing")}
 # refusals that come from this kiosk's own ledger (the others are the platform's, kiosk/wire/fees.py)
@@ -101,6 +112,7 @@ PAYMENT_UNAVAILABLE = "payment_unavailable"
 class FeeFlow(ScannerListening, Flow[FeeState]):
     name = "fees"
     SERVICE = SERVICE
+    steps = STEPS
     transitions = {
         _S.IDLE: {_S.ENTER},
         _S.ENTER: {_S.LOOKING, _S.IDLE},

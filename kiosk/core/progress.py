@@ -41,6 +41,7 @@ from kiosk.core.guides.printout import wrap
 from kiosk.core.locker.model import LockerRuleError, check_case_number
 from kiosk.core.printing.sign_off import sign_off
 from kiosk.core.scanning import ScannerListening
+from kiosk.core.steps import Steps
 from kiosk.hardware.device import CancelToken
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import N_, _
@@ -86,10 +87,20 @@ class Notice(str, enum.Enum):
 _S = ProgressState
 _START = {_S.CHOOSE, _S.ENTER_CASE}   # another query (the keypad at once where no card can be read)
 
+# the steps the citizen is told of: how to look the case up (skipped where no card can be read), the case
+# number or the ID card (and the platform asked), the progress (from the holder's list, printed)
+STEPS = Steps(("how", "identify", "result"), {
+    _S.CHOOSE: "how",
+    _S.ENTER_CASE: "identify", _S.READ_CARD: "identify", _S.CARD_PROBLEM: "identify", _S.LOOKING: "identify",
+    _S.NOT_FOUND: "identify", _S.OFFLINE: "identify",
+    _S.RESULTS: "result", _S.RESULT: "result", _S.PRINTING: "result",
+}, optional=("how",))
+
 
 class ProgressFlow(ScannerListening, Flow[ProgressState]):
     name = SERVICE
     SERVICE = SERVICE
+    steps = STEPS
     transitions = {
         _S.CHOOSE: {_S.ENTER_CASE, _S.READ_CARD},
         _S.ENTER_CASE: {_S.LOOKING} | _START,
@@ -165,6 +176,9 @@ class ProgressFlow(ScannerListening, Flow[ProgressState]):
     @property
     def can_read_cards(self) -> bool:
         return self.reader is not None and self.lookup is not None
+
+    def skipped_steps(self) -> set[str]:
+        return set() if self.can_read_cards else {"how"}
 
     @property
     def can_print(self) -> bool:

@@ -58,6 +58,7 @@ from kiosk.core.forms.template import FillableForm, FormField
 from kiosk.core.payment import PayState
 from kiosk.core.printing.job import A4Job, Stopped
 from kiosk.core.printing.record import PrintRecord
+from kiosk.core.steps import Steps
 from kiosk.store import PerThread, transaction
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,19 @@ TRANSITIONS = {
     _S.DONE: set(),
 }
 
+# the steps the citizen is told of, once a form is chosen: the ID card (or typing it all instead), the
+# fields one at a time (the screen keeps its own "field 6/11"), the review, the print (and its payment,
+# where a form has a price)
+STEPS = Steps(("card", "fields", "review", "print"), {
+    _S.CHOOSE: None,
+    _S.START: "card", _S.READ_CARD: "card", _S.CARD_PROBLEM: "card",
+    _S.FILL: "fields",
+    _S.REVIEW: "review",
+    _S.PREPARING: "print", _S.PAYING: "print", _S.PAYMENT_UNKNOWN: "print", _S.PRINTING: "print",
+    _S.FAILED: "print",
+    _S.DONE: None,
+})
+
 
 class PrintFailed(RuntimeError):
     def __init__(self, detail: str, message: str):
@@ -137,6 +151,7 @@ class FormRecorder:
 class FormFlow(Flow[FormState]):
     name = SERVICE
     transitions = TRANSITIONS
+    steps = STEPS
 
     def __init__(self, forms: Callable[[str | None], list[FillableForm]], *, executor=None,
                  clock: Callable[[], float] = time.monotonic, today: Callable[[], dt.date] = dt.date.today,

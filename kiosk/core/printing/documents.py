@@ -60,6 +60,7 @@ from kiosk.core.printing.job import A4Job, Printed, Printing, Stopped
 from kiosk.core.printing.pages import (PageSize, PdfError, drawn_width, pdf_page_sizes, pdf_pages,  # noqa: F401
                                        render_page)
 from kiosk.core.printing.record import PrintRecord
+from kiosk.core.steps import Steps
 from kiosk.hardware.cups import JobState
 from kiosk.hardware.device import SYSTEM_CLOCK
 from kiosk.store import PerThread, transaction
@@ -189,12 +190,27 @@ JOB_WORDS = {JobState.PENDING: "queued", JobState.HELD: "held", JobState.PROCESS
 _S = DocState
 _ANY_TO_START = {_S.IDLE}   # start over / cancel: from any state
 
+# the steps the citizen is told of: the ID card (released documents only), the document chosen (and
+# fetched), its preview (and the printer checked before any money), the payment where it has a price,
+# the print
+STEPS = Steps(("card", "choose", "preview", "pay", "print"), {
+    _S.IDLE: None,
+    _S.READ_CARD: "card", _S.CARD_PROBLEM: "card", _S.LOOKUP: "card", _S.OFFLINE: "card",
+    _S.NO_DOCUMENTS: "card",
+    _S.LIST: "choose", _S.FORMS: "choose", _S.FETCHING: "choose", _S.FETCH_FAILED: "choose",
+    _S.PREVIEW: "preview", _S.CHECKING: "preview", _S.PRINTER_DOWN: "preview",
+    _S.PAYING: "pay", _S.PAYMENT_UNKNOWN: "pay",
+    _S.PRINTING: "print", _S.FAILED: "print",
+    _S.DONE: None,
+}, optional=("card", "pay"))
+
 
 class DocumentPrintFlow(Flow[DocState]):
     SERVICE = "documents"
     LEAVING = {DocState.PRINTING: Leaving(Leave.FINISH, "printing")}
 
     name = "documents"
+    steps = STEPS
     transitions = {
         _S.IDLE: {_S.READ_CARD, _S.FETCHING},
         _S.READ_CARD: {_S.CARD_PROBLEM, _S.LOOKUP} | _ANY_TO_START,
@@ -267,6 +283,7 @@ class DocumentPrintFlow(Flow[DocState]):
         self.pages_done: int | None = None
         self.problem = ""                     # snake-case cause, for the calm sentence and the alarm
         self.print_transaction_id: str | None = None
+        self.path = ""                        # "released" (by the ID card) or "blank" (blank forms)
         self._forget_pages()
         if getattr(self, "payment", None) is not None and self.payment.state is not PayState.IDLE:
             self.payment.reset()
@@ -275,6 +292,17 @@ class DocumentPrintFlow(Flow[DocState]):
 
     def leaving(self, idle: bool) -> Leaving:
         return self.LEAVING.get(self.state, FREE)
+
+    def skipped_steps(self) -> set[str]:
+        skipped = set()
+        if self.path == "blank" or not self.can_read_cards:
+            skipped.add("card")
+        # the price is known once the pages are counted; before, a rule that charges nothing is free
+        rule = self.fees.documents if self.path != "blank" else self.fees.blank_forms
+        free = self.price_fen == 0 if self.preview is not None else rule.price(0) == rule.price(1) == 0
+        if free:
+            skipped.add("pay")
+        return skipped
 
     def cancel_in_flight(self) -> None:
         """Nothing of this flow is CANCEL: a card read stops with the reset, a job must finish."""
@@ -299,6 +327,7 @@ class DocumentPrintFlow(Flow[DocState]):
         if not self.can_read_cards or self.state not in (DocState.IDLE, DocState.CARD_PROBLEM, DocState.OFFLINE,
                                                           DocState.NO_DOCUMENTS):
             return False
+        self.path = "released"
         from kiosk.hardware.device import CancelToken  # the reader driver's cancel token
 
         token = self._card_token = CancelToken()
@@ -349,6 +378,7 @@ class DocumentPrintFlow(Flow[DocState]):
     def blank_forms(self) -> bool:
         if self.forms_library is None:
             return False
+        self.path = "blank"
         self._set(DocState.FETCHING)
         self.run(self.forms_library.forms, self._forms_listed)
         return True
@@ -366,6 +396,7 @@ class DocumentPrintFlow(Flow[DocState]):
         if self.forms_library is None:
             return False
         self.reset()
+        self.path = "blank"
         return self.choose(Printable("blank_form", url, title, 1, item_code))
 
     # -- choosing, preview -------------------------------------------------------------------------
