@@ -48,8 +48,8 @@ from kiosk.core.guides.printout import display_width, wrap
 from kiosk.core.payment import PaymentFlow, PayState, show_reference, yuan
 from kiosk.core.printing.sign_off import sign_off
 from kiosk.core.scanning import ScannerListening
-from kiosk.core.steps import Steps
-from kiosk.hardware.receipt import Receipt
+from kiosk.core.steps import Steps, device_wait
+from kiosk.hardware.receipt import TIMEOUTS as RECEIPT_TIMEOUTS, Receipt
 from kiosk.i18n import N_, _
 from kiosk.wire.errors import PlatformUnavailable
 from kiosk.wire.fees import (FeeNoticeView, FeePaymentAnswer, FeeRefusal, new_receipt_token, notice_number_in,
@@ -113,6 +113,7 @@ class FeeFlow(ScannerListening, Flow[FeeState]):
     name = "fees"
     SERVICE = SERVICE
     steps = STEPS
+    waits = {_S.LOOKING: "lookup_timeout_s", _S.CONFIRMING: "report_timeout_s", _S.PRINTING: "receipt_printing_s"}
     transitions = {
         _S.IDLE: {_S.ENTER},
         _S.ENTER: {_S.LOOKING, _S.IDLE},
@@ -146,6 +147,11 @@ class FeeFlow(ScannerListening, Flow[FeeState]):
         self.report_timeout_s = report_timeout_s
         self.payment.on_change(self._payment_changed)
         self._forget()
+
+    @property
+    def receipt_printing_s(self) -> float:
+        """Sending the receipt: the receipt printer driver's write timeout."""
+        return device_wait(self.printer, RECEIPT_TIMEOUTS, "write")
 
     def _forget(self) -> None:
         self.typed = ""

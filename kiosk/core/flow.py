@@ -111,6 +111,9 @@ class Flow(Generic[S]):
     name: str = "flow"
     transitions: Mapping[Any, frozenset | set | tuple] = {}
     steps: Steps | None = None   # the steps the citizen is told of (kiosk/core/steps.py); None: one screen
+    # the states where the citizen waits on a device or the network, each to the flow's attribute that holds
+    # the longest that wait may take in seconds (a timeout of the config or of the device): the screen says it
+    waits: Mapping[Any, str] = {}
 
     def __init__(self, initial: S, *, executor: Executor | None = None, clock: Clock = time.monotonic):
         self._initial = initial
@@ -162,6 +165,11 @@ class Flow(Generic[S]):
     def step_of(self) -> StepOf | None:
         """「第 n 步 / 共 m 步」 of the current state; None where the flow counts no step."""
         return self.steps.of(self._state, self.skipped_steps()) if self.steps is not None else None
+
+    def wait_s(self) -> float:
+        """At most how long the wait of the current state takes (s); 0 where nothing is waited on."""
+        name = self.waits.get(self._state)
+        return float(getattr(self, name) or 0) if name else 0.0
 
     # -- visits ---------------------------------------------------------------------------------
     @property

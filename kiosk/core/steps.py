@@ -8,7 +8,11 @@ take (the ID card of a pickup that needs one, paying for a print that has a pric
 says which it skips (`Flow.skipped_steps`) once it knows, and the count shrinks then ("of 3" becomes
 "of 2"); until it knows it counts them, so the citizen is never told of fewer steps than may come.
 
-No text here: the screen turns `StepOf` into the one translated line.
+A flow also says where the citizen waits on a device or the network, and at most how long (`Flow.waits`:
+a state to the flow's attribute in seconds, a configured timeout or the device's own); `device_wait` reads
+such a time from a driver's named timeouts.
+
+No text here: the screen turns `StepOf` and the seconds into translated lines.
 """
 from __future__ import annotations
 
@@ -20,6 +24,14 @@ from typing import Any, Iterable, Mapping
 class StepOf:
     number: int      # 1-based
     of: int
+
+
+def device_wait(device, defaults: Mapping[str, float], *names: str) -> float:
+    """The sum of `device`'s named timeouts `names` (its driver's `timeouts`, which the config may have
+    changed), or of the driver's `defaults` where the device does not say (a stand-in in a test)."""
+    timeouts = getattr(device, "timeouts", None)
+    said = [getattr(timeouts, n, None) for n in names]
+    return float(sum(v if isinstance(v, (int, float)) and v > 0 else defaults[n] for n, v in zip(names, said)))
 
 
 class Steps:

@@ -53,9 +53,9 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Flow, Leave, Leaving
 from kiosk.core.guides.printout import wrap
 from kiosk.core.scanning import ScannerListening
-from kiosk.core.steps import Steps
+from kiosk.core.steps import Steps, device_wait
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
-from kiosk.hardware.receipt import Receipt
+from kiosk.hardware.receipt import TIMEOUTS as RECEIPT_TIMEOUTS, Receipt
 from kiosk.i18n import N_, _, format_clock, format_date
 from kiosk.store import PerThread, transaction
 from kiosk.wire.errors import PlatformUnavailable
@@ -275,6 +275,8 @@ _APPOINTMENT = re.compile(APPOINTMENT_PATTERN)
 class TicketFlow(ScannerListening, Flow[Step]):
     name = SERVICE
     steps = STEPS
+    waits = {Step.LOADING: "lookup_timeout_s", Step.ID_CARD: "card_timeout_s", Step.CHECKING: "lookup_timeout_s",
+             Step.ISSUING: "lookup_timeout_s", Step.PRINTING: "receipt_printing_s"}
     transitions = {
         Step.LOADING: {Step.CHOOSE, Step.CLOSED, Step.UNAVAILABLE},
         Step.CHOOSE: {Step.ID_CARD, Step.ISSUING, Step.CHECK_IN, Step.LOADING},
@@ -305,6 +307,11 @@ class TicketFlow(ScannerListening, Flow[Step]):
         self.card_timeout_s, self.lookup_timeout_s = card_timeout_s, lookup_timeout_s
         self._skew = dt.timedelta(0)   # the queue system's clock minus the kiosk's, when last seen
         self._reset_fields()
+
+    @property
+    def receipt_printing_s(self) -> float:
+        """Sending the receipt: the receipt printer driver's write timeout."""
+        return device_wait(self.printer, RECEIPT_TIMEOUTS, "write")
 
     def _reset_fields(self) -> None:
         self.notice: Notice | None = None

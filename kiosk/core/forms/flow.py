@@ -58,7 +58,8 @@ from kiosk.core.forms.template import FillableForm, FormField
 from kiosk.core.payment import PayState
 from kiosk.core.printing.job import A4Job, Stopped
 from kiosk.core.printing.record import PrintRecord
-from kiosk.core.steps import Steps
+from kiosk.core.steps import Steps, device_wait
+from kiosk.hardware.cups import TIMEOUTS as CUPS_TIMEOUTS
 from kiosk.store import PerThread, transaction
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ class FormFlow(Flow[FormState]):
     name = SERVICE
     transitions = TRANSITIONS
     steps = STEPS
+    waits = {_S.READ_CARD: "card_timeout_s", _S.PRINTING: "printing_s"}
 
     def __init__(self, forms: Callable[[str | None], list[FillableForm]], *, executor=None,
                  clock: Callable[[], float] = time.monotonic, today: Callable[[], dt.date] = dt.date.today,
@@ -183,6 +185,11 @@ class FormFlow(Flow[FormState]):
         self._card_token = None
         self._item_code: str | None = None
         self._clear()
+
+    @property
+    def printing_s(self) -> float:
+        """The job followed to its end: the printer driver's job timeout."""
+        return device_wait(self.printer, CUPS_TIMEOUTS, "job")
 
     def _clear(self) -> None:
         self.listing = False                 # the forms on offer are being read from the catalog

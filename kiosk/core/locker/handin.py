@@ -123,6 +123,7 @@ def new_receipt_no() -> str:
 class HandinFlow(LockerFlow[Step]):
     name = SERVICE
     steps = STEPS
+    waits = {Step.ID_CARD: "card_reading_s", Step.OPENING: "door_opening_s", Step.PRINTING: "receipt_printing_s"}
     transitions = {
         Step.CASE: {Step.CHECKING},
         Step.CHECKING: {Step.CASE, Step.ID_CARD, Step.SIZE},

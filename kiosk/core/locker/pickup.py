@@ -89,6 +89,7 @@ LEAVING = {
 class PickupFlow(LockerFlow[Step]):
     name = "pickup"
     steps = STEPS
+    waits = {Step.ID_CARD: "card_reading_s", Step.OPENING: "door_opening_s"}
     transitions = {
         Step.CODE: {Step.LOCKED, Step.ID_CARD, Step.OPENING},
         Step.LOCKED: {Step.CODE},

@@ -98,6 +98,10 @@ class PaymentFlow(Flow[PayState]):
 
     name = "payment"
     transitions = TRANSITIONS
+    # the cardholder's time at the terminal (its driver's result_timeout_s), the code's at the scanner, the
+    # payer's on the phone
+    waits = {PayState.WAIT_CARD: "card_terminal_s", PayState.WAIT_CODE: "code_scan_timeout_s",
+             PayState.CODE_CONFIRM: "code_confirm_timeout_s"}
 
     def __init__(self, ledger: PaymentLedger, *, executor: Executor | None = None, terminal=None, scanner=None,
                  gateway: CodePaymentGateway | None = None, methods=("card", "code"),
@@ -118,6 +122,11 @@ class PaymentFlow(Flow[PayState]):
         self._cancel_token = None
         self._reverse_now = threading.Event()
         self.reset()
+
+    @property
+    def card_terminal_s(self) -> float:
+        seconds = getattr(self.terminal, "result_timeout_s", 0)
+        return float(seconds) if isinstance(seconds, (int, float)) else 0.0
 
     # -- what the screen reads ---------------------------------------------------------------------
     def reset(self) -> None:

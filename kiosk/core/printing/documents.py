@@ -60,8 +60,8 @@ from kiosk.core.printing.job import A4Job, Printed, Printing, Stopped
 from kiosk.core.printing.pages import (PageSize, PdfError, drawn_width, pdf_page_sizes, pdf_pages,  # noqa: F401
                                        render_page)
 from kiosk.core.printing.record import PrintRecord
-from kiosk.core.steps import Steps
-from kiosk.hardware.cups import JobState
+from kiosk.core.steps import Steps, device_wait
+from kiosk.hardware.cups import TIMEOUTS as CUPS_TIMEOUTS, JobState
 from kiosk.hardware.device import SYSTEM_CLOCK
 from kiosk.store import PerThread, transaction
 from kiosk.wire.errors import PlatformUnavailable
@@ -211,6 +211,8 @@ class DocumentPrintFlow(Flow[DocState]):
 
     name = "documents"
     steps = STEPS
+    waits = {_S.READ_CARD: "card_timeout_s", _S.LOOKUP: "lookup_timeout_s", _S.FETCHING: "fetch_timeout_s",
+             _S.CHECKING: "printer_asking_s", _S.PRINTING: "print_timeout_s"}
     transitions = {
         _S.IDLE: {_S.READ_CARD, _S.FETCHING},
         _S.READ_CARD: {_S.CARD_PROBLEM, _S.LOOKUP} | _ANY_TO_START,
@@ -316,6 +318,11 @@ class DocumentPrintFlow(Flow[DocState]):
     @property
     def can_read_cards(self) -> bool:
         return self.reader is not None and self.central is not None
+
+    @property
+    def printer_asking_s(self) -> float:
+        """Asking CUPS whether the printer is ready: one command of the driver."""
+        return device_wait(self.printer, CUPS_TIMEOUTS, "command")
 
     @property
     def pages(self) -> int:
