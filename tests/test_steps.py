@@ -92,3 +92,42 @@ def test_a_pickup_with_the_holders_card_is_three_steps_and_without_it_two(tmp_pa
         flow.press(d)
     flow.submit()
     assert (pickup.Step.DOOR_OPEN, StepOf(2, 2)) in seen
+
+
+def test_the_waits_are_the_configured_and_the_drivers_timeouts(tmp_path):
+    from kiosk.core.steps import device_wait
+    from kiosk.hardware.device import Timeouts
+    from kiosk.hardware.locker import TIMEOUTS
+
+    class Board:
+        timeouts = Timeouts("locker", TIMEOUTS, {"open_confirm": 5.0})
+
+    # an unlock's answer and the door reporting open, tried twice; a device that does not say: the driver's
+    assert 2 * device_wait(Board(), TIMEOUTS, "unlock_reply", "open_confirm") == 2 * (TIMEOUTS["unlock_reply"] + 5.0)
+    assert device_wait(None, TIMEOUTS, "unlock_reply") == TIMEOUTS["unlock_reply"]
+
+    kit = make_kit(tmp_path)
+    card = demo_resident()
+    _door, code = kit.deposit_item("BJ2026-0004", holder=card.id_number)
+    flow = kit.pickup
+    flow.begin()
+    assert flow.wait_s() == 0                     # typing a code is no wait
+    for d in code:
+        flow.press(d)
+    flow.submit()
+    assert flow.step is pickup.Step.ID_CARD
+    assert flow.wait_s() == kit.pickup.rules.id_card_timeout_s
+    waits = []
+    flow.on_change(lambda f: waits.append((f.step, f.wait_s())))
+    kit.card_sim.insert_card(card)
+    kit.close_after(5)
+    flow.read_card()
+    [opening] = {w for s, w in waits if s is pickup.Step.OPENING}
+    assert opening == flow.door_opening_s > 1
+
+
+@pytest.mark.parametrize("name", sorted(FLOWS))
+def test_every_wait_is_a_state_of_the_flow(name):
+    cls, states = FLOWS[name]
+    assert cls.waits and set(cls.waits) <= set(states)
+    assert all(cls.steps.states.get(s) is not None for s in cls.waits), "a wait outside the counted steps"

@@ -323,7 +323,8 @@ class FeeFlow(ScannerListening, Flow[FeeState]):
         number = self.notice.number
         self._token = new_receipt_token()
         record = {"fee_notice": number, "receipt_token_sha256": receipt_token_digest(self._token)}
-        if not self.payment.start(SERVICE, self.notice.total_fen, subject=subject_of(number), record=record):
+        if not self.payment.start(SERVICE, self.notice.total_fen, subject=subject_of(number), record=record,
+                                  step=self.steps.of(FeeState.PAYING)):
             self._set(FeeState.REFUSED, PAYMENT_UNAVAILABLE)
             return False
         self._set(FeeState.PAYING)

@@ -537,7 +537,8 @@ class FormFlow(Flow[FormState]):
             self.price_fen = self.fee.price(self.pages) if self.fee is not None else 0
             if not self.price_fen:
                 self._submit()
-            elif self.payment is None or not self.payment.start(SERVICE, self.price_fen):
+            elif self.payment is None or not self.payment.start(SERVICE, self.price_fen,
+                                                                 step=self.steps.of(_S.PAYING)):
                 self._discard_pdf()
                 self.problem = "payment_unavailable"
                 self.go(_S.FAILED)

@@ -582,7 +582,8 @@ class DocumentPrintFlow(Flow[DocState]):
             self._set(DocState.PRINTER_DOWN, detail)
             return
         if self.price_fen > 0:
-            if not self.payment.start(self.SERVICE, self.price_fen):
+            step = self.steps.of(DocState.PAYING, self.skipped_steps())
+            if not self.payment.start(self.SERVICE, self.price_fen, step=step):
                 self._set(DocState.PRINTER_DOWN, "payment_unavailable")
                 return
             self._set(DocState.PAYING)
