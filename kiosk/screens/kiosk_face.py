@@ -30,6 +30,13 @@ class Blink:
         self._toggle, self._steady = toggle, steady
         self._event = None
 
+    def stop(self) -> None:
+        """For good: the screen it is on was given back (its timer would keep the widget, and the step
+        panel around it, alive after the screen, answering the app's language and elder changes)."""
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+
     def follow(self, wanted: bool) -> None:
         if wanted and self._event is None:
             self._event = Clock.schedule_interval(lambda _dt: self._toggle(), BLINK_S)
@@ -62,6 +69,9 @@ class KioskFace(Widget):
 
     def on_lit(self, *_a) -> None:
         self._follow_parent()
+
+    def given_back(self) -> None:
+        self._blink.stop()
 
     def _toggle_ring(self, *_a) -> None:
         self.ring = not self.ring

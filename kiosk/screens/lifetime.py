@@ -68,6 +68,9 @@ class VisitScreen(Screen):
         Kivy holds a widget that is being animated, a list's scroll among them, until it ends)."""
         for widget in every_widget(self):
             Animation.cancel_all(widget)
+            stop = getattr(widget, "given_back", None)   # a blinking widget's timer (kiosk_face.Blink)
+            if callable(stop):
+                stop()
         while self._undo:
             undo = self._undo.pop()
             try:

@@ -318,6 +318,10 @@ class LockerMap(GridLayout):
 
     _blink = None
 
+    def given_back(self) -> None:
+        if self._blink is not None:
+            self._blink.stop()
+
     def blink(self) -> None:
         for cell in self.children:
             cell.ring = not cell.ring if cell.lit else True
