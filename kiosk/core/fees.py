@@ -48,7 +48,8 @@ from kiosk.core.guides.printout import display_width, wrap
 from kiosk.core.payment import PaymentFlow, PayState, show_reference, yuan
 from kiosk.core.printing.sign_off import sign_off
 from kiosk.core.scanning import ScannerListening
-from kiosk.hardware.receipt import Receipt
+from kiosk.core.steps import Steps, device_wait
+from kiosk.hardware.receipt import TIMEOUTS as RECEIPT_TIMEOUTS, Receipt
 from kiosk.i18n import N_, _
 from kiosk.wire.errors import PlatformUnavailable
 from kiosk.wire.fees import (FeeNoticeView, FeePaymentAnswer, FeeRefusal, new_receipt_token, notice_number_in,
@@ -91,6 +92,16 @@ class FeeState(str, enum.Enum):
 
 
 _S = FeeState
+# the steps the citizen is told of: the notice's number (and its look-up), the notice to check, the payment
+# (the platform told of it), the receipt
+STEPS = Steps(("number", "notice", "pay", "receipt"), {
+    _S.IDLE: None,
+    _S.ENTER: "number", _S.LOOKING: "number", _S.REFUSED: "number", _S.OFFLINE: "number",
+    _S.NOTICE: "notice",
+    _S.PAYING: "pay", _S.PAYMENT_UNKNOWN: "pay", _S.CONFIRMING: "pay", _S.RETURNING: "pay",
+    _S.PRINTING: "receipt",
+    _S.DONE: None,
+})
 LEAVING = {_S.CONFIRMING: Leaving(Leave.FINISH, "fee_confirming"),
            _S.PRINTING: Leaving(Leave.FINISH, "receipt_printing")}
 # refusals that come from this kiosk's own ledger (the others are the platform's, kiosk/wire/fees.py)
@@ -101,6 +112,8 @@ PAYMENT_UNAVAILABLE = "payment_unavailable"
 class FeeFlow(ScannerListening, Flow[FeeState]):
     name = "fees"
     SERVICE = SERVICE
+    steps = STEPS
+    waits = {_S.LOOKING: "lookup_timeout_s", _S.CONFIRMING: "report_timeout_s", _S.PRINTING: "receipt_printing_s"}
     transitions = {
         _S.IDLE: {_S.ENTER},
         _S.ENTER: {_S.LOOKING, _S.IDLE},
@@ -134,6 +147,11 @@ class FeeFlow(ScannerListening, Flow[FeeState]):
         self.report_timeout_s = report_timeout_s
         self.payment.on_change(self._payment_changed)
         self._forget()
+
+    @property
+    def receipt_printing_s(self) -> float:
+        """Sending the receipt: the receipt printer driver's write timeout."""
+        return device_wait(self.printer, RECEIPT_TIMEOUTS, "write")
 
     def _forget(self) -> None:
         self.typed = ""
@@ -305,7 +323,8 @@ class FeeFlow(ScannerListening, Flow[FeeState]):
         number = self.notice.number
         self._token = new_receipt_token()
         record = {"fee_notice": number, "receipt_token_sha256": receipt_token_digest(self._token)}
-        if not self.payment.start(SERVICE, self.notice.total_fen, subject=subject_of(number), record=record):
+        if not self.payment.start(SERVICE, self.notice.total_fen, subject=subject_of(number), record=record,
+                                  step=self.steps.of(FeeState.PAYING)):
             self._set(FeeState.REFUSED, PAYMENT_UNAVAILABLE)
             return False
         self._set(FeeState.PAYING)

@@ -41,6 +41,7 @@ from typing import Any, Callable, Generic, Mapping, Protocol, TypeVar
 
 from kiosk.core.background import Done, Executor, Inline
 from kiosk.core.listeners import tell_listeners
+from kiosk.core.steps import StepOf, Steps
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,10 @@ class Flow(Generic[S]):
 
     name: str = "flow"
     transitions: Mapping[Any, frozenset | set | tuple] = {}
+    steps: Steps | None = None   # the steps the citizen is told of (kiosk/core/steps.py); None: one screen
+    # the states where the citizen waits on a device or the network, each to the flow's attribute that holds
+    # the longest that wait may take in seconds (a timeout of the config or of the device): the screen says it
+    waits: Mapping[Any, str] = {}
 
     def __init__(self, initial: S, *, executor: Executor | None = None, clock: Clock = time.monotonic):
         self._initial = initial
@@ -151,6 +156,20 @@ class Flow(Generic[S]):
         `flow.aspect` while the listeners are told (the next change names its own)."""
         self.aspect = aspect
         tell_listeners(self, self._listeners, f"{self.name} ({aspect})")
+
+    # -- the step line -----------------------------------------------------------------------------
+    def skipped_steps(self) -> set[str]:
+        """The optional stages of `steps` this visit does not take (as far as the flow knows yet)."""
+        return set()
+
+    def step_of(self) -> StepOf | None:
+        """「第 n 步 / 共 m 步」 of the current state; None where the flow counts no step."""
+        return self.steps.of(self._state, self.skipped_steps()) if self.steps is not None else None
+
+    def wait_s(self) -> float:
+        """At most how long the wait of the current state takes (s); 0 where nothing is waited on."""
+        name = self.waits.get(self._state)
+        return float(getattr(self, name) or 0) if name else 0.0
 
     # -- visits ---------------------------------------------------------------------------------
     @property

@@ -41,8 +41,9 @@ from kiosk.core.guides.printout import wrap
 from kiosk.core.locker.model import LockerRuleError, check_case_number
 from kiosk.core.printing.sign_off import sign_off
 from kiosk.core.scanning import ScannerListening
+from kiosk.core.steps import Steps, device_wait
 from kiosk.hardware.device import CancelToken
-from kiosk.hardware.receipt import Receipt
+from kiosk.hardware.receipt import TIMEOUTS as RECEIPT_TIMEOUTS, Receipt
 from kiosk.i18n import N_, _
 from kiosk.wire.errors import PlatformUnavailable
 from kiosk.wire.progress import CaseProgress, HolderCases, NextStep
@@ -86,10 +87,21 @@ class Notice(str, enum.Enum):
 _S = ProgressState
 _START = {_S.CHOOSE, _S.ENTER_CASE}   # another query (the keypad at once where no card can be read)
 
+# the steps the citizen is told of: how to look the case up (skipped where no card can be read), the case
+# number or the ID card (and the platform asked), the progress (from the holder's list, printed)
+STEPS = Steps(("how", "identify", "result"), {
+    _S.CHOOSE: "how",
+    _S.ENTER_CASE: "identify", _S.READ_CARD: "identify", _S.CARD_PROBLEM: "identify", _S.LOOKING: "identify",
+    _S.NOT_FOUND: "identify", _S.OFFLINE: "identify",
+    _S.RESULTS: "result", _S.RESULT: "result", _S.PRINTING: "result",
+}, optional=("how",))
+
 
 class ProgressFlow(ScannerListening, Flow[ProgressState]):
     name = SERVICE
     SERVICE = SERVICE
+    steps = STEPS
+    waits = {_S.READ_CARD: "card_timeout_s", _S.LOOKING: "lookup_timeout_s", _S.PRINTING: "receipt_printing_s"}
     transitions = {
         _S.CHOOSE: {_S.ENTER_CASE, _S.READ_CARD},
         _S.ENTER_CASE: {_S.LOOKING} | _START,
@@ -123,6 +135,11 @@ class ProgressFlow(ScannerListening, Flow[ProgressState]):
         self._asking = 0                # the look-up whose answer is awaited; another number drops it
         self._card_token: CancelToken | None = None
         self._reset_fields()
+
+    @property
+    def receipt_printing_s(self) -> float:
+        """Sending the receipt: the receipt printer driver's write timeout."""
+        return device_wait(self.printer, RECEIPT_TIMEOUTS, "write")
 
     def _reset_fields(self) -> None:
         self.typed = ""
@@ -165,6 +182,9 @@ class ProgressFlow(ScannerListening, Flow[ProgressState]):
     @property
     def can_read_cards(self) -> bool:
         return self.reader is not None and self.lookup is not None
+
+    def skipped_steps(self) -> set[str]:
+        return set() if self.can_read_cards else {"how"}
 
     @property
     def can_print(self) -> bool:

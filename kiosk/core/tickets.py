@@ -53,8 +53,9 @@ from kiosk.core.background import Executor
 from kiosk.core.flow import FREE, Clock, Flow, Leave, Leaving
 from kiosk.core.guides.printout import wrap
 from kiosk.core.scanning import ScannerListening
+from kiosk.core.steps import Steps, device_wait
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
-from kiosk.hardware.receipt import Receipt
+from kiosk.hardware.receipt import TIMEOUTS as RECEIPT_TIMEOUTS, Receipt
 from kiosk.i18n import N_, _, format_clock, format_date
 from kiosk.store import PerThread, transaction
 from kiosk.wire.errors import PlatformUnavailable
@@ -254,6 +255,16 @@ REFUSAL_NOTICES = {"closed": Notice.BUSINESS_CLOSED, "appointment_unknown": Noti
                    "appointment_other_day": Notice.APPOINTMENT_OTHER_DAY, "too_early": Notice.TOO_EARLY,
                    "appointment_missed": Notice.APPOINTMENT_MISSED}
 
+# the steps the citizen is told of: the business chosen (the list loading before it), who they are (the
+# optional ID card, or the appointment checked in), the ticket issued and printed. Without a card reader
+# a plain ticket skips the second (known once a business is chosen)
+STEPS = Steps(("choose", "identify", "ticket"), {
+    Step.LOADING: "choose", Step.CHOOSE: "choose",
+    Step.ID_CARD: "identify", Step.CHECK_IN: "identify", Step.CHECKING: "identify", Step.APPOINTMENTS: "identify",
+    Step.ISSUING: "ticket", Step.PRINTING: "ticket",
+    Step.DONE: None, Step.CLOSED: None, Step.UNAVAILABLE: None, Step.PRINTER_DOWN: None,
+}, optional=("identify",))
+
 LEAVING = {
     Step.ISSUING: Leaving(Leave.FINISH, "ticket_issuing"),
     Step.PRINTING: Leaving(Leave.FINISH, "receipt_printing"),
@@ -263,6 +274,9 @@ _APPOINTMENT = re.compile(APPOINTMENT_PATTERN)
 
 class TicketFlow(ScannerListening, Flow[Step]):
     name = SERVICE
+    steps = STEPS
+    waits = {Step.LOADING: "lookup_timeout_s", Step.ID_CARD: "card_timeout_s", Step.CHECKING: "lookup_timeout_s",
+             Step.ISSUING: "lookup_timeout_s", Step.PRINTING: "receipt_printing_s"}
     transitions = {
         Step.LOADING: {Step.CHOOSE, Step.CLOSED, Step.UNAVAILABLE},
         Step.CHOOSE: {Step.ID_CARD, Step.ISSUING, Step.CHECK_IN, Step.LOADING},
@@ -294,6 +308,11 @@ class TicketFlow(ScannerListening, Flow[Step]):
         self._skew = dt.timedelta(0)   # the queue system's clock minus the kiosk's, when last seen
         self._reset_fields()
 
+    @property
+    def receipt_printing_s(self) -> float:
+        """Sending the receipt: the receipt printer driver's write timeout."""
+        return device_wait(self.printer, RECEIPT_TIMEOUTS, "write")
+
     def _reset_fields(self) -> None:
         self.notice: Notice | None = None
         self.queues: HallQueues | None = None
@@ -305,10 +324,16 @@ class TicketFlow(ScannerListening, Flow[Step]):
         self._card_token: CancelToken | None = None
         self.typed = ""
         self.appointments: list[Appointment] = []
+        self.checking_in = False                   # the visit took the appointment's way
         self.ticket: IssuedTicket | None = None
         self.transaction_id: str | None = None
         self.printed: bool | None = None
         self.number_noted = False
+
+    def skipped_steps(self) -> set[str]:
+        if self.chosen is not None and not self.checking_in and not self.can_read_cards:
+            return {"identify"}
+        return set()
 
     # --- what the screens read --------------------------------------------------------------------------
     @property
@@ -474,6 +499,7 @@ class TicketFlow(ScannerListening, Flow[Step]):
             self._stop_card()
             self.stop_scanning()
             self.typed, self.appointments, self.holder = "", [], None
+            self.checking_in = False
             self._show(Step.CHOOSE, None)
 
     # --- the ID card ----------------------------------------------------------------------------------------------
@@ -518,6 +544,7 @@ class TicketFlow(ScannerListening, Flow[Step]):
     def check_in(self) -> None:
         if self.step is Step.CHOOSE:
             self.typed, self.holder, self.appointments = "", None, []
+            self.checking_in = True
             self._show(Step.CHECK_IN, None)
 
     def press(self, key: str) -> None:

@@ -25,6 +25,7 @@ from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
 from kiosk.screens.lifetime import VisitScreen
+from kiosk.screens.steps import ShowsSteps  # and StepLine, for the .kv
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.widgets import BigButton, RoundButton
 
@@ -52,14 +53,11 @@ TITLES = {
 MESSAGES = {
     DocState.IDLE: N_("What would you like to print?"),
     DocState.READ_CARD: N_("Put your resident ID card on the card reader and leave it there until it has been read."),
-    DocState.LOOKUP: N_("This takes a few seconds."),
     DocState.OFFLINE: N_("The kiosk cannot reach the government service platform right now, so your documents "
                          "cannot be looked up. Please try again later or ask the staff at the service desk."),
     DocState.NO_DOCUMENTS: N_("No documents have been released for printing to this ID card. If you expected "
                               "one, please ask the department that issues it."),
     DocState.FORMS: N_("Touch a form to see it before printing."),
-    DocState.FETCHING: N_("This takes a few seconds."),
-    DocState.CHECKING: N_("This takes a few seconds."),
     DocState.PRINTER_DOWN: N_("The A4 printer cannot print right now. Nothing was charged. The staff have been told."),
     DocState.PAYMENT_UNKNOWN: N_("Nothing will be printed. If money was taken, the staff will return it. Please "
                                  "show this reference number at the service desk:"),
@@ -142,7 +140,7 @@ class DocumentRow(BigButton):
     screen = ObjectProperty(None, allownone=True, force_dispatch=True)   # a weak proxy: it may be gone
 
 
-class DocumentsScreen(VisitScreen):
+class DocumentsScreen(ShowsSteps, VisitScreen):
     flow = ObjectProperty()
     path = ObjectProperty()            # kiosk.core.visit.VisitPath: the payment and rating steps
     title = StringProperty()
@@ -185,6 +183,7 @@ class DocumentsScreen(VisitScreen):
     # -- drawing the flow's state ------------------------------------------------------------------
     def render(self, *_args) -> None:
         f = self.flow
+        self.show_step(f)
         state = f.state
         self.title = _(TITLES[state])
         self.message = self._message(f, state)

@@ -20,6 +20,7 @@ from kiosk.core.payment.flow import PayState
 from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
 from kiosk.screens.lifetime import VisitScreen
+from kiosk.screens.steps import ShowsSteps  # and StepLine, for the .kv
 from kiosk.screens.documents import NOTHING_CHARGED, REFUND_WORDS, SLIP_WORDS, FlowButton, draw_actions  # noqa: F401
 from kiosk.screens.locker_widgets import StepPanels, to_flow  # and the Keypad of the .kv
 
@@ -40,11 +41,9 @@ TITLES = {
     S.DONE: N_("Paid"),
 }
 MESSAGES = {
-    S.LOOKING: N_("This takes a few seconds."),
     S.PAYMENT_UNKNOWN: N_("This notice will not be charged again at this kiosk. If money was taken, the staff "
                           "will sort it out: please show this reference number at the service desk:"),
-    S.CONFIRMING: N_("The issuing department is being told of your payment. This takes a few seconds."),
-    S.PRINTING: N_("This takes a few seconds."),
+    S.CONFIRMING: N_("The issuing department is being told of your payment."),
 }
 ENTER_HINT = N_("Enter the 20-digit notice number (缴款码) printed on your fee notice, or show the notice's QR "
                 "code to the scanner.")
@@ -97,7 +96,7 @@ RECEIPT_NOT_PRINTED = N_("The receipt could not be printed. Please note the refe
 QR_CAPTION = N_("Scan for the electronic receipt")
 
 
-class FeesScreen(VisitScreen):
+class FeesScreen(ShowsSteps, VisitScreen):
     flow = ObjectProperty()
     path = ObjectProperty()             # kiosk.core.visit.VisitPath: the payment and rating steps
     panel = StringProperty("enter")     # enter | notice | message | done: which part of the page shows
@@ -143,6 +142,7 @@ class FeesScreen(VisitScreen):
     # -- drawing the flow's state ------------------------------------------------------------------
     def render(self, *_args) -> None:
         f = self.flow
+        self.show_step(f)
         state = f.state
         self.has_scanner = f.scanner is not None
         self.typed = f.typed

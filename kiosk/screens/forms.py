@@ -34,6 +34,7 @@ from kiosk.screens import theme
 from kiosk.screens.documents import NOTHING_CHARGED, REFUND_WORDS, SLIP_WORDS
 from kiosk.screens.keys import KeyGrid
 from kiosk.screens.lifetime import VisitScreen
+from kiosk.screens.steps import ShowsSteps  # and StepLine, for the .kv
 from kiosk.screens.locker_widgets import StepPanels
 from kiosk.screens.widgets import BigButton, RoundButton
 
@@ -163,7 +164,7 @@ class WritingPad(Widget):
                 self._lines.append(Line(points=pts, width=max(2.0, self.width / 90)))
 
 
-class FormsScreen(VisitScreen):
+class FormsScreen(ShowsSteps, VisitScreen):
     flow = ObjectProperty()
     path = ObjectProperty()                 # kiosk.core.visit.VisitPath: on to the rating
     state = StringProperty(S.CHOOSE.value)
@@ -415,6 +416,7 @@ class FormsScreen(VisitScreen):
         if self._render_off:
             return
         f = self.flow
+        self.show_step(f)
         self.state = f.state.value
         self.listing = f.listing
         self.rows = [{"text": f"{o.template.title}\n{o.item_name}", "index": i, "screen": self.proxy_ref}

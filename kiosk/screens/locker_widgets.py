@@ -24,6 +24,7 @@ from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens.kiosk_face import blink_while_shown  # and KioskFace, in the locker screens' rules
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.keys import KeyGrid
+from kiosk.screens.steps import ShowsSteps  # and the step lines of the citizen's locker panels
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class LockerFlowScreen(VisitScreen):
             self.flow.another_door()
 
 
-class CitizenLockerScreen(LockerFlowScreen):
+class CitizenLockerScreen(ShowsSteps, LockerFlowScreen):
     """The base of the citizen's locker screens (pickup, hand-in): one visit from `flow.begin()` to
     `flow.end_visit()` after the session's wipe; the scanner listened to (by the flow) while a step of
     `scan_steps` shows; the ID card read as soon as the flow asks for it; the door shown by number and
@@ -252,6 +253,7 @@ class CitizenLockerScreen(LockerFlowScreen):
         subclass has set its own figures; then the scanner or the card reader where the step asks."""
         step = flow.step.value
         self.step = step
+        self.show_step(flow)
         self.notice = flow.notice.value if flow.notice else ""
         self.door, self.column, self.row = flow.door or 0, flow.column, flow.row
         self.position = list(flow.position)

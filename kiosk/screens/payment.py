@@ -19,6 +19,7 @@ from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
 from kiosk.screens import kiosk_face  # noqa: F401  (KioskFace in payment.kv)
 from kiosk.screens.lifetime import VisitScreen
+from kiosk.screens.steps import ShowsSteps  # and WaitLine, of payment.kv
 from kiosk.screens.documents import draw_actions  # and its FlowButton, of payment.kv
 
 TITLES = {
@@ -51,7 +52,7 @@ CANCELING_CODE = N_("The payment request is being called back. Nothing will be c
 METHODS = {"card": N_("Pay by bank card"), "code": N_("Pay with a WeChat or Alipay code")}
 
 
-class PaymentScreen(VisitScreen):
+class PaymentScreen(ShowsSteps, VisitScreen):
     flow = ObjectProperty()
     title = StringProperty()
     amount = StringProperty()
@@ -78,6 +79,9 @@ class PaymentScreen(VisitScreen):
         self.amount = yuan(f.amount_fen) if f.amount_fen else ""
         self.message = _(CANCELING_CODE if f.canceling else MESSAGES[f.state]) if f.state in MESSAGES else ""
         self.notice = _(NOTICES[f.notice]) if f.notice in NOTICES else ""
+        self.show_step(f)
+        if f.canceling:
+            self.wait_s = 0
         self.waiting = f.state in (PayState.WAIT_CARD, PayState.CODE_CONFIRM, PayState.REFUNDING)
         self.device = {PayState.WAIT_CARD: "payment", PayState.WAIT_CODE: "scanner"}.get(f.state, "")
         if f.state is PayState.CHOOSE:

@@ -20,6 +20,7 @@ from kiosk import i18n
 from kiosk.core.progress import STEP_STATUS, ProgressState as S, lines, next_sentence, short_date
 from kiosk.i18n import N_, _
 from kiosk.screens.lifetime import VisitScreen
+from kiosk.screens.steps import ShowsSteps  # and StepLine, for the .kv
 from kiosk.screens import locker_widgets  # noqa: F401  (the keypad and the centred texts load first)
 from kiosk.screens.locker_widgets import CASE_NUMBER_NOTICES as NOTICES, StepPanels, to_flow
 from kiosk.screens.widgets import BigButton
@@ -64,7 +65,7 @@ class ProgressStepRow(BoxLayout):
     current = BooleanProperty(False)
 
 
-class ProgressScreen(VisitScreen):
+class ProgressScreen(ShowsSteps, VisitScreen):
     flow = ObjectProperty()
     path = ObjectProperty()             # kiosk.core.visit.VisitPath: on to the rating
     state = StringProperty(S.CHOOSE.value)
@@ -144,6 +145,7 @@ class ProgressScreen(VisitScreen):
     # -- drawing the flow's state --------------------------------------------------------------------
     def render(self, *_a) -> None:
         f = self.flow
+        self.show_step(f)
         self.state = f.state.value
         self.typed = f.typed
         self.notice = f.notice.value if f.notice else ""

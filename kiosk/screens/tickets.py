@@ -21,6 +21,7 @@ from kiosk import i18n
 from kiosk.core.tickets import Step, when_text
 from kiosk.i18n import N_, _
 from kiosk.screens.lifetime import VisitScreen
+from kiosk.screens.steps import ShowsSteps  # and StepLine, for the .kv
 from kiosk.screens.locker_widgets import StepPanels, to_flow  # noqa: F401  (and Keypad, for tickets.kv)
 
 ROWS = 8   # business types (or appointments) a hall lists at most on one screen
@@ -58,7 +59,7 @@ class ChoiceRow(ButtonBehavior, BoxLayout):
     screen = ObjectProperty(None, allownone=True)
 
 
-class TicketsScreen(VisitScreen):
+class TicketsScreen(ShowsSteps, VisitScreen):
     step = StringProperty("loading")
     notice = StringProperty("")
     notice_text = StringProperty("")
@@ -134,6 +135,7 @@ class TicketsScreen(VisitScreen):
     # --- showing the flow ------------------------------------------------------------------------------
     def render(self) -> None:
         flow = self.flow
+        self.show_step(flow)
         step = flow.step.value
         self.step = step
         self.notice = flow.notice.value if flow.notice else ""

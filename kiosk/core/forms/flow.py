@@ -58,6 +58,8 @@ from kiosk.core.forms.template import FillableForm, FormField
 from kiosk.core.payment import PayState
 from kiosk.core.printing.job import A4Job, Stopped
 from kiosk.core.printing.record import PrintRecord
+from kiosk.core.steps import Steps, device_wait
+from kiosk.hardware.cups import TIMEOUTS as CUPS_TIMEOUTS
 from kiosk.store import PerThread, transaction
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,19 @@ TRANSITIONS = {
     _S.DONE: set(),
 }
 
+# the steps the citizen is told of, once a form is chosen: the ID card (or typing it all instead), the
+# fields one at a time (the screen keeps its own "field 6/11"), the review, the print (and its payment,
+# where a form has a price)
+STEPS = Steps(("card", "fields", "review", "print"), {
+    _S.CHOOSE: None,
+    _S.START: "card", _S.READ_CARD: "card", _S.CARD_PROBLEM: "card",
+    _S.FILL: "fields",
+    _S.REVIEW: "review",
+    _S.PREPARING: "print", _S.PAYING: "print", _S.PAYMENT_UNKNOWN: "print", _S.PRINTING: "print",
+    _S.FAILED: "print",
+    _S.DONE: None,
+})
+
 
 class PrintFailed(RuntimeError):
     def __init__(self, detail: str, message: str):
@@ -137,6 +152,8 @@ class FormRecorder:
 class FormFlow(Flow[FormState]):
     name = SERVICE
     transitions = TRANSITIONS
+    steps = STEPS
+    waits = {_S.READ_CARD: "card_timeout_s", _S.PRINTING: "printing_s"}
 
     def __init__(self, forms: Callable[[str | None], list[FillableForm]], *, executor=None,
                  clock: Callable[[], float] = time.monotonic, today: Callable[[], dt.date] = dt.date.today,
@@ -168,6 +185,11 @@ class FormFlow(Flow[FormState]):
         self._card_token = None
         self._item_code: str | None = None
         self._clear()
+
+    @property
+    def printing_s(self) -> float:
+        """The job followed to its end: the printer driver's job timeout."""
+        return device_wait(self.printer, CUPS_TIMEOUTS, "job")
 
     def _clear(self) -> None:
         self.listing = False                 # the forms on offer are being read from the catalog
@@ -515,7 +537,8 @@ class FormFlow(Flow[FormState]):
             self.price_fen = self.fee.price(self.pages) if self.fee is not None else 0
             if not self.price_fen:
                 self._submit()
-            elif self.payment is None or not self.payment.start(SERVICE, self.price_fen):
+            elif self.payment is None or not self.payment.start(SERVICE, self.price_fen,
+                                                                 step=self.steps.of(_S.PAYING)):
                 self._discard_pdf()
                 self.problem = "payment_unavailable"
                 self.go(_S.FAILED)

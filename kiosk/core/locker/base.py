@@ -31,7 +31,10 @@ from kiosk.core.locker import doors
 from kiosk.core.locker.model import BOARD, DEVICE, Item, LockerModel
 from kiosk.core.privacy import holder_hash, remember_person
 from kiosk.core.scanning import ScannerListening
+from kiosk.core.steps import device_wait
 from kiosk.hardware.device import CancelToken, Completion, DeviceError
+from kiosk.hardware.locker import TIMEOUTS as LOCKER_TIMEOUTS
+from kiosk.hardware.receipt import TIMEOUTS as RECEIPT_TIMEOUTS
 from kiosk.store import PerThread
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,20 @@ class LockerFlow(ScannerListening, Flow[S], Generic[S]):
     @property
     def model(self) -> LockerModel:
         return self._model()
+
+    # -- how long the waits on the devices take at most (the screens say it: Flow.waits) -------------------
+    @property
+    def door_opening_s(self) -> float:
+        """An unlock's answer and the door reporting open, twice: doors.open_door tries once more."""
+        return 2 * device_wait(self.locker, LOCKER_TIMEOUTS, "unlock_reply", "open_confirm")
+
+    @property
+    def card_reading_s(self) -> float:
+        return float(self.rules.id_card_timeout_s)
+
+    @property
+    def receipt_printing_s(self) -> float:
+        return device_wait(getattr(self, "printer", None), RECEIPT_TIMEOUTS, "write")
 
     # -- running a step ---------------------------------------------------------------------------
     def _work(self, work: Callable[[], Any], done: Done | None = None) -> None:

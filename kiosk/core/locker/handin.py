@@ -53,6 +53,7 @@ from kiosk.core.locker.cases import CaseLookup
 from kiosk.core.locker.model import DEVICE, SIZES, Item, LockerModel, LockerRuleError, check_case_number
 from kiosk.core.payment.money import new_reference, show_reference
 from kiosk.core.printing.sign_off import sign_off
+from kiosk.core.steps import Steps
 from kiosk.hardware.device import CancelToken
 from kiosk.hardware.receipt import Receipt
 from kiosk.i18n import N_, _
@@ -95,6 +96,17 @@ class Notice(str, enum.Enum):
     CLOSE_THE_DOOR = "close_the_door"
 
 
+# the steps the citizen is told of: the case number, the ID card where the case asks for it, the door's
+# size, the door (the receipt prints as it closes)
+STEPS = Steps(("case", "id_card", "size", "door"), {
+    Step.CASE: "case", Step.CHECKING: "case",
+    Step.ID_CARD: "id_card",
+    Step.SIZE: "size", Step.NO_FREE_DOOR: "size",
+    Step.OPENING: "door", Step.DOOR_OPEN: "door", Step.EMPTY: "door", Step.PRINTING: "door",
+    Step.DOOR_LEFT_OPEN: "door", Step.DOOR_FAILED: "door",
+    Step.DONE: None, Step.HELP: None,
+}, optional=("id_card",))
+
 LEAVING = {
     Step.OPENING: Leaving(Leave.FINISH, "door_opening"),
     Step.DOOR_OPEN: Leaving(Leave.FINISH, "handin_door_open"),
@@ -110,6 +122,8 @@ def new_receipt_no() -> str:
 
 class HandinFlow(LockerFlow[Step]):
     name = SERVICE
+    steps = STEPS
+    waits = {Step.ID_CARD: "card_reading_s", Step.OPENING: "door_opening_s", Step.PRINTING: "receipt_printing_s"}
     transitions = {
         Step.CASE: {Step.CHECKING},
         Step.CHECKING: {Step.CASE, Step.ID_CARD, Step.SIZE},
@@ -146,6 +160,7 @@ class HandinFlow(LockerFlow[Step]):
         self.case_number = ""
         self.expected_holder: str | None = None   # the case's holder, where the platform knows one
         self.holder: str | None = None            # the keyed hash of the card read
+        self.card_needed: bool | None = None      # None until the case was looked up
         self.reading_card = False
         self.size = "small"
         self.item: Item | None = None
@@ -160,6 +175,9 @@ class HandinFlow(LockerFlow[Step]):
         self.printed: bool | None = None          # the receipt: None until it was tried
         self.number_noted = False                 # the citizen went on from the receipt number on screen
         self.handed_in_at: dt.datetime | None = None
+
+    def skipped_steps(self) -> set[str]:
+        return {"id_card"} if self.idcard is None or self.card_needed is False else set()
 
     @property
     def receipt_no(self) -> str:
@@ -282,8 +300,10 @@ class HandinFlow(LockerFlow[Step]):
             except Exception:   # a broken answer is the platform's problem, never the citizen's
                 log.exception("handin: case %s: the look-up failed; the ID card is read", self.case_number)
         if found is not None and not found.needs_id_card:
+            self.card_needed = False
             self._report(Step.SIZE, None)
             return
+        self.card_needed = True
         self.expected_holder = found.holder_hash if found is not None else None
         if self.idcard is None:
             self._report(Step.CASE, Notice.NO_ID_READER)

@@ -39,6 +39,7 @@ from kiosk.core.flow import FREE, Clock, Leave, Leaving
 from kiosk.core.locker import doors
 from kiosk.core.locker.base import LockerFlow
 from kiosk.core.locker.model import DEVICE, Item, LockerModel
+from kiosk.core.steps import Steps
 from kiosk.hardware.device import CancelToken
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,14 @@ class Notice(str, enum.Enum):
     RECALLED = "recalled"                     # the code's item went back to the window with staff
 
 
+# the steps the citizen is told of: the code, the holder's ID card where the certificate needs it, the door
+STEPS = Steps(("code", "id_card", "door"), {
+    Step.CODE: "code", Step.LOCKED: "code", Step.CHECKING: "code",
+    Step.ID_CARD: "id_card",
+    Step.OPENING: "door", Step.DOOR_OPEN: "door", Step.ITEM_LEFT: "door", Step.DOOR_LEFT_OPEN: "door",
+    Step.DONE: None, Step.DOOR_FAILED: None, Step.HELP: None,
+}, optional=("id_card",))
+
 LEAVING = {
     Step.OPENING: Leaving(Leave.FINISH, "door_opening"),
     Step.DOOR_OPEN: Leaving(Leave.CANCEL, "door_open"),    # recorded, then the visit ends
@@ -79,6 +88,8 @@ LEAVING = {
 
 class PickupFlow(LockerFlow[Step]):
     name = "pickup"
+    steps = STEPS
+    waits = {Step.ID_CARD: "card_reading_s", Step.OPENING: "door_opening_s"}
     transitions = {
         Step.CODE: {Step.LOCKED, Step.ID_CARD, Step.OPENING},
         Step.LOCKED: {Step.CODE},
@@ -143,6 +154,12 @@ class PickupFlow(LockerFlow[Step]):
             self._reset_fields()
             self.changed()
         self._work(self._leave, forget)
+
+    def skipped_steps(self) -> set[str]:
+        # no card reader: no certificate can be handed over by card here; a code found: its item says
+        if self.idcard is None or (self.item is not None and not self.item.needs_id_card):
+            return {"id_card"}
+        return set()
 
     # --- the keypad ----------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from kiosk.core.flow import FREE, Clock, Flow, Leave, Leaving
 from kiosk.core.payment.gateway import CodeAnswer, CodePaymentGateway, GatewayError
 from kiosk.core.payment.ledger import PaymentLedger
 from kiosk.core.payment.money import new_reference, show_reference, yuan
+from kiosk.core.steps import StepOf
 from kiosk.core.payment.recovery import PaymentRecovery
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,10 @@ class PaymentFlow(Flow[PayState]):
 
     name = "payment"
     transitions = TRANSITIONS
+    # the cardholder's time at the terminal (its driver's result_timeout_s), the code's at the scanner, the
+    # payer's on the phone
+    waits = {PayState.WAIT_CARD: "card_terminal_s", PayState.WAIT_CODE: "code_scan_timeout_s",
+             PayState.CODE_CONFIRM: "code_confirm_timeout_s"}
 
     def __init__(self, ledger: PaymentLedger, *, executor: Executor | None = None, terminal=None, scanner=None,
                  gateway: CodePaymentGateway | None = None, methods=("card", "code"),
@@ -119,6 +124,15 @@ class PaymentFlow(Flow[PayState]):
         self._reverse_now = threading.Event()
         self.reset()
 
+    def step_of(self) -> StepOf | None:
+        """The payment has no steps of its own: it is a step of the flow it pays for."""
+        return self.paid_step if self.state is not PayState.IDLE else None
+
+    @property
+    def card_terminal_s(self) -> float:
+        seconds = getattr(self.terminal, "result_timeout_s", 0)
+        return float(seconds) if isinstance(seconds, (int, float)) else 0.0
+
     # -- what the screen reads ---------------------------------------------------------------------
     def reset(self) -> None:
         """The visit ended: late results of it are dropped (a sale's is given back, see `_run_sale`)."""
@@ -129,6 +143,7 @@ class PaymentFlow(Flow[PayState]):
         self._reverse_now = threading.Event()   # a code sale of the ended visit keeps its own
         self.service = ""
         self.amount_fen = 0
+        self.paid_step: StepOf | None = None   # the paying flow's step (start)
         self.subject: str | None = None      # what the sale pays for, where it may be paid once (the ledger's)
         self.record: dict | None = None      # more fields for the sale's `payment` transaction
         self.reference: str | None = None   # of the sale; shown when it is unknown
@@ -211,10 +226,12 @@ class PaymentFlow(Flow[PayState]):
                                      refund_reference=refund_reference), printed)
 
     # -- what the citizen does ---------------------------------------------------------------------
-    def start(self, service: str, amount_fen: int, *, subject: str | None = None, record: dict | None = None) -> bool:
+    def start(self, service: str, amount_fen: int, *, subject: str | None = None, record: dict | None = None,
+              step: StepOf | None = None) -> bool:
         """Ask for `amount_fen` for `service`. False (and nothing starts) until restart recovery is done
         or when no way to pay is available. `subject` and `record`: what the sale pays for and the fields
-        its `payment` transaction carries beside the usual ones (kiosk/core/payment/ledger.py)."""
+        its `payment` transaction carries beside the usual ones (kiosk/core/payment/ledger.py). `step`:
+        the paying flow's step the payment is (「第 4 步 / 共 5 步」), for the payment screen's step line."""
         if amount_fen <= 0:
             raise ValueError("a payment needs a positive amount; a free service skips payment")
         if not self.ledger.recovered.is_set():
@@ -225,6 +242,7 @@ class PaymentFlow(Flow[PayState]):
         self.reset()
         self.service, self.amount_fen = service, amount_fen
         self.subject, self.record = subject, record
+        self.paid_step = step
         self._set(PayState.CHOOSE)
         return True
 

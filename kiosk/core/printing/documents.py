@@ -60,7 +60,8 @@ from kiosk.core.printing.job import A4Job, Printed, Printing, Stopped
 from kiosk.core.printing.pages import (PageSize, PdfError, drawn_width, pdf_page_sizes, pdf_pages,  # noqa: F401
                                        render_page)
 from kiosk.core.printing.record import PrintRecord
-from kiosk.hardware.cups import JobState
+from kiosk.core.steps import Steps, device_wait
+from kiosk.hardware.cups import TIMEOUTS as CUPS_TIMEOUTS, JobState
 from kiosk.hardware.device import SYSTEM_CLOCK
 from kiosk.store import PerThread, transaction
 from kiosk.wire.errors import PlatformUnavailable
@@ -189,12 +190,29 @@ JOB_WORDS = {JobState.PENDING: "queued", JobState.HELD: "held", JobState.PROCESS
 _S = DocState
 _ANY_TO_START = {_S.IDLE}   # start over / cancel: from any state
 
+# the steps the citizen is told of: the ID card (released documents only), the document chosen (and
+# fetched), its preview (and the printer checked before any money), the payment where it has a price,
+# the print
+STEPS = Steps(("card", "choose", "preview", "pay", "print"), {
+    _S.IDLE: None,
+    _S.READ_CARD: "card", _S.CARD_PROBLEM: "card", _S.LOOKUP: "card", _S.OFFLINE: "card",
+    _S.NO_DOCUMENTS: "card",
+    _S.LIST: "choose", _S.FORMS: "choose", _S.FETCHING: "choose", _S.FETCH_FAILED: "choose",
+    _S.PREVIEW: "preview", _S.CHECKING: "preview", _S.PRINTER_DOWN: "preview",
+    _S.PAYING: "pay", _S.PAYMENT_UNKNOWN: "pay",
+    _S.PRINTING: "print", _S.FAILED: "print",
+    _S.DONE: None,
+}, optional=("card", "pay"))
+
 
 class DocumentPrintFlow(Flow[DocState]):
     SERVICE = "documents"
     LEAVING = {DocState.PRINTING: Leaving(Leave.FINISH, "printing")}
 
     name = "documents"
+    steps = STEPS
+    waits = {_S.READ_CARD: "card_timeout_s", _S.LOOKUP: "lookup_timeout_s", _S.FETCHING: "fetch_timeout_s",
+             _S.CHECKING: "printer_asking_s", _S.PRINTING: "print_timeout_s"}
     transitions = {
         _S.IDLE: {_S.READ_CARD, _S.FETCHING},
         _S.READ_CARD: {_S.CARD_PROBLEM, _S.LOOKUP} | _ANY_TO_START,
@@ -267,6 +285,7 @@ class DocumentPrintFlow(Flow[DocState]):
         self.pages_done: int | None = None
         self.problem = ""                     # snake-case cause, for the calm sentence and the alarm
         self.print_transaction_id: str | None = None
+        self.path = ""                        # "released" (by the ID card) or "blank" (blank forms)
         self._forget_pages()
         if getattr(self, "payment", None) is not None and self.payment.state is not PayState.IDLE:
             self.payment.reset()
@@ -275,6 +294,17 @@ class DocumentPrintFlow(Flow[DocState]):
 
     def leaving(self, idle: bool) -> Leaving:
         return self.LEAVING.get(self.state, FREE)
+
+    def skipped_steps(self) -> set[str]:
+        skipped = set()
+        if self.path == "blank" or not self.can_read_cards:
+            skipped.add("card")
+        # the price is known once the pages are counted; before, a rule that charges nothing is free
+        rule = self.fees.documents if self.path != "blank" else self.fees.blank_forms
+        free = self.price_fen == 0 if self.preview is not None else rule.price(0) == rule.price(1) == 0
+        if free:
+            skipped.add("pay")
+        return skipped
 
     def cancel_in_flight(self) -> None:
         """Nothing of this flow is CANCEL: a card read stops with the reset, a job must finish."""
@@ -290,6 +320,11 @@ class DocumentPrintFlow(Flow[DocState]):
         return self.reader is not None and self.central is not None
 
     @property
+    def printer_asking_s(self) -> float:
+        """Asking CUPS whether the printer is ready: one command of the driver."""
+        return device_wait(self.printer, CUPS_TIMEOUTS, "command")
+
+    @property
     def pages(self) -> int:
         return self.preview.pages if self.preview else 0
 
@@ -299,6 +334,7 @@ class DocumentPrintFlow(Flow[DocState]):
         if not self.can_read_cards or self.state not in (DocState.IDLE, DocState.CARD_PROBLEM, DocState.OFFLINE,
                                                           DocState.NO_DOCUMENTS):
             return False
+        self.path = "released"
         from kiosk.hardware.device import CancelToken  # the reader driver's cancel token
 
         token = self._card_token = CancelToken()
@@ -349,6 +385,7 @@ class DocumentPrintFlow(Flow[DocState]):
     def blank_forms(self) -> bool:
         if self.forms_library is None:
             return False
+        self.path = "blank"
         self._set(DocState.FETCHING)
         self.run(self.forms_library.forms, self._forms_listed)
         return True
@@ -366,6 +403,7 @@ class DocumentPrintFlow(Flow[DocState]):
         if self.forms_library is None:
             return False
         self.reset()
+        self.path = "blank"
         return self.choose(Printable("blank_form", url, title, 1, item_code))
 
     # -- choosing, preview -------------------------------------------------------------------------
@@ -544,7 +582,8 @@ class DocumentPrintFlow(Flow[DocState]):
             self._set(DocState.PRINTER_DOWN, detail)
             return
         if self.price_fen > 0:
-            if not self.payment.start(self.SERVICE, self.price_fen):
+            step = self.steps.of(DocState.PAYING, self.skipped_steps())
+            if not self.payment.start(self.SERVICE, self.price_fen, step=step):
                 self._set(DocState.PRINTER_DOWN, "payment_unavailable")
                 return
             self._set(DocState.PAYING)
