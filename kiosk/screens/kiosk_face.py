@@ -60,7 +60,12 @@ class KioskFace(Widget):
         self.fbind("pos", self._draw)
         self.fbind("size", self._draw)
         self.fbind("lit", self._draw)
-        self.fbind("ring", self._draw)
+        self._ring_color = None   # the ring's colour: a blink changes its alpha, nothing is drawn again
+        self.fbind("ring", self._show_ring)
+
+    def _show_ring(self, *_a) -> None:
+        if self._ring_color is not None:
+            self._ring_color.a = 1 if self.ring else 0
 
     def blink(self) -> None:
         self.ring = not self.ring if self.lit else True
@@ -72,6 +77,7 @@ class KioskFace(Widget):
 
     def _draw(self, *_a) -> None:
         self.canvas.clear()
+        self._ring_color = None
         r = dp(10)
         with self.canvas:
             # the kiosk's body
@@ -92,11 +98,10 @@ class KioskFace(Widget):
                 Color(*(theme.HEADER if lit else theme.EDGE))
                 Line(rounded_rectangle=(x, y, w, h, min(r, h / 2)), width=dp(2 if lit else 1.2))
                 if lit:
-                    if self.ring:
-                        Color(*theme.CAUTION)
-                        pad = dp(7)
-                        Line(rounded_rectangle=(x - pad, y - pad, w + 2 * pad, h + 2 * pad, min(r, h / 2) + pad),
-                             width=dp(3))
+                    self._ring_color = Color(*theme.CAUTION[:3], 1 if self.ring else 0)
+                    pad = dp(7)
+                    Line(rounded_rectangle=(x - pad, y - pad, w + 2 * pad, h + 2 * pad, min(r, h / 2) + pad),
+                         width=dp(3))
                     # an arrow from the left edge of the face to the part, at its height
                     Color(*theme.CAUTION)
                     tip_x, mid_y = x - dp(12), y + h / 2

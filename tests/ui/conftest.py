@@ -119,6 +119,11 @@ def ui(kiosk_ui):
     kiosk_ui.pump()
     yield kiosk_ui
     kiosk_ui.reset()
+    # the simulators as every test finds them: the demo card on the reader (a test that took it off for
+    # its own steps left the technician's card check, later in the run, with no card)
+    from kiosk.sim.registry import simulator
+
+    simulator("idcard").insert_card()
 
 
 def pickup_service(app):
