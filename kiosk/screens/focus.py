@@ -42,6 +42,7 @@ from kivy.uix.scrollview import ScrollView
 
 from kiosk.screens import theme
 from kiosk.screens.keys import KeyGrid
+from kiosk.screens.widgets import on_window
 
 if TYPE_CHECKING:  # pragma: no cover
     from kiosk.screens.shell import KioskApp
@@ -108,16 +109,8 @@ class Target:
 
 
 def visible(widget) -> bool:
-    """Enabled and shown: on the window, some size, and neither it nor a parent faded out or folded
-    away (a button of a step not reached yet stands with opacity 0 and height 0)."""
-    if widget.disabled or widget.get_root_window() is None:
-        return False
-    w = widget
-    while w is not None and w is not Window:
-        if w.opacity <= 0 or w.width <= 1 or w.height <= 1:
-            return False
-        w = w.parent
-    return True
+    """Enabled and shown (widgets.on_window)."""
+    return not widget.disabled and on_window(widget)
 
 
 def _scroll_views(widget) -> list:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from kivy.clock import Clock
 from kivy.core.window import Window
 
-from kiosk.screens.widgets import Body, Headline, PageTitle
+from kiosk.screens.widgets import Body, Headline, PageTitle, on_window
 
 if TYPE_CHECKING:  # pragma: no cover
     from kiosk.core.voice import Voice
@@ -39,16 +39,8 @@ _KEYS_QUIETER = {"-", "kp_subtract"}
 
 
 def _shown(widget) -> bool:
-    """On the screen: some text, some size, and neither it nor a parent faded out or folded away
-    (a note stands in a card of opacity 0 and height 0 while it is not needed)."""
-    if not widget.text.strip() or widget.get_root_window() is None:
-        return False
-    w = widget
-    while w is not None and w is not Window:
-        if w.opacity <= 0 or w.height <= 1 or w.width <= 1:
-            return False
-        w = w.parent
-    return True
+    """Some text, and shown (widgets.on_window: a note folded away in a hidden card is not)."""
+    return bool(widget.text.strip()) and on_window(widget)
 
 
 def _clip(text: str) -> str:

@@ -80,6 +80,22 @@ class RoundButton(ButtonBehavior, Label):
             line.rounded_rectangle = rect
 
 
+def on_window(widget) -> bool:
+    """Shown now: on the window, some size, and neither it nor a parent faded out or folded away (a
+    step's button or a note not needed yet stands with opacity 0 and height 0). The keypad's focus and
+    the voice's reader both ask it."""
+    from kivy.core.window import Window
+
+    if widget.get_root_window() is None:
+        return False
+    w = widget
+    while w is not None and w is not Window:
+        if w.opacity <= 0 or w.width <= 1 or w.height <= 1:
+            return False
+        w = w.parent
+    return True
+
+
 def widget_tree(root):
     """`root` and every widget under it, the screens of a screen manager included (shown or not)."""
     from kivy.uix.screenmanager import ScreenManager
