@@ -60,6 +60,14 @@ def rss_mb() -> float:
     return kib / 1024 if kib is not None else float("nan")
 
 
+def object_counts() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        name = type(obj).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def slope_per_100(points: list[tuple[int, float]]) -> float:
     xs, ys = zip(*points)
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
@@ -73,6 +81,9 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=2 * len(CYCLE),
                         help="sample RSS every N sessions (default: every two cycles, so every sample "
                              "is taken after the same flow)")
+    parser.add_argument("--objects", action="store_true",
+                        help="at each sample, also print the Python object types whose count grew most "
+                             "since the last sample (to find what a rising trend holds)")
     args = parser.parse_args()
 
     from kiosk import config
@@ -109,6 +120,7 @@ def main() -> int:
         samples: list[tuple[int, float]] = [(0, final)]
         failures: dict[str, int] = {}
         started = time.monotonic()
+        counts = object_counts() if args.objects else None
         for n in range(1, args.sessions + 1):
             flow = CYCLE[(n - 1) % len(CYCLE)]
             for step in tour.FLOWS[flow]:
@@ -137,6 +149,11 @@ def main() -> int:
                 if n % args.every == 0:  # the trend only from samples after the same flow
                     samples.append((n, final))
                 print(f"session {n:4d}  rss {final:7.1f} MB  ({time.monotonic() - started:6.0f} s)", flush=True)
+                if counts is not None:
+                    now = object_counts()
+                    grown = sorted(((now[k] - counts.get(k, 0), k) for k in now), reverse=True)[:8]
+                    print("    grown: " + ", ".join(f"{k} +{d}" for d, k in grown if d > 0), flush=True)
+                    counts = now
         with open("/proc/self/status") as f:  # where the resident set is: own memory or mapped files
             parts = {k: int(v.split()[0]) // 1024 for k, v in (line.split(":", 1) for line in f)
                      if k in ("RssAnon", "RssFile", "RssShmem")}
