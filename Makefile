@@ -30,9 +30,9 @@ kiosk/locale/%/LC_MESSAGES/console.mo: kiosk/locale/%/LC_MESSAGES/console.po $(S
 kiosk/locale/%/LC_MESSAGES/cli.mo: kiosk/locale/%/LC_MESSAGES/cli.po $(STAMP)
 	$(VENV)/bin/python -m kiosk.i18n compile $*
 
-# the keyboard's pinyin index, derived from jieba's dictionary, pypinyin and ngender's given-name
-# characters (not in git); built beside and renamed into place, so an interrupted build leaves no
-# half index; rebuilt when the code that writes it changes (a new FORMAT is refused by the kiosk)
+# the keyboard's pinyin index, derived from jieba's dictionary, pypinyin, ngender's given-name
+# characters and Faker's common given names (not in git); built beside and renamed into place, so
+# an interrupted build leaves no half index; rebuilt when the code that writes it changes (a new FORMAT is refused by the kiosk)
 $(PINYIN): $(STAMP) kiosk/core/input/pinyin.py
 	$(VENV)/bin/python -m kiosk.core.input.pinyin build --out $@
 

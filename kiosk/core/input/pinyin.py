@@ -3,10 +3,11 @@
 The words come from a kept dictionary with frequencies (jieba's dict.txt, about 350,000 words
 with a part-of-speech tag) and their readings from pypinyin; the characters of given names from
 ngender's charfreq.csv (how often each of 9,442 characters is used in a large corpus of real
-Chinese names, men's and women's apart). All are large or slow to load, so they are used only by
+Chinese names, men's and women's apart); the common two-character given names (秀英, 建国) from
+Faker's zh_CN lists of the commonest given names. All are large or slow to load, so they are used only by
 `build`, which writes one SQLite file (derived data, like the compiled .mo catalogs; `make setup`
 builds it). A kiosk's UI process opens that file with sqlite3 alone and never imports jieba,
-pypinyin or ngender: the index is read through SQLite's page cache rather than held as Python
+pypinyin, ngender or Faker: the index is read through SQLite's page cache rather than held as Python
 objects, which keeps the UI within its memory budget.
 
     python -m kiosk.core.input.pinyin build [--out PATH]
@@ -31,9 +32,10 @@ character (ngender's counts: 伟 430,000, 芳 195,000, 夫 8,500), a two-charact
 the pair is for a man or a woman (秀+英 both women's characters, 建+国 both men's: the product
 of each character's share, per sex) and by where each character stands (晓 nearly always first,
 英 more often second: shares counted in jieba's three-character person names, the only source
-that says where); "address" favours place names (ns); "text" offers a composed name (张三) after
-the common words of its reading. `Learned` remembers what this visit picked and is dropped with the
-visit: nothing a citizen typed outlives it (DESIGN.md section 7).
+that says where), times PAIR_BOOST when the pair is itself one of the commonest given names;
+"address" favours place names (ns); "text" offers a composed name (张三) after the common words
+of its reading. `Learned` remembers what this visit picked and is dropped with the visit:
+nothing a citizen typed outlives it (DESIGN.md section 7).
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ from pathlib import Path
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "pinyin.sqlite"
 BUILD_COMMAND = "python -m kiosk.core.input.pinyin build"
-FORMAT = 3          # bumped whenever the tables change; an index of another format is rebuilt
+FORMAT = 4          # bumped whenever the tables change; an index of another format is rebuilt
 CONTEXTS = ("text", "name", "address")
 MAX_LETTERS = 40    # longer than any field's phrase: keeps a stuck key from costing seconds
 
@@ -71,6 +73,10 @@ INTERJECTIONS = frozenset({"m", "n", "ng", "hm", "hng", "ê"})
 # jieba's three-character person names have it there, each side starting from this many: a
 # character those names never use gets an even share, one they use a few times stays near it.
 POSITION_PRIOR = 5
+# A two-character given name that Faker's list of the commonest given names has (秀英, 建国, 桂兰)
+# counts this many times what its characters' counts alone expect: those say 晓英 is likelier than
+# 秀英 (晓 is twice as common as 秀), the list says 秀英 is among the commonest names of all.
+PAIR_BOOST = 8
 # How many given-name characters each syllable (or initial letter) offers to the composed names.
 GIVEN_PER_SYLLABLE = 8
 GIVEN_PER_INITIAL = 8
@@ -222,6 +228,8 @@ class PinyinIndex:
         # how many characters of men's and of women's given names ngender counted: a pair's
         # likelihood for each sex is the product of its characters' shares of that sex's total
         self.given_totals = (int(meta["given_male"]), int(meta["given_female"]))
+        # the common two-character given names (about 60 rows): read once, held as a set
+        self.pairs = frozenset(r[0] for r in db.execute("SELECT pair FROM pairs"))
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None) -> "PinyinIndex":
@@ -463,7 +471,8 @@ class PinyinIndex:
         for options in givens:
             combos = [(text + ch, [p * c / t for p, c, t in zip(per_sex, (male, female), totals)], place * sh)
                       for text, per_sex, place in combos for ch, male, female, sh in options]
-        given_scores = {text: sum(per_sex) * place for text, per_sex, place in combos}
+        given_scores = {text: sum(per_sex) * place * (PAIR_BOOST if text in self.pairs else 1)
+                        for text, per_sex, place in combos}
         scored: dict[str, float] = {}
         for ch, rank in surnames:
             for text, score in given_scores.items():
@@ -479,17 +488,39 @@ class PinyinIndex:
         if not surnames:
             return []
         places = self._places(len(cut) - 1)
-        givens = [self._given(*self._piece_where(p), GIVEN_PER_SYLLABLE, place)
-                  for p, place in zip(cut[1:], places)]
-        return self._compose(surnames, givens, n)
+        wheres = [self._piece_where(p) for p in cut[1:]]
+        givens = [self._given(*where, GIVEN_PER_SYLLABLE, place) for where, place in zip(wheres, places)]
+        return self._compose(surnames, self._with_pairs(givens, wheres), n)
 
     def _composed_initials(self, bare: str, n: int) -> list[str]:
         def first(letter: str) -> tuple[str, tuple]:
             return "full >= ? AND full < ?", (letter, _upper(letter))
         surnames = self._surnames(*first(bare[0]), 4)
         places = self._places(len(bare) - 1)
-        givens = [self._given(*first(c), GIVEN_PER_INITIAL, place) for c, place in zip(bare[1:], places)]
-        return self._compose(surnames, givens, n)
+        wheres = [first(c) for c in bare[1:]]
+        givens = [self._given(*where, GIVEN_PER_INITIAL, place) for where, place in zip(wheres, places)]
+        return self._compose(surnames, self._with_pairs(givens, wheres), n)
+
+    def _with_pairs(self, givens: list[list[tuple[str, int, int, float]]], wheres: list[tuple[str, tuple]]):
+        """For a two-character given name, the characters of the common pairs that fit the typed
+        pieces joined to each side's options (秀 is not among the eight likeliest x- characters,
+        秀英 is among the commonest names)."""
+        if len(givens) != 2:
+            return givens
+        (lead_where, lead_args), (tail_where, tail_args) = wheres
+        sql = (f"SELECT pair FROM pairs WHERE {lead_where.replace('full', 'lead')} "
+               f"AND {tail_where.replace('full', 'tail')}")
+        found = [r[0] for r in self._db.execute(sql, lead_args + tail_args)]
+        out = [list(options) for options in givens]
+        for side, place in enumerate(("lead", "tail")):
+            have = {ch for ch, *_ in out[side]}
+            for ch in dict.fromkeys(pair[side] for pair in found if pair[side] not in have):
+                row = self._db.execute(
+                    f"SELECT male, female, ({place} + {POSITION_PRIOR}.0) / (lead + tail + {2 * POSITION_PRIOR}.0) "
+                    f"FROM given WHERE ch = ? ORDER BY male + female DESC LIMIT 1", (ch,)).fetchone()
+                if row is not None:
+                    out[side].append((ch, *row))
+        return out
 
 
 # -- building the index (needs jieba, pypinyin and ngender; the kiosk's UI never runs this) ---
@@ -538,6 +569,40 @@ def _given_counts() -> dict[str, tuple[int, int]]:
     return counts
 
 
+def _faker_given_names() -> Path:
+    """Faker's zh_CN person provider, found without importing Faker."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("faker")
+    path = (Path(list(spec.submodule_search_locations)[0]) / "providers" / "person" / "zh_CN" / "__init__.py"
+            if spec is not None and spec.submodule_search_locations else None)
+    if path is None or not path.is_file():
+        raise SystemExit("the pinyin index takes the common two-character given names from Faker's zh_CN "
+                         "person provider: pip install faker==40.54.0")
+    return path
+
+
+def _given_pairs() -> list[str]:
+    """The two-character given names of Faker's zh_CN lists of the commonest men's and women's
+    given names (first_names_male, first_names_female: 建华, 建国, 秀英, 秀兰, ...), read from the
+    source file as data. Its one-character names are left out: ngender's counts rank those."""
+    import ast
+
+    path = _faker_given_names()
+    pairs: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id in ("first_names_male", "first_names_female")
+                and isinstance(node.value, ast.List)):
+            pairs += [e.value for e in node.value.elts
+                      if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                      and len(e.value) == 2 and _is_han(e.value)]
+    if len(pairs) < 20:
+        raise SystemExit(f"{path}: expected Faker's lists first_names_male and first_names_female "
+                         f"(faker==40.54.0), found {len(pairs)} two-character names")
+    return list(dict.fromkeys(pairs))
+
+
 def build(out: str | os.PathLike | None = None) -> dict:
     """Write the index to `out` (beside it first, then renamed into place, so a kiosk never opens a
     half-written file); returns what was written."""
@@ -546,6 +611,7 @@ def build(out: str | os.PathLike | None = None) -> dict:
 
     started = time.perf_counter()
     given_counts = _given_counts()  # first: without ngender the build fails at once, not after seconds
+    given_pairs = _given_pairs()    # and without Faker
     out = Path(out) if out is not None else DEFAULT_PATH
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
@@ -629,18 +695,20 @@ def build(out: str | os.PathLike | None = None) -> dict:
                 given[(r, ch)] = (male // share, female // share, lead, tail)
 
     try:
+        pairs = [("'".join(lazy_pinyin(pair, style=Style.NORMAL)), pair) for pair in given_pairs]
         _write(tmp, syllables, rows, given, (sum(m for m, _ in given_counts.values()),
-                                             sum(f for _, f in given_counts.values())), readings)
+                                             sum(f for _, f in given_counts.values())), readings, pairs)
     except BaseException:
         tmp.unlink(missing_ok=True)  # an interrupted build leaves nothing behind, not even beside
         raise
     os.replace(tmp, out)
     return {"path": str(out), "words": len(rows), "syllables": len(syllables), "given": len(given),
+            "pairs": len(given_pairs),
             "bytes": out.stat().st_size, "seconds": round(time.perf_counter() - started, 1)}
 
 
 def _write(tmp: Path, syllables: set[str], rows: dict, given: dict, given_totals: tuple[int, int],
-           readings) -> None:
+           readings, pairs: list[tuple[str, str]]) -> None:
     db = sqlite3.connect(tmp)
     try:
         db.executescript("""
@@ -660,6 +728,9 @@ def _write(tmp: Path, syllables: set[str], rows: dict, given: dict, given_totals
             CREATE TABLE given (full TEXT NOT NULL, ch TEXT NOT NULL, male INTEGER NOT NULL,
                                 female INTEGER NOT NULL, lead INTEGER NOT NULL, tail INTEGER NOT NULL,
                                 PRIMARY KEY (full, ch)) WITHOUT ROWID;
+            -- the common two-character given names (Faker's zh_CN lists), by each character's reading
+            CREATE TABLE pairs (lead TEXT NOT NULL, tail TEXT NOT NULL, pair TEXT NOT NULL,
+                                PRIMARY KEY (lead, tail, pair)) WITHOUT ROWID;
         """)
         db.executemany("INSERT INTO syllables VALUES (?)", [(s,) for s in sorted(syllables)])
         db.executemany("INSERT INTO words VALUES (?, ?, ?, ?, ?, ?)",
@@ -670,8 +741,11 @@ def _write(tmp: Path, syllables: set[str], rows: dict, given: dict, given_totals
                        [(r, ch, rank) for rank, ch in enumerate(SURNAMES) for r in readings(ch) if r in syllables])
         db.executemany("INSERT INTO given VALUES (?, ?, ?, ?, ?, ?)",
                        [(s, ch, *v) for (s, ch), v in sorted(given.items())])
+        db.executemany("INSERT OR IGNORE INTO pairs VALUES (?, ?, ?)",
+                       [(*full.split("'"), pair) for full, pair in pairs])
         db.executemany("INSERT INTO meta VALUES (?, ?)",
-                       [("format", str(FORMAT)), ("source", "jieba dict.txt + pypinyin + ngender charfreq.csv"),
+                       [("format", str(FORMAT)),
+                        ("source", "jieba dict.txt + pypinyin + ngender charfreq.csv + Faker zh_CN given names"),
                         ("words", str(len(rows))),
                         ("total_freq", str(sum(f for f, _ in rows.values()))),
                         ("given_male", str(given_totals[0])), ("given_female", str(given_totals[1]))])
@@ -695,7 +769,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     info = build(args.out)
     print(f"pinyin index {info['path']}: {info['words']} entries, {info['syllables']} syllables, "
-          f"{info['given']} given-name readings, {info['bytes'] / 1e6:.1f} MB, built in {info['seconds']} s")
+          f"{info['given']} given-name readings, {info['pairs']} common given names, {info['bytes'] / 1e6:.1f} MB, built in {info['seconds']} s")
     return 0
 
 
