@@ -13,13 +13,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
 from sqlalchemy import Connection, and_, func, select, update
 
 from kiosk.central import schema as T
 from kiosk.central.console import queries
 from kiosk.central.console.accounts import Person, audit
-from kiosk.central.console.views import Refused, Signed, _db, _safe_next, check_csrf, msg, page, render
+from kiosk.central.console.views import Signed, _db, noted_change, page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -88,14 +87,6 @@ def help_page(request: Request, session: Signed, state: str = "open", hall: str 
 def handle(request: Request, session: Signed, transaction_id: str,
            note: Annotated[str, Form(max_length=500)] = "", csrf: Annotated[str, Form(max_length=100)] = "",
            next: Annotated[str, Form(max_length=2000)] = ""):
-    check_csrf(session, csrf)
-    if not session.person.may("acknowledge"):
-        raise Refused(msg("An auditor's account reads the console and changes nothing."))
-    db = _db(request)
-    try:
-        with db.begin() as conn:
-            mark_handled(conn, session.person, db.clock(), transaction_id, note.strip())
-    except queries.NotFound:
-        return render(request, "not_found.html", status=404, person=session.person, csrf=session.csrf,
-                      what=transaction_id)
-    return RedirectResponse(_safe_next(next or "/console/help"), status_code=303)
+    return noted_change(request, session, csrf, transaction_id,
+                        lambda conn, person, now: mark_handled(conn, person, now, transaction_id, note.strip()),
+                        next or "/console/help")

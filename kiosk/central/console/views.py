@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kiosk import i18n
@@ -71,6 +71,28 @@ def msg(message: str) -> str:
 
 
 # --- language and rendering ---------------------------------------------------------------------------------
+
+# The kiosk's services and screens by the names the citizen saw on the kiosk's home screen (transactions,
+# ratings and help requests carry the key): a key not listed here is shown as it came.
+SERVICE_NAMES = {
+    "home": msg("Home screen"),
+    "pickup": msg("Collect a certificate"),
+    "handin": msg("Hand in materials"),
+    "guides": msg("Service guides"),
+    "documents": msg("Print documents"),
+    "forms": msg("Fill in a form"),
+    "tickets": msg("Take a number"),
+    "progress": msg("Case progress"),
+    "fees": msg("Pay a fee notice"),
+    "payment": msg("Paying"),
+    "rating": msg("Rating the service"),
+}
+
+
+def _service(tr: gettext.NullTranslations):
+    def service(key: str | None) -> str:
+        return tr.gettext(SERVICE_NAMES[key]) if key in SERVICE_NAMES else (key or "—")
+    return service
 
 _catalogs: dict[str, gettext.NullTranslations] = {}
 
@@ -128,6 +150,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     now = request.app.state.db.clock()
     html = environment(lang).get_template(template).render(
         lang=lang, other_lang="en" if lang == "zh_CN" else "zh_CN", when=_when, ago=_ago(tr, now), now=now,
+        service=_service(tr),
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""), **context)
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
@@ -324,21 +347,29 @@ def alarms_page(request: Request, session: Signed, state: str = "open"):
     return page(request, session, "alarms.html", rows=rows, state=state)
 
 
-@router.post("/alarms/{raised_id}/acknowledge")
-def acknowledge(request: Request, session: Signed, raised_id: str,
-                note: Annotated[str, Form(max_length=500)] = "", csrf: Annotated[str, Form(max_length=100)] = "",
-                next: Annotated[str, Form(max_length=2000)] = ""):
+def noted_change(request: Request, session: Session, csrf: str, what: str, change, back: str) -> Response:
+    """A POST that marks one row (an alarm acknowledged, a help request handled) with a note: the form's
+    CSRF token checked, an auditor refused, `change(conn, person, now)` in one transaction; a row the person
+    does not see is "not found"; then back to `back` (the form's `next`, kept to the console)."""
     check_csrf(session, csrf)
     if not session.person.may("acknowledge"):
         raise Refused(msg("An auditor's account reads the console and changes nothing."))
     db = _db(request)
     try:
         with db.begin() as conn:
-            queries.acknowledge(conn, session.person, db.clock(), raised_id, note.strip())
+            change(conn, session.person, db.clock())
     except queries.NotFound:
-        return render(request, "not_found.html", status=404, person=session.person, csrf=session.csrf,
-                      what=raised_id)
-    return RedirectResponse(_safe_next(next or "/console/alarms"), status_code=303)
+        return render(request, "not_found.html", status=404, person=session.person, csrf=session.csrf, what=what)
+    return RedirectResponse(_safe_next(back), status_code=303)
+
+
+@router.post("/alarms/{raised_id}/acknowledge")
+def acknowledge(request: Request, session: Signed, raised_id: str,
+                note: Annotated[str, Form(max_length=500)] = "", csrf: Annotated[str, Form(max_length=100)] = "",
+                next: Annotated[str, Form(max_length=2000)] = ""):
+    return noted_change(request, session, csrf, raised_id,
+                        lambda conn, person, now: queries.acknowledge(conn, person, now, raised_id, note.strip()),
+                        next or "/console/alarms")
 
 
 @router.get("/audit")
