@@ -9,8 +9,8 @@ long the device or the network may take here, from the config's or the driver's 
 `WaitLine` (`seconds: root.wait_s`) of the panels where the citizen waits. The line is one translated string holding both numbers, its
 spaces made unbreakable, so it never splits between them.
 
-The line is not a `Body`: voice guidance (kiosk/screens/voice.py) reads the title and the instructions,
-not the count.
+Voice guidance (kiosk/screens/voice.py) reads the step line after the title and the wait line after
+the instructions.
 """
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
 """What the voice says of the screen: its title and what to do next, read from the widgets shown.
 
 Every screen already shows its title (`Headline` and the styles made from it, or a `PageTitle` in a
-bar beside a back button) and its
-instructions (`Body`); a step panel that is not shown is out of the widget tree
+bar beside a back button), where a flow has steps its step line (`StepLine`, 「第 2 步 / 共 4 步」,
+said as 「第 2 步，共 4 步」), its instructions (`Body`) and where the citizen waits on a device or the
+network its wait line (`WaitLine`, 「最长需要 45 秒。」); a step panel that is not shown is out of the widget tree
 (kiosk/screens/locker_widgets.py StepPanels). So the reader needs nothing from each screen: a few
-times a second, while voice is on, it reads the shown titles and the first instructions, top to
-bottom, of the overlay that is open or else the current screen, and when they change it hands
+times a second, while voice is on, it reads the shown titles, the step, the first instructions and
+the wait, in that order, of the overlay that is open or else the current screen, and when they change it hands
 them to the voice (kiosk/core/voice.py): a new title cuts short what is being said, a new
 instruction on the same screen (a wrong code, a door that opened) is said after it. A countdown
 ticking in the text is not a change.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from kivy.clock import Clock
 from kivy.core.window import Window
 
+from kiosk.screens.steps import NBSP, StepLine, WaitLine
 from kiosk.screens.widgets import Body, Headline, PageTitle, on_window
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,13 +53,22 @@ def _clip(text: str) -> str:
     return text[:cut + 1] if cut > 40 else text[:MOST_CHARS]
 
 
+def _spoken_step(text: str) -> str:
+    """「第 2 步 / 共 4 步」 as it is said: the slash is a pause, not a word ("Step 2 of 4" has none)."""
+    return " ".join(text.replace(NBSP, " ").replace(" / ", "，").split())
+
+
 def shown_lines(root) -> list[str]:
-    """The titles, then the first instructions, that `root` shows, top to bottom."""
-    labels = [w for w in root.walk(restrict=True) if isinstance(w, (Headline, PageTitle, Body)) and _shown(w)]
+    """What `root` shows, as it is read: the titles, the step line, the first instructions, the wait
+    line; each kind top to bottom."""
+    labels = [w for w in root.walk(restrict=True)
+              if isinstance(w, (Headline, PageTitle, Body, StepLine, WaitLine)) and _shown(w)]
     labels.sort(key=lambda w: (-w.to_window(w.x, w.top)[1], w.to_window(w.x, w.y)[0]))
     titles = [_clip(w.text) for w in labels if isinstance(w, (Headline, PageTitle))][:MOST_TITLES]
+    step = [_spoken_step(w.text) for w in labels if isinstance(w, StepLine)][:1]
     told = [_clip(w.text) for w in labels if isinstance(w, Body)][:MOST_INSTRUCTIONS]
-    return titles + told
+    wait = [_spoken_step(w.text) for w in labels if isinstance(w, WaitLine)][:1]
+    return titles + step + told + wait
 
 
 class ScreenReader:

@@ -68,6 +68,9 @@ def test_a_pickup_visit_with_voice_on_says_each_step_in_order_and_no_code(pickup
 
     assert at("欢迎使用") < at("证照领取") < at("请输入短信中的取件码") < at("柜门已打开") < at("请取出您的证照") \
         < at("取件完成"), said
+    # the step after the title, said with a pause where the screen shows a slash
+    assert at("证照领取") < at("第 1 步，共 3 步") < at("请输入短信中的取件码"), said
+    assert not any("/" in line for line in said), said
     # the door is said as a number; the pickup code never, neither whole nor digit by digit
     assert any(f"{door} 号柜门" in line or f"{door}号柜门" in line for line in said), said
     flat = [line.replace(" ", "") for line in said]
@@ -129,3 +132,38 @@ def test_the_keypads_star_turns_voice_on_and_off_from_any_screen(ui):
     ui.wait_for(lambda: not app.voice_on and not app.voice.on, what="voice off by F1")
     app.end_visit("home")
     ui.pump()
+
+
+def test_the_reader_says_title_step_instructions_then_wait(ui):
+    """What a screen with a step and a wait gives the voice, in the order it is said (the documents' and
+    fees' card and payment steps have both): the step line without its slash, the wait line last."""
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.screenmanager import Screen
+
+    from kiosk.screens.steps import StepLine, WaitLine
+    from kiosk.screens.voice import shown_lines
+    from kiosk.screens.widgets import Body, Headline, forget_widget_tree
+
+    screen = Screen(name="voice-sample")
+    column = BoxLayout(orientation="vertical")
+    # added out of reading order: the reader orders by kind, not by the tree
+    column.add_widget(WaitLine(seconds=45))
+    column.add_widget(Body(text="请将身份证放在读卡区。"))
+    column.add_widget(StepLine(step=[2, 4]))
+    column.add_widget(Headline(text="文书打印"))
+    column.add_widget(StepLine(step=[]))      # a state that is no step: nothing said for it
+    screen.add_widget(column)
+    ui.app.screens.add_widget(screen)
+    ui.app.screens.current = "voice-sample"
+    ui.pump(4)
+    try:
+        assert shown_lines(screen) == ["文书打印", "第 2 步，共 4 步", "请将身份证放在读卡区。", "最长需要 45 秒。"]
+        ui.tap(ui.app.header.ids.lang_en)
+        ui.pump(4)
+        assert shown_lines(screen)[1::2] == ["Step 2 of 4", "This takes at most 45 seconds."]
+    finally:
+        ui.tap(ui.app.header.ids.lang_zh_CN)
+        ui.app.screens.current = "home"
+        ui.app.screens.remove_widget(screen)
+        forget_widget_tree(screen)
+        ui.pump()
