@@ -523,6 +523,10 @@ class VoiceSection(Section):
     # write what is said to numbered WAV files with their text under this folder instead of playing it
     # (a kiosk without speakers, the tests); "" = play on the sound card
     record_dir: str = ""
+    # the sound card's headphone jack as an input event device (kiosk/hardware/headset.py): voice on
+    # while a headset is plugged in; e.g. "/dev/input/by-path/pci-0000:00:1f.3-platform-...-event";
+    # "" = the kiosk has no jack that reports it
+    headset_jack: str = ""
 
 
 class Settings(Section):

@@ -215,3 +215,58 @@ def test_a_plug_in_engine_that_cannot_be_loaded_is_named(tmp_path):
     make = engine_maker(config.load(path))
     with pytest.raises(SpeechUnavailable, match=r"no_such\.module:Engine.*cannot be loaded.*espeak-ng"):
         make()
+
+
+def test_a_headset_plugged_in_turns_voice_on_and_taken_out_back_to_the_default():
+    engine = HeldEngine()
+    jack = {"plugged": False}
+    voice = Voice(lambda: engine, on_by_default=False, headset=lambda: jack["plugged"])
+    try:
+        assert not voice.on
+        jack["plugged"] = True
+        voice.headset_changed(True)              # from the jack's thread (kiosk/hardware/headset.py)
+        assert voice.on
+        voice.set_on(False)                      # the citizen may still turn it off with the headset in
+        voice.end_of_visit()
+        assert voice.on, "the next visit starts with voice on while the headset is in"
+        jack["plugged"] = False
+        voice.headset_changed(False)
+        assert not voice.on
+        voice.end_of_visit()
+        assert not voice.on
+    finally:
+        voice.close()
+
+
+def test_the_app_follows_the_jack_the_config_names(tmp_path):
+    """kiosk/app/voice.py with `[voice] headset_jack` naming a FIFO that carries the kernel's events."""
+    import os
+    import queue
+
+    from kiosk import config
+    from kiosk.app.voice import make
+    from kiosk.core.session import VisitorSession
+    from kiosk.hardware.headset import plugged_events
+
+    jack = tmp_path / "jack-event"
+    os.mkfifo(jack)
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "config" / "kiosk.toml").read_text(encoding="utf-8").replace(
+        'headset_jack = ""', f'headset_jack = "{jack}"', 1)
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    settings = config.load(path)
+    assert settings.voice.headset_jack == str(jack)
+    voice = make(settings, VisitorSession(idle_timeout_s=60, warning_s=10, extensions=1))
+    changed: queue.Queue = queue.Queue()
+    voice.on_change(lambda: changed.put(voice.on))
+    try:
+        assert not voice.on
+        w = os.open(jack, os.O_WRONLY)
+        os.write(w, plugged_events(True))
+        assert changed.get(timeout=10) is True
+        os.write(w, plugged_events(False))
+        assert changed.get(timeout=10) is False
+        os.close(w)
+    finally:
+        voice.close()

@@ -6,6 +6,7 @@ import importlib
 from kiosk.config import Settings
 from kiosk.core.session import VisitorSession
 from kiosk.core.voice import Voice
+from kiosk.hardware.headset import HeadsetJack
 from kiosk.hardware.speech import EspeakNg, SpeechEngine, SpeechUnavailable
 
 
@@ -29,7 +30,15 @@ def engine_maker(settings: Settings):
 
 
 def make(settings: Settings, session: VisitorSession) -> Voice:
-    """The voice, back to its defaults whenever a visit is wiped."""
-    voice = Voice(engine_maker(settings), on_by_default=settings.voice.on_by_default, volume=settings.voice.volume)
+    """The voice, back to its defaults whenever a visit is wiped; on while a headset is in the jack
+    `[voice] headset_jack` names (kiosk/hardware/headset.py)."""
+    jack = HeadsetJack(settings.voice.headset_jack) if settings.voice.headset_jack else None
+    voice = Voice(engine_maker(settings), on_by_default=settings.voice.on_by_default, volume=settings.voice.volume,
+                  headset=(lambda: jack.plugged) if jack is not None else None)
+    if jack is not None:
+        jack.start(voice.headset_changed)    # reads the jack now, then follows it on its own thread
+        voice.closes_with(jack.close)
+        if jack.plugged:
+            voice.headset_changed(True)
     session.on("wipe", lambda _reason: voice.end_of_visit())
     return voice

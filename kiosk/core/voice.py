@@ -90,6 +90,7 @@ class Voice:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._listeners: list[Callable[[], None]] = []
+        self._closers: list[Callable[[], None]] = []
         self.unavailable: str | None = None   # why the engine could not be made, once tried
         self.volume = self.default_volume
         self.on = self._start_on()
@@ -122,6 +123,16 @@ class Voice:
 
     def toggle(self) -> None:
         self.set_on(not self.on)
+
+    def headset_changed(self, plugged: bool) -> None:
+        """A headset went in: voice on, as the citizen asked by plugging it in (from the jack's thread).
+        It came out: voice back to how a visit starts, so speech meant for one ear is not left on the
+        hall's speakers."""
+        self.set_on(True if plugged else self.default_on)
+
+    def closes_with(self, fn: Callable[[], None]) -> None:
+        """`fn()` runs when the voice is closed (what follows the headset jack)."""
+        self._closers.append(fn)
 
     def louder(self) -> None:
         self._set_volume(self.volume + VOLUME_STEP)
@@ -177,6 +188,8 @@ class Voice:
             return self._cv.wait_for(lambda: not self._queue and not self._busy, timeout)
 
     def close(self) -> None:
+        for fn in self._closers:
+            fn()
         with self._cv:
             self._closed = True
             self._queue.clear()
