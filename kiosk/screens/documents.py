@@ -26,6 +26,7 @@ from kiosk.core.payment.money import yuan
 from kiosk.i18n import N_, _
 from kiosk.screens.lifetime import VisitScreen
 from kiosk.screens.steps import ShowsSteps  # and StepLine, for the .kv
+from kiosk.screens import kiosk_face  # noqa: F401  (KioskFace in documents.kv)
 from kiosk.screens import widgets  # noqa: F401  (the shared rules must load first)
 from kiosk.screens.widgets import BigButton, RoundButton
 
@@ -99,6 +100,7 @@ REFUND_WORDS = {
                              "this reference number at the service desk:"),
 }
 NOTHING_CHARGED = N_("Nothing was charged.")
+FACES = {DocState.READ_CARD: "idcard", DocState.PRINTING: "a4", DocState.DONE: "a4"}
 
 
 class FlowButton(BigButton):
@@ -108,9 +110,27 @@ class FlowButton(BigButton):
     height_factor = NumericProperty(1)
 
 
-def draw_actions(box, actions: list[tuple[str, str, str]], disabled: tuple[str, ...] = ()) -> None:
-    """The FlowButtons of `box` show `actions` ([(msgid, callback name, "main" | "plain")], in order); the
-    rest are hidden and folded away. A button whose callback is in `disabled` is shown but cannot be tapped."""
+def draw_actions(box, actions: list[tuple[str, str, str]], disabled: tuple[str, ...] = (),
+                 choices=None) -> None:
+    """The FlowButtons of `box` (the page's action bar, PageActions) show `actions` ([(msgid, callback name, "main" |
+    "plain" | "choice")], in order); the rest are hidden and folded away. The "choice" ones (what the step
+    offers: 我的文书 / 空白表格, a way to pay) go to the FlowButtons of `choices`, the box right under the
+    instruction, filled; the bar keeps the step's navigation (Back, Cancel, Finish, Next). A button whose
+    callback is in `disabled` is shown but cannot be tapped."""
+    if choices is not None:
+        _fill_buttons(choices, [a for a in actions if a[2] == "choice"], disabled)
+        actions = [a for a in actions if a[2] != "choice"]
+    _fill_buttons(box, actions, disabled)
+
+
+def flow_buttons(screen) -> list:
+    """The FlowButtons of `screen`: its choices (under the instruction, where it has them) and its action
+    bar, top down."""
+    boxes = [screen.ids[k] for k in ("options", "actions") if k in screen.ids]
+    return [b for box in boxes for b in reversed(box.children)]
+
+
+def _fill_buttons(box, actions, disabled) -> None:
     for i, button in enumerate(reversed(box.children)):
         if i < len(actions):
             msgid, name, style = actions[i]
@@ -118,7 +138,7 @@ def draw_actions(box, actions: list[tuple[str, str, str]], disabled: tuple[str, 
             button.action = name
             button.opacity, button.disabled = 1, name in disabled
             button.height_factor = 1
-            main = style == "main"
+            main = style in ("main", "choice")
             button.bg_color = widgets.theme.ACCENT if main else widgets.theme.SURFACE
             button.fg_color = widgets.theme.ON_HEADER if main else widgets.theme.ACCENT
             button.pressed_color = widgets.theme.ACCENT_PRESSED if main else widgets.theme.ACCENT_SOFT
@@ -161,6 +181,7 @@ class DocumentsScreen(ShowsSteps, VisitScreen):
     busy = BooleanProperty(False)      # no way back while a request or a print is under way
     rows = ListProperty()
     actions = ListProperty()           # [(msgid, callback name, style)]
+    face = StringProperty("")          # the part of the kiosk the step uses (kiosk/screens/kiosk_face.py)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -200,6 +221,8 @@ class DocumentsScreen(ShowsSteps, VisitScreen):
         self.busy = state in (DocState.READ_CARD, DocState.LOOKUP, DocState.FETCHING, DocState.CHECKING,
                               DocState.PRINTING, DocState.PAYING) or (
             state is DocState.FAILED and f.payment.state is PayState.REFUNDING)
+        # where to put the ID card; where the A4 paper comes out (and, once done, the card to take back)
+        self.face = FACES.get(state, "")
         self.actions = self._actions(f, state)
         self._draw_actions()
 
@@ -272,9 +295,9 @@ class DocumentsScreen(ShowsSteps, VisitScreen):
         if state is DocState.IDLE:
             out = []
             if f.can_read_cards:
-                out.append((N_("My documents (read ID card)"), "released", "main"))
+                out.append((N_("My documents (read ID card)"), "released", "choice"))
             if f.forms_library is not None:
-                out.append((N_("A blank form"), "forms", "main"))
+                out.append((N_("A blank form"), "forms", "choice"))
             return out + [home]
         if state is DocState.READ_CARD:
             return [(N_("Cancel"), "cancel_card", "plain")]
@@ -300,7 +323,7 @@ class DocumentsScreen(ShowsSteps, VisitScreen):
         return []
 
     def _draw_actions(self) -> None:
-        draw_actions(self.ids.actions, self.actions)
+        draw_actions(self.ids.actions, self.actions, choices=self.ids.options)
 
     @staticmethod
     def _app():

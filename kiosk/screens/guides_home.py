@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -22,6 +23,7 @@ class GroupTile(ButtonBehavior, BoxLayout):
     group = StringProperty()
     count = NumericProperty(0)
     kind = StringProperty("theme")   # theme | department
+    need = NumericProperty(0)        # the height its name and count need (two lines where the name wraps)
 
 
 class GuidesHomeView(Screen):
@@ -39,10 +41,21 @@ class GuidesHomeView(Screen):
                 tile.count = g.count
             return
         box.clear_widgets()
+        even = Clock.create_trigger(lambda _dt: self._even_rows(box), 0)
         for g in groups:
             tile = GroupTile(group=g.name, count=g.count, kind=kind)
             tile.bind(on_release=self._open)
+            tile.fbind("need", lambda *_a: even())
             box.add_widget(tile)
+        even()
+
+    @staticmethod
+    def _even_rows(box) -> None:
+        """Every tile of a grid as tall as the tallest needs: a department's name on two lines makes its
+        row taller, and the tiles beside it and below keep one even grid."""
+        tallest = max((t.need for t in box.children), default=0)
+        for tile in box.children:
+            tile.height = max(tile.need, tallest)
 
     def _open(self, tile: GroupTile) -> None:
         if tile.kind == "theme":

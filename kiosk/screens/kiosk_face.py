@@ -16,7 +16,7 @@ from kivy.clock import Clock
 from kivy.graphics import Color, Line, RoundedRectangle, Triangle
 from kivy.lang import Builder
 from kivy.metrics import dp
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.widget import Widget
 
 from kiosk.screens import theme
@@ -50,6 +50,9 @@ class KioskFace(Widget):
 
     lit = StringProperty("")
     ring = BooleanProperty(True)
+    folded = BooleanProperty(False)   # no room and nothing drawn: a page's step that uses no device
+    room = NumericProperty(1e6)       # the most height it may take: a Page gives it what its page has left
+    shrinks_to_room = True            # (for the Page, kiosk/screens/widgets.py)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -72,7 +75,10 @@ class KioskFace(Widget):
 
     def _box(self, part: str) -> tuple[float, float, float, float]:
         left, top, width, height = self.parts[part]
-        return (self.x + left * self.width, self.top - (top + height) * self.height,
+        # from y and height, not `top`: drawn while `pos` changes, `top` may still be the old one (a Page
+        # moves its children up after its box laid them out)
+        face_top = self.y + self.height
+        return (self.x + left * self.width, face_top - (top + height) * self.height,
                 width * self.width, height * self.height)
 
     def _draw(self, *_a) -> None:
@@ -113,7 +119,11 @@ class KioskFace(Widget):
 Builder.load_string("""
 <KioskFace>:
     size_hint: None, None
-    size: dp(200) * min(app.scale, 1.25), dp(300) * min(app.scale, 1.25)
+    # 2:3, as large as the elder scale asks up to 1.25; smaller (not under 120 dp) where the page has less
+    # room left, so the step's keys stay in sight
+    height: 0 if self.folded else max(dp(120), min(dp(300) * min(app.scale, 1.25), self.room))
+    width: self.height * 2 / 3
+    opacity: 0 if self.folded else 1
     pos_hint: {"center_x": 0.5}
 """)
 

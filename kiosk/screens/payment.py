@@ -85,7 +85,7 @@ class PaymentScreen(ShowsSteps, VisitScreen):
         self.waiting = f.state in (PayState.WAIT_CARD, PayState.CODE_CONFIRM, PayState.REFUNDING)
         self.device = {PayState.WAIT_CARD: "payment", PayState.WAIT_CODE: "scanner"}.get(f.state, "")
         if f.state is PayState.CHOOSE:
-            self.actions = [(METHODS[m], f"pay_by_{m}", "main") for m in f.methods] + [(N_("Cancel"), "cancel", "plain")]
+            self.actions = [(METHODS[m], f"pay_by_{m}", "choice") for m in f.methods] + [(N_("Cancel"), "cancel", "plain")]
         elif f.state is PayState.WAIT_CODE:
             self.actions = [(N_("Cancel"), "cancel", "plain")]
         elif f.state is PayState.CODE_CONFIRM and not f.canceling:
@@ -94,7 +94,7 @@ class PaymentScreen(ShowsSteps, VisitScreen):
             self.actions = [(N_("Try again"), "retry", "main"), (N_("Cancel"), "cancel", "plain")]
         else:
             self.actions = []
-        draw_actions(self.ids.actions, self.actions)
+        draw_actions(self.ids.actions, self.actions, choices=self.ids.options)
 
     def act(self, name: str) -> None:
         getattr(self.flow, name)()

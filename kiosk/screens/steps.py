@@ -2,8 +2,8 @@
 network's title, 「通常需要 5 秒」 (issue 22 item 5).
 
 The numbers are the flow's (`Flow.step_of`, kiosk/core/steps.py); a screen that mixes in `ShowsSteps`
-calls `show_step(flow)` whenever it renders, and its .kv puts a `StepLine` (or `CentredStepLine`, on
-the centred locker-style panels) with `step: root.step_of` under each title. A state that is no step
+calls `show_step(flow)` whenever it renders, and its .kv puts a `StepLine` with `step: root.step_of`
+under each title (left, as every page's title is: widgets.kv, Page). A state that is no step
 leaves the line empty and folded away. The same call takes the flow's wait (`Flow.wait_s`: at most how
 long the device or the network may take here, from the config's or the driver's timeout) for the
 `WaitLine` (`seconds: root.wait_s`) of the panels where the citizen waits. The line is one translated string holding both numbers, its

@@ -37,6 +37,8 @@ TOUCH_MIN_DP = 60                # never smaller, in any mode
 BUTTON_DP = 88
 HEADER_DP = 120
 PAD_DP = 48
+PAGE_TOP_DP = 40                 # a citizen's page: from the header to its title, and under its action bar
+PAGE_GAP_DP = 24                 # a citizen's page: between its title, step line, instruction and content
 CHIP_DP = 72
 # the home screen: the room between its blocks, and the service tiles (kiosk/screens/home.py)
 HOME_GAP_DP = 32

@@ -18,6 +18,8 @@ from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, Str
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
+from kivy.uix.layout import Layout
+from kivy.uix.scrollview import ScrollView
 
 from kiosk import i18n
 from kiosk.i18n import N_
@@ -219,6 +221,121 @@ class Card(BoxLayout):
 
     bg_color = ColorProperty(theme.SURFACE)
     edge = BooleanProperty(False)
+
+
+class Page(BoxLayout):
+    """The one grid of every citizen screen, top down: the title (a `Headline`, left, in the title size),
+    the step line, the instruction, the step's choices and content (the list, the keypad, the kiosk's
+    face) right under it, and at the bottom edge its `PageActions` with the step's navigation (Back,
+    Cancel, Finish, Next): the room left between them stays empty, unless a child stretches into it (a
+    list, the preview's page). The screen's one scroll view or box gives the page's sides and top
+    (`theme.PAD_DP`, `theme.PAGE_TOP_DP`); the gaps are the page's (`theme.PAGE_GAP_DP`, the same in
+    elder mode, where the larger text and keys need the room).
+
+    A page is at least `room` high: the height of the view it is shown in, less that view's padding, so
+    its action bar stands at the bottom of the window on every step; a page taller than that scrolls as a
+    whole. `room` follows the parent's parent (a step panel's body in its ScrollView) by itself; a page
+    that stretches in a box of its own sets `size_hint_y` instead."""
+
+    room = NumericProperty(0)
+
+    def __init__(self, **kwargs):
+        self._room_of = None
+        super().__init__(**kwargs)
+
+    def on_parent(self, _page, parent) -> None:
+        if self._room_of is not None:
+            host, view = self._room_of
+            host.funbind("padding", self._measure_room)
+            view.funbind("height", self._measure_room)
+            self._room_of = None
+        if parent is None:    # (a page made by kv gets its parent before its rules: size_hint_y is not known yet)
+            return
+        # a page right in its scroll view, or a step panel in the scroll view's padded body
+        host, view = (None, parent) if isinstance(parent, ScrollView) else (parent, parent.parent)
+        if view is None:
+            return
+        self._room_of = (host or view, view)
+        (host or view).fbind("padding", self._measure_room)
+        view.fbind("height", self._measure_room)
+        self._measure_room()
+
+    def _measure_room(self, *_a) -> None:
+        host, view = self._room_of
+        padding = getattr(host, "padding", (0, 0, 0, 0)) if host is not view else (0, 0, 0, 0)
+        self.room = max(0, view.height - padding[1] - padding[3])
+
+    def do_layout(self, *_args) -> None:
+        """Top down, as a box would, but a child folded away (no height, no size hint: a line or a button
+        not needed on this step) takes no gap either; what stretches (a list, the preview's page) shares
+        the room left; the action bar stands on the bottom edge."""
+        left, top, right, bottom = self.padding
+        gap = self.spacing
+        order = list(reversed(self.children))           # children[0] was added last
+        bar = order[-1] if order and isinstance(order[-1], PageActions) else None
+        body = [c for c in order if c is not bar and (c.height > 0 or c.size_hint_y is not None)]
+        fixed = sum(c.height for c in body if c.size_hint_y is None)
+        gaps = gap * max(0, len(body) - 1)
+        below = (bar.height + (gap if body else 0)) if bar is not None and bar.height > 0 else 0
+        # a picture that can shrink (the kiosk's face) gets the room the rest of the page leaves it
+        limit = self.room if self.size_hint_y is None else self.height
+        for child in body:
+            if getattr(child, "shrinks_to_room", False) and child.size_hint_y is None:
+                child.room = limit - (top + fixed - child.height + gaps + below + bottom)
+        fixed = sum(c.height for c in body if c.size_hint_y is None)
+        self.minimum_height = top + fixed + gaps + below + bottom
+        share = sum(c.size_hint_y for c in body if c.size_hint_y is not None)
+        room = max(0, self.height - self.minimum_height)
+        width = self.width - left - right
+        y = self.y + self.height - top
+        for child in body:
+            if child.size_hint_y is not None:
+                child.height = room * child.size_hint_y / share
+            self._place_x(child, left, width)
+            y -= child.height
+            child.y = y
+            y -= gap
+        if bar is not None:
+            self._place_x(bar, left, width)
+            bar.y = self.y + bottom
+        for child in order:
+            if child is not bar and child not in body:
+                child.y = y            # folded away: out of the way, under the last shown
+
+    def _place_x(self, child, left, width) -> None:
+        if child.size_hint_x is not None:
+            child.width = width * child.size_hint_x
+        hint = child.pos_hint
+        x = self.x + left
+        if "center_x" in hint:
+            child.center_x = x + width * hint["center_x"]
+        elif "right" in hint:
+            child.right = x + width * hint["right"]
+        else:
+            child.x = x + width * hint.get("x", 0)
+
+
+class PageActions(Layout):
+    """The bottom of a `Page`: the step's navigation keys, stacked, the main one first; the same place
+    on every screen. A key folded away (no height: a step's button not needed now) takes no gap either,
+    so the last key shown stands on the page's bottom edge whatever was folded above or below it."""
+
+    spacing = NumericProperty(0)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        for name in ("spacing", "pos", "width"):
+            self.fbind(name, self._trigger_layout)
+
+    def do_layout(self, *_args) -> None:
+        shown = [c for c in self.children if c.height > 0]   # children[0] was added last: the bottom one
+        y = self.y
+        for child in shown:
+            child.x, child.y = self.x, y
+            if child.size_hint_x is not None:
+                child.width = self.width * child.size_hint_x
+            y += child.height + self.spacing
+        self.height = max(0, y - self.y - self.spacing) if shown else 0
 
 
 class Headline(Label):

@@ -10,7 +10,9 @@ current screen) and measures, against the picture of the window:
 - `edge-contrast`: a touch target's edge against what is around it at least 3:1 (WCAG 1.4.11): the
   colour just inside its border against the colour just outside, so a white card on the off-white
   page (1.09:1) is found, and a card with an outline passes;
-- `home-scroll`: on the home screen nothing lies beyond a scroll.
+- `home-scroll`: on the home screen nothing lies beyond a scroll;
+- `text-cut`: no text shown shortened to 「…」 or drawn larger than its box (a department's name, a
+  guide's title: they wrap to more lines, by kiosk/core/linebreak.py, and their row grows).
 
 The background of a text is the commonest colour of the window's pixels in its box (the glyphs
 are the lesser part of it); the two sides of an edge are the commonest colours of a band 2-5 px
@@ -28,6 +30,7 @@ from kivy.metrics import dp
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
+from kivy.uix.screenmanager import Screen
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.stencilview import StencilView
 from kivy.uix.textinput import TextInput
@@ -37,6 +40,7 @@ TEXT_CONTRAST = 4.5
 EDGE_CONTRAST = 3.0
 TARGET_MIN_DP = 60
 TARGET_GAP_DP = 8
+CUT_SLACK_PX = 2   # a texture a pixel or two over its box is rounding, not text cut off
 
 
 @dataclass(frozen=True)
@@ -160,8 +164,9 @@ def roots(app) -> list:
     return [w for w in Window.children if not isinstance(w, ModalView)][-1:]
 
 
-def name_of(w) -> str:
-    """Class, id in the rules that made it (when it has one), and its text, short."""
+def name_of(w, full: bool = False) -> str:
+    """Class, id in the rules that made it (when it has one), and its text, short (`full`: all of it).
+    Where the widget is on a screen, the screen's name first (`documents: Label#title '…'`)."""
     ident = None
     p = w.parent
     for _ in range(12):
@@ -180,8 +185,32 @@ def name_of(w) -> str:
         inner = [c.text for c in w.walk(restrict=True) if isinstance(c, Label) and c is not w and c.text]
         text = inner[0] if inner else ""
     text = " ".join(str(text).split())
-    text = text if len(text) <= 24 else text[:23] + "…"
-    return f"{type(w).__name__}{'#' + ident if ident else ''}{' ' + repr(text) if text else ''}"
+    text = text if full or len(text) <= 24 else text[:23] + "…"
+    name = f"{type(w).__name__}{'#' + ident if ident else ''}{' ' + repr(text) if text else ''}"
+    return f"{screen_of(w)}: {name}" if full and screen_of(w) else name
+
+
+def screen_of(w) -> str:
+    """The name of the screen `w` is on ("" for the header or an overlay)."""
+    p = w
+    while p is not None and p is not p.parent:
+        if isinstance(p, Screen):
+            return p.name
+        p = p.parent
+    return ""
+
+
+def text_cut(label) -> str:
+    """What of `label`'s text is not shown: shortened to 「…」 by Kivy (`shorten`), or a texture larger
+    than the label's box (text drawn past its edge, or cut by a layout that gave it less room); "" when
+    all of it shows."""
+    core = getattr(label, "_label", None)
+    if label.shorten and core is not None and getattr(core, "is_shortened", False):
+        return f"shortened to {label.width:.0f} px"
+    tw, th = label.texture_size
+    if tw > label.width + CUT_SLACK_PX or th > label.height + CUT_SLACK_PX:
+        return f"text {tw:.0f} x {th:.0f} px in a box of {label.width:.0f} x {label.height:.0f} px"
+    return ""
 
 
 def is_target(w) -> bool:
@@ -200,10 +229,16 @@ def audit(app, image) -> list[Violation]:
             if visible is None:
                 continue
             if isinstance(w, Label) and w.text.strip() and (visible[2] - visible[0]) > 2 and (visible[3] - visible[1]) > 2:
+                cut = text_cut(w)
+                if cut:
+                    found.append(Violation("text-cut", name_of(w, full=True), cut))
                 size_dp = w.font_size / one_dp
                 if size_dp < TEXT_MIN_DP - 0.01:
                     found.append(Violation("text-size", name_of(w), f"{size_dp:.1f} dp < {TEXT_MIN_DP}"))
-                bg = _mode(image, visible)
+                # a sliver at a scroll view's edge, the rest scrolled away, shows its button's edge, not
+                # its text: the text's contrast is measured where it is scrolled to
+                sliver = visible[3] - visible[1] < min(w.height, w.font_size) / 2
+                bg = None if sliver else _mode(image, visible)
                 if bg is not None:
                     fg = w.disabled_color if w.disabled else w.color
                     ratio = contrast(_over(fg, bg), bg)

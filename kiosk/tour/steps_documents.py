@@ -52,14 +52,15 @@ def _screen(d, name):
 def tap_action(d, screen: str, msgid: str) -> None:
     """Tap the enabled action button of `screen` whose text is `msgid` in the current language."""
     from kiosk.i18n import _
+    from kiosk.screens.documents import flow_buttons
 
-    s = _screen(d, screen)
-    for button in s.ids.actions.children:
+    buttons = flow_buttons(_screen(d, screen))
+    for button in buttons:
         if button.text == _(msgid) and not button.disabled:
             d.tap(button)
             return
     raise AssertionError(f"no button {msgid!r} on the {screen} screen; there are "
-                         f"{[b.text for b in s.ids.actions.children if b.text]}")
+                         f"{[b.text for b in buttons if b.text]}")
 
 
 def _expect(screen: str, doc_state: str | None = None, pay_state: str | None = None, rating: str | None = None):

@@ -38,6 +38,11 @@ def sample(ui):
     small = BoxLayout(size_hint_y=None, height=dp(100))
     small.add_widget(button("x", w=44, h=44))
     column.add_widget(small)
+    # a department's name shortened to 「…」, and a line drawn taller than the box it was given
+    column.add_widget(Label(text="人力资源和社会保障局社会保险事业管理中心", color=theme.TEXT, font_size=dp(30),
+                            shorten=True, text_size=(dp(240), None), size_hint=(None, None),
+                            size=(dp(240), dp(50)), halign="left"))
+    column.add_widget(Label(text="squeezed", color=theme.TEXT, font_size=dp(34), size_hint_y=None, height=dp(16)))
     column.add_widget(Widget())
     screen.add_widget(column)
     ui.app.screens.add_widget(screen)
@@ -67,8 +72,15 @@ def test_each_rule_finds_what_breaks_it_and_passes_what_keeps_it(sample):
     assert any("'x'" in v.widget and "44 x 44" in v.measured for v in by_rule.get("target-size", [])), text
     assert any("'white card'" in v.widget and "'outlined'" in v.widget and v.measured.startswith("4 dp")
                for v in by_rule.get("target-gap", [])), text
+    cut = by_rule.get("text-cut", [])
+    # named with its screen and all its text, so it is found without guessing what the 「…」 hid
+    assert any(v.widget.startswith(AUDIT_SCREEN + ": ") and "人力资源和社会保障局社会保险事业管理中心" in v.widget
+               and "shortened" in v.measured for v in cut), text
+    assert any("'squeezed'" in v.widget and "in a box of" in v.measured for v in cut), text
+    assert not any("grey on grey" in v.widget or "'tiny'" in v.widget for v in cut), text
     # the header above the sample keeps every rule: only the sample's widgets are named
-    assert all(any(name in v.widget for name in ("grey on grey", "tiny", "white card", "outlined", "'x'"))
+    assert all(any(name in v.widget for name in ("grey on grey", "tiny", "white card", "outlined", "'x'",
+                                                   "社会保险", "squeezed"))
                for v in found), text
 
 

@@ -72,12 +72,13 @@ def _open(ui):
 
 def _tap_action(ui, screen, msgid: str) -> None:
     from kiosk.i18n import _
+    from kiosk.screens.documents import flow_buttons
 
-    for button in screen.ids.actions.children:
+    for button in flow_buttons(screen):
         if button.text == _(msgid) and not button.disabled:
             ui.tap(button)
             return
-    raise AssertionError(f"no button {msgid!r}: {[b.text for b in screen.ids.actions.children if b.text]}")
+    raise AssertionError(f"no button {msgid!r}: {[b.text for b in flow_buttons(screen) if b.text]}")
 
 
 def _fits(ui, screen) -> None:

@@ -327,7 +327,9 @@ def test_a_priced_form_shows_its_price_is_paid_by_card_and_then_printed(ui, ui_c
         pay = app.screen("payment")
         assert pay.amount == "¥1.50"                     # one page: 1.00 a form and 0.50 a page
         shot("payment")
-        for button in pay.ids.actions.children:
+        from kiosk.screens.documents import flow_buttons
+
+        for button in flow_buttons(pay):
             if button.text == _("Pay by bank card") and not button.disabled:
                 ui.tap(button)
                 break

@@ -207,7 +207,7 @@ def test_documents_by_keys_its_first_step(ui):
     simulator("idcard").remove_card()
     open_by_keys(ui, "documents")
     screen = app.screen("documents")
-    first = real(screen.ids.action_0)
+    first = real(screen.ids.option_0)
     down_to(ui, lambda t: t.widget is first, "the first action")
     ui.key(ENTER)
     ui.wait_for(lambda: flow.state.value != "idle", 10, "the first step")

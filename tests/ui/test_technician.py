@@ -325,7 +325,7 @@ def test_in_chinese_states_results_and_card_fields_are_chinese(ui, tech, shot):
     assert run_check(ui, tech, "locker", "open_door").ok
     assert tech.screen.ids.result.text == "7 号柜门：已打开"
     assert re.fullmatch(r"正常 · 已打开的柜门：([0-9]+, )*7(, [0-9]+)*", tech.row_view("locker").state_text)
-    for label in (tech.screen.ids.result, tech.row_view("locker").children[1]):
+    for label in (tech.screen.ids.result, tech.row_view("locker").ids.row_state):
         assert not ASCII_WORD.search(label.text), label.text
     ui.tap(ui.app.header.ids.lang_en)
     ui.pump(5)
