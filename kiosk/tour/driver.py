@@ -164,7 +164,7 @@ class UiDriver:
             if cond():
                 self.pump(settle)
                 return
-            time.sleep(0.02)
+            time.sleep(0.005)
         raise AssertionError(f"timed out after {timeout:g} s waiting for {what or cond}")
 
     def advance(self, seconds: float) -> None:
