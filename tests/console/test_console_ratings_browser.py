@@ -67,7 +67,7 @@ def test_staff_see_a_call_for_help_and_mark_it_handled(console, browser):
     follow(browser, browser.find_element(By.LINK_TEXT, "求助呼叫"))
     rows = browser.find_elements(By.CSS_SELECTOR, "tr[data-help]")
     assert [r.get_attribute("data-help") for r in rows] == [called]
-    assert "k1" in rows[0].text and "pickup" in rows[0].text and "5 分钟前" in rows[0].text
+    assert "k1" in rows[0].text and "证照领取" in rows[0].text and "5 分钟前" in rows[0].text
     assert "待处理: 1" in browser.find_element(By.CSS_SELECTOR, "a[data-count='open']").text
     rows[0].find_element(By.NAME, "note").send_keys("值班员已到1号机旁协助")
     shot(browser, "help-1-open")
