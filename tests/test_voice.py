@@ -35,6 +35,15 @@ def loudness(wav: Path) -> tuple[float, float]:
     return seconds, rms
 
 
+def shipped_config_with(tmp_path: Path, line: str, instead: str) -> Path:
+    """config/kiosk.toml as shipped, with one line of its [voice] table changed, written under tmp_path."""
+    text = (Path(__file__).resolve().parent.parent / "config" / "kiosk.toml").read_text(encoding="utf-8")
+    assert line in text
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text.replace(line, instead, 1), encoding="utf-8")
+    return path
+
+
 # -- what is said --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, zh, en", [
@@ -207,12 +216,8 @@ def test_a_plug_in_engine_that_cannot_be_loaded_is_named(tmp_path):
     from kiosk import config
     from kiosk.app.voice import engine_maker
 
-    root = Path(__file__).resolve().parent.parent
-    text = (root / "config" / "kiosk.toml").read_text(encoding="utf-8").replace(
-        'engine = "espeak-ng"', 'engine = "no_such.module:Engine"', 1)
-    path = tmp_path / "kiosk.toml"
-    path.write_text(text, encoding="utf-8")
-    make = engine_maker(config.load(path))
+    make = engine_maker(config.load(shipped_config_with(tmp_path, 'engine = "espeak-ng"',
+                                                        'engine = "no_such.module:Engine"')))
     with pytest.raises(SpeechUnavailable, match=r"no_such\.module:Engine.*cannot be loaded.*espeak-ng"):
         make()
 
@@ -250,12 +255,7 @@ def test_the_app_follows_the_jack_the_config_names(tmp_path):
 
     jack = tmp_path / "jack-event"
     os.mkfifo(jack)
-    root = Path(__file__).resolve().parent.parent
-    text = (root / "config" / "kiosk.toml").read_text(encoding="utf-8").replace(
-        'headset_jack = ""', f'headset_jack = "{jack}"', 1)
-    path = tmp_path / "kiosk.toml"
-    path.write_text(text, encoding="utf-8")
-    settings = config.load(path)
+    settings = config.load(shipped_config_with(tmp_path, 'headset_jack = ""', f'headset_jack = "{jack}"'))
     assert settings.voice.headset_jack == str(jack)
     voice = make(settings, VisitorSession(idle_timeout_s=60, warning_s=10, extensions=1))
     changed: queue.Queue = queue.Queue()

@@ -28,6 +28,7 @@ import errno
 import fcntl
 import logging
 import os
+import select
 import stat
 import struct
 import threading
@@ -132,13 +133,23 @@ class HeadsetJack:
         """Read the jack now (`plugged`: for the first visit), then follow it on a thread of its own
         until `close()`, calling `on_change(plugged)` when it changes. A jack that cannot be read is
         logged once, counts as empty and is looked for again."""
-        try:
-            self.plugged = self.open()
-        except JackError as e:
-            log.warning("%s", e)
-            self._complained = True
+        state = self._try_open()
+        if state is not None:
+            self.plugged = state
         self._thread = threading.Thread(target=self._run, args=(on_change,), name="headset-jack", daemon=True)
         self._thread.start()
+
+    def _try_open(self) -> bool | None:
+        """`open()`, or None when the jack cannot be read now: said once until it can be again."""
+        try:
+            state = self.open()
+        except JackError as e:
+            if not self._complained:
+                log.warning("%s", e)
+                self._complained = True
+            return None
+        self._complained = False
+        return state
 
     def _set(self, plugged: bool, on_change: Callable[[bool], None]) -> None:
         if plugged != self.plugged:
@@ -147,22 +158,15 @@ class HeadsetJack:
             on_change(plugged)
 
     def _run(self, on_change: Callable[[bool], None]) -> None:
-        import select
-
         pending: dict = {}
         rest = b""   # a FIFO's writer may split an event between two reads; a device never does
         while not self._stop.is_set():
             if self._fd is None:
-                try:
-                    state = self.open()
-                    self._complained = False
-                    self._set(state, on_change)
-                except JackError as e:
-                    if not self._complained:
-                        log.warning("%s", e)
-                        self._complained = True
+                state = self._try_open()
+                if state is None:
                     self._stop.wait(self.reopen_s)
                     continue
+                self._set(state, on_change)
             try:
                 ready, _, _ = select.select([self._fd], [], [], 0.5)
                 if not ready:

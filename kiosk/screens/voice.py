@@ -53,8 +53,9 @@ def _clip(text: str) -> str:
     return text[:cut + 1] if cut > 40 else text[:MOST_CHARS]
 
 
-def _spoken_step(text: str) -> str:
-    """「第 2 步 / 共 4 步」 as it is said: the slash is a pause, not a word ("Step 2 of 4" has none)."""
+def _said_as(text: str) -> str:
+    """A step or wait line as it is said: the slash of 「第 2 步 / 共 4 步」 is a pause, not a word, and the
+    unbreakable spaces that keep a number with its unit are plain ones."""
     return " ".join(text.replace(NBSP, " ").replace(" / ", "，").split())
 
 
@@ -65,9 +66,9 @@ def shown_lines(root) -> list[str]:
               if isinstance(w, (Headline, PageTitle, Body, StepLine, WaitLine)) and _shown(w)]
     labels.sort(key=lambda w: (-w.to_window(w.x, w.top)[1], w.to_window(w.x, w.y)[0]))
     titles = [_clip(w.text) for w in labels if isinstance(w, (Headline, PageTitle))][:MOST_TITLES]
-    step = [_spoken_step(w.text) for w in labels if isinstance(w, StepLine)][:1]
+    step = [_said_as(w.text) for w in labels if isinstance(w, StepLine)][:1]
     told = [_clip(w.text) for w in labels if isinstance(w, Body)][:MOST_INSTRUCTIONS]
-    wait = [_spoken_step(w.text) for w in labels if isinstance(w, WaitLine)][:1]
+    wait = [_said_as(w.text) for w in labels if isinstance(w, WaitLine)][:1]
     return titles + step + told + wait
 
 
