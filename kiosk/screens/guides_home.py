@@ -55,7 +55,7 @@ class GuidesHomeView(Screen):
         row taller, and the tiles beside it and below keep one even grid."""
         tallest = max((t.need for t in box.children), default=0)
         for tile in box.children:
-            tile.height = max(tile.need, tallest)
+            tile.height = tallest
 
     def _open(self, tile: GroupTile) -> None:
         if tile.kind == "theme":
